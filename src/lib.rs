@@ -1,0 +1,23 @@
+//! dj2pg: move a Django project from SQLite to PostgreSQL without losing a row.
+//!
+//! The crate is split the way the design card splits the product:
+//! - [`state`]: the pure migration state machine (no IO), and its persistence.
+//! - [`django`]: discovery and introspection of a Django project.
+//! - [`backup`]: SQLite backups and migration archives.
+//! - [`pg`]: PostgreSQL connection settings, TLS, and local throwaway clusters.
+//! - [`copy`]: the copy engine (plan, conversions, preflight, COPY, verification).
+//! - [`tui`]: the terminal wizard, a view of the state machine.
+//! - [`cli`] and [`headless`]: the command line and the terminal-free runner.
+#![forbid(unsafe_code)]
+
+pub mod assets;
+pub mod backup;
+pub mod cli;
+pub mod copy;
+pub mod demo;
+pub mod django;
+pub mod headless;
+pub mod pg;
+pub mod runner;
+pub mod state;
+pub mod tui;

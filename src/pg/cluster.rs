@@ -1,0 +1,1 @@
+//! Throwaway local PostgreSQL clusters (tests and `dj2pg demo`). Being written.

@@ -1,0 +1,499 @@
+//! Connection settings and connecting with TLS.
+//!
+//! `sslmode` follows libpq: `disable` never encrypts, `prefer` tries TLS first, `require`
+//! encrypts without verifying the certificate, `verify-ca` verifies the chain against the CA
+//! file, `verify-full` also checks the host name. The password is a [`Secret`]: it is never
+//! serialized, and its `Debug`/`Display` are masked.
+
+use anyhow::{Context, Result, bail};
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use postgres_openssl::MakeTlsConnector;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A password or other secret. Never printed, never saved.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    /// The secret itself, for the one place that needs it (the connection).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// libpq's `sslmode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    #[default]
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub const ALL: [SslMode; 5] = [
+        SslMode::Disable,
+        SslMode::Prefer,
+        SslMode::Require,
+        SslMode::VerifyCa,
+        SslMode::VerifyFull,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SslMode> {
+        SslMode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// Where a target lives and how to reach it. No password: see [`Secret`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnConfig {
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub user: String,
+    pub sslmode: SslMode,
+    /// CA certificate file for `verify-ca` / `verify-full`.
+    pub sslrootcert: Option<PathBuf>,
+}
+
+/// The form field a connection failure points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Field {
+    Host,
+    Port,
+    Database,
+    User,
+    Password,
+    SslMode,
+    CaFile,
+}
+
+impl Field {
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Host => "host",
+            Field::Port => "port",
+            Field::Database => "database",
+            Field::User => "user",
+            Field::Password => "password",
+            Field::SslMode => "SSL mode",
+            Field::CaFile => "CA file",
+        }
+    }
+}
+
+/// A connection failure, mapped to the field to fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (check the {} field)", field.label())]
+pub struct ConnectError {
+    pub field: Field,
+    pub message: String,
+}
+
+impl ConnConfig {
+    /// Parse `postgresql://user:password@host:port/db?sslmode=require&sslrootcert=/ca.crt`.
+    /// Returns the settings and, separately, the password if the URL carried one.
+    pub fn from_url(input: &str) -> Result<(ConnConfig, Option<Secret>)> {
+        let url = url::Url::parse(input.trim())
+            .with_context(|| "the URL is not of the form postgresql://user:password@host:port/database".to_string())?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            bail!(
+                "the URL must start with postgresql:// (it starts with {}://)",
+                url.scheme()
+            );
+        }
+        let decode = |s: &str| {
+            percent_decode(s).with_context(|| format!("the URL has a bad %-escape in {s:?}"))
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .context("the URL has no host")?
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_string();
+        let user = decode(url.username())?;
+        let password = url.password().map(decode).transpose()?.map(Secret::new);
+        let dbname = decode(url.path().trim_start_matches('/'))?;
+        let mut config = ConnConfig {
+            host,
+            port: url.port().unwrap_or(5432),
+            dbname: if dbname.is_empty() { user.clone() } else { dbname },
+            user,
+            sslmode: SslMode::Prefer,
+            sslrootcert: None,
+        };
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "sslmode" => {
+                    config.sslmode = SslMode::parse(&value).with_context(|| {
+                        format!("sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full")
+                    })?
+                }
+                "sslrootcert" => config.sslrootcert = Some(PathBuf::from(value.as_ref())),
+                "application_name" | "connect_timeout" | "options" => {}
+                other => bail!("the URL parameter {other:?} is not supported by dj2pg"),
+            }
+        }
+        if config.user.is_empty() {
+            bail!("the URL has no user name (postgresql://USER:password@host/db)");
+        }
+        Ok((config, password))
+    }
+
+    /// The URL without the password, for the screen and logs.
+    pub fn display_url(&self) -> String {
+        let mut s = format!(
+            "postgresql://{}@{}:{}/{}?sslmode={}",
+            self.user,
+            host_for_url(&self.host),
+            self.port,
+            self.dbname,
+            self.sslmode.as_str()
+        );
+        if let Some(ca) = &self.sslrootcert {
+            s.push_str(&format!("&sslrootcert={}", ca.display()));
+        }
+        s
+    }
+
+    /// The same server as another role, or another database on it.
+    pub fn with_user(&self, user: &str) -> ConnConfig {
+        ConnConfig {
+            user: user.into(),
+            ..self.clone()
+        }
+    }
+
+    pub fn with_dbname(&self, dbname: &str) -> ConnConfig {
+        ConnConfig {
+            dbname: dbname.into(),
+            ..self.clone()
+        }
+    }
+
+    /// The password to use: the one given, else `$PGPASSWORD`, else a matching `.pgpass` line.
+    pub fn resolve_password(&self, given: Option<&Secret>) -> Option<Secret> {
+        if let Some(p) = given {
+            return Some(p.clone());
+        }
+        if let Ok(p) = std::env::var("PGPASSWORD") {
+            return Some(Secret::new(p));
+        }
+        let pgpass = std::env::var_os("PGPASSFILE")
+            .map(PathBuf::from)
+            .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".pgpass")))?;
+        let text = std::fs::read_to_string(pgpass).ok()?;
+        pgpass_lookup(&text, self).map(Secret::new)
+    }
+
+    /// Connect, mapping every failure to the field to fix.
+    pub fn connect(&self, password: Option<&Secret>) -> Result<postgres::Client, ConnectError> {
+        let mut pg = postgres::Config::new();
+        pg.host(&self.host)
+            .port(self.port)
+            .dbname(&self.dbname)
+            .user(&self.user)
+            .application_name("dj2pg")
+            .connect_timeout(Duration::from_secs(15))
+            // Naive timestamps are UTC in Django's SQLite files; never let the role's or the
+            // server's default time zone reinterpret them.
+            .options("-c TimeZone=UTC");
+        if let Some(p) = self.resolve_password(password) {
+            pg.password(p.expose());
+        }
+        pg.ssl_mode(match self.sslmode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        let tls = self.tls_connector()?;
+        pg.connect(tls).map_err(|e| self.map_error(&e))
+    }
+
+    fn tls_connector(&self) -> Result<MakeTlsConnector, ConnectError> {
+        let tls_err = |field: Field, what: String| ConnectError {
+            field,
+            message: what,
+        };
+        let mut builder = SslConnector::builder(SslMethod::tls_client())
+            .map_err(|e| tls_err(Field::SslMode, format!("could not set up TLS: {e}")))?;
+        match self.sslmode {
+            SslMode::VerifyCa | SslMode::VerifyFull => {
+                let ca = self.sslrootcert.as_deref().ok_or_else(|| {
+                    tls_err(
+                        Field::CaFile,
+                        format!(
+                            "sslmode={} needs a CA file (DigitalOcean: download ca-certificate.crt from the database's page)",
+                            self.sslmode.as_str()
+                        ),
+                    )
+                })?;
+                check_readable(ca)?;
+                builder.set_ca_file(ca).map_err(|e| {
+                    tls_err(
+                        Field::CaFile,
+                        format!("{} is not a PEM CA certificate: {e}", ca.display()),
+                    )
+                })?;
+                builder.set_verify(SslVerifyMode::PEER);
+            }
+            _ => builder.set_verify(SslVerifyMode::NONE),
+        }
+        let mut connector = MakeTlsConnector::new(builder.build());
+        if self.sslmode != SslMode::VerifyFull {
+            connector.set_callback(|ctx, _| {
+                ctx.set_verify_hostname(false);
+                Ok(())
+            });
+        }
+        Ok(connector)
+    }
+
+    fn map_error(&self, e: &postgres::Error) -> ConnectError {
+        use postgres::error::SqlState;
+        let err = |field, message: String| ConnectError { field, message };
+        if let Some(db) = e.as_db_error() {
+            let code = db.code();
+            let msg = db.message().to_string();
+            return if *code == SqlState::INVALID_PASSWORD {
+                err(
+                    Field::Password,
+                    format!("the server refused the password of user {:?}", self.user),
+                )
+            } else if *code == SqlState::INVALID_CATALOG_NAME {
+                err(
+                    Field::Database,
+                    format!("database {:?} does not exist on {}", self.dbname, self.host),
+                )
+            } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+                if msg.contains("no pg_hba.conf entry") && msg.contains("no encryption") {
+                    err(Field::SslMode, format!("the server requires TLS: {msg}"))
+                } else if msg.contains("role") && msg.contains("does not exist") {
+                    err(Field::User, msg)
+                } else {
+                    err(Field::User, msg)
+                }
+            } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+                err(Field::User, msg)
+            } else if *code == SqlState::TOO_MANY_CONNECTIONS {
+                err(Field::Port, format!("{msg} (a pool port? use the direct port)"))
+            } else {
+                err(Field::Host, msg)
+            };
+        }
+        let text = full_chain(e);
+        let lower = text.to_lowercase();
+        if lower.contains("password missing") || lower.contains("password authentication") {
+            err(
+                Field::Password,
+                format!("user {:?} needs a password", self.user),
+            )
+        } else if lower.contains("server does not support tls")
+            || lower.contains("server does not support ssl")
+        {
+            err(
+                Field::SslMode,
+                "the server does not offer TLS: use sslmode=disable only on a trusted network"
+                    .into(),
+            )
+        } else if lower.contains("certificate verify failed")
+            || lower.contains("self-signed")
+            || lower.contains("self signed")
+        {
+            let field = if lower.contains("hostname mismatch") {
+                Field::Host
+            } else {
+                Field::CaFile
+            };
+            err(field, format!("the server's certificate was not trusted: {text}"))
+        } else if lower.contains("refused") {
+            err(
+                Field::Port,
+                format!(
+                    "nothing accepts connections at {}:{} (connection refused)",
+                    self.host, self.port
+                ),
+            )
+        } else if lower.contains("timed out") || lower.contains("timeout") {
+            err(
+                Field::Host,
+                format!(
+                    "{}:{} did not answer in time (firewall, trusted sources, or a wrong host?)",
+                    self.host, self.port
+                ),
+            )
+        } else if lower.contains("failed to lookup") || lower.contains("name or service") {
+            err(Field::Host, format!("the host name {:?} could not be resolved", self.host))
+        } else if lower.contains("ssl") || lower.contains("tls") {
+            err(Field::SslMode, text)
+        } else {
+            err(Field::Host, text)
+        }
+    }
+}
+
+fn check_readable(path: &Path) -> Result<(), ConnectError> {
+    std::fs::metadata(path).map(|_| ()).map_err(|e| ConnectError {
+        field: Field::CaFile,
+        message: format!("cannot read the CA file {}: {e}", path.display()),
+    })
+}
+
+fn full_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn host_for_url(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3).context("truncated %-escape")?;
+            out.push(u8::from_str_radix(hex, 16).context("bad %-escape")?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).context("%-escapes do not form UTF-8")
+}
+
+/// Find the password for `config` in the text of a `.pgpass` file
+/// (`host:port:database:user:password`, `*` matches anything, `\` escapes).
+pub(crate) fn pgpass_lookup(text: &str, config: &ConnConfig) -> Option<String> {
+    let port = config.port.to_string();
+    let wanted = [
+        config.host.as_str(),
+        port.as_str(),
+        config.dbname.as_str(),
+        config.user.as_str(),
+    ];
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_pgpass(line);
+        if fields.len() != 5 {
+            continue;
+        }
+        if fields[..4]
+            .iter()
+            .zip(wanted)
+            .all(|(f, w)| f == "*" || f == w)
+        {
+            return Some(fields[4].clone());
+        }
+    }
+    None
+}
+
+fn split_pgpass(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut().map(|f| f.push(n));
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c)
+                }
+            }
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digitalocean_url_parses_and_keeps_the_password_apart() {
+        let (c, pw) = ConnConfig::from_url(
+            "postgresql://doadmin:s%40cret@db-x.ondigitalocean.com:25060/defaultdb?sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(c.host, "db-x.ondigitalocean.com");
+        assert_eq!(c.port, 25060);
+        assert_eq!(c.dbname, "defaultdb");
+        assert_eq!(c.user, "doadmin");
+        assert_eq!(c.sslmode, SslMode::Require);
+        assert_eq!(pw.unwrap().expose(), "s@cret");
+        assert!(!c.display_url().contains("cret"));
+        assert!(!format!("{c:?}").contains("cret"));
+    }
+
+    #[test]
+    fn bad_urls_say_what_is_wrong() {
+        let e = ConnConfig::from_url("mysql://u@h/db").unwrap_err().to_string();
+        assert!(e.contains("postgresql://"), "{e}");
+        let e = ConnConfig::from_url("postgresql://u@h/db?sslmode=strict")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sslmode=strict"), "{e}");
+        let e = ConnConfig::from_url("postgresql://h/db").unwrap_err().to_string();
+        assert!(e.contains("no user"), "{e}");
+    }
+
+    #[test]
+    fn secret_debug_is_masked() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(****)");
+    }
+
+    #[test]
+    fn pgpass_matches_wildcards_and_escapes() {
+        let (c, _) = ConnConfig::from_url("postgresql://app@db:25060/appdb").unwrap();
+        let text = "# comment\nother:*:*:*:no\ndb:25060:*:app:pa\\:ss\n";
+        assert_eq!(pgpass_lookup(text, &c).as_deref(), Some("pa:ss"));
+        assert_eq!(pgpass_lookup("db:5432:*:app:x\n", &c), None);
+    }
+}

@@ -1,0 +1,76 @@
+//! What a connected server tells us: version, TLS, who we are, what we may do, what the
+//! target database already holds. Read-only queries only.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// A description of the target, shown by the Connect step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub version: String,
+    pub version_num: i32,
+    pub tls: bool,
+    pub user: String,
+    pub database: String,
+    pub database_owner: String,
+    pub is_superuser: bool,
+    pub schema_usage: bool,
+    pub schema_create: bool,
+    /// Tables in `public` and their owners.
+    pub tables: Vec<(String, String)>,
+}
+
+impl ServerInfo {
+    pub fn summary_line(&self) -> String {
+        format!(
+            "PostgreSQL {} as {} on {}, {}, {} table(s) in public",
+            self.version,
+            self.user,
+            self.database,
+            if self.tls { "TLS" } else { "NOT encrypted" },
+            self.tables.len()
+        )
+    }
+}
+
+/// Ask the server about itself and the current database.
+pub fn describe(client: &mut postgres::Client) -> Result<ServerInfo> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+                    current_user::text, current_database()::text,
+                    pg_get_userbyid(d.datdba)::text,
+                    r.rolsuper,
+                    has_schema_privilege('public', 'USAGE'),
+                    has_schema_privilege('public', 'CREATE'),
+                    COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)
+               FROM pg_database d, pg_roles r
+              WHERE d.datname = current_database() AND r.rolname = current_user",
+            &[],
+        )
+        .context("could not read the server's description")?;
+    let tables = client
+        .query(
+            "SELECT c.relname::text, pg_get_userbyid(c.relowner)::text
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+              ORDER BY 1",
+            &[],
+        )
+        .context("could not list the tables of schema public")?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    Ok(ServerInfo {
+        version: row.get(0),
+        version_num: row.get(1),
+        user: row.get(2),
+        database: row.get(3),
+        database_owner: row.get(4),
+        is_superuser: row.get(5),
+        schema_usage: row.get(6),
+        schema_create: row.get(7),
+        tls: row.get(8),
+        tables,
+    })
+}

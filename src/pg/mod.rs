@@ -1,0 +1,9 @@
+//! PostgreSQL: connection settings (URL, libpq environment, `.pgpass`), TLS with libpq's
+//! `sslmode` semantics, what a server tells us about itself, and throwaway local clusters.
+
+pub mod cluster;
+mod conn;
+mod info;
+
+pub use conn::{ConnConfig, ConnectError, Field, Secret, SslMode};
+pub use info::{ServerInfo, describe};

@@ -1,0 +1,270 @@
+//! The migration state machine: the whole run as one serializable value.
+//!
+//! `update(&mut Migration, Msg) -> Vec<Effect>` is the only way the run changes. It never
+//! performs IO: effects are data that a driver (the TUI loop or the headless runner)
+//! carries out, reporting back with `Msg::Job(id, event)`. Events from a job that is no
+//! longer current are dropped, so a stale worker can never change a step.
+//!
+//! Invariants:
+//! - at most one job runs at a time (`Migration::job`);
+//! - a step starts only when every earlier step lets it (done, skipped or not built);
+//! - looking at a step (`Select`, `Next`, `Prev`) never runs it;
+//! - nothing here holds a secret, so the whole value can be saved after every transition.
+
+mod step;
+mod update;
+
+pub mod persist;
+#[cfg(test)]
+mod tests;
+
+pub use step::{Choice, Status, Step};
+pub use update::update;
+
+use crate::copy::{CopyProgress, CopyReport, PreflightReport};
+use crate::django::Discovery;
+use crate::pg::{ConnConfig, ServerInfo};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Identifies one worker job; events carry it so stale ones can be dropped.
+pub type JobId = u64;
+
+/// Format version of the saved state; a file of another version is not resumed.
+pub const STATE_VERSION: u32 = 1;
+
+/// One step's status plus what it has said so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepState {
+    pub step: Step,
+    pub status: Status,
+    /// How many times the step was started (retries included).
+    pub attempts: u32,
+    /// Recent output lines (bounded to `LOG_LINES`).
+    pub log: Vec<String>,
+}
+
+/// How many log lines a step keeps.
+pub const LOG_LINES: usize = 200;
+
+/// How the run was started: what the user told us, none of it secret.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// The project directory as given (manage.py is found in it or below it).
+    pub project: PathBuf,
+    /// `--python`, when given.
+    pub python: Option<PathBuf>,
+    /// Copy engine: parallel connections.
+    pub jobs: usize,
+    /// Copy engine: where rejected rows go when the user chooses to skip them.
+    pub rejects_dir: Option<PathBuf>,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    pub version: u32,
+    pub options: RunOptions,
+    pub steps: Vec<StepState>,
+    /// The step on screen.
+    pub cursor: Step,
+    /// The running job and the step it belongs to.
+    pub job: Option<(JobId, Step)>,
+    pub next_job: JobId,
+    /// Set when a saved run was found and the user has not yet said whether to resume it.
+    pub resume_offer: Option<ResumeOffer>,
+    pub discovery: Option<Discovery>,
+    /// The connection the user chose; the password is never part of it on disk.
+    pub target: Option<ConnConfig>,
+    pub server: Option<ServerInfo>,
+    pub preflight: Option<PreflightReport>,
+    pub copy: Option<CopyProgress>,
+    pub copy_report: Option<CopyReport>,
+    /// Whether the copy job is paused (the driver also tells the worker).
+    pub paused: bool,
+    /// Set once `Quit` was confirmed; the driver exits after the last `Save`.
+    pub quitting: bool,
+}
+
+/// What a saved, unfinished run looked like.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeOffer {
+    pub step: Step,
+    pub saved_at: String,
+}
+
+/// Which policy the user picked for values that preflight found would fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProblemPolicy {
+    /// Write nothing (the default).
+    Abort,
+    /// Leave the offending rows out and record them in the reject files.
+    SkipRows,
+    /// Apply the named fix of each problem (truncate to n, strip NUL), and report it.
+    Fix,
+}
+
+/// A user intent or a worker's report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    /// Enter: run the step on screen when it may start, or move on from a finished one.
+    Activate,
+    /// Run the step on screen again after it failed.
+    Retry,
+    /// Skip the step on screen, where the design allows it.
+    Skip,
+    /// Look at another step without running it.
+    Select(Step),
+    /// Look at the next step.
+    Next,
+    /// Look at the previous step.
+    Prev,
+    /// Answer the question of the step on screen with the choice of this id.
+    Decide(String),
+    /// The Connect form was submitted (password travels in memory only).
+    SubmitConnection(ConnConfig),
+    /// Pause or resume the running copy.
+    TogglePause,
+    /// Cancel the running job; it stops cleanly and can be resumed.
+    Cancel,
+    /// Resume the saved run (true) or start over (false).
+    Resume(bool),
+    /// The user confirmed quitting.
+    Quit,
+    /// A worker reports.
+    Job(JobId, JobEvent),
+}
+
+/// What a worker can report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobEvent {
+    /// A line of output for the step's log.
+    Log(String),
+    /// Measurable progress.
+    Progress {
+        detail: String,
+        fraction: Option<f64>,
+    },
+    /// Discover finished.
+    Discovered(Box<Discovery>),
+    /// Connect finished.
+    Connected(Box<ServerInfo>),
+    /// The copy's preflight finished (nothing written yet).
+    Preflight(Box<PreflightReport>),
+    /// The copy's latest progress (latest value wins).
+    CopyProgress(Box<CopyProgress>),
+    /// The copy finished, verified or not.
+    CopyFinished(Box<CopyReport>),
+    /// The job was cancelled at the user's request; the step can be resumed.
+    Cancelled,
+    /// The job failed; the message names what to fix.
+    Failed(String),
+}
+
+/// Work for the driver. Effects are data; `update` never performs them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Write the state file.
+    Save,
+    /// Run discovery of the project.
+    Discover {
+        job: JobId,
+        project: PathBuf,
+        python: Option<PathBuf>,
+    },
+    /// Connect to the target and describe it (the driver supplies the password).
+    Connect { job: JobId, config: ConnConfig },
+    /// Read both schemas and check every value; writes nothing.
+    Preflight {
+        job: JobId,
+        sqlite: PathBuf,
+        config: ConnConfig,
+    },
+    /// Load the rows (truncating the target tables), reset sequences, verify.
+    Copy {
+        job: JobId,
+        sqlite: PathBuf,
+        config: ConnConfig,
+        policy: ProblemPolicy,
+    },
+    /// Pause or resume the copy worker.
+    Pause { job: JobId, paused: bool },
+    /// Ask the worker to stop cleanly.
+    Cancel { job: JobId },
+    /// Leave the program.
+    Quit,
+}
+
+impl Migration {
+    /// A fresh run: every built step pending, every unbuilt one honest about it.
+    pub fn new(options: RunOptions) -> Migration {
+        let steps = Step::ALL
+            .iter()
+            .map(|&step| StepState {
+                step,
+                status: if step.built() {
+                    Status::Pending
+                } else {
+                    Status::NotBuilt
+                },
+                attempts: 0,
+                log: Vec::new(),
+            })
+            .collect();
+        Migration {
+            version: STATE_VERSION,
+            options,
+            steps,
+            cursor: Step::Discover,
+            job: None,
+            next_job: 1,
+            resume_offer: None,
+            discovery: None,
+            target: None,
+            server: None,
+            preflight: None,
+            copy: None,
+            copy_report: None,
+            paused: false,
+            quitting: false,
+        }
+    }
+
+    pub fn step(&self, step: Step) -> &StepState {
+        &self.steps[step.index()]
+    }
+
+    pub fn step_mut(&mut self, step: Step) -> &mut StepState {
+        &mut self.steps[step.index()]
+    }
+
+    pub fn status(&self, step: Step) -> &Status {
+        &self.step(step).status
+    }
+
+    /// The first step whose status does not let the next one start: where the run stands.
+    pub fn frontier(&self) -> Step {
+        Step::ALL
+            .iter()
+            .copied()
+            .find(|s| !self.status(*s).lets_next_start())
+            .unwrap_or(Step::Done)
+    }
+
+    /// Whether every step before `step` lets it start.
+    pub fn may_start(&self, step: Step) -> bool {
+        Step::ALL[..step.index()]
+            .iter()
+            .all(|s| self.status(*s).lets_next_start())
+    }
+
+    /// True when the run reached its end: every step done, skipped or not built.
+    pub fn finished(&self) -> bool {
+        self.steps.iter().all(|s| s.status.lets_next_start())
+    }
+
+    /// The SQLite file discovery found, if any.
+    pub fn sqlite_path(&self) -> Option<&PathBuf> {
+        self.discovery.as_ref()?.sqlite.as_ref().map(|s| &s.path)
+    }
+}

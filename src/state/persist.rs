@@ -1,0 +1,114 @@
+//! Saving and loading the run, keyed by the project's path.
+//!
+//! The file lives in the user's data directory (`directories`), or in `$DJ2PG_STATE_DIR`
+//! when set (tests, and users who want it elsewhere). It is written to a temporary file
+//! and renamed, so a crash mid-write leaves the previous state intact. Nothing secret is in
+//! a `Migration`, so nothing secret reaches this file.
+
+use super::{Migration, ResumeOffer, STATE_VERSION, Status};
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The directory holding saved runs.
+pub fn state_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("DJ2PG_STATE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "dj2pg")
+        .context("could not find a home directory for dj2pg's saved runs; set DJ2PG_STATE_DIR")?;
+    Ok(dirs.data_dir().join("runs"))
+}
+
+/// The state file of one project: a readable stem plus a hash of the canonical path.
+pub fn state_file(project: &Path) -> Result<PathBuf> {
+    let canonical = project
+        .canonicalize()
+        .unwrap_or_else(|_| project.to_path_buf());
+    let digest = Sha256::digest(canonical.to_string_lossy().as_bytes());
+    let stem: String = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".into())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(40)
+        .collect();
+    Ok(state_dir()?.join(format!("{stem}-{}.json", &hex::encode(digest)[..16])))
+}
+
+/// Write the run atomically.
+pub fn save(m: &Migration) -> Result<PathBuf> {
+    let path = state_file(&m.options.project)?;
+    let dir = path.parent().context("state file has no parent directory")?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create the state directory {}", dir.display()))?;
+    let json = serde_json::to_vec_pretty(m).context("could not serialize the run")?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("could not write in {}", dir.display()))?;
+    tmp.write_all(&json)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path)
+        .with_context(|| format!("could not replace {}", path.display()))?;
+    Ok(path)
+}
+
+/// Load the saved run of `project`, if there is one worth resuming.
+///
+/// A step that was running when the program stopped is marked failed ("interrupted"), so
+/// resuming shows it with a retry rather than pretending it still runs. A finished run, or
+/// one saved by another format version, is not offered.
+pub fn load(project: &Path) -> Result<Option<Migration>> {
+    let path = state_file(project)?;
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+    };
+    let mut m: Migration = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        // An unreadable state file (older version, hand-edited) is not worth dying for.
+        Err(_) => return Ok(None),
+    };
+    if m.version != STATE_VERSION || m.finished() {
+        return Ok(None);
+    }
+    mark_interrupted(&mut m);
+    let saved_at = std::fs::metadata(&path)
+        .and_then(|md| md.modified())
+        .map(|t| chrono::DateTime::<chrono::Local>::from(t).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    m.resume_offer = Some(ResumeOffer {
+        step: m.cursor,
+        saved_at,
+    });
+    Ok(Some(m))
+}
+
+/// Forget the saved run of `project`.
+pub fn forget(project: &Path) -> Result<()> {
+    let path = state_file(project)?;
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("could not remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn mark_interrupted(m: &mut Migration) {
+    if let Some((_, step)) = m.job.take() {
+        m.cursor = step;
+    }
+    m.paused = false;
+    m.quitting = false;
+    for s in &mut m.steps {
+        if s.status.is_running() {
+            s.status = Status::Failed {
+                message: "Interrupted: dj2pg stopped during this step. Press r to resume it."
+                    .into(),
+            };
+        }
+    }
+}

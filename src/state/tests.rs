@@ -1,0 +1,1 @@
+//! Transition tests: pure, no IO.

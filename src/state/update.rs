@@ -1,0 +1,385 @@
+//! Transitions: one function per message kind, each returning the effects to run.
+
+use super::{
+    Choice, Effect, JobEvent, LOG_LINES, Migration, Msg, ProblemPolicy, Status, Step,
+};
+
+/// Apply one message to the run and return the effects the driver must carry out.
+pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    if m.resume_offer.is_some() && !matches!(msg, Msg::Resume(_) | Msg::Quit) {
+        // Until the user answers the resume question, nothing else may change the run.
+        return fx;
+    }
+    match msg {
+        Msg::Activate => activate(m, &mut fx),
+        Msg::Retry => retry(m, &mut fx),
+        Msg::Skip => skip(m, &mut fx),
+        Msg::Select(step) => look_at(m, step, &mut fx),
+        Msg::Next => {
+            if let Some(next) = m.cursor.next() {
+                look_at(m, next, &mut fx)
+            }
+        }
+        Msg::Prev => {
+            if let Some(prev) = m.cursor.prev() {
+                look_at(m, prev, &mut fx)
+            }
+        }
+        Msg::Decide(id) => decide(m, &id, &mut fx),
+        Msg::SubmitConnection(config) => {
+            if m.job.is_none() && m.may_start(Step::Connect) {
+                m.target = Some(config);
+                // A new target invalidates what we learnt about the old one.
+                m.server = None;
+                m.preflight = None;
+                start(m, Step::Connect, &mut fx);
+            }
+        }
+        Msg::TogglePause => {
+            if let Some((job, Step::CopyRows)) = m.job {
+                m.paused = !m.paused;
+                fx.push(Effect::Pause {
+                    job,
+                    paused: m.paused,
+                });
+            }
+        }
+        Msg::Cancel => {
+            if let Some((job, _)) = m.job {
+                fx.push(Effect::Cancel { job });
+            }
+        }
+        Msg::Resume(resume) => {
+            if let Some(offer) = m.resume_offer.take() {
+                if resume {
+                    m.cursor = offer.step;
+                } else {
+                    let options = m.options.clone();
+                    *m = Migration::new(options);
+                }
+                fx.push(Effect::Save);
+            }
+        }
+        Msg::Quit => {
+            m.quitting = true;
+            if let Some((job, _)) = m.job {
+                fx.push(Effect::Cancel { job });
+            }
+            fx.push(Effect::Save);
+            fx.push(Effect::Quit);
+        }
+        Msg::Job(id, event) => job_event(m, id, event, &mut fx),
+    }
+    fx
+}
+
+fn look_at(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
+    if m.cursor != step {
+        m.cursor = step;
+        fx.push(Effect::Save);
+    }
+}
+
+fn activate(m: &mut Migration, fx: &mut Vec<Effect>) {
+    if m.job.is_some() {
+        return;
+    }
+    let step = m.cursor;
+    match m.status(step) {
+        Status::Done { .. } | Status::Skipped { .. } | Status::NotBuilt => {
+            if let Some(next) = step.next() {
+                look_at(m, next, fx);
+            }
+        }
+        Status::Pending if m.may_start(step) => start(m, step, fx),
+        Status::Failed { .. } => retry(m, fx),
+        _ => {}
+    }
+}
+
+fn retry(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let step = m.cursor;
+    if m.job.is_none() && matches!(m.status(step), Status::Failed { .. }) && m.may_start(step) {
+        start(m, step, fx);
+    }
+}
+
+fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let step = m.cursor;
+    let skippable_now = matches!(
+        m.status(step),
+        Status::Pending | Status::Failed { .. } | Status::NeedsDecision { .. }
+    );
+    if step.skippable() && skippable_now && m.job.is_none() {
+        set_status(
+            m,
+            step,
+            Status::Skipped {
+                reason: "skipped by you".into(),
+            },
+        );
+        fx.push(Effect::Save);
+        if let Some(next) = step.next() {
+            m.cursor = next;
+        }
+    }
+}
+
+/// Start `step`: a new job id, the step running, and the effect that does the work.
+fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
+    let job = m.next_job;
+    let effect = match step {
+        Step::Discover => Effect::Discover {
+            job,
+            project: m.options.project.clone(),
+            python: m.options.python.clone(),
+        },
+        Step::Connect => match &m.target {
+            Some(config) => Effect::Connect {
+                job,
+                config: config.clone(),
+            },
+            None => {
+                fail(m, step, "Fill in the connection form first (host, database, user).");
+                fx.push(Effect::Save);
+                return;
+            }
+        },
+        Step::CopyRows => match (m.sqlite_path().cloned(), m.target.clone()) {
+            (Some(sqlite), Some(config)) => Effect::Preflight {
+                job,
+                sqlite,
+                config,
+            },
+            (None, _) => {
+                fail(m, step, "Discover found no SQLite file to copy from.");
+                fx.push(Effect::Save);
+                return;
+            }
+            (_, None) => {
+                fail(m, step, "Connect to PostgreSQL first (step Connect).");
+                fx.push(Effect::Save);
+                return;
+            }
+        },
+        Step::Done => {
+            let summary = done_summary(m);
+            set_status(m, step, Status::Done { summary });
+            fx.push(Effect::Save);
+            return;
+        }
+        // Unbuilt steps never start; they are passed over honestly.
+        _ => return,
+    };
+    m.next_job += 1;
+    m.job = Some((job, step));
+    m.paused = false;
+    let state = m.step_mut(step);
+    state.attempts += 1;
+    state.status = Status::Running {
+        detail: "starting".into(),
+        fraction: None,
+    };
+    fx.push(effect);
+    fx.push(Effect::Save);
+}
+
+fn done_summary(m: &Migration) -> String {
+    let done = m
+        .steps
+        .iter()
+        .filter(|s| matches!(s.status, Status::Done { .. }) && s.step != Step::Done)
+        .count();
+    let not_built = m
+        .steps
+        .iter()
+        .filter(|s| s.status == Status::NotBuilt)
+        .count();
+    format!("{done} steps done, {not_built} not built yet in this version")
+}
+
+fn decide(m: &mut Migration, id: &str, fx: &mut Vec<Effect>) {
+    let step = m.cursor;
+    let Status::NeedsDecision { choices, .. } = m.status(step) else {
+        return;
+    };
+    if !choices.iter().any(|c| c.id == id) {
+        return;
+    }
+    match (step, id) {
+        (Step::CopyRows, "abort") => {
+            let msg = "Stopped before writing anything, as you chose. Fix the values in the \
+                       SQLite file (or choose skip/fix) and retry.";
+            fail(m, step, msg);
+            fx.push(Effect::Save);
+        }
+        (Step::CopyRows, policy) => {
+            let policy = match policy {
+                "skip-rows" => ProblemPolicy::SkipRows,
+                "fix" => ProblemPolicy::Fix,
+                _ => ProblemPolicy::Abort,
+            };
+            start_copy(m, policy, fx);
+        }
+        _ => {}
+    }
+}
+
+fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
+    let (Some(sqlite), Some(config)) = (m.sqlite_path().cloned(), m.target.clone()) else {
+        fail(m, Step::CopyRows, "The SQLite file or the target is no longer known; retry.");
+        fx.push(Effect::Save);
+        return;
+    };
+    let job = m.next_job;
+    m.next_job += 1;
+    m.job = Some((job, Step::CopyRows));
+    m.paused = false;
+    m.step_mut(Step::CopyRows).status = Status::Running {
+        detail: "loading".into(),
+        fraction: Some(0.0),
+    };
+    fx.push(Effect::Copy {
+        job,
+        sqlite,
+        config,
+        policy,
+    });
+    fx.push(Effect::Save);
+}
+
+/// The question preflight raises, or `None` when the copy may go ahead unasked.
+fn preflight_question(report: &crate::copy::PreflightReport) -> Option<(String, Vec<Choice>)> {
+    let problems = report.problem_count();
+    let nonempty = report.nonempty_target_tables();
+    let choice = |id: &str, key, label: &str| Choice {
+        id: id.into(),
+        key,
+        label: label.into(),
+    };
+    if problems > 0 {
+        let question = format!(
+            "{problems} value(s) would fail in PostgreSQL (listed above). Nothing has been written."
+        );
+        let choices = vec![
+            choice("abort", 'a', "Abort and fix the data first (default)"),
+            choice("skip-rows", 's', "Skip those rows, recording them in the reject files"),
+            choice("fix", 'f', "Apply each listed fix (truncate, strip NUL) and report it"),
+        ];
+        return Some((question, choices));
+    }
+    if !nonempty.is_empty() {
+        let rows: u64 = nonempty.iter().map(|(_, n)| n).sum();
+        let question = format!(
+            "{} target table(s) already hold {rows} row(s) (listed above); they will be emptied \
+             and loaded with the SQLite rows and ids.",
+            nonempty.len()
+        );
+        let choices = vec![
+            choice("load", 'y', "Empty them and copy"),
+            choice("abort", 'a', "Abort"),
+        ];
+        return Some((question, choices));
+    }
+    None
+}
+
+fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &mut Vec<Effect>) {
+    let Some((current, step)) = m.job else { return };
+    if current != id {
+        return; // a stale worker: its news no longer matters
+    }
+    match event {
+        JobEvent::Log(line) => push_log(m, step, line),
+        JobEvent::Progress { detail, fraction } => {
+            m.step_mut(step).status = Status::Running { detail, fraction };
+        }
+        JobEvent::Discovered(d) => {
+            let summary = d.summary_line();
+            m.discovery = Some(*d);
+            finish(m, step, Status::Done { summary }, fx);
+        }
+        JobEvent::Connected(info) => {
+            let summary = info.summary_line();
+            m.server = Some(*info);
+            finish(m, step, Status::Done { summary }, fx);
+        }
+        JobEvent::Preflight(report) => {
+            let question = preflight_question(&report);
+            m.preflight = Some(*report);
+            match question {
+                Some((question, choices)) => finish(
+                    m,
+                    step,
+                    Status::NeedsDecision { question, choices },
+                    fx,
+                ),
+                None => {
+                    m.job = None;
+                    start_copy(m, ProblemPolicy::Abort, fx);
+                }
+            }
+        }
+        JobEvent::CopyProgress(p) => {
+            m.step_mut(step).status = Status::Running {
+                detail: p.line(),
+                fraction: Some(p.fraction()),
+            };
+            let table_finished = m.copy.as_ref().map(|old| old.tables_finished())
+                != Some(p.tables_finished());
+            m.copy = Some(*p);
+            if table_finished {
+                fx.push(Effect::Save);
+            }
+        }
+        JobEvent::CopyFinished(report) => {
+            let status = if report.all_verified() {
+                Status::Done {
+                    summary: report.summary_line(),
+                }
+            } else {
+                Status::Failed {
+                    message: report.summary_line(),
+                }
+            };
+            m.copy_report = Some(*report);
+            finish(m, step, status, fx);
+        }
+        JobEvent::Cancelled => {
+            let message = "Cancelled by you; nothing is lost. Press r to resume.".to_string();
+            finish(m, step, Status::Failed { message }, fx);
+        }
+        JobEvent::Failed(message) => finish(m, step, Status::Failed { message }, fx),
+    }
+}
+
+fn finish(m: &mut Migration, step: Step, status: Status, fx: &mut Vec<Effect>) {
+    m.job = None;
+    m.paused = false;
+    set_status(m, step, status);
+    fx.push(Effect::Save);
+}
+
+fn fail(m: &mut Migration, step: Step, message: &str) {
+    set_status(
+        m,
+        step,
+        Status::Failed {
+            message: message.into(),
+        },
+    );
+}
+
+fn set_status(m: &mut Migration, step: Step, status: Status) {
+    m.step_mut(step).status = status;
+}
+
+fn push_log(m: &mut Migration, step: Step, line: String) {
+    let log = &mut m.step_mut(step).log;
+    log.push(line);
+    if log.len() > LOG_LINES {
+        let extra = log.len() - LOG_LINES;
+        log.drain(..extra);
+    }
+}
