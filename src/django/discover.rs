@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 /// Find `manage.py` in `dir` or below it (not inside virtualenvs, VCS or caches).
 pub fn find_manage_py(dir: &Path) -> Result<PathBuf> {
     if !dir.is_dir() {
-        bail!("{} is not a directory: pass the folder that holds manage.py (--project DIR)", dir.display());
+        bail!(
+            "{} is not a directory: pass the folder that holds manage.py (--project DIR)",
+            dir.display()
+        );
     }
     let direct = dir.join("manage.py");
     if direct.is_file() {
@@ -32,7 +35,10 @@ pub fn find_manage_py(dir: &Path) -> Result<PathBuf> {
         many => bail!(
             "several Django projects below {}: {}. Pass the one to migrate with --project DIR",
             dir.display(),
-            many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -41,7 +47,9 @@ fn search(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
     if depth > 3 {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -76,7 +84,9 @@ pub fn discover(project: &Path, python: Option<&Path>) -> Result<Discovery> {
             c.path.display()
         )),
         Some(c) => run_introspection(&c.path, &project_dir),
-        None => Err(anyhow::anyhow!("no Python interpreter found (tried $VIRTUAL_ENV, .venv, venv, env, python3 on PATH)")),
+        None => Err(anyhow::anyhow!(
+            "no Python interpreter found (tried $VIRTUAL_ENV, .venv, venv, env, python3 on PATH)"
+        )),
     };
 
     let mut d = match introspected {
@@ -84,7 +94,10 @@ pub fn discover(project: &Path, python: Option<&Path>) -> Result<Discovery> {
             project_dir: project_dir.clone(),
             manage_py: manage_py.clone(),
             python: choice.as_ref().map(|c| c.path.clone()),
-            python_source: choice.as_ref().map(|c| c.source.clone()).unwrap_or_default(),
+            python_source: choice
+                .as_ref()
+                .map(|c| c.source.clone())
+                .unwrap_or_default(),
             method: Method::Introspected,
             django_version: Some(i.django_version),
             settings_module: Some(i.settings_module),
@@ -107,7 +120,12 @@ pub fn discover(project: &Path, python: Option<&Path>) -> Result<Discovery> {
             warnings.push(format!(
                 "Django could not be run, so this is a static scan of the tree (less precise). Why: {reason}"
             ));
-            static_discovery(&project_dir, &manage_py, choice.map(|c| (c.path, c.source)), reason)
+            static_discovery(
+                &project_dir,
+                &manage_py,
+                choice.map(|c| (c.path, c.source)),
+                reason,
+            )
         }
     };
 
@@ -119,7 +137,9 @@ pub fn discover(project: &Path, python: Option<&Path>) -> Result<Discovery> {
         );
     }
     let Some(db_path) = d.database.name.clone() else {
-        bail!("DATABASES['default']['NAME'] is not set: dj2pg cannot tell which SQLite file to copy");
+        bail!(
+            "DATABASES['default']['NAME'] is not set: dj2pg cannot tell which SQLite file to copy"
+        );
     };
     if db_path.as_os_str() == ":memory:" || !db_path.exists() {
         bail!(

@@ -96,7 +96,10 @@ pub fn run_introspection(python: &Path, project_dir: &Path) -> Result<Introspect
         )
     })?;
     if parsed.schema != 1 {
-        bail!("the introspection script speaks schema {}, dj2pg expects 1", parsed.schema);
+        bail!(
+            "the introspection script speaks schema {}, dj2pg expects 1",
+            parsed.schema
+        );
     }
     Ok(parsed)
 }

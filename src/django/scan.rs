@@ -11,8 +11,17 @@ pub(crate) fn is_ignored_dir(name: &str) -> bool {
     name.starts_with('.')
         || matches!(
             name,
-            "venv" | "env" | "node_modules" | "__pycache__" | "site-packages" | "dist-packages"
-                | "static" | "media" | "build" | "dist" | "target"
+            "venv"
+                | "env"
+                | "node_modules"
+                | "__pycache__"
+                | "site-packages"
+                | "dist-packages"
+                | "static"
+                | "media"
+                | "build"
+                | "dist"
+                | "target"
         )
 }
 
@@ -21,6 +30,8 @@ pub fn settings_module_from_manage_py(manage_py: &Path) -> Option<String> {
     let text = std::fs::read_to_string(manage_py).ok()?;
     let at = text.find("DJANGO_SETTINGS_MODULE")?;
     let rest = &text[at + "DJANGO_SETTINGS_MODULE".len()..];
+    // Skip the key's closing quote and the comma: `'KEY', 'value'`.
+    let rest = &rest[rest.find(',')? + 1..];
     let quote_at = rest.find(['\'', '"'])?;
     let quote = rest.as_bytes()[quote_at] as char;
     let rest = &rest[quote_at + 1..];
@@ -44,13 +55,19 @@ pub fn database_from_settings(project_dir: &Path, settings: &Path) -> DatabaseIn
     let engine = find_quoted_after(&text, "ENGINE").unwrap_or_else(|| "unknown".into());
     let name = find_name(&text).map(|n| {
         let p = PathBuf::from(n);
-        if p.is_absolute() { p } else { project_dir.join(p) }
+        if p.is_absolute() {
+            p
+        } else {
+            project_dir.join(p)
+        }
     });
     DatabaseInfo { engine, name }
 }
 
 fn find_quoted_after(text: &str, key: &str) -> Option<String> {
-    let at = text.find(&format!("'{key}'")).or_else(|| text.find(&format!("\"{key}\"")))?;
+    let at = text
+        .find(&format!("'{key}'"))
+        .or_else(|| text.find(&format!("\"{key}\"")))?;
     let rest = &text[at + key.len() + 2..];
     let rest = rest.trim_start().strip_prefix(':')?.trim_start();
     let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
@@ -86,7 +103,9 @@ fn walk(root: &Path, dir: &Path, depth: usize, apps: &mut Vec<AppInfo>) {
     if depth > 4 {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut subdirs = Vec::new();
     for e in entries.flatten() {
         let path = e.path();
@@ -96,7 +115,10 @@ fn walk(root: &Path, dir: &Path, depth: usize, apps: &mut Vec<AppInfo>) {
         }
     }
     if dir != root && (dir.join("models.py").is_file() || dir.join("apps.py").is_file()) {
-        let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let label = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let name = dir
             .strip_prefix(root)
             .map(|p| p.to_string_lossy().replace('/', "."))
@@ -158,7 +180,10 @@ mod tests {
             "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
         )
         .unwrap();
-        assert_eq!(settings_module_from_manage_py(&manage).as_deref(), Some("mysite.settings"));
+        assert_eq!(
+            settings_module_from_manage_py(&manage).as_deref(),
+            Some("mysite.settings")
+        );
         let settings = settings_file(dir.path(), "mysite.settings");
         assert_eq!(settings, dir.path().join("mysite/settings.py"));
         std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
@@ -180,14 +205,21 @@ mod tests {
         std::fs::write(app.join("models.py"), "").unwrap();
         std::fs::write(app.join("migrations/__init__.py"), "").unwrap();
         std::fs::write(app.join("migrations/0001_initial.py"), "ops = []").unwrap();
-        std::fs::write(app.join("migrations/0002_fill.py"), "migrations.RunPython(f)").unwrap();
+        std::fs::write(
+            app.join("migrations/0002_fill.py"),
+            "migrations.RunPython(f)",
+        )
+        .unwrap();
         let venv_app = dir.path().join(".venv/lib/site-packages/thing");
         std::fs::create_dir_all(&venv_app).unwrap();
         std::fs::write(venv_app.join("models.py"), "").unwrap();
         let apps = scan_apps(dir.path());
         assert_eq!(apps.len(), 1, "{apps:?}");
         assert_eq!(apps[0].label, "shop");
-        assert_eq!(apps[0].migration_files, vec!["0001_initial.py", "0002_fill.py"]);
+        assert_eq!(
+            apps[0].migration_files,
+            vec!["0001_initial.py", "0002_fill.py"]
+        );
         assert_eq!(apps[0].data_migrations, vec!["0002_fill.py"]);
     }
 }

@@ -57,7 +57,9 @@ pub fn summarize_sqlite(path: &Path) -> Result<SqliteSummary> {
 pub fn open_read_only(path: &Path) -> Result<Connection> {
     Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )
     .map_err(|e| corrupt(path, e))
 }
@@ -110,7 +112,11 @@ mod tests {
         let s = summarize_sqlite(&path).unwrap();
         assert_eq!(s.tables, vec![("a".into(), 3), ("b".into(), 0)]);
         assert_eq!(s.total_rows(), 3);
-        assert_eq!(std::fs::read(&path).unwrap(), before, "the file must not change");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file must not change"
+        );
     }
 
     #[test]
@@ -119,11 +125,16 @@ mod tests {
         let path = dir.path().join("db.sqlite3");
         std::fs::write(&path, b"this is not sqlite at all, just text").unwrap();
         let e = summarize_sqlite(&path).unwrap_err().to_string();
-        assert!(e.contains("is not a SQLite database") && e.contains("db.sqlite3"), "{e}");
+        assert!(
+            e.contains("is not a SQLite database") && e.contains("db.sqlite3"),
+            "{e}"
+        );
         std::fs::write(&path, b"").unwrap();
         let e = summarize_sqlite(&path).unwrap_err().to_string();
         assert!(e.contains("empty"), "{e}");
-        let e = summarize_sqlite(&dir.path().join("missing.sqlite3")).unwrap_err().to_string();
+        let e = summarize_sqlite(&dir.path().join("missing.sqlite3"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing.sqlite3"), "{e}");
     }
 }

@@ -23,6 +23,10 @@ pub fn state_dir() -> Result<PathBuf> {
 
 /// The state file of one project: a readable stem plus a hash of the canonical path.
 pub fn state_file(project: &Path) -> Result<PathBuf> {
+    Ok(state_file_in(&state_dir()?, project))
+}
+
+fn state_file_in(dir: &Path, project: &Path) -> PathBuf {
     let canonical = project
         .canonicalize()
         .unwrap_or_else(|_| project.to_path_buf());
@@ -35,13 +39,20 @@ pub fn state_file(project: &Path) -> Result<PathBuf> {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .take(40)
         .collect();
-    Ok(state_dir()?.join(format!("{stem}-{}.json", &hex::encode(digest)[..16])))
+    dir.join(format!("{stem}-{}.json", &hex::encode(digest)[..16]))
 }
 
 /// Write the run atomically.
 pub fn save(m: &Migration) -> Result<PathBuf> {
-    let path = state_file(&m.options.project)?;
-    let dir = path.parent().context("state file has no parent directory")?;
+    save_in(&state_dir()?, m)
+}
+
+/// Write the run atomically into `dir`.
+pub fn save_in(dir: &Path, m: &Migration) -> Result<PathBuf> {
+    let path = state_file_in(dir, &m.options.project);
+    let dir = path
+        .parent()
+        .context("state file has no parent directory")?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("could not create the state directory {}", dir.display()))?;
     let json = serde_json::to_vec_pretty(m).context("could not serialize the run")?;
@@ -60,7 +71,12 @@ pub fn save(m: &Migration) -> Result<PathBuf> {
 /// resuming shows it with a retry rather than pretending it still runs. A finished run, or
 /// one saved by another format version, is not offered.
 pub fn load(project: &Path) -> Result<Option<Migration>> {
-    let path = state_file(project)?;
+    load_in(&state_dir()?, project)
+}
+
+/// Load the saved run of `project` from `dir`.
+pub fn load_in(dir: &Path, project: &Path) -> Result<Option<Migration>> {
+    let path = state_file_in(dir, project);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -77,7 +93,11 @@ pub fn load(project: &Path) -> Result<Option<Migration>> {
     mark_interrupted(&mut m);
     let saved_at = std::fs::metadata(&path)
         .and_then(|md| md.modified())
-        .map(|t| chrono::DateTime::<chrono::Local>::from(t).format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| {
+            chrono::DateTime::<chrono::Local>::from(t)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
         .unwrap_or_default();
     m.resume_offer = Some(ResumeOffer {
         step: m.cursor,
@@ -88,7 +108,12 @@ pub fn load(project: &Path) -> Result<Option<Migration>> {
 
 /// Forget the saved run of `project`.
 pub fn forget(project: &Path) -> Result<()> {
-    let path = state_file(project)?;
+    forget_in(&state_dir()?, project)
+}
+
+/// Forget the saved run of `project` in `dir`.
+pub fn forget_in(dir: &Path, project: &Path) -> Result<()> {
+    let path = state_file_in(dir, project);
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).with_context(|| format!("could not remove {}", path.display()))

@@ -102,15 +102,25 @@ impl Step {
     /// What the step is for, in one sentence (help overlay, headless `--help`).
     pub fn purpose(self) -> &'static str {
         match self {
-            Step::Discover => "Find manage.py, the project's Python, Django's settings and the SQLite file.",
-            Step::Backup => "Copy the SQLite file with the online backup API, verify it, archive migrations.",
-            Step::ResetMigrations => "Move old migration files (and stale .pyc) into the backup archive.",
+            Step::Discover => {
+                "Find manage.py, the project's Python, Django's settings and the SQLite file."
+            }
+            Step::Backup => {
+                "Copy the SQLite file with the online backup API, verify it, archive migrations."
+            }
+            Step::ResetMigrations => {
+                "Move old migration files (and stale .pyc) into the backup archive."
+            }
             Step::DryRun => "Run makemigrations and migrate on a scratch copy of the SQLite file.",
             Step::Connect => "Connect to PostgreSQL over TLS and show what the target holds.",
-            Step::FixPermissions => "Diagnose and fix schema privileges as the admin, in a transaction.",
+            Step::FixPermissions => {
+                "Diagnose and fix schema privileges as the admin, in a transaction."
+            }
             Step::CreateSchema => "Run migrate on PostgreSQL through a settings overlay.",
             Step::CopyRows => "Preflight every value, COPY every row, reset sequences, verify.",
-            Step::UpdateSettings => "Back up settings.py and write an env-driven DATABASES atomically.",
+            Step::UpdateSettings => {
+                "Back up settings.py and write an env-driven DATABASES atomically."
+            }
             Step::Done => "Report what was done, where the backup lives, how to roll back.",
         }
     }

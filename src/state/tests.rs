@@ -1,1 +1,516 @@
-//! Transition tests: pure, no IO.
+//! Transition tests: pure, no IO, one per rule of the state machine.
+
+use super::*;
+use crate::copy::{CopyReport, PreflightReport, Problem, TableCheck};
+use crate::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
+use crate::pg::{ConnConfig, ServerInfo, SslMode};
+use std::path::PathBuf;
+
+fn run() -> Migration {
+    Migration::new(RunOptions {
+        project: PathBuf::from("/p"),
+        ..RunOptions::default()
+    })
+}
+
+fn discovery() -> Discovery {
+    Discovery {
+        project_dir: "/p".into(),
+        manage_py: "/p/manage.py".into(),
+        python: None,
+        python_source: "PATH".into(),
+        method: Method::Introspected,
+        django_version: Some("5.2".into()),
+        settings_module: Some("aiproto.settings".into()),
+        database: DatabaseInfo {
+            engine: "django.db.backends.sqlite3".into(),
+            name: Some("/p/db.sqlite3".into()),
+        },
+        use_tz: Some(true),
+        time_zone: Some("UTC".into()),
+        postgres_driver: None,
+        apps: vec![],
+        sqlite: Some(SqliteSummary {
+            path: "/p/db.sqlite3".into(),
+            size_bytes: 1,
+            tables: vec![("a".into(), 3)],
+        }),
+        warnings: vec![],
+    }
+}
+
+fn target() -> ConnConfig {
+    ConnConfig {
+        host: "h".into(),
+        port: 25060,
+        dbname: "db".into(),
+        user: "app".into(),
+        sslmode: SslMode::Require,
+        sslrootcert: None,
+    }
+}
+
+fn server() -> ServerInfo {
+    ServerInfo {
+        version: "15".into(),
+        version_num: 150000,
+        tls: true,
+        user: "app".into(),
+        database: "db".into(),
+        database_owner: "doadmin".into(),
+        is_superuser: false,
+        schema_usage: true,
+        schema_create: true,
+        tables: vec![],
+    }
+}
+
+/// Start the step on screen and return its job id.
+fn started(m: &mut Migration) -> JobId {
+    let fx = update(m, Msg::Activate);
+    assert!(fx.contains(&Effect::Save), "{fx:?}");
+    m.job.expect("a job").0
+}
+
+/// A run that discovered and connected, looking at Copy rows.
+fn at_copy() -> Migration {
+    let mut m = run();
+    let id = started(&mut m);
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    update(&mut m, Msg::Select(Step::Connect));
+    update(&mut m, Msg::SubmitConnection(target()));
+    let id = m.job.unwrap().0;
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Connected(Box::new(server()))),
+    );
+    update(&mut m, Msg::Select(Step::CopyRows));
+    m
+}
+
+#[test]
+fn new_run_marks_unbuilt_steps_honestly() {
+    let m = run();
+    assert_eq!(m.status(Step::Discover), &Status::Pending);
+    assert_eq!(m.status(Step::Backup), &Status::NotBuilt);
+    assert_eq!(m.status(Step::CopyRows), &Status::Pending);
+    assert_eq!(m.frontier(), Step::Discover);
+}
+
+#[test]
+fn activate_on_pending_discover_starts_it() {
+    let mut m = run();
+    let fx = update(&mut m, Msg::Activate);
+    assert!(matches!(fx[0], Effect::Discover { job: 1, .. }));
+    assert!(m.status(Step::Discover).is_running());
+    assert_eq!(m.step(Step::Discover).attempts, 1);
+}
+
+#[test]
+fn activate_while_a_job_runs_does_nothing() {
+    let mut m = run();
+    started(&mut m);
+    assert!(update(&mut m, Msg::Activate).is_empty());
+}
+
+#[test]
+fn discovered_marks_done_and_keeps_the_cursor() {
+    let mut m = run();
+    let id = started(&mut m);
+    let fx = update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    assert_eq!(fx, vec![Effect::Save]);
+    assert!(
+        matches!(m.status(Step::Discover), Status::Done { summary } if summary.contains("1 tables, 3 rows"))
+    );
+    assert_eq!(m.cursor, Step::Discover);
+    assert!(m.job.is_none());
+}
+
+#[test]
+fn activate_on_done_step_moves_on_without_rerunning() {
+    let mut m = run();
+    let id = started(&mut m);
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    let fx = update(&mut m, Msg::Activate);
+    assert_eq!(fx, vec![Effect::Save]);
+    assert_eq!(m.cursor, Step::Backup);
+    assert_eq!(m.step(Step::Discover).attempts, 1);
+}
+
+#[test]
+fn stale_job_events_are_dropped() {
+    let mut m = run();
+    let id = started(&mut m);
+    update(&mut m, Msg::Job(id, JobEvent::Failed("boom".into())));
+    let retry = {
+        update(&mut m, Msg::Retry);
+        m.job.unwrap().0
+    };
+    assert_ne!(retry, id);
+    let fx = update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    assert!(fx.is_empty());
+    assert!(m.status(Step::Discover).is_running());
+}
+
+#[test]
+fn failed_step_can_be_retried() {
+    let mut m = run();
+    let id = started(&mut m);
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Failed("no manage.py".into())),
+    );
+    assert!(
+        matches!(m.status(Step::Discover), Status::Failed { message } if message == "no manage.py")
+    );
+    let fx = update(&mut m, Msg::Retry);
+    assert!(matches!(fx[0], Effect::Discover { .. }));
+    assert_eq!(m.step(Step::Discover).attempts, 2);
+}
+
+#[test]
+fn retry_only_applies_to_failed_steps() {
+    let mut m = run();
+    assert!(update(&mut m, Msg::Retry).is_empty());
+}
+
+#[test]
+fn looking_at_a_step_never_runs_it() {
+    let mut m = run();
+    let fx = update(&mut m, Msg::Select(Step::CopyRows));
+    assert_eq!(fx, vec![Effect::Save]);
+    assert_eq!(m.status(Step::CopyRows), &Status::Pending);
+    update(&mut m, Msg::Prev);
+    update(&mut m, Msg::Next);
+    assert!(m.job.is_none());
+}
+
+#[test]
+fn a_step_does_not_start_before_earlier_ones_finish() {
+    let mut m = run();
+    update(&mut m, Msg::Select(Step::CopyRows));
+    assert!(update(&mut m, Msg::Activate).is_empty());
+    assert_eq!(m.status(Step::CopyRows), &Status::Pending);
+}
+
+#[test]
+fn skip_only_where_the_design_allows_it() {
+    let mut m = run();
+    assert!(
+        update(&mut m, Msg::Skip).is_empty(),
+        "Discover cannot be skipped"
+    );
+    let mut m = at_copy();
+    assert!(
+        update(&mut m, Msg::Skip).is_empty(),
+        "Copy rows cannot be skipped"
+    );
+    update(&mut m, Msg::Select(Step::UpdateSettings));
+    // Update settings is not built, so there is nothing pending to skip.
+    assert!(update(&mut m, Msg::Skip).is_empty());
+}
+
+#[test]
+fn skip_a_skippable_step() {
+    let mut m = run();
+    m.step_mut(Step::DryRun).status = Status::Pending;
+    m.cursor = Step::DryRun;
+    let fx = update(&mut m, Msg::Skip);
+    assert_eq!(fx, vec![Effect::Save]);
+    assert!(matches!(m.status(Step::DryRun), Status::Skipped { .. }));
+    assert_eq!(m.cursor, Step::Connect);
+}
+
+#[test]
+fn connect_submission_starts_connect_without_a_password_in_state() {
+    let mut m = run();
+    let id = started(&mut m);
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    update(&mut m, Msg::Select(Step::Connect));
+    let fx = update(&mut m, Msg::SubmitConnection(target()));
+    assert!(matches!(&fx[0], Effect::Connect { config, .. } if config.port == 25060));
+    let json = serde_json::to_string(&m).unwrap();
+    assert!(!json.to_lowercase().contains("password"), "{json}");
+}
+
+#[test]
+fn connect_failure_keeps_the_target_for_a_retry() {
+    let mut m = run();
+    let id = started(&mut m);
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    update(&mut m, Msg::Select(Step::Connect));
+    update(&mut m, Msg::SubmitConnection(target()));
+    let id = m.job.unwrap().0;
+    update(
+        &mut m,
+        Msg::Job(
+            id,
+            JobEvent::Failed("bad password (check the password field)".into()),
+        ),
+    );
+    let fx = update(&mut m, Msg::Retry);
+    assert!(matches!(&fx[0], Effect::Connect { config, .. } if *config == target()));
+}
+
+#[test]
+fn copy_starts_with_a_preflight_then_loads_when_clean() {
+    let mut m = at_copy();
+    let fx = update(&mut m, Msg::Activate);
+    assert!(
+        matches!(&fx[0], Effect::Preflight { sqlite, .. } if sqlite == &PathBuf::from("/p/db.sqlite3"))
+    );
+    let id = m.job.unwrap().0;
+    let fx = update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::default())));
+    assert!(
+        matches!(
+            &fx[0],
+            Effect::Copy {
+                policy: ProblemPolicy::Abort,
+                ..
+            }
+        ),
+        "{fx:?}"
+    );
+    assert!(m.status(Step::CopyRows).is_running());
+}
+
+#[test]
+fn preflight_problems_ask_and_abort_is_the_first_choice() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    let id = m.job.unwrap().0;
+    let report = PreflightReport {
+        problems: vec![Problem {
+            table: "t".into(),
+            pk: "7".into(),
+            column: "name".into(),
+            issue: "text longer than varchar(100)".into(),
+            excerpt: "aaaa…".into(),
+            fix: Some("truncate to 100".into()),
+        }],
+        ..PreflightReport::default()
+    };
+    update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
+    let Status::NeedsDecision { choices, question } = m.status(Step::CopyRows) else {
+        panic!("expected a decision, got {:?}", m.status(Step::CopyRows));
+    };
+    assert!(question.contains("1 value"));
+    assert_eq!(choices[0].id, "abort");
+    assert!(m.job.is_none());
+    update(&mut m, Msg::Decide("abort".into()));
+    assert!(matches!(m.status(Step::CopyRows), Status::Failed { .. }));
+}
+
+#[test]
+fn choosing_skip_rows_starts_the_copy_with_that_policy() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    let id = m.job.unwrap().0;
+    let report = PreflightReport {
+        problems: vec![Problem {
+            table: "t".into(),
+            pk: "1".into(),
+            column: "c".into(),
+            issue: "NUL byte".into(),
+            excerpt: "a\\0b".into(),
+            fix: None,
+        }],
+        ..PreflightReport::default()
+    };
+    update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
+    assert!(update(&mut m, Msg::Decide("nonsense".into())).is_empty());
+    let fx = update(&mut m, Msg::Decide("skip-rows".into()));
+    assert!(matches!(
+        &fx[0],
+        Effect::Copy {
+            policy: ProblemPolicy::SkipRows,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn nonempty_target_asks_before_truncating() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    let id = m.job.unwrap().0;
+    let report = PreflightReport {
+        nonempty_targets: vec![("django_content_type".into(), 30)],
+        ..PreflightReport::default()
+    };
+    let fx = update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
+    assert_eq!(fx, vec![Effect::Save]);
+    let fx = update(&mut m, Msg::Decide("load".into()));
+    assert!(matches!(&fx[0], Effect::Copy { .. }));
+}
+
+#[test]
+fn pause_and_cancel_reach_the_copy_job() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    let id = m.job.unwrap().0;
+    update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::default())));
+    let copy = m.job.unwrap().0;
+    assert_eq!(
+        update(&mut m, Msg::TogglePause),
+        vec![Effect::Pause {
+            job: copy,
+            paused: true
+        }]
+    );
+    assert!(m.paused);
+    assert_eq!(
+        update(&mut m, Msg::Cancel),
+        vec![Effect::Cancel { job: copy }]
+    );
+    update(&mut m, Msg::Job(copy, JobEvent::Cancelled));
+    assert!(
+        matches!(m.status(Step::CopyRows), Status::Failed { message } if message.contains("resume"))
+    );
+    assert!(!m.paused);
+}
+
+#[test]
+fn copy_done_only_when_verified() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    let id = m.job.unwrap().0;
+    update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::default())));
+    let copy = m.job.unwrap().0;
+    let report = CopyReport {
+        checks: vec![TableCheck {
+            table: "a".into(),
+            source_rows: 3,
+            target_rows: 2,
+            checksum_match: false,
+            rejected_rows: 0,
+        }],
+        ..CopyReport::default()
+    };
+    update(
+        &mut m,
+        Msg::Job(copy, JobEvent::CopyFinished(Box::new(report))),
+    );
+    assert!(
+        matches!(m.status(Step::CopyRows), Status::Failed { message } if message.contains("do not match"))
+    );
+}
+
+#[test]
+fn quit_cancels_the_job_saves_and_quits() {
+    let mut m = run();
+    let id = started(&mut m);
+    let fx = update(&mut m, Msg::Quit);
+    assert_eq!(
+        fx,
+        vec![Effect::Cancel { job: id }, Effect::Save, Effect::Quit]
+    );
+}
+
+#[test]
+fn resume_offer_blocks_other_messages_until_answered() {
+    let mut m = run();
+    m.resume_offer = Some(ResumeOffer {
+        step: Step::Connect,
+        saved_at: "now".into(),
+    });
+    assert!(update(&mut m, Msg::Activate).is_empty());
+    update(&mut m, Msg::Resume(true));
+    assert_eq!(m.cursor, Step::Connect);
+    assert!(m.resume_offer.is_none());
+}
+
+#[test]
+fn start_over_resets_the_run() {
+    let mut m = run();
+    let id = started(&mut m);
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    m.resume_offer = Some(ResumeOffer {
+        step: Step::Backup,
+        saved_at: "now".into(),
+    });
+    update(&mut m, Msg::Resume(false));
+    assert_eq!(m.status(Step::Discover), &Status::Pending);
+    assert!(m.discovery.is_none());
+}
+
+#[test]
+fn interrupted_running_step_becomes_retryable_at_the_same_step() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    m.cursor = Step::Discover;
+    persist::mark_interrupted(&mut m);
+    assert_eq!(m.cursor, Step::CopyRows);
+    assert!(m.job.is_none());
+    assert!(
+        matches!(m.status(Step::CopyRows), Status::Failed { message } if message.contains("Interrupted"))
+    );
+    let fx = update(&mut m, Msg::Retry);
+    assert!(matches!(fx[0], Effect::Preflight { .. }));
+}
+
+#[test]
+fn done_step_summarises_honestly() {
+    let mut m = at_copy();
+    for s in Step::ALL {
+        if m.status(s) == &Status::Pending && s != Step::Done {
+            m.step_mut(s).status = Status::Done {
+                summary: "x".into(),
+            };
+        }
+    }
+    update(&mut m, Msg::Select(Step::Done));
+    update(&mut m, Msg::Activate);
+    assert!(
+        matches!(m.status(Step::Done), Status::Done { summary } if summary.contains("not built yet"))
+    );
+    assert!(m.finished());
+}
+
+#[test]
+fn save_and_load_round_trip_offers_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    // SAFETY of the test: env vars are process-wide; this is the only test that sets it.
+    let project = dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut m = Migration::new(RunOptions {
+        project: project.clone(),
+        ..RunOptions::default()
+    });
+    let id = started(&mut m);
+    update(
+        &mut m,
+        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
+    );
+    update(&mut m, Msg::Select(Step::Connect));
+    let file = persist::save_in(dir.path(), &m).unwrap();
+    assert!(file.starts_with(dir.path()));
+    let loaded = persist::load_in(dir.path(), &project)
+        .unwrap()
+        .expect("a saved run");
+    assert_eq!(loaded.resume_offer.as_ref().unwrap().step, Step::Connect);
+    assert_eq!(loaded.discovery, m.discovery);
+    persist::forget_in(dir.path(), &project).unwrap();
+    assert!(persist::load_in(dir.path(), &project).unwrap().is_none());
+}

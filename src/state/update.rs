@@ -1,8 +1,6 @@
 //! Transitions: one function per message kind, each returning the effects to run.
 
-use super::{
-    Choice, Effect, JobEvent, LOG_LINES, Migration, Msg, ProblemPolicy, Status, Step,
-};
+use super::{Choice, Effect, JobEvent, LOG_LINES, Migration, Msg, ProblemPolicy, Status, Step};
 
 /// Apply one message to the run and return the effects the driver must carry out.
 pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
@@ -141,7 +139,11 @@ fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
                 config: config.clone(),
             },
             None => {
-                fail(m, step, "Fill in the connection form first (host, database, user).");
+                fail(
+                    m,
+                    step,
+                    "Fill in the connection form first (host, database, user).",
+                );
                 fx.push(Effect::Save);
                 return;
             }
@@ -228,7 +230,11 @@ fn decide(m: &mut Migration, id: &str, fx: &mut Vec<Effect>) {
 
 fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
     let (Some(sqlite), Some(config)) = (m.sqlite_path().cloned(), m.target.clone()) else {
-        fail(m, Step::CopyRows, "The SQLite file or the target is no longer known; retry.");
+        fail(
+            m,
+            Step::CopyRows,
+            "The SQLite file or the target is no longer known; retry.",
+        );
         fx.push(Effect::Save);
         return;
     };
@@ -264,8 +270,16 @@ fn preflight_question(report: &crate::copy::PreflightReport) -> Option<(String, 
         );
         let choices = vec![
             choice("abort", 'a', "Abort and fix the data first (default)"),
-            choice("skip-rows", 's', "Skip those rows, recording them in the reject files"),
-            choice("fix", 'f', "Apply each listed fix (truncate, strip NUL) and report it"),
+            choice(
+                "skip-rows",
+                's',
+                "Skip those rows, recording them in the reject files",
+            ),
+            choice(
+                "fix",
+                'f',
+                "Apply each listed fix (truncate, strip NUL) and report it",
+            ),
         ];
         return Some((question, choices));
     }
@@ -309,12 +323,9 @@ fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &m
             let question = preflight_question(&report);
             m.preflight = Some(*report);
             match question {
-                Some((question, choices)) => finish(
-                    m,
-                    step,
-                    Status::NeedsDecision { question, choices },
-                    fx,
-                ),
+                Some((question, choices)) => {
+                    finish(m, step, Status::NeedsDecision { question, choices }, fx)
+                }
                 None => {
                     m.job = None;
                     start_copy(m, ProblemPolicy::Abort, fx);
@@ -326,8 +337,8 @@ fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &m
                 detail: p.line(),
                 fraction: Some(p.fraction()),
             };
-            let table_finished = m.copy.as_ref().map(|old| old.tables_finished())
-                != Some(p.tables_finished());
+            let table_finished =
+                m.copy.as_ref().map(|old| old.tables_finished()) != Some(p.tables_finished());
             m.copy = Some(*p);
             if table_finished {
                 fx.push(Effect::Save);
