@@ -1,4 +1,25 @@
 //! Files dj2pg carries inside its binary: the introspection script and the sample project.
 
+use anyhow::{Context, Result};
+use std::path::Path;
+
 /// Run by the project's Python to describe the project as JSON (see the script's docstring).
 pub const INTROSPECT_PY: &str = include_str!("../assets/introspect.py");
+
+/// The Python packages the sample project (and the test harness) pins.
+pub const REQUIREMENTS_TXT: &str = include_str!("../assets/requirements.txt");
+
+include!(concat!(env!("OUT_DIR"), "/sample_project.rs"));
+
+/// Write the sample project into `dir`.
+pub fn write_sample_project(dir: &Path) -> Result<()> {
+    for (rel, bytes) in SAMPLE_PROJECT {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("could not create {}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("could not write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,5 +1,201 @@
-//! The command line. Being built.
+//! The command line: `dj2pg [wizard]`, `dj2pg migrate`, `dj2pg copy`, `dj2pg demo`.
 
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+use crate::pg::{ConnConfig, Secret};
+use crate::state::ProblemPolicy;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Move a Django project from SQLite to PostgreSQL without losing a row.
+///
+/// With no subcommand, opens the wizard on the project in the current directory.
+#[derive(Debug, Parser)]
+#[command(name = "dj2pg", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the terminal wizard on a project (the default).
+    Wizard(WizardArgs),
+    /// Run the wizard's steps without a terminal, printing one line per event.
+    Migrate(MigrateArgs),
+    /// Copy the rows of any SQLite file into an existing PostgreSQL schema.
+    Copy(CopyArgs),
+    /// Create the sample AI-prototype project and a throwaway PostgreSQL, then open the wizard.
+    Demo(DemoArgs),
+}
+
+/// Where the project is and which Python runs it.
+#[derive(Debug, Clone, Args)]
+pub struct ProjectArgs {
+    /// The Django project: the folder holding manage.py (or a folder above it).
+    #[arg(long, short = 'p', default_value = ".", value_name = "DIR")]
+    pub project: PathBuf,
+    /// The project's Python (default: $VIRTUAL_ENV, then .venv, venv or env in the project, then python3).
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Option<PathBuf>,
+}
+
+/// The target database.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// The target, as postgresql://USER@HOST:PORT/DB?sslmode=require (DigitalOcean: port 25060).
+    /// Give the password in $PGPASSWORD or ~/.pgpass rather than in the URL, where other
+    /// users of the machine could read it in the process list.
+    #[arg(long, value_name = "URL", env = "DJ2PG_TARGET_URL", hide_env_values = true)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WizardArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Forget any saved run of this project and start over.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+/// What to do with values that PostgreSQL would reject.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum BadData {
+    /// Stop before writing anything (the default).
+    Abort,
+    /// Leave the offending rows out, recording them in the reject files.
+    Skip,
+    /// Apply each problem's named fix (truncate to n, strip NUL) and report it.
+    Fix,
+}
+
+impl From<BadData> for ProblemPolicy {
+    fn from(b: BadData) -> ProblemPolicy {
+        match b {
+            BadData::Abort => ProblemPolicy::Abort,
+            BadData::Skip => ProblemPolicy::SkipRows,
+            BadData::Fix => ProblemPolicy::Fix,
+        }
+    }
+}
+
+/// Options of the copy engine, shared by `migrate` and `copy`.
+#[derive(Debug, Clone, Args)]
+pub struct CopyOptions {
+    /// Parallel connections for the copy.
+    #[arg(long, short = 'j', default_value_t = default_jobs(), value_name = "N")]
+    pub jobs: usize,
+    /// Where rows left out by --on-bad-data=skip are recorded (JSON lines per table).
+    #[arg(long, value_name = "DIR")]
+    pub rejects: Option<PathBuf>,
+    /// What to do when preflight finds values PostgreSQL would reject.
+    #[arg(long, value_enum, default_value_t = BadData::Abort)]
+    pub on_bad_data: BadData,
+    /// Empty target tables that already hold rows without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().clamp(2, 4))
+        .unwrap_or(2)
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub copy: CopyOptions,
+    /// Forget any saved run of this project and start over (default: resume it).
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The SQLite file to read (opened read-only; never modified).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub copy: CopyOptions,
+    /// The SQLite file's naive datetimes are in this zone (Django with USE_TZ = False);
+    /// by default they are UTC, as Django stores them with USE_TZ = True.
+    #[arg(long, value_name = "TZ")]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// About how many rows the sample project's SQLite file gets.
+    #[arg(long, default_value_t = 5000)]
+    pub rows: usize,
+    /// Use this PostgreSQL instead of starting a throwaway local one.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Where to create the sample project (default: a new temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parse a target URL, keeping a password it carries apart from the settings.
+pub fn parse_target(url: &str) -> anyhow::Result<(ConnConfig, Option<Secret>)> {
+    ConnConfig::from_url(url).map_err(|e| anyhow::anyhow!("--to: {e:#}"))
+}
+
+/// The program: parse, dispatch, and turn errors into a message and an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => crate::wizard::launch(WizardArgs {
+            project: ProjectArgs {
+                project: PathBuf::from("."),
+                python: None,
+            },
+            target: TargetArgs {
+                to: std::env::var("DJ2PG_TARGET_URL").ok(),
+            },
+            fresh: false,
+        }),
+        Some(Command::Wizard(args)) => crate::wizard::launch(args),
+        Some(Command::Migrate(args)) => crate::headless::run(args),
+        Some(Command::Copy(args)) => crate::headless::copy(args),
+        Some(Command::Demo(args)) => crate::demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dj2pg: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_documents_every_subcommand() {
+        let help = Cli::command().render_long_help().to_string();
+        for sub in ["wizard", "migrate", "copy", "demo"] {
+            assert!(help.contains(sub), "{sub} missing from --help:\n{help}");
+        }
+    }
 }

@@ -1,1 +1,133 @@
-//! `dj2pg demo`: the sample project plus a throwaway PostgreSQL. Being built.
+//! `dj2pg demo`: the newcomer's first command.
+//!
+//! It writes the sample AI-prototype project into a folder, fills its SQLite file, starts a
+//! throwaway local PostgreSQL (like the test harness's: TLS, scram-sha-256, a `doadmin`
+//! that is not a superuser, an app role), and opens the wizard with the Connect form
+//! pre-filled. The cluster is stopped and removed when the wizard closes; the project
+//! folder is kept so the user can look at it.
+
+use crate::cli::{DemoArgs, ProjectArgs, TargetArgs, WizardArgs};
+use crate::django::overlay::Overlay;
+use crate::pg::cluster::{ClusterOptions, TempCluster};
+use crate::pg::{ConnConfig, Secret};
+use crate::tui::Prefill;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn say(line: &str) {
+    println!("dj2pg demo: {line}");
+}
+
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("could not create {}", d.display()))?;
+            d.clone()
+        }
+        None => tempfile::Builder::new()
+            .prefix("dj2pg-demo-")
+            .tempdir()
+            .context("could not create a temporary folder")?
+            .keep(),
+    };
+    say(&format!("writing the sample project to {}", dir.display()));
+    crate::assets::write_sample_project(&dir)?;
+
+    let cache = directories::ProjectDirs::from("", "", "dj2pg")
+        .map(|d| d.cache_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("dj2pg-cache"));
+    let python = crate::django::venv::ensure_venv(&cache, crate::assets::REQUIREMENTS_TXT, &mut |l| say(l))?;
+    link_venv(&dir, &python);
+
+    say(&format!("filling db.sqlite3 with about {} rows…", args.rows));
+    let out = Command::new(&python)
+        .arg("generate_data.py")
+        .arg("--db")
+        .arg(dir.join("db.sqlite3"))
+        .arg("--rows")
+        .arg(args.rows.to_string())
+        .current_dir(&dir)
+        .output()
+        .context("could not run generate_data.py")?;
+    if !out.status.success() {
+        bail!("generate_data.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let (cluster, target, password) = match &args.to {
+        Some(url) => {
+            let (config, password) = crate::cli::parse_target(url)?;
+            (None, config, password)
+        }
+        None => {
+            say("starting a throwaway PostgreSQL on 127.0.0.1 (TLS, scram-sha-256)…");
+            let cluster = TempCluster::start(ClusterOptions::default()).context(
+                "could not start a local PostgreSQL; install it (apt-get install postgresql) or pass --to URL",
+            )?;
+            let target = cluster.app();
+            let password = Some(cluster.app_password().clone());
+            grant_schema(&cluster)?;
+            (Some(cluster), target, password)
+        }
+    };
+    say("Create schema is not built yet in this version, so the demo runs `manage.py migrate` on PostgreSQL for you");
+    create_schema(&dir, &python, &target, password.as_ref())?;
+    say(&format!("target: {}", target.display_url()));
+    say("opening the wizard (q quits; the folder is kept, the throwaway server is removed)");
+
+    let code = crate::wizard::launch_with(
+        WizardArgs {
+            project: ProjectArgs {
+                project: dir.clone(),
+                python: Some(python),
+            },
+            target: TargetArgs { to: None },
+            fresh: true,
+        },
+        Prefill {
+            url: Some(target.display_url()),
+            password,
+        },
+    );
+    drop(cluster);
+    say(&format!("the sample project stays in {}", dir.display()));
+    code
+}
+
+/// `.venv` in the project pointing at the cached venv, so Discover finds it as a user's would.
+fn link_venv(dir: &Path, python: &Path) {
+    if let Some(venv) = python.parent().and_then(Path::parent) {
+        let _ = std::os::unix::fs::symlink(venv, dir.join(".venv"));
+    }
+}
+
+/// What the Fix permissions step will do: the admin grants the app role the schema.
+fn grant_schema(cluster: &TempCluster) -> Result<()> {
+    let mut admin = cluster
+        .admin()
+        .connect(Some(cluster.admin_password()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    admin
+        .batch_execute(&format!("GRANT ALL ON SCHEMA public TO \"{}\"", cluster.app().user))
+        .context("could not grant the schema to the app role")?;
+    Ok(())
+}
+
+fn create_schema(dir: &Path, python: &Path, target: &ConnConfig, password: Option<&Secret>) -> Result<()> {
+    let overlay = Overlay::write(dir, "aiproto.settings")?;
+    let out = overlay.manage(python, target, password, &["migrate", "--noinput"])?;
+    if !out.status.success() {
+        bail!(
+            "manage.py migrate on PostgreSQL failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Where the demo keeps its venv.
+pub fn cache_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "dj2pg")
+        .map(|d| d.cache_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("dj2pg-cache"))
+}

@@ -1,1 +1,255 @@
-//! The headless runner. Being built.
+//! The headless runner: the wizard's state machine without a terminal.
+//!
+//! It sends the same messages a user would (Activate, SubmitConnection, Decide), carries
+//! out the same effects through the same [`Runner`], and prints one line per event (or
+//! JSON lines). Decisions a user would make on screen come from flags: `--yes` empties
+//! non-empty targets, `--on-bad-data` picks the policy for values PostgreSQL would reject.
+//! The exit code is 0 only when every step that ran succeeded.
+
+use crate::cli::{CopyArgs, MigrateArgs};
+use crate::runner::Runner;
+use crate::state::{self, Effect, JobEvent, Migration, Msg, RunOptions, Status, Step};
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How lines are printed.
+struct Printer {
+    json: bool,
+    last_progress: Option<Instant>,
+}
+
+impl Printer {
+    fn event(&mut self, step: Step, event: &str, text: &str) {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let line = serde_json::json!({"step": step.slug(), "event": event, "message": text});
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(out, "[{}] {event}: {text}", step.slug());
+        }
+    }
+
+    fn value(&mut self, step: Step, event: &str, value: serde_json::Value) {
+        if self.json {
+            let line = serde_json::json!({"step": step.slug(), "event": event, "data": value});
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        }
+    }
+
+    /// Progress at most once a second, so logs stay readable.
+    fn progress(&mut self, step: Step, text: &str) {
+        let now = Instant::now();
+        if self
+            .last_progress
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_progress = Some(now);
+        self.event(step, "progress", text);
+    }
+}
+
+/// `dj2pg migrate`.
+pub fn run(args: MigrateArgs) -> Result<ExitCode> {
+    let project = args.project.project.clone();
+    let options = RunOptions {
+        project: project.clone(),
+        python: args.project.python.clone(),
+        jobs: args.copy.jobs,
+        rejects_dir: args.copy.rejects.clone(),
+    };
+    if args.fresh {
+        state::persist::forget(&project)?;
+    }
+    let mut printer = Printer {
+        json: args.copy.json,
+        last_progress: None,
+    };
+    let (tx, rx) = mpsc::channel();
+    let mut runner = Runner::new(tx);
+    let mut m = match state::persist::load(&project)? {
+        Some(mut saved) => {
+            let at = saved.resume_offer.as_ref().map(|o| o.step).unwrap_or(Step::Discover);
+            printer.event(at, "resume", "resuming the saved run of this project");
+            state::update(&mut saved, Msg::Resume(true));
+            saved
+        }
+        None => Migration::new(options),
+    };
+    let target = match &args.target.to {
+        Some(url) => {
+            let (config, password) = crate::cli::parse_target(url)?;
+            runner.password = password;
+            Some(config)
+        }
+        None => None,
+    };
+
+    for step in Step::ALL {
+        let fx = state::update(&mut m, Msg::Select(step));
+        perform(&mut m, &mut runner, fx)?;
+        match m.status(step).clone() {
+            Status::NotBuilt => {
+                printer.event(step, "not-built", "not built yet in this version; passed over");
+                continue;
+            }
+            Status::Done { summary } if step != Step::Done => {
+                printer.event(step, "already-done", &summary);
+                continue;
+            }
+            Status::Skipped { reason } => {
+                printer.event(step, "skipped", &reason);
+                continue;
+            }
+            _ => {}
+        }
+        let fx = if step == Step::Connect {
+            let Some(config) = target.clone().or_else(|| m.target.clone()) else {
+                printer.event(step, "failed", "Connect needs the target: pass --to postgresql://USER@HOST:PORT/DB?sslmode=require");
+                return Ok(ExitCode::FAILURE);
+            };
+            state::update(&mut m, Msg::SubmitConnection(config))
+        } else if matches!(m.status(step), Status::Failed { .. }) {
+            state::update(&mut m, Msg::Retry)
+        } else {
+            state::update(&mut m, Msg::Activate)
+        };
+        printer.event(step, "start", step.purpose());
+        perform(&mut m, &mut runner, fx)?;
+        drive(&mut m, &mut runner, &rx, &mut printer, &args.copy)?;
+        match m.status(step).clone() {
+            Status::Done { summary } => {
+                report_done(&m, step, &mut printer);
+                printer.event(step, "done", &summary);
+            }
+            Status::Failed { message } => {
+                printer.event(step, "failed", &message);
+                return Ok(ExitCode::FAILURE);
+            }
+            other => {
+                printer.event(step, "stopped", other.label());
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Wait for the running job (and any job it chains into) to end, answering questions.
+fn drive(
+    m: &mut Migration,
+    runner: &mut Runner,
+    rx: &mpsc::Receiver<Msg>,
+    printer: &mut Printer,
+    copy: &crate::cli::CopyOptions,
+) -> Result<()> {
+    loop {
+        if m.job.is_none() {
+            let step = m.cursor;
+            let Status::NeedsDecision { question, choices } = m.status(step).clone() else {
+                return Ok(());
+            };
+            if let Some(report) = &m.preflight {
+                for p in &report.problems {
+                    printer.event(
+                        step,
+                        "problem",
+                        &format!("{} pk={} {}: {} ({})", p.table, p.pk, p.column, p.issue, p.excerpt),
+                    );
+                }
+                for (table, rows) in &report.nonempty_targets {
+                    printer.event(step, "nonempty-target", &format!("{table} holds {rows} row(s)"));
+                }
+            }
+            printer.event(step, "question", &question);
+            let wanted = if choices.iter().any(|c| c.id == "load") {
+                if copy.yes { "load" } else { "abort" }
+            } else {
+                match copy.on_bad_data {
+                    crate::cli::BadData::Abort => "abort",
+                    crate::cli::BadData::Skip => "skip-rows",
+                    crate::cli::BadData::Fix => "fix",
+                }
+            };
+            if wanted == "abort" && choices.iter().any(|c| c.id == "load") {
+                printer.event(step, "answer", "not emptying them: pass --yes to allow it");
+            } else {
+                printer.event(step, "answer", wanted);
+            }
+            let fx = state::update(m, Msg::Decide(wanted.into()));
+            perform(m, runner, fx)?;
+            continue;
+        }
+        let msg = rx.recv().context("a worker stopped without reporting")?;
+        if let Msg::Job(_, event) = &msg {
+            let step = m.job.map(|(_, s)| s).unwrap_or(m.cursor);
+            match event {
+                JobEvent::Log(line) => printer.event(step, "log", line),
+                JobEvent::Progress { detail, .. } => printer.progress(step, detail),
+                JobEvent::CopyProgress(p) => printer.progress(step, &p.line()),
+                _ => {}
+            }
+        }
+        let fx = state::update(m, msg);
+        perform(m, runner, fx)?;
+    }
+}
+
+/// Details worth a line after a step is done.
+fn report_done(m: &Migration, step: Step, printer: &mut Printer) {
+    match step {
+        Step::Discover => {
+            if let Some(d) = &m.discovery {
+                printer.value(step, "discovery", serde_json::to_value(d).unwrap_or_default());
+                if !printer.json {
+                    for line in crate::django::describe_lines(d) {
+                        printer.event(step, "info", &line);
+                    }
+                }
+            }
+        }
+        Step::CopyRows => {
+            if let Some(r) = &m.copy_report {
+                printer.value(step, "report", serde_json::to_value(r).unwrap_or_default());
+                for c in &r.checks {
+                    printer.event(
+                        step,
+                        "verified",
+                        &format!(
+                            "{}: {} source rows, {} copied, {} rejected, checksum {}",
+                            c.table,
+                            c.source_rows,
+                            c.target_rows,
+                            c.rejected_rows,
+                            if c.checksum_match { "OK" } else { "MISMATCH" }
+                        ),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Carry out effects: save here, everything else through the runner.
+fn perform(m: &mut Migration, runner: &mut Runner, fx: Vec<Effect>) -> Result<()> {
+    for effect in fx {
+        match effect {
+            Effect::Save => {
+                state::persist::save(m).context("could not save the run's state")?;
+            }
+            other => runner.run(other),
+        }
+    }
+    Ok(())
+}
+
+/// `dj2pg copy`: the copy engine alone.
+pub fn copy(args: CopyArgs) -> Result<ExitCode> {
+    let _ = args;
+    anyhow::bail!("dj2pg copy: the copy engine is being wired in")
+}

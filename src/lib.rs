@@ -21,3 +21,4 @@ pub mod pg;
 pub mod runner;
 pub mod state;
 pub mod tui;
+pub mod wizard;

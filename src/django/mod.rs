@@ -4,12 +4,16 @@
 //! When that interpreter or Django cannot run, a static scan of the tree stands in, and
 //! the discovery says so.
 
+mod describe;
 mod discover;
 mod introspect;
+pub mod overlay;
+pub mod venv;
 mod python;
 mod scan;
 mod sqlite;
 
+pub use describe::{describe_lines, human_bytes};
 pub use discover::{discover, find_manage_py};
 pub use introspect::{Introspection, run_introspection};
 pub use python::{PythonChoice, pick_python};

@@ -1,0 +1,59 @@
+//! Opening the terminal wizard: find or resume the run, then hand it to the TUI.
+
+use crate::cli::WizardArgs;
+use crate::pg::Secret;
+use crate::runner::Runner;
+use crate::state::{self, Migration, RunOptions};
+use crate::tui::Prefill;
+use anyhow::Result;
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+/// `dj2pg wizard` (and plain `dj2pg`).
+pub fn launch(args: WizardArgs) -> Result<ExitCode> {
+    let (url, password) = match &args.target.to {
+        Some(u) => {
+            let (config, password) = crate::cli::parse_target(u)?;
+            (Some(config.display_url()), password)
+        }
+        None => (None, None),
+    };
+    launch_with(args, Prefill { url, password })
+}
+
+/// Open the wizard with the Connect form pre-filled (the demo passes its local server).
+pub fn launch_with(args: WizardArgs, prefill: Prefill) -> Result<ExitCode> {
+    let project = args.project.project.clone();
+    if args.fresh {
+        state::persist::forget(&project)?;
+    }
+    let m = match state::persist::load(&project)? {
+        Some(saved) => saved,
+        None => Migration::new(RunOptions {
+            project,
+            python: args.project.python.clone(),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get().clamp(2, 4))
+                .unwrap_or(2),
+            rejects_dir: None,
+        }),
+    };
+    let (tx, rx) = mpsc::channel();
+    let mut runner = Runner::new(tx);
+    runner.password = prefill.password.clone();
+    let end = crate::tui::run(m, runner, rx, prefill)?;
+    if end.finished() {
+        println!("dj2pg: the run is complete.");
+    } else {
+        println!(
+            "dj2pg: progress saved at step \"{}\". Run the same command again to resume.",
+            end.cursor.title()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The password given to the wizard from the environment, if any (never from a file we write).
+pub fn env_password() -> Option<Secret> {
+    std::env::var("PGPASSWORD").ok().map(Secret::new)
+}
