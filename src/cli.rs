@@ -45,7 +45,12 @@ pub struct TargetArgs {
     /// The target, as postgresql://USER@HOST:PORT/DB?sslmode=require (DigitalOcean: port 25060).
     /// Give the password in $PGPASSWORD or ~/.pgpass rather than in the URL, where other
     /// users of the machine could read it in the process list.
-    #[arg(long, value_name = "URL", env = "DJ2PG_TARGET_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DJ2PG_TARGET_URL",
+        hide_env_values = true
+    )]
     pub to: Option<String>,
 }
 

@@ -22,7 +22,8 @@ fn say(line: &str) {
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let dir = match &args.dir {
         Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("could not create {}", d.display()))?;
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("could not create {}", d.display()))?;
             d.clone()
         }
         None => tempfile::Builder::new()
@@ -34,24 +35,32 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     say(&format!("writing the sample project to {}", dir.display()));
     crate::assets::write_sample_project(&dir)?;
 
-    let cache = directories::ProjectDirs::from("", "", "dj2pg")
-        .map(|d| d.cache_dir().to_path_buf())
-        .unwrap_or_else(|| std::env::temp_dir().join("dj2pg-cache"));
-    let python = crate::django::venv::ensure_venv(&cache, crate::assets::REQUIREMENTS_TXT, &mut |l| say(l))?;
+    let python = crate::django::venv::ensure_venv(
+        &cache_dir(),
+        crate::assets::REQUIREMENTS_TXT,
+        &mut |l| say(l),
+    )?;
     link_venv(&dir, &python);
 
-    say(&format!("filling db.sqlite3 with about {} rows…", args.rows));
+    say(&format!(
+        "filling db.sqlite3 with about {} rows…",
+        args.rows
+    ));
     let out = Command::new(&python)
         .arg("generate_data.py")
         .arg("--db")
         .arg(dir.join("db.sqlite3"))
         .arg("--rows")
         .arg(args.rows.to_string())
+        .arg("--force")
         .current_dir(&dir)
         .output()
         .context("could not run generate_data.py")?;
     if !out.status.success() {
-        bail!("generate_data.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "generate_data.py failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     let (cluster, target, password) = match &args.to {
@@ -70,7 +79,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             (Some(cluster), target, password)
         }
     };
-    say("Create schema is not built yet in this version, so the demo runs `manage.py migrate` on PostgreSQL for you");
+    say(
+        "Create schema is not built yet in this version, so the demo runs `manage.py migrate` on PostgreSQL for you",
+    );
     create_schema(&dir, &python, &target, password.as_ref())?;
     say(&format!("target: {}", target.display_url()));
     say("opening the wizard (q quits; the folder is kept, the throwaway server is removed)");
@@ -108,12 +119,20 @@ fn grant_schema(cluster: &TempCluster) -> Result<()> {
         .connect(Some(cluster.admin_password()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     admin
-        .batch_execute(&format!("GRANT ALL ON SCHEMA public TO \"{}\"", cluster.app().user))
+        .batch_execute(&format!(
+            "GRANT ALL ON SCHEMA public TO \"{}\"",
+            cluster.app().user
+        ))
         .context("could not grant the schema to the app role")?;
     Ok(())
 }
 
-fn create_schema(dir: &Path, python: &Path, target: &ConnConfig, password: Option<&Secret>) -> Result<()> {
+fn create_schema(
+    dir: &Path,
+    python: &Path,
+    target: &ConnConfig,
+    password: Option<&Secret>,
+) -> Result<()> {
     let overlay = Overlay::write(dir, "aiproto.settings")?;
     let out = overlay.manage(python, target, password, &["migrate", "--noinput"])?;
     if !out.status.success() {
@@ -127,6 +146,9 @@ fn create_schema(dir: &Path, python: &Path, target: &ConnConfig, password: Optio
 
 /// Where the demo keeps its venv.
 pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DJ2PG_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
     directories::ProjectDirs::from("", "", "dj2pg")
         .map(|d| d.cache_dir().to_path_buf())
         .unwrap_or_else(|| std::env::temp_dir().join("dj2pg-cache"))

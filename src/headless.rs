@@ -73,7 +73,11 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     let mut runner = Runner::new(tx);
     let mut m = match state::persist::load(&project)? {
         Some(mut saved) => {
-            let at = saved.resume_offer.as_ref().map(|o| o.step).unwrap_or(Step::Discover);
+            let at = saved
+                .resume_offer
+                .as_ref()
+                .map(|o| o.step)
+                .unwrap_or(Step::Discover);
             printer.event(at, "resume", "resuming the saved run of this project");
             state::update(&mut saved, Msg::Resume(true));
             saved
@@ -94,7 +98,11 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         perform(&mut m, &mut runner, fx)?;
         match m.status(step).clone() {
             Status::NotBuilt => {
-                printer.event(step, "not-built", "not built yet in this version; passed over");
+                printer.event(
+                    step,
+                    "not-built",
+                    "not built yet in this version; passed over",
+                );
                 continue;
             }
             Status::Done { summary } if step != Step::Done => {
@@ -158,11 +166,18 @@ fn drive(
                     printer.event(
                         step,
                         "problem",
-                        &format!("{} pk={} {}: {} ({})", p.table, p.pk, p.column, p.issue, p.excerpt),
+                        &format!(
+                            "{} pk={} {}: {} ({})",
+                            p.table, p.pk, p.column, p.issue, p.excerpt
+                        ),
                     );
                 }
                 for (table, rows) in &report.nonempty_targets {
-                    printer.event(step, "nonempty-target", &format!("{table} holds {rows} row(s)"));
+                    printer.event(
+                        step,
+                        "nonempty-target",
+                        &format!("{table} holds {rows} row(s)"),
+                    );
                 }
             }
             printer.event(step, "question", &question);
@@ -204,7 +219,11 @@ fn report_done(m: &Migration, step: Step, printer: &mut Printer) {
     match step {
         Step::Discover => {
             if let Some(d) = &m.discovery {
-                printer.value(step, "discovery", serde_json::to_value(d).unwrap_or_default());
+                printer.value(
+                    step,
+                    "discovery",
+                    serde_json::to_value(d).unwrap_or_default(),
+                );
                 if !printer.json {
                     for line in crate::django::describe_lines(d) {
                         printer.event(step, "info", &line);

@@ -23,7 +23,10 @@ pub fn describe_lines(d: &Discovery) -> Vec<String> {
     let mut lines = vec![format!("project: {}", d.project_dir.display())];
     lines.push(format!(
         "python: {} ({})",
-        d.python.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
+        d.python
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "none".into()),
         d.python_source
     ));
     match &d.method {
@@ -63,7 +66,11 @@ pub fn describe_lines(d: &Discovery) -> Vec<String> {
         ));
     }
     let third: Vec<&str> = d.third_party_apps().map(|a| a.label.as_str()).collect();
-    lines.push(format!("third-party apps ({}): {}", third.len(), third.join(", ")));
+    lines.push(format!(
+        "third-party apps ({}): {}",
+        third.len(),
+        third.join(", ")
+    ));
     for w in &d.warnings {
         lines.push(format!("warning: {w}"));
     }

@@ -8,10 +8,10 @@ mod describe;
 mod discover;
 mod introspect;
 pub mod overlay;
-pub mod venv;
 mod python;
 mod scan;
 mod sqlite;
+pub mod venv;
 
 pub use describe::{describe_lines, human_bytes};
 pub use discover::{discover, find_manage_py};

@@ -73,7 +73,10 @@ DATABASES = {{
             .args(args)
             .arg(format!("--settings={OVERLAY_MODULE}"))
             .current_dir(&self.project_dir)
-            .env("PYTHONPATH", python_path(self.dir.path(), &self.project_dir))
+            .env(
+                "PYTHONPATH",
+                python_path(self.dir.path(), &self.project_dir),
+            )
             .env("DJANGO_SETTINGS_MODULE", OVERLAY_MODULE)
             .env("DJ2PG_DB_HOST", &target.host)
             .env("DJ2PG_DB_PORT", target.port.to_string())

@@ -86,8 +86,7 @@ fn find_name(text: &str) -> Option<String> {
         .enumerate()
         .filter(|(i, _)| i % 2 == 1)
         .map(|(_, s)| *s)
-        .filter(|s| *s != "NAME")
-        .last()
+        .rfind(|s| *s != "NAME")
         .map(str::to_string)
 }
 

@@ -75,7 +75,7 @@ fn check_header(path: &Path) -> Result<()> {
             path.display()
         );
     }
-    if &header[..n.min(16)] != &b"SQLite format 3\0"[..n.min(16)] || n < 16 {
+    if n < 16 || header != *b"SQLite format 3\0" {
         bail!(
             "{} is not a SQLite database (its first bytes are not \"SQLite format 3\"). Check DATABASES['default']['NAME'], or restore the file from a backup.",
             path.display()

@@ -9,7 +9,11 @@ use std::process::Command;
 /// return its Python. The venv's folder name carries a hash of the requirements, so a
 /// change of pins makes a new one; it is built in a temporary folder and renamed into place,
 /// so concurrent callers never see a half-built venv.
-pub fn ensure_venv(parent: &Path, requirements: &str, say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+pub fn ensure_venv(
+    parent: &Path,
+    requirements: &str,
+    say: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
     let hash = hex::encode(Sha256::digest(requirements.as_bytes()));
     let venv = parent.join(format!("venv-{}", &hash[..12]));
     let python = venv.join("bin/python");
@@ -31,13 +35,22 @@ pub fn ensure_venv(parent: &Path, requirements: &str, say: &mut dyn FnMut(&str))
         .status()
         .context("python3 was not found: install Python 3 (Debian/Ubuntu: apt-get install python3 python3-venv)")?;
     if !status.success() {
-        bail!("`python3 -m venv` failed: install venv support (Debian/Ubuntu: apt-get install python3-venv)");
+        bail!(
+            "`python3 -m venv` failed: install venv support (Debian/Ubuntu: apt-get install python3-venv)"
+        );
     }
     let req = building.path().join("requirements.txt");
     std::fs::write(&req, requirements)?;
     say("installing Django and psycopg from PyPI…");
     let out = Command::new(staging.join("bin/python"))
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&req)
         .output()
         .context("could not run pip in the new virtualenv")?;
@@ -52,7 +65,10 @@ pub fn ensure_venv(parent: &Path, requirements: &str, say: &mut dyn FnMut(&str))
     match std::fs::rename(&staging, &venv) {
         Ok(()) => {}
         Err(_) if python.exists() => {} // another process won the race
-        Err(e) => return Err(e).with_context(|| format!("could not move the venv to {}", venv.display())),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("could not move the venv to {}", venv.display()));
+        }
     }
     Ok(python)
 }
