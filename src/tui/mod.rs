@@ -1,24 +1,55 @@
-//! The terminal wizard: a view of the state machine. Being built.
+//! The terminal wizard: a view of the state machine, and the loop that drives it.
+//!
+//! The loop owns the run. It drains worker messages, applies them with `state::update`,
+//! carries out the effects (`Save` here, `Quit` ends the loop, the rest go to the
+//! [`Runner`](crate::runner::Runner)), and redraws at most every ~16 ms. It polls the
+//! terminal with a timeout, ticking the spinner (~100 ms) only while a job runs.
+//!
+//! Invariants: drawing is a pure function of the run and [`UiState`]; secrets stay in the
+//! Connect form and the runner, never in the run or on screen unmasked; the terminal is
+//! always restored (drop, panic, Ctrl-C).
+
+mod connect_form;
+mod event_loop;
+mod keys;
+mod overlays;
+mod screens;
+mod terminal;
+mod ui_state;
+mod view;
+mod widgets;
+
+pub use connect_form::{ConnectForm, FormField};
+pub use keys::{Hint, handle_key, hints};
+pub use ui_state::{Overlay, UiState};
+pub use view::{MIN_HEIGHT, MIN_WIDTH, draw};
 
 use crate::pg::Secret;
 use crate::state::{Migration, Msg};
 use std::sync::mpsc::Receiver;
 
-/// What the Connect form starts with (the demo fills it). The password stays in memory.
+/// What the Connect form starts with (the demo fills both).
 #[derive(Clone, Debug, Default)]
 pub struct Prefill {
-    /// A connection URL without password.
+    /// A connection URL; a password in it is moved into the password field.
     pub url: Option<String>,
+    /// The password, masked on screen.
     pub password: Option<Secret>,
 }
 
-/// Run the wizard until the user quits.
+/// Paste text into whatever takes it on the step on screen (today: the Connect form).
+pub fn handle_paste(m: &Migration, ui: &mut UiState, text: &str) {
+    if ui.overlay == Overlay::None && m.resume_offer.is_none() {
+        screens::connect::on_paste(m, ui, text);
+    }
+}
+
+/// Run the wizard until the user quits; returns the run as it stands then.
 pub fn run(
     m: Migration,
-    _runner: crate::runner::Runner,
-    _rx: Receiver<Msg>,
-    _prefill: Prefill,
+    runner: crate::runner::Runner,
+    rx: Receiver<Msg>,
+    prefill: Prefill,
 ) -> anyhow::Result<Migration> {
-    let _ = m;
-    anyhow::bail!("the terminal wizard is being built")
+    event_loop::run(m, runner, rx, prefill)
 }

@@ -1,0 +1,115 @@
+//! The driver: messages in, effects out, frames drawn. The only part of the shell that
+//! does IO (terminal, state file, runner).
+
+use super::terminal::TerminalGuard;
+use super::ui_state::UiState;
+use super::{Prefill, handle_key, handle_paste, view};
+use crate::runner::Runner;
+use crate::state::{self, Effect, Migration, Msg};
+use crossterm::event::{self, Event};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+const FRAME: Duration = Duration::from_millis(16);
+const TICK: Duration = Duration::from_millis(100);
+/// How long to wait for a key when nothing runs (worker messages only come from jobs).
+const IDLE: Duration = Duration::from_millis(500);
+
+struct Driver {
+    m: Migration,
+    ui: UiState,
+    runner: Runner,
+    quit: bool,
+}
+
+impl Driver {
+    /// Apply one message and carry out its effects.
+    fn apply(&mut self, msg: Msg) {
+        if matches!(msg, Msg::SubmitConnection(_))
+            && let Some(secret) = self.ui.connect.secret()
+        {
+            // The runner holds the secret; the run (which is saved) never does. An empty
+            // field keeps whatever the command line gave the runner.
+            self.runner.password = Some(secret);
+        }
+        for effect in state::update(&mut self.m, msg) {
+            match effect {
+                Effect::Save => {
+                    if let Err(e) = state::persist::save(&self.m) {
+                        self.ui.status = Some(format!("Could not save the run: {e:#}"));
+                    }
+                }
+                Effect::Quit => self.quit = true,
+                other => self.runner.run(other),
+            }
+        }
+    }
+}
+
+pub fn run(m: Migration, runner: Runner, rx: Receiver<Msg>, prefill: Prefill) -> anyhow::Result<Migration> {
+    let ui = UiState::new(&m, &prefill);
+    let mut d = Driver {
+        m,
+        ui,
+        runner,
+        quit: false,
+    };
+    let _guard = TerminalGuard::enter()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    terminal.clear()?;
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut last_tick = Instant::now();
+    while !d.quit {
+        loop {
+            match rx.try_recv() {
+                Ok(msg) => {
+                    d.apply(msg);
+                    dirty = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                // The runner keeps a sender; if every sender is gone, no job can report.
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        if d.quit {
+            break;
+        }
+        let running = d.m.job.is_some();
+        if running && last_tick.elapsed() >= TICK {
+            d.ui.tick = d.ui.tick.wrapping_add(1);
+            last_tick = Instant::now();
+            dirty = true;
+        }
+        let since_draw = last_draw.map_or(FRAME, |t| t.elapsed());
+        if dirty && since_draw >= FRAME {
+            terminal.draw(|f| view::draw(f, &d.m, &d.ui))?;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        let timeout = if dirty {
+            FRAME.saturating_sub(since_draw)
+        } else if running {
+            TICK.saturating_sub(last_tick.elapsed())
+        } else {
+            IDLE
+        };
+        if event::poll(timeout)? {
+            match event::read()? {
+                Event::Key(key) => {
+                    if let Some(msg) = handle_key(&d.m, &mut d.ui, key) {
+                        d.apply(msg);
+                    }
+                }
+                Event::Paste(text) => handle_paste(&d.m, &mut d.ui, &text),
+                _ => {}
+            }
+            // Resize, focus and mouse events only need a redraw.
+            dirty = true;
+        }
+    }
+    drop(terminal);
+    Ok(d.m)
+}

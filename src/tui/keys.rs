@@ -1,0 +1,198 @@
+//! Keys to messages. Pure: `handle_key` reads the run, may change the shell's own state
+//! (overlays, form, scroll) and returns at most one `Msg` for the state machine.
+//!
+//! The hint bar is derived from the same predicates, so it shows exactly the keys that do
+//! something now.
+
+use super::screens::{self, Handled};
+use super::ui_state::{Overlay, UiState};
+use crate::state::{Migration, Msg, Status, Step};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// One entry of the hint bar: the key and what it does now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hint {
+    pub key: String,
+    pub label: String,
+}
+
+pub fn hint(key: &str, label: &str) -> Hint {
+    Hint {
+        key: key.into(),
+        label: label.into(),
+    }
+}
+
+/// Ctrl-C in raw mode arrives as a key: it always quits (the state machine cancels any
+/// job and saves first).
+pub fn is_ctrl_c(key: &KeyEvent) -> bool {
+    key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)
+}
+
+/// What Enter does on the step on screen, if anything.
+pub fn enter_action(m: &Migration) -> Option<&'static str> {
+    if m.job.is_some() {
+        return None;
+    }
+    let step = m.cursor;
+    match m.status(step) {
+        Status::Done { .. } | Status::Skipped { .. } | Status::NotBuilt => {
+            step.next().map(|_| "next")
+        }
+        Status::Pending if m.may_start(step) => Some(if step == Step::Done {
+            "finish"
+        } else {
+            "run"
+        }),
+        Status::Failed { .. } if m.may_start(step) => Some("retry"),
+        _ => None,
+    }
+}
+
+pub fn can_retry(m: &Migration) -> bool {
+    m.job.is_none() && matches!(m.status(m.cursor), Status::Failed { .. }) && m.may_start(m.cursor)
+}
+
+pub fn can_skip(m: &Migration) -> bool {
+    m.job.is_none()
+        && m.cursor.skippable()
+        && matches!(
+            m.status(m.cursor),
+            Status::Pending | Status::Failed { .. } | Status::NeedsDecision { .. }
+        )
+}
+
+/// Whether the copy (or its preflight) is running: `p` and `c` apply.
+pub fn copying(m: &Migration) -> bool {
+    matches!(m.job, Some((_, Step::CopyRows)))
+}
+
+/// Map one key to at most one message.
+pub fn handle_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    if is_ctrl_c(&key) {
+        ui.overlay = Overlay::None;
+        return Some(Msg::Quit);
+    }
+    match ui.overlay {
+        Overlay::ConfirmQuit => {
+            return match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    ui.overlay = Overlay::None;
+                    Some(Msg::Quit)
+                }
+                KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
+                    ui.overlay = Overlay::None;
+                    None
+                }
+                _ => None,
+            };
+        }
+        Overlay::Help => {
+            match key.code {
+                KeyCode::Char('?' | 'q') | KeyCode::Esc => ui.overlay = Overlay::None,
+                KeyCode::Down | KeyCode::Char('j') => ui.help_scroll += 1,
+                KeyCode::Up | KeyCode::Char('k') => {
+                    ui.help_scroll = ui.help_scroll.saturating_sub(1)
+                }
+                _ => {}
+            }
+            return None;
+        }
+        Overlay::None => {}
+    }
+    if m.resume_offer.is_some() {
+        return match key.code {
+            KeyCode::Char('y' | 'Y') => Some(Msg::Resume(true)),
+            KeyCode::Char('n' | 'N') => Some(Msg::Resume(false)),
+            KeyCode::Char('q') => {
+                ui.overlay = Overlay::ConfirmQuit;
+                None
+            }
+            _ => None,
+        };
+    }
+    match screens::on_key(m, ui, key) {
+        Handled::Send(msg) => return Some(msg),
+        Handled::Consumed => return None,
+        Handled::Ignored => {}
+    }
+    global(m, ui, key)
+}
+
+fn global(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg> {
+    if key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
+        return None;
+    }
+    match key.code {
+        KeyCode::Char('q') => {
+            ui.overlay = Overlay::ConfirmQuit;
+            None
+        }
+        KeyCode::Char('?') => {
+            ui.overlay = Overlay::Help;
+            ui.help_scroll = 0;
+            None
+        }
+        KeyCode::Esc | KeyCode::Up | KeyCode::Char('k') => m.cursor.prev().map(|_| Msg::Prev),
+        KeyCode::Down | KeyCode::Char('j') => m.cursor.next().map(|_| Msg::Next),
+        KeyCode::Enter => enter_action(m).map(|_| Msg::Activate),
+        KeyCode::Char('r') => can_retry(m).then_some(Msg::Retry),
+        KeyCode::Char('s') => can_skip(m).then_some(Msg::Skip),
+        KeyCode::PageDown => {
+            ui.scroll_by(m.cursor, 5);
+            None
+        }
+        KeyCode::PageUp => {
+            ui.scroll_by(m.cursor, -5);
+            None
+        }
+        _ => None,
+    }
+}
+
+/// The keys that do something now, screen keys first.
+pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
+    match ui.overlay {
+        Overlay::ConfirmQuit => return vec![hint("y", "quit"), hint("n", "stay")],
+        Overlay::Help => return vec![hint("↑↓", "scroll"), hint("Esc", "close help")],
+        Overlay::None => {}
+    }
+    if m.resume_offer.is_some() {
+        return vec![
+            hint("y", "resume"),
+            hint("n", "start over"),
+            hint("q", "quit"),
+        ];
+    }
+    let (mut out, globals) = screens::hints(m, ui);
+    if !globals {
+        return out;
+    }
+    let mut add = |h: Hint| {
+        if !out.iter().any(|o| o.key == h.key) {
+            out.push(h);
+        }
+    };
+    if let Some(label) = enter_action(m) {
+        add(hint("Enter", label));
+    }
+    if can_retry(m) {
+        add(hint("r", "retry"));
+    }
+    if can_skip(m) {
+        add(hint("s", "skip"));
+    }
+    add(hint("↑↓", "steps"));
+    add(hint("?", "help"));
+    add(hint("q", "quit"));
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,233 @@
+//! Key-map tests: keys in, messages (or none) out; no terminal.
+
+use super::*;
+use crate::pg::ConnConfig;
+use crate::state::{Choice, ResumeOffer, RunOptions};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn run() -> Migration {
+    Migration::new(RunOptions {
+        project: "/home/ana/sentiment-api".into(),
+        ..RunOptions::default()
+    })
+}
+
+fn press(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    press(KeyCode::Char(c))
+}
+
+fn done(m: &mut Migration, step: Step) {
+    m.step_mut(step).status = Status::Done {
+        summary: "ok".into(),
+    };
+}
+
+fn keys_of(m: &Migration, ui: &UiState) -> Vec<String> {
+    hints(m, ui).into_iter().map(|h| format!("{} {}", h.key, h.label)).collect()
+}
+
+#[test]
+fn s_on_a_step_that_cannot_be_skipped_sends_nothing() {
+    let m = run();
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, ch('s')), None);
+    assert!(!keys_of(&m, &ui).iter().any(|k| k.starts_with("s ")));
+}
+
+#[test]
+fn s_on_a_skippable_pending_step_skips() {
+    let mut m = run();
+    done(&mut m, Step::Discover);
+    m.step_mut(Step::DryRun).status = Status::Pending;
+    m.cursor = Step::DryRun;
+    let mut ui = UiState::default();
+    assert!(keys_of(&m, &ui).contains(&"s skip".to_string()));
+    assert_eq!(handle_key(&m, &mut ui, ch('s')), Some(Msg::Skip));
+}
+
+#[test]
+fn q_asks_first_and_y_quits() {
+    let m = run();
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, ch('q')), None);
+    assert_eq!(ui.overlay, Overlay::ConfirmQuit);
+    assert_eq!(handle_key(&m, &mut ui, ch('y')), Some(Msg::Quit));
+    assert_eq!(ui.overlay, Overlay::None);
+}
+
+#[test]
+fn n_or_esc_keeps_the_wizard_open() {
+    let m = run();
+    let mut ui = UiState::default();
+    handle_key(&m, &mut ui, ch('q'));
+    assert_eq!(handle_key(&m, &mut ui, ch('n')), None);
+    assert_eq!(ui.overlay, Overlay::None);
+    handle_key(&m, &mut ui, ch('q'));
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Esc)), None);
+    assert_eq!(ui.overlay, Overlay::None);
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let mut m = run();
+    m.cursor = Step::Connect;
+    let mut ui = UiState::default();
+    ui.overlay = Overlay::Help;
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(handle_key(&m, &mut ui, ctrl_c), Some(Msg::Quit));
+    assert_eq!(handle_key(&m, &mut ui, ctrl_c), Some(Msg::Quit));
+}
+
+#[test]
+fn enter_runs_a_pending_step_and_moves_on_from_a_done_one() {
+    let mut m = run();
+    let mut ui = UiState::default();
+    assert!(keys_of(&m, &ui).contains(&"Enter run".to_string()));
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Enter)), Some(Msg::Activate));
+    done(&mut m, Step::Discover);
+    assert!(keys_of(&m, &ui).contains(&"Enter next".to_string()));
+}
+
+#[test]
+fn nothing_runs_while_a_job_does() {
+    let mut m = run();
+    m.job = Some((1, Step::Discover));
+    m.step_mut(Step::Discover).status = Status::Running {
+        detail: "x".into(),
+        fraction: None,
+    };
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Enter)), None);
+    assert_eq!(handle_key(&m, &mut ui, ch('r')), None);
+    assert_eq!(handle_key(&m, &mut ui, ch('p')), None, "p only while copying");
+}
+
+#[test]
+fn r_retries_only_a_failed_step() {
+    let mut m = run();
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, ch('r')), None);
+    m.step_mut(Step::Discover).status = Status::Failed {
+        message: "no manage.py".into(),
+    };
+    assert!(keys_of(&m, &ui).contains(&"r retry".to_string()));
+    assert_eq!(handle_key(&m, &mut ui, ch('r')), Some(Msg::Retry));
+}
+
+#[test]
+fn arrows_and_j_k_look_at_steps() {
+    let m = run();
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, ch('j')), Some(Msg::Next));
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Down)), Some(Msg::Next));
+    // Nothing before the first step.
+    assert_eq!(handle_key(&m, &mut ui, ch('k')), None);
+}
+
+#[test]
+fn esc_closes_the_help_before_going_back() {
+    let mut m = run();
+    m.cursor = Step::Backup;
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, ch('?')), None);
+    assert_eq!(ui.overlay, Overlay::Help);
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Esc)), None);
+    assert_eq!(ui.overlay, Overlay::None);
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Esc)), Some(Msg::Prev));
+}
+
+#[test]
+fn the_resume_question_takes_y_and_n_only() {
+    let mut m = run();
+    m.resume_offer = Some(ResumeOffer {
+        step: Step::Connect,
+        saved_at: "2025-03-01 10:00".into(),
+    });
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Enter)), None);
+    assert_eq!(handle_key(&m, &mut ui, ch('j')), None);
+    assert_eq!(handle_key(&m, &mut ui, ch('y')), Some(Msg::Resume(true)));
+    assert_eq!(handle_key(&m, &mut ui, ch('n')), Some(Msg::Resume(false)));
+}
+
+#[test]
+fn typing_in_the_connect_form_is_text_until_esc() {
+    let mut m = run();
+    done(&mut m, Step::Discover);
+    m.cursor = Step::Connect;
+    let mut ui = UiState::default();
+    for c in "postgresql://app:pq@db:25060/appdb".chars() {
+        assert_eq!(handle_key(&m, &mut ui, ch(c)), None);
+    }
+    assert_eq!(ui.overlay, Overlay::None, "q was typed, not a quit");
+    assert_eq!(ui.connect.url.value(), "postgresql://app@db:25060/appdb");
+    let Some(Msg::SubmitConnection(config)) = handle_key(&m, &mut ui, press(KeyCode::Enter))
+    else {
+        panic!("Enter submits the form");
+    };
+    assert_eq!(config.user, "app");
+    assert_eq!(config.port, 25060);
+    assert_eq!(ui.connect.secret().map(|s| s.expose().to_string()).as_deref(), Some("pq"));
+    assert!(!format!("{config:?}").contains("pq"));
+    handle_key(&m, &mut ui, press(KeyCode::Esc));
+    assert_eq!(handle_key(&m, &mut ui, ch('q')), None);
+    assert_eq!(ui.overlay, Overlay::ConfirmQuit);
+}
+
+#[test]
+fn the_form_does_not_submit_before_discover() {
+    let mut m = run();
+    m.cursor = Step::Connect;
+    let mut ui = UiState::default();
+    ui.connect = crate::tui::ConnectForm::new(Some("postgresql://u@h/db"), None);
+    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Enter)), None);
+    assert!(!keys_of(&m, &ui).iter().any(|k| k.starts_with("Enter")));
+}
+
+#[test]
+fn ssl_mode_cycles_with_the_arrows() {
+    let mut m = run();
+    done(&mut m, Step::Discover);
+    m.cursor = Step::Connect;
+    let mut ui = UiState::default();
+    handle_key(&m, &mut ui, press(KeyCode::Tab));
+    handle_key(&m, &mut ui, press(KeyCode::Tab));
+    handle_key(&m, &mut ui, press(KeyCode::Right));
+    assert_eq!(ui.connect.sslmode, crate::pg::SslMode::VerifyCa);
+    handle_key(&m, &mut ui, ch(' '));
+    assert_eq!(ui.connect.sslmode, crate::pg::SslMode::VerifyFull);
+}
+
+#[test]
+fn decisions_pick_choices_by_key() {
+    let mut m = run();
+    m.cursor = Step::CopyRows;
+    m.step_mut(Step::CopyRows).status = Status::NeedsDecision {
+        question: "3 values would fail".into(),
+        choices: vec![
+            Choice { id: "abort".into(), key: 'a', label: "Abort".into() },
+            Choice { id: "fix".into(), key: 'f', label: "Fix".into() },
+        ],
+    };
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, ch('f')), Some(Msg::Decide("fix".into())));
+    assert_eq!(handle_key(&m, &mut ui, ch('x')), None);
+    assert!(keys_of(&m, &ui).contains(&"a abort".to_string()));
+}
+
+#[test]
+fn p_and_c_only_while_copying() {
+    let mut m = run();
+    m.cursor = Step::CopyRows;
+    m.target = Some(ConnConfig::from_url("postgresql://u@h/db").map(|c| c.0).expect("url"));
+    let mut ui = UiState::default();
+    assert_eq!(handle_key(&m, &mut ui, ch('c')), None);
+    m.job = Some((7, Step::CopyRows));
+    assert_eq!(handle_key(&m, &mut ui, ch('p')), Some(Msg::TogglePause));
+    assert_eq!(handle_key(&m, &mut ui, ch('c')), Some(Msg::Cancel));
+    assert!(keys_of(&m, &ui).contains(&"p pause".to_string()));
+}

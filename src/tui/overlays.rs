@@ -1,0 +1,128 @@
+//! What is drawn over the layout: the help, the quit confirmation, the resume question,
+//! and the message shown instead of the layout on a terminal that is too small.
+
+use super::view::{MIN_HEIGHT, MIN_WIDTH};
+use super::widgets::{heading, key, wrap, wrapped};
+use crate::state::{ResumeOffer, Step};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: &str) -> Rect {
+    let rect = area.centered(
+        Constraint::Length(width.min(area.width)),
+        Constraint::Length(height.min(area.height)),
+    );
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" {title} "),
+            Style::new().add_modifier(Modifier::BOLD),
+        ))
+        .border_style(Style::new().fg(Color::Cyan));
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(block, rect);
+    inner
+}
+
+/// A small question box: the text wrapped, then the keys.
+fn question(frame: &mut Frame, area: Rect, title: &str, text: &str, keys: Vec<Span<'static>>) {
+    let width = 60u16;
+    let mut lines = wrapped(text, width - 4, Style::new());
+    lines.push(Line::default());
+    lines.push(Line::from(keys));
+    let inner = popup(frame, area, width, lines.len() as u16 + 2, title);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn confirm_quit(frame: &mut Frame, area: Rect) {
+    question(
+        frame,
+        area,
+        "Quit",
+        "Quit? Your progress is saved; run dj2pg again to resume. (y/n)",
+        vec![key("y"), Span::raw(" quit   "), key("n"), Span::raw(" stay")],
+    );
+}
+
+pub fn resume(frame: &mut Frame, area: Rect, offer: &ResumeOffer) {
+    let text = format!(
+        "A run of this project from {} stopped at {}. Resume? (y = resume, n = start over)",
+        offer.saved_at,
+        offer.step.title()
+    );
+    question(
+        frame,
+        area,
+        "Unfinished run",
+        &text,
+        vec![
+            key("y"),
+            Span::raw(" resume   "),
+            key("n"),
+            Span::raw(" start over (the saved run is forgotten)"),
+        ],
+    );
+}
+
+const KEYS: [(&str, &str); 11] = [
+    ("↑↓ j k", "look at another step (never runs it)"),
+    ("Enter", "run the step, go on to the next, or submit the form"),
+    ("r", "retry a failed step"),
+    ("s", "skip the step (only where that is safe)"),
+    ("p  c", "pause/resume, cancel the copy (while copying)"),
+    ("Tab", "next form field (Shift-Tab: previous)"),
+    ("←→ Space", "change the SSL mode"),
+    ("Esc", "close this / leave the form / previous step"),
+    ("PgUp PgDn", "scroll a long screen"),
+    ("?  q", "this help, quit (progress is saved)"),
+    ("Ctrl-C", "quit now: cancels a running job and saves"),
+];
+
+/// Every key, then every step's purpose; scrolls when it does not fit.
+pub fn help(frame: &mut Frame, area: Rect, scroll: u16) {
+    let inner = popup(frame, area, area.width, area.height, "Help  (Esc closes)");
+    let width = inner.width as usize;
+    let mut lines = vec![heading("Keys")];
+    for (k, what) in KEYS {
+        lines.push(Line::from(vec![key(format!("{k:<11}")), Span::raw(what)]));
+    }
+    lines.push(Line::default());
+    lines.push(heading("Steps"));
+    let name_w = 19;
+    for step in Step::ALL {
+        let purpose = wrap(step.purpose(), width.saturating_sub(name_w));
+        for (i, part) in purpose.into_iter().enumerate() {
+            let name = if i == 0 {
+                format!("{:>2} {:<w$}", step.index() + 1, step.title(), w = name_w - 3)
+            } else {
+                " ".repeat(name_w)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(name, Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(part),
+            ]));
+        }
+    }
+    let max = (lines.len() as u16).saturating_sub(inner.height);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll.min(max), 0)), inner);
+}
+
+/// Instead of the layout, on a terminal below the minimum size.
+pub fn too_small(frame: &mut Frame, area: Rect) {
+    let text = format!(
+        "dj2pg needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it.",
+        area.width, area.height
+    );
+    let lines = wrapped(&text, area.width.saturating_sub(2).max(1), Style::new().fg(Color::Yellow));
+    let rect = area.centered(
+        Constraint::Length(area.width),
+        Constraint::Length((lines.len() as u16).min(area.height)),
+    );
+    frame.render_widget(
+        Paragraph::new(lines).alignment(ratatui::layout::Alignment::Center),
+        rect,
+    );
+}

@@ -1,0 +1,259 @@
+//! Copy rows: the plan before it runs; the preflight's problems and the question they
+//! raise; live progress (overall gauge, rate, elapsed, ETA, per table) with pause and
+//! cancel; then the verification table.
+
+use super::super::keys::{Hint, copying, hint};
+use super::super::ui_state::UiState;
+use super::super::widgets::{
+    decision, dim, failure, pending_intro, progress, spinner, thousands, truncate, wrapped,
+};
+use super::{Handled, status_lines};
+use super::super::widgets::hms;
+use crate::copy::{CopyProgress, CopyReport, PreflightReport, TablePhase};
+use crate::state::{Migration, Msg, Status, Step};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+const WHAT: &[&str] = &[
+    "Reads the SQLite file read-only and checks every value against the target's columns \
+     first: nothing is written until every problem is listed and you decide.",
+    "Then it COPYs every row table by table, resets the sequences and verifies row counts \
+     and checksums per table.",
+];
+
+pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
+    let w = area.width;
+    match m.status(Step::CopyRows) {
+        Status::Pending => para(frame, area, pending_intro(m, Step::CopyRows, WHAT, w)),
+        // The copy job reports a fraction from its start; the preflight does not.
+        Status::Running {
+            fraction: Some(_), ..
+        } => match &m.copy {
+            Some(p) => render_progress(frame, area, p, m.paused),
+            None => para(frame, area, vec![Line::from(format!("{} Starting the copy…", spinner(ui.tick)))]),
+        },
+        Status::Running { detail, .. } => para(
+            frame,
+            area,
+            wrapped(
+                &format!(
+                    "{} Preflight: checking every value before writing anything… {detail}",
+                    spinner(ui.tick)
+                ),
+                w,
+                Style::new(),
+            ),
+        ),
+        Status::NeedsDecision { question, choices } => {
+            let ask = decision::lines(question, choices, w);
+            let [top, bottom] = Layout::vertical([
+                Constraint::Min(3),
+                Constraint::Length(ask.len() as u16 + 1),
+            ])
+            .areas(area);
+            if let Some(report) = &m.preflight {
+                render_preflight(frame, top, report);
+            }
+            para(frame, bottom.inner(ratatui::layout::Margin::new(0, 0)), {
+                let mut l = vec![Line::default()];
+                l.extend(ask);
+                l
+            });
+        }
+        Status::Done { summary } => {
+            let mut head = wrapped(&format!("✓ {summary}"), w, Style::new().fg(Color::Green));
+            head.push(Line::default());
+            render_report(frame, area, head, m.copy_report.as_ref());
+        }
+        Status::Failed { message } => {
+            let head = failure(message, w);
+            render_report(frame, area, head, m.copy_report.as_ref());
+        }
+        _ => para(frame, area, status_lines(m, Step::CopyRows, w, ui.tick)),
+    }
+}
+
+fn para(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) {
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn header(cells: &[&str]) -> Row<'static> {
+    Row::new(cells.iter().map(|c| Cell::from(c.to_string())))
+        .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
+}
+
+fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool) {
+    let [stage, gauge, rate, _, tables] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    let mut spans = vec![Span::raw(format!(
+        "{} · {}/{} tables done",
+        p.stage,
+        p.tables_finished(),
+        p.tables.len()
+    ))];
+    if paused {
+        spans.push(Span::styled(
+            "   ⏸ PAUSED (p resumes)",
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), stage);
+    let label = format!(
+        "{} / {} rows · {:.0}%",
+        thousands(p.rows_done()),
+        thousands(p.rows_total()),
+        p.fraction() * 100.0
+    );
+    progress::render(frame, gauge, p.fraction(), label, paused);
+    let eta = match (paused, p.eta_secs()) {
+        (true, _) => "paused".to_string(),
+        (false, Some(s)) => hms(s),
+        (false, None) => "unknown".to_string(),
+    };
+    let line = format!(
+        "{} rows/s · elapsed {} · ETA {eta}",
+        thousands(p.rows_per_sec.round() as u64),
+        hms(p.elapsed_ms / 1000)
+    );
+    frame.render_widget(Paragraph::new(Line::from(dim(line))), rate);
+    let rows = p.tables.iter().map(|t| {
+        let style = match t.phase {
+            TablePhase::Loading => Style::new().fg(Color::Cyan),
+            TablePhase::Verified | TablePhase::Loaded => Style::new().fg(Color::Green),
+            TablePhase::Mismatch | TablePhase::Failed => Style::new().fg(Color::Red),
+            TablePhase::Waiting => Style::new().fg(Color::Gray),
+        };
+        Row::new(vec![
+            Cell::from(t.table.clone()),
+            Cell::from(format!(
+                "{} / {}",
+                thousands(t.rows_done),
+                thousands(t.rows_total)
+            )),
+            Cell::from(t.phase.label()),
+        ])
+        .style(style)
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(19),
+            Constraint::Length(8),
+        ],
+    )
+    .header(header(&["Table", "Rows", "Phase"]));
+    frame.render_widget(table, tables);
+}
+
+fn render_preflight(frame: &mut Frame, area: Rect, report: &PreflightReport) {
+    let w = area.width;
+    let mut notes: Vec<Line> = report
+        .notes
+        .iter()
+        .flat_map(|n| wrapped(&format!("· {n}"), w, Style::new().fg(Color::Gray)))
+        .collect();
+    notes.truncate((area.height / 3) as usize);
+    let [table_area, notes_area] = Layout::vertical([
+        Constraint::Min(2),
+        Constraint::Length(notes.len() as u16),
+    ])
+    .areas(area);
+    if !report.problems.is_empty() {
+        let excerpt_w = w.saturating_sub(16 + 7 + 13 + 3) as usize;
+        let rows = report.problems.iter().map(|p| {
+            Row::new(vec![
+                Cell::from(p.table.clone()),
+                Cell::from(p.pk.clone()),
+                Cell::from(p.column.clone()),
+                Cell::from(truncate(&format!("{}: {}", p.issue, p.excerpt), excerpt_w)),
+            ])
+        });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(16),
+                Constraint::Length(7),
+                Constraint::Length(13),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(header(&["Table", "PK", "Column", "Issue: excerpt"]));
+        frame.render_widget(table, table_area);
+    } else {
+        let rows = report
+            .nonempty_targets
+            .iter()
+            .map(|(t, n)| Row::new(vec![Cell::from(t.clone()), Cell::from(thousands(*n))]));
+        let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(14)])
+            .header(header(&["Target table already holding rows", "Rows"]));
+        frame.render_widget(table, table_area);
+    }
+    para(frame, notes_area, notes);
+}
+
+fn render_report(frame: &mut Frame, area: Rect, head: Vec<Line<'static>>, report: Option<&CopyReport>) {
+    let [head_area, table_area] = Layout::vertical([
+        Constraint::Length(head.len() as u16),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    para(frame, head_area, head);
+    let Some(report) = report else { return };
+    let rejected = report.checks.iter().any(|c| c.rejected_rows > 0);
+    let rows = report.checks.iter().map(|c| {
+        let ok = c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows;
+        let mut cells = vec![
+            Cell::from(c.table.clone()),
+            Cell::from(thousands(c.source_rows)),
+            Cell::from(thousands(c.target_rows)),
+        ];
+        if rejected {
+            cells.push(Cell::from(thousands(c.rejected_rows)));
+        }
+        cells.push(if ok {
+            Cell::from("OK").style(Style::new().fg(Color::Green))
+        } else {
+            Cell::from("MISMATCH").style(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD))
+        });
+        Row::new(cells)
+    });
+    let mut widths = vec![Constraint::Fill(1), Constraint::Length(10), Constraint::Length(10)];
+    let mut titles = vec!["Table", "Source", "Target"];
+    if rejected {
+        widths.push(Constraint::Length(9));
+        titles.push("Rejected");
+    }
+    widths.push(Constraint::Length(9));
+    titles.push("Checksum");
+    let table = Table::new(rows, widths).header(header(&titles));
+    frame.render_widget(table, table_area);
+}
+
+pub fn on_key(m: &Migration, key: KeyEvent) -> Handled {
+    if !copying(m) {
+        return Handled::Ignored;
+    }
+    match key.code {
+        KeyCode::Char('p') => Handled::Send(Msg::TogglePause),
+        KeyCode::Char('c') => Handled::Send(Msg::Cancel),
+        _ => Handled::Ignored,
+    }
+}
+
+pub fn hints(m: &Migration, out: &mut Vec<Hint>) {
+    if copying(m) {
+        out.push(hint("p", if m.paused { "resume" } else { "pause" }));
+        out.push(hint("c", "cancel"));
+    }
+}

@@ -1,0 +1,132 @@
+//! One pure view per step, plus its key map. `render` draws the step on screen into the
+//! body area; `on_key` gives the step's screen the first look at a key; `hints` lists the
+//! screen's own keys for the hint bar.
+//!
+//! A question (`Status::NeedsDecision`) is handled here for every step: its choice keys win
+//! over every other key of that step.
+
+pub mod connect;
+pub mod copy_rows;
+pub mod discover;
+pub mod done;
+pub mod not_built;
+
+use super::keys::{Hint, hint};
+use super::ui_state::UiState;
+use super::widgets::{self, decision, dim};
+use crate::state::{Migration, Msg, Status, Step};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+/// What a screen did with a key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Handled {
+    /// Not a key of this screen: the wizard's global keys apply.
+    Ignored,
+    /// The screen used it (typing, focus, scrolling); no message.
+    Consumed,
+    /// The screen turned it into a message.
+    Send(Msg),
+}
+
+/// Draw the step on screen, with its log pane under it when it has output.
+pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
+    let step = m.cursor;
+    let log = &m.step(step).log;
+    let log_h = widgets::log::height(log, area.height / 3);
+    let [body, log_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(log_h)]).areas(area);
+    match (step, m.status(step)) {
+        (Step::Discover, _) => discover::render(frame, body, m, ui),
+        (Step::Connect, _) => connect::render(frame, body, m, ui),
+        (Step::CopyRows, _) => copy_rows::render(frame, body, m, ui),
+        (Step::Done, _) => done::render(frame, body, m, ui),
+        (_, Status::NotBuilt) => not_built::render(frame, body, m, ui),
+        _ => generic(frame, body, m, ui),
+    }
+    if log_h > 0 {
+        widgets::log::render(frame, log_area, log);
+    }
+}
+
+/// Any built step without a screen of its own: its purpose and status, generically.
+fn generic(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
+    let step = m.cursor;
+    let w = area.width;
+    let mut lines = widgets::wrapped(step.purpose(), w, Default::default());
+    lines.push(Line::default());
+    lines.extend(status_lines(m, step, w, ui.tick));
+    scrolled(frame, area, lines, ui.scroll(step));
+}
+
+/// The lines every screen shows for the statuses it has nothing special to say about.
+pub fn status_lines(m: &Migration, step: Step, width: u16, tick: usize) -> Vec<Line<'static>> {
+    match m.status(step) {
+        Status::Pending => widgets::pending_intro(m, step, &[], width),
+        Status::Running { detail, .. } => {
+            vec![Line::from(format!("{} {detail}", widgets::spinner(tick)))]
+        }
+        Status::Done { summary } => widgets::wrapped(&format!("✓ {summary}"), width, Default::default()),
+        Status::Skipped { reason } => widgets::wrapped(&format!("↷ Skipped: {reason}"), width, Default::default()),
+        Status::Failed { message } => widgets::failure(message, width),
+        Status::NeedsDecision { question, choices } => decision::lines(question, choices, width),
+        Status::NotBuilt => vec![Line::from("Not built yet in this version.")],
+    }
+}
+
+/// Draw `lines` scrolled by `scroll`; when they overflow, the last row says how to scroll.
+pub fn scrolled(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, scroll: u16) {
+    let total = lines.len() as u16;
+    if total <= area.height {
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    }
+    let [text, more] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let max = total.saturating_sub(text.height);
+    let scroll = scroll.min(max);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), text);
+    let below = max - scroll;
+    let note = if below > 0 {
+        format!("↓ {below} more line(s): PgDn / PgUp")
+    } else {
+        "↑ PgUp for the top".to_string()
+    };
+    frame.render_widget(Paragraph::new(Line::from(dim(note))), more);
+}
+
+/// Give the screen of the step on view the first look at a key.
+pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
+    if let (Status::NeedsDecision { choices, .. }, KeyCode::Char(c)) =
+        (m.status(m.cursor), key.code)
+        && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        && let Some(choice) = choices.iter().find(|ch| ch.key == c)
+    {
+        return Handled::Send(Msg::Decide(choice.id.clone()));
+    }
+    match m.cursor {
+        Step::Connect => connect::on_key(m, ui, key),
+        Step::CopyRows => copy_rows::on_key(m, key),
+        _ => Handled::Ignored,
+    }
+}
+
+/// The screen's own keys, and whether the wizard's global keys apply too.
+pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
+    let mut out = Vec::new();
+    if let Status::NeedsDecision { choices, .. } = m.status(m.cursor) {
+        out.extend(choices.iter().map(|c| hint(&c.key.to_string(), &c.id)));
+    }
+    let globals = match m.cursor {
+        Step::Connect => connect::hints(m, ui, &mut out),
+        Step::CopyRows => {
+            copy_rows::hints(m, &mut out);
+            true
+        }
+        _ => true,
+    };
+    (out, globals)
+}

@@ -1,0 +1,59 @@
+//! What the terminal shell remembers that the run does not: overlays, form contents,
+//! scroll positions, the spinner's frame and the status-bar message.
+//!
+//! Invariant: nothing here is saved; the `Migration` is the only durable state.
+
+use super::Prefill;
+use super::connect_form::ConnectForm;
+use crate::state::{Migration, Step};
+
+/// A layer drawn over the step screen that takes the keys while open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help,
+    ConfirmQuit,
+}
+
+/// The shell's own state (not `Debug`: the Connect form holds the password).
+#[derive(Clone, Default)]
+pub struct UiState {
+    pub overlay: Overlay,
+    pub connect: ConnectForm,
+    /// A message for the status bar (e.g. a failed save).
+    pub status: Option<String>,
+    /// Spinner frame; advanced only while a job runs.
+    pub tick: usize,
+    /// Scroll offset of one step's screen (0 for every other step).
+    scroll: (Option<Step>, u16),
+    pub help_scroll: u16,
+}
+
+impl UiState {
+    /// The shell's state at start: the Connect form filled from `prefill`, or from the
+    /// target of a resumed run.
+    pub fn new(m: &Migration, prefill: &Prefill) -> UiState {
+        let url = prefill
+            .url
+            .clone()
+            .or_else(|| m.target.as_ref().map(|t| t.display_url()));
+        UiState {
+            connect: ConnectForm::new(url.as_deref(), prefill.password.as_ref()),
+            ..UiState::default()
+        }
+    }
+
+    pub fn scroll(&self, step: Step) -> u16 {
+        if self.scroll.0 == Some(step) {
+            self.scroll.1
+        } else {
+            0
+        }
+    }
+
+    pub fn scroll_by(&mut self, step: Step, delta: i32) {
+        let now = i32::from(self.scroll(step));
+        self.scroll = (Some(step), (now + delta).clamp(0, 10_000) as u16);
+    }
+}

@@ -1,0 +1,237 @@
+//! Shared widgets and small text helpers for the step screens.
+//!
+//! Everything here is a pure function of its arguments: no state, no IO. Text is wrapped by
+//! us (not by `Paragraph`'s wrap) so screens know exactly how many lines they produce and
+//! can scroll precisely.
+
+pub mod decision;
+pub mod form;
+pub mod log;
+pub mod progress;
+
+use crate::state::{Migration, Status, Step};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+/// Spinner frames for running work (braille dots).
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// The spinner frame for a tick count.
+pub fn spinner(tick: usize) -> &'static str {
+    SPINNER[tick % SPINNER.len()]
+}
+
+/// The sidebar glyph of a status, and its color.
+pub fn status_glyph(status: &Status, tick: usize) -> (&'static str, Color) {
+    match status {
+        Status::Pending => ("·", Color::Gray),
+        Status::Running { .. } => (spinner(tick), Color::Cyan),
+        Status::Done { .. } => ("✓", Color::Green),
+        Status::Skipped { .. } => ("↷", Color::Blue),
+        Status::Failed { .. } => ("✗", Color::Red),
+        Status::NeedsDecision { .. } => ("?", Color::Yellow),
+        Status::NotBuilt => ("—", Color::DarkGray),
+    }
+}
+
+pub fn heading(text: &str) -> Line<'static> {
+    Line::from(Span::styled(
+        text.to_string(),
+        Style::new().add_modifier(Modifier::BOLD),
+    ))
+}
+
+pub fn dim(text: impl Into<String>) -> Span<'static> {
+    Span::styled(text.into(), Style::new().fg(Color::DarkGray))
+}
+
+pub fn key(text: impl Into<String>) -> Span<'static> {
+    Span::styled(
+        text.into(),
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+    )
+}
+
+/// A `label  value` line with the label padded to `width`.
+pub fn field_line(label: &str, width: usize, value: Vec<Span<'static>>) -> Line<'static> {
+    let mut spans = vec![Span::styled(
+        format!("{label:<width$}"),
+        Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD),
+    )];
+    spans.extend(value);
+    Line::from(spans)
+}
+
+/// Lines of `text` in `style`, word-wrapped to `width` columns.
+pub fn wrapped(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
+    wrap(text, width as usize)
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect()
+}
+
+/// Greedy word wrap by characters; words longer than `width` are cut. Keeps explicit
+/// newlines. Never returns an empty vector for non-empty text.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut len = 0;
+        for word in para.split(' ') {
+            let mut word: Vec<char> = word.chars().collect();
+            loop {
+                let wlen = word.len();
+                let need = if len == 0 { wlen } else { len + 1 + wlen };
+                if need <= width {
+                    if len > 0 {
+                        line.push(' ');
+                    }
+                    line.extend(word.iter());
+                    len = need;
+                    break;
+                }
+                if len > 0 {
+                    out.push(std::mem::take(&mut line));
+                    len = 0;
+                    continue;
+                }
+                // A word longer than the line: cut it.
+                let rest = word.split_off(width);
+                out.push(word.iter().collect());
+                word = rest;
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// Cut `text` to `width` characters, ending with `…` when cut.
+pub fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+/// `12.4 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// `1h02m03s` / `2m03s` / `3s`: the same format as `CopyProgress::line` (whose helper
+/// `copy::progress::hms` is private to the copy module).
+pub fn hms(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else if m > 0 {
+        format!("{m}m{s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `203,512`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The first step before `step` that does not yet let it start.
+pub fn blocked_by(m: &Migration, step: Step) -> Option<Step> {
+    Step::ALL[..step.index()]
+        .iter()
+        .copied()
+        .find(|s| !m.status(*s).lets_next_start())
+}
+
+/// What a pending step says before it runs: its purpose, then how to start it (or what
+/// it waits for).
+pub fn pending_intro(m: &Migration, step: Step, what: &[&str], width: u16) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for para in what {
+        lines.extend(wrapped(para, width, Style::new()));
+        lines.push(Line::default());
+    }
+    match blocked_by(m, step) {
+        Some(before) => lines.extend(wrapped(
+            &format!("This step can start once {} is done.", before.title()),
+            width,
+            Style::new().fg(Color::Yellow),
+        )),
+        None => lines.push(Line::from(vec![
+            Span::raw("Press "),
+            key("Enter"),
+            Span::raw(format!(" to {}.", run_verb(step))),
+        ])),
+    }
+    lines
+}
+
+fn run_verb(step: Step) -> &'static str {
+    match step {
+        Step::Discover => "discover",
+        Step::Connect => "connect",
+        Step::CopyRows => "start the preflight check",
+        Step::Done => "finish",
+        _ => "run it",
+    }
+}
+
+/// A failed step's message in red, wrapped, and how to retry.
+pub fn failure(message: &str, width: u16) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(Span::styled(
+        "✗ Failed",
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    ))];
+    lines.extend(wrapped(message, width, Style::new().fg(Color::Red)));
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::raw("Press "),
+        key("r"),
+        Span::raw(" to retry."),
+    ]));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_on_words_and_cuts_long_ones() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(203512), "203,512");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(human_bytes(13_002_752), "12.4 MiB");
+        assert_eq!(human_bytes(500), "500 B");
+    }
+}
