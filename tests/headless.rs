@@ -1,0 +1,179 @@
+//! `dj2pg migrate` without a terminal: the real binary, the real sample project, a real
+//! PostgreSQL. JSON lines are parsed and checked as a script would.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dj2pg(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dj2pg"));
+    cmd.args(args)
+        .env("DJ2PG_STATE_DIR", state_dir)
+        .env_remove("PGPASSWORD")
+        .env_remove("DJ2PG_TARGET_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run dj2pg")
+}
+
+fn events(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn has(events: &[serde_json::Value], step: &str, event: &str) -> bool {
+    events
+        .iter()
+        .any(|e| e["step"] == step && e["event"] == event)
+}
+
+#[test]
+fn migrate_discovers_then_stops_at_connect_without_a_target_and_resumes() {
+    let python = common::django_venv();
+    let (tmp, project) = common::sample_project(400);
+    let state = tmp.path().join("state");
+    let project_arg = project.to_str().unwrap();
+    let python_arg = python.to_str().unwrap();
+
+    let out = dj2pg(
+        &state,
+        &[
+            "migrate",
+            "--project",
+            project_arg,
+            "--python",
+            python_arg,
+            "--json",
+        ],
+        &[],
+    );
+    let ev = events(&out);
+    assert_eq!(out.status.code(), Some(1), "{ev:#?}");
+    assert!(has(&ev, "discover", "done"), "{ev:#?}");
+    let discovery = ev
+        .iter()
+        .find(|e| e["event"] == "discovery")
+        .expect("discovery data");
+    assert_eq!(discovery["data"]["settings_module"], "aiproto.settings");
+    assert!(
+        has(&ev, "backup", "not-built"),
+        "unbuilt steps are reported, not faked: {ev:#?}"
+    );
+    let failed = ev
+        .iter()
+        .find(|e| e["step"] == "connect" && e["event"] == "failed")
+        .expect("connect failure");
+    assert!(
+        failed["message"].as_str().unwrap().contains("--to"),
+        "{failed}"
+    );
+
+    // The second run resumes: Discover is not run again.
+    let out = dj2pg(
+        &state,
+        &[
+            "migrate",
+            "--project",
+            project_arg,
+            "--python",
+            python_arg,
+            "--json",
+        ],
+        &[],
+    );
+    let ev = events(&out);
+    assert!(has(&ev, "discover", "already-done"), "{ev:#?}");
+    assert!(!has(&ev, "discover", "start"), "{ev:#?}");
+    assert!(ev.iter().any(|e| e["event"] == "resume"), "{ev:#?}");
+
+    // --fresh starts over.
+    let out = dj2pg(
+        &state,
+        &[
+            "migrate",
+            "--project",
+            project_arg,
+            "--python",
+            python_arg,
+            "--json",
+            "--fresh",
+        ],
+        &[],
+    );
+    assert!(has(&events(&out), "discover", "start"));
+}
+
+#[test]
+fn migrate_names_the_password_field_when_the_password_is_wrong() {
+    let python = common::django_venv();
+    let cluster = common::cluster();
+    let (tmp, project) = common::sample_project(300);
+    let url = cluster.app().display_url();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &[
+            "migrate",
+            "--project",
+            project.to_str().unwrap(),
+            "--python",
+            python.to_str().unwrap(),
+            "--to",
+            &url,
+        ],
+        &[("PGPASSWORD", "not-the-password")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("[connect] failed") && text.contains("password field"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("not-the-password"),
+        "a password reached the output: {text}"
+    );
+}
+
+#[test]
+fn migrate_connects_over_tls_and_describes_the_target() {
+    let python = common::django_venv();
+    let cluster = common::cluster();
+    let (tmp, project) = common::sample_project(300);
+    let url = cluster.app().display_url();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &[
+            "migrate",
+            "--project",
+            project.to_str().unwrap(),
+            "--python",
+            python.to_str().unwrap(),
+            "--to",
+            &url,
+            "--json",
+        ],
+        &[("PGPASSWORD", cluster.app_password().expose())],
+    );
+    let ev = events(&out);
+    let done = ev
+        .iter()
+        .find(|e| e["step"] == "connect" && e["event"] == "done")
+        .unwrap_or_else(|| panic!("{ev:#?}"));
+    let summary = done["message"].as_str().unwrap();
+    assert!(
+        summary.contains("as app on appdb") && summary.contains("TLS"),
+        "{summary}"
+    );
+    // The state file never holds the password.
+    for entry in std::fs::read_dir(tmp.path().join("state")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            !text.contains(cluster.app_password().expose()),
+            "password saved to disk"
+        );
+    }
+}
