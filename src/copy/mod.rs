@@ -2,8 +2,13 @@
 //!
 //! Being built (issue 3). The types below are the contract with the state machine.
 
+mod convert;
+mod numeric;
 mod progress;
 mod report;
+mod types;
 
-pub use progress::{CopyProgress, TableProgress, TablePhase};
+pub use convert::{Fix, Issue, Zone};
+pub use progress::{CopyProgress, TablePhase, TableProgress};
 pub use report::{CopyReport, PreflightReport, Problem, TableCheck};
+pub use types::PgType;

@@ -72,7 +72,11 @@ impl CopyProgress {
     pub fn fraction(&self) -> f64 {
         let total = self.rows_total();
         if total == 0 {
-            return if self.tables.iter().all(|t| t.phase.finished()) { 1.0 } else { 0.0 };
+            return if self.tables.iter().all(|t| t.phase.finished()) {
+                1.0
+            } else {
+                0.0
+            };
         }
         (self.rows_done() as f64 / total as f64).clamp(0.0, 1.0)
     }

@@ -78,7 +78,10 @@ impl CopyReport {
                 super::progress::hms(self.elapsed_ms / 1000)
             )
         } else {
-            format!("{bad} of {} tables do not match after the copy", self.checks.len())
+            format!(
+                "{bad} of {} tables do not match after the copy",
+                self.checks.len()
+            )
         }
     }
 }
