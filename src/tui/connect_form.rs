@@ -39,7 +39,11 @@ impl FormField {
     fn step(self, forward: bool) -> FormField {
         let i = FormField::ALL.iter().position(|f| *f == self).unwrap_or(0);
         let n = FormField::ALL.len();
-        FormField::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+        FormField::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
     }
 
     /// The form field a connection failure points at, from the `ConnectError` text
@@ -96,6 +100,8 @@ impl ConnectForm {
         if let Some(url) = url {
             form.url = Input::new(url.to_string());
             form.url_changed();
+            // A pre-filled URL is read from its start.
+            form.url = form.url.clone().with_cursor(0);
         }
         if let Some(p) = password {
             form.password = Input::new(p.expose().to_string());
@@ -161,7 +167,11 @@ impl ConnectForm {
         let all = SslMode::ALL;
         let i = all.iter().position(|m| *m == self.sslmode).unwrap_or(0);
         let n = all.len();
-        self.sslmode = all[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+        self.sslmode = all[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
     }
 
     /// After the URL text changed: move a password out of it, and take the SSL mode and
@@ -242,7 +252,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = s
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -272,7 +284,10 @@ mod tests {
             form.url.value(),
             "postgresql://doadmin@db-x.ondigitalocean.com:25060/defaultdb?sslmode=require"
         );
-        assert_eq!(form.secret().map(|s| s.expose().to_string()).as_deref(), Some("s@cret"));
+        assert_eq!(
+            form.secret().map(|s| s.expose().to_string()).as_deref(),
+            Some("s@cret")
+        );
         assert_eq!(form.masked_password(), "••••••");
         let config = form.submit().expect("valid URL");
         assert_eq!(config.port, 25060);
@@ -283,7 +298,11 @@ mod tests {
     fn a_password_being_typed_is_masked_in_the_url() {
         let mut form = ConnectForm::default();
         form.paste("postgresql://app:hunter2@");
-        assert!(!form.masked_url().contains("hunter2"), "{}", form.masked_url());
+        assert!(
+            !form.masked_url().contains("hunter2"),
+            "{}",
+            form.masked_url()
+        );
         form.paste("h");
         assert_eq!(form.url.value(), "postgresql://app@h");
         assert_eq!(form.masked_password(), "•••••••");
@@ -300,14 +319,25 @@ mod tests {
     fn a_bad_url_is_reported_next_to_the_field() {
         let mut form = ConnectForm::new(Some("mysql://u@h/db"), None);
         assert!(form.submit().is_none());
-        assert!(form.url_error.as_deref().unwrap_or("").contains("postgresql://"));
+        assert!(
+            form.url_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("postgresql://")
+        );
     }
 
     #[test]
     fn failures_point_at_form_fields() {
         let f = |m| FormField::from_error(m);
-        assert_eq!(f("refused (check the password field)"), Some(FormField::Password));
-        assert_eq!(f("no such db (check the database field)"), Some(FormField::Url));
+        assert_eq!(
+            f("refused (check the password field)"),
+            Some(FormField::Password)
+        );
+        assert_eq!(
+            f("no such db (check the database field)"),
+            Some(FormField::Url)
+        );
         assert_eq!(f("x (check the CA file field)"), Some(FormField::CaFile));
         assert_eq!(f("x (check the SSL mode field)"), Some(FormField::SslMode));
         assert_eq!(f("plain failure"), None);

@@ -48,7 +48,12 @@ impl Driver {
     }
 }
 
-pub fn run(m: Migration, runner: Runner, rx: Receiver<Msg>, prefill: Prefill) -> anyhow::Result<Migration> {
+pub fn run(
+    m: Migration,
+    runner: Runner,
+    rx: Receiver<Msg>,
+    prefill: Prefill,
+) -> anyhow::Result<Migration> {
     let ui = UiState::new(&m, &prefill);
     let mut d = Driver {
         m,

@@ -39,11 +39,9 @@ pub fn enter_action(m: &Migration) -> Option<&'static str> {
         Status::Done { .. } | Status::Skipped { .. } | Status::NotBuilt => {
             step.next().map(|_| "next")
         }
-        Status::Pending if m.may_start(step) => Some(if step == Step::Done {
-            "finish"
-        } else {
-            "run"
-        }),
+        Status::Pending if m.may_start(step) => {
+            Some(if step == Step::Done { "finish" } else { "run" })
+        }
         Status::Failed { .. } if m.may_start(step) => Some("retry"),
         _ => None,
     }
@@ -93,10 +91,10 @@ pub fn handle_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg>
         Overlay::Help => {
             match key.code {
                 KeyCode::Char('?' | 'q') | KeyCode::Esc => ui.overlay = Overlay::None,
-                KeyCode::Down | KeyCode::Char('j') => ui.help_scroll += 1,
-                KeyCode::Up | KeyCode::Char('k') => {
-                    ui.help_scroll = ui.help_scroll.saturating_sub(1)
-                }
+                KeyCode::Down | KeyCode::Char('j') => ui.help_scroll_by(1),
+                KeyCode::Up | KeyCode::Char('k') => ui.help_scroll_by(-1),
+                KeyCode::PageDown => ui.help_scroll_by(10),
+                KeyCode::PageUp => ui.help_scroll_by(-10),
                 _ => {}
             }
             return None;
@@ -179,7 +177,8 @@ pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
             out.push(h);
         }
     };
-    if let Some(label) = enter_action(m) {
+    // On a failed step Enter retries too; `r` says it once.
+    if let Some(label) = enter_action(m).filter(|l| *l != "retry") {
         add(hint("Enter", label));
     }
     if can_retry(m) {

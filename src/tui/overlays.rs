@@ -1,6 +1,7 @@
 //! What is drawn over the layout: the help, the quit confirmation, the resume question,
 //! and the message shown instead of the layout on a terminal that is too small.
 
+use super::ui_state::UiState;
 use super::view::{MIN_HEIGHT, MIN_WIDTH};
 use super::widgets::{heading, key, wrap, wrapped};
 use crate::state::{ResumeOffer, Step};
@@ -43,7 +44,12 @@ pub fn confirm_quit(frame: &mut Frame, area: Rect) {
         area,
         "Quit",
         "Quit? Your progress is saved; run dj2pg again to resume. (y/n)",
-        vec![key("y"), Span::raw(" quit   "), key("n"), Span::raw(" stay")],
+        vec![
+            key("y"),
+            Span::raw(" quit   "),
+            key("n"),
+            Span::raw(" stay"),
+        ],
     );
 }
 
@@ -69,7 +75,10 @@ pub fn resume(frame: &mut Frame, area: Rect, offer: &ResumeOffer) {
 
 const KEYS: [(&str, &str); 11] = [
     ("↑↓ j k", "look at another step (never runs it)"),
-    ("Enter", "run the step, go on to the next, or submit the form"),
+    (
+        "Enter",
+        "run the step, go on to the next, or submit the form",
+    ),
     ("r", "retry a failed step"),
     ("s", "skip the step (only where that is safe)"),
     ("p  c", "pause/resume, cancel the copy (while copying)"),
@@ -82,7 +91,8 @@ const KEYS: [(&str, &str); 11] = [
 ];
 
 /// Every key, then every step's purpose; scrolls when it does not fit.
-pub fn help(frame: &mut Frame, area: Rect, scroll: u16) {
+pub fn help(frame: &mut Frame, area: Rect, ui: &UiState) {
+    let scroll = ui.help_scroll;
     let inner = popup(frame, area, area.width, area.height, "Help  (Esc closes)");
     let width = inner.width as usize;
     let mut lines = vec![heading("Keys")];
@@ -91,12 +101,17 @@ pub fn help(frame: &mut Frame, area: Rect, scroll: u16) {
     }
     lines.push(Line::default());
     lines.push(heading("Steps"));
-    let name_w = 19;
+    let name_w = 21;
     for step in Step::ALL {
         let purpose = wrap(step.purpose(), width.saturating_sub(name_w));
         for (i, part) in purpose.into_iter().enumerate() {
             let name = if i == 0 {
-                format!("{:>2} {:<w$}", step.index() + 1, step.title(), w = name_w - 3)
+                format!(
+                    "{:>2} {:<w$}",
+                    step.index() + 1,
+                    step.title(),
+                    w = name_w - 3
+                )
             } else {
                 " ".repeat(name_w)
             };
@@ -106,8 +121,26 @@ pub fn help(frame: &mut Frame, area: Rect, scroll: u16) {
             ]));
         }
     }
-    let max = (lines.len() as u16).saturating_sub(inner.height);
-    frame.render_widget(Paragraph::new(lines).scroll((scroll.min(max), 0)), inner);
+    let total = lines.len() as u16;
+    if total <= inner.height {
+        ui.help_limit.set(0);
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
+    let [text, more] =
+        ratatui::layout::Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let max = total.saturating_sub(text.height);
+    ui.help_limit.set(max);
+    let scroll = scroll.min(max);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), text);
+    let note = match max - scroll {
+        0 => "↑ k / ↑ for the top".to_string(),
+        below => format!("↓ {below} more line(s): j / ↓"),
+    };
+    frame.render_widget(
+        Paragraph::new(Line::styled(note, Style::new().fg(Color::DarkGray))),
+        more,
+    );
 }
 
 /// Instead of the layout, on a terminal below the minimum size.
@@ -116,7 +149,11 @@ pub fn too_small(frame: &mut Frame, area: Rect) {
         "dj2pg needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it.",
         area.width, area.height
     );
-    let lines = wrapped(&text, area.width.saturating_sub(2).max(1), Style::new().fg(Color::Yellow));
+    let lines = wrapped(
+        &text,
+        area.width.saturating_sub(2).max(1),
+        Style::new().fg(Color::Yellow),
+    );
     let rect = area.centered(
         Constraint::Length(area.width),
         Constraint::Length((lines.len() as u16).min(area.height)),

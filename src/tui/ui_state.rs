@@ -6,6 +6,7 @@
 use super::Prefill;
 use super::connect_form::ConnectForm;
 use crate::state::{Migration, Step};
+use std::cell::Cell;
 
 /// A layer drawn over the step screen that takes the keys while open.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,6 +29,10 @@ pub struct UiState {
     /// Scroll offset of one step's screen (0 for every other step).
     scroll: (Option<Step>, u16),
     pub help_scroll: u16,
+    /// How far the screen on view and the help can scroll, noted by the last draw so that
+    /// keys never scroll past the end (a cache: it never changes what is drawn).
+    pub(crate) scroll_limit: Cell<u16>,
+    pub(crate) help_limit: Cell<u16>,
 }
 
 impl UiState {
@@ -54,6 +59,12 @@ impl UiState {
 
     pub fn scroll_by(&mut self, step: Step, delta: i32) {
         let now = i32::from(self.scroll(step));
-        self.scroll = (Some(step), (now + delta).clamp(0, 10_000) as u16);
+        let max = i32::from(self.scroll_limit.get());
+        self.scroll = (Some(step), (now + delta).clamp(0, max) as u16);
+    }
+
+    pub fn help_scroll_by(&mut self, delta: i32) {
+        let max = i32::from(self.help_limit.get());
+        self.help_scroll = (i32::from(self.help_scroll) + delta).clamp(0, max) as u16;
     }
 }

@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame, m: &Migration, ui: &UiState) {
         overlays::resume(frame, area, offer);
     }
     match ui.overlay {
-        Overlay::Help => overlays::help(frame, body, ui.help_scroll),
+        Overlay::Help => overlays::help(frame, body, ui),
         Overlay::ConfirmQuit => overlays::confirm_quit(frame, area),
         Overlay::None => {}
     }
@@ -110,14 +110,18 @@ fn sidebar(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         })
         .collect();
     let legend = [
-        "· pending  ✓ done",
-        "↷ skipped  ✗ failed",
-        "? decide   — not built",
+        "· pending ✓ done",
+        "↷ skipped ✗ failed",
+        "? decide  — not built",
     ];
     if inner.height as usize >= lines.len() + 1 + legend.len() {
         let pad = inner.height as usize - lines.len() - legend.len();
         lines.extend(std::iter::repeat_n(Line::default(), pad));
-        lines.extend(legend.iter().map(|l| Line::from(widgets::dim(format!(" {l}")))));
+        lines.extend(
+            legend
+                .iter()
+                .map(|l| Line::from(widgets::dim(format!(" {l}")))),
+        );
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -129,10 +133,7 @@ fn step_frame(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let block = Block::bordered()
         .title(Line::from(vec![
             Span::raw(format!(" {}/{} ", step.index() + 1, Step::ALL.len())),
-            Span::styled(
-                step.title(),
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
+            Span::styled(step.title(), Style::new().add_modifier(Modifier::BOLD)),
             Span::raw(" "),
         ]))
         .title(

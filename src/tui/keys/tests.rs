@@ -27,7 +27,10 @@ fn done(m: &mut Migration, step: Step) {
 }
 
 fn keys_of(m: &Migration, ui: &UiState) -> Vec<String> {
-    hints(m, ui).into_iter().map(|h| format!("{} {}", h.key, h.label)).collect()
+    hints(m, ui)
+        .into_iter()
+        .map(|h| format!("{} {}", h.key, h.label))
+        .collect()
 }
 
 #[test]
@@ -87,7 +90,10 @@ fn enter_runs_a_pending_step_and_moves_on_from_a_done_one() {
     let mut m = run();
     let mut ui = UiState::default();
     assert!(keys_of(&m, &ui).contains(&"Enter run".to_string()));
-    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Enter)), Some(Msg::Activate));
+    assert_eq!(
+        handle_key(&m, &mut ui, press(KeyCode::Enter)),
+        Some(Msg::Activate)
+    );
     done(&mut m, Step::Discover);
     assert!(keys_of(&m, &ui).contains(&"Enter next".to_string()));
 }
@@ -103,7 +109,11 @@ fn nothing_runs_while_a_job_does() {
     let mut ui = UiState::default();
     assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Enter)), None);
     assert_eq!(handle_key(&m, &mut ui, ch('r')), None);
-    assert_eq!(handle_key(&m, &mut ui, ch('p')), None, "p only while copying");
+    assert_eq!(
+        handle_key(&m, &mut ui, ch('p')),
+        None,
+        "p only while copying"
+    );
 }
 
 #[test]
@@ -123,7 +133,10 @@ fn arrows_and_j_k_look_at_steps() {
     let m = run();
     let mut ui = UiState::default();
     assert_eq!(handle_key(&m, &mut ui, ch('j')), Some(Msg::Next));
-    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Down)), Some(Msg::Next));
+    assert_eq!(
+        handle_key(&m, &mut ui, press(KeyCode::Down)),
+        Some(Msg::Next)
+    );
     // Nothing before the first step.
     assert_eq!(handle_key(&m, &mut ui, ch('k')), None);
 }
@@ -137,7 +150,10 @@ fn esc_closes_the_help_before_going_back() {
     assert_eq!(ui.overlay, Overlay::Help);
     assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Esc)), None);
     assert_eq!(ui.overlay, Overlay::None);
-    assert_eq!(handle_key(&m, &mut ui, press(KeyCode::Esc)), Some(Msg::Prev));
+    assert_eq!(
+        handle_key(&m, &mut ui, press(KeyCode::Esc)),
+        Some(Msg::Prev)
+    );
 }
 
 #[test]
@@ -165,13 +181,18 @@ fn typing_in_the_connect_form_is_text_until_esc() {
     }
     assert_eq!(ui.overlay, Overlay::None, "q was typed, not a quit");
     assert_eq!(ui.connect.url.value(), "postgresql://app@db:25060/appdb");
-    let Some(Msg::SubmitConnection(config)) = handle_key(&m, &mut ui, press(KeyCode::Enter))
-    else {
+    let Some(Msg::SubmitConnection(config)) = handle_key(&m, &mut ui, press(KeyCode::Enter)) else {
         panic!("Enter submits the form");
     };
     assert_eq!(config.user, "app");
     assert_eq!(config.port, 25060);
-    assert_eq!(ui.connect.secret().map(|s| s.expose().to_string()).as_deref(), Some("pq"));
+    assert_eq!(
+        ui.connect
+            .secret()
+            .map(|s| s.expose().to_string())
+            .as_deref(),
+        Some("pq")
+    );
     assert!(!format!("{config:?}").contains("pq"));
     handle_key(&m, &mut ui, press(KeyCode::Esc));
     assert_eq!(handle_key(&m, &mut ui, ch('q')), None);
@@ -209,12 +230,23 @@ fn decisions_pick_choices_by_key() {
     m.step_mut(Step::CopyRows).status = Status::NeedsDecision {
         question: "3 values would fail".into(),
         choices: vec![
-            Choice { id: "abort".into(), key: 'a', label: "Abort".into() },
-            Choice { id: "fix".into(), key: 'f', label: "Fix".into() },
+            Choice {
+                id: "abort".into(),
+                key: 'a',
+                label: "Abort".into(),
+            },
+            Choice {
+                id: "fix".into(),
+                key: 'f',
+                label: "Fix".into(),
+            },
         ],
     };
     let mut ui = UiState::default();
-    assert_eq!(handle_key(&m, &mut ui, ch('f')), Some(Msg::Decide("fix".into())));
+    assert_eq!(
+        handle_key(&m, &mut ui, ch('f')),
+        Some(Msg::Decide("fix".into()))
+    );
     assert_eq!(handle_key(&m, &mut ui, ch('x')), None);
     assert!(keys_of(&m, &ui).contains(&"a abort".to_string()));
 }
@@ -223,7 +255,11 @@ fn decisions_pick_choices_by_key() {
 fn p_and_c_only_while_copying() {
     let mut m = run();
     m.cursor = Step::CopyRows;
-    m.target = Some(ConnConfig::from_url("postgresql://u@h/db").map(|c| c.0).expect("url"));
+    m.target = Some(
+        ConnConfig::from_url("postgresql://u@h/db")
+            .map(|c| c.0)
+            .expect("url"),
+    );
     let mut ui = UiState::default();
     assert_eq!(handle_key(&m, &mut ui, ch('c')), None);
     m.job = Some((7, Step::CopyRows));

@@ -35,11 +35,11 @@ fn can_submit(m: &Migration) -> bool {
 
 fn ssl_note(mode: SslMode) -> &'static str {
     match mode {
-        SslMode::Disable => "no TLS: trusted networks only",
-        SslMode::Prefer => "TLS if offered, not verified",
-        SslMode::Require => "encrypted, certificate not verified",
-        SslMode::VerifyCa => "encrypted, CA checked (CA file)",
-        SslMode::VerifyFull => "encrypted, CA and host checked",
+        SslMode::Disable => "no TLS: trusted network only",
+        SslMode::Prefer => "TLS if offered, unverified",
+        SslMode::Require => "encrypted, not verified",
+        SslMode::VerifyCa => "encrypted + CA checked",
+        SslMode::VerifyFull => "encrypted + CA + host name",
     }
 }
 
@@ -48,7 +48,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let lines = match m.status(Step::Connect) {
         _ if form_shown(m, ui) => return render_form(frame, area, m, ui),
         Status::Running { detail, .. } => {
-            let target = m.target.as_ref().map(|t| t.display_url()).unwrap_or_default();
+            let target = m
+                .target
+                .as_ref()
+                .map(|t| t.display_url())
+                .unwrap_or_default();
             let mut l = wrapped(
                 &format!("{} Connecting to {target}… {detail}", spinner(ui.tick)),
                 w,
@@ -101,10 +105,30 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     put(frame, vec![Line::default()], &mut y);
     let focused = |f: FormField| form.active && form.focus == f;
     let fields = [
-        (FormField::Url, form.masked_url(), Some(form.url.cursor()), "postgresql://user@host:25060/db?sslmode=require"),
-        (FormField::Password, form.masked_password(), Some(form.password_cursor()), "(empty: $PGPASSWORD or ~/.pgpass)"),
-        (FormField::SslMode, format!("◂ {} ▸  {}", form.sslmode.as_str(), ssl_note(form.sslmode)), None, ""),
-        (FormField::CaFile, form.ca_file.value().to_string(), Some(form.ca_file.cursor()), "(for verify-ca / verify-full)"),
+        (
+            FormField::Url,
+            form.masked_url(),
+            Some(form.url.cursor()),
+            "postgresql://user@host:25060/db?sslmode=require",
+        ),
+        (
+            FormField::Password,
+            form.masked_password(),
+            Some(form.password_cursor()),
+            "(empty: $PGPASSWORD or ~/.pgpass)",
+        ),
+        (
+            FormField::SslMode,
+            format!("◂ {} ▸  {}", form.sslmode.as_str(), ssl_note(form.sslmode)),
+            None,
+            "",
+        ),
+        (
+            FormField::CaFile,
+            form.ca_file.value().to_string(),
+            Some(form.ca_file.cursor()),
+            "(for verify-ca / verify-full)",
+        ),
     ];
     for (field, value, cursor, placeholder) in fields {
         if y >= area.bottom() {
@@ -124,14 +148,18 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             && let Some(err) = &form.url_error
         {
             let indent = " ".repeat(LABEL_WIDTH as usize);
-            let text = wrapped(err, w.saturating_sub(LABEL_WIDTH), Style::new().fg(Color::Red))
-                .into_iter()
-                .map(|l| {
-                    let mut spans = vec![Span::raw(indent.clone())];
-                    spans.extend(l.spans);
-                    Line::from(spans)
-                })
-                .collect();
+            let text = wrapped(
+                err,
+                w.saturating_sub(LABEL_WIDTH),
+                Style::new().fg(Color::Red),
+            )
+            .into_iter()
+            .map(|l| {
+                let mut spans = vec![Span::raw(indent.clone())];
+                spans.extend(l.spans);
+                Line::from(spans)
+            })
+            .collect();
             put(frame, text, &mut y);
         }
     }
@@ -140,22 +168,31 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     if let Some(message) = failed {
         tail.extend(failure(message, w));
         tail.pop(); // "Press r to retry": here Enter on the edited form is the retry.
-        tail.push(Line::from(vec![
-            Span::raw("Fix the field marked ✗, then press "),
-            key("Enter"),
-            Span::raw(" to connect again."),
-        ]));
+        let what = if flagged.is_some() {
+            "the field marked ✗"
+        } else {
+            "the form"
+        };
+        tail.extend(wrapped(
+            &format!("Fix {what}, then press Enter to connect again."),
+            w,
+            Style::new(),
+        ));
     } else if let Some(before) = super::super::widgets::blocked_by(m, Step::Connect) {
         tail.extend(wrapped(
-            &format!("You can fill this in now; connecting starts once {} is done.", before.title()),
+            &format!(
+                "You can fill this in now; connecting starts once {} is done.",
+                before.title()
+            ),
             w,
             Style::new().fg(Color::Yellow),
         ));
     } else {
-        tail.push(Line::from(vec![
-            key("Enter"),
-            Span::raw(" connects and only reads: nothing is changed on the server."),
-        ]));
+        tail.extend(wrapped(
+            "Enter connects. It only reads: nothing is changed on the server.",
+            w,
+            Style::new(),
+        ));
     }
     put(frame, tail, &mut y);
 }
@@ -175,7 +212,11 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
     }
     lines.push(Line::default());
     let v = |s: String| vec![Span::raw(s)];
-    lines.push(field_line("Server", L, v(format!("PostgreSQL {}", info.version))));
+    lines.push(field_line(
+        "Server",
+        L,
+        v(format!("PostgreSQL {}", info.version)),
+    ));
     lines.push(field_line(
         "TLS",
         L,
@@ -188,7 +229,11 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
     lines.push(field_line(
         "User",
         L,
-        v(format!("{} · superuser {}", info.user, yes(info.is_superuser))),
+        v(format!(
+            "{} · superuser {}",
+            info.user,
+            yes(info.is_superuser)
+        )),
     ));
     lines.push(field_line(
         "Database",
@@ -204,7 +249,11 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
             yes(info.schema_create)
         )),
     ));
-    lines.push(field_line("Tables", L, v(format!("{} in public", info.tables.len()))));
+    lines.push(field_line(
+        "Tables",
+        L,
+        v(format!("{} in public", info.tables.len())),
+    ));
     if !info.schema_create {
         lines.push(Line::default());
         lines.extend(wrapped(
@@ -225,7 +274,10 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
         ));
     }
     lines.push(Line::default());
-    lines.push(Line::from(vec![key("e"), Span::raw(" edits the connection.")]));
+    lines.push(Line::from(vec![
+        key("e"),
+        Span::raw(" edits the connection."),
+    ]));
     lines
 }
 

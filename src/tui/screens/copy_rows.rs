@@ -4,11 +4,11 @@
 
 use super::super::keys::{Hint, copying, hint};
 use super::super::ui_state::UiState;
+use super::super::widgets::hms;
 use super::super::widgets::{
-    decision, dim, failure, pending_intro, progress, spinner, thousands, truncate, wrapped,
+    decision, dim, failure, pending_intro, progress, spinner, thousands, wrapped,
 };
 use super::{Handled, status_lines};
-use super::super::widgets::hms;
 use crate::copy::{CopyProgress, CopyReport, PreflightReport, TablePhase};
 use crate::state::{Migration, Msg, Status, Step};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -34,7 +34,14 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             fraction: Some(_), ..
         } => match &m.copy {
             Some(p) => render_progress(frame, area, p, m.paused),
-            None => para(frame, area, vec![Line::from(format!("{} Starting the copy…", spinner(ui.tick)))]),
+            None => para(
+                frame,
+                area,
+                vec![Line::from(format!(
+                    "{} Starting the copy…",
+                    spinner(ui.tick)
+                ))],
+            ),
         },
         Status::Running { detail, .. } => para(
             frame,
@@ -50,13 +57,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         ),
         Status::NeedsDecision { question, choices } => {
             let ask = decision::lines(question, choices, w);
-            let [top, bottom] = Layout::vertical([
-                Constraint::Min(3),
-                Constraint::Length(ask.len() as u16 + 1),
-            ])
-            .areas(area);
+            let [top, bottom] =
+                Layout::vertical([Constraint::Min(3), Constraint::Length(ask.len() as u16 + 1)])
+                    .areas(area);
             if let Some(report) = &m.preflight {
-                render_preflight(frame, top, report);
+                render_preflight(frame, top, report, ui);
             }
             para(frame, bottom.inner(ratatui::layout::Margin::new(0, 0)), {
                 let mut l = vec![Line::default()];
@@ -103,7 +108,7 @@ fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool
     ))];
     if paused {
         spans.push(Span::styled(
-            "   ⏸ PAUSED (p resumes)",
+            "   PAUSED (p resumes)",
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ));
     }
@@ -156,7 +161,8 @@ fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool
     frame.render_widget(table, tables);
 }
 
-fn render_preflight(frame: &mut Frame, area: Rect, report: &PreflightReport) {
+fn render_preflight(frame: &mut Frame, area: Rect, report: &PreflightReport, ui: &UiState) {
+    ui.scroll_limit.set(0);
     let w = area.width;
     let mut notes: Vec<Line> = report
         .notes
@@ -164,32 +170,51 @@ fn render_preflight(frame: &mut Frame, area: Rect, report: &PreflightReport) {
         .flat_map(|n| wrapped(&format!("· {n}"), w, Style::new().fg(Color::Gray)))
         .collect();
     notes.truncate((area.height / 3) as usize);
-    let [table_area, notes_area] = Layout::vertical([
+    let [table_area, more_area, notes_area] = Layout::vertical([
         Constraint::Min(2),
+        Constraint::Length(1),
         Constraint::Length(notes.len() as u16),
     ])
     .areas(area);
     if !report.problems.is_empty() {
-        let excerpt_w = w.saturating_sub(16 + 7 + 13 + 3) as usize;
-        let rows = report.problems.iter().map(|p| {
+        // Two rows per problem: what is wrong, then the value's excerpt.
+        let fits = usize::from(table_area.height.saturating_sub(1) / 2).max(1);
+        let total = report.problems.len();
+        let max = total.saturating_sub(fits);
+        ui.scroll_limit.set(u16::try_from(max).unwrap_or(u16::MAX));
+        let skip = usize::from(ui.scroll(Step::CopyRows)).min(max);
+        let rows = report.problems.iter().skip(skip).take(fits).map(|p| {
             Row::new(vec![
-                Cell::from(p.table.clone()),
-                Cell::from(p.pk.clone()),
+                Cell::from(vec![
+                    Line::from(p.table.clone()),
+                    Line::from(dim(format!("pk {}", p.pk))),
+                ]),
                 Cell::from(p.column.clone()),
-                Cell::from(truncate(&format!("{}: {}", p.issue, p.excerpt), excerpt_w)),
+                Cell::from(vec![
+                    Line::from(p.issue.clone()),
+                    Line::from(dim(p.excerpt.clone())),
+                ]),
             ])
+            .height(2)
         });
         let table = Table::new(
             rows,
             [
                 Constraint::Length(16),
-                Constraint::Length(7),
-                Constraint::Length(13),
+                Constraint::Length(11),
                 Constraint::Fill(1),
             ],
         )
-        .header(header(&["Table", "PK", "Column", "Issue: excerpt"]));
+        .header(header(&["Table", "Column", "Problem / value"]));
         frame.render_widget(table, table_area);
+        if total > fits {
+            let note = format!(
+                "problems {}-{} of {total}: PgDn / PgUp",
+                skip + 1,
+                (skip + fits).min(total)
+            );
+            para(frame, more_area, vec![Line::from(dim(note))]);
+        }
     } else {
         let rows = report
             .nonempty_targets
@@ -202,12 +227,14 @@ fn render_preflight(frame: &mut Frame, area: Rect, report: &PreflightReport) {
     para(frame, notes_area, notes);
 }
 
-fn render_report(frame: &mut Frame, area: Rect, head: Vec<Line<'static>>, report: Option<&CopyReport>) {
-    let [head_area, table_area] = Layout::vertical([
-        Constraint::Length(head.len() as u16),
-        Constraint::Min(0),
-    ])
-    .areas(area);
+fn render_report(
+    frame: &mut Frame,
+    area: Rect,
+    head: Vec<Line<'static>>,
+    report: Option<&CopyReport>,
+) {
+    let [head_area, table_area] =
+        Layout::vertical([Constraint::Length(head.len() as u16), Constraint::Min(0)]).areas(area);
     para(frame, head_area, head);
     let Some(report) = report else { return };
     let rejected = report.checks.iter().any(|c| c.rejected_rows > 0);
@@ -228,13 +255,17 @@ fn render_report(frame: &mut Frame, area: Rect, head: Vec<Line<'static>>, report
         });
         Row::new(cells)
     });
-    let mut widths = vec![Constraint::Fill(1), Constraint::Length(10), Constraint::Length(10)];
+    let mut widths = vec![
+        Constraint::Fill(1),
+        Constraint::Length(9),
+        Constraint::Length(9),
+    ];
     let mut titles = vec!["Table", "Source", "Target"];
     if rejected {
         widths.push(Constraint::Length(9));
         titles.push("Rejected");
     }
-    widths.push(Constraint::Length(9));
+    widths.push(Constraint::Length(8));
     titles.push("Checksum");
     let table = Table::new(rows, widths).header(header(&titles));
     frame.render_widget(table, table_area);

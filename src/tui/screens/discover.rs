@@ -29,9 +29,14 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let lines = match m.status(Step::Discover) {
         Status::Pending => pending_intro(m, Step::Discover, WHAT, w),
         Status::Running { detail, .. } => vec![
-            Line::from(format!("{} Discovering the project… {detail}", spinner(ui.tick))),
+            Line::from(format!(
+                "{} Discovering the project… {detail}",
+                spinner(ui.tick)
+            )),
             Line::default(),
-            Line::from(dim("Finding manage.py and the project's Python, then asking Django.")),
+            Line::from(dim(
+                "Finding manage.py and the project's Python, then asking Django.",
+            )),
         ],
         Status::Done { summary } => match &m.discovery {
             Some(d) => summary_lines(d, w),
@@ -40,7 +45,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Failed { message } => failure(message, w),
         _ => status_lines(m, Step::Discover, w, ui.tick),
     };
-    scrolled(frame, area, lines, ui.scroll(Step::Discover));
+    scrolled(frame, area, lines, ui, Step::Discover);
 }
 
 /// `path` relative to the project when inside it.
@@ -58,7 +63,11 @@ fn summary_lines(d: &Discovery, w: u16) -> Vec<Line<'static>> {
     let vw = (w as usize).saturating_sub(LABEL);
     let yellow = Style::new().fg(Color::Yellow);
     let mut lines = vec![
-        field_line("Project", LABEL, text(d.project_dir.display().to_string(), vw)),
+        field_line(
+            "Project",
+            LABEL,
+            text(d.project_dir.display().to_string(), vw),
+        ),
         field_line("manage.py", LABEL, text(rel(d, &d.manage_py), vw)),
     ];
     let python = match &d.python {
@@ -147,8 +156,13 @@ fn apps(d: &Discovery, w: u16, lines: &mut Vec<Line<'static>>) {
             app.migration_files.len()
         ))];
         if !app.data_migrations.is_empty() {
+            let names: Vec<&str> = app
+                .data_migrations
+                .iter()
+                .map(|n| n.trim_end_matches(".py"))
+                .collect();
             spans.push(Span::styled(
-                format!("  ⚠ data: {}", app.data_migrations.join(", ")),
+                format!("  ⚠ data: {}", names.join(", ")),
                 Style::new().fg(Color::Yellow),
             ));
         }
@@ -159,7 +173,7 @@ fn apps(d: &Discovery, w: u16, lines: &mut Vec<Line<'static>>) {
     let names = format!("Third-party apps ({}): {}", third.len(), third.join(", "));
     lines.extend(wrapped(&names, w, Style::new().fg(Color::Gray)));
     lines.push(Line::from(dim(
-        "  (outside the project: never touched)".to_string(),
+        "  (outside the project: never touched)".to_string()
     )));
 }
 

@@ -47,5 +47,5 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         }
         _ => status_lines(m, Step::Done, w, ui.tick),
     };
-    scrolled(frame, area, lines, ui.scroll(Step::Done));
+    scrolled(frame, area, lines, ui, Step::Done);
 }

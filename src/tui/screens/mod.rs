@@ -35,6 +35,7 @@ pub enum Handled {
 /// Draw the step on screen, with its log pane under it when it has output.
 pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let step = m.cursor;
+    ui.scroll_limit.set(0);
     let log = &m.step(step).log;
     let log_h = widgets::log::height(log, area.height / 3);
     let [body, log_area] =
@@ -59,7 +60,7 @@ fn generic(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let mut lines = widgets::wrapped(step.purpose(), w, Default::default());
     lines.push(Line::default());
     lines.extend(status_lines(m, step, w, ui.tick));
-    scrolled(frame, area, lines, ui.scroll(step));
+    scrolled(frame, area, lines, ui, step);
 }
 
 /// The lines every screen shows for the statuses it has nothing special to say about.
@@ -69,8 +70,12 @@ pub fn status_lines(m: &Migration, step: Step, width: u16, tick: usize) -> Vec<L
         Status::Running { detail, .. } => {
             vec![Line::from(format!("{} {detail}", widgets::spinner(tick)))]
         }
-        Status::Done { summary } => widgets::wrapped(&format!("✓ {summary}"), width, Default::default()),
-        Status::Skipped { reason } => widgets::wrapped(&format!("↷ Skipped: {reason}"), width, Default::default()),
+        Status::Done { summary } => {
+            widgets::wrapped(&format!("✓ {summary}"), width, Default::default())
+        }
+        Status::Skipped { reason } => {
+            widgets::wrapped(&format!("↷ Skipped: {reason}"), width, Default::default())
+        }
         Status::Failed { message } => widgets::failure(message, width),
         Status::NeedsDecision { question, choices } => decision::lines(question, choices, width),
         Status::NotBuilt => vec![Line::from("Not built yet in this version.")],
@@ -78,15 +83,23 @@ pub fn status_lines(m: &Migration, step: Step, width: u16, tick: usize) -> Vec<L
 }
 
 /// Draw `lines` scrolled by `scroll`; when they overflow, the last row says how to scroll.
-pub fn scrolled(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, scroll: u16) {
+pub fn scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    lines: Vec<Line<'static>>,
+    ui: &UiState,
+    step: Step,
+) {
+    let scroll = ui.scroll(step);
     let total = lines.len() as u16;
+    ui.scroll_limit.set(0);
     if total <= area.height {
         frame.render_widget(Paragraph::new(lines), area);
         return;
     }
-    let [text, more] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let [text, more] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let max = total.saturating_sub(text.height);
+    ui.scroll_limit.set(max);
     let scroll = scroll.min(max);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), text);
     let below = max - scroll;
@@ -102,7 +115,9 @@ pub fn scrolled(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, scroll
 pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
     if let (Status::NeedsDecision { choices, .. }, KeyCode::Char(c)) =
         (m.status(m.cursor), key.code)
-        && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         && let Some(choice) = choices.iter().find(|ch| ch.key == c)
     {
         return Handled::Send(Msg::Decide(choice.id.clone()));

@@ -61,7 +61,10 @@ pub fn render_field(frame: &mut Frame, area: Rect, field: &FieldView, show_curso
         Style::new()
     };
     let value = if field.value.is_empty() {
-        Span::styled(field.placeholder.to_string(), Style::new().fg(Color::DarkGray))
+        Span::styled(
+            field.placeholder.to_string(),
+            Style::new().fg(Color::DarkGray),
+        )
     } else {
         Span::styled(shown, value_style)
     };
