@@ -205,7 +205,7 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
     let mut lines = Vec::new();
     if let Some(t) = &m.target {
         lines.extend(wrapped(
-            &format!("✓ Connected to {}", t.display_url()),
+            &format!("✓ Connected: {}@{}:{}/{}", t.user, t.host, t.port, t.dbname),
             w,
             Style::new().fg(Color::Green),
         ));
@@ -267,6 +267,7 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
         ));
     }
     if !info.tables.is_empty() {
+        lines.push(Line::default());
         lines.extend(wrapped(
             "The target already has tables: Copy rows will show them before writing.",
             w,

@@ -28,16 +28,20 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let w = area.width;
     let lines = match m.status(Step::Discover) {
         Status::Pending => pending_intro(m, Step::Discover, WHAT, w),
-        Status::Running { detail, .. } => vec![
-            Line::from(format!(
-                "{} Discovering the project… {detail}",
-                spinner(ui.tick)
-            )),
-            Line::default(),
-            Line::from(dim(
+        Status::Running { detail, .. } => {
+            let mut lines = wrapped(
+                &format!("{} Discovering the project… {detail}", spinner(ui.tick)),
+                w,
+                Style::new(),
+            );
+            lines.push(Line::default());
+            lines.extend(wrapped(
                 "Finding manage.py and the project's Python, then asking Django.",
-            )),
-        ],
+                w,
+                Style::new().fg(Color::DarkGray),
+            ));
+            lines
+        }
         Status::Done { summary } => match &m.discovery {
             Some(d) => summary_lines(d, w),
             None => wrapped(summary, w, Style::new()),
@@ -71,7 +75,12 @@ fn summary_lines(d: &Discovery, w: u16) -> Vec<Line<'static>> {
         field_line("manage.py", LABEL, text(rel(d, &d.manage_py), vw)),
     ];
     let python = match &d.python {
-        Some(p) => format!("{} (from {})", rel(d, p), d.python_source),
+        Some(p) => {
+            // A long interpreter path keeps its informative end.
+            let from = format!(" (from {})", d.python_source);
+            let room = vw.saturating_sub(from.chars().count());
+            format!("{}{from}", truncate_left(&rel(d, p), room))
+        }
         None => "none found".into(),
     };
     lines.push(field_line("Python", LABEL, text(python, vw)));
@@ -151,18 +160,14 @@ fn apps(d: &Discovery, w: u16, lines: &mut Vec<Line<'static>>) {
     )));
     for app in &local {
         let mut spans = vec![Span::raw(format!(
-            "  {:<16}{:>3} migration(s)",
-            truncate(&app.label, 15),
+            "  {:<14}{:>3} migrations",
+            truncate(&app.label, 13),
             app.migration_files.len()
         ))];
         if !app.data_migrations.is_empty() {
-            let names: Vec<&str> = app
-                .data_migrations
-                .iter()
-                .map(|n| n.trim_end_matches(".py"))
-                .collect();
+            // Named in full under Warnings; here, how many.
             spans.push(Span::styled(
-                format!("  ⚠ data: {}", names.join(", ")),
+                format!("  ⚠ {} data migration(s)", app.data_migrations.len()),
                 Style::new().fg(Color::Yellow),
             ));
         }
@@ -175,6 +180,17 @@ fn apps(d: &Discovery, w: u16, lines: &mut Vec<Line<'static>>) {
     lines.push(Line::from(dim(
         "  (outside the project: never touched)".to_string()
     )));
+}
+
+/// Cut `s` to `width` characters from the left: `…/bin/python`.
+fn truncate_left(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let tail: String = s.chars().skip(n - keep).collect();
+    format!("…{tail}")
 }
 
 /// Cut a styled line to `w` columns.
