@@ -167,7 +167,10 @@ fn apps(d: &Discovery, w: u16, lines: &mut Vec<Line<'static>>) {
         if !app.data_migrations.is_empty() {
             // Named in full under Warnings; here, how many.
             spans.push(Span::styled(
-                format!("  ⚠ {} data migration(s)", app.data_migrations.len()),
+                {
+                    let n = app.data_migrations.len();
+                    format!("  ⚠ {n} data migration{}", if n == 1 { "" } else { "s" })
+                },
                 Style::new().fg(Color::Yellow),
             ));
         }
