@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use crate::copy::CopyProgress;
 
 /// Flags a running job watches.
 #[derive(Clone, Default)]
@@ -18,12 +21,75 @@ pub struct JobControl {
     pub pause: Arc<AtomicBool>,
 }
 
+impl JobControl {
+    /// The copy engine's view of the same flags.
+    pub fn stop(&self) -> crate::copy::Stop {
+        crate::copy::Stop {
+            cancel: Arc::clone(&self.cancel),
+            pause: Arc::clone(&self.pause),
+        }
+    }
+}
+
+/// A copy's failure as an event: a cancellation is not a failure.
+fn failure(e: anyhow::Error) -> JobEvent {
+    if e.downcast_ref::<crate::copy::Cancelled>().is_some() {
+        JobEvent::Cancelled
+    } else {
+        JobEvent::Failed(format!("{e:#}"))
+    }
+}
+
+/// Progress to the state machine at most ten times a second; the newest value wins, and
+/// the last one is always delivered.
+struct Throttle {
+    tx: Sender<Msg>,
+    job: JobId,
+    last_sent: Option<Instant>,
+    pending: Option<CopyProgress>,
+}
+
+impl Throttle {
+    fn new(tx: Sender<Msg>, job: JobId) -> Throttle {
+        Throttle {
+            tx,
+            job,
+            last_sent: None,
+            pending: None,
+        }
+    }
+
+    fn offer(&mut self, p: &CopyProgress) {
+        if self
+            .last_sent
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            self.pending = Some(p.clone());
+            return;
+        }
+        self.pending = None;
+        self.last_sent = Some(Instant::now());
+        let _ = self
+            .tx
+            .send(Msg::Job(self.job, JobEvent::CopyProgress(Box::new(p.clone()))));
+    }
+
+    fn flush(&mut self) {
+        if let Some(p) = self.pending.take() {
+            let _ = self.tx.send(Msg::Job(self.job, JobEvent::CopyProgress(Box::new(p))));
+        }
+    }
+}
+
 /// The effect executor.
 pub struct Runner {
     tx: Sender<Msg>,
     /// The target's password, given on the form, the command line or the environment.
     pub password: Option<Secret>,
     jobs: HashMap<JobId, JobControl>,
+    /// How the copy engine runs (parallel connections, rejects folder, the project's
+    /// `USE_TZ`/`TIME_ZONE`); the driver sets it from the run's options and discovery.
+    pub copy_settings: crate::copy::CopySettings,
 }
 
 impl Runner {
@@ -32,6 +98,7 @@ impl Runner {
             tx,
             password: None,
             jobs: HashMap::new(),
+            copy_settings: crate::copy::CopySettings::default(),
         }
     }
 
@@ -67,11 +134,48 @@ impl Runner {
                     let _ = tx.send(Msg::Job(job, event));
                 });
             }
-            Effect::Preflight { job, .. } | Effect::Copy { job, .. } => {
-                let _ = self.tx.send(Msg::Job(
-                    job,
-                    JobEvent::Failed("the copy engine is not built yet in this version".into()),
-                ));
+            Effect::Preflight {
+                job,
+                sqlite,
+                config,
+            } => {
+                let tx = self.tx.clone();
+                let password = self.password.clone();
+                let settings = self.copy_settings.clone();
+                let control = self.control(job);
+                std::thread::spawn(move || {
+                    let stop = control.stop();
+                    let event = match crate::copy::Context::new(&sqlite, config, password, settings, stop)
+                        .and_then(|cx| crate::copy::preflight(&cx))
+                    {
+                        Ok(report) => JobEvent::Preflight(Box::new(report)),
+                        Err(e) => failure(e),
+                    };
+                    let _ = tx.send(Msg::Job(job, event));
+                });
+            }
+            Effect::Copy {
+                job,
+                sqlite,
+                config,
+                policy,
+            } => {
+                let tx = self.tx.clone();
+                let password = self.password.clone();
+                let settings = self.copy_settings.clone();
+                let control = self.control(job);
+                std::thread::spawn(move || {
+                    let stop = control.stop();
+                    let mut throttle = Throttle::new(tx.clone(), job);
+                    let result = crate::copy::Context::new(&sqlite, config, password, settings, stop)
+                        .and_then(|cx| crate::copy::copy(&cx, policy, &mut |p| throttle.offer(p)));
+                    throttle.flush();
+                    let event = match result {
+                        Ok(report) => JobEvent::CopyFinished(Box::new(report)),
+                        Err(e) => failure(e),
+                    };
+                    let _ = tx.send(Msg::Job(job, event));
+                });
             }
             Effect::Pause { job, paused } => {
                 if let Some(c) = self.jobs.get(&job) {

@@ -1,14 +1,308 @@
 //! The copy engine: every row from the SQLite file into the PostgreSQL schema Django made.
 //!
-//! Being built (issue 3). The types below are the contract with the state machine.
+//! Pipeline: read both schemas ([`schema`]) → match them ([`plan`]) → check every value
+//! ([`preflight`]) → empty and stream each table with binary `COPY` ([`load`]) → reset
+//! sequences, `ANALYZE` → verify row counts and content checksums on both sides
+//! ([`verify`]). Conversions ([`convert`]) are decided by the target column's type.
+//!
+//! Invariants: the SQLite file is only ever opened read-only; nothing is written before the
+//! plan and preflight pass; each table (or cycle of tables) loads in one transaction, so a
+//! run killed at any moment leaves each table either complete or empty-or-partial-by-slices,
+//! and the next run keeps exactly the tables whose count and checksum match the source and
+//! reloads the rest — no side state needed.
 
 mod convert;
+mod load;
 mod numeric;
+mod plan;
+mod preflight;
 mod progress;
 mod report;
+mod rows;
+mod schema;
+pub mod standalone;
+mod task;
+mod tracker;
 mod types;
+mod verify;
 
 pub use convert::{Fix, Issue, Zone};
 pub use progress::{CopyProgress, TablePhase, TableProgress};
 pub use report::{CopyReport, PreflightReport, Problem, TableCheck};
 pub use types::PgType;
+
+use crate::pg::{ConnConfig, Secret};
+use crate::state::ProblemPolicy;
+use anyhow::{Context as _, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// How to copy, beyond the source and the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopySettings {
+    /// Parallel connections.
+    pub jobs: usize,
+    /// Where rows left out go (JSON lines per table); default: `<sqlite file>.rejects/`.
+    pub rejects: Option<PathBuf>,
+    /// Django's `USE_TZ`: naive datetimes in the file are UTC.
+    pub use_tz: bool,
+    /// Django's `TIME_ZONE`: the zone of naive datetimes when `use_tz` is off.
+    pub time_zone: String,
+}
+
+impl Default for CopySettings {
+    fn default() -> Self {
+        CopySettings {
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get().clamp(2, 4))
+                .unwrap_or(2),
+            rejects: None,
+            use_tz: true,
+            time_zone: "UTC".into(),
+        }
+    }
+}
+
+/// The copy was cancelled at the user's request (the current transaction rolled back).
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled; nothing half-written remains and the copy can be resumed")]
+pub struct Cancelled;
+
+/// The cancel and pause flags a worker watches between batches.
+#[derive(Clone, Default)]
+pub struct Stop {
+    pub cancel: Arc<AtomicBool>,
+    pub pause: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// Wait while paused; fail with [`Cancelled`] when cancelled.
+    pub fn check(&self) -> Result<(), Cancelled> {
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(Cancelled);
+            }
+            if !self.pause.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn paused(&self) -> bool {
+        self.pause.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything a copy job needs, owned.
+pub struct Context {
+    pub sqlite: PathBuf,
+    pub config: ConnConfig,
+    pub password: Option<Secret>,
+    pub settings: CopySettings,
+    pub zone: Zone,
+    pub stop: Stop,
+}
+
+impl Context {
+    pub fn new(
+        sqlite: &Path,
+        config: ConnConfig,
+        password: Option<Secret>,
+        settings: CopySettings,
+        stop: Stop,
+    ) -> Result<Context> {
+        let zone = Zone::new(settings.use_tz, &settings.time_zone)?;
+        Ok(Context {
+            sqlite: sqlite.to_path_buf(),
+            config,
+            password,
+            settings,
+            zone,
+            stop,
+        })
+    }
+
+    pub fn open_sqlite(&self) -> Result<Connection> {
+        // Read-only: SQLite itself refuses any write through this handle.
+        Connection::open_with_flags(
+            &self.sqlite,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .with_context(|| format!("cannot open the SQLite file {} read-only", self.sqlite.display()))
+    }
+
+    /// A connection for the copy: no statement or idle timeouts of the role may cut a long load.
+    pub fn connect(&self) -> Result<postgres::Client> {
+        let mut c = self
+            .config
+            .connect(self.password.as_ref())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        c.batch_execute(
+            "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0",
+        )?;
+        Ok(c)
+    }
+
+    fn jobs(&self) -> usize {
+        self.settings.jobs.max(1)
+    }
+
+    /// Read both schemas and match them.
+    pub fn plan(&self) -> Result<plan::Plan> {
+        let conn = self.open_sqlite()?;
+        let src = schema::read_sqlite(&conn).context("could not read the SQLite schema")?;
+        let mut pg = self.connect()?;
+        let dst = schema::read_pg(&mut pg)?;
+        if dst.tables.is_empty() {
+            anyhow::bail!(
+                "the PostgreSQL database {} has no tables visible to {}: run Django's migrate against it first",
+                self.config.dbname,
+                self.config.user
+            );
+        }
+        plan::build(&src, &dst, &self.config.user)
+    }
+
+    /// Run `f` over every table of the plan, `jobs` at a time, each thread with its own
+    /// read-only SQLite connection. Results come back in plan order.
+    fn par_tables<R: Send>(
+        &self,
+        plan: &plan::Plan,
+        f: impl Fn(&Connection, &plan::TablePlan) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        let items: Vec<usize> = (0..plan.tables.len()).collect();
+        par_map(&items, self.jobs(), || self.open_sqlite(), |c, &i| f(c, &plan.tables[i]))
+    }
+
+    /// Like `par_tables`, over some tables (by index) only.
+    fn par_tables_subset<R: Send>(
+        &self,
+        _plan: &plan::Plan,
+        tables: &[usize],
+        f: impl Fn(&Connection, usize) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        par_map(tables, self.jobs(), || self.open_sqlite(), |c, &i| f(c, i))
+    }
+
+    /// Run `f` over `items`, `jobs` at a time, each thread with its own PostgreSQL connection.
+    fn par_pg<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        f: impl Fn(&mut postgres::Client, &T) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        par_map(items, self.jobs().min(items.len().max(1)), || self.connect(), f)
+    }
+
+    /// Row counts of the target tables, in plan order.
+    fn target_counts(&self, plan: &plan::Plan) -> Result<Vec<u64>> {
+        let mut pg = self.connect()?;
+        plan.tables
+            .iter()
+            .map(|t| {
+                let n: i64 = pg
+                    .query_one(&format!("SELECT count(*) FROM {}", t.target), &[])
+                    .with_context(|| format!("could not count the rows of {}", t.target))?
+                    .get(0);
+                Ok(n as u64)
+            })
+            .collect()
+    }
+
+    fn rejects_dir(&self) -> PathBuf {
+        self.settings.rejects.clone().unwrap_or_else(|| {
+            let mut p = self.sqlite.clone().into_os_string();
+            p.push(".rejects");
+            PathBuf::from(p)
+        })
+    }
+}
+
+/// A tiny work-stealing map over scoped threads, each with its own state (a connection).
+fn par_map<S, T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    init: impl Fn() -> Result<S> + Sync,
+    f: impl Fn(&mut S, &T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<std::sync::Mutex<Option<Result<R>>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, items.len()) {
+            s.spawn(|| {
+                let mut state = match init() {
+                    Ok(st) => st,
+                    Err(e) => {
+                        failed.store(true, Ordering::SeqCst);
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if let Some(slot) = results.get(i) {
+                            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Err(e));
+                        }
+                        return;
+                    }
+                };
+                loop {
+                    if failed.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { return };
+                    let r = f(&mut state, item);
+                    if r.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(items.len());
+    let mut first_err = None;
+    for slot in results {
+        match slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(Ok(r)) => out.push(r),
+            Some(Err(e)) => {
+                let replace = first_err.as_ref().is_none_or(|old: &anyhow::Error| {
+                    old.downcast_ref::<Cancelled>().is_some() && e.downcast_ref::<Cancelled>().is_none()
+                });
+                if replace {
+                    first_err = Some(e);
+                }
+            }
+            None => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None if out.len() == items.len() => Ok(out),
+        None => Err(anyhow::anyhow!("a worker stopped without a result")),
+    }
+}
+
+/// Read both schemas and check every value; writes nothing.
+pub fn preflight(cx: &Context) -> Result<PreflightReport> {
+    let plan = cx.plan()?;
+    preflight::run(cx, &plan)
+}
+
+/// Empty and load the tables (keeping those that already match), reset sequences,
+/// `ANALYZE`, verify. `on_progress` is called about ten times a second with the newest
+/// snapshot. Fails with [`Cancelled`] when cancelled.
+pub fn copy(
+    cx: &Context,
+    policy: ProblemPolicy,
+    on_progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyReport> {
+    let plan = cx.plan()?;
+    load::run(cx, &plan, policy, on_progress)
+}

@@ -1,0 +1,374 @@
+//! The plan: which tables and columns go where, in which order, and what is left out and why.
+//!
+//! Tables and columns are matched by name. Everything on one side only is said in plain
+//! words (`notes`); what cannot work (a NOT NULL target column without default and without a
+//! source, a table the role may not write) stops the plan before anything is written.
+//! Tables are ordered by foreign keys, parents first; a cycle becomes one group, loaded in
+//! one transaction (Django's constraints are DEFERRABLE INITIALLY DEFERRED).
+
+use super::schema::{PgForeignKey, PgSchema, SqliteSchema, quote_pg, quote_sqlite};
+use super::types::PgType;
+use anyhow::{Result, bail};
+use std::collections::HashMap;
+
+/// One column to copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnPlan {
+    pub name: String,
+    pub ty: PgType,
+    pub nullable: bool,
+}
+
+/// A foreign key of a planned table, for the dangling-reference check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefPlan {
+    pub column: String,
+    pub ref_table: String,
+    pub ref_column: String,
+}
+
+/// One table to copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TablePlan {
+    pub name: String,
+    /// `"schema"."table"` on PostgreSQL.
+    pub target: String,
+    pub columns: Vec<ColumnPlan>,
+    /// Source primary-key columns (for naming rows in reports).
+    pub pk: Vec<String>,
+    pub has_rowid: bool,
+    pub source_rows: u64,
+    /// (column, sequence) pairs to reset after the load.
+    pub sequences: Vec<(String, String)>,
+    /// SQLite's AUTOINCREMENT counter for this table.
+    pub sqlite_seq: Option<i64>,
+    /// Planned tables this one references through a foreign-key constraint.
+    pub parents: Vec<usize>,
+    pub refs: Vec<RefPlan>,
+}
+
+impl TablePlan {
+    /// `SELECT <key>, <columns> FROM t`, the key first (rowid, or the primary key).
+    pub fn select_sql(&self, range: bool) -> String {
+        let mut cols = vec![self.key_expr()];
+        cols.extend(self.columns.iter().map(|c| quote_sqlite(&c.name)));
+        let mut sql = format!("SELECT {} FROM {}", cols.join(", "), quote_sqlite(&self.name));
+        if range {
+            sql.push_str(" WHERE rowid >= ?1 AND rowid < ?2");
+        }
+        sql
+    }
+
+    /// An expression naming the row: the primary key (as text), else the rowid.
+    pub fn key_expr(&self) -> String {
+        match self.pk.as_slice() {
+            [] if self.has_rowid => "'rowid ' || rowid".into(),
+            [] => "NULL".into(),
+            [one] => quote_sqlite(one),
+            many => many.iter().map(|c| quote_sqlite(c)).collect::<Vec<_>>().join(" || ',' || "),
+        }
+    }
+
+    /// `COPY t ("a", "b") FROM STDIN (FORMAT binary)`.
+    pub fn copy_in_sql(&self) -> String {
+        format!("COPY {} ({}) FROM STDIN (FORMAT binary)", self.target, self.column_list())
+    }
+
+    pub fn column_list(&self) -> String {
+        self.columns.iter().map(|c| quote_pg(&c.name)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The whole plan.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// In load order: every table after the tables it references (cycles excepted).
+    pub tables: Vec<TablePlan>,
+    /// Groups of table indexes in load order; a group of several tables is a cycle.
+    pub groups: Vec<Vec<usize>>,
+    pub notes: Vec<String>,
+    /// Target tables outside the plan that reference planned tables: (table, referenced).
+    pub outside_referrers: Vec<(String, String, String)>,
+}
+
+impl Plan {
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|t| t.name == name)
+    }
+}
+
+/// Match the two schemas.
+pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
+    let mut notes = Vec::new();
+    let mut errors = Vec::new();
+    for (name, why) in &src.set_aside {
+        notes.push(format!("SQLite table {name} is not copied: {why}."));
+    }
+    let mut tables = Vec::new();
+    for s in &src.tables {
+        let Some(t) = dst.tables.iter().find(|t| t.name == s.name) else {
+            notes.push(format!(
+                "SQLite table {} ({} rows) has no table of that name on PostgreSQL: NOT copied (is its app missing from INSTALLED_APPS, or not migrated?).",
+                s.name, s.rows
+            ));
+            continue;
+        };
+        if !(t.can_select && t.can_insert && t.can_truncate) {
+            errors.push(format!(
+                "table {} belongs to role {:?}, and {user:?} may not empty and fill it (needs SELECT, INSERT, TRUNCATE): run the copy as {:?}, the role that ran migrate, or grant those privileges.",
+                t.name, t.owner, t.owner
+            ));
+        }
+        let mut columns = Vec::new();
+        let mut sequences = Vec::new();
+        for c in &t.columns {
+            let in_source = s.columns.iter().any(|sc| sc.name == c.name);
+            if let Some(seq) = &c.sequence {
+                sequences.push((c.name.clone(), seq.clone()));
+            }
+            if c.generated {
+                notes.push(format!(
+                    "{}.{} is GENERATED ALWAYS on PostgreSQL: left out of the copy; PostgreSQL computes it, and its indexes are built from the computed values.",
+                    t.name, c.name
+                ));
+                continue;
+            }
+            if !c.ty.copyable() {
+                let what = if c.ty == PgType::TsVector {
+                    "a search vector (tsvector): derived data, left out of the copy; fill it from the text columns (UPDATE … SET col = to_tsvector(…)) and rebuild its index afterwards".to_string()
+                } else {
+                    format!("of type {}, which dj2pg does not convert: left out of the copy", c.type_sql)
+                };
+                if c.not_null && !c.has_default {
+                    errors.push(format!("{}.{} is {what}, but it is NOT NULL without a default.", t.name, c.name));
+                } else {
+                    notes.push(format!("{}.{} is {what}.", t.name, c.name));
+                }
+                continue;
+            }
+            if !in_source {
+                if c.not_null && !c.has_default && !c.identity {
+                    errors.push(format!(
+                        "{}.{} ({}) is NOT NULL without a default on PostgreSQL, and the SQLite table has no such column: add a default or make it nullable, or migrate the SQLite schema first.",
+                        t.name, c.name, c.type_sql
+                    ));
+                } else {
+                    notes.push(format!(
+                        "{}.{} exists only on PostgreSQL: it gets its default (or NULL).",
+                        t.name, c.name
+                    ));
+                }
+                continue;
+            }
+            columns.push(ColumnPlan {
+                name: c.name.clone(),
+                ty: c.ty.clone(),
+                nullable: !c.not_null,
+            });
+        }
+        for sc in &s.columns {
+            if !t.columns.iter().any(|c| c.name == sc.name) {
+                notes.push(format!(
+                    "{}.{} exists only in SQLite: its values are NOT copied.",
+                    s.name, sc.name
+                ));
+            }
+        }
+        if s.pk.is_empty() {
+            notes.push(format!(
+                "SQLite table {} has no primary key: rows are named by rowid in reports.",
+                s.name
+            ));
+        }
+        tables.push(TablePlan {
+            name: s.name.clone(),
+            target: t.qualified(),
+            columns,
+            pk: s.pk.clone(),
+            has_rowid: s.has_rowid,
+            source_rows: s.rows,
+            sequences,
+            sqlite_seq: src.sequences.get(&s.name).copied(),
+            parents: Vec::new(),
+            refs: Vec::new(),
+        });
+    }
+    for t in &dst.tables {
+        if t.name != "django_migrations" && !src.tables.iter().any(|s| s.name == t.name) {
+            notes.push(format!(
+                "PostgreSQL table {} has no SQLite counterpart: left as it is.",
+                t.name
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        bail!("the copy cannot start:\n- {}", errors.join("\n- "));
+    }
+    let mut outside_referrers = Vec::new();
+    link_foreign_keys(&mut tables, &dst.foreign_keys, &mut outside_referrers);
+    let (tables, groups) = order(tables);
+    Ok(Plan {
+        tables,
+        groups,
+        notes,
+        outside_referrers,
+    })
+}
+
+fn link_foreign_keys(
+    tables: &mut [TablePlan],
+    fks: &[PgForeignKey],
+    outside: &mut Vec<(String, String, String)>,
+) {
+    let index: HashMap<String, usize> =
+        tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    for fk in fks {
+        match (index.get(&fk.table), index.get(&fk.ref_table)) {
+            (Some(&c), Some(&p)) => {
+                if c != p && !tables[c].parents.contains(&p) {
+                    tables[c].parents.push(p);
+                }
+                if let ([col], [rcol]) = (fk.columns.as_slice(), fk.ref_columns.as_slice()) {
+                    let copied = |t: &TablePlan, n: &str| t.columns.iter().any(|c| c.name == n);
+                    if copied(&tables[c], col) && copied(&tables[p], rcol) {
+                        tables[c].refs.push(RefPlan {
+                            column: col.clone(),
+                            ref_table: fk.ref_table.clone(),
+                            ref_column: rcol.clone(),
+                        });
+                    }
+                }
+            }
+            (None, Some(_)) => outside.push((
+                fk.table.clone(),
+                fk.columns.join(", "),
+                fk.ref_table.clone(),
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// Order tables parents-first with Tarjan's algorithm: it emits a strongly connected
+/// component only after every component it reaches, and edges point child → parent.
+fn order(tables: Vec<TablePlan>) -> (Vec<TablePlan>, Vec<Vec<usize>>) {
+    struct T<'a> {
+        edges: Vec<&'a [usize]>,
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on_stack: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        out: Vec<Vec<usize>>,
+    }
+    fn visit(t: &mut T<'_>, v: usize) {
+        t.index[v] = Some(t.next);
+        t.low[v] = t.next;
+        t.next += 1;
+        t.stack.push(v);
+        t.on_stack[v] = true;
+        for &w in t.edges[v] {
+            match t.index[w] {
+                None => {
+                    visit(t, w);
+                    t.low[v] = t.low[v].min(t.low[w]);
+                }
+                Some(iw) if t.on_stack[w] => t.low[v] = t.low[v].min(iw),
+                _ => {}
+            }
+        }
+        if Some(t.low[v]) == t.index[v] {
+            let mut group = Vec::new();
+            while let Some(w) = t.stack.pop() {
+                t.on_stack[w] = false;
+                group.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            group.sort();
+            t.out.push(group);
+        }
+    }
+    let n = tables.len();
+    let mut t = T {
+        edges: tables.iter().map(|x| x.parents.as_slice()).collect(),
+        index: vec![None; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in 0..n {
+        if t.index[v].is_none() {
+            visit(&mut t, v);
+        }
+    }
+    let old_groups = t.out;
+    // Renumber so that table order is load order.
+    let mut new_of_old = vec![0; n];
+    let mut order_old = Vec::with_capacity(n);
+    for g in &old_groups {
+        for &o in g {
+            new_of_old[o] = order_old.len();
+            order_old.push(o);
+        }
+    }
+    let mut slots: Vec<Option<TablePlan>> = tables.into_iter().map(Some).collect();
+    let mut ordered: Vec<TablePlan> = order_old.iter().filter_map(|&o| slots[o].take()).collect();
+    for t in &mut ordered {
+        t.parents = t.parents.iter().map(|&p| new_of_old[p]).collect();
+    }
+    let groups = old_groups
+        .iter()
+        .map(|g| g.iter().map(|&o| new_of_old[o]).collect())
+        .collect();
+    (ordered, groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str, parents: Vec<usize>) -> TablePlan {
+        TablePlan {
+            name: name.into(),
+            target: name.into(),
+            columns: Vec::new(),
+            pk: vec!["id".into()],
+            has_rowid: true,
+            source_rows: 0,
+            sequences: Vec::new(),
+            sqlite_seq: None,
+            parents,
+            refs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn parents_first_and_cycles_grouped() {
+        // 0 child → 1 parent; 2 ↔ 3 cycle, 3 → 1; 4 self-reference only.
+        let tables = vec![
+            table("child", vec![1]),
+            table("parent", vec![]),
+            table("a", vec![3]),
+            table("b", vec![2, 1]),
+            table("selfref", vec![]),
+        ];
+        let (ordered, groups) = order(tables);
+        let names: Vec<_> = ordered.iter().map(|t| t.name.as_str()).collect();
+        let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(pos("parent") < pos("child"));
+        assert!(pos("parent") < pos("a") && pos("parent") < pos("b"));
+        let cycle: Vec<_> = groups.iter().filter(|g| g.len() > 1).collect();
+        assert_eq!(cycle.len(), 1);
+        assert_eq!(cycle[0].len(), 2);
+        // Parent indexes were renumbered into the new order.
+        for (i, t) in ordered.iter().enumerate() {
+            for &p in &t.parents {
+                assert!(p < i || groups.iter().any(|g| g.contains(&p) && g.contains(&i)));
+            }
+        }
+    }
+}

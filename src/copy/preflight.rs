@@ -1,0 +1,113 @@
+//! Preflight: one read-only pass over every value, before anything is written.
+//!
+//! Finds every value PostgreSQL would reject (with table, primary key, column and an
+//! excerpt), references to rows that no longer exist, and the target tables that already
+//! hold rows — except those that already hold exactly the source's rows (a resumed run),
+//! which the load keeps.
+
+use super::convert::Zone;
+use super::plan::{Plan, TablePlan};
+use super::report::{PreflightReport, Problem};
+use super::rows::{self, RowOutcome};
+use super::verify::{self, Checksum};
+use super::{Context as Ctx, Stop};
+use anyhow::Result;
+use rusqlite::Connection;
+
+/// Problems listed per table at most; the rest are counted.
+const MAX_LISTED: usize = 1000;
+
+/// What one table's source scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub problems: Vec<Problem>,
+    /// Problems beyond `MAX_LISTED`.
+    pub unlisted: u64,
+    /// Checksum of the rows that convert cleanly.
+    pub checksum: Checksum,
+}
+
+/// Convert every row of `table` (fixing nothing) and collect what fails.
+pub fn scan_table(conn: &Connection, table: &TablePlan, zone: &Zone, stop: &Stop) -> Result<Scan> {
+    let dangling = rows::find_dangling(conn, table)?;
+    let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
+    let mut scan = Scan::default();
+    let mut stmt = conn.prepare(&table.select_sql(false))?;
+    let mut cursor = stmt.query([])?;
+    let mut buf = Vec::with_capacity(4096);
+    let mut n = 0u64;
+    while let Some(row) = cursor.next()? {
+        n += 1;
+        if n % 4096 == 0 {
+            stop.check()?;
+        }
+        let key = rows::key_text(row.get_ref(0)?);
+        buf.clear();
+        match rows::encode_row(table, row, zone, false, dangling.get(&key), &mut buf)? {
+            RowOutcome::Written(_) => scan.checksum.add_row(&types, &buf),
+            RowOutcome::Rejected(issues) => {
+                for (i, issue) in issues {
+                    if scan.problems.len() >= MAX_LISTED {
+                        scan.unlisted += 1;
+                        continue;
+                    }
+                    scan.problems.push(Problem {
+                        table: table.name.clone(),
+                        pk: key.clone(),
+                        column: table.columns[i].name.clone(),
+                        issue: issue.what,
+                        excerpt: rows::excerpt(row, i),
+                        fix: issue.fix.map(|f| f.describe()),
+                    });
+                }
+            }
+        }
+    }
+    Ok(scan)
+}
+
+/// The whole preflight.
+pub fn run(cx: &Ctx, plan: &Plan) -> Result<PreflightReport> {
+    let scans = cx.par_tables(plan, |conn, table| scan_table(conn, table, &cx.zone, &cx.stop))?;
+    let counts = cx.target_counts(plan)?;
+    let mut report = PreflightReport {
+        notes: plan.notes.clone(),
+        tables: plan.tables.iter().map(|t| (t.name.clone(), t.source_rows)).collect(),
+        ..Default::default()
+    };
+    // Tables that already hold exactly the source's rows are kept, not emptied.
+    let candidates: Vec<usize> = (0..plan.tables.len())
+        .filter(|&i| counts[i] > 0 && counts[i] == scans[i].checksum.rows && scans[i].problems.is_empty())
+        .collect();
+    let target_sums = cx.par_pg(&candidates, |client, &i| verify::target_checksum(client, &plan.tables[i]))?;
+    let mut kept = Vec::new();
+    for (k, &i) in candidates.iter().enumerate() {
+        if target_sums[k] == scans[i].checksum {
+            kept.push(i);
+        }
+    }
+    for (i, scan) in scans.into_iter().enumerate() {
+        let table = &plan.tables[i];
+        if scan.unlisted > 0 {
+            report.notes.push(format!(
+                "{}: {} more problem(s) not listed (only the first {MAX_LISTED} are).",
+                table.name, scan.unlisted
+            ));
+        }
+        report.problems.extend(scan.problems);
+        if kept.contains(&i) {
+            report.notes.push(format!(
+                "{} already holds exactly the SQLite rows ({}): kept as it is.",
+                table.name, counts[i]
+            ));
+        } else if counts[i] > 0 {
+            report.nonempty_targets.push((table.name.clone(), counts[i]));
+        }
+    }
+    for (table, cols, parent) in &plan.outside_referrers {
+        report.notes.push(format!(
+            "PostgreSQL-only table {table} ({cols}) references {parent}: it must be empty for {parent} to be reloaded."
+        ));
+    }
+    Ok(report)
+}

@@ -1,0 +1,162 @@
+//! Reading a table's rows from SQLite and turning each into a binary COPY tuple.
+//!
+//! Shared by preflight (which collects every issue), the load (which applies the chosen
+//! policy) and resume (which checksums the source). Rows are streamed from a prepared
+//! statement, so memory does not grow with the table.
+
+use super::convert::{self, Fix, Issue, Written, Zone};
+use super::plan::TablePlan;
+use super::schema::quote_sqlite;
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+use std::collections::HashMap;
+
+/// Rows whose foreign keys point at rows that do not exist: key → (column index, parent).
+pub type Dangling = HashMap<String, Vec<(usize, String)>>;
+
+/// What became of one row.
+#[derive(Debug)]
+pub enum RowOutcome {
+    /// Written to the buffer; fixes applied, by column index.
+    Written(Vec<(usize, Fix)>),
+    /// Not written; every issue found, by column index.
+    Rejected(Vec<(usize, Issue)>),
+}
+
+/// The text naming a row (its primary key, or rowid).
+pub fn key_text(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => "?".into(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => format!("{f:?}"),
+        ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+/// Encode the row (key at index 0, then the plan's columns) as a COPY tuple appended to
+/// `buf`. With `fix`, fixable issues are repaired. On any unfixed issue `buf` is left as it
+/// was and every issue of the row is returned.
+pub fn encode_row(
+    table: &TablePlan,
+    row: &rusqlite::Row<'_>,
+    zone: &Zone,
+    fix: bool,
+    dangling: Option<&Vec<(usize, String)>>,
+    buf: &mut Vec<u8>,
+) -> rusqlite::Result<RowOutcome> {
+    let start = buf.len();
+    buf.extend_from_slice(&(table.columns.len() as i16).to_be_bytes());
+    let mut fixes = Vec::new();
+    let mut issues = Vec::new();
+    for (i, col) in table.columns.iter().enumerate() {
+        let v = row.get_ref(i + 1)?;
+        let len_at = buf.len();
+        buf.extend_from_slice(&[0; 4]);
+        let orphan = dangling.and_then(|d| d.iter().find(|(c, _)| *c == i));
+        let result = match orphan {
+            Some((_, parent)) if fix && col.nullable => Ok(Written::Fixed(Fix::SetNull)),
+            Some((_, parent)) => Err(Issue {
+                what: format!("refers to a row of {parent} that does not exist (deleted?)"),
+                fix: col.nullable.then_some(Fix::SetNull),
+            }),
+            None => convert::encode(v, &col.ty, zone, fix, buf),
+        };
+        let null = match result {
+            Ok(Written::Null) if !col.nullable => {
+                issues.push((
+                    i,
+                    Issue {
+                        what: "is NULL, but the PostgreSQL column is NOT NULL".into(),
+                        fix: None,
+                    },
+                ));
+                true
+            }
+            Ok(Written::Null) | Ok(Written::Fixed(Fix::SetNull)) => {
+                if let Ok(Written::Fixed(f)) = result {
+                    fixes.push((i, f));
+                }
+                true
+            }
+            Ok(Written::Value) => false,
+            Ok(Written::Fixed(f)) => {
+                fixes.push((i, f));
+                false
+            }
+            Err(issue) => {
+                issues.push((i, issue));
+                true
+            }
+        };
+        let len: i32 = if null {
+            buf.truncate(len_at + 4);
+            -1
+        } else {
+            (buf.len() - len_at - 4) as i32
+        };
+        buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+    if issues.is_empty() {
+        Ok(RowOutcome::Written(fixes))
+    } else {
+        buf.truncate(start);
+        Ok(RowOutcome::Rejected(issues))
+    }
+}
+
+/// Rows of `table` whose single-column foreign keys point at missing parent rows.
+/// (SQLite only enforces foreign keys when asked; Django checks them at commit, but rows
+/// deleted with `db_constraint=False`, raw SQL or an old Django can dangle.)
+pub fn find_dangling(conn: &Connection, table: &TablePlan) -> rusqlite::Result<Dangling> {
+    let mut out: Dangling = HashMap::new();
+    for r in &table.refs {
+        let Some(col) = table.columns.iter().position(|c| c.name == r.column) else {
+            continue;
+        };
+        let sql = format!(
+            "SELECT {key} FROM {t} AS c WHERE c.{col} IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM {p} AS p WHERE p.{pc} = c.{col})",
+            key = table.key_expr(),
+            t = quote_sqlite(&table.name),
+            col = quote_sqlite(&r.column),
+            p = quote_sqlite(&r.ref_table),
+            pc = quote_sqlite(&r.ref_column),
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            out.entry(key_text(row.get_ref(0)?))
+                .or_default()
+                .push((col, r.ref_table.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// One JSON line for the reject file: the row as SQLite holds it, and why it was left out.
+pub fn reject_line(table: &TablePlan, key: &str, row: &rusqlite::Row<'_>, issues: &[(usize, Issue)]) -> String {
+    let mut values = serde_json::Map::new();
+    for (i, col) in table.columns.iter().enumerate() {
+        let v = match row.get_ref(i + 1) {
+            Ok(ValueRef::Null) | Err(_) => serde_json::Value::Null,
+            Ok(ValueRef::Integer(n)) => n.into(),
+            Ok(ValueRef::Real(f)) => f.into(),
+            Ok(ValueRef::Text(b)) => match std::str::from_utf8(b) {
+                Ok(s) => s.into(),
+                Err(_) => serde_json::json!({ "invalid_utf8_hex": hex::encode(b) }),
+            },
+            Ok(ValueRef::Blob(b)) => serde_json::json!({ "blob_hex": hex::encode(b) }),
+        };
+        values.insert(col.name.clone(), v);
+    }
+    let problems: Vec<_> = issues
+        .iter()
+        .map(|(i, issue)| serde_json::json!({ "column": table.columns[*i].name, "issue": issue.what }))
+        .collect();
+    serde_json::json!({ "table": table.name, "pk": key, "problems": problems, "row": values }).to_string()
+}
+
+/// The excerpt of column `i` of a row, for reports.
+pub fn excerpt(row: &rusqlite::Row<'_>, i: usize) -> String {
+    row.get_ref(i + 1).map(convert::excerpt).unwrap_or_default()
+}

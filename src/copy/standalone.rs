@@ -1,0 +1,150 @@
+//! `dj2pg copy --from FILE --to URL`: the copy engine alone, printing the preflight report,
+//! progress (at most about once a second) and the verification table, as text or JSON lines.
+
+use super::{Context, CopyProgress, CopyReport, CopySettings, PreflightReport, Stop};
+use crate::pg::{ConnConfig, Secret};
+use crate::state::ProblemPolicy;
+use anyhow::{Result, bail};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What `dj2pg copy` was asked to do.
+#[derive(Clone, Debug)]
+pub struct StandaloneArgs {
+    pub from: PathBuf,
+    pub to: ConnConfig,
+    pub password: Option<Secret>,
+    pub jobs: usize,
+    pub rejects: Option<PathBuf>,
+    pub on_bad_data: ProblemPolicy,
+    /// Empty target tables that already hold rows without asking.
+    pub yes: bool,
+    /// JSON lines instead of text.
+    pub json: bool,
+    pub use_tz: bool,
+    pub time_zone: String,
+}
+
+struct Out<'a> {
+    w: &'a mut dyn Write,
+    json: bool,
+}
+
+impl Out<'_> {
+    fn line(&mut self, event: &str, text: &str) {
+        let _ = if self.json {
+            writeln!(self.w, "{}", serde_json::json!({ "event": event, "message": text }))
+        } else {
+            writeln!(self.w, "{text}")
+        };
+    }
+
+    fn data(&mut self, event: &str, text: &str, data: serde_json::Value) {
+        if self.json {
+            let _ = writeln!(self.w, "{}", serde_json::json!({ "event": event, "data": data }));
+        } else {
+            let _ = writeln!(self.w, "{text}");
+        }
+    }
+}
+
+/// Run a whole copy: preflight, confirmation rules, load, verification.
+pub fn run_standalone(args: StandaloneArgs, out: &mut dyn Write) -> Result<CopyReport> {
+    run_with_stop(args, out, Stop::default())
+}
+
+/// The same, with cancel/pause flags the caller controls (Ctrl-C, tests).
+pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> Result<CopyReport> {
+    let mut o = Out { w: out, json: args.json };
+    let settings = CopySettings {
+        jobs: args.jobs.max(1),
+        rejects: args.rejects.clone(),
+        use_tz: args.use_tz,
+        time_zone: args.time_zone.clone(),
+    };
+    let cx = Context::new(&args.from, args.to.clone(), args.password.clone(), settings, stop)?;
+    o.line(
+        "start",
+        &format!("Copying {} into {} ({} connections)", args.from.display(), args.to.display_url(), cx.jobs()),
+    );
+    let plan = cx.plan()?;
+    let report = super::preflight::run(&cx, &plan)?;
+    print_preflight(&mut o, &report);
+    if !report.problems.is_empty() && args.on_bad_data == ProblemPolicy::Abort {
+        bail!(
+            "{} value(s) would fail in PostgreSQL (listed above); nothing was written. Correct them in the SQLite file, or pass --on-bad-data=skip (rows go to the rejects folder) or --on-bad-data=fix (truncate, strip NUL).",
+            report.problems.len()
+        );
+    }
+    if !report.nonempty_targets.is_empty() && !args.yes {
+        let names: Vec<String> = report.nonempty_targets.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        bail!(
+            "target tables already hold rows: {}. Nothing was written. Pass --yes to empty them and load the SQLite rows with their ids.",
+            names.join(", ")
+        );
+    }
+    let mut last: Option<Instant> = None;
+    let mut on_progress = |p: &CopyProgress| {
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        last = Some(Instant::now());
+        o.data("progress", &p.line(), serde_json::to_value(p).unwrap_or_default());
+    };
+    let result = super::load::run(&cx, &plan, args.on_bad_data, &mut on_progress)?;
+    print_report(&mut o, &result);
+    Ok(result)
+}
+
+fn print_preflight(o: &mut Out<'_>, r: &PreflightReport) {
+    for note in &r.notes {
+        o.line("note", &format!("note: {note}"));
+    }
+    for p in &r.problems {
+        let fix = p.fix.as_deref().map(|f| format!(" [fix: {f}]")).unwrap_or_default();
+        o.data(
+            "problem",
+            &format!("problem: {} pk={} {}: {} ({}){fix}", p.table, p.pk, p.column, p.issue, p.excerpt),
+            serde_json::to_value(p).unwrap_or_default(),
+        );
+    }
+    for (t, n) in &r.nonempty_targets {
+        o.line("nonempty-target", &format!("target table {t} already holds {n} row(s)"));
+    }
+    let rows: u64 = r.tables.iter().map(|(_, n)| n).sum();
+    o.line(
+        "preflight",
+        &format!(
+            "preflight: {} tables, {rows} rows, {} problem(s), {} non-empty target table(s)",
+            r.tables.len(),
+            r.problems.len(),
+            r.nonempty_targets.len()
+        ),
+    );
+}
+
+fn print_report(o: &mut Out<'_>, r: &CopyReport) {
+    for note in &r.notes {
+        o.line("note", &format!("note: {note}"));
+    }
+    if !o.json {
+        o.line("", &format!("{:<40} {:>10} {:>10} {:>9}  checksum", "table", "source", "target", "rejected"));
+    }
+    for c in &r.checks {
+        let ok = c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows;
+        o.data(
+            "check",
+            &format!(
+                "{:<40} {:>10} {:>10} {:>9}  {}",
+                c.table,
+                c.source_rows,
+                c.target_rows,
+                c.rejected_rows,
+                if ok { "OK" } else { "MISMATCH" }
+            ),
+            serde_json::to_value(c).unwrap_or_default(),
+        );
+    }
+    o.data("done", &r.summary_line(), serde_json::to_value(r).unwrap_or_default());
+}

@@ -1,0 +1,214 @@
+//! One unit of load work on one worker: a table, a rowid slice of a large table, or a cycle
+//! of tables, streamed with binary `COPY` inside one transaction.
+//!
+//! Memory stays bounded: rows are read from a SQLite cursor and encoded into a buffer that
+//! is handed to the COPY stream every 256 KiB. Cancel and pause are honoured between
+//! batches of rows; a cancelled or failed task aborts its COPY and rolls back.
+
+use super::plan::Plan;
+use super::rows::{self, Dangling, RowOutcome};
+use super::tracker::Tracker;
+use super::verify::Checksum;
+use super::{Context, Zone};
+use crate::state::ProblemPolicy;
+use anyhow::{Context as _, Result, bail};
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Work for one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub group: usize,
+    /// Tables loaded in this transaction (several for a foreign-key cycle).
+    pub tables: Vec<usize>,
+    /// `rowid >= start AND rowid < end`, for slices of a large table.
+    pub slice: Option<(i64, i64)>,
+}
+
+/// What a task did to one table.
+#[derive(Clone, Debug, Default)]
+pub struct TableOutcome {
+    pub table: usize,
+    pub checksum: Checksum,
+    pub rejected: u64,
+    pub fixed: u64,
+}
+
+/// The reject files: one JSON-lines file per table, opened on first use.
+pub struct Rejects {
+    pub dir: PathBuf,
+    files: Mutex<HashMap<String, std::io::BufWriter<std::fs::File>>>,
+}
+
+impl Rejects {
+    pub fn new(dir: PathBuf) -> Rejects {
+        Rejects {
+            dir,
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn path(&self, table: &str) -> PathBuf {
+        self.dir.join(format!("{table}.jsonl"))
+    }
+
+    fn write(&self, table: &str, line: &str) -> Result<()> {
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        if !files.contains_key(table) {
+            std::fs::create_dir_all(&self.dir)
+                .with_context(|| format!("cannot create the rejects folder {}", self.dir.display()))?;
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.path(table))
+                .with_context(|| format!("cannot write {}", self.path(table).display()))?;
+            files.insert(table.to_string(), std::io::BufWriter::new(f));
+        }
+        if let Some(f) = files.get_mut(table) {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        for f in files.values_mut() {
+            f.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// What every worker shares.
+pub struct Shared<'a> {
+    pub cx: &'a Context,
+    pub plan: &'a Plan,
+    pub policy: ProblemPolicy,
+    pub tracker: &'a Tracker,
+    pub dangling: &'a [Dangling],
+    pub rejects: &'a Rejects,
+}
+
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+const FLUSH_AT: usize = 256 * 1024;
+const BATCH: u64 = 1000;
+
+/// Run one task in its own transaction.
+pub fn run(pg: &mut postgres::Client, sq: &Connection, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableOutcome>> {
+    let mut tx = pg.transaction()?;
+    // Durability of each commit is checked by verification and resume, not by the WAL flush.
+    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+    let mut out = Vec::new();
+    for &t in &task.tables {
+        out.push(copy_table(&mut tx, sq, sh, t, task.slice)?);
+    }
+    tx.commit()
+        .with_context(|| format!("could not commit the load of {}", table_names(sh.plan, &task.tables)))?;
+    Ok(out)
+}
+
+fn table_names(plan: &Plan, tables: &[usize]) -> String {
+    tables.iter().map(|&t| plan.tables[t].name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn copy_table(
+    tx: &mut postgres::Transaction<'_>,
+    sq: &Connection,
+    sh: &Shared<'_>,
+    t: usize,
+    slice: Option<(i64, i64)>,
+) -> Result<TableOutcome> {
+    let table = &sh.plan.tables[t];
+    let mut outcome = TableOutcome {
+        table: t,
+        ..Default::default()
+    };
+    if table.columns.is_empty() {
+        bail!("table {} has no column that can be copied", table.name);
+    }
+    let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
+    let dangling = &sh.dangling[t];
+    let fix = sh.policy == ProblemPolicy::Fix;
+    let mut stmt = sq.prepare(&table.select_sql(slice.is_some()))?;
+    let mut cursor = match slice {
+        Some((a, b)) => stmt.query([a, b])?,
+        None => stmt.query([])?,
+    };
+    let mut w = tx
+        .copy_in(&table.copy_in_sql())
+        .with_context(|| format!("COPY into {} was refused", table.target))?;
+    let mut buf = Vec::with_capacity(FLUSH_AT + 64 * 1024);
+    buf.extend_from_slice(HEADER);
+    let mut since_report = 0u64;
+    while let Some(row) = cursor.next()? {
+        let key = (!dangling.is_empty()).then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
+        let start = buf.len();
+        let orphan = key.as_ref().and_then(|k| dangling.get(k));
+        match rows::encode_row(table, row, &sh.cx.zone, fix, orphan, &mut buf)? {
+            RowOutcome::Written(fixes) => {
+                outcome.checksum.add_row(&types, &buf[start..]);
+                outcome.fixed += u64::from(!fixes.is_empty());
+            }
+            RowOutcome::Rejected(issues) => {
+                let key = key.unwrap_or_else(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
+                if sh.policy == ProblemPolicy::Abort {
+                    let (i, issue) = &issues[0];
+                    bail!(
+                        "{} pk={key} column {}: {} ({}). Nothing of this table was written; choose to skip or fix such rows, or correct the SQLite data",
+                        table.name,
+                        table.columns[*i].name,
+                        issue.what,
+                        rows::excerpt(row, *i)
+                    );
+                }
+                outcome.rejected += 1;
+                sh.rejects.write(&table.name, &rows::reject_line(table, &key, row, &issues))?;
+            }
+        }
+        if buf.len() >= FLUSH_AT {
+            w.write_all(&buf).with_context(|| format!("the COPY into {} broke off", table.name))?;
+            buf.clear();
+        }
+        since_report += 1;
+        if since_report == BATCH {
+            sh.tracker.add_rows(t, since_report);
+            since_report = 0;
+            sh.cx.stop.check()?;
+        }
+    }
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    w.write_all(&buf)?;
+    w.finish().with_context(|| format!("COPY into {} failed", table.target))?;
+    sh.tracker.add_rows(t, since_report);
+    Ok(outcome)
+}
+
+/// Checksum the source rows as the load would send them (for keep-or-reload decisions).
+pub fn source_checksum(sq: &Connection, cx: &Context, plan: &Plan, t: usize, policy: ProblemPolicy) -> Result<Option<(Checksum, u64)>> {
+    let table = &plan.tables[t];
+    let dangling = rows::find_dangling(sq, table)?;
+    let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
+    let zone: &Zone = &cx.zone;
+    let mut stmt = sq.prepare(&table.select_sql(false))?;
+    let mut cursor = stmt.query([])?;
+    let mut sum = Checksum::default();
+    let mut rejected = 0;
+    let mut buf = Vec::with_capacity(4096);
+    while let Some(row) = cursor.next()? {
+        let key = (!dangling.is_empty()).then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
+        buf.clear();
+        let orphan = key.as_ref().and_then(|k| dangling.get(k));
+        match rows::encode_row(table, row, zone, policy == ProblemPolicy::Fix, orphan, &mut buf)? {
+            RowOutcome::Written(_) => sum.add_row(&types, &buf),
+            RowOutcome::Rejected(_) if policy == ProblemPolicy::Abort => return Ok(None),
+            RowOutcome::Rejected(_) => rejected += 1,
+        }
+        if sum.rows % 4096 == 0 {
+            cx.stop.check()?;
+        }
+    }
+    Ok(Some((sum, rejected)))
+}
