@@ -55,6 +55,7 @@ pub fn django_venv() -> PathBuf {
                 panic!("python3 not found: install it (Debian/Ubuntu: apt-get install python3 python3-venv)");
             }
             let parent = target_dir().join("test-venv");
+            let started = std::time::Instant::now();
             let python = dj2pg::django::venv::ensure_venv(&parent, &requirements, &mut |line| {
                 eprintln!("[harness] {line}")
             })
@@ -68,6 +69,7 @@ pub fn django_venv() -> PathBuf {
                 "unexpected Django in {}",
                 python.display()
             );
+            eprintln!("[harness] test venv ready in {:?}: {}", started.elapsed(), python.display());
             python
         })
         .clone()
