@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
@@ -36,12 +38,19 @@ fn main() {
     println!("cargo::rerun-if-changed=assets/sample_project");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
-    let mut code = String::from("/// The sample project's files: (relative path, contents).\npub const SAMPLE_PROJECT: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// The sample project's files: (relative path, contents).\npub const SAMPLE_PROJECT: &[(&str, &[u8])] = &[\n",
+    );
     for f in files {
         let abs = root.join(&f);
-        let _ = writeln!(code, "    ({f:?}, include_bytes!({:?})),", abs.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({f:?}, include_bytes!({:?})),",
+            abs.display().to_string()
+        );
     }
     code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("sample_project.rs");
+    let out =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("sample_project.rs");
     std::fs::write(out, code).expect("write sample_project.rs");
 }

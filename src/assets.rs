@@ -19,7 +19,8 @@ pub fn write_sample_project(dir: &Path) -> Result<()> {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("could not create {}", parent.display()))?;
         }
-        std::fs::write(&path, bytes).with_context(|| format!("could not write {}", path.display()))?;
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("could not write {}", path.display()))?;
     }
     Ok(())
 }

@@ -118,8 +118,9 @@ impl ConnConfig {
     /// Parse `postgresql://user:password@host:port/db?sslmode=require&sslrootcert=/ca.crt`.
     /// Returns the settings and, separately, the password if the URL carried one.
     pub fn from_url(input: &str) -> Result<(ConnConfig, Option<Secret>)> {
-        let url = url::Url::parse(input.trim())
-            .with_context(|| "the URL is not of the form postgresql://user:password@host:port/database".to_string())?;
+        let url = url::Url::parse(input.trim()).with_context(|| {
+            "the URL is not of the form postgresql://user:password@host:port/database".to_string()
+        })?;
         if !matches!(url.scheme(), "postgres" | "postgresql") {
             bail!(
                 "the URL must start with postgresql:// (it starts with {}://)",
@@ -141,7 +142,11 @@ impl ConnConfig {
         let mut config = ConnConfig {
             host,
             port: url.port().unwrap_or(5432),
-            dbname: if dbname.is_empty() { user.clone() } else { dbname },
+            dbname: if dbname.is_empty() {
+                user.clone()
+            } else {
+                dbname
+            },
             user,
             sslmode: SslMode::Prefer,
             sslrootcert: None,
@@ -292,15 +297,16 @@ impl ConnConfig {
             } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
                 if msg.contains("no pg_hba.conf entry") && msg.contains("no encryption") {
                     err(Field::SslMode, format!("the server requires TLS: {msg}"))
-                } else if msg.contains("role") && msg.contains("does not exist") {
-                    err(Field::User, msg)
                 } else {
                     err(Field::User, msg)
                 }
             } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
                 err(Field::User, msg)
             } else if *code == SqlState::TOO_MANY_CONNECTIONS {
-                err(Field::Port, format!("{msg} (a pool port? use the direct port)"))
+                err(
+                    Field::Port,
+                    format!("{msg} (a pool port? use the direct port)"),
+                )
             } else {
                 err(Field::Host, msg)
             };
@@ -329,7 +335,10 @@ impl ConnConfig {
             } else {
                 Field::CaFile
             };
-            err(field, format!("the server's certificate was not trusted: {text}"))
+            err(
+                field,
+                format!("the server's certificate was not trusted: {text}"),
+            )
         } else if lower.contains("refused") {
             err(
                 Field::Port,
@@ -347,7 +356,10 @@ impl ConnConfig {
                 ),
             )
         } else if lower.contains("failed to lookup") || lower.contains("name or service") {
-            err(Field::Host, format!("the host name {:?} could not be resolved", self.host))
+            err(
+                Field::Host,
+                format!("the host name {:?} could not be resolved", self.host),
+            )
         } else if lower.contains("ssl") || lower.contains("tls") {
             err(Field::SslMode, text)
         } else {
@@ -357,10 +369,12 @@ impl ConnConfig {
 }
 
 fn check_readable(path: &Path) -> Result<(), ConnectError> {
-    std::fs::metadata(path).map(|_| ()).map_err(|e| ConnectError {
-        field: Field::CaFile,
-        message: format!("cannot read the CA file {}: {e}", path.display()),
-    })
+    std::fs::metadata(path)
+        .map(|_| ())
+        .map_err(|e| ConnectError {
+            field: Field::CaFile,
+            message: format!("cannot read the CA file {}: {e}", path.display()),
+        })
 }
 
 fn full_chain(e: &dyn std::error::Error) -> String {
@@ -438,7 +452,9 @@ fn split_pgpass(line: &str) -> Vec<String> {
         match c {
             '\\' => {
                 if let Some(n) = chars.next() {
-                    fields.last_mut().map(|f| f.push(n));
+                    if let Some(f) = fields.last_mut() {
+                        f.push(n)
+                    }
                 }
             }
             ':' if fields.len() < 5 => fields.push(String::new()),
@@ -474,13 +490,17 @@ mod tests {
 
     #[test]
     fn bad_urls_say_what_is_wrong() {
-        let e = ConnConfig::from_url("mysql://u@h/db").unwrap_err().to_string();
+        let e = ConnConfig::from_url("mysql://u@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("postgresql://"), "{e}");
         let e = ConnConfig::from_url("postgresql://u@h/db?sslmode=strict")
             .unwrap_err()
             .to_string();
         assert!(e.contains("sslmode=strict"), "{e}");
-        let e = ConnConfig::from_url("postgresql://h/db").unwrap_err().to_string();
+        let e = ConnConfig::from_url("postgresql://h/db")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no user"), "{e}");
     }
 
