@@ -101,8 +101,17 @@ impl TempCluster {
             )
         };
         let initdb = find_pg_bin("initdb").ok_or_else(missing)?;
-        let postgres = find_pg_bin("postgres").ok_or_else(missing)?;
-        let pg_ctl = find_pg_bin("pg_ctl").ok_or_else(missing)?;
+        // Take the server and pg_ctl from initdb's directory: never mix major versions.
+        let sibling = |name: &str| {
+            let p = initdb.with_file_name(name);
+            if p.is_file() {
+                Some(p)
+            } else {
+                find_pg_bin(name)
+            }
+        };
+        let postgres = sibling("postgres").ok_or_else(missing)?;
+        let pg_ctl = sibling("pg_ctl").ok_or_else(missing)?;
         let root = if running_as_root() {
             PathBuf::from("/tmp")
         } else {
