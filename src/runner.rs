@@ -69,14 +69,17 @@ impl Throttle {
         }
         self.pending = None;
         self.last_sent = Some(Instant::now());
-        let _ = self
-            .tx
-            .send(Msg::Job(self.job, JobEvent::CopyProgress(Box::new(p.clone()))));
+        let _ = self.tx.send(Msg::Job(
+            self.job,
+            JobEvent::CopyProgress(Box::new(p.clone())),
+        ));
     }
 
     fn flush(&mut self) {
         if let Some(p) = self.pending.take() {
-            let _ = self.tx.send(Msg::Job(self.job, JobEvent::CopyProgress(Box::new(p))));
+            let _ = self
+                .tx
+                .send(Msg::Job(self.job, JobEvent::CopyProgress(Box::new(p))));
         }
     }
 }
@@ -145,12 +148,13 @@ impl Runner {
                 let control = self.control(job);
                 std::thread::spawn(move || {
                     let stop = control.stop();
-                    let event = match crate::copy::Context::new(&sqlite, config, password, settings, stop)
-                        .and_then(|cx| crate::copy::preflight(&cx))
-                    {
-                        Ok(report) => JobEvent::Preflight(Box::new(report)),
-                        Err(e) => failure(e),
-                    };
+                    let event =
+                        match crate::copy::Context::new(&sqlite, config, password, settings, stop)
+                            .and_then(|cx| crate::copy::preflight(&cx))
+                        {
+                            Ok(report) => JobEvent::Preflight(Box::new(report)),
+                            Err(e) => failure(e),
+                        };
                     let _ = tx.send(Msg::Job(job, event));
                 });
             }
@@ -167,8 +171,11 @@ impl Runner {
                 std::thread::spawn(move || {
                     let stop = control.stop();
                     let mut throttle = Throttle::new(tx.clone(), job);
-                    let result = crate::copy::Context::new(&sqlite, config, password, settings, stop)
-                        .and_then(|cx| crate::copy::copy(&cx, policy, &mut |p| throttle.offer(p)));
+                    let result =
+                        crate::copy::Context::new(&sqlite, config, password, settings, stop)
+                            .and_then(|cx| {
+                                crate::copy::copy(&cx, policy, &mut |p| throttle.offer(p))
+                            });
                     throttle.flush();
                     let event = match result {
                         Ok(report) => JobEvent::CopyFinished(Box::new(report)),

@@ -111,12 +111,17 @@ pub fn encode(
         PgType::Bool => out.push(boolean(v)? as u8),
         PgType::Int2 => {
             let i = integer(v)?;
-            let i = i16::try_from(i).map_err(|_| issue(format!("{i} is out of range for smallint (-32768..32767)")))?;
+            let i = i16::try_from(i)
+                .map_err(|_| issue(format!("{i} is out of range for smallint (-32768..32767)")))?;
             out.extend_from_slice(&i.to_be_bytes());
         }
         PgType::Int4 => {
             let i = integer(v)?;
-            let i = i32::try_from(i).map_err(|_| issue(format!("{i} is out of range for integer (-2147483648..2147483647)")))?;
+            let i = i32::try_from(i).map_err(|_| {
+                issue(format!(
+                    "{i} is out of range for integer (-2147483648..2147483647)"
+                ))
+            })?;
             out.extend_from_slice(&i.to_be_bytes());
         }
         PgType::Int8 => out.extend_from_slice(&integer(v)?.to_be_bytes()),
@@ -144,9 +149,16 @@ pub fn encode(
         }
         PgType::Time => {
             let s = str_of(v, "a time")?;
-            let t = parse_time(s.trim())
-                .ok_or_else(|| issue(format!("'{}' is not a valid time (HH:MM:SS[.ffffff])", short(&s))))?;
-            let us = t.signed_duration_since(NaiveTime::MIN).num_microseconds().unwrap_or(0);
+            let t = parse_time(s.trim()).ok_or_else(|| {
+                issue(format!(
+                    "'{}' is not a valid time (HH:MM:SS[.ffffff])",
+                    short(&s)
+                ))
+            })?;
+            let us = t
+                .signed_duration_since(NaiveTime::MIN)
+                .num_microseconds()
+                .unwrap_or(0);
             out.extend_from_slice(&us.to_be_bytes());
         }
         PgType::Timestamp | PgType::Timestamptz => {
@@ -188,7 +200,12 @@ pub fn encode(
         }
         PgType::Bytea => match v {
             ValueRef::Blob(b) | ValueRef::Text(b) => out.extend_from_slice(b),
-            _ => return Err(issue(format!("{} where binary data was expected", class(v)))),
+            _ => {
+                return Err(issue(format!(
+                    "{} where binary data was expected",
+                    class(v)
+                )));
+            }
         },
         PgType::Inet | PgType::Cidr => {
             let s = str_of(v, "an IP address")?;
@@ -205,7 +222,10 @@ pub fn encode(
                     )));
                 }
             }
-            if values.iter().any(|f| !f.is_finite() || !(*f as f32).is_finite()) {
+            if values
+                .iter()
+                .any(|f| !f.is_finite() || !(*f as f32).is_finite())
+            {
                 return Err(issue("a vector cannot hold NaN or infinite values"));
             }
             out.extend_from_slice(&(values.len() as i16).to_be_bytes());
@@ -288,8 +308,16 @@ fn integer(v: ValueRef<'_>) -> Result<i64, Issue> {
         ValueRef::Text(b) => std::str::from_utf8(b)
             .ok()
             .and_then(|s| s.trim().parse::<i64>().ok())
-            .ok_or_else(|| issue(format!("{} is not an integer (wrong storage class)", class(v)))),
-        _ => Err(issue(format!("{} is not an integer (wrong storage class)", class(v)))),
+            .ok_or_else(|| {
+                issue(format!(
+                    "{} is not an integer (wrong storage class)",
+                    class(v)
+                ))
+            }),
+        _ => Err(issue(format!(
+            "{} is not an integer (wrong storage class)",
+            class(v)
+        ))),
     }
 }
 
@@ -300,8 +328,16 @@ fn float(v: ValueRef<'_>) -> Result<f64, Issue> {
         ValueRef::Text(b) => std::str::from_utf8(b)
             .ok()
             .and_then(|s| s.trim().parse::<f64>().ok())
-            .ok_or_else(|| issue(format!("{} is not a number (wrong storage class)", class(v)))),
-        _ => Err(issue(format!("{} is not a number (wrong storage class)", class(v)))),
+            .ok_or_else(|| {
+                issue(format!(
+                    "{} is not a number (wrong storage class)",
+                    class(v)
+                ))
+            }),
+        _ => Err(issue(format!(
+            "{} is not a number (wrong storage class)",
+            class(v)
+        ))),
     }
 }
 
@@ -311,7 +347,9 @@ fn to_f32(f: f64) -> Result<f32, Issue> {
         return Err(issue(format!("{f:?} is out of range for real")));
     }
     if f != 0.0 && r == 0.0 {
-        return Err(issue(format!("{f:?} is too small for real (it would become 0)")));
+        return Err(issue(format!(
+            "{f:?} is too small for real (it would become 0)"
+        )));
     }
     Ok(r)
 }
@@ -332,13 +370,18 @@ fn numeric(v: ValueRef<'_>, precision: Option<u32>, scale: Option<u32>) -> Resul
     };
     let d = d.with_scale(s);
     match d {
-        Decimal::Finite { .. } if d.integer_digits() as u32 > p.saturating_sub(s) => Err(issue(format!(
-            "{} does not fit numeric({p},{s}) (at most {} digits before the point)",
-            excerpt(v),
-            p.saturating_sub(s)
-        ))),
+        Decimal::Finite { .. } if d.integer_digits() as u32 > p.saturating_sub(s) => {
+            Err(issue(format!(
+                "{} does not fit numeric({p},{s}) (at most {} digits before the point)",
+                excerpt(v),
+                p.saturating_sub(s)
+            )))
+        }
         Decimal::Finite { .. } => Ok(d),
-        _ => Err(issue(format!("{} cannot be stored in numeric({p},{s})", excerpt(v)))),
+        _ => Err(issue(format!(
+            "{} cannot be stored in numeric({p},{s})",
+            excerpt(v)
+        ))),
     }
 }
 
@@ -352,7 +395,10 @@ fn text<'a>(v: ValueRef<'a>, fix: bool, fixed: &mut Option<Fix>) -> Result<Cow<'
                 Ok(String::from_utf8_lossy(b))
             }
             Err(e) => Err(Issue {
-                what: format!("is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
+                what: format!(
+                    "is not valid UTF-8 (bad byte at offset {})",
+                    e.valid_up_to()
+                ),
                 fix: Some(Fix::ReplaceInvalidUtf8),
             }),
         },
@@ -398,7 +444,10 @@ fn str_of<'a>(v: ValueRef<'a>, what: &str) -> Result<Cow<'a, str>, Issue> {
         ValueRef::Text(b) => std::str::from_utf8(b)
             .map(Cow::Borrowed)
             .map_err(|_| issue(format!("is not valid UTF-8 where {what} was expected"))),
-        _ => Err(issue(format!("{} where {what} was expected (wrong storage class)", class(v)))),
+        _ => Err(issue(format!(
+            "{} where {what} was expected (wrong storage class)",
+            class(v)
+        ))),
     }
 }
 
@@ -481,7 +530,12 @@ fn to_utc(local: NaiveDateTime, tz: chrono_tz::Tz) -> NaiveDateTime {
     }
 }
 
-fn json<'a>(s: Cow<'a, str>, jsonb: bool, fix: bool, fixed: &mut Option<Fix>) -> Result<Cow<'a, str>, Issue> {
+fn json<'a>(
+    s: Cow<'a, str>,
+    jsonb: bool,
+    fix: bool,
+    fixed: &mut Option<Fix>,
+) -> Result<Cow<'a, str>, Issue> {
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&s) {
         return Err(issue(format!("is not valid JSON ({e})")));
     }
@@ -546,7 +600,10 @@ fn inet(s: &str, cidr: bool, out: &mut Vec<u8>) -> Result<(), Issue> {
             b & !mask != 0
         });
         if host_bits_set {
-            return Err(issue(format!("'{}' has bits set to the right of the mask", short(s))));
+            return Err(issue(format!(
+                "'{}' has bits set to the right of the mask",
+                short(s)
+            )));
         }
     }
     // PostgreSQL's own family numbers: PGSQL_AF_INET = 2, PGSQL_AF_INET6 = 3.
@@ -581,7 +638,10 @@ fn floats(v: ValueRef<'_>, width: usize) -> Result<Vec<f64>, Issue> {
                 .map_err(|_| issue(format!("'{}' is not a JSON array", short(&s))))?;
             values
                 .iter()
-                .map(|x| x.as_f64().ok_or_else(|| issue(format!("'{}' holds a non-number", short(&s)))))
+                .map(|x| {
+                    x.as_f64()
+                        .ok_or_else(|| issue(format!("'{}' holds a non-number", short(&s))))
+                })
                 .collect()
         }
     }
@@ -591,11 +651,15 @@ fn array(v: ValueRef<'_>, elem: &PgType, elem_oid: u32, out: &mut Vec<u8>) -> Re
     let elems: Vec<serde_json::Value> = match (v, elem) {
         (ValueRef::Blob(_), PgType::Float4 | PgType::Float8) => {
             let width = if *elem == PgType::Float4 { 4 } else { 8 };
-            floats(v, width)?.into_iter().map(serde_json::Value::from).collect()
+            floats(v, width)?
+                .into_iter()
+                .map(serde_json::Value::from)
+                .collect()
         }
         _ => {
             let s = str_of(v, "a JSON array")?;
-            serde_json::from_str(&s).map_err(|_| issue(format!("'{}' is not a JSON array", short(&s))))?
+            serde_json::from_str(&s)
+                .map_err(|_| issue(format!("'{}' is not a JSON array", short(&s))))?
         }
     };
     let has_null = elems.iter().any(|e| e.is_null());
@@ -618,7 +682,11 @@ fn array(v: ValueRef<'_>, elem: &PgType, elem_oid: u32, out: &mut Vec<u8>) -> Re
                 Some(i) => ValueRef::Integer(i),
                 None => ValueRef::Real(n.as_f64().unwrap_or(f64::NAN)),
             }),
-            _ => return Err(issue("nested JSON arrays or objects cannot go into a one-dimensional array")),
+            _ => {
+                return Err(issue(
+                    "nested JSON arrays or objects cannot go into a one-dimensional array",
+                ));
+            }
         };
         let written = match value {
             Some(value) => encode(value, elem, &zone, false, out)

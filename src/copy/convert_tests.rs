@@ -31,7 +31,14 @@ fn duration_90_seconds_is_one_minute_thirty_exactly() {
 fn naive_datetime_with_use_tz_is_that_utc_instant() {
     let ny = Zone::new(true, "America/New_York").unwrap();
     let mut out = Vec::new();
-    encode(Text(b"2024-03-10 02:30:00.123456"), &PgType::Timestamptz, &ny, false, &mut out).unwrap();
+    encode(
+        Text(b"2024-03-10 02:30:00.123456"),
+        &PgType::Timestamptz,
+        &ny,
+        false,
+        &mut out,
+    )
+    .unwrap();
     let want = chrono::NaiveDate::from_ymd_opt(2024, 3, 10)
         .unwrap()
         .and_hms_micro_opt(2, 30, 0, 123_456)
@@ -49,8 +56,14 @@ fn naive_datetime_without_use_tz_is_in_time_zone() {
     let utc = timestamp_us("2024-01-15 12:00:00", true, &Zone::utc()).unwrap();
     assert_eq!(us, utc, "13:00 in Paris in winter is 12:00 UTC");
     // An explicit offset wins over the zone.
-    assert_eq!(timestamp_us("2024-01-15 14:00:00+02:00", true, &paris), Some(utc));
-    assert_eq!(timestamp_us("2024-01-15T12:00:00Z", true, &paris), Some(utc));
+    assert_eq!(
+        timestamp_us("2024-01-15 14:00:00+02:00", true, &paris),
+        Some(utc)
+    );
+    assert_eq!(
+        timestamp_us("2024-01-15T12:00:00Z", true, &paris),
+        Some(utc)
+    );
     // Gap (02:30 does not exist in New York on 2024-03-10): offset before the gap, like PostgreSQL.
     let ny = Zone::new(false, "America/New_York").unwrap();
     assert_eq!(
@@ -92,7 +105,10 @@ fn decimals_are_exact() {
 #[test]
 fn uuid_from_32_or_36_hex() {
     let want = uuid::Uuid::parse_str("12345678-1234-5678-1234-567812345678").unwrap();
-    assert_eq!(enc(Text(b"12345678123456781234567812345678"), &PgType::Uuid).unwrap(), want.as_bytes());
+    assert_eq!(
+        enc(Text(b"12345678123456781234567812345678"), &PgType::Uuid).unwrap(),
+        want.as_bytes()
+    );
     assert_eq!(
         enc(Text(b"12345678-1234-5678-1234-567812345678"), &PgType::Uuid).unwrap(),
         want.as_bytes()
@@ -105,21 +121,39 @@ fn booleans_integers_and_storage_classes() {
     assert_eq!(enc(Integer(1), &PgType::Bool).unwrap(), [1]);
     assert_eq!(enc(Integer(0), &PgType::Bool).unwrap(), [0]);
     assert!(enc(Integer(2), &PgType::Bool).is_err());
-    assert_eq!(enc(Integer(-32768), &PgType::Int2).unwrap(), (-32768i16).to_be_bytes());
+    assert_eq!(
+        enc(Integer(-32768), &PgType::Int2).unwrap(),
+        (-32768i16).to_be_bytes()
+    );
     let e = enc(Integer(40000), &PgType::Int2).unwrap_err();
     assert!(e.what.contains("out of range for smallint"), "{e:?}");
     let e = enc(Text(b"twelve"), &PgType::Int4).unwrap_err();
-    assert!(e.what.contains("twelve") && e.what.contains("storage class"), "{e:?}");
-    assert_eq!(enc(Integer(i64::MIN), &PgType::Int8).unwrap(), i64::MIN.to_be_bytes());
+    assert!(
+        e.what.contains("twelve") && e.what.contains("storage class"),
+        "{e:?}"
+    );
+    assert_eq!(
+        enc(Integer(i64::MIN), &PgType::Int8).unwrap(),
+        i64::MIN.to_be_bytes()
+    );
     assert_eq!(enc(Null, &PgType::Int8).unwrap(), Vec::<u8>::new());
 }
 
 #[test]
 fn floats_keep_their_bits() {
-    assert_eq!(enc(Real(-0.0), &PgType::Float8).unwrap(), (-0.0f64).to_be_bytes());
-    assert_eq!(enc(Real(1e300), &PgType::Float8).unwrap(), 1e300f64.to_be_bytes());
+    assert_eq!(
+        enc(Real(-0.0), &PgType::Float8).unwrap(),
+        (-0.0f64).to_be_bytes()
+    );
+    assert_eq!(
+        enc(Real(1e300), &PgType::Float8).unwrap(),
+        1e300f64.to_be_bytes()
+    );
     assert!(enc(Real(1e300), &PgType::Float4).is_err());
-    assert_eq!(enc(Integer(3), &PgType::Float4).unwrap(), 3f32.to_be_bytes());
+    assert_eq!(
+        enc(Integer(3), &PgType::Float4).unwrap(),
+        3f32.to_be_bytes()
+    );
 }
 
 #[test]
@@ -130,51 +164,86 @@ fn text_problems_and_their_fixes() {
     let (w, out) = enc_fix(Text(long.as_bytes()), &PgType::Varchar(Some(100)));
     assert_eq!((w, out.len()), (Written::Fixed(Fix::Truncate(100)), 100));
     // Characters, not bytes: 100 emoji fit varchar(100).
-    assert!(enc(Text("😀".repeat(100).as_bytes()), &PgType::Varchar(Some(100))).is_ok());
+    assert!(
+        enc(
+            Text("😀".repeat(100).as_bytes()),
+            &PgType::Varchar(Some(100))
+        )
+        .is_ok()
+    );
     let e = enc(Text(b"a\0b"), &PgType::Text).unwrap_err();
     assert_eq!(e.fix, Some(Fix::StripNul));
     assert_eq!(enc_fix(Text(b"a\0b"), &PgType::Text).1, b"ab");
     let e = enc(Text(b"bad \xff byte"), &PgType::Text).unwrap_err();
     assert!(e.what.contains("UTF-8"), "{e:?}");
-    assert_eq!(enc(Text(b"tab\tnew\nline \\N"), &PgType::Text).unwrap(), b"tab\tnew\nline \\N");
+    assert_eq!(
+        enc(Text(b"tab\tnew\nline \\N"), &PgType::Text).unwrap(),
+        b"tab\tnew\nline \\N"
+    );
 }
 
 #[test]
 fn dates_and_times() {
-    assert_eq!(enc(Text(b"2000-01-02"), &PgType::Date).unwrap(), 1i32.to_be_bytes());
+    assert_eq!(
+        enc(Text(b"2000-01-02"), &PgType::Date).unwrap(),
+        1i32.to_be_bytes()
+    );
     assert!(enc(Text(b"0001-01-01"), &PgType::Date).is_ok());
     let e = enc(Text(b"2023-02-30"), &PgType::Date).unwrap_err();
     assert!(e.what.contains("2023-02-30"), "{e:?}");
-    assert!(enc(Integer(20230101), &PgType::Date).unwrap_err().what.contains("storage class"));
+    assert!(
+        enc(Integer(20230101), &PgType::Date)
+            .unwrap_err()
+            .what
+            .contains("storage class")
+    );
     assert_eq!(
         enc(Text(b"23:59:59.999999"), &PgType::Time).unwrap(),
         86_399_999_999i64.to_be_bytes()
     );
-    assert_eq!(enc(Text(b"00:00:00"), &PgType::Time).unwrap(), 0i64.to_be_bytes());
+    assert_eq!(
+        enc(Text(b"00:00:00"), &PgType::Time).unwrap(),
+        0i64.to_be_bytes()
+    );
 }
 
 #[test]
 fn json_and_jsonb() {
-    assert_eq!(enc(Text(br#"{"a": 1}"#), &PgType::Json).unwrap(), br#"{"a": 1}"#);
+    assert_eq!(
+        enc(Text(br#"{"a": 1}"#), &PgType::Json).unwrap(),
+        br#"{"a": 1}"#
+    );
     assert_eq!(enc(Text(b"null"), &PgType::Jsonb).unwrap(), b"\x01null");
     let e = enc(Text(br#"{"broken": "#), &PgType::Jsonb).unwrap_err();
     assert!(e.what.contains("not valid JSON"), "{e:?}");
     let nul = br#"{"note": "nul \u0000 byte"}"#;
     let e = enc(Text(nul), &PgType::Jsonb).unwrap_err();
     assert_eq!(e.fix, Some(Fix::StripNul));
-    assert!(enc(Text(nul), &PgType::Json).is_ok(), "json (not jsonb) keeps \\u0000");
+    assert!(
+        enc(Text(nul), &PgType::Json).is_ok(),
+        "json (not jsonb) keeps \\u0000"
+    );
     let (_, out) = enc_fix(Text(nul), &PgType::Jsonb);
     assert_eq!(&out[1..], br#"{"note":"nul  byte"}"#);
 }
 
 #[test]
 fn bytea_inet_cidr() {
-    assert_eq!(enc(Blob(&[0, 1, 255]), &PgType::Bytea).unwrap(), [0, 1, 255]);
+    assert_eq!(
+        enc(Blob(&[0, 1, 255]), &PgType::Bytea).unwrap(),
+        [0, 1, 255]
+    );
     assert_eq!(enc(Blob(&[]), &PgType::Bytea).unwrap(), Vec::<u8>::new());
-    assert_eq!(enc(Text(b"192.168.0.1"), &PgType::Inet).unwrap(), [2, 32, 0, 4, 192, 168, 0, 1]);
+    assert_eq!(
+        enc(Text(b"192.168.0.1"), &PgType::Inet).unwrap(),
+        [2, 32, 0, 4, 192, 168, 0, 1]
+    );
     let v6 = enc(Text(b"::ffff:1.2.3.4"), &PgType::Inet).unwrap();
     assert_eq!(&v6[..4], &[3, 128, 0, 16]);
-    assert_eq!(enc(Text(b"10.0.0.0/8"), &PgType::Cidr).unwrap(), [2, 8, 1, 4, 10, 0, 0, 0]);
+    assert_eq!(
+        enc(Text(b"10.0.0.0/8"), &PgType::Cidr).unwrap(),
+        [2, 8, 1, 4, 10, 0, 0, 0]
+    );
     assert!(enc(Text(b"10.0.0.1/8"), &PgType::Cidr).is_err());
     assert!(enc(Text(b"not an ip"), &PgType::Inet).is_err());
 }
@@ -186,7 +255,10 @@ fn arrays_from_json_and_packed_blobs() {
         elem_oid: 700,
     };
     let from_json = enc(Text(b"[0.5, -1.25]"), &real).unwrap();
-    let packed: Vec<u8> = [0.5f32, -1.25].iter().flat_map(|f| f.to_le_bytes()).collect();
+    let packed: Vec<u8> = [0.5f32, -1.25]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
     assert_eq!(enc(Blob(&packed), &real).unwrap(), from_json);
     let mut want = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 188, 0, 0, 0, 2, 0, 0, 0, 1];
     want.extend([0, 0, 0, 4]);
@@ -199,7 +271,10 @@ fn arrays_from_json_and_packed_blobs() {
         elem_oid: 701,
     };
     let packed: Vec<u8> = [0.5f64].iter().flat_map(|f| f.to_le_bytes()).collect();
-    assert_eq!(&enc(Blob(&packed), &double).unwrap()[24..], 0.5f64.to_be_bytes());
+    assert_eq!(
+        &enc(Blob(&packed), &double).unwrap()[24..],
+        0.5f64.to_be_bytes()
+    );
     let ints = PgType::Array {
         elem: Box::new(PgType::Int4),
         elem_oid: 23,
@@ -210,7 +285,10 @@ fn arrays_from_json_and_packed_blobs() {
         elem: Box::new(PgType::Text),
         elem_oid: 25,
     };
-    assert_eq!(enc(Text(b"[]"), &texts).unwrap(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25]);
+    assert_eq!(
+        enc(Text(b"[]"), &texts).unwrap(),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25]
+    );
     assert!(enc(Text(b"[[1]]"), &ints).is_err());
 }
 

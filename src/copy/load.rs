@@ -11,7 +11,7 @@ use super::plan::Plan;
 use super::progress::{CopyProgress, TablePhase};
 use super::report::{CopyReport, TableCheck};
 use super::rows::{self, Dangling};
-use super::task::{self, Rejects, Shared, Task, TableOutcome};
+use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
 use super::verify::{self, Checksum};
 use super::{Cancelled, Context};
@@ -22,9 +22,6 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Tables with at least this many rows are split into rowid slices loaded in parallel.
-const SLICE_ROWS: u64 = 200_000;
-
 pub fn run(
     cx: &Context,
     plan: &Plan,
@@ -34,7 +31,11 @@ pub fn run(
     let started = Instant::now();
     let n = plan.tables.len();
     let tracker = Tracker::new(
-        &plan.tables.iter().map(|t| (t.name.clone(), t.source_rows)).collect::<Vec<_>>(),
+        &plan
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.source_rows))
+            .collect::<Vec<_>>(),
     );
     let mut clock = Clock::default();
     let mut notes = plan.notes.clone();
@@ -49,7 +50,10 @@ pub fn run(
     let mut pg = cx.connect()?;
     for (table, cols, parent) in &plan.outside_referrers {
         let rows: i64 = pg
-            .query_one(&format!("SELECT count(*) FROM {}", super::schema::quote_pg(table)), &[])?
+            .query_one(
+                &format!("SELECT count(*) FROM {}", super::schema::quote_pg(table)),
+                &[],
+            )?
             .get(0);
         if rows > 0 {
             bail!(
@@ -60,8 +64,12 @@ pub fn run(
 
     // Keep or reload: compare counts and checksums of tables that hold rows.
     let candidates: Vec<usize> = (0..n).filter(|&i| counts[i] > 0).collect();
-    let sources = cx.par_tables_subset(plan, &candidates, |sq, i| task::source_checksum(sq, cx, plan, i, policy))?;
-    let targets = cx.par_pg(&candidates, |c, &i| verify::target_checksum(c, &plan.tables[i]))?;
+    let sources = cx.par_tables_subset(plan, &candidates, |sq, i| {
+        task::source_checksum(sq, cx, plan, i, policy)
+    })?;
+    let targets = cx.par_pg(&candidates, |c, &i| {
+        verify::target_checksum(c, &plan.tables[i])
+    })?;
     let mut keep = vec![false; n];
     let mut source_sum: Vec<Option<(Checksum, u64)>> = vec![None; n];
     for (k, &i) in candidates.iter().enumerate() {
@@ -96,14 +104,23 @@ pub fn run(
             }
         }
     }
-    let kept: Vec<&str> = (0..n).filter(|&i| keep[i] && counts[i] > 0).map(|i| plan.tables[i].name.as_str()).collect();
+    let kept: Vec<&str> = (0..n)
+        .filter(|&i| keep[i] && counts[i] > 0)
+        .map(|i| plan.tables[i].name.as_str())
+        .collect();
     if !kept.is_empty() {
-        notes.push(format!("Already copied and verified, kept: {}.", kept.join(", ")));
+        notes.push(format!(
+            "Already copied and verified, kept: {}.",
+            kept.join(", ")
+        ));
     }
     if !truncate.is_empty() {
         tracker.set_stage("emptying target tables");
         report_now(&tracker, &mut clock, on_progress);
-        let mut names: Vec<String> = truncate.iter().map(|&i| plan.tables[i].target.clone()).collect();
+        let mut names: Vec<String> = truncate
+            .iter()
+            .map(|&i| plan.tables[i].target.clone())
+            .collect();
         for (table, _, parent) in &plan.outside_referrers {
             if truncate.iter().any(|&i| &plan.tables[i].name == parent) {
                 names.push(super::schema::quote_pg(table));
@@ -115,8 +132,8 @@ pub fn run(
             .context("could not empty the target tables")?;
         tx.commit()?;
     }
-    for i in 0..n {
-        if keep[i] {
+    for (i, &kept) in keep.iter().enumerate() {
+        if kept {
             tracker.set_rows(i, plan.tables[i].source_rows);
             tracker.set_phase(i, TablePhase::Loaded);
         }
@@ -143,10 +160,16 @@ pub fn run(
             continue;
         }
         let table = &plan.tables[group[0]];
-        let slices = cx.jobs().min((table.source_rows / (SLICE_ROWS / 2)) as usize);
-        if group.len() == 1 && table.has_rowid && table.source_rows >= SLICE_ROWS && slices > 1 {
+        let slice_rows = cx.settings.slice_rows.max(2);
+        let slices = cx
+            .jobs()
+            .min((table.source_rows / (slice_rows / 2)) as usize);
+        if group.len() == 1 && table.has_rowid && table.source_rows >= slice_rows && slices > 1 {
             let (lo, hi): (i64, i64) = sq.query_row(
-                &format!("SELECT min(rowid), max(rowid) FROM {}", super::schema::quote_sqlite(&table.name)),
+                &format!(
+                    "SELECT min(rowid), max(rowid) FROM {}",
+                    super::schema::quote_sqlite(&table.name)
+                ),
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -154,7 +177,11 @@ pub fn run(
             let mut tasks = Vec::new();
             for s in 0..slices as i64 {
                 let start = lo + s * width;
-                let end = if s == slices as i64 - 1 { hi + 1 } else { start + width };
+                let end = if s == slices as i64 - 1 {
+                    hi + 1
+                } else {
+                    start + width
+                };
                 tasks.push(Task {
                     group: g,
                     tables: group.clone(),
@@ -220,7 +247,14 @@ pub fn run(
         };
         rejected += rej;
         let ok = sum == targets[i];
-        tracker.set_phase(i, if ok { TablePhase::Verified } else { TablePhase::Mismatch });
+        tracker.set_phase(
+            i,
+            if ok {
+                TablePhase::Verified
+            } else {
+                TablePhase::Mismatch
+            },
+        );
         checks.push(TableCheck {
             table: plan.tables[i].name.clone(),
             source_rows: plan.tables[i].source_rows,
@@ -230,7 +264,9 @@ pub fn run(
         });
     }
     if fixed > 0 {
-        notes.push(format!("{fixed} row(s) were written with a fix applied (as chosen)."));
+        notes.push(format!(
+            "{fixed} row(s) were written with a fix applied (as chosen)."
+        ));
     }
     if rejected > 0 {
         notes.push(format!(
@@ -271,7 +307,10 @@ fn schedule(
     let mut outcomes = Vec::new();
     let mut error: Option<anyhow::Error> = None;
     std::thread::scope(|s| {
-        let workers = sh.cx.jobs().min(tasks_of.iter().map(Vec::len).sum::<usize>().max(1));
+        let workers = sh
+            .cx
+            .jobs()
+            .min(tasks_of.iter().map(Vec::len).sum::<usize>().max(1));
         for _ in 0..workers {
             let rx = Arc::clone(&task_rx);
             let tx = res_tx.clone();
@@ -291,7 +330,9 @@ fn schedule(
                             }
                         }
                     }
-                    let Some((pg, sq)) = conns.as_mut() else { return };
+                    let Some((pg, sq)) = conns.as_mut() else {
+                        return;
+                    };
                     for &t in &task.tables {
                         sh.tracker.set_phase(t, TablePhase::Loading);
                     }
@@ -315,7 +356,10 @@ fn schedule(
                         continue;
                     }
                     let ready = group.iter().all(|&t| {
-                        plan.tables[t].parents.iter().all(|p| done[*p] || group.contains(p))
+                        plan.tables[t]
+                            .parents
+                            .iter()
+                            .all(|p| done[*p] || group.contains(p))
                     });
                     if ready {
                         started[g] = true;
@@ -350,12 +394,17 @@ fn schedule(
                                 sh.tracker.set_phase(t, TablePhase::Failed);
                             }
                             let cancelled = e.downcast_ref::<Cancelled>().is_some();
-                            if error.as_ref().is_none_or(|old| old.downcast_ref::<Cancelled>().is_some() && !cancelled) {
+                            if error.as_ref().is_none_or(|old| {
+                                old.downcast_ref::<Cancelled>().is_some() && !cancelled
+                            }) {
                                 error = Some(e);
                             }
                             // Let running tasks stop at their next batch.
                             if !cancelled {
-                                sh.cx.stop.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+                                sh.cx
+                                    .stop
+                                    .cancel
+                                    .store(true, std::sync::atomic::Ordering::SeqCst);
                             }
                         }
                     }
@@ -367,7 +416,9 @@ fn schedule(
             on_progress(&sh.tracker.snapshot(clock));
         }
         if error.is_none() && started.iter().any(|s| !s) {
-            error = Some(anyhow::anyhow!("some tables could not be scheduled (a foreign-key order problem)"));
+            error = Some(anyhow::anyhow!(
+                "some tables could not be scheduled (a foreign-key order problem)"
+            ));
         }
         drop(task_tx);
     });
@@ -384,11 +435,19 @@ fn reset_sequences(pg: &mut postgres::Client, plan: &Plan) -> Result<()> {
         for (col, seq) in &t.sequences {
             let max: Option<i64> = pg
                 .query_one(
-                    &format!("SELECT max({})::int8 FROM {}", super::schema::quote_pg(col), t.target),
+                    &format!(
+                        "SELECT max({})::int8 FROM {}",
+                        super::schema::quote_pg(col),
+                        t.target
+                    ),
                     &[],
                 )?
                 .get(0);
-            let counter = if t.pk.len() == 1 && &t.pk[0] == col { t.sqlite_seq } else { None };
+            let counter = if t.pk.len() == 1 && &t.pk[0] == col {
+                t.sqlite_seq
+            } else {
+                None
+            };
             let last = max.unwrap_or(0).max(counter.unwrap_or(0));
             let (value, called) = if last >= 1 { (last, true) } else { (1, false) };
             pg.query_one("SELECT setval($1::text::regclass, $2, $3)", &[seq, &value, &called])

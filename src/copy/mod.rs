@@ -51,6 +51,8 @@ pub struct CopySettings {
     pub use_tz: bool,
     /// Django's `TIME_ZONE`: the zone of naive datetimes when `use_tz` is off.
     pub time_zone: String,
+    /// Tables with at least this many rows load as parallel rowid slices.
+    pub slice_rows: u64,
 }
 
 impl Default for CopySettings {
@@ -62,6 +64,7 @@ impl Default for CopySettings {
             rejects: None,
             use_tz: true,
             time_zone: "UTC".into(),
+            slice_rows: 200_000,
         }
     }
 }
@@ -134,7 +137,12 @@ impl Context {
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | rusqlite::OpenFlags::SQLITE_OPEN_URI,
         )
-        .with_context(|| format!("cannot open the SQLite file {} read-only", self.sqlite.display()))
+        .with_context(|| {
+            format!(
+                "cannot open the SQLite file {} read-only",
+                self.sqlite.display()
+            )
+        })
     }
 
     /// A connection for the copy: no statement or idle timeouts of the role may cut a long load.
@@ -177,7 +185,12 @@ impl Context {
         f: impl Fn(&Connection, &plan::TablePlan) -> Result<R> + Sync,
     ) -> Result<Vec<R>> {
         let items: Vec<usize> = (0..plan.tables.len()).collect();
-        par_map(&items, self.jobs(), || self.open_sqlite(), |c, &i| f(c, &plan.tables[i]))
+        par_map(
+            &items,
+            self.jobs(),
+            || self.open_sqlite(),
+            |c, &i| f(c, &plan.tables[i]),
+        )
     }
 
     /// Like `par_tables`, over some tables (by index) only.
@@ -196,7 +209,12 @@ impl Context {
         items: &[T],
         f: impl Fn(&mut postgres::Client, &T) -> Result<R> + Sync,
     ) -> Result<Vec<R>> {
-        par_map(items, self.jobs().min(items.len().max(1)), || self.connect(), f)
+        par_map(
+            items,
+            self.jobs().min(items.len().max(1)),
+            || self.connect(),
+            f,
+        )
     }
 
     /// Row counts of the target tables, in plan order.
@@ -273,7 +291,8 @@ fn par_map<S, T: Sync, R: Send>(
             Some(Ok(r)) => out.push(r),
             Some(Err(e)) => {
                 let replace = first_err.as_ref().is_none_or(|old: &anyhow::Error| {
-                    old.downcast_ref::<Cancelled>().is_some() && e.downcast_ref::<Cancelled>().is_none()
+                    old.downcast_ref::<Cancelled>().is_some()
+                        && e.downcast_ref::<Cancelled>().is_none()
                 });
                 if replace {
                     first_err = Some(e);

@@ -5,7 +5,9 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decimal {
     NaN,
-    Infinity { negative: bool },
+    Infinity {
+        negative: bool,
+    },
     Finite {
         negative: bool,
         /// Decimal digits, most significant first, no leading zeros (empty for zero).
@@ -71,9 +73,7 @@ impl Decimal {
             return Decimal::NaN;
         }
         if f.is_infinite() {
-            return Decimal::Infinity {
-                negative: f < 0.0,
-            };
+            return Decimal::Infinity { negative: f < 0.0 };
         }
         // `{:e}` is the shortest representation that reads back as the same float.
         Decimal::parse(&format!("{f:e}")).unwrap_or(Decimal::NaN)
@@ -201,7 +201,11 @@ fn header(out: &mut Vec<u8>, ndigits: i16, weight: i16, sign: u16, dscale: i16) 
 
 /// The text of a binary `numeric` (as PostgreSQL prints it), for verification.
 pub fn decode_text(bytes: &[u8]) -> Option<String> {
-    let be16 = |i: usize| bytes.get(i..i + 2).map(|b| i16::from_be_bytes([b[0], b[1]]));
+    let be16 = |i: usize| {
+        bytes
+            .get(i..i + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+    };
     let ndigits = be16(0)? as usize;
     let weight = be16(2)? as i32;
     let sign = be16(4)? as u16;
@@ -212,7 +216,9 @@ pub fn decode_text(bytes: &[u8]) -> Option<String> {
         0xF000 => return Some("-Infinity".into()),
         _ => {}
     }
-    let groups: Vec<i16> = (0..ndigits).map(|i| be16(8 + 2 * i)).collect::<Option<_>>()?;
+    let groups: Vec<i16> = (0..ndigits)
+        .map(|i| be16(8 + 2 * i))
+        .collect::<Option<_>>()?;
     let at = |i: i32| -> i16 {
         if i >= 0 && (i as usize) < groups.len() {
             groups[i as usize]
@@ -267,9 +273,18 @@ mod tests {
         assert_eq!(text(&Decimal::from_i64(1).with_scale(4)), "1.0000");
         assert_eq!(text(&Decimal::from_f64(99.9999).with_scale(4)), "99.9999");
         assert_eq!(text(&Decimal::parse("0.1000").unwrap()), "0.1000");
-        assert_eq!(text(&Decimal::parse("-0.00005").unwrap().with_scale(4)), "-0.0001");
-        assert_eq!(text(&Decimal::parse("0.00004").unwrap().with_scale(4)), "0.0000");
-        assert_eq!(text(&Decimal::parse("9.99995").unwrap().with_scale(4)), "10.0000");
+        assert_eq!(
+            text(&Decimal::parse("-0.00005").unwrap().with_scale(4)),
+            "-0.0001"
+        );
+        assert_eq!(
+            text(&Decimal::parse("0.00004").unwrap().with_scale(4)),
+            "0.0000"
+        );
+        assert_eq!(
+            text(&Decimal::parse("9.99995").unwrap().with_scale(4)),
+            "10.0000"
+        );
         assert_eq!(text(&Decimal::parse("1e3").unwrap()), "1000");
         assert_eq!(text(&Decimal::parse("12345678.9").unwrap()), "12345678.9");
         assert_eq!(text(&Decimal::parse("0.00000001").unwrap()), "0.00000001");

@@ -52,7 +52,11 @@ impl TablePlan {
     pub fn select_sql(&self, range: bool) -> String {
         let mut cols = vec![self.key_expr()];
         cols.extend(self.columns.iter().map(|c| quote_sqlite(&c.name)));
-        let mut sql = format!("SELECT {} FROM {}", cols.join(", "), quote_sqlite(&self.name));
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            cols.join(", "),
+            quote_sqlite(&self.name)
+        );
         if range {
             sql.push_str(" WHERE rowid >= ?1 AND rowid < ?2");
         }
@@ -65,17 +69,29 @@ impl TablePlan {
             [] if self.has_rowid => "'rowid ' || rowid".into(),
             [] => "NULL".into(),
             [one] => quote_sqlite(one),
-            many => many.iter().map(|c| quote_sqlite(c)).collect::<Vec<_>>().join(" || ',' || "),
+            many => many
+                .iter()
+                .map(|c| quote_sqlite(c))
+                .collect::<Vec<_>>()
+                .join(" || ',' || "),
         }
     }
 
     /// `COPY t ("a", "b") FROM STDIN (FORMAT binary)`.
     pub fn copy_in_sql(&self) -> String {
-        format!("COPY {} ({}) FROM STDIN (FORMAT binary)", self.target, self.column_list())
+        format!(
+            "COPY {} ({}) FROM STDIN (FORMAT binary)",
+            self.target,
+            self.column_list()
+        )
     }
 
     pub fn column_list(&self) -> String {
-        self.columns.iter().map(|c| quote_pg(&c.name)).collect::<Vec<_>>().join(", ")
+        self.columns
+            .iter()
+            .map(|c| quote_pg(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -137,10 +153,16 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
                 let what = if c.ty == PgType::TsVector {
                     "a search vector (tsvector): derived data, left out of the copy; fill it from the text columns (UPDATE … SET col = to_tsvector(…)) and rebuild its index afterwards".to_string()
                 } else {
-                    format!("of type {}, which dj2pg does not convert: left out of the copy", c.type_sql)
+                    format!(
+                        "of type {}, which dj2pg does not convert: left out of the copy",
+                        c.type_sql
+                    )
                 };
                 if c.not_null && !c.has_default {
-                    errors.push(format!("{}.{} is {what}, but it is NOT NULL without a default.", t.name, c.name));
+                    errors.push(format!(
+                        "{}.{} is {what}, but it is NOT NULL without a default.",
+                        t.name, c.name
+                    ));
                 } else {
                     notes.push(format!("{}.{} is {what}.", t.name, c.name));
                 }
@@ -220,8 +242,11 @@ fn link_foreign_keys(
     fks: &[PgForeignKey],
     outside: &mut Vec<(String, String, String)>,
 ) {
-    let index: HashMap<String, usize> =
-        tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let index: HashMap<String, usize> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
     for fk in fks {
         match (index.get(&fk.table), index.get(&fk.ref_table)) {
             (Some(&c), Some(&p)) => {

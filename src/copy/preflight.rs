@@ -68,18 +68,28 @@ pub fn scan_table(conn: &Connection, table: &TablePlan, zone: &Zone, stop: &Stop
 
 /// The whole preflight.
 pub fn run(cx: &Ctx, plan: &Plan) -> Result<PreflightReport> {
-    let scans = cx.par_tables(plan, |conn, table| scan_table(conn, table, &cx.zone, &cx.stop))?;
+    let scans = cx.par_tables(plan, |conn, table| {
+        scan_table(conn, table, &cx.zone, &cx.stop)
+    })?;
     let counts = cx.target_counts(plan)?;
     let mut report = PreflightReport {
         notes: plan.notes.clone(),
-        tables: plan.tables.iter().map(|t| (t.name.clone(), t.source_rows)).collect(),
+        tables: plan
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.source_rows))
+            .collect(),
         ..Default::default()
     };
     // Tables that already hold exactly the source's rows are kept, not emptied.
     let candidates: Vec<usize> = (0..plan.tables.len())
-        .filter(|&i| counts[i] > 0 && counts[i] == scans[i].checksum.rows && scans[i].problems.is_empty())
+        .filter(|&i| {
+            counts[i] > 0 && counts[i] == scans[i].checksum.rows && scans[i].problems.is_empty()
+        })
         .collect();
-    let target_sums = cx.par_pg(&candidates, |client, &i| verify::target_checksum(client, &plan.tables[i]))?;
+    let target_sums = cx.par_pg(&candidates, |client, &i| {
+        verify::target_checksum(client, &plan.tables[i])
+    })?;
     let mut kept = Vec::new();
     for (k, &i) in candidates.iter().enumerate() {
         if target_sums[k] == scans[i].checksum {
@@ -101,7 +111,9 @@ pub fn run(cx: &Ctx, plan: &Plan) -> Result<PreflightReport> {
                 table.name, counts[i]
             ));
         } else if counts[i] > 0 {
-            report.nonempty_targets.push((table.name.clone(), counts[i]));
+            report
+                .nonempty_targets
+                .push((table.name.clone(), counts[i]));
         }
     }
     for (table, cols, parent) in &plan.outside_referrers {

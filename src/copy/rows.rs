@@ -134,7 +134,12 @@ pub fn find_dangling(conn: &Connection, table: &TablePlan) -> rusqlite::Result<D
 }
 
 /// One JSON line for the reject file: the row as SQLite holds it, and why it was left out.
-pub fn reject_line(table: &TablePlan, key: &str, row: &rusqlite::Row<'_>, issues: &[(usize, Issue)]) -> String {
+pub fn reject_line(
+    table: &TablePlan,
+    key: &str,
+    row: &rusqlite::Row<'_>,
+    issues: &[(usize, Issue)],
+) -> String {
     let mut values = serde_json::Map::new();
     for (i, col) in table.columns.iter().enumerate() {
         let v = match row.get_ref(i + 1) {
@@ -153,7 +158,8 @@ pub fn reject_line(table: &TablePlan, key: &str, row: &rusqlite::Row<'_>, issues
         .iter()
         .map(|(i, issue)| serde_json::json!({ "column": table.columns[*i].name, "issue": issue.what }))
         .collect();
-    serde_json::json!({ "table": table.name, "pk": key, "problems": problems, "row": values }).to_string()
+    serde_json::json!({ "table": table.name, "pk": key, "problems": problems, "row": values })
+        .to_string()
 }
 
 /// The excerpt of column `i` of a row, for reports.

@@ -38,8 +38,17 @@ pub struct SqliteSchema {
 
 /// Suffixes of the shadow tables FTS3/4/5 and R*Tree keep for a virtual table.
 const SHADOW_SUFFIXES: &[&str] = &[
-    "_data", "_idx", "_content", "_docsize", "_config", "_segments", "_segdir", "_stat",
-    "_node", "_rowid", "_parent",
+    "_data",
+    "_idx",
+    "_content",
+    "_docsize",
+    "_config",
+    "_segments",
+    "_segdir",
+    "_stat",
+    "_node",
+    "_rowid",
+    "_parent",
 ];
 
 pub fn quote_sqlite(name: &str) -> String {
@@ -49,13 +58,19 @@ pub fn quote_sqlite(name: &str) -> String {
 /// Read the SQLite schema. `django_migrations` and `sqlite_*` are never copied.
 pub fn read_sqlite(conn: &Connection) -> Result<SqliteSchema> {
     let mut all: Vec<(String, String)> = conn
-        .prepare("SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+        .prepare(
+            "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     all.retain(|(name, _)| !name.starts_with("sqlite_"));
     let virtual_tables: Vec<String> = all
         .iter()
-        .filter(|(_, sql)| sql.trim_start().to_ascii_uppercase().starts_with("CREATE VIRTUAL TABLE"))
+        .filter(|(_, sql)| {
+            sql.trim_start()
+                .to_ascii_uppercase()
+                .starts_with("CREATE VIRTUAL TABLE")
+        })
         .map(|(name, _)| name.clone())
         .collect();
     // SQLite itself knows shadow tables of the modules it has loaded.
@@ -108,7 +123,11 @@ pub fn read_sqlite(conn: &Connection) -> Result<SqliteSchema> {
         pk.sort();
         let has_rowid = !sql.to_ascii_uppercase().contains("WITHOUT ROWID");
         let rows: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM {}", quote_sqlite(&name)), [], |r| r.get(0))
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quote_sqlite(&name)),
+                [],
+                |r| r.get(0),
+            )
             .with_context(|| format!("could not count the rows of the SQLite table {name}"))?;
         schema.tables.push(SqliteTable {
             name,
@@ -125,7 +144,9 @@ pub fn read_sqlite(conn: &Connection) -> Result<SqliteSchema> {
     )?;
     if has_seq {
         let mut stmt = conn.prepare("SELECT name, seq FROM sqlite_sequence")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+        })?;
         for row in rows {
             let (name, seq) = row?;
             schema.sequences.insert(name, seq.unwrap_or(0));
@@ -205,7 +226,10 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE {VISIBLE} ORDER BY c.relname"
     );
-    for r in client.query(&sql, &[]).context("could not read the PostgreSQL tables")? {
+    for r in client
+        .query(&sql, &[])
+        .context("could not read the PostgreSQL tables")?
+    {
         index.insert(r.get(0), tables.len());
         tables.push(PgTable {
             oid: r.get(0),
@@ -233,7 +257,10 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
          WHERE {VISIBLE} AND a.attnum > 0 AND NOT a.attisdropped
          ORDER BY a.attrelid, a.attnum"
     );
-    for r in client.query(&sql, &[]).context("could not read the PostgreSQL columns")? {
+    for r in client
+        .query(&sql, &[])
+        .context("could not read the PostgreSQL columns")?
+    {
         let Some(&i) = index.get(&r.get::<_, i64>(0)) else {
             continue;
         };
@@ -245,7 +272,11 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
         tables[i].columns.push(PgColumn {
             attnum: r.get(1),
             name: r.get(2),
-            ty: PgType::from_catalog(&typname, r.get(4), elem.as_deref().map(|e| (e, elem_oid as u32))),
+            ty: PgType::from_catalog(
+                &typname,
+                r.get(4),
+                elem.as_deref().map(|e| (e, elem_oid as u32)),
+            ),
             type_sql: r.get(11),
             not_null: r.get(7),
             has_default: r.get(8),
@@ -257,13 +288,24 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
     let mut foreign_keys = Vec::new();
     let sql = "SELECT conrelid::int8, confrelid::int8, conkey, confkey, condeferrable
                FROM pg_constraint WHERE contype = 'f'";
-    for r in client.query(sql, &[]).context("could not read the foreign keys")? {
-        let (Some(&a), Some(&b)) = (index.get(&r.get::<_, i64>(0)), index.get(&r.get::<_, i64>(1))) else {
+    for r in client
+        .query(sql, &[])
+        .context("could not read the foreign keys")?
+    {
+        let (Some(&a), Some(&b)) = (
+            index.get(&r.get::<_, i64>(0)),
+            index.get(&r.get::<_, i64>(1)),
+        ) else {
             continue;
         };
         let names = |t: &PgTable, nums: Vec<i16>| -> Vec<String> {
             nums.iter()
-                .filter_map(|n| t.columns.iter().find(|c| c.attnum == *n).map(|c| c.name.clone()))
+                .filter_map(|n| {
+                    t.columns
+                        .iter()
+                        .find(|c| c.attnum == *n)
+                        .map(|c| c.name.clone())
+                })
                 .collect()
         };
         foreign_keys.push(PgForeignKey {
@@ -308,6 +350,9 @@ mod tests {
         assert!(!s.tables[2].has_rowid);
         assert_eq!(s.sequences.get("a"), Some(&2));
         let aside: Vec<_> = s.set_aside.iter().map(|(n, _)| n.as_str()).collect();
-        assert!(aside.contains(&"docs") && aside.contains(&"docs_data"), "{aside:?}");
+        assert!(
+            aside.contains(&"docs") && aside.contains(&"docs_data"),
+            "{aside:?}"
+        );
     }
 }

@@ -34,7 +34,11 @@ struct Out<'a> {
 impl Out<'_> {
     fn line(&mut self, event: &str, text: &str) {
         let _ = if self.json {
-            writeln!(self.w, "{}", serde_json::json!({ "event": event, "message": text }))
+            writeln!(
+                self.w,
+                "{}",
+                serde_json::json!({ "event": event, "message": text })
+            )
         } else {
             writeln!(self.w, "{text}")
         };
@@ -42,7 +46,11 @@ impl Out<'_> {
 
     fn data(&mut self, event: &str, text: &str, data: serde_json::Value) {
         if self.json {
-            let _ = writeln!(self.w, "{}", serde_json::json!({ "event": event, "data": data }));
+            let _ = writeln!(
+                self.w,
+                "{}",
+                serde_json::json!({ "event": event, "data": data })
+            );
         } else {
             let _ = writeln!(self.w, "{text}");
         }
@@ -56,17 +64,32 @@ pub fn run_standalone(args: StandaloneArgs, out: &mut dyn Write) -> Result<CopyR
 
 /// The same, with cancel/pause flags the caller controls (Ctrl-C, tests).
 pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> Result<CopyReport> {
-    let mut o = Out { w: out, json: args.json };
+    let mut o = Out {
+        w: out,
+        json: args.json,
+    };
     let settings = CopySettings {
         jobs: args.jobs.max(1),
         rejects: args.rejects.clone(),
         use_tz: args.use_tz,
         time_zone: args.time_zone.clone(),
+        ..CopySettings::default()
     };
-    let cx = Context::new(&args.from, args.to.clone(), args.password.clone(), settings, stop)?;
+    let cx = Context::new(
+        &args.from,
+        args.to.clone(),
+        args.password.clone(),
+        settings,
+        stop,
+    )?;
     o.line(
         "start",
-        &format!("Copying {} into {} ({} connections)", args.from.display(), args.to.display_url(), cx.jobs()),
+        &format!(
+            "Copying {} into {} ({} connections)",
+            args.from.display(),
+            args.to.display_url(),
+            cx.jobs()
+        ),
     );
     let plan = cx.plan()?;
     let report = super::preflight::run(&cx, &plan)?;
@@ -78,7 +101,11 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         );
     }
     if !report.nonempty_targets.is_empty() && !args.yes {
-        let names: Vec<String> = report.nonempty_targets.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        let names: Vec<String> = report
+            .nonempty_targets
+            .iter()
+            .map(|(t, n)| format!("{t} ({n})"))
+            .collect();
         bail!(
             "target tables already hold rows: {}. Nothing was written. Pass --yes to empty them and load the SQLite rows with their ids.",
             names.join(", ")
@@ -90,7 +117,11 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
             return;
         }
         last = Some(Instant::now());
-        o.data("progress", &p.line(), serde_json::to_value(p).unwrap_or_default());
+        o.data(
+            "progress",
+            &p.line(),
+            serde_json::to_value(p).unwrap_or_default(),
+        );
     };
     let result = super::load::run(&cx, &plan, args.on_bad_data, &mut on_progress)?;
     print_report(&mut o, &result);
@@ -102,15 +133,25 @@ fn print_preflight(o: &mut Out<'_>, r: &PreflightReport) {
         o.line("note", &format!("note: {note}"));
     }
     for p in &r.problems {
-        let fix = p.fix.as_deref().map(|f| format!(" [fix: {f}]")).unwrap_or_default();
+        let fix = p
+            .fix
+            .as_deref()
+            .map(|f| format!(" [fix: {f}]"))
+            .unwrap_or_default();
         o.data(
             "problem",
-            &format!("problem: {} pk={} {}: {} ({}){fix}", p.table, p.pk, p.column, p.issue, p.excerpt),
+            &format!(
+                "problem: {} pk={} {}: {} ({}){fix}",
+                p.table, p.pk, p.column, p.issue, p.excerpt
+            ),
             serde_json::to_value(p).unwrap_or_default(),
         );
     }
     for (t, n) in &r.nonempty_targets {
-        o.line("nonempty-target", &format!("target table {t} already holds {n} row(s)"));
+        o.line(
+            "nonempty-target",
+            &format!("target table {t} already holds {n} row(s)"),
+        );
     }
     let rows: u64 = r.tables.iter().map(|(_, n)| n).sum();
     o.line(
@@ -129,7 +170,13 @@ fn print_report(o: &mut Out<'_>, r: &CopyReport) {
         o.line("note", &format!("note: {note}"));
     }
     if !o.json {
-        o.line("", &format!("{:<40} {:>10} {:>10} {:>9}  checksum", "table", "source", "target", "rejected"));
+        o.line(
+            "",
+            &format!(
+                "{:<40} {:>10} {:>10} {:>9}  checksum",
+                "table", "source", "target", "rejected"
+            ),
+        );
     }
     for c in &r.checks {
         let ok = c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows;
@@ -146,5 +193,9 @@ fn print_report(o: &mut Out<'_>, r: &CopyReport) {
             serde_json::to_value(c).unwrap_or_default(),
         );
     }
-    o.data("done", &r.summary_line(), serde_json::to_value(r).unwrap_or_default());
+    o.data(
+        "done",
+        &r.summary_line(),
+        serde_json::to_value(r).unwrap_or_default(),
+    );
 }

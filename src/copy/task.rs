@@ -58,8 +58,9 @@ impl Rejects {
     fn write(&self, table: &str, line: &str) -> Result<()> {
         let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
         if !files.contains_key(table) {
-            std::fs::create_dir_all(&self.dir)
-                .with_context(|| format!("cannot create the rejects folder {}", self.dir.display()))?;
+            std::fs::create_dir_all(&self.dir).with_context(|| {
+                format!("cannot create the rejects folder {}", self.dir.display())
+            })?;
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -97,7 +98,12 @@ const FLUSH_AT: usize = 256 * 1024;
 const BATCH: u64 = 1000;
 
 /// Run one task in its own transaction.
-pub fn run(pg: &mut postgres::Client, sq: &Connection, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableOutcome>> {
+pub fn run(
+    pg: &mut postgres::Client,
+    sq: &Connection,
+    sh: &Shared<'_>,
+    task: &Task,
+) -> Result<Vec<TableOutcome>> {
     let mut tx = pg.transaction()?;
     // Durability of each commit is checked by verification and resume, not by the WAL flush.
     tx.batch_execute("SET LOCAL synchronous_commit = off")?;
@@ -105,13 +111,21 @@ pub fn run(pg: &mut postgres::Client, sq: &Connection, sh: &Shared<'_>, task: &T
     for &t in &task.tables {
         out.push(copy_table(&mut tx, sq, sh, t, task.slice)?);
     }
-    tx.commit()
-        .with_context(|| format!("could not commit the load of {}", table_names(sh.plan, &task.tables)))?;
+    tx.commit().with_context(|| {
+        format!(
+            "could not commit the load of {}",
+            table_names(sh.plan, &task.tables)
+        )
+    })?;
     Ok(out)
 }
 
 fn table_names(plan: &Plan, tables: &[usize]) -> String {
-    tables.iter().map(|&t| plan.tables[t].name.as_str()).collect::<Vec<_>>().join(", ")
+    tables
+        .iter()
+        .map(|&t| plan.tables[t].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn copy_table(
@@ -144,7 +158,8 @@ fn copy_table(
     buf.extend_from_slice(HEADER);
     let mut since_report = 0u64;
     while let Some(row) = cursor.next()? {
-        let key = (!dangling.is_empty()).then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
+        let key = (!dangling.is_empty())
+            .then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
         let start = buf.len();
         let orphan = key.as_ref().and_then(|k| dangling.get(k));
         match rows::encode_row(table, row, &sh.cx.zone, fix, orphan, &mut buf)? {
@@ -153,7 +168,9 @@ fn copy_table(
                 outcome.fixed += u64::from(!fixes.is_empty());
             }
             RowOutcome::Rejected(issues) => {
-                let key = key.unwrap_or_else(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
+                let key = key.unwrap_or_else(|| {
+                    rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null))
+                });
                 if sh.policy == ProblemPolicy::Abort {
                     let (i, issue) = &issues[0];
                     bail!(
@@ -165,11 +182,13 @@ fn copy_table(
                     );
                 }
                 outcome.rejected += 1;
-                sh.rejects.write(&table.name, &rows::reject_line(table, &key, row, &issues))?;
+                sh.rejects
+                    .write(&table.name, &rows::reject_line(table, &key, row, &issues))?;
             }
         }
         if buf.len() >= FLUSH_AT {
-            w.write_all(&buf).with_context(|| format!("the COPY into {} broke off", table.name))?;
+            w.write_all(&buf)
+                .with_context(|| format!("the COPY into {} broke off", table.name))?;
             buf.clear();
         }
         since_report += 1;
@@ -181,13 +200,20 @@ fn copy_table(
     }
     buf.extend_from_slice(&(-1i16).to_be_bytes());
     w.write_all(&buf)?;
-    w.finish().with_context(|| format!("COPY into {} failed", table.target))?;
+    w.finish()
+        .with_context(|| format!("COPY into {} failed", table.target))?;
     sh.tracker.add_rows(t, since_report);
     Ok(outcome)
 }
 
 /// Checksum the source rows as the load would send them (for keep-or-reload decisions).
-pub fn source_checksum(sq: &Connection, cx: &Context, plan: &Plan, t: usize, policy: ProblemPolicy) -> Result<Option<(Checksum, u64)>> {
+pub fn source_checksum(
+    sq: &Connection,
+    cx: &Context,
+    plan: &Plan,
+    t: usize,
+    policy: ProblemPolicy,
+) -> Result<Option<(Checksum, u64)>> {
     let table = &plan.tables[t];
     let dangling = rows::find_dangling(sq, table)?;
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
@@ -198,10 +224,18 @@ pub fn source_checksum(sq: &Connection, cx: &Context, plan: &Plan, t: usize, pol
     let mut rejected = 0;
     let mut buf = Vec::with_capacity(4096);
     while let Some(row) = cursor.next()? {
-        let key = (!dangling.is_empty()).then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
+        let key = (!dangling.is_empty())
+            .then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
         buf.clear();
         let orphan = key.as_ref().and_then(|k| dangling.get(k));
-        match rows::encode_row(table, row, zone, policy == ProblemPolicy::Fix, orphan, &mut buf)? {
+        match rows::encode_row(
+            table,
+            row,
+            zone,
+            policy == ProblemPolicy::Fix,
+            orphan,
+            &mut buf,
+        )? {
             RowOutcome::Written(_) => sum.add_row(&types, &buf),
             RowOutcome::Rejected(_) if policy == ProblemPolicy::Abort => return Ok(None),
             RowOutcome::Rejected(_) => rejected += 1,

@@ -101,7 +101,8 @@ impl Clock {
             self.active_ms += now.duration_since(self.last).as_millis() as u64;
         }
         self.last = now;
-        self.samples.push_back((self.active_ms, tracker.rows_done()));
+        self.samples
+            .push_back((self.active_ms, tracker.rows_done()));
         while self
             .samples
             .front()

@@ -36,7 +36,10 @@ pub enum PgType {
     Inet,
     Cidr,
     /// A one-dimensional array of `elem`, whose type oid the binary format names.
-    Array { elem: Box<PgType>, elem_oid: u32 },
+    Array {
+        elem: Box<PgType>,
+        elem_oid: u32,
+    },
     /// pgvector's `vector(dim)`.
     Vector(Option<usize>),
     /// `tsvector`: derived data, never copied (rebuilt from the text columns).

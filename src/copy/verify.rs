@@ -41,7 +41,11 @@ fn canonical<'a>(ty: &PgType, bytes: &'a [u8]) -> Cow<'a, [u8]> {
             Cow::Owned(numeric::decode_text(bytes).unwrap_or_default().into_bytes())
         }
         PgType::Json | PgType::Jsonb => {
-            let text = if *ty == PgType::Jsonb && !bytes.is_empty() { &bytes[1..] } else { bytes };
+            let text = if *ty == PgType::Jsonb && !bytes.is_empty() {
+                &bytes[1..]
+            } else {
+                bytes
+            };
             match serde_json::from_slice::<serde_json::Value>(text) {
                 Ok(v) => {
                     let mut out = String::new();
@@ -95,7 +99,9 @@ fn row_hash(types: &[&PgType], row: &[u8]) -> u128 {
     let mut h = Sha256::new();
     let mut at = 2;
     for ty in types {
-        let Some(len) = row.get(at..at + 4) else { break };
+        let Some(len) = row.get(at..at + 4) else {
+            break;
+        };
         let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
         at += 4;
         if len < 0 {
@@ -202,7 +208,10 @@ mod tests {
     #[test]
     fn null_and_empty_differ_and_json_is_normalized() {
         let t = [&PgType::Text];
-        assert_ne!(row_hash(&t, &tuple(&[None])), row_hash(&t, &tuple(&[Some(b"")])));
+        assert_ne!(
+            row_hash(&t, &tuple(&[None])),
+            row_hash(&t, &tuple(&[Some(b"")]))
+        );
         let j = [&PgType::Jsonb];
         assert_eq!(
             row_hash(&j, &tuple(&[Some(b"\x01{\"b\": 1, \"a\": [1, 2]}")])),

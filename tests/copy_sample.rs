@@ -1,0 +1,326 @@
+//! The copy engine against a real PostgreSQL and the real sample project: schema made by
+//! Django's `migrate` (as `app`, after the admin's schema GRANT), rows copied by dj2pg as
+//! `app`, then checked independently through Django's ORM reading both databases.
+
+mod common;
+
+use common::*;
+use dj2pg::copy::standalone::{StandaloneArgs, run_standalone, run_with_stop};
+use dj2pg::copy::{Cancelled, Context, CopySettings, Stop, TablePhase};
+use dj2pg::pg::cluster::TempCluster;
+use dj2pg::state::ProblemPolicy;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+/// A cluster with the sample project's schema migrated as `app`, and the project.
+fn migrated(rows: usize, extra: &[&str]) -> (TempCluster, PathBuf, tempfile::TempDir, PathBuf) {
+    let c = cluster();
+    let python = django_venv();
+    let (tmp, project) = sample_project_with(rows, extra);
+    exec(
+        &c.admin(),
+        c.admin_password(),
+        "GRANT ALL ON SCHEMA public TO app",
+    );
+    let out = migrate_on_pg(&python, &project, &c.app(), c.app_password());
+    assert!(out.status.success(), "migrate:\n{}", output_text(&out));
+    (c, python, tmp, project)
+}
+
+fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
+    StandaloneArgs {
+        from: project.join("db.sqlite3"),
+        to: c.app(),
+        password: Some(c.app_password().clone()),
+        jobs: 3,
+        rejects: None,
+        on_bad_data: ProblemPolicy::Abort,
+        yes: true,
+        json: false,
+        use_tz: true,
+        time_zone: "UTC".into(),
+    }
+}
+
+/// Django reads every model from both databases and compares every field of every row.
+fn compare_with_django(c: &TempCluster, python: &Path, project: &Path) -> String {
+    let settings = r#"import os
+from aiproto.settings import *  # noqa
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(os.path.dirname(os.path.abspath(__file__)), "db.sqlite3")},
+    "pg": {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": os.environ["DJ2PG_TEST_PGHOST"], "PORT": os.environ["DJ2PG_TEST_PGPORT"],
+        "NAME": os.environ["DJ2PG_TEST_PGDATABASE"], "USER": os.environ["DJ2PG_TEST_PGUSER"],
+        "PASSWORD": os.environ["DJ2PG_TEST_PGPASSWORD"],
+        "OPTIONS": {"sslmode": os.environ.get("DJ2PG_TEST_PGSSLMODE", "require")},
+    },
+}
+"#;
+    std::fs::write(project.join("dj2pg_cmp_settings.py"), settings).unwrap();
+    let script = r#"
+from django.apps import apps
+values = diffs = rows = 0
+for model in apps.get_models(include_auto_created=True):
+    src = {o.pk: o for o in model.objects.using('default').all()}
+    dst = {o.pk: o for o in model.objects.using('pg').all()}
+    if set(src) != set(dst):
+        print('ROWS DIFFER', model._meta.db_table, len(src), len(dst)); diffs += 1; continue
+    for pk, a in src.items():
+        rows += 1
+        b = dst[pk]
+        for f in model._meta.concrete_fields:
+            va, vb = getattr(a, f.attname), getattr(b, f.attname)
+            if isinstance(va, memoryview): va = bytes(va)
+            if isinstance(vb, memoryview): vb = bytes(vb)
+            values += 1
+            if va != vb or type(va) != type(vb):
+                diffs += 1
+                print('DIFF', model._meta.db_table, pk, f.name, repr(va)[:80], repr(vb)[:80])
+print('compared %d rows, %d values, %d differences' % (rows, values, diffs))
+"#;
+    let out = manage_py(
+        python,
+        project,
+        &["shell", "-c", script, "--settings=dj2pg_cmp_settings"],
+        &pg_env(&c.app(), c.app_password()),
+    );
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+#[test]
+fn sample_project_copies_every_value_and_django_can_insert_next() {
+    let (c, python, _tmp, project) = migrated(3000, &[]);
+    let mut out = Vec::new();
+    let report = run_standalone(args(&c, &project), &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    let printed = String::from_utf8_lossy(&out);
+    assert!(report.all_verified(), "{printed}");
+    assert!(printed.contains("checksum"), "{printed}");
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.table == "classifier_prediction" && c.target_rows > 500),
+        "{report:?}"
+    );
+
+    let text = compare_with_django(&c, &python, &project);
+    assert!(text.contains(" 0 differences"), "{text}");
+
+    // The server's default time zone is not UTC; values are instants all the same.
+    assert_ne!(c.options().timezone, "UTC");
+    // DurationField: 90 s is '00:01:30', to the microsecond.
+    let durations = rows(
+        &c.app(),
+        c.app_password(),
+        "SELECT training_duration::text FROM classifier_modelversion WHERE training_duration IN ('90 seconds', '-00:00:00.000001')",
+    );
+    assert!(
+        durations
+            .iter()
+            .any(|r| r[0].as_deref() == Some("00:01:30")),
+        "{durations:?}"
+    );
+    assert!(
+        durations
+            .iter()
+            .any(|r| r[0].as_deref() == Some("-00:00:00.000001")),
+        "{durations:?}"
+    );
+    // Timestamps keep microseconds.
+    let micros = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT count(*) FROM classifier_prediction WHERE extract(microseconds FROM served_at)::int8 % 1000000 <> 0",
+    );
+    assert_ne!(micros.as_deref(), Some("0"));
+
+    // Sequences: Django inserts the next objects without an id clash, past sqlite_sequence.
+    let sqlite = rusqlite::Connection::open(project.join("db.sqlite3")).unwrap();
+    let seq: i64 = sqlite
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'classifier_prediction'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let create = "from classifier.models import Label, Prediction, ModelVersion\n\
+                  l = Label.objects.create(name='after-copy')\n\
+                  mv = ModelVersion.objects.first()\n\
+                  import datetime, decimal\n\
+                  from django.utils import timezone\n\
+                  p = Prediction.objects.create(model_version=mv, input_text='x', score=0.5, confidence=decimal.Decimal('0.5'), latency_ms=1, served_at=timezone.now())\n\
+                  print('NEW', l.pk, p.pk)";
+    let out = manage_py(
+        &python,
+        &project,
+        &["shell", "-c", create, &format!("--settings={PG_SETTINGS}")],
+        &pg_env(&c.app(), c.app_password()),
+    );
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("NEW"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let ids: Vec<i64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(
+        ids[1],
+        seq + 1,
+        "Prediction ids continue after SQLite's AUTOINCREMENT counter"
+    );
+
+    // A second run keeps every table (already verified) and writes nothing.
+    let mut out = Vec::new();
+    let again = run_standalone(args(&c, &project), &mut out);
+    // Two rows were added on PostgreSQL meanwhile: those tables are reloaded, the rest kept.
+    let again = again.unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(again.all_verified());
+    assert!(
+        again.notes.iter().any(|n| n.contains("kept")),
+        "{:?}",
+        again.notes
+    );
+}
+
+#[test]
+fn cancelled_mid_table_resumes_to_exact_rows() {
+    let (c, python, _tmp, project) = migrated(20_000, &[]);
+    let settings = CopySettings {
+        jobs: 3,
+        slice_rows: 2000,
+        ..CopySettings::default()
+    };
+    let stop = Stop::default();
+    let cx = Context::new(
+        &project.join("db.sqlite3"),
+        c.app(),
+        Some(c.app_password().clone()),
+        settings.clone(),
+        stop.clone(),
+    )
+    .unwrap();
+    let mut partial_seen = false;
+    let mut paused_ticks = 0;
+    let result = dj2pg::copy::copy(&cx, ProblemPolicy::Abort, &mut |p| {
+        if p.stage == "loading" && !stop.pause.load(Ordering::SeqCst) {
+            // Freeze the workers at their next batch, then cancel while tables are half done.
+            stop.pause.store(true, Ordering::SeqCst);
+            return;
+        }
+        if stop.pause.load(Ordering::SeqCst) && !stop.cancel.load(Ordering::SeqCst) {
+            paused_ticks += 1;
+            partial_seen = p.tables.iter().any(|t| {
+                t.phase == TablePhase::Loading && t.rows_done > 0 && t.rows_done < t.rows_total
+            });
+            // Small tables finish without reaching a batch boundary; wait for a big one.
+            if partial_seen || paused_ticks > 100 {
+                stop.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+    });
+    let e = result.expect_err("cancelled");
+    assert!(e.downcast_ref::<Cancelled>().is_some(), "{e:#}");
+    assert!(
+        partial_seen,
+        "the cancel came while a table was half loaded"
+    );
+
+    // Resume: a fresh run, no side state.
+    let mut out = Vec::new();
+    let mut a = args(&c, &project);
+    a.jobs = 3;
+    let report = run_with_stop(a, &mut out, Stop::default())
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(report.all_verified(), "{}", String::from_utf8_lossy(&out));
+    let sqlite = rusqlite::Connection::open(project.join("db.sqlite3")).unwrap();
+    for check in &report.checks {
+        let n: i64 = sqlite
+            .query_row(
+                &format!("SELECT count(*) FROM \"{}\"", check.table),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(check.target_rows as i64, n, "{}", check.table);
+    }
+    let text = compare_with_django(&c, &python, &project);
+    assert!(text.contains(" 0 differences"), "{text}");
+}
+
+#[test]
+fn bad_values_are_all_reported_then_skipped_into_reject_files() {
+    let (c, _python, tmp, project) = migrated(400, &["--bad"]);
+    let mut out = Vec::new();
+    let e = run_standalone(args(&c, &project), &mut out).expect_err("abort by default");
+    let printed = String::from_utf8_lossy(&out).to_string();
+    assert!(e.to_string().contains("nothing was written"), "{e:#}");
+    for (table, column) in [
+        ("classifier_dataset", "name"),
+        ("classifier_trainingexample", "text"),
+        ("classifier_trainingexample", "meta"),
+        ("classifier_trainingexample", "added_on"),
+        ("classifier_trainingexample", "token_count"),
+        ("classifier_prediction", "small_rank"),
+        ("classifier_modelversion", "metrics"),
+    ] {
+        assert!(
+            printed
+                .lines()
+                .any(|l| l.starts_with(&format!("problem: {table} pk="))
+                    && l.contains(&format!(" {column}: "))),
+            "{table}.{column} not reported:\n{printed}"
+        );
+    }
+    // Nothing was written.
+    let n = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT count(*) FROM classifier_trainingexample",
+    );
+    assert_eq!(n.as_deref(), Some("0"));
+
+    let rejects = tmp.path().join("rejects");
+    let mut a = args(&c, &project);
+    a.on_bad_data = ProblemPolicy::SkipRows;
+    a.rejects = Some(rejects.clone());
+    let mut out = Vec::new();
+    let report = run_standalone(a, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(report.all_verified(), "{}", String::from_utf8_lossy(&out));
+    let rejected: u64 = report.checks.iter().map(|c| c.rejected_rows).sum();
+    assert!(rejected >= 7, "{report:?}");
+    let lines = std::fs::read_to_string(rejects.join("classifier_trainingexample.jsonl")).unwrap();
+    assert!(lines.lines().count() >= 4, "{lines}");
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert!(
+        first["problems"][0]["issue"].is_string() && first["row"].is_object(),
+        "{first}"
+    );
+
+    // Fix: truncate and strip NUL; the rest still skipped.
+    let mut a = args(&c, &project);
+    a.on_bad_data = ProblemPolicy::Fix;
+    a.rejects = Some(rejects);
+    let mut out = Vec::new();
+    let report = run_standalone(a, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(report.all_verified());
+    let long = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT max(length(name)) FROM classifier_dataset",
+    );
+    assert_eq!(
+        long.as_deref(),
+        Some("100"),
+        "the long name was truncated to 100"
+    );
+}
