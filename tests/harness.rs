@@ -286,6 +286,20 @@ fn drop_stops_the_server_and_removes_its_directory() {
 }
 
 #[test]
+fn a_panicking_test_still_removes_its_cluster() {
+    let seen = std::sync::Mutex::new(None);
+    let result = std::panic::catch_unwind(|| {
+        let c = cluster();
+        *seen.lock().unwrap() = Some((c.data_dir().to_path_buf(), c.pid().expect("pid")));
+        panic!("a failing test");
+    });
+    assert!(result.is_err());
+    let (dir, pid) = seen.lock().unwrap().take().expect("cluster started");
+    assert!(!dir.exists(), "{} still exists", dir.display());
+    assert!(!process_alive(pid), "postmaster {pid} still running");
+}
+
+#[test]
 fn killed_owner_takes_its_postmaster_along() {
     // Run the helper test below in a child process, read its cluster's pid, SIGKILL the child.
     let exe = std::env::current_exe().expect("current exe");
