@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 pub struct Term {
     parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn MasterPty + Send>,
     /// Everything the program printed, for failure messages.
@@ -39,21 +39,34 @@ impl Term {
                 pixel_height: 0,
             })
             .expect("open a pseudo-terminal");
-        let child = pair.slave.spawn_command(cmd).expect("spawn dj2pg in the pty");
+        let child = pair
+            .slave
+            .spawn_command(cmd)
+            .expect("spawn dj2pg in the pty");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let writer = pair.master.take_writer().expect("pty writer");
+        let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (p, r) = (parser.clone(), raw.clone());
+        let (p, r, w) = (parser.clone(), raw.clone(), writer.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        p.lock().unwrap().process(&buf[..n]);
-                        r.lock().unwrap().extend_from_slice(&buf[..n]);
+                        let chunk = &buf[..n];
+                        let mut parser = p.lock().unwrap();
+                        parser.process(chunk);
+                        // Answer "where is the cursor?" (DSR 6) as a real terminal does.
+                        if chunk.windows(4).any(|win| win == b"\x1b[6n") {
+                            let (row, col) = parser.screen().cursor_position();
+                            let reply = format!("\x1b[{};{}R", row + 1, col + 1);
+                            let mut w = w.lock().unwrap();
+                            let _ = w.write_all(reply.as_bytes());
+                            let _ = w.flush();
+                        }
+                        r.lock().unwrap().extend_from_slice(chunk);
                     }
                 }
             }
@@ -96,14 +109,19 @@ impl Term {
     pub fn wait_gone(&mut self, text: &str, secs: u64) {
         let deadline = Instant::now() + scaled(secs);
         while self.screen().contains(text) {
-            assert!(Instant::now() < deadline, "{text:?} stayed on screen:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} stayed on screen:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("write keys");
-        self.writer.flush().expect("flush keys");
+        let mut w = self.writer.lock().unwrap();
+        w.write_all(keys.as_bytes()).expect("write keys");
+        w.flush().expect("flush keys");
     }
 
     pub fn enter(&mut self) {

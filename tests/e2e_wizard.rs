@@ -1,0 +1,203 @@
+//! End to end: the real `dj2pg` binary in a pseudo-terminal, driven by keys, read from the
+//! screen, against the real sample project, Django and PostgreSQL. Then an independent
+//! check (plain SQL on both sides) that every row arrived.
+
+mod common;
+mod pty;
+
+use portable_pty::CommandBuilder;
+use pty::Term;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+/// `1234567` → `1,234,567`, as the Discover screen prints counts.
+fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Tables (no `sqlite_*`) and their row counts, read straight from the file.
+fn sqlite_counts(db: &Path) -> Vec<(String, u64)> {
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let names: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    names
+        .into_iter()
+        .map(|n| {
+            let rows: i64 = c
+                .query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))
+                .unwrap();
+            (n, rows as u64)
+        })
+        .collect()
+}
+
+fn command(args: &[&str], state: &Path) -> CommandBuilder {
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_dj2pg"));
+    cmd.args(args);
+    cmd.env("DJ2PG_STATE_DIR", state);
+    cmd.env("DJ2PG_CACHE_DIR", common::target_dir().join("test-venv"));
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("PGPASSWORD");
+    cmd
+}
+
+#[test]
+fn demo_opens_the_wizard_shows_the_right_counts_and_quits_cleanly() {
+    common::django_venv(); // build the shared venv first, with the harness's messages
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let dir_arg = dir.to_str().unwrap().to_string();
+    let cmd = command(
+        &["demo", "--rows", "1500", "--dir", &dir_arg],
+        &tmp.path().join("state"),
+    );
+    let mut term = Term::spawn(cmd, 100, 30);
+    term.wait_for("Press Enter to discover", 240);
+    term.enter();
+    let screen = term.wait_for("Local apps", 60);
+
+    let counts = sqlite_counts(&dir.join("db.sqlite3"));
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let expected = format!("{} tables · {} rows", counts.len(), grouped(total));
+    assert!(
+        screen.contains(&expected),
+        "expected {expected:?} on the Discover screen:\n{screen}"
+    );
+    assert!(screen.contains("Django     5.2"), "{screen}");
+
+    term.send("q");
+    term.wait_for("Quit?", 10);
+    term.send("y");
+    let status = term.wait_exit(30);
+    assert!(status.success(), "{status:?}");
+    assert!(
+        term.terminal_restored(),
+        "the terminal was left in the alternate screen or without a cursor"
+    );
+}
+
+#[test]
+fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
+    let python = common::django_venv();
+    let cluster = common::cluster();
+    let (tmp, project) = common::sample_project(2500);
+    // What Fix permissions and Create schema (not built yet) will do: grant, then migrate.
+    common::exec(
+        &cluster.admin(),
+        cluster.admin_password(),
+        "GRANT ALL ON SCHEMA public TO app",
+    );
+    let out = common::migrate_on_pg(&python, &project, &cluster.app(), cluster.app_password());
+    assert!(out.status.success(), "{}", common::output_text(&out));
+
+    let url = cluster.app().display_url();
+    let mut cmd = command(
+        &[
+            "wizard",
+            "--project",
+            project.to_str().unwrap(),
+            "--python",
+            python.to_str().unwrap(),
+            "--to",
+            &url,
+        ],
+        &tmp.path().join("state"),
+    );
+    cmd.env("PGPASSWORD", cluster.app_password().expose());
+    let mut term = Term::spawn(cmd, 100, 30);
+    term.wait_for("Press Enter to discover", 30);
+    term.enter();
+    term.wait_for("Local apps", 60);
+    // Enter moves on from each finished or not-built step until the Connect form.
+    for _ in 0..4 {
+        term.enter();
+    }
+    term.wait_for("Enter connects", 10);
+    term.enter();
+    term.wait_for("Connected: app@127.0.0.1", 30);
+    for _ in 0..3 {
+        term.enter();
+    }
+    term.wait_for("8/10 Copy rows", 10);
+    term.enter();
+    let screen = term.wait_for("[y]", 60);
+    assert!(screen.contains("Empty them and copy"), "{screen}");
+    term.send("y");
+    let screen = term.wait_for("copied and verified", 120);
+    assert!(!screen.contains("MISMATCH"), "{screen}");
+    term.enter();
+    term.enter();
+    term.enter();
+    term.wait_for("not built yet in this version", 10);
+    term.send("q");
+    term.wait_for("Quit?", 10);
+    term.send("y");
+    assert!(term.wait_exit(30).success());
+    assert!(term.terminal_restored());
+
+    // Independently: every SQLite table's rows are in PostgreSQL.
+    for (table, rows) in sqlite_counts(&project.join("db.sqlite3")) {
+        if table == "django_migrations" {
+            continue; // the target keeps the rows its own migrate wrote
+        }
+        let got = common::scalar(
+            &cluster.app(),
+            cluster.app_password(),
+            &format!("SELECT count(*) FROM \"{table}\""),
+        );
+        assert_eq!(got, Some(rows.to_string()), "row count of {table}");
+    }
+}
+
+#[test]
+fn a_killed_wizard_offers_to_resume_at_the_same_step() {
+    let python = common::django_venv();
+    let (tmp, project) = common::sample_project(300);
+    let state = tmp.path().join("state");
+    let args = [
+        "wizard",
+        "--project",
+        project.to_str().unwrap(),
+        "--python",
+        python.to_str().unwrap(),
+    ];
+    let mut term = Term::spawn(command(&args, &state), 100, 30);
+    term.wait_for("Press Enter to discover", 30);
+    term.enter();
+    term.wait_for("Local apps", 60);
+    for _ in 0..4 {
+        term.enter();
+    }
+    term.wait_for("Enter connects", 10);
+    term.kill9();
+
+    let mut term = Term::spawn(command(&args, &state), 100, 30);
+    let screen = term.wait_for("Resume?", 30);
+    assert!(
+        screen.contains("Connect"),
+        "the offer names the step:\n{screen}"
+    );
+    term.send("y");
+    let screen = term.wait_for("Enter connects", 10);
+    assert!(screen.contains("5/10 Connect"), "{screen}");
+    assert!(
+        screen.contains("✓ Discover"),
+        "Discover stays done:\n{screen}"
+    );
+    term.send("\x03"); // Ctrl-C always exits cleanly
+    assert!(term.wait_exit(30).success());
+    assert!(term.terminal_restored());
+}
