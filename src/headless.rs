@@ -70,6 +70,9 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         last_progress: None,
     };
     let (tx, rx) = mpsc::channel();
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    cancel_on_signals(&interrupted)?;
+    forward_interrupt(interrupted, tx.clone());
     let mut runner = Runner::new(tx);
     let mut m = match state::persist::load(&project)? {
         Some(mut saved) => {
@@ -145,6 +148,16 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Turn a Ctrl-C into `Msg::Cancel` for the running job (checked ten times a second).
+fn forward_interrupt(flag: std::sync::Arc<std::sync::atomic::AtomicBool>, tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = tx.send(Msg::Cancel);
+    });
 }
 
 /// Wait for the running job (and any job it chains into) to end, answering questions.
@@ -269,6 +282,50 @@ fn perform(m: &mut Migration, runner: &mut Runner, fx: Vec<Effect>) -> Result<()
 
 /// `dj2pg copy`: the copy engine alone.
 pub fn copy(args: CopyArgs) -> Result<ExitCode> {
-    let _ = args;
-    anyhow::bail!("dj2pg copy: the copy engine is being wired in")
+    let Some(url) = args.target.to.as_deref() else {
+        anyhow::bail!(
+            "dj2pg copy needs the target: --to postgresql://USER@HOST:PORT/DB?sslmode=require"
+        );
+    };
+    let (to, password) = crate::cli::parse_target(url)?;
+    let (use_tz, time_zone) = match args.time_zone {
+        Some(tz) => (false, tz),
+        None => (true, "UTC".to_string()),
+    };
+    let stop = crate::copy::Stop::default();
+    cancel_on_signals(&stop.cancel)?;
+    let report = crate::copy::standalone::run_with_stop(
+        crate::copy::standalone::StandaloneArgs {
+            from: args.from,
+            to,
+            password,
+            jobs: args.copy.jobs,
+            rejects: args.copy.rejects,
+            on_bad_data: args.copy.on_bad_data.into(),
+            yes: args.copy.yes,
+            json: args.copy.json,
+            use_tz,
+            time_zone,
+        },
+        &mut std::io::stdout().lock(),
+        stop,
+    )?;
+    Ok(if report.all_verified() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Ctrl-C (or SIGTERM) asks the work to stop cleanly, so it can be resumed; a second
+/// Ctrl-C exits at once.
+fn cancel_on_signals(flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())
+            .context("could not install the Ctrl-C handler")?;
+        signal_hook::flag::register(sig, flag.clone())
+            .context("could not install the Ctrl-C handler")?;
+    }
+    Ok(())
 }
