@@ -160,8 +160,7 @@ impl Term {
 
     pub fn output_tail(&self) -> String {
         let raw = self.raw.lock().unwrap();
-        let text = String::from_utf8_lossy(&raw[raw.len().saturating_sub(3000)..]).into_owned();
-        text
+        String::from_utf8_lossy(&raw[raw.len().saturating_sub(3000)..]).into_owned()
     }
 }
 
