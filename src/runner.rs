@@ -90,9 +90,6 @@ pub struct Runner {
     /// The target's password, given on the form, the command line or the environment.
     pub password: Option<Secret>,
     jobs: HashMap<JobId, JobControl>,
-    /// How the copy engine runs (parallel connections, rejects folder, the project's
-    /// `USE_TZ`/`TIME_ZONE`); the driver sets it from the run's options and discovery.
-    pub copy_settings: crate::copy::CopySettings,
 }
 
 impl Runner {
@@ -101,7 +98,6 @@ impl Runner {
             tx,
             password: None,
             jobs: HashMap::new(),
-            copy_settings: crate::copy::CopySettings::default(),
         }
     }
 
@@ -141,10 +137,10 @@ impl Runner {
                 job,
                 sqlite,
                 config,
+                settings,
             } => {
                 let tx = self.tx.clone();
                 let password = self.password.clone();
-                let settings = self.copy_settings.clone();
                 let control = self.control(job);
                 std::thread::spawn(move || {
                     let stop = control.stop();
@@ -163,10 +159,10 @@ impl Runner {
                 sqlite,
                 config,
                 policy,
+                settings,
             } => {
                 let tx = self.tx.clone();
                 let password = self.password.clone();
-                let settings = self.copy_settings.clone();
                 let control = self.control(job);
                 std::thread::spawn(move || {
                     let stop = control.stop();

@@ -221,6 +221,7 @@ pub fn run(
         slot.fixed += o.fixed;
     }
 
+    let load_ms = started.elapsed().as_millis() as u64;
     tracker.set_stage("resetting sequences");
     report_now(&tracker, &mut clock, on_progress);
     reset_sequences(&mut pg, plan)?;
@@ -230,6 +231,7 @@ pub fn run(
         pg.batch_execute(&format!("ANALYZE {}", plan.tables[i].target))?;
     }
 
+    let verify_started = Instant::now();
     tracker.set_stage("verifying");
     report_now(&tracker, &mut clock, on_progress);
     let all: Vec<usize> = (0..n).collect();
@@ -274,6 +276,11 @@ pub fn run(
             rejects.dir.display()
         ));
     }
+    notes.push(format!(
+        "Timings: load {:.1} s, verification {:.1} s.",
+        load_ms as f64 / 1000.0,
+        verify_started.elapsed().as_secs_f64()
+    ));
     tracker.set_stage("done");
     report_now(&tracker, &mut clock, on_progress);
     Ok(CopyReport {

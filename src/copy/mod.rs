@@ -311,7 +311,7 @@ fn par_map<S, T: Sync, R: Send>(
 /// Read both schemas and check every value; writes nothing.
 pub fn preflight(cx: &Context) -> Result<PreflightReport> {
     let plan = cx.plan()?;
-    preflight::run(cx, &plan)
+    preflight::run(cx, &plan, ProblemPolicy::Abort)
 }
 
 /// Empty and load the tables (keeping those that already match), reset sequences,

@@ -9,8 +9,10 @@ use super::convert::Zone;
 use super::plan::{Plan, TablePlan};
 use super::report::{PreflightReport, Problem};
 use super::rows::{self, RowOutcome};
+use super::task;
 use super::verify::{self, Checksum};
 use super::{Context as Ctx, Stop};
+use crate::state::ProblemPolicy;
 use anyhow::Result;
 use rusqlite::Connection;
 
@@ -66,8 +68,9 @@ pub fn scan_table(conn: &Connection, table: &TablePlan, zone: &Zone, stop: &Stop
     Ok(scan)
 }
 
-/// The whole preflight.
-pub fn run(cx: &Ctx, plan: &Plan) -> Result<PreflightReport> {
+/// The whole preflight. `policy` is the one already chosen, if any: it decides whether a
+/// target table holding rows already holds exactly what the load would write.
+pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightReport> {
     let scans = cx.par_tables(plan, |conn, table| {
         scan_table(conn, table, &cx.zone, &cx.stop)
     })?;
@@ -82,17 +85,27 @@ pub fn run(cx: &Ctx, plan: &Plan) -> Result<PreflightReport> {
         ..Default::default()
     };
     // Tables that already hold exactly the source's rows are kept, not emptied.
+    let mut expected: Vec<Option<Checksum>> = vec![None; plan.tables.len()];
+    for (i, scan) in scans.iter().enumerate() {
+        if counts[i] == 0 {
+            continue;
+        }
+        if scan.problems.is_empty() {
+            expected[i] = Some(scan.checksum);
+        } else if policy != ProblemPolicy::Abort {
+            let conn = cx.open_sqlite()?;
+            expected[i] = task::source_checksum(&conn, cx, plan, i, policy)?.map(|(sum, _)| sum);
+        }
+    }
     let candidates: Vec<usize> = (0..plan.tables.len())
-        .filter(|&i| {
-            counts[i] > 0 && counts[i] == scans[i].checksum.rows && scans[i].problems.is_empty()
-        })
+        .filter(|&i| expected[i].is_some_and(|e| e.rows == counts[i]))
         .collect();
     let target_sums = cx.par_pg(&candidates, |client, &i| {
         verify::target_checksum(client, &plan.tables[i])
     })?;
     let mut kept = Vec::new();
     for (k, &i) in candidates.iter().enumerate() {
-        if target_sums[k] == scans[i].checksum {
+        if Some(target_sums[k]) == expected[i] {
             kept.push(i);
         }
     }

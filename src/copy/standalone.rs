@@ -92,7 +92,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         ),
     );
     let plan = cx.plan()?;
-    let report = super::preflight::run(&cx, &plan)?;
+    let report = super::preflight::run(&cx, &plan, args.on_bad_data)?;
     print_preflight(&mut o, &report);
     if !report.problems.is_empty() && args.on_bad_data == ProblemPolicy::Abort {
         bail!(
