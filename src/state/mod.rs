@@ -21,7 +21,7 @@ mod tests;
 pub use step::{Choice, Status, Step};
 pub use update::update;
 
-use crate::copy::{CopyProgress, CopyReport, PreflightReport};
+use crate::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport};
 use crate::django::Discovery;
 use crate::pg::{ConnConfig, ServerInfo};
 use serde::{Deserialize, Serialize};
@@ -179,6 +179,7 @@ pub enum Effect {
         job: JobId,
         sqlite: PathBuf,
         config: ConnConfig,
+        settings: CopySettings,
     },
     /// Load the rows (truncating the target tables), reset sequences, verify.
     Copy {
@@ -186,6 +187,7 @@ pub enum Effect {
         sqlite: PathBuf,
         config: ConnConfig,
         policy: ProblemPolicy,
+        settings: CopySettings,
     },
     /// Pause or resume the copy worker.
     Pause { job: JobId, paused: bool },
@@ -261,6 +263,23 @@ impl Migration {
     /// True when the run reached its end: every step done, skipped or not built.
     pub fn finished(&self) -> bool {
         self.steps.iter().all(|s| s.status.lets_next_start())
+    }
+
+    /// How the copy runs: the user's options plus what Django said about time zones
+    /// (`USE_TZ` off means naive datetimes are in `TIME_ZONE`, not UTC).
+    pub fn copy_settings(&self) -> CopySettings {
+        let mut settings = CopySettings::default();
+        if self.options.jobs > 0 {
+            settings.jobs = self.options.jobs;
+        }
+        settings.rejects = self.options.rejects_dir.clone();
+        if let Some(d) = &self.discovery {
+            settings.use_tz = d.use_tz.unwrap_or(true);
+            if let Some(tz) = &d.time_zone {
+                settings.time_zone = tz.clone();
+            }
+        }
+        settings
     }
 
     /// The SQLite file discovery found, if any.

@@ -514,3 +514,25 @@ fn save_and_load_round_trip_offers_resume() {
     persist::forget_in(dir.path(), &project).unwrap();
     assert!(persist::load_in(dir.path(), &project).unwrap().is_none());
 }
+
+#[test]
+fn copy_settings_follow_the_projects_time_zone_rules_and_options() {
+    let mut m = at_copy();
+    m.options.jobs = 3;
+    m.options.rejects_dir = Some("/tmp/rejects".into());
+    if let Some(d) = m.discovery.as_mut() {
+        d.use_tz = Some(false);
+        d.time_zone = Some("Europe/Berlin".into());
+    }
+    let fx = update(&mut m, Msg::Activate);
+    let Effect::Preflight { settings, .. } = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    assert!(!settings.use_tz);
+    assert_eq!(settings.time_zone, "Europe/Berlin");
+    assert_eq!(settings.jobs, 3);
+    assert_eq!(
+        settings.rejects.as_deref(),
+        Some(std::path::Path::new("/tmp/rejects"))
+    );
+}

@@ -153,6 +153,7 @@ fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
                 job,
                 sqlite,
                 config,
+                settings: m.copy_settings(),
             },
             (None, _) => {
                 fail(m, step, "Discover found no SQLite file to copy from.");
@@ -251,6 +252,7 @@ fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
         sqlite,
         config,
         policy,
+        settings: m.copy_settings(),
     });
     fx.push(Effect::Save);
 }
