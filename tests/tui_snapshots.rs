@@ -389,3 +389,22 @@ fn resume_modal() {
 fn too_small() {
     insta::assert_snapshot!(screen(&fresh(), &UiState::default(), 60, 20));
 }
+
+#[test]
+fn running_step_shows_its_log_and_a_save_error() {
+    let mut m = fresh();
+    m.job = Some((1, Step::Discover));
+    m.step_mut(Step::Discover).status = Status::Running {
+        detail: "asking Django".into(),
+        fraction: None,
+    };
+    m.step_mut(Step::Discover).log = vec![
+        "manage.py found at /home/ana/sentiment-api/manage.py".into(),
+        "Python: /home/ana/sentiment-api/.venv/bin/python (.venv)".into(),
+        "running introspect.py with DJANGO_SETTINGS_MODULE=sentiment.settings".into(),
+    ];
+    let mut ui = UiState::default();
+    ui.tick = 3;
+    ui.status = Some("Could not save the run: disk full".into());
+    insta::assert_snapshot!(snap(&m, &ui));
+}
