@@ -77,4 +77,80 @@ fn measure_copy_speed_and_memory() {
         report.notes.iter().find(|n| n.starts_with("Timings")),
         peak_rss_mb()
     );
+
+    // The floor: psql \copy of the same rows as CSV (exported from what dj2pg loaded), one
+    // table after another on one connection, into emptied tables.
+    let psql = dj2pg::pg::cluster::find_pg_bin("psql").expect("psql");
+    let dir = tempfile::tempdir().unwrap();
+    let app = c.app();
+    let env = [
+        ("PGPASSWORD", c.app_password().expose().to_string()),
+        ("PGSSLMODE", "require".to_string()),
+    ];
+    let run_psql = |sql: &str| {
+        let out = std::process::Command::new(&psql)
+            .args([
+                "-h",
+                &app.host,
+                "-p",
+                &app.port.to_string(),
+                "-U",
+                &app.user,
+                "-d",
+                &app.dbname,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", output_text(&out));
+    };
+    let tables: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.target_rows > 0)
+        .map(|c| c.table.clone())
+        .collect();
+    for t in &tables {
+        run_psql(&format!(
+            "\\copy {t} TO '{}' CSV",
+            dir.path().join(t).display()
+        ));
+    }
+    let all: Vec<String> = report.checks.iter().map(|c| c.table.clone()).collect();
+    run_psql(&format!("TRUNCATE {}", all.join(", ")));
+    let t = Instant::now();
+    let script: String = tables
+        .iter()
+        .map(|t| format!("\\copy {t} FROM '{}' CSV\n", dir.path().join(t).display()))
+        .collect();
+    let file = dir.path().join("load.sql");
+    std::fs::write(&file, format!("BEGIN;\n{script}COMMIT;\n")).unwrap();
+    let out = std::process::Command::new(&psql)
+        .args([
+            "-h",
+            &app.host,
+            "-p",
+            &app.port.to_string(),
+            "-U",
+            &app.user,
+            "-d",
+            &app.dbname,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+        ])
+        .arg(&file)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    let floor_s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "psql \\copy CSV floor: {floor_s:.1} s ({:.0} rows/s)",
+        total as f64 / floor_s
+    );
 }

@@ -10,7 +10,7 @@
 use super::plan::Plan;
 use super::progress::{CopyProgress, TablePhase};
 use super::report::{CopyReport, TableCheck};
-use super::rows::{self, Dangling};
+use super::rows::Dangling;
 use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
 use super::verify::{self, Checksum};
@@ -142,14 +142,12 @@ pub fn run(
     // Rows that reference deleted rows, and fresh reject files for reloaded tables.
     let rejects = Rejects::new(cx.rejects_dir());
     let sq = cx.open_sqlite()?;
-    let mut dangling: Vec<Dangling> = Vec::with_capacity(n);
+    // Found lazily by the first worker on each table, so the scans run in parallel.
+    let dangling: Vec<Mutex<Option<Arc<Dangling>>>> = (0..n).map(|_| Mutex::new(None)).collect();
     for (i, t) in plan.tables.iter().enumerate() {
-        if keep[i] {
-            dangling.push(Dangling::new());
-            continue;
+        if !keep[i] {
+            let _ = std::fs::remove_file(rejects.path(&t.name));
         }
-        let _ = std::fs::remove_file(rejects.path(&t.name));
-        dangling.push(rows::find_dangling(&sq, t)?);
     }
 
     // The tasks, group by group.

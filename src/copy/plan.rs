@@ -371,6 +371,109 @@ mod tests {
         }
     }
 
+    use crate::copy::schema::{PgColumn, PgTable, SqliteColumn, SqliteTable};
+
+    fn pg_col(name: &str, ty: PgType, not_null: bool, has_default: bool) -> PgColumn {
+        PgColumn {
+            name: name.into(),
+            attnum: 0,
+            type_sql: ty.sql_name(),
+            ty,
+            not_null,
+            has_default,
+            identity: false,
+            generated: false,
+            sequence: None,
+        }
+    }
+
+    fn schemas() -> (SqliteSchema, PgSchema) {
+        let src = SqliteSchema {
+            tables: vec![SqliteTable {
+                name: "t".into(),
+                columns: ["id", "a", "old"]
+                    .iter()
+                    .map(|n| SqliteColumn {
+                        name: n.to_string(),
+                        decl_type: "text".into(),
+                    })
+                    .collect(),
+                pk: vec!["id".into()],
+                has_rowid: true,
+                rows: 5,
+            }],
+            ..Default::default()
+        };
+        let mut id = pg_col("id", PgType::Int8, true, true);
+        id.sequence = Some("public.t_id_seq".into());
+        let mut gen_col = pg_col("g", PgType::Text, false, false);
+        gen_col.generated = true;
+        let dst = PgSchema {
+            tables: vec![PgTable {
+                oid: 1,
+                schema: "public".into(),
+                name: "t".into(),
+                owner: "app".into(),
+                columns: vec![
+                    id,
+                    pg_col("a", PgType::Varchar(Some(5)), true, false),
+                    gen_col,
+                    pg_col("search", PgType::TsVector, false, false),
+                    pg_col("new", PgType::Text, false, false),
+                ],
+                can_select: true,
+                can_insert: true,
+                can_truncate: true,
+            }],
+            foreign_keys: Vec::new(),
+        };
+        (src, dst)
+    }
+
+    #[test]
+    fn columns_match_by_name_and_one_sided_ones_are_said() {
+        let (src, dst) = schemas();
+        let plan = build(&src, &dst, "app").unwrap();
+        let t = &plan.tables[0];
+        let cols: Vec<_> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(cols, ["id", "a"]);
+        assert_eq!(
+            t.sequences,
+            [("id".to_string(), "public.t_id_seq".to_string())]
+        );
+        let notes = plan.notes.join("\n");
+        for want in [
+            "t.old exists only in SQLite",
+            "t.g is GENERATED ALWAYS",
+            "t.search is a search vector",
+            "t.new exists only on PostgreSQL",
+        ] {
+            assert!(notes.contains(want), "{want}: {notes}");
+        }
+        assert_eq!(
+            t.copy_in_sql(),
+            r#"COPY "public"."t" ("id", "a") FROM STDIN (FORMAT binary)"#
+        );
+    }
+
+    #[test]
+    fn not_null_without_default_or_source_stops_the_plan() {
+        let (src, mut dst) = schemas();
+        dst.tables[0]
+            .columns
+            .push(pg_col("required", PgType::Int4, true, false));
+        let e = build(&src, &dst, "app").unwrap_err().to_string();
+        assert!(
+            e.contains("t.required") && e.contains("NOT NULL without a default"),
+            "{e}"
+        );
+        let (src, mut dst) = schemas();
+        dst.tables[0].owner = "doadmin".into();
+        dst.tables[0].can_truncate = false;
+        let e = build(&src, &dst, "app").unwrap_err().to_string();
+        assert!(e.contains("belongs to role \"doadmin\""), "{e}");
+    }
+
     #[test]
     fn parents_first_and_cycles_grouped() {
         // 0 child → 1 parent; 2 ↔ 3 cycle, 3 → 1; 4 self-reference only.

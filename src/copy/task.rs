@@ -16,7 +16,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Work for one transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +89,8 @@ pub struct Shared<'a> {
     pub plan: &'a Plan,
     pub policy: ProblemPolicy,
     pub tracker: &'a Tracker,
-    pub dangling: &'a [Dangling],
+    /// Per table, computed by the first task that needs it.
+    pub dangling: &'a [Mutex<Option<Arc<Dangling>>>],
     pub rejects: &'a Rejects,
 }
 
@@ -144,7 +145,17 @@ fn copy_table(
         bail!("table {} has no column that can be copied", table.name);
     }
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
-    let dangling = &sh.dangling[t];
+    let dangling = {
+        let mut slot = sh.dangling[t].lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(d) => Arc::clone(d),
+            None => {
+                let d = Arc::new(rows::find_dangling(sq, table)?);
+                *slot = Some(Arc::clone(&d));
+                d
+            }
+        }
+    };
     let fix = sh.policy == ProblemPolicy::Fix;
     let mut stmt = sq.prepare(&table.select_sql(slice.is_some()))?;
     let mut cursor = match slice {
