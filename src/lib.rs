@@ -21,4 +21,5 @@ pub mod pg;
 pub mod runner;
 pub mod state;
 pub mod tui;
+pub mod units;
 pub mod wizard;

@@ -10,19 +10,6 @@ use pty::Term;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
-/// `1234567` → `1,234,567`, as the Discover screen prints counts.
-fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Tables (no `sqlite_*`) and their row counts, read straight from the file.
 fn sqlite_counts(db: &Path) -> Vec<(String, u64)> {
     let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
@@ -71,7 +58,11 @@ fn demo_opens_the_wizard_shows_the_right_counts_and_quits_cleanly() {
 
     let counts = sqlite_counts(&dir.join("db.sqlite3"));
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
-    let expected = format!("{} tables · {} rows", counts.len(), grouped(total));
+    let expected = format!(
+        "{} tables · {} rows",
+        counts.len(),
+        dj2pg::units::thousands(total)
+    );
     assert!(
         screen.contains(&expected),
         "expected {expected:?} on the Discover screen:\n{screen}"

@@ -106,14 +106,4 @@ impl CopyProgress {
     }
 }
 
-/// `1h02m03s` / `2m03s` / `3s`.
-pub fn hms(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}h{m:02}m{s:02}s")
-    } else if m > 0 {
-        format!("{m}m{s:02}s")
-    } else {
-        format!("{s}s")
-    }
-}
+pub use crate::units::hms;

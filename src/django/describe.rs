@@ -1,22 +1,7 @@
 //! Discovery in plain lines, for the headless runner and logs.
 
 use super::{Discovery, Method};
-
-/// Human units: 1.2 MB.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
+use crate::units::{human_bytes, thousands};
 
 /// The discovery summary, one fact a line.
 pub fn describe_lines(d: &Discovery) -> Vec<String> {
@@ -49,7 +34,7 @@ pub fn describe_lines(d: &Discovery) -> Vec<String> {
             s.path.display(),
             human_bytes(s.size_bytes),
             s.tables.len(),
-            s.total_rows()
+            thousands(s.total_rows())
         ));
     }
     for app in d.local_apps() {
@@ -75,15 +60,4 @@ pub fn describe_lines(d: &Discovery) -> Vec<String> {
         lines.push(format!("warning: {w}"));
     }
     lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn human_units() {
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(1_234_567), "1.2 MB");
-    }
 }

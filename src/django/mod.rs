@@ -13,7 +13,7 @@ mod scan;
 mod sqlite;
 pub mod venv;
 
-pub use describe::{describe_lines, human_bytes};
+pub use describe::describe_lines;
 pub use discover::{discover, find_manage_py};
 pub use introspect::{Introspection, run_introspection};
 pub use python::{PythonChoice, pick_python};
