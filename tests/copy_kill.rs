@@ -13,13 +13,7 @@ fn kill_9_mid_table_then_rerun_ends_with_exact_rows() {
     let c = cluster();
     let python = django_venv();
     let (_tmp, project) = sample_project(100_000);
-    exec(
-        &c.admin(),
-        c.admin_password(),
-        "GRANT ALL ON SCHEMA public TO app",
-    );
-    let out = migrate_on_pg(&python, &project, &c.app(), c.app_password());
-    assert!(out.status.success(), "{}", output_text(&out));
+    migrate_as_app(&c, &python, &project);
     let url = TempCluster::url(&c.app(), c.app_password());
     let db = project.join("db.sqlite3");
     let run = || {

@@ -37,13 +37,7 @@ fn measure_copy_speed_and_memory() {
         "generated {rows} rows in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    exec(
-        &c.admin(),
-        c.admin_password(),
-        "GRANT ALL ON SCHEMA public TO app",
-    );
-    let out = migrate_on_pg(&python, &project, &c.app(), c.app_password());
-    assert!(out.status.success(), "{}", output_text(&out));
+    migrate_as_app(&c, &python, &project);
     let sqlite = project.join("db.sqlite3");
     eprintln!(
         "SQLite file: {:.1} MB, RSS before copy {:.0} MB",

@@ -26,13 +26,7 @@ fn preflight_then_copy_report_through_the_runner() {
     let c = cluster();
     let python = django_venv();
     let (_tmp, project) = sample_project(20_000);
-    exec(
-        &c.admin(),
-        c.admin_password(),
-        "GRANT ALL ON SCHEMA public TO app",
-    );
-    let out = migrate_on_pg(&python, &project, &c.app(), c.app_password());
-    assert!(out.status.success(), "{}", output_text(&out));
+    migrate_as_app(&c, &python, &project);
     let sqlite = project.join("db.sqlite3");
 
     let (tx, rx) = mpsc::channel();

@@ -17,13 +17,7 @@ fn migrated(rows: usize, extra: &[&str]) -> (TempCluster, PathBuf, tempfile::Tem
     let c = cluster();
     let python = django_venv();
     let (tmp, project) = sample_project_with(rows, extra);
-    exec(
-        &c.admin(),
-        c.admin_password(),
-        "GRANT ALL ON SCHEMA public TO app",
-    );
-    let out = migrate_on_pg(&python, &project, &c.app(), c.app_password());
-    assert!(out.status.success(), "migrate:\n{}", output_text(&out));
+    migrate_as_app(&c, &python, &project);
     (c, python, tmp, project)
 }
 

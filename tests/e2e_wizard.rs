@@ -86,13 +86,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     let cluster = common::cluster();
     let (tmp, project) = common::sample_project(2500);
     // What Fix permissions and Create schema (not built yet) will do: grant, then migrate.
-    common::exec(
-        &cluster.admin(),
-        cluster.admin_password(),
-        "GRANT ALL ON SCHEMA public TO app",
-    );
-    let out = common::migrate_on_pg(&python, &project, &cluster.app(), cluster.app_password());
-    assert!(out.status.success(), "{}", common::output_text(&out));
+    common::migrate_as_app(&cluster, &python, &project);
 
     let url = cluster.app().display_url();
     let mut cmd = command(

@@ -4,7 +4,7 @@ use super::introspect::run_introspection;
 use super::python::pick_python;
 use super::scan;
 use super::sqlite::summarize_sqlite;
-use super::{AppInfo, DatabaseInfo, Discovery, Method};
+use super::{DatabaseInfo, Discovery, Method};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -108,7 +108,7 @@ pub fn discover(project: &Path, python: Option<&Path>) -> Result<Discovery> {
             use_tz: i.use_tz,
             time_zone: i.time_zone,
             postgres_driver: i.postgres_driver,
-            apps: i.apps.into_iter().map(AppInfo::from).collect(),
+            apps: i.apps,
             sqlite: None,
             warnings: Vec::new(),
         },

@@ -1,9 +1,9 @@
 //! Running `assets/introspect.py` with the project's Python and reading its JSON.
 
-use super::{AppInfo, FieldInfo, ModelInfo};
+use super::AppInfo;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// What introspect.py prints (schema 1).
@@ -17,7 +17,7 @@ pub struct Introspection {
     pub use_tz: Option<bool>,
     pub time_zone: Option<String>,
     pub postgres_driver: Option<String>,
-    pub apps: Vec<AppJson>,
+    pub apps: Vec<AppInfo>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -25,40 +25,6 @@ pub struct DbJson {
     pub engine: String,
     pub name: Option<String>,
 }
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct AppJson {
-    pub label: String,
-    pub name: String,
-    pub path: Option<PathBuf>,
-    pub local: bool,
-    pub migrations_dir: Option<PathBuf>,
-    #[serde(default)]
-    pub migration_files: Vec<String>,
-    #[serde(default)]
-    pub data_migrations: Vec<String>,
-    #[serde(default)]
-    pub models: Vec<ModelInfo>,
-}
-
-impl From<AppJson> for AppInfo {
-    fn from(a: AppJson) -> AppInfo {
-        AppInfo {
-            label: a.label,
-            name: a.name,
-            path: a.path,
-            local: a.local,
-            migrations_dir: a.migrations_dir,
-            migration_files: a.migration_files,
-            data_migrations: a.data_migrations,
-            models: a.models,
-        }
-    }
-}
-
-// Keep FieldInfo in the public API of this module's JSON.
-#[allow(dead_code)]
-type _Field = FieldInfo;
 
 /// Run the introspection script with `python`, in `project_dir`.
 ///

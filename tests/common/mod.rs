@@ -288,3 +288,20 @@ fn run_checked(cmd: &mut Command, what: &str) -> Output {
     );
     out
 }
+
+/// What Fix permissions and Create schema do before a copy: the admin grants the app role
+/// the `public` schema (connected to the app database), then Django's `migrate` runs as the
+/// app role, so the tables belong to it. Panics with Django's output when migrate fails.
+pub fn migrate_as_app(c: &TempCluster, python: &Path, project: &Path) {
+    exec(
+        &c.admin(),
+        c.admin_password(),
+        "GRANT ALL ON SCHEMA public TO app",
+    );
+    let out = migrate_on_pg(python, project, &c.app(), c.app_password());
+    assert!(
+        out.status.success(),
+        "migrate as app failed:\n{}",
+        output_text(&out)
+    );
+}
