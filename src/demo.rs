@@ -66,24 +66,37 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let (cluster, target, password) = match &args.to {
         Some(url) => {
             let (config, password) = crate::cli::parse_target(url)?;
-            (None, config, password)
+            (None, Some(config), password)
         }
         None => {
             say("starting a throwaway PostgreSQL on 127.0.0.1 (TLS, scram-sha-256)…");
-            let cluster = TempCluster::start(ClusterOptions::default()).context(
-                "could not start a local PostgreSQL; install it (apt-get install postgresql) or pass --to URL",
-            )?;
-            let target = cluster.app();
-            let password = Some(cluster.app_password().clone());
-            grant_schema(&cluster)?;
-            (Some(cluster), target, password)
+            match TempCluster::start(ClusterOptions::default()) {
+                Ok(cluster) => {
+                    let target = cluster.app();
+                    let password = Some(cluster.app_password().clone());
+                    grant_schema(&cluster)?;
+                    (Some(cluster), Some(target), password)
+                }
+                Err(e) => {
+                    say(&format!("no local PostgreSQL: {e:#}"));
+                    say(
+                        "the wizard opens with an empty Connect form: paste the URL of a PostgreSQL you can use",
+                    );
+                    say(
+                        "(its schema must exist: run `python manage.py migrate` against it from the project folder)",
+                    );
+                    (None, None, None)
+                }
+            }
         }
     };
-    say(
-        "Create schema is not built yet in this version, so the demo runs `manage.py migrate` on PostgreSQL for you",
-    );
-    create_schema(&dir, &python, &target, password.as_ref())?;
-    say(&format!("target: {}", target.display_url()));
+    if let Some(target) = &target {
+        say(
+            "Create schema is not built yet in this version, so the demo runs `manage.py migrate` on PostgreSQL for you",
+        );
+        create_schema(&dir, &python, target, password.as_ref())?;
+        say(&format!("target: {}", target.display_url()));
+    }
     say("opening the wizard (q quits; the folder is kept, the throwaway server is removed)");
 
     let code = crate::wizard::launch_with(
@@ -96,7 +109,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             fresh: true,
         },
         Prefill {
-            url: Some(target.display_url()),
+            url: target.map(|t| t.display_url()),
             password,
         },
     );
