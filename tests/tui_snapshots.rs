@@ -340,6 +340,7 @@ fn copy_rows_verified() {
             check("auth_user", 3, true),
             check("django_content_type", 18, true),
             check("ml_models_modelversion", 7, true),
+            check("ml_models_modelversion_training_datasets", 12, true),
             check("predictions_prediction", 182_304, true),
             check("reviews_review", 20_117, true),
         ],

@@ -73,7 +73,8 @@ impl CopyReport {
             .count();
         if bad == 0 {
             format!(
-                "{rows} rows in {} tables copied and verified in {}",
+                "{} rows in {} tables copied and verified in {}",
+                crate::units::thousands(rows),
                 self.checks.len(),
                 super::progress::hms(self.elapsed_ms / 1000)
             )

@@ -6,7 +6,7 @@ use super::super::keys::{Hint, copying, hint};
 use super::super::ui_state::UiState;
 use super::super::widgets::hms;
 use super::super::widgets::{
-    decision, dim, failure, pending_intro, progress, spinner, thousands, wrapped,
+    decision, dim, failure, pending_intro, progress, spinner, thousands, truncate_middle, wrapped,
 };
 use super::{Handled, status_lines};
 use crate::copy::{CopyProgress, CopyReport, PreflightReport, TablePhase};
@@ -131,6 +131,8 @@ fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool
         hms(p.elapsed_ms / 1000)
     );
     frame.render_widget(Paragraph::new(Line::from(dim(line))), rate);
+    // The name column gets what the rows (19) and phase (8) columns and their gaps leave.
+    let name_width = (tables.width as usize).saturating_sub(19 + 8 + 2).max(8);
     let rows = p.tables.iter().map(|t| {
         let style = match t.phase {
             TablePhase::Loading => Style::new().fg(Color::Cyan),
@@ -139,7 +141,7 @@ fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool
             TablePhase::Waiting => Style::new().fg(Color::Gray),
         };
         Row::new(vec![
-            Cell::from(t.table.clone()),
+            Cell::from(truncate_middle(&t.table, name_width)),
             Cell::from(format!(
                 "{} / {}",
                 thousands(t.rows_done),
@@ -238,10 +240,16 @@ fn render_report(
     para(frame, head_area, head);
     let Some(report) = report else { return };
     let rejected = report.checks.iter().any(|c| c.rejected_rows > 0);
+    let fixed = if rejected {
+        9 * 3 + 8 + 4
+    } else {
+        9 * 2 + 8 + 3
+    };
+    let name_width = (table_area.width as usize).saturating_sub(fixed).max(8);
     let rows = report.checks.iter().map(|c| {
         let ok = c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows;
         let mut cells = vec![
-            Cell::from(c.table.clone()),
+            Cell::from(truncate_middle(&c.table, name_width)),
             Cell::from(thousands(c.source_rows)),
             Cell::from(thousands(c.target_rows)),
         ];

@@ -108,6 +108,22 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// Cut `text` to `width` characters by taking out its middle, so that names that differ
+/// only at the end (`classifier_modelversion` / `classifier_modelversion_datasets`) stay
+/// distinct.
+pub fn truncate_middle(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width || width < 5 {
+        return truncate(text, width);
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let mut s: String = text.chars().take(head).collect();
+    s.push('…');
+    s.extend(text.chars().skip(len - tail));
+    s
+}
+
 /// Cut `text` to `width` characters, ending with `…` when cut.
 pub fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -192,5 +208,20 @@ mod tests {
         assert_eq!(thousands(12), "12");
         assert_eq!(human_bytes(13_002_752), "12.4 MiB");
         assert_eq!(human_bytes(500), "500 B");
+    }
+}
+
+#[cfg(test)]
+mod truncation_tests {
+    use super::truncate_middle;
+
+    #[test]
+    fn middle_truncation_keeps_names_that_differ_at_the_end_apart() {
+        let a = truncate_middle("classifier_modelversion", 16);
+        let b = truncate_middle("classifier_modelversion_datasets", 16);
+        assert_ne!(a, b);
+        assert_eq!(b, "classifi…atasets");
+        assert_eq!(b.chars().count(), 16);
+        assert_eq!(truncate_middle("auth_user", 16), "auth_user");
     }
 }
