@@ -1,0 +1,687 @@
+//! The copy benchmark: `dj2pg copy` against the `psql \copy` floor and pgloader, same data,
+//! same server, one run. See `benches/README.md`.
+//!
+//!     cargo bench --bench copy -- [--rows N] [--jobs N] [--keep]
+//!
+//! Steps: write the sample project, generate about N rows into its SQLite file, start a
+//! throwaway PostgreSQL, `manage.py migrate` there as `app`, export every copied table to CSV
+//! already in PostgreSQL's input format (not timed), then time, each on emptied tables:
+//! the `psql \copy` script (the floor), `dj2pg copy` (with its peak RSS), and pgloader in
+//! data-only mode when it is installed. After each run the target's row counts must equal
+//! the source's, and each table's content is compared with what the floor loaded.
+
+use anyhow::{Context, Result, bail};
+use dj2pg::django::overlay::Overlay;
+use dj2pg::pg::cluster::{ClusterOptions, TempCluster};
+use rusqlite::types::ValueRef;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DJ2PG: &str = env!("CARGO_BIN_EXE_dj2pg");
+const GNU_TIME: &str = "/usr/bin/time";
+
+struct Args {
+    rows: usize,
+    jobs: Option<usize>,
+    keep: bool,
+}
+
+/// A table dj2pg copies: its columns (SQLite order) with their PostgreSQL types.
+struct Table {
+    name: String,
+    columns: Vec<(String, String)>,
+    rows: u64,
+}
+
+/// One timed run.
+struct Run {
+    tool: String,
+    secs: f64,
+    peak_kb: Option<u64>,
+    /// Why the run does not count (failed, lost rows).
+    error: Option<String>,
+    note: Option<String>,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench copy: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args = parse_args()?;
+    let work = tempfile::Builder::new().prefix("dj2pg-bench-").tempdir()?;
+    let dir = work.path().to_path_buf();
+    let result = bench(&args, &dir);
+    if args.keep {
+        let kept = work.keep();
+        say(&format!("kept {}", kept.display()));
+    }
+    result
+}
+
+fn bench(args: &Args, dir: &Path) -> Result<()> {
+    let project = dir.join("project");
+    dj2pg::assets::write_sample_project(&project)?;
+    let python = dj2pg::django::venv::ensure_venv(
+        &target_dir().join("bench-cache"),
+        dj2pg::assets::REQUIREMENTS_TXT,
+        &mut |l| say(l),
+    )?;
+
+    say(&format!("generating about {} rows…", args.rows));
+    let db = project.join("db.sqlite3");
+    let t = Instant::now();
+    let mut gen_cmd = Command::new(&python);
+    gen_cmd
+        .arg("generate_data.py")
+        .arg("--db")
+        .arg(&db)
+        .args(["--rows", &args.rows.to_string(), "--force"])
+        .current_dir(&project);
+    checked(&mut gen_cmd, "generate_data.py")?;
+    say(&format!("generated in {:.1}s", t.elapsed().as_secs_f64()));
+
+    say("starting PostgreSQL and migrating the schema with Django…");
+    let cluster = TempCluster::start(ClusterOptions::default())?;
+    let mut admin = cluster
+        .admin()
+        .connect(Some(cluster.admin_password()))
+        .map_err(|e| anyhow::anyhow!("connect as doadmin: {e}"))?;
+    admin.batch_execute("GRANT ALL ON SCHEMA public TO app")?;
+    let overlay = Overlay::write(&project, "aiproto.settings")?;
+    let out = overlay.manage(
+        &python,
+        &cluster.app(),
+        Some(cluster.app_password()),
+        &["migrate", "--noinput"],
+    )?;
+    if !out.status.success() {
+        bail!(
+            "manage.py migrate failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut pg = cluster
+        .app()
+        .connect(Some(cluster.app_password()))
+        .map_err(|e| anyhow::anyhow!("connect as app: {e}"))?;
+    let tables = plan_tables(&db, &mut pg)?;
+    let total: u64 = tables.iter().map(|t| t.rows).sum();
+    say(&format!("{} tables, {total} rows to copy", tables.len()));
+
+    let csv_dir = dir.join("csv");
+    std::fs::create_dir_all(&csv_dir)?;
+    let t = Instant::now();
+    export_csv(&db, &tables, &csv_dir)?;
+    say(&format!(
+        "CSV exported (not timed) in {:.1}s",
+        t.elapsed().as_secs_f64()
+    ));
+
+    let password = cluster.app_password().expose().to_string();
+    let port = cluster.port();
+    let mut runs = Vec::new();
+    let mut checker = Checker {
+        tables: &tables,
+        reference: None,
+    };
+
+    truncate_all(&mut pg, &tables)?;
+    let mut floor = time_psql_floor(dir, &tables, &csv_dir, port, &password)?;
+    checker.check(&mut pg, &mut floor)?;
+    runs.push(floor);
+
+    let url = format!("postgresql://app@127.0.0.1:{port}/appdb?sslmode=require");
+    let quiet_flag = no_progress_flag();
+    for quiet in [false, true] {
+        if quiet && quiet_flag.is_none() {
+            break;
+        }
+        truncate_all(&mut pg, &tables)?;
+        let mut run = time_dj2pg(
+            dir,
+            &db,
+            &url,
+            &password,
+            args.jobs,
+            quiet_flag.filter(|_| quiet),
+        )?;
+        checker.check(&mut pg, &mut run)?;
+        runs.push(run);
+    }
+
+    if which("pgloader").is_some() {
+        truncate_all(&mut pg, &tables)?;
+        let mut run = time_pgloader(dir, &db, port, &password, cluster.ca_file())?;
+        if run.error.is_none() {
+            checker.check(&mut pg, &mut run)?;
+        }
+        runs.push(run);
+    } else {
+        say("pgloader not installed (apt-get install pgloader)");
+    }
+
+    report(&runs, total, args, quiet_flag);
+    drop(pg);
+    cluster.stop()
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        rows: 200_000,
+        jobs: None,
+        keep: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| -> Result<usize> {
+            let v = it.next().with_context(|| format!("{name} needs a value"))?;
+            v.replace('_', "")
+                .parse()
+                .with_context(|| format!("{name} {v}: not a number"))
+        };
+        match a.as_str() {
+            "--rows" => args.rows = value("--rows")?,
+            "--jobs" | "-j" => args.jobs = Some(value("--jobs")?),
+            "--keep" => args.keep = true,
+            "--bench" => {} // cargo bench passes it to every bench binary
+            "-h" | "--help" => {
+                println!("cargo bench --bench copy -- [--rows N (200000)] [--jobs N] [--keep]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    Ok(args)
+}
+
+/// The tables dj2pg copies (every SQLite user table but `django_migrations`), with the
+/// PostgreSQL type of each column and the source row count.
+fn plan_tables(db: &Path, pg: &mut postgres::Client) -> Result<Vec<Table>> {
+    let lite = open_sqlite(db)?;
+    let names: Vec<String> = lite
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' \
+             ESCAPE '\\' AND name <> 'django_migrations' ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut tables = Vec::new();
+    for name in names {
+        let pg_types: BTreeMap<String, String> = pg
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = $1",
+                &[&name],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        if pg_types.is_empty() {
+            bail!("table {name} is in the SQLite file but not in PostgreSQL after migrate");
+        }
+        let columns = lite
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
+            .query_map([&name], |r| r.get::<_, String>(0))?
+            .map(|c| {
+                let c = c?;
+                let ty = pg_types.get(&c).cloned().unwrap_or_default();
+                Ok((c, ty))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let rows: i64 =
+            lite.query_row(&format!("SELECT count(*) FROM {}", ident(&name)), [], |r| {
+                r.get(0)
+            })?;
+        tables.push(Table {
+            name,
+            columns,
+            rows: rows as u64,
+        });
+    }
+    Ok(tables)
+}
+
+fn open_sqlite(db: &Path) -> Result<rusqlite::Connection> {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("open {}", db.display()))
+}
+
+/// Write `<table>.csv` per table in PostgreSQL's CSV input format: NULL is an unquoted empty
+/// field, every text is quoted. Django's SQLite encodings are converted by the target type:
+/// booleans 0/1 → f/t, durations (integer µs) → `N microseconds`, blobs → `\x` hex; uuids
+/// (32 hex digits), naive UTC datetimes (loaded with TimeZone=UTC) and JSON pass as they are.
+fn export_csv(db: &Path, tables: &[Table], dir: &Path) -> Result<()> {
+    let lite = open_sqlite(db)?;
+    for table in tables {
+        let cols: Vec<String> = table.columns.iter().map(|(c, _)| ident(c)).collect();
+        let sql = format!("SELECT {} FROM {}", cols.join(", "), ident(&table.name));
+        let mut stmt = lite.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let path = dir.join(format!("{}.csv", table.name));
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        while let Some(row) = rows.next()? {
+            for (i, (_, ty)) in table.columns.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write_csv_value(&mut out, row.get_ref(i)?, ty)?;
+            }
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+            .with_context(|| format!("write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn write_csv_value(out: &mut impl Write, v: ValueRef<'_>, pg_type: &str) -> std::io::Result<()> {
+    match v {
+        ValueRef::Null => Ok(()),
+        ValueRef::Integer(i) => match pg_type {
+            "boolean" => out.write_all(if i != 0 { b"t" } else { b"f" }),
+            "interval" => write!(out, "{i} microseconds"),
+            _ => write!(out, "{i}"),
+        },
+        // Debug gives the shortest round-trip form with an exponent when needed (1e-300).
+        ValueRef::Real(f) => write!(out, "{f:?}"),
+        ValueRef::Text(t) => {
+            out.write_all(b"\"")?;
+            for chunk in t.split_inclusive(|&b| b == b'"') {
+                out.write_all(chunk)?;
+                if chunk.ends_with(b"\"") {
+                    out.write_all(b"\"")?;
+                }
+            }
+            out.write_all(b"\"")
+        }
+        ValueRef::Blob(b) => write!(out, "\\x{}", hex::encode(b)),
+    }
+}
+
+fn truncate_all(pg: &mut postgres::Client, tables: &[Table]) -> Result<()> {
+    let list: Vec<String> = tables.iter().map(|t| ident(&t.name)).collect();
+    pg.batch_execute(&format!("TRUNCATE {}", list.join(", ")))
+        .context("TRUNCATE the target tables")
+}
+
+/// The floor: one psql session, one transaction (Django's foreign keys are DEFERRABLE
+/// INITIALLY DEFERRED, so table order does not matter), TRUNCATE then `\copy` per table.
+fn time_psql_floor(
+    dir: &Path,
+    tables: &[Table],
+    csv_dir: &Path,
+    port: u16,
+    password: &str,
+) -> Result<Run> {
+    let mut script = String::from("\\set ON_ERROR_STOP on\nSET TimeZone = 'UTC';\nBEGIN;\n");
+    let list: Vec<String> = tables.iter().map(|t| ident(&t.name)).collect();
+    writeln!(script, "TRUNCATE {};", list.join(", "))?;
+    for t in tables {
+        let cols: Vec<String> = t.columns.iter().map(|(c, _)| ident(c)).collect();
+        let file = csv_dir.join(format!("{}.csv", t.name));
+        writeln!(
+            script,
+            "\\copy {} ({}) FROM '{}' WITH (FORMAT csv)",
+            ident(&t.name),
+            cols.join(", "),
+            file.display()
+        )?;
+    }
+    script.push_str("COMMIT;\n");
+    let path = dir.join("floor.sql");
+    std::fs::write(&path, script)?;
+
+    say("timing psql \\copy (the floor)…");
+    let mut cmd = Command::new("psql");
+    cmd.arg(format!(
+        "host=127.0.0.1 port={port} dbname=appdb user=app sslmode=require"
+    ))
+    .args(["-X", "-q", "-f"])
+    .arg(&path)
+    .env("PGPASSWORD", password);
+    let (secs, out) = timed(&mut cmd, &dir.join("floor.log"))?;
+    Ok(Run {
+        tool: "psql \\copy (floor)".into(),
+        secs,
+        peak_kb: None,
+        error: (!out.success).then(|| format!("psql failed:\n{}", out.tail)),
+        note: None,
+    })
+}
+
+/// `dj2pg copy`, under GNU time for its peak RSS when available, else polling VmHWM.
+fn time_dj2pg(
+    dir: &Path,
+    db: &Path,
+    url: &str,
+    password: &str,
+    jobs: Option<usize>,
+    quiet: Option<&str>,
+) -> Result<Run> {
+    let rss_file = dir.join("dj2pg.rss");
+    let gnu_time = Path::new(GNU_TIME).exists();
+    let mut cmd = if gnu_time {
+        let mut c = Command::new(GNU_TIME);
+        c.args(["-f", "%M", "-o"]).arg(&rss_file).arg(DJ2PG);
+        c
+    } else {
+        Command::new(DJ2PG)
+    };
+    cmd.args(["copy", "--from"])
+        .arg(db)
+        .args(["--to", url, "--yes"]);
+    if let Some(j) = jobs {
+        cmd.args(["--jobs", &j.to_string()]);
+    }
+    if let Some(flag) = quiet {
+        cmd.arg(flag);
+    }
+    cmd.env("PGPASSWORD", password)
+        .env_remove("DJ2PG_TARGET_URL");
+    let label = if quiet.is_some() {
+        "dj2pg copy (no progress)"
+    } else {
+        "dj2pg copy"
+    };
+    say(&format!("timing {label}…"));
+    let log = dir.join(if quiet.is_some() {
+        "dj2pg-quiet.log"
+    } else {
+        "dj2pg.log"
+    });
+    let (secs, out) = timed(&mut cmd, &log)?;
+    let peak_kb = if gnu_time {
+        std::fs::read_to_string(&rss_file)
+            .ok()
+            .and_then(|s| s.lines().last()?.trim().parse().ok())
+    } else {
+        out.polled_hwm_kb
+    };
+    let output = std::fs::read(&log).unwrap_or_default();
+    let lines = output.iter().filter(|&&b| b == b'\n').count();
+    Ok(Run {
+        tool: label.into(),
+        secs,
+        peak_kb,
+        error: (!out.success).then(|| format!("dj2pg copy failed:\n{}", out.tail)),
+        note: Some(format!("{lines} output lines, {} bytes", output.len())),
+    })
+}
+
+/// The flag that turns dj2pg copy's progress output off, if the CLI has one.
+fn no_progress_flag() -> Option<&'static str> {
+    let help = Command::new(DJ2PG).args(["copy", "--help"]).output().ok()?;
+    let help = String::from_utf8_lossy(&help.stdout);
+    ["--no-progress", "--quiet"]
+        .into_iter()
+        .find(|f| help.contains(f))
+}
+
+fn time_pgloader(dir: &Path, db: &Path, port: u16, password: &str, ca_file: &Path) -> Result<Run> {
+    let load = format!(
+        "LOAD DATABASE\n  FROM sqlite://{db}\n  INTO postgresql://app:{password}@127.0.0.1:{port}/appdb?sslmode=require\n\
+         WITH data only, truncate, create no tables, create no indexes, reset no sequences\n\
+         SET work_mem to '64MB', maintenance_work_mem to '256MB', timezone to 'UTC'\n\
+         EXCLUDING TABLE NAMES LIKE 'django_migrations';\n",
+        db = db.display()
+    );
+    let path = dir.join("bench.load");
+    std::fs::write(&path, load)?;
+    say("timing pgloader (data only)…");
+    let mut cmd = Command::new("pgloader");
+    // sslmode=require does not verify the certificate (libpq) but pgloader does, and
+    // ignores --no-ssl-cert-verification in a load file (dimitri/pgloader#1360): trust the
+    // cluster's self-signed certificate through OpenSSL's SSL_CERT_FILE instead.
+    cmd.env("SSL_CERT_FILE", ca_file)
+        .arg("--no-ssl-cert-verification")
+        .arg("--root-dir")
+        .arg(dir.join("pgloader"))
+        .arg(&path);
+    let (secs, out) = timed(&mut cmd, &dir.join("pgloader.log"))?;
+    // pgloader exits 0 even when it rejected rows; the row check catches those.
+    Ok(Run {
+        tool: "pgloader (data only)".into(),
+        secs,
+        peak_kb: None,
+        error: (!out.success).then(|| format!("pgloader failed:\n{}", out.tail)),
+        note: None,
+    })
+}
+
+struct Exit {
+    success: bool,
+    tail: String,
+    polled_hwm_kb: Option<u64>,
+}
+
+/// Run `cmd` with stdout+stderr to `log`, timing its wall clock and polling its VmHWM.
+fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, Exit)> {
+    let file = File::create(log)?;
+    cmd.stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file);
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut hwm = None;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if let Some(kb) = read_hwm_kb(&status_path) {
+            hwm = Some(kb);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+    Ok((
+        secs,
+        Exit {
+            success: status.success(),
+            tail,
+            polled_hwm_kb: hwm,
+        },
+    ))
+}
+
+fn read_hwm_kb(status_path: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(status_path).ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Checks each run's result: row counts against the source (a mismatch voids the run), and
+/// table contents against what the floor loaded (a difference is reported).
+struct Checker<'a> {
+    tables: &'a [Table],
+    reference: Option<BTreeMap<String, String>>,
+}
+
+impl Checker<'_> {
+    fn check(&mut self, pg: &mut postgres::Client, run: &mut Run) -> Result<()> {
+        if run.error.is_some() {
+            return Ok(());
+        }
+        let mut lost = Vec::new();
+        let mut digests = BTreeMap::new();
+        for t in self.tables {
+            let q = format!(
+                "SELECT count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM {} x",
+                ident(&t.name)
+            );
+            let row = pg.query_one(&q, &[])?;
+            let n: i64 = row.get(0);
+            if n as u64 != t.rows {
+                lost.push(format!("{}: {} of {} rows", t.name, n, t.rows));
+            }
+            digests.insert(t.name.clone(), row.get::<_, String>(1));
+        }
+        if !lost.is_empty() {
+            let msg = format!("ROW COUNTS DIFFER FROM THE SOURCE: {}", lost.join("; "));
+            eprintln!("ERROR {}: {msg}", run.tool);
+            run.error = Some(msg);
+            return Ok(());
+        }
+        match &self.reference {
+            None => self.reference = Some(digests),
+            Some(reference) => {
+                let differ: Vec<&str> = self
+                    .tables
+                    .iter()
+                    .filter(|t| reference.get(&t.name) != digests.get(&t.name))
+                    .map(|t| t.name.as_str())
+                    .collect();
+                if !differ.is_empty() {
+                    let note = format!("values differ from the floor's in: {}", differ.join(", "));
+                    say(&format!("{}: {note}", run.tool));
+                    run.note = Some(match run.note.take() {
+                        Some(n) => format!("{n}; {note}"),
+                        None => note,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
+    let floor = runs
+        .iter()
+        .find(|r| r.tool.starts_with("psql") && r.error.is_none());
+    let rate = |r: &Run| rows as f64 / r.secs;
+    let jobs = args
+        .jobs
+        .map_or("dj2pg's default".to_string(), |j| j.to_string());
+    println!(
+        "\n== dj2pg copy benchmark: {rows} rows, --jobs {jobs}, {} CPUs ==",
+        cpus()
+    );
+    println!(
+        "{:<26} {:>9} {:>10} {:>12} {:>9} {:>10}",
+        "tool", "seconds", "rows", "rows/s", "vs floor", "peak RSS"
+    );
+    for r in runs {
+        let ratio = match (floor, &r.error) {
+            (Some(f), None) => format!("{:.2}x", rate(r) / rate(f)),
+            _ => "-".into(),
+        };
+        let rss = r
+            .peak_kb
+            .map_or("-".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
+        let rps = if r.error.is_none() {
+            format!("{:.0}", rate(r))
+        } else {
+            "FAILED".into()
+        };
+        println!(
+            "{:<26} {:>9.2} {:>10} {:>12} {:>9} {:>10}",
+            r.tool, r.secs, rows, rps, ratio, rss
+        );
+    }
+    let ok = |name: &str| runs.iter().find(|r| r.tool == name && r.error.is_none());
+    let dj = ok("dj2pg copy");
+    println!();
+    match (dj, floor) {
+        (Some(d), Some(f)) => println!(
+            "dj2pg / psql \\copy floor = {:.2}x   (target >= 1.0x at >= 1M rows)",
+            rate(d) / rate(f)
+        ),
+        _ => println!("dj2pg / psql \\copy floor = n/a"),
+    }
+    match (dj, runs.iter().find(|r| r.tool.starts_with("pgloader"))) {
+        (Some(d), Some(p)) if p.error.is_none() => println!(
+            "dj2pg / pgloader = {:.2}x   (target >= 3x at >= 1M rows)",
+            rate(d) / rate(p)
+        ),
+        (_, None) => {
+            println!("dj2pg / pgloader = n/a (pgloader not installed: apt-get install pgloader)")
+        }
+        _ => println!("dj2pg / pgloader = n/a"),
+    }
+    match dj.and_then(|d| d.peak_kb) {
+        Some(kb) => println!(
+            "dj2pg peak RSS = {:.1} MB   (target < 150 MB; {})",
+            kb as f64 / 1024.0,
+            if Path::new(GNU_TIME).exists() {
+                "GNU time %M"
+            } else {
+                "polled VmHWM"
+            }
+        ),
+        None => println!("dj2pg peak RSS = n/a"),
+    }
+    match (dj, ok("dj2pg copy (no progress)")) {
+        (Some(d), Some(q)) => println!(
+            "progress display = {:+.1}% of copy time   (target < 2%; run with vs without {})",
+            (d.secs - q.secs) / d.secs * 100.0,
+            quiet_flag.unwrap_or("")
+        ),
+        _ if quiet_flag.is_none() => println!(
+            "progress display = not measured: `dj2pg copy` has no flag to turn progress off \
+             (its output went to a file)"
+        ),
+        _ => println!("progress display = n/a"),
+    }
+    for r in runs {
+        if let Some(note) = &r.note {
+            println!("note {}: {note}", r.tool);
+        }
+        if let Some(err) = &r.error {
+            println!("\n{} did not count:\n{err}", r.tool);
+        }
+    }
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn checked(cmd: &mut Command, what: &str) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Cargo's target directory: this binary is `<target>/<profile>/deps/copy-<hash>`.
+fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+        .filter(|t| t.join("CACHEDIR.TAG").exists())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn say(line: &str) {
+    eprintln!("[bench] {line}");
+}
