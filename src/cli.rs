@@ -104,6 +104,9 @@ pub struct CopyOptions {
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Print no progress lines (the preflight report and the verification still print).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 fn default_jobs() -> usize {

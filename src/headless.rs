@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 /// How lines are printed.
 struct Printer {
     json: bool,
+    quiet: bool,
     last_progress: Option<Instant>,
 }
 
@@ -39,8 +40,11 @@ impl Printer {
         }
     }
 
-    /// Progress at most once a second, so logs stay readable.
+    /// Progress at most once a second, so logs stay readable; none with `--quiet`.
     fn progress(&mut self, step: Step, text: &str) {
+        if self.quiet {
+            return;
+        }
         let now = Instant::now();
         if self
             .last_progress
@@ -67,6 +71,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     }
     let mut printer = Printer {
         json: args.copy.json,
+        quiet: args.copy.quiet,
         last_progress: None,
     };
     let (tx, rx) = mpsc::channel();
@@ -304,6 +309,7 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
             on_bad_data: args.copy.on_bad_data.into(),
             yes: args.copy.yes,
             json: args.copy.json,
+            quiet: args.copy.quiet,
             use_tz,
             time_zone,
         },

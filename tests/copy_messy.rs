@@ -89,6 +89,7 @@ fn args(c: &TempCluster, file: &Path, policy: ProblemPolicy) -> StandaloneArgs {
         on_bad_data: policy,
         yes: false,
         json: false,
+        quiet: false,
         use_tz: true,
         time_zone: "UTC".into(),
     }

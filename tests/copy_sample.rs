@@ -31,6 +31,7 @@ fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
         on_bad_data: ProblemPolicy::Abort,
         yes: true,
         json: false,
+        quiet: false,
         use_tz: true,
         time_zone: "UTC".into(),
     }

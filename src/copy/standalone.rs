@@ -22,6 +22,8 @@ pub struct StandaloneArgs {
     pub yes: bool,
     /// JSON lines instead of text.
     pub json: bool,
+    /// No progress lines (the preflight report and the verification table still print).
+    pub quiet: bool,
     pub use_tz: bool,
     pub time_zone: String,
 }
@@ -112,8 +114,9 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         );
     }
     let mut last: Option<Instant> = None;
+    let quiet = args.quiet;
     let mut on_progress = |p: &CopyProgress| {
-        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        if quiet || last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
             return;
         }
         last = Some(Instant::now());
