@@ -409,3 +409,83 @@ fn running_step_shows_its_log_and_a_save_error() {
     ui.status = Some("Could not save the run: disk full".into());
     insta::assert_snapshot!(snap(&m, &ui));
 }
+
+#[test]
+fn copy_rows_verification_of_many_tables_scrolls() {
+    let mut m = connected();
+    m.cursor = Step::CopyRows;
+    let report = CopyReport {
+        checks: (1..=30)
+            .map(|i| TableCheck {
+                table: format!("app_table_{i:02}"),
+                source_rows: i * 100,
+                target_rows: i * 100,
+                checksum_match: true,
+                rejected_rows: 0,
+            })
+            .collect(),
+        elapsed_ms: 2_000,
+        ..CopyReport::default()
+    };
+    m.step_mut(Step::CopyRows).status = Status::Done {
+        summary: report.summary_line(),
+    };
+    m.copy_report = Some(report);
+    let mut ui = UiState::default();
+    let first = snap(&m, &ui);
+    assert!(
+        first.contains("app_table_01") && !first.contains("app_table_30"),
+        "{first}"
+    );
+    assert!(first.contains("more table(s): PgDn"), "{first}");
+    // The draw noted how far the list can scroll; PgDn-sized steps stop at the end.
+    ui.scroll_by(Step::CopyRows, 100);
+    let last = snap(&m, &ui);
+    assert!(
+        last.contains("app_table_30") && !last.contains("app_table_01"),
+        "{last}"
+    );
+    insta::assert_snapshot!(last);
+}
+
+#[test]
+fn copy_progress_keeps_the_tables_at_work_in_view() {
+    use dj2pg::copy::{CopyProgress, TablePhase, TableProgress};
+    let mut m = connected();
+    m.cursor = Step::CopyRows;
+    let tables = (1..=30)
+        .map(|i| TableProgress {
+            table: format!("app_table_{i:02}"),
+            rows_done: if i < 20 { 100 } else { 0 },
+            rows_total: 100,
+            phase: match i {
+                ..20 => TablePhase::Loaded,
+                20 => TablePhase::Loading,
+                _ => TablePhase::Waiting,
+            },
+        })
+        .collect();
+    let p = CopyProgress {
+        tables,
+        elapsed_ms: 3_000,
+        rows_per_sec: 633.0,
+        stage: "loading".into(),
+    };
+    m.step_mut(Step::CopyRows).status = Status::Running {
+        detail: p.line(),
+        fraction: Some(p.fraction()),
+    };
+    m.job = Some((9, Step::CopyRows));
+    m.copy = Some(p);
+    let screen = snap(&m, &UiState::default());
+    assert!(
+        screen.contains("app_table_20") && screen.contains("loading"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("app_table_01"),
+        "finished tables scroll off the top:\n{screen}"
+    );
+    assert!(screen.contains("↑15 done"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -72,11 +72,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Done { summary } => {
             let mut head = wrapped(&format!("✓ {summary}"), w, Style::new().fg(Color::Green));
             head.push(Line::default());
-            render_report(frame, area, head, m.copy_report.as_ref());
+            render_report(frame, area, head, m.copy_report.as_ref(), ui);
         }
         Status::Failed { message } => {
             let head = failure(message, w);
-            render_report(frame, area, head, m.copy_report.as_ref());
+            render_report(frame, area, head, m.copy_report.as_ref(), ui);
         }
         _ => para(frame, area, status_lines(m, Step::CopyRows, w, ui.tick)),
     }
@@ -133,7 +133,28 @@ fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool
     frame.render_widget(Paragraph::new(Line::from(dim(line))), rate);
     // The name column gets what the rows (19) and phase (8) columns and their gaps leave.
     let name_width = (tables.width as usize).saturating_sub(19 + 8 + 2).max(8);
-    let rows = p.tables.iter().map(|t| {
+    // When the list does not fit, keep the tables being worked on in view: start just above
+    // the first unfinished one (finished tables scroll off the top as the copy advances).
+    let fits = usize::from(tables.height.saturating_sub(1));
+    let total = p.tables.len();
+    let skip = if total > fits {
+        let first_open = p
+            .tables
+            .iter()
+            .position(|t| !t.phase.finished())
+            .unwrap_or(total);
+        first_open.saturating_sub(1).min(total - fits)
+    } else {
+        0
+    };
+    let below = total.saturating_sub(skip + fits);
+    let title = match (skip, below) {
+        (0, 0) => "Table".to_string(),
+        (above, 0) => format!("Table  ↑{above} done"),
+        (0, below) => format!("Table  ↓{below} more"),
+        (above, below) => format!("Table  ↑{above} done · ↓{below}"),
+    };
+    let rows = p.tables.iter().skip(skip).take(fits).map(|t| {
         let style = match t.phase {
             TablePhase::Loading => Style::new().fg(Color::Cyan),
             TablePhase::Verified | TablePhase::Loaded => Style::new().fg(Color::Green),
@@ -159,7 +180,7 @@ fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool
             Constraint::Length(8),
         ],
     )
-    .header(header(&["Table", "Rows", "Phase"]));
+    .header(header(&[title.as_str(), "Rows", "Phase"]));
     frame.render_widget(table, tables);
 }
 
@@ -234,11 +255,34 @@ fn render_report(
     area: Rect,
     head: Vec<Line<'static>>,
     report: Option<&CopyReport>,
+    ui: &UiState,
 ) {
+    ui.scroll_limit.set(0);
     let [head_area, table_area] =
         Layout::vertical([Constraint::Length(head.len() as u16), Constraint::Min(0)]).areas(area);
     para(frame, head_area, head);
     let Some(report) = report else { return };
+    // One line for the header; when the tables do not all fit, one for "more" and PgDn.
+    let total = report.checks.len();
+    let height = usize::from(table_area.height);
+    let fits = if total < height {
+        total
+    } else {
+        height.saturating_sub(2).max(1)
+    };
+    let max = total - fits;
+    ui.scroll_limit.set(u16::try_from(max).unwrap_or(u16::MAX));
+    let skip = usize::from(ui.scroll(Step::CopyRows)).min(max);
+    let [table_area, more_area] = Layout::vertical([
+        Constraint::Length(fits as u16 + 1),
+        Constraint::Length(u16::from(max > 0)),
+    ])
+    .areas(table_area);
+    if max > 0 {
+        let (above, below) = (skip, max - skip);
+        let text = format!("↑ {above} above · ↓ {below} more table(s): PgDn / PgUp");
+        frame.render_widget(Paragraph::new(Line::from(dim(text))), more_area);
+    }
     let rejected = report.checks.iter().any(|c| c.rejected_rows > 0);
     let fixed = if rejected {
         9 * 3 + 8 + 4
@@ -246,7 +290,7 @@ fn render_report(
         9 * 2 + 8 + 3
     };
     let name_width = (table_area.width as usize).saturating_sub(fixed).max(8);
-    let rows = report.checks.iter().map(|c| {
+    let rows = report.checks.iter().skip(skip).take(fits).map(|c| {
         let ok = c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows;
         let mut cells = vec![
             Cell::from(truncate_middle(&c.table, name_width)),
