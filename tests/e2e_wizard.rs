@@ -186,3 +186,35 @@ fn a_killed_wizard_offers_to_resume_at_the_same_step() {
     assert!(term.wait_exit(30).success());
     assert!(term.terminal_restored());
 }
+
+#[test]
+fn sigterm_ends_the_wizard_cleanly_and_the_run_resumes() {
+    let python = common::django_venv();
+    let (tmp, project) = common::sample_project(300);
+    let state = tmp.path().join("state");
+    let args = [
+        "wizard",
+        "--project",
+        project.to_str().unwrap(),
+        "--python",
+        python.to_str().unwrap(),
+    ];
+    let mut term = Term::spawn(command(&args, &state), 100, 30);
+    term.wait_for("Press Enter to discover", 30);
+    term.enter();
+    term.wait_for("Local apps", 60);
+    term.signal("TERM");
+    assert!(term.wait_exit(30).success());
+    assert!(
+        term.terminal_restored(),
+        "SIGTERM left the terminal in raw/alternate mode"
+    );
+
+    let mut term = Term::spawn(command(&args, &state), 100, 30);
+    term.wait_for("Resume?", 30);
+    term.send("y");
+    let screen = term.wait_for("Local apps", 10);
+    assert!(screen.contains("✓ Discover"), "{screen}");
+    term.send("\x03");
+    assert!(term.wait_exit(30).success());
+}

@@ -61,6 +61,12 @@ pub fn run(
         runner,
         quit: false,
     };
+    // SIGTERM or a closed terminal (SIGHUP) ends the wizard the way `q` does: the job is
+    // cancelled cleanly, the run saved, the terminal restored.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
     let _guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
@@ -68,6 +74,10 @@ pub fn run(
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();
     while !d.quit {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            d.apply(Msg::Quit);
+            break;
+        }
         loop {
             match rx.try_recv() {
                 Ok(msg) => {

@@ -147,6 +147,16 @@ impl Term {
         }
     }
 
+    /// Send a signal by name (`TERM`, `HUP`, …).
+    pub fn signal(&mut self, name: &str) {
+        let pid = self.child.process_id().expect("dj2pg's pid");
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
     /// kill -9: no chance to clean up, like a crash or a closed laptop.
     pub fn kill9(&mut self) {
         let pid = self.child.process_id().expect("dj2pg's pid");
