@@ -186,3 +186,44 @@ fn no_manage_py_says_where_it_looked() {
     let e = discover(dir.path(), None).unwrap_err().to_string();
     assert!(e.contains("no manage.py") && e.contains("--project"), "{e}");
 }
+
+#[test]
+fn a_static_scan_of_unreadable_settings_assumes_the_default_file_and_says_so() {
+    let (tmp, project) = common::sample_project(300);
+    let settings = project.join("aiproto/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap().replace(
+        "'ENGINE': 'django.db.backends.sqlite3',",
+        "'ENGINE': os.environ.get('DB_ENGINE', 'django.db.backends.sqlite3'),",
+    );
+    assert!(
+        text.contains("DB_ENGINE"),
+        "the sample settings changed shape"
+    );
+    std::fs::write(&settings, text).unwrap();
+    let bare = tmp.path().join("bare-venv");
+    let ok = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let d = discover(&project, Some(&bare.join("bin/python"))).expect("discovery");
+    assert!(matches!(d.method, Method::StaticScan { .. }));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("is assumed to be the database")),
+        "{:?}",
+        d.warnings
+    );
+    assert!(d.sqlite.is_some());
+
+    std::fs::remove_file(project.join("db.sqlite3")).unwrap();
+    let e = discover(&project, Some(&bare.join("bin/python")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cannot tell which database") && e.contains("Django is not importable"),
+        "{e}"
+    );
+}

@@ -129,6 +129,27 @@ pub fn discover(project: &Path, python: Option<&Path>) -> Result<Discovery> {
         }
     };
 
+    if let Method::StaticScan { reason } = &d.method
+        && (d.database.engine == "unknown" || d.database.name.is_none())
+    {
+        // The tree alone did not say which database: a db.sqlite3 beside manage.py is the
+        // Django default; anything else needs Django itself.
+        let default_file = project_dir.join("db.sqlite3");
+        if default_file.is_file() {
+            d.database = DatabaseInfo {
+                engine: "django.db.backends.sqlite3".into(),
+                name: Some(default_file.clone()),
+            };
+            warnings.push(format!(
+                "settings.py could not be read without Django, so {} (Django's default) is assumed to be the database",
+                default_file.display()
+            ));
+        } else {
+            bail!(
+                "without running Django, dj2pg cannot tell which database settings.py uses. Make the project's Python work (why it did not: {reason}), or pass --python"
+            );
+        }
+    }
     if !d.database.engine.ends_with("sqlite3") {
         bail!(
             "DATABASES['default'] in {} uses ENGINE {:?}, not SQLite: dj2pg moves SQLite projects. Point --project at a project that still runs on SQLite.",
