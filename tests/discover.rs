@@ -4,30 +4,13 @@
 mod common;
 
 use dj2pg::django::{Method, discover};
-use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::process::Command;
 
 /// Independent count of user tables and rows, straight from SQLite.
 fn count_sqlite(path: &Path) -> (usize, u64) {
-    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let names: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let rows = names
-        .iter()
-        .map(|n| {
-            c.query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .unwrap() as u64
-        })
-        .sum();
-    (names.len(), rows)
+    let counts = common::sqlite_counts(path);
+    (counts.len(), counts.iter().map(|(_, n)| n).sum())
 }
 
 #[test]

@@ -7,31 +7,9 @@ mod pty;
 
 use portable_pty::CommandBuilder;
 use pty::Term;
-use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
-/// Tables (no `sqlite_*`) and their row counts, read straight from the file.
-fn sqlite_counts(db: &Path) -> Vec<(String, u64)> {
-    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let names: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    names
-        .into_iter()
-        .map(|n| {
-            let rows: i64 = c
-                .query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))
-                .unwrap();
-            (n, rows as u64)
-        })
-        .collect()
-}
-
-fn command(args: &[&str], state: &Path) -> CommandBuilder {
+fn command<S: AsRef<std::ffi::OsStr>>(args: &[S], state: &Path) -> CommandBuilder {
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_dj2pg"));
     cmd.args(args);
     cmd.env("DJ2PG_STATE_DIR", state);
@@ -39,6 +17,22 @@ fn command(args: &[&str], state: &Path) -> CommandBuilder {
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("PGPASSWORD");
     cmd
+}
+
+/// `dj2pg wizard --project P --python PY`.
+fn wizard_args(project: &Path, python: &Path) -> Vec<String> {
+    let (p, py) = (project.to_str().unwrap(), python.to_str().unwrap());
+    ["wizard", "--project", p, "--python", py]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Run Discover in a freshly started wizard and wait for its summary.
+fn discovered(mut term: Term) -> Term {
+    term.wait_for("Press Enter to discover", 30);
+    term.enter();
+    term.wait_for("Local apps", 60);
+    term
 }
 
 #[test]
@@ -56,7 +50,7 @@ fn demo_opens_the_wizard_shows_the_right_counts_and_quits_cleanly() {
     term.enter();
     let screen = term.wait_for("Local apps", 60);
 
-    let counts = sqlite_counts(&dir.join("db.sqlite3"));
+    let counts = common::sqlite_counts(&dir.join("db.sqlite3"));
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     let expected = format!(
         "{} tables · {} rows",
@@ -89,23 +83,11 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     common::migrate_as_app(&cluster, &python, &project);
 
     let url = cluster.app().display_url();
-    let mut cmd = command(
-        &[
-            "wizard",
-            "--project",
-            project.to_str().unwrap(),
-            "--python",
-            python.to_str().unwrap(),
-            "--to",
-            &url,
-        ],
-        &tmp.path().join("state"),
-    );
+    let mut args = wizard_args(&project, &python);
+    args.extend(["--to".to_string(), url]);
+    let mut cmd = command(&args, &tmp.path().join("state"));
     cmd.env("PGPASSWORD", cluster.app_password().expose());
-    let mut term = Term::spawn(cmd, 100, 30);
-    term.wait_for("Press Enter to discover", 30);
-    term.enter();
-    term.wait_for("Local apps", 60);
+    let mut term = discovered(Term::spawn(cmd, 100, 30));
     // Enter moves on from each finished or not-built step until the Connect form.
     for _ in 0..4 {
         term.enter();
@@ -134,7 +116,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     assert!(term.terminal_restored());
 
     // Independently: every SQLite table's rows are in PostgreSQL.
-    for (table, rows) in sqlite_counts(&project.join("db.sqlite3")) {
+    for (table, rows) in common::sqlite_counts(&project.join("db.sqlite3")) {
         if table == "django_migrations" {
             continue; // the target keeps the rows its own migrate wrote
         }
@@ -149,20 +131,10 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
 
 #[test]
 fn a_killed_wizard_offers_to_resume_at_the_same_step() {
-    let python = common::django_venv();
     let (tmp, project) = common::sample_project(300);
     let state = tmp.path().join("state");
-    let args = [
-        "wizard",
-        "--project",
-        project.to_str().unwrap(),
-        "--python",
-        python.to_str().unwrap(),
-    ];
-    let mut term = Term::spawn(command(&args, &state), 100, 30);
-    term.wait_for("Press Enter to discover", 30);
-    term.enter();
-    term.wait_for("Local apps", 60);
+    let args = wizard_args(&project, &common::django_venv());
+    let mut term = discovered(Term::spawn(command(&args, &state), 100, 30));
     for _ in 0..4 {
         term.enter();
     }
@@ -189,20 +161,10 @@ fn a_killed_wizard_offers_to_resume_at_the_same_step() {
 
 #[test]
 fn sigterm_ends_the_wizard_cleanly_and_the_run_resumes() {
-    let python = common::django_venv();
     let (tmp, project) = common::sample_project(300);
     let state = tmp.path().join("state");
-    let args = [
-        "wizard",
-        "--project",
-        project.to_str().unwrap(),
-        "--python",
-        python.to_str().unwrap(),
-    ];
-    let mut term = Term::spawn(command(&args, &state), 100, 30);
-    term.wait_for("Press Enter to discover", 30);
-    term.enter();
-    term.wait_for("Local apps", 60);
+    let args = wizard_args(&project, &common::django_venv());
+    let mut term = discovered(Term::spawn(command(&args, &state), 100, 30));
     term.signal("TERM");
     assert!(term.wait_exit(30).success());
     assert!(

@@ -305,3 +305,25 @@ pub fn migrate_as_app(c: &TempCluster, python: &Path, project: &Path) {
         output_text(&out)
     );
 }
+
+/// Tables (no `sqlite_*`) and their row counts, read straight from the file.
+pub fn sqlite_counts(db: &Path) -> Vec<(String, u64)> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap();
+    let names: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    names
+        .into_iter()
+        .map(|n| {
+            let rows: i64 = c
+                .query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))
+                .unwrap();
+            (n, rows as u64)
+        })
+        .collect()
+}
