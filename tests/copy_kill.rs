@@ -26,6 +26,21 @@ fn kill_9_mid_table_then_rerun_ends_with_exact_rows() {
         cmd
     };
 
+    // Bulk mode drops foreign keys and indexes inside each table's transaction: whatever
+    // happens, the schema must be exactly what migrate made.
+    let schema = || {
+        rows(
+            &c.app(),
+            c.app_password(),
+            "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) \
+             FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
+             UNION ALL SELECT tablename::text, indexname::text, indexdef FROM pg_indexes \
+             WHERE schemaname = 'public' ORDER BY 1, 2, 3",
+        )
+    };
+    let migrated = schema();
+    assert!(migrated.len() > 20, "{migrated:?}");
+
     let mut child = run().spawn().expect("dj2pg copy starts");
     // Wait until a large table's COPY is running, then kill without warning.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -57,6 +72,11 @@ fn kill_9_mid_table_then_rerun_ends_with_exact_rows() {
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success(), "killed");
+    assert_eq!(
+        schema(),
+        migrated,
+        "the kill rolled back every dropped constraint and index"
+    );
 
     // The kill left work undone: some table does not hold its rows yet.
     let sqlite = rusqlite::Connection::open(&db).unwrap();
@@ -89,6 +109,7 @@ fn kill_9_mid_table_then_rerun_ends_with_exact_rows() {
     let text = output_text(&out);
     assert!(out.status.success(), "the re-run finishes:\n{text}");
     assert!(text.contains("copied and verified"), "{text}");
+    assert_eq!(schema(), migrated, "constraints and indexes all back");
 
     for table in [
         "classifier_dataset",

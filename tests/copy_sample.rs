@@ -191,6 +191,8 @@ fn cancelled_mid_table_resumes_to_exact_rows() {
     let settings = CopySettings {
         jobs: 3,
         slice_rows: 2000,
+        // The plain load (deferred checks, rowid slices); bulk mode is killed in copy_kill.
+        bulk: false,
         ..CopySettings::default()
     };
     let stop = Stop::default();

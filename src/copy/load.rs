@@ -7,6 +7,7 @@
 //! by slices) is emptied and reloaded. Emptying a referenced table empties its referencing
 //! tables in the same statement (PostgreSQL requires it), so those are reloaded too.
 
+use super::Context;
 use super::plan::Plan;
 use super::progress::{CopyProgress, TablePhase};
 use super::report::{CopyReport, TableCheck};
@@ -14,13 +15,12 @@ use super::rows::Dangling;
 use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
 use super::verify::{self, Checksum};
-use super::{Cancelled, Context};
+use super::{bulk, schedule};
 use crate::state::ProblemPolicy;
 use anyhow::{Context as _, Result, bail};
-use std::collections::{BTreeSet, VecDeque};
-use std::sync::mpsc;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub fn run(
     cx: &Context,
@@ -150,9 +150,54 @@ pub fn run(
         }
     }
 
-    // The tasks, group by group.
+    // The tasks, group by group, and what each locks besides its own tables.
+    let bulk_ok = if cx.settings.bulk {
+        bulk::eligible(&mut pg, plan)?
+    } else {
+        vec![false; n]
+    };
     let mut tasks_of: Vec<Vec<Task>> = Vec::with_capacity(plan.groups.len());
+    let mut locks: schedule::Locks = Vec::with_capacity(plan.groups.len());
     for (g, group) in plan.groups.iter().enumerate() {
+        let in_bulk = group.iter().all(|&t| bulk_ok[t]);
+        // Referencing tables to empty along (FREEZE): only those this run reloads after
+        // this group (or that are empty anyway), and no PostgreSQL-only referrer.
+        // (PostgreSQL wants every table referencing a truncated one in the same statement.)
+        let mut children: Vec<usize> = Vec::new();
+        loop {
+            let more: Vec<usize> = (0..n)
+                .filter(|c| !group.contains(c) && !children.contains(c))
+                .filter(|&c| {
+                    plan.tables[c]
+                        .parents
+                        .iter()
+                        .any(|p| group.contains(p) || children.contains(p))
+                })
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            children.extend(more);
+        }
+        let outside = plan.outside_referrers.iter().any(|(_, _, parent)| {
+            group
+                .iter()
+                .chain(&children)
+                .any(|&t| &plan.tables[t].name == parent)
+        });
+        let truncate_too: Option<Vec<String>> = (in_bulk
+            && !outside
+            && children.iter().all(|&c| !keep[c] || counts[c] == 0))
+        .then(|| {
+            children
+                .iter()
+                .map(|&c| plan.tables[c].target.clone())
+                .collect()
+        });
+        locks.push((
+            in_bulk,
+            bulk::locks_of(plan, group, truncate_too.as_deref().unwrap_or_default()),
+        ));
         if group.iter().all(|&t| keep[t]) {
             tasks_of.push(Vec::new());
             continue;
@@ -162,7 +207,12 @@ pub fn run(
         let slices = cx
             .jobs()
             .min((table.source_rows / (slice_rows / 2)) as usize);
-        if group.len() == 1 && table.has_rowid && table.source_rows >= slice_rows && slices > 1 {
+        if !in_bulk
+            && group.len() == 1
+            && table.has_rowid
+            && table.source_rows >= slice_rows
+            && slices > 1
+        {
             let (lo, hi): (i64, i64) = sq.query_row(
                 &format!(
                     "SELECT min(rowid), max(rowid) FROM {}",
@@ -184,6 +234,8 @@ pub fn run(
                     group: g,
                     tables: group.clone(),
                     slice: Some((start, end)),
+                    bulk: false,
+                    truncate_too: None,
                 });
             }
             tasks_of.push(tasks);
@@ -192,6 +244,8 @@ pub fn run(
                 group: g,
                 tables: group.clone(),
                 slice: None,
+                bulk: in_bulk,
+                truncate_too,
             }]);
         }
     }
@@ -206,7 +260,7 @@ pub fn run(
         rejects: &rejects,
     };
     tracker.set_stage("loading");
-    let outcomes = schedule(&shared, &tasks_of, &keep, &mut clock, on_progress)?;
+    let outcomes = schedule::schedule(&shared, &tasks_of, &keep, &locks, &mut clock, on_progress)?;
     rejects.flush()?;
     let mut loaded: Vec<Option<TableOutcome>> = vec![None; n];
     for o in outcomes {
@@ -286,151 +340,6 @@ pub fn run(
         elapsed_ms: started.elapsed().as_millis() as u64,
         notes,
     })
-}
-
-/// Run the tasks on `jobs` workers, a group only after the groups it references, and
-/// report progress about ten times a second.
-fn schedule(
-    sh: &Shared<'_>,
-    tasks_of: &[Vec<Task>],
-    keep: &[bool],
-    clock: &mut Clock,
-    on_progress: &mut dyn FnMut(&CopyProgress),
-) -> Result<Vec<TableOutcome>> {
-    let plan = sh.plan;
-    let mut done = keep.to_vec();
-    let mut left: Vec<usize> = tasks_of.iter().map(Vec::len).collect();
-    let mut started = vec![false; tasks_of.len()];
-    for (g, tasks) in tasks_of.iter().enumerate() {
-        if tasks.is_empty() {
-            started[g] = true;
-        }
-    }
-    let (task_tx, task_rx) = mpsc::channel::<Task>();
-    let task_rx = Arc::new(Mutex::new(task_rx));
-    let (res_tx, res_rx) = mpsc::channel::<(Task, Result<Vec<TableOutcome>>)>();
-    let mut outcomes = Vec::new();
-    let mut error: Option<anyhow::Error> = None;
-    std::thread::scope(|s| {
-        let workers = sh
-            .cx
-            .jobs()
-            .min(tasks_of.iter().map(Vec::len).sum::<usize>().max(1));
-        for _ in 0..workers {
-            let rx = Arc::clone(&task_rx);
-            let tx = res_tx.clone();
-            s.spawn(move || {
-                let mut conns: Option<(postgres::Client, rusqlite::Connection)> = None;
-                loop {
-                    let task = match rx.lock().map(|r| r.recv()) {
-                        Ok(Ok(t)) => t,
-                        _ => return,
-                    };
-                    if conns.is_none() {
-                        match sh.cx.connect().and_then(|p| Ok((p, sh.cx.open_sqlite()?))) {
-                            Ok(c) => conns = Some(c),
-                            Err(e) => {
-                                let _ = tx.send((task, Err(e)));
-                                continue;
-                            }
-                        }
-                    }
-                    let Some((pg, sq)) = conns.as_mut() else {
-                        return;
-                    };
-                    for &t in &task.tables {
-                        sh.tracker.set_phase(t, TablePhase::Loading);
-                    }
-                    let r = task::run(pg, sq, sh, &task);
-                    if r.is_err() && pg.is_closed() {
-                        conns = None;
-                    }
-                    if tx.send((task, r)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(res_tx);
-        let mut in_flight = 0usize;
-        let mut pending: VecDeque<Task> = VecDeque::new();
-        loop {
-            if error.is_none() {
-                for (g, group) in plan.groups.iter().enumerate() {
-                    if started[g] {
-                        continue;
-                    }
-                    let ready = group.iter().all(|&t| {
-                        plan.tables[t]
-                            .parents
-                            .iter()
-                            .all(|p| done[*p] || group.contains(p))
-                    });
-                    if ready {
-                        started[g] = true;
-                        pending.extend(tasks_of[g].iter().cloned());
-                    }
-                }
-                while let Some(t) = pending.pop_front() {
-                    if task_tx.send(t).is_ok() {
-                        in_flight += 1;
-                    }
-                }
-            }
-            if in_flight == 0 {
-                break;
-            }
-            match res_rx.recv_timeout(Duration::from_millis(100)) {
-                Ok((task, r)) => {
-                    in_flight -= 1;
-                    match r {
-                        Ok(o) => {
-                            outcomes.extend(o);
-                            left[task.group] -= 1;
-                            if left[task.group] == 0 {
-                                for &t in &plan.groups[task.group] {
-                                    done[t] = true;
-                                    sh.tracker.set_phase(t, TablePhase::Loaded);
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            for &t in &task.tables {
-                                sh.tracker.set_phase(t, TablePhase::Failed);
-                            }
-                            let cancelled = e.downcast_ref::<Cancelled>().is_some();
-                            if error.as_ref().is_none_or(|old| {
-                                old.downcast_ref::<Cancelled>().is_some() && !cancelled
-                            }) {
-                                error = Some(e);
-                            }
-                            // Let running tasks stop at their next batch.
-                            if !cancelled {
-                                sh.cx
-                                    .stop
-                                    .cancel
-                                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                            }
-                        }
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            clock.tick(sh.cx.stop.paused(), sh.tracker);
-            on_progress(&sh.tracker.snapshot(clock));
-        }
-        if error.is_none() && started.iter().any(|s| !s) {
-            error = Some(anyhow::anyhow!(
-                "some tables could not be scheduled (a foreign-key order problem)"
-            ));
-        }
-        drop(task_tx);
-    });
-    match error {
-        Some(e) => Err(e),
-        None => Ok(outcomes),
-    }
 }
 
 /// Every serial/identity sequence past max(max(id), SQLite's AUTOINCREMENT counter); an

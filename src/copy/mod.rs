@@ -11,6 +11,7 @@
 //! and the next run keeps exactly the tables whose count and checksum match the source and
 //! reloads the rest — no side state needed.
 
+mod bulk;
 mod convert;
 mod load;
 mod numeric;
@@ -19,6 +20,7 @@ mod preflight;
 mod progress;
 mod report;
 mod rows;
+mod schedule;
 mod schema;
 pub mod standalone;
 mod task;
@@ -53,6 +55,9 @@ pub struct CopySettings {
     pub time_zone: String,
     /// Tables with at least this many rows load as parallel rowid slices.
     pub slice_rows: u64,
+    /// Bulk mode where the role owns the table: foreign keys and plain indexes set aside
+    /// and put back within each table's transaction (see `bulk`). Off: the plain load.
+    pub bulk: bool,
 }
 
 impl Default for CopySettings {
@@ -65,6 +70,7 @@ impl Default for CopySettings {
             use_tz: true,
             time_zone: "UTC".into(),
             slice_rows: 200_000,
+            bulk: true,
         }
     }
 }

@@ -77,12 +77,14 @@ impl TablePlan {
         }
     }
 
-    /// `COPY t ("a", "b") FROM STDIN (FORMAT binary)`.
-    pub fn copy_in_sql(&self) -> String {
+    /// `COPY t ("a", "b") FROM STDIN (FORMAT binary)`; with `freeze`, rows are written
+    /// frozen (allowed only when the table was emptied in the same transaction).
+    pub fn copy_in_sql(&self, freeze: bool) -> String {
         format!(
-            "COPY {} ({}) FROM STDIN (FORMAT binary)",
+            "COPY {} ({}) FROM STDIN (FORMAT binary{})",
             self.target,
-            self.column_list()
+            self.column_list(),
+            if freeze { ", FREEZE" } else { "" }
         )
     }
 
@@ -451,7 +453,7 @@ mod tests {
             assert!(notes.contains(want), "{want}: {notes}");
         }
         assert_eq!(
-            t.copy_in_sql(),
+            t.copy_in_sql(false),
             r#"COPY "public"."t" ("id", "a") FROM STDIN (FORMAT binary)"#
         );
     }

@@ -5,6 +5,7 @@
 //! is handed to the COPY stream every 256 KiB. Cancel and pause are honoured between
 //! batches of rows; a cancelled or failed task aborts its COPY and rolls back.
 
+use super::bulk;
 use super::plan::Plan;
 use super::rows::{self, Dangling, RowOutcome};
 use super::tracker::Tracker;
@@ -26,6 +27,11 @@ pub struct Task {
     pub tables: Vec<usize>,
     /// `rowid >= start AND rowid < end`, for slices of a large table.
     pub slice: Option<(i64, i64)>,
+    /// Bulk mode ([`bulk`]): set foreign keys and plain indexes aside during the load.
+    pub bulk: bool,
+    /// In bulk mode, the referencing tables (all empty, waiting for this task) to
+    /// `TRUNCATE` along in the transaction so that `COPY` may `FREEZE`; `None`: no truncate.
+    pub truncate_too: Option<Vec<String>>,
 }
 
 /// What a task did to one table.
@@ -108,9 +114,27 @@ pub fn run(
     let mut tx = pg.transaction()?;
     // Durability of each commit is checked by verification and resume, not by the WAL flush.
     tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+    let targets: Vec<&str> = task
+        .tables
+        .iter()
+        .map(|&t| sh.plan.tables[t].target.as_str())
+        .collect();
+    let (set_aside, freeze) = if task.bulk {
+        let set = bulk::set_aside(&mut tx, &targets)?;
+        let freeze = match &task.truncate_too {
+            Some(too) => bulk::truncate(&mut tx, &targets, too)?,
+            None => false,
+        };
+        (Some(set), freeze)
+    } else {
+        (None, false)
+    };
     let mut out = Vec::new();
     for &t in &task.tables {
-        out.push(copy_table(&mut tx, sq, sh, t, task.slice)?);
+        out.push(copy_table(&mut tx, sq, sh, t, task.slice, freeze)?);
+    }
+    if let Some(set) = set_aside {
+        bulk::put_back(&mut tx, set)?;
     }
     tx.commit().with_context(|| {
         format!(
@@ -135,6 +159,7 @@ fn copy_table(
     sh: &Shared<'_>,
     t: usize,
     slice: Option<(i64, i64)>,
+    freeze: bool,
 ) -> Result<TableOutcome> {
     let table = &sh.plan.tables[t];
     let mut outcome = TableOutcome {
@@ -163,7 +188,7 @@ fn copy_table(
         None => stmt.query([])?,
     };
     let mut w = tx
-        .copy_in(&table.copy_in_sql())
+        .copy_in(&table.copy_in_sql(freeze))
         .with_context(|| format!("COPY into {} was refused", table.target))?;
     let mut buf = Vec::with_capacity(FLUSH_AT + 64 * 1024);
     buf.extend_from_slice(HEADER);
