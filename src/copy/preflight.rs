@@ -30,7 +30,14 @@ pub struct Scan {
 }
 
 /// Convert every row of `table` (fixing nothing) and collect what fails.
-pub fn scan_table(conn: &Connection, table: &TablePlan, zone: &Zone, stop: &Stop) -> Result<Scan> {
+/// The checksum (only needed when the target already holds rows) is skipped unless `sum`.
+pub fn scan_table(
+    conn: &Connection,
+    table: &TablePlan,
+    zone: &Zone,
+    stop: &Stop,
+    sum: bool,
+) -> Result<Scan> {
     let dangling = rows::find_dangling(conn, table)?;
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
     let mut scan = Scan::default();
@@ -46,7 +53,8 @@ pub fn scan_table(conn: &Connection, table: &TablePlan, zone: &Zone, stop: &Stop
         let key = rows::key_text(row.get_ref(0)?);
         buf.clear();
         match rows::encode_row(table, row, zone, false, dangling.get(&key), &mut buf)? {
-            RowOutcome::Written(_) => scan.checksum.add_row(&types, &buf),
+            RowOutcome::Written(_) if sum => scan.checksum.add_row(&types, &buf),
+            RowOutcome::Written(_) => {}
             RowOutcome::Rejected(issues) => {
                 for (i, issue) in issues {
                     if scan.problems.len() >= MAX_LISTED {
@@ -71,10 +79,11 @@ pub fn scan_table(conn: &Connection, table: &TablePlan, zone: &Zone, stop: &Stop
 /// The whole preflight. `policy` is the one already chosen, if any: it decides whether a
 /// target table holding rows already holds exactly what the load would write.
 pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightReport> {
-    let scans = cx.par_tables(plan, |conn, table| {
-        scan_table(conn, table, &cx.zone, &cx.stop)
-    })?;
     let counts = cx.target_counts(plan)?;
+    let scans = cx.par_tables(plan, |conn, table| {
+        let i = plan.index(&table.name).unwrap_or(0);
+        scan_table(conn, table, &cx.zone, &cx.stop, counts[i] > 0)
+    })?;
     let mut report = PreflightReport {
         notes: plan.notes.clone(),
         tables: plan

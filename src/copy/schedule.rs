@@ -18,8 +18,22 @@ use std::time::Duration;
 /// Per group: whether it loads in bulk mode, and the other tables it locks.
 pub type Locks = Vec<(bool, BTreeSet<String>)>;
 
-fn conflicts(locks: &Locks, a: usize, b: usize) -> bool {
-    a != b && (locks[a].0 || locks[b].0) && !locks[a].1.is_disjoint(&locks[b].1)
+/// A task's lock set: its group's; a check task ([`Task::check`]) reads and `ANALYZE`s its
+/// own tables, which a child's foreign-key drop would lock, so it counts as strong on them.
+fn lock_set<'a>(locks: &'a Locks, own: &'a Locks, t: &Task) -> (bool, &'a BTreeSet<String>) {
+    if t.check {
+        (true, &own[t.group].1)
+    } else {
+        (locks[t.group].0, &locks[t.group].1)
+    }
+}
+
+fn conflicts(locks: &Locks, own: &Locks, a: &Task, b: &Task) -> bool {
+    if a.group == b.group && !a.check && !b.check {
+        return false; // slices of one table
+    }
+    let ((sa, la), (sb, lb)) = (lock_set(locks, own, a), lock_set(locks, own, b));
+    (sa || sb) && !la.is_disjoint(lb)
 }
 
 /// Run the tasks on `jobs` workers, a group only after the groups it references, and
@@ -73,10 +87,14 @@ pub fn schedule(
                     let Some((pg, sq)) = conns.as_mut() else {
                         return;
                     };
-                    for &t in &task.tables {
-                        sh.tracker.set_phase(t, TablePhase::Loading);
-                    }
-                    let r = task::run(pg, sq, sh, &task);
+                    let r = if task.check {
+                        task::check(pg, sh, &task)
+                    } else {
+                        for &t in &task.tables {
+                            sh.tracker.set_phase(t, TablePhase::Loading);
+                        }
+                        task::run(pg, sq, sh, &task)
+                    };
                     if r.is_err() && pg.is_closed() {
                         conns = None;
                     }
@@ -88,8 +106,20 @@ pub fn schedule(
         }
         drop(res_tx);
         let mut in_flight = 0usize;
-        let mut running = vec![0usize; tasks_of.len()];
+        let mut running: Vec<Task> = Vec::new();
         let mut pending: VecDeque<Task> = VecDeque::new();
+        // Checks of committed groups, handed out when no load task can start.
+        let mut checks: VecDeque<Task> = VecDeque::new();
+        let own: Locks = plan
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    true,
+                    g.iter().map(|&t| plan.tables[t].target.clone()).collect(),
+                )
+            })
+            .collect();
         loop {
             if error.is_none() {
                 for (g, group) in plan.groups.iter().enumerate() {
@@ -110,16 +140,16 @@ pub fn schedule(
             }
             // Hand out tasks while a worker is free, skipping those that would wait on a lock.
             while error.is_none() && in_flight < workers {
-                let Some(k) = pending.iter().position(|t| {
-                    running
-                        .iter()
-                        .enumerate()
-                        .all(|(g, &n)| n == 0 || !conflicts(locks, t.group, g))
-                }) else {
-                    break;
+                let free = |t: &Task| running.iter().all(|r| !conflicts(locks, &own, t, r));
+                let t = match pending.iter().position(free) {
+                    Some(k) => pending.remove(k),
+                    None => match checks.iter().position(free) {
+                        Some(k) => checks.remove(k),
+                        None => None,
+                    },
                 };
-                let Some(t) = pending.remove(k) else { break };
-                running[t.group] += 1;
+                let Some(t) = t else { break };
+                running.push(t.clone());
                 if task_tx.send(t).is_ok() {
                     in_flight += 1;
                 }
@@ -130,8 +160,11 @@ pub fn schedule(
             match res_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok((task, r)) => {
                     in_flight -= 1;
-                    running[task.group] -= 1;
+                    if let Some(k) = running.iter().position(|r| *r == task) {
+                        running.swap_remove(k);
+                    }
                     match r {
+                        Ok(o) if task.check => outcomes.extend(o),
                         Ok(o) => {
                             outcomes.extend(o);
                             left[task.group] -= 1;
@@ -140,6 +173,13 @@ pub fn schedule(
                                     done[t] = true;
                                     sh.tracker.set_phase(t, TablePhase::Loaded);
                                 }
+                                checks.push_back(Task {
+                                    slice: None,
+                                    bulk: false,
+                                    truncate_too: None,
+                                    check: true,
+                                    ..task.clone()
+                                });
                             }
                         }
                         Err(e) => {

@@ -93,9 +93,10 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
             cx.jobs()
         ),
     );
+    let started = Instant::now();
     let plan = cx.plan()?;
     let report = super::preflight::run(&cx, &plan, args.on_bad_data)?;
-    print_preflight(&mut o, &report);
+    print_preflight(&mut o, &report, started.elapsed());
     if !report.problems.is_empty() && args.on_bad_data == ProblemPolicy::Abort {
         bail!(
             "{} value(s) would fail in PostgreSQL (listed above); nothing was written. Correct them in the SQLite file, or pass --on-bad-data=skip (rows go to the rejects folder) or --on-bad-data=fix (truncate, strip NUL).",
@@ -131,7 +132,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
     Ok(result)
 }
 
-fn print_preflight(o: &mut Out<'_>, r: &PreflightReport) {
+fn print_preflight(o: &mut Out<'_>, r: &PreflightReport, took: Duration) {
     for note in &r.notes {
         o.line("note", &format!("note: {note}"));
     }
@@ -160,10 +161,11 @@ fn print_preflight(o: &mut Out<'_>, r: &PreflightReport) {
     o.line(
         "preflight",
         &format!(
-            "preflight: {} tables, {rows} rows, {} problem(s), {} non-empty target table(s)",
+            "preflight: {} tables, {rows} rows, {} problem(s), {} non-empty target table(s) ({:.1} s)",
             r.tables.len(),
             r.problems.len(),
-            r.nonempty_targets.len()
+            r.nonempty_targets.len(),
+            took.as_secs_f64()
         ),
     );
 }

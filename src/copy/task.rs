@@ -9,7 +9,7 @@ use super::bulk;
 use super::plan::Plan;
 use super::rows::{self, Dangling, RowOutcome};
 use super::tracker::Tracker;
-use super::verify::Checksum;
+use super::verify::{self, Checksum};
 use super::{Context, Zone};
 use crate::state::ProblemPolicy;
 use anyhow::{Context as _, Result, bail};
@@ -32,6 +32,9 @@ pub struct Task {
     /// In bulk mode, the referencing tables (all empty, waiting for this task) to
     /// `TRUNCATE` along in the transaction so that `COPY` may `FREEZE`; `None`: no truncate.
     pub truncate_too: Option<Vec<String>>,
+    /// Not a load: `ANALYZE` and read back the tables of a group that committed, while
+    /// other tables load (see [`check`]).
+    pub check: bool,
 }
 
 /// What a task did to one table.
@@ -39,6 +42,8 @@ pub struct Task {
 pub struct TableOutcome {
     pub table: usize,
     pub checksum: Checksum,
+    /// A check task's reading of the committed table.
+    pub target: Option<Checksum>,
     pub rejected: u64,
     pub fixed: u64,
 }
@@ -143,6 +148,25 @@ pub fn run(
         )
     })?;
     Ok(out)
+}
+
+/// A check task: `ANALYZE` each table of a committed group and checksum what PostgreSQL
+/// holds, on this worker's own connection. Nothing this run does later changes these
+/// tables (children load after their parents and empty only their own descendants), so
+/// this reading is the verification, only earlier: it overlaps other tables' loads.
+pub fn check(pg: &mut postgres::Client, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableOutcome>> {
+    task.tables
+        .iter()
+        .map(|&t| {
+            let table = &sh.plan.tables[t];
+            pg.batch_execute(&format!("ANALYZE {}", table.target))?;
+            Ok(TableOutcome {
+                table: t,
+                target: Some(verify::target_checksum(pg, table)?),
+                ..Default::default()
+            })
+        })
+        .collect()
 }
 
 fn table_names(plan: &Plan, tables: &[usize]) -> String {
