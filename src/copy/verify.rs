@@ -2,7 +2,7 @@
 //!
 //! The source side hashes the binary COPY rows the engine sends; the target side reads the
 //! table back with `COPY (SELECT cols FROM t) TO STDOUT (FORMAT binary)` and hashes what
-//! PostgreSQL stored. A row's hash is SHA-256 over its fields in canonical form (the wire
+//! PostgreSQL stored. A row's hash is XXH3-128 over its fields in canonical form (the wire
 //! bytes, except where PostgreSQL normalizes: numeric scale/digits, json text, char
 //! padding); a table's checksum is the wrapping sum of its row hashes, so it does not
 //! depend on row order and still counts duplicates.
@@ -11,8 +11,6 @@ use super::numeric;
 use super::plan::TablePlan;
 use super::types::PgType;
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::io::Read;
 
 /// Rows and their order-independent content checksum.
@@ -34,11 +32,11 @@ impl Checksum {
     }
 }
 
-/// The canonical form of one field, so that both sides hash the same bytes.
-fn canonical<'a>(ty: &PgType, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+/// Append one field's canonical form to `out`, so that both sides hash the same bytes.
+fn canonical(ty: &PgType, bytes: &[u8], out: &mut Vec<u8>) {
     match ty {
         PgType::Numeric { .. } => {
-            Cow::Owned(numeric::decode_text(bytes).unwrap_or_default().into_bytes())
+            out.extend_from_slice(numeric::decode_text(bytes).unwrap_or_default().as_bytes())
         }
         PgType::Json | PgType::Jsonb => {
             let text = if *ty == PgType::Jsonb && !bytes.is_empty() {
@@ -47,56 +45,74 @@ fn canonical<'a>(ty: &PgType, bytes: &'a [u8]) -> Cow<'a, [u8]> {
                 bytes
             };
             match serde_json::from_slice::<serde_json::Value>(text) {
-                Ok(v) => {
-                    let mut out = String::new();
-                    sorted_json(&v, &mut out);
-                    Cow::Owned(out.into_bytes())
-                }
-                Err(_) => Cow::Borrowed(text),
+                Ok(v) => sorted_json(&v, out),
+                Err(_) => out.extend_from_slice(text),
             }
         }
         PgType::Bpchar(_) => {
             let end = bytes.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
-            Cow::Borrowed(&bytes[..end])
+            out.extend_from_slice(&bytes[..end]);
         }
-        _ => Cow::Borrowed(bytes),
+        _ => out.extend_from_slice(bytes),
     }
 }
 
 /// JSON with object keys sorted (whatever serde_json's map order), duplicates already merged.
-fn sorted_json(v: &serde_json::Value, out: &mut String) {
+fn sorted_json(v: &serde_json::Value, out: &mut Vec<u8>) {
     match v {
         serde_json::Value::Object(map) => {
             let mut entries: Vec<_> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
+            out.push(b'{');
             for (i, (k, x)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                out.push(':');
+                json_scalar(k, out);
+                out.push(b':');
                 sorted_json(x, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         serde_json::Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, x) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 sorted_json(x, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => json_scalar(other, out),
     }
 }
 
+/// serde_json's compact text of a scalar (or key), written straight into `out`.
+fn json_scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail, and scalars and strings always serialize.
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+thread_local! {
+    /// The canonical byte stream of the row being hashed, reused across rows.
+    static CANON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Hash one binary COPY tuple (`i16` field count, then `i32` length + bytes per field).
+///
+/// The row's canonical stream (per field: `0xff` for NULL, else `0`, the canonical length as
+/// `u64` LE, the canonical bytes) is hashed with XXH3-128: the checksum detects copy errors,
+/// it is not a security boundary, and SHA-256 was a large share of the copy's CPU.
 fn row_hash(types: &[&PgType], row: &[u8]) -> u128 {
-    let mut h = Sha256::new();
+    CANON.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => row_hash_into(types, row, &mut buf),
+        Err(_) => row_hash_into(types, row, &mut Vec::new()),
+    })
+}
+
+fn row_hash_into(types: &[&PgType], row: &[u8], buf: &mut Vec<u8>) -> u128 {
+    buf.clear();
     let mut at = 2;
     for ty in types {
         let Some(len) = row.get(at..at + 4) else {
@@ -105,18 +121,19 @@ fn row_hash(types: &[&PgType], row: &[u8]) -> u128 {
         let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
         at += 4;
         if len < 0 {
-            h.update([0xff]);
+            buf.push(0xff);
             continue;
         }
         let end = (at + len as usize).min(row.len());
-        let field = canonical(ty, &row[at..end]);
-        h.update([0]);
-        h.update((field.len() as u64).to_le_bytes());
-        h.update(&field);
+        buf.push(0);
+        let len_at = buf.len();
+        buf.extend_from_slice(&[0; 8]);
+        canonical(ty, &row[at..end], buf);
+        let n = (buf.len() - len_at - 8) as u64;
+        buf[len_at..len_at + 8].copy_from_slice(&n.to_le_bytes());
         at = end;
     }
-    let d = h.finalize();
-    u128::from_le_bytes(d[..16].try_into().unwrap_or([0; 16]))
+    xxhash_rust::xxh3::xxh3_128(buf)
 }
 
 /// Read the target table back and checksum it.
@@ -216,6 +233,24 @@ mod tests {
         assert_eq!(
             row_hash(&j, &tuple(&[Some(b"\x01{\"b\": 1, \"a\": [1, 2]}")])),
             row_hash(&j, &tuple(&[Some(b"\x01{\"a\":[1,2],\"b\":1}")]))
+        );
+    }
+
+    #[test]
+    fn a_changed_value_changes_the_checksum() {
+        let t = [&PgType::Int8, &PgType::Text];
+        let id = 1i64.to_be_bytes();
+        let mut x = Checksum::default();
+        x.add_row(&t, &tuple(&[Some(&id), Some(b"label")]));
+        let mut y = Checksum::default();
+        y.add_row(&t, &tuple(&[Some(&id), Some(b"labelx")]));
+        assert_eq!(x.rows, y.rows);
+        assert_ne!(x.sum, y.sum);
+        // Field boundaries count: ("ab", "c") is not ("a", "bc").
+        let t2 = [&PgType::Text, &PgType::Text];
+        assert_ne!(
+            row_hash(&t2, &tuple(&[Some(b"ab"), Some(b"c")])),
+            row_hash(&t2, &tuple(&[Some(b"a"), Some(b"bc")]))
         );
     }
 }
