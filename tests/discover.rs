@@ -13,6 +13,18 @@ fn count_sqlite(path: &Path) -> (usize, u64) {
     (counts.len(), counts.iter().map(|(_, n)| n).sum())
 }
 
+/// A virtualenv without Django: the Python of a project whose venv is broken.
+fn bare_venv(dir: &Path) -> std::path::PathBuf {
+    let bare = dir.join("bare-venv");
+    let ok = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&bare)
+        .status()
+        .expect("run python3");
+    assert!(ok.success(), "python3 -m venv failed: install python3-venv");
+    bare.join("bin/python")
+}
+
 #[test]
 fn discovers_the_sample_project_through_real_django() {
     let python = common::django_venv();
@@ -85,14 +97,8 @@ fn discovers_the_sample_project_through_real_django() {
 #[test]
 fn a_python_without_django_falls_back_to_a_static_scan_and_says_why() {
     let (tmp, project) = common::sample_project(300);
-    let bare = tmp.path().join("bare-venv");
-    let ok = Command::new("python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&bare)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "python3 -m venv failed: install python3-venv");
-    let d = discover(&project, Some(&bare.join("bin/python"))).expect("static discovery");
+    let bare = bare_venv(tmp.path());
+    let d = discover(&project, Some(&bare)).expect("static discovery");
     let Method::StaticScan { reason } = &d.method else {
         panic!("expected a static scan, got {:?}", d.method)
     };
@@ -183,14 +189,8 @@ fn a_static_scan_of_unreadable_settings_assumes_the_default_file_and_says_so() {
         "the sample settings changed shape"
     );
     std::fs::write(&settings, text).unwrap();
-    let bare = tmp.path().join("bare-venv");
-    let ok = Command::new("python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&bare)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let d = discover(&project, Some(&bare.join("bin/python"))).expect("discovery");
+    let bare = bare_venv(tmp.path());
+    let d = discover(&project, Some(&bare)).expect("discovery");
     assert!(matches!(d.method, Method::StaticScan { .. }));
     assert!(
         d.warnings
@@ -202,9 +202,7 @@ fn a_static_scan_of_unreadable_settings_assumes_the_default_file_and_says_so() {
     assert!(d.sqlite.is_some());
 
     std::fs::remove_file(project.join("db.sqlite3")).unwrap();
-    let e = discover(&project, Some(&bare.join("bin/python")))
-        .unwrap_err()
-        .to_string();
+    let e = discover(&project, Some(&bare)).unwrap_err().to_string();
     assert!(
         e.contains("cannot tell which database") && e.contains("Django is not importable"),
         "{e}"
