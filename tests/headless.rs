@@ -18,6 +18,19 @@ fn dj2pg(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run dj2pg")
 }
 
+/// `migrate --project P --python PY EXTRA…`.
+fn migrate_args<'a>(project: &'a Path, python: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "migrate",
+        "--project",
+        project.to_str().unwrap(),
+        "--python",
+        python.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn events(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -115,15 +128,7 @@ fn migrate_names_the_password_field_when_the_password_is_wrong() {
     let url = cluster.app().display_url();
     let out = dj2pg(
         &tmp.path().join("state"),
-        &[
-            "migrate",
-            "--project",
-            project.to_str().unwrap(),
-            "--python",
-            python.to_str().unwrap(),
-            "--to",
-            &url,
-        ],
+        &migrate_args(&project, &python, &["--to", &url]),
         &[("PGPASSWORD", "not-the-password")],
     );
     let text = String::from_utf8_lossy(&out.stdout);
@@ -146,16 +151,7 @@ fn migrate_connects_over_tls_and_describes_the_target() {
     let url = cluster.app().display_url();
     let out = dj2pg(
         &tmp.path().join("state"),
-        &[
-            "migrate",
-            "--project",
-            project.to_str().unwrap(),
-            "--python",
-            python.to_str().unwrap(),
-            "--to",
-            &url,
-            "--json",
-        ],
+        &migrate_args(&project, &python, &["--to", &url, "--json"]),
         &[("PGPASSWORD", cluster.app_password().expose())],
     );
     let ev = events(&out);
