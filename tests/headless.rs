@@ -49,21 +49,8 @@ fn migrate_discovers_then_stops_at_connect_without_a_target_and_resumes() {
     let python = common::django_venv();
     let (tmp, project) = common::sample_project(400);
     let state = tmp.path().join("state");
-    let project_arg = project.to_str().unwrap();
-    let python_arg = python.to_str().unwrap();
 
-    let out = dj2pg(
-        &state,
-        &[
-            "migrate",
-            "--project",
-            project_arg,
-            "--python",
-            python_arg,
-            "--json",
-        ],
-        &[],
-    );
+    let out = dj2pg(&state, &migrate_args(&project, &python, &["--json"]), &[]);
     let ev = events(&out);
     assert_eq!(out.status.code(), Some(1), "{ev:#?}");
     assert!(has(&ev, "discover", "done"), "{ev:#?}");
@@ -86,18 +73,7 @@ fn migrate_discovers_then_stops_at_connect_without_a_target_and_resumes() {
     );
 
     // The second run resumes: Discover is not run again.
-    let out = dj2pg(
-        &state,
-        &[
-            "migrate",
-            "--project",
-            project_arg,
-            "--python",
-            python_arg,
-            "--json",
-        ],
-        &[],
-    );
+    let out = dj2pg(&state, &migrate_args(&project, &python, &["--json"]), &[]);
     let ev = events(&out);
     assert!(has(&ev, "discover", "already-done"), "{ev:#?}");
     assert!(!has(&ev, "discover", "start"), "{ev:#?}");
@@ -106,15 +82,7 @@ fn migrate_discovers_then_stops_at_connect_without_a_target_and_resumes() {
     // --fresh starts over.
     let out = dj2pg(
         &state,
-        &[
-            "migrate",
-            "--project",
-            project_arg,
-            "--python",
-            python_arg,
-            "--json",
-            "--fresh",
-        ],
+        &migrate_args(&project, &python, &["--json", "--fresh"]),
         &[],
     );
     assert!(has(&events(&out), "discover", "start"));

@@ -72,14 +72,20 @@ fn started(m: &mut Migration) -> JobId {
     m.job.expect("a job").0
 }
 
-/// A run that discovered and connected, looking at Copy rows.
-fn at_copy() -> Migration {
+/// A run whose Discover is done.
+fn discovered() -> Migration {
     let mut m = run();
     let id = started(&mut m);
     update(
         &mut m,
         Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
     );
+    m
+}
+
+/// A run that discovered and connected, looking at Copy rows.
+fn at_copy() -> Migration {
+    let mut m = discovered();
     update(&mut m, Msg::Select(Step::Connect));
     update(&mut m, Msg::SubmitConnection(target()));
     let id = m.job.unwrap().0;
@@ -134,12 +140,7 @@ fn discovered_marks_done_and_keeps_the_cursor() {
 
 #[test]
 fn activate_on_done_step_moves_on_without_rerunning() {
-    let mut m = run();
-    let id = started(&mut m);
-    update(
-        &mut m,
-        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
-    );
+    let mut m = discovered();
     let fx = update(&mut m, Msg::Activate);
     assert_eq!(fx, vec![Effect::Save]);
     assert_eq!(m.cursor, Step::Backup);
@@ -235,12 +236,7 @@ fn skip_a_skippable_step() {
 
 #[test]
 fn connect_submission_starts_connect_without_a_password_in_state() {
-    let mut m = run();
-    let id = started(&mut m);
-    update(
-        &mut m,
-        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
-    );
+    let mut m = discovered();
     update(&mut m, Msg::Select(Step::Connect));
     let fx = update(&mut m, Msg::SubmitConnection(target()));
     assert!(matches!(&fx[0], Effect::Connect { config, .. } if config.port == 25060));
@@ -250,12 +246,7 @@ fn connect_submission_starts_connect_without_a_password_in_state() {
 
 #[test]
 fn connect_failure_keeps_the_target_for_a_retry() {
-    let mut m = run();
-    let id = started(&mut m);
-    update(
-        &mut m,
-        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
-    );
+    let mut m = discovered();
     update(&mut m, Msg::Select(Step::Connect));
     update(&mut m, Msg::SubmitConnection(target()));
     let id = m.job.unwrap().0;
@@ -440,12 +431,7 @@ fn resume_offer_blocks_other_messages_until_answered() {
 
 #[test]
 fn start_over_resets_the_run() {
-    let mut m = run();
-    let id = started(&mut m);
-    update(
-        &mut m,
-        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
-    );
+    let mut m = discovered();
     m.resume_offer = Some(ResumeOffer {
         step: Step::Backup,
         saved_at: "now".into(),
