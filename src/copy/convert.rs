@@ -142,8 +142,11 @@ pub fn encode(
         }
         PgType::Date => {
             let s = str_of(v, "a date")?;
-            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| issue(format!("'{}' is not a valid date (YYYY-MM-DD)", short(&s))))?;
+            let s = s.trim();
+            let d = fast_date(s.as_bytes())
+                .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+                .ok_or(())
+                .map_err(|_| issue(format!("'{}' is not a valid date (YYYY-MM-DD)", short(s))))?;
             let days = d.signed_duration_since(NaiveDate::default()).num_days() - PG_EPOCH_DAYS;
             out.extend_from_slice(&(days as i32).to_be_bytes());
         }
@@ -452,6 +455,9 @@ fn str_of<'a>(v: ValueRef<'a>, what: &str) -> Result<Cow<'a, str>, Issue> {
 }
 
 fn parse_time(s: &str) -> Option<NaiveTime> {
+    if let Some(t) = fast_time(s.as_bytes()) {
+        return Some(t);
+    }
     NaiveTime::parse_from_str(s, "%H:%M:%S%.f")
         .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M"))
         .ok()
@@ -481,7 +487,46 @@ fn split_offset(s: &str) -> (&str, Option<i32>) {
     (s, None)
 }
 
+/// `N` ASCII digits as a number.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// Django's own date text, `YYYY-MM-DD`, without chrono's format interpreter (the copy
+/// parses a date or datetime in most rows). Anything else is left to chrono.
+fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(digits(&b[..4])? as i32, digits(&b[5..7])?, digits(&b[8..])?)
+}
+
+/// `HH:MM:SS` with an optional `.f` of 1 to 9 digits, as Django writes times.
+fn fast_time(b: &[u8]) -> Option<NaiveTime> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let nanos = match &b[8..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            digits(frac)? * 10u32.pow(9 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    let (h, m, sec) = (digits(&b[..2])?, digits(&b[3..5])?, digits(&b[6..8])?);
+    // A leap second (:60) is left to chrono.
+    (sec < 60).then(|| NaiveTime::from_hms_nano_opt(h, m, sec, nanos))?
+}
+
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() >= 19 && (b[10] == b' ' || b[10] == b'T') {
+        if let (Some(d), Some(t)) = (fast_date(&b[..10]), fast_time(&b[11..])) {
+            return Some(d.and_time(t));
+        }
+    }
     let s = s.replacen('T', " ", 1);
     NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M"))

@@ -346,4 +346,28 @@ proptest! {
         let json = serde_json::to_string(&values.iter().map(|f| *f as f64).collect::<Vec<_>>()).unwrap();
         prop_assert_eq!(enc(Blob(&packed), &ty).unwrap(), enc(Text(json.as_bytes()), &ty).unwrap());
     }
+
+    /// The hand-written parser of Django's formats reads exactly what chrono's format
+    /// strings read, and leaves everything else to them.
+    #[test]
+    fn fast_datetime_parse_agrees_with_chrono(
+        s in "[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,10})?",
+    ) {
+        let chrono = NaiveDateTime::parse_from_str(&s.replacen('T', " ", 1), "%Y-%m-%d %H:%M:%S%.f").ok();
+        prop_assert_eq!(parse_naive(&s), chrono);
+        let b = s.as_bytes();
+        if let (Some(d), Some(t)) = (fast_date(&b[..10]), fast_time(&b[11..])) {
+            prop_assert_eq!(Some(d.and_time(t)), chrono);
+        }
+        prop_assert_eq!(fast_date(&b[..10]).is_some(), NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").is_ok());
+    }
+
+    #[test]
+    fn fast_time_parse_agrees_with_chrono(s in "[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,10})?") {
+        let chrono = NaiveTime::parse_from_str(&s, "%H:%M:%S%.f").ok();
+        if let Some(t) = fast_time(s.as_bytes()) {
+            prop_assert_eq!(Some(t), chrono);
+        }
+        prop_assert_eq!(parse_time(&s), chrono);
+    }
 }

@@ -10,8 +10,8 @@
 use super::Context;
 use super::plan::Plan;
 use super::progress::{CopyProgress, TablePhase};
+use super::refcheck::{Parents, RefCheck};
 use super::report::{CopyReport, TableCheck};
-use super::rows::Dangling;
 use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
 use super::verify::{self, Checksum};
@@ -64,8 +64,9 @@ pub fn run(
 
     // Keep or reload: compare counts and checksums of tables that hold rows.
     let candidates: Vec<usize> = (0..n).filter(|&i| counts[i] > 0).collect();
+    let parents = Parents::default();
     let sources = cx.par_tables_subset(plan, &candidates, |sq, i| {
-        task::source_checksum(sq, cx, plan, i, policy)
+        task::source_checksum(sq, cx, plan, i, policy, &parents)
     })?;
     let targets = cx.par_pg(&candidates, |c, &i| {
         verify::target_checksum(c, &plan.tables[i])
@@ -142,8 +143,8 @@ pub fn run(
     // Rows that reference deleted rows, and fresh reject files for reloaded tables.
     let rejects = Rejects::new(cx.rejects_dir());
     let sq = cx.open_sqlite()?;
-    // Found lazily by the first worker on each table, so the scans run in parallel.
-    let dangling: Vec<Mutex<Option<Arc<Dangling>>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    // Prepared lazily by the first worker on each table, so they are built in parallel.
+    let refs: Vec<Mutex<Option<Arc<RefCheck>>>> = (0..n).map(|_| Mutex::new(None)).collect();
     for (i, t) in plan.tables.iter().enumerate() {
         if !keep[i] {
             let _ = std::fs::remove_file(rejects.path(&t.name));
@@ -258,7 +259,8 @@ pub fn run(
         plan,
         policy,
         tracker: &tracker,
-        dangling: &dangling,
+        refs: &refs,
+        parents: &parents,
         rejects: &rejects,
     };
     tracker.set_stage("loading");

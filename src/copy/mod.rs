@@ -22,6 +22,7 @@ mod numeric;
 mod plan;
 mod preflight;
 mod progress;
+mod refcheck;
 mod report;
 mod rows;
 mod schedule;

@@ -7,6 +7,7 @@
 
 use super::convert::Zone;
 use super::plan::{Plan, TablePlan};
+use super::refcheck::{Parents, RefCheck};
 use super::report::{PreflightReport, Problem};
 use super::rows::{self, RowOutcome};
 use super::task;
@@ -15,6 +16,7 @@ use super::{Context as Ctx, Stop};
 use crate::state::ProblemPolicy;
 use anyhow::Result;
 use rusqlite::Connection;
+use rusqlite::types::ValueRef;
 
 /// Problems listed per table at most; the rest are counted.
 const MAX_LISTED: usize = 1000;
@@ -37,8 +39,9 @@ pub fn scan_table(
     zone: &Zone,
     stop: &Stop,
     sum: bool,
+    parents: &Parents,
 ) -> Result<Scan> {
-    let dangling = rows::find_dangling(conn, table)?;
+    let refs = RefCheck::build(conn, table, parents)?;
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
     let mut scan = Scan::default();
     let mut stmt = conn.prepare(&table.select_sql(false))?;
@@ -50,12 +53,16 @@ pub fn scan_table(
         if n % 4096 == 0 {
             stop.check()?;
         }
-        let key = rows::key_text(row.get_ref(0)?);
+        let key = refs
+            .needs_key()
+            .then(|| rows::key_text(row.get_ref(0).unwrap_or(ValueRef::Null)));
         buf.clear();
-        match rows::encode_row(table, row, zone, false, dangling.get(&key), &mut buf)? {
+        match rows::encode_row(table, row, zone, false, &refs, key.as_deref(), &mut buf)? {
             RowOutcome::Written(_) if sum => scan.checksum.add_row(&types, &buf),
             RowOutcome::Written(_) => {}
             RowOutcome::Rejected(issues) => {
+                let key =
+                    key.unwrap_or_else(|| rows::key_text(row.get_ref(0).unwrap_or(ValueRef::Null)));
                 for (i, issue) in issues {
                     if scan.problems.len() >= MAX_LISTED {
                         scan.unlisted += 1;
@@ -80,9 +87,10 @@ pub fn scan_table(
 /// target table holding rows already holds exactly what the load would write.
 pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightReport> {
     let counts = cx.target_counts(plan)?;
+    let parents = Parents::default();
     let scans = cx.par_tables(plan, |conn, table| {
         let i = plan.index(&table.name).unwrap_or(0);
-        scan_table(conn, table, &cx.zone, &cx.stop, counts[i] > 0)
+        scan_table(conn, table, &cx.zone, &cx.stop, counts[i] > 0, &parents)
     })?;
     let mut report = PreflightReport {
         notes: plan.notes.clone(),
@@ -103,7 +111,8 @@ pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightRepo
             expected[i] = Some(scan.checksum);
         } else if policy != ProblemPolicy::Abort {
             let conn = cx.open_sqlite()?;
-            expected[i] = task::source_checksum(&conn, cx, plan, i, policy)?.map(|(sum, _)| sum);
+            expected[i] =
+                task::source_checksum(&conn, cx, plan, i, policy, &parents)?.map(|(sum, _)| sum);
         }
     }
     let candidates: Vec<usize> = (0..plan.tables.len())

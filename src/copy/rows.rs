@@ -6,13 +6,8 @@
 
 use super::convert::{self, Fix, Issue, Written, Zone};
 use super::plan::TablePlan;
-use super::schema::quote_sqlite;
-use rusqlite::Connection;
+use super::refcheck::RefCheck;
 use rusqlite::types::ValueRef;
-use std::collections::HashMap;
-
-/// Rows whose foreign keys point at rows that do not exist: key → (column index, parent).
-pub type Dangling = HashMap<String, Vec<(usize, String)>>;
 
 /// What became of one row.
 #[derive(Debug)]
@@ -34,14 +29,15 @@ pub fn key_text(v: ValueRef<'_>) -> String {
 }
 
 /// Encode the row (key at index 0, then the plan's columns) as a COPY tuple appended to
-/// `buf`. With `fix`, fixable issues are repaired. On any unfixed issue `buf` is left as it
+/// `buf`, checking its references with `refs` (`key`: the row's key text, when `refs` needs it). With `fix`, fixable issues are repaired. On any unfixed issue `buf` is left as it
 /// was and every issue of the row is returned.
 pub fn encode_row(
     table: &TablePlan,
     row: &rusqlite::Row<'_>,
     zone: &Zone,
     fix: bool,
-    dangling: Option<&Vec<(usize, String)>>,
+    refs: &RefCheck,
+    key: Option<&str>,
     buf: &mut Vec<u8>,
 ) -> rusqlite::Result<RowOutcome> {
     let start = buf.len();
@@ -52,10 +48,9 @@ pub fn encode_row(
         let v = row.get_ref(i + 1)?;
         let len_at = buf.len();
         buf.extend_from_slice(&[0; 4]);
-        let orphan = dangling.and_then(|d| d.iter().find(|(c, _)| *c == i));
-        let result = match orphan {
-            Some((_, parent)) if fix && col.nullable => Ok(Written::Fixed(Fix::SetNull)),
-            Some((_, parent)) => Err(Issue {
+        let result = match refs.missing(i, v, key) {
+            Some(_) if fix && col.nullable => Ok(Written::Fixed(Fix::SetNull)),
+            Some(parent) => Err(Issue {
                 what: format!("refers to a row of {parent} that does not exist (deleted?)"),
                 fix: col.nullable.then_some(Fix::SetNull),
             }),
@@ -102,35 +97,6 @@ pub fn encode_row(
         buf.truncate(start);
         Ok(RowOutcome::Rejected(issues))
     }
-}
-
-/// Rows of `table` whose single-column foreign keys point at missing parent rows.
-/// (SQLite only enforces foreign keys when asked; Django checks them at commit, but rows
-/// deleted with `db_constraint=False`, raw SQL or an old Django can dangle.)
-pub fn find_dangling(conn: &Connection, table: &TablePlan) -> rusqlite::Result<Dangling> {
-    let mut out: Dangling = HashMap::new();
-    for r in &table.refs {
-        let Some(col) = table.columns.iter().position(|c| c.name == r.column) else {
-            continue;
-        };
-        let sql = format!(
-            "SELECT {key} FROM {t} AS c WHERE c.{col} IS NOT NULL AND NOT EXISTS \
-             (SELECT 1 FROM {p} AS p WHERE p.{pc} = c.{col})",
-            key = table.key_expr(),
-            t = quote_sqlite(&table.name),
-            col = quote_sqlite(&r.column),
-            p = quote_sqlite(&r.ref_table),
-            pc = quote_sqlite(&r.ref_column),
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            out.entry(key_text(row.get_ref(0)?))
-                .or_default()
-                .push((col, r.ref_table.clone()));
-        }
-    }
-    Ok(out)
 }
 
 /// One JSON line for the reject file: the row as SQLite holds it, and why it was left out.

@@ -7,7 +7,8 @@
 
 use super::bulk;
 use super::plan::Plan;
-use super::rows::{self, Dangling, RowOutcome};
+use super::refcheck::{Parents, RefCheck};
+use super::rows::{self, RowOutcome};
 use super::tracker::Tracker;
 use super::verify::{self, Checksum};
 use super::{Context, Zone};
@@ -100,8 +101,10 @@ pub struct Shared<'a> {
     pub plan: &'a Plan,
     pub policy: ProblemPolicy,
     pub tracker: &'a Tracker,
-    /// Per table, computed by the first task that needs it.
-    pub dangling: &'a [Mutex<Option<Arc<Dangling>>>],
+    /// Per table, its reference checks, prepared by the first task that needs them.
+    pub refs: &'a [Mutex<Option<Arc<RefCheck>>>],
+    /// The parent key sets the reference checks share.
+    pub parents: &'a Parents,
     pub rejects: &'a Rejects,
 }
 
@@ -194,14 +197,14 @@ fn copy_table(
         bail!("table {} has no column that can be copied", table.name);
     }
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
-    let dangling = {
-        let mut slot = sh.dangling[t].lock().unwrap_or_else(|p| p.into_inner());
+    let refs = {
+        let mut slot = sh.refs[t].lock().unwrap_or_else(|p| p.into_inner());
         match slot.as_ref() {
-            Some(d) => Arc::clone(d),
+            Some(r) => Arc::clone(r),
             None => {
-                let d = Arc::new(rows::find_dangling(sq, table)?);
-                *slot = Some(Arc::clone(&d));
-                d
+                let r = Arc::new(RefCheck::build(sq, table, sh.parents)?);
+                *slot = Some(Arc::clone(&r));
+                r
             }
         }
     };
@@ -218,11 +221,19 @@ fn copy_table(
     buf.extend_from_slice(HEADER);
     let mut since_report = 0u64;
     while let Some(row) = cursor.next()? {
-        let key = (!dangling.is_empty())
+        let key = refs
+            .needs_key()
             .then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
         let start = buf.len();
-        let orphan = key.as_ref().and_then(|k| dangling.get(k));
-        match rows::encode_row(table, row, &sh.cx.zone, fix, orphan, &mut buf)? {
+        match rows::encode_row(
+            table,
+            row,
+            &sh.cx.zone,
+            fix,
+            &refs,
+            key.as_deref(),
+            &mut buf,
+        )? {
             RowOutcome::Written(fixes) => {
                 outcome.checksum.add_row(&types, &buf[start..]);
                 outcome.fixed += u64::from(!fixes.is_empty());
@@ -273,9 +284,10 @@ pub fn source_checksum(
     plan: &Plan,
     t: usize,
     policy: ProblemPolicy,
+    parents: &Parents,
 ) -> Result<Option<(Checksum, u64)>> {
     let table = &plan.tables[t];
-    let dangling = rows::find_dangling(sq, table)?;
+    let refs = RefCheck::build(sq, table, parents)?;
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
     let zone: &Zone = &cx.zone;
     let mut stmt = sq.prepare(&table.select_sql(false))?;
@@ -284,16 +296,17 @@ pub fn source_checksum(
     let mut rejected = 0;
     let mut buf = Vec::with_capacity(4096);
     while let Some(row) = cursor.next()? {
-        let key = (!dangling.is_empty())
+        let key = refs
+            .needs_key()
             .then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
         buf.clear();
-        let orphan = key.as_ref().and_then(|k| dangling.get(k));
         match rows::encode_row(
             table,
             row,
             zone,
             policy == ProblemPolicy::Fix,
-            orphan,
+            &refs,
+            key.as_deref(),
             &mut buf,
         )? {
             RowOutcome::Written(_) => sum.add_row(&types, &buf),
