@@ -95,6 +95,10 @@ fn sample_project_copies_every_value_and_django_can_insert_next() {
     assert!(report.all_verified(), "{printed}");
     assert!(printed.contains("checksum"), "{printed}");
     assert!(
+        !printed.contains("compared again value by value"),
+        "the jsonb text dj2pg sends should read back byte for byte:\n{printed}"
+    );
+    assert!(
         report
             .checks
             .iter()

@@ -7,6 +7,7 @@
 //! `DurationField` is integer **microseconds** (never seconds), and naive datetimes are UTC
 //! when `USE_TZ` is on, else in the project's `TIME_ZONE`.
 
+use super::jsonb::JsonError;
 use super::numeric::Decimal;
 use super::types::PgType;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
@@ -195,11 +196,16 @@ pub fn encode(
                 ValueRef::Integer(_) | ValueRef::Real(_) => Cow::Owned(plain_text(v)),
                 _ => str_of(v, "JSON text")?,
             };
-            let s = json(s, *ty == PgType::Jsonb, fix, &mut fixed)?;
             if *ty == PgType::Jsonb {
                 out.push(1); // jsonb binary format version
+                jsonb(&s, fix, &mut fixed, out)?;
+            } else {
+                // json keeps the text as written: only check it.
+                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&s) {
+                    return Err(issue(format!("is not valid JSON ({e})")));
+                }
+                out.extend_from_slice(s.as_bytes());
             }
-            out.extend_from_slice(s.as_bytes());
         }
         PgType::Bytea => match v {
             ValueRef::Blob(b) | ValueRef::Text(b) => out.extend_from_slice(b),
@@ -575,50 +581,19 @@ fn to_utc(local: NaiveDateTime, tz: chrono_tz::Tz) -> NaiveDateTime {
     }
 }
 
-fn json<'a>(
-    s: Cow<'a, str>,
-    jsonb: bool,
-    fix: bool,
-    fixed: &mut Option<Fix>,
-) -> Result<Cow<'a, str>, Issue> {
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&s) {
-        return Err(issue(format!("is not valid JSON ({e})")));
-    }
-    if jsonb && s.contains("\\u0000") {
-        let mut value: serde_json::Value =
-            serde_json::from_str(&s).map_err(|e| issue(format!("is not valid JSON ({e})")))?;
-        if strip_json_nul(&mut value) {
-            if !fix {
-                return Err(Issue {
-                    what: "holds \\u0000, which jsonb cannot store".into(),
-                    fix: Some(Fix::StripNul),
-                });
-            }
+/// JSON text for a `jsonb` column, written as PostgreSQL will print it (see `jsonb`).
+fn jsonb(s: &str, fix: bool, fixed: &mut Option<Fix>, out: &mut Vec<u8>) -> Result<(), Issue> {
+    match super::jsonb::normalize(s, false, out) {
+        Ok(()) => Ok(()),
+        Err(JsonError::Invalid(e)) => Err(issue(format!("is not valid JSON ({e})"))),
+        Err(JsonError::Nul) if fix => {
             *fixed = Some(Fix::StripNul);
-            return Ok(Cow::Owned(value.to_string()));
+            super::jsonb::normalize(s, true, out).map_err(|_| issue("is not valid JSON"))
         }
-    }
-    Ok(s)
-}
-
-/// Remove NUL characters from every string and key; true when there were some.
-fn strip_json_nul(v: &mut serde_json::Value) -> bool {
-    match v {
-        serde_json::Value::String(s) if s.contains('\0') => {
-            *s = s.replace('\0', "");
-            true
-        }
-        serde_json::Value::Array(a) => a.iter_mut().fold(false, |acc, x| strip_json_nul(x) | acc),
-        serde_json::Value::Object(o) => {
-            let mut found = false;
-            let entries: Vec<_> = std::mem::take(o).into_iter().collect();
-            for (k, mut x) in entries {
-                found |= strip_json_nul(&mut x) | k.contains('\0');
-                o.insert(k.replace('\0', ""), x);
-            }
-            found
-        }
-        _ => false,
+        Err(JsonError::Nul) => Err(Issue {
+            what: "holds \\u0000, which jsonb cannot store".into(),
+            fix: Some(Fix::StripNul),
+        }),
     }
 }
 

@@ -224,7 +224,12 @@ fn json_and_jsonb() {
         "json (not jsonb) keeps \\u0000"
     );
     let (_, out) = enc_fix(Text(nul), &PgType::Jsonb);
-    assert_eq!(&out[1..], br#"{"note":"nul  byte"}"#);
+    assert_eq!(&out[1..], br#"{"note": "nul  byte"}"#);
+    // jsonb is sent as PostgreSQL will print it back.
+    assert_eq!(
+        enc(Text(br#"{"b":[1.0,2e1],"a":"\u00e9"}"#), &PgType::Jsonb).unwrap(),
+        "\x01{\"a\": \"é\", \"b\": [1.0, 20]}".as_bytes()
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@
 
 mod bulk;
 mod convert;
+pub mod jsonb;
 mod load;
 mod numeric;
 mod plan;

@@ -11,7 +11,7 @@ use super::refcheck::{Parents, RefCheck};
 use super::report::{PreflightReport, Problem};
 use super::rows::{self, RowOutcome};
 use super::task;
-use super::verify::{self, Checksum};
+use super::verify::{self, Canon, Checksum};
 use super::{Context as Ctx, Stop};
 use crate::state::ProblemPolicy;
 use anyhow::Result;
@@ -112,7 +112,8 @@ pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightRepo
         } else if policy != ProblemPolicy::Abort {
             let conn = cx.open_sqlite()?;
             expected[i] =
-                task::source_checksum(&conn, cx, plan, i, policy, &parents)?.map(|(sum, _)| sum);
+                task::source_checksum(&conn, cx, plan, i, policy, &parents, Canon::Exact)?
+                    .map(|(sum, _)| sum);
         }
     }
     let candidates: Vec<usize> = (0..plan.tables.len())
@@ -122,8 +123,17 @@ pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightRepo
         verify::target_checksum(client, &plan.tables[i])
     })?;
     let mut kept = Vec::new();
+    let mut pg = None;
     for (k, &i) in candidates.iter().enumerate() {
-        if Some(target_sums[k]) == expected[i] {
+        let same = Some(target_sums[k]) == expected[i]
+            || (verify::has_json(&plan.tables[i]) && {
+                let pg = match &mut pg {
+                    Some(pg) => pg,
+                    None => pg.insert(cx.connect()?),
+                };
+                task::same_by_value(cx, plan, i, policy, &parents, pg)?
+            });
+        if same {
             kept.push(i);
         }
     }

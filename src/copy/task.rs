@@ -10,7 +10,7 @@ use super::plan::Plan;
 use super::refcheck::{Parents, RefCheck};
 use super::rows::{self, RowOutcome};
 use super::tracker::Tracker;
-use super::verify::{self, Checksum};
+use super::verify::{self, Canon, Checksum};
 use super::{Context, Zone};
 use crate::state::ProblemPolicy;
 use anyhow::{Context as _, Result, bail};
@@ -285,6 +285,7 @@ pub fn source_checksum(
     t: usize,
     policy: ProblemPolicy,
     parents: &Parents,
+    canon: Canon,
 ) -> Result<Option<(Checksum, u64)>> {
     let table = &plan.tables[t];
     let refs = RefCheck::build(sq, table, parents)?;
@@ -309,7 +310,7 @@ pub fn source_checksum(
             key.as_deref(),
             &mut buf,
         )? {
-            RowOutcome::Written(_) => sum.add_row(&types, &buf),
+            RowOutcome::Written(_) => sum.add_row_by(&types, &buf, canon),
             RowOutcome::Rejected(_) if policy == ProblemPolicy::Abort => return Ok(None),
             RowOutcome::Rejected(_) => rejected += 1,
         }
@@ -318,4 +319,20 @@ pub fn source_checksum(
         }
     }
     Ok(Some((sum, rejected)))
+}
+
+/// Both sides of table `t` checksummed again with JSON compared by value (after the bytes
+/// differed: see `verify`).
+pub fn same_by_value(
+    cx: &Context,
+    plan: &Plan,
+    t: usize,
+    policy: ProblemPolicy,
+    parents: &Parents,
+    pg: &mut postgres::Client,
+) -> Result<bool> {
+    let sq = cx.open_sqlite()?;
+    let source = source_checksum(&sq, cx, plan, t, policy, parents, Canon::ByValue)?;
+    let target = verify::target_checksum_by(pg, &plan.tables[t], Canon::ByValue)?;
+    Ok(source.is_some_and(|(sum, _)| sum == target))
 }

@@ -3,9 +3,15 @@
 //! The source side hashes the binary COPY rows the engine sends; the target side reads the
 //! table back with `COPY (SELECT cols FROM t) TO STDOUT (FORMAT binary)` and hashes what
 //! PostgreSQL stored. A row's hash is XXH3-128 over its fields in canonical form (the wire
-//! bytes, except where PostgreSQL normalizes: numeric scale/digits, json text, char
-//! padding); a table's checksum is the wrapping sum of its row hashes, so it does not
-//! depend on row order and still counts duplicates.
+//! bytes, except where PostgreSQL normalizes: numeric scale/digits, char padding); a
+//! table's checksum is the wrapping sum of its row hashes, so it does not depend on row
+//! order and still counts duplicates.
+//!
+//! JSON is compared as bytes ([`Canon::Exact`]): `json` keeps the text sent, and `jsonb`
+//! text is sent already in the form PostgreSQL prints (see `jsonb`). A table whose
+//! checksums differ and that has JSON columns is compared once more [`Canon::ByValue`]:
+//! every document parsed, keys sorted, numbers as floats — so a formatting difference
+//! between dj2pg and PostgreSQL costs a second reading, never a false mismatch.
 
 use super::numeric;
 use super::plan::TablePlan;
@@ -20,10 +26,23 @@ pub struct Checksum {
     pub sum: u128,
 }
 
+/// How JSON fields are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Canon {
+    /// As bytes: the fast, normal way.
+    Exact,
+    /// As parsed values, when the bytes differed.
+    ByValue,
+}
+
 impl Checksum {
     pub fn add_row(&mut self, types: &[&PgType], row: &[u8]) {
+        self.add_row_by(types, row, Canon::Exact);
+    }
+
+    pub fn add_row_by(&mut self, types: &[&PgType], row: &[u8], canon: Canon) {
         self.rows += 1;
-        self.sum = self.sum.wrapping_add(row_hash(types, row));
+        self.sum = self.sum.wrapping_add(row_hash(types, row, canon));
     }
 
     pub fn merge(&mut self, other: Checksum) {
@@ -33,17 +52,22 @@ impl Checksum {
 }
 
 /// Append one field's canonical form to `out`, so that both sides hash the same bytes.
-fn canonical(ty: &PgType, bytes: &[u8], out: &mut Vec<u8>) {
+fn canonical(ty: &PgType, bytes: &[u8], canon: Canon, out: &mut Vec<u8>) {
     match ty {
         PgType::Numeric { .. } => {
             out.extend_from_slice(numeric::decode_text(bytes).unwrap_or_default().as_bytes())
         }
         PgType::Json | PgType::Jsonb => {
+            // jsonb's binary form is a version byte, then the text.
             let text = if *ty == PgType::Jsonb && !bytes.is_empty() {
                 &bytes[1..]
             } else {
                 bytes
             };
+            if canon == Canon::Exact {
+                out.extend_from_slice(text);
+                return;
+            }
             match serde_json::from_slice::<serde_json::Value>(text) {
                 Ok(v) => sorted_json(&v, out),
                 Err(_) => out.extend_from_slice(text),
@@ -104,14 +128,14 @@ thread_local! {
 /// The row's canonical stream (per field: `0xff` for NULL, else `0`, the canonical length as
 /// `u64` LE, the canonical bytes) is hashed with XXH3-128: the checksum detects copy errors,
 /// it is not a security boundary, and SHA-256 was a large share of the copy's CPU.
-fn row_hash(types: &[&PgType], row: &[u8]) -> u128 {
+fn row_hash(types: &[&PgType], row: &[u8], canon: Canon) -> u128 {
     CANON.with(|buf| match buf.try_borrow_mut() {
-        Ok(mut buf) => row_hash_into(types, row, &mut buf),
-        Err(_) => row_hash_into(types, row, &mut Vec::new()),
+        Ok(mut buf) => row_hash_into(types, row, canon, &mut buf),
+        Err(_) => row_hash_into(types, row, canon, &mut Vec::new()),
     })
 }
 
-fn row_hash_into(types: &[&PgType], row: &[u8], buf: &mut Vec<u8>) -> u128 {
+fn row_hash_into(types: &[&PgType], row: &[u8], canon: Canon, buf: &mut Vec<u8>) -> u128 {
     buf.clear();
     let mut at = 2;
     for ty in types {
@@ -128,7 +152,7 @@ fn row_hash_into(types: &[&PgType], row: &[u8], buf: &mut Vec<u8>) -> u128 {
         buf.push(0);
         let len_at = buf.len();
         buf.extend_from_slice(&[0; 8]);
-        canonical(ty, &row[at..end], buf);
+        canonical(ty, &row[at..end], canon, buf);
         let n = (buf.len() - len_at - 8) as u64;
         buf[len_at..len_at + 8].copy_from_slice(&n.to_le_bytes());
         at = end;
@@ -136,8 +160,25 @@ fn row_hash_into(types: &[&PgType], row: &[u8], buf: &mut Vec<u8>) -> u128 {
     xxhash_rust::xxh3::xxh3_128(buf)
 }
 
+/// Whether a table has columns that [`Canon::ByValue`] compares differently.
+pub fn has_json(table: &TablePlan) -> bool {
+    table
+        .columns
+        .iter()
+        .any(|c| matches!(c.ty, PgType::Json | PgType::Jsonb))
+}
+
 /// Read the target table back and checksum it.
 pub fn target_checksum(client: &mut postgres::Client, table: &TablePlan) -> Result<Checksum> {
+    target_checksum_by(client, table, Canon::Exact)
+}
+
+/// [`target_checksum`], comparing JSON as `canon` says.
+pub fn target_checksum_by(
+    client: &mut postgres::Client,
+    table: &TablePlan,
+    canon: Canon,
+) -> Result<Checksum> {
     let types: Vec<&PgType> = table.columns.iter().map(|c| &c.ty).collect();
     let mut sum = Checksum::default();
     if table.columns.is_empty() {
@@ -184,7 +225,7 @@ pub fn target_checksum(client: &mut postgres::Client, table: &TablePlan) -> Resu
                 r.read_exact(&mut row[start..])?;
             }
         }
-        sum.add_row(&types, &row);
+        sum.add_row_by(&types, &row, canon);
     }
     Ok(sum)
 }
@@ -226,13 +267,22 @@ mod tests {
     fn null_and_empty_differ_and_json_is_normalized() {
         let t = [&PgType::Text];
         assert_ne!(
-            row_hash(&t, &tuple(&[None])),
-            row_hash(&t, &tuple(&[Some(b"")]))
+            row_hash(&t, &tuple(&[None]), Canon::Exact),
+            row_hash(&t, &tuple(&[Some(b"")]), Canon::Exact)
         );
         let j = [&PgType::Jsonb];
+        let (a, b) = (
+            tuple(&[Some(b"\x01{\"b\": 1, \"a\": [1, 2]}")]),
+            tuple(&[Some(b"\x01{\"a\":[1,2],\"b\":1}")]),
+        );
+        // Bytes first; by value, the same document is the same however it is written.
+        assert_ne!(
+            row_hash(&j, &a, Canon::Exact),
+            row_hash(&j, &b, Canon::Exact)
+        );
         assert_eq!(
-            row_hash(&j, &tuple(&[Some(b"\x01{\"b\": 1, \"a\": [1, 2]}")])),
-            row_hash(&j, &tuple(&[Some(b"\x01{\"a\":[1,2],\"b\":1}")]))
+            row_hash(&j, &a, Canon::ByValue),
+            row_hash(&j, &b, Canon::ByValue)
         );
     }
 
@@ -249,8 +299,8 @@ mod tests {
         // Field boundaries count: ("ab", "c") is not ("a", "bc").
         let t2 = [&PgType::Text, &PgType::Text];
         assert_ne!(
-            row_hash(&t2, &tuple(&[Some(b"ab"), Some(b"c")])),
-            row_hash(&t2, &tuple(&[Some(b"a"), Some(b"bc")]))
+            row_hash(&t2, &tuple(&[Some(b"ab"), Some(b"c")]), Canon::Exact),
+            row_hash(&t2, &tuple(&[Some(b"a"), Some(b"bc")]), Canon::Exact)
         );
     }
 }
