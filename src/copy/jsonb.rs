@@ -372,11 +372,23 @@ impl Parser<'_> {
 /// `numeric`'s text of `[-]int.frac e exponent`: no exponent, no leading zeros, as many
 /// fraction digits as written minus the exponent (at least none), no negative zero.
 fn numeric_text(negative: bool, int: &[u8], frac: &[u8], exponent: i64, out: &mut Vec<u8>) {
+    let zero = int.iter().chain(frac).all(|&d| d == b'0');
+    if exponent == 0 {
+        // As written (JSON has no leading zeros), only without a negative zero's sign.
+        if negative && !zero {
+            out.push(b'-');
+        }
+        out.extend_from_slice(int);
+        if !frac.is_empty() {
+            out.push(b'.');
+            out.extend_from_slice(frac);
+        }
+        return;
+    }
     let digits: Vec<u8> = int.iter().chain(frac).copied().collect();
     // Where the decimal point falls within `digits`.
     let point = int.len() as i64 + exponent;
     let scale = (frac.len() as i64 - exponent).max(0) as usize;
-    let zero = digits.iter().all(|&d| d == b'0');
     if negative && !zero {
         out.push(b'-');
     }
