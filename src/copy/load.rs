@@ -22,6 +22,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Tables with children load with `FREEZE` (emptying the children along) from this size.
+const FREEZE_MIN_ROWS: u64 = 10_000;
+
 pub fn run(
     cx: &Context,
     plan: &Plan,
@@ -190,8 +193,12 @@ pub fn run(
                 .chain(&children)
                 .any(|&t| &plan.tables[t].name == parent)
         });
+        // A small table gains nothing from FREEZE, and emptying its children along would
+        // lock them, keeping it from loading beside a big table that empties them too.
+        let rows: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
         let truncate_too: Option<Vec<String>> = (in_bulk
             && !outside
+            && (children.is_empty() || rows >= FREEZE_MIN_ROWS)
             && children.iter().all(|&c| !keep[c] || counts[c] == 0))
         .then(|| {
             children

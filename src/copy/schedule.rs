@@ -4,6 +4,10 @@
 //! later and a worker takes the next one that does not, so no worker blocks on a lock and
 //! no deadlock can form. With nothing in flight any ready task may start, so the schedule
 //! always moves on.
+//!
+//! Among the tasks that may start, the one heading the longest chain of rows still to load
+//! (its own and its descendants') goes first: the chain through the largest tables is what
+//! bounds the copy's time, and a big table's children can then load beside the others.
 
 use super::Cancelled;
 use super::progress::{CopyProgress, TablePhase};
@@ -34,6 +38,34 @@ fn conflicts(locks: &Locks, own: &Locks, a: &Task, b: &Task) -> bool {
     }
     let ((sa, la), (sb, lb)) = (lock_set(locks, own, a), lock_set(locks, own, b));
     (sa || sb) && !la.is_disjoint(lb)
+}
+
+/// Per group, the rows on the longest chain of loads it heads: its own rows and those of
+/// its heaviest descendant chain (plan order puts every child after its parents).
+fn chain_rows(plan: &super::plan::Plan) -> Vec<u64> {
+    let group_of: Vec<usize> = {
+        let mut g = vec![0; plan.tables.len()];
+        for (i, group) in plan.groups.iter().enumerate() {
+            for &t in group {
+                g[t] = i;
+            }
+        }
+        g
+    };
+    let mut chain = vec![0u64; plan.groups.len()];
+    for (g, group) in plan.groups.iter().enumerate().rev() {
+        let own: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
+        let heaviest_child = plan
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(c, t)| group_of[*c] != g && t.parents.iter().any(|p| group_of[*p] == g))
+            .map(|(c, _)| chain[group_of[c]])
+            .max()
+            .unwrap_or(0);
+        chain[g] = own + heaviest_child;
+    }
+    chain
 }
 
 /// Run the tasks on `jobs` workers, a group only after the groups it references, and
@@ -105,6 +137,7 @@ pub fn schedule(
             });
         }
         drop(res_tx);
+        let chain = chain_rows(plan);
         let mut in_flight = 0usize;
         let mut running: Vec<Task> = Vec::new();
         let mut pending: VecDeque<Task> = VecDeque::new();
@@ -138,10 +171,17 @@ pub fn schedule(
                     }
                 }
             }
-            // Hand out tasks while a worker is free, skipping those that would wait on a lock.
+            // Hand out tasks while a worker is free, skipping those that would wait on a lock;
+            // the head of the longest chain first.
             while error.is_none() && in_flight < workers {
                 let free = |t: &Task| running.iter().all(|r| !conflicts(locks, &own, t, r));
-                let t = match pending.iter().position(free) {
+                let first = pending
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| free(t))
+                    .max_by_key(|(k, t)| (chain[t.group], std::cmp::Reverse(*k)))
+                    .map(|(k, _)| k);
+                let t = match first {
                     Some(k) => pending.remove(k),
                     None => match checks.iter().position(free) {
                         Some(k) => checks.remove(k),
@@ -218,5 +258,42 @@ pub fn schedule(
     match error {
         Some(e) => Err(e),
         None => Ok(outcomes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plan::{Plan, TablePlan};
+    use super::*;
+
+    fn table(name: &str, rows: u64, parents: &[usize]) -> TablePlan {
+        TablePlan {
+            name: name.into(),
+            target: name.into(),
+            columns: Vec::new(),
+            pk: Vec::new(),
+            has_rowid: true,
+            source_rows: rows,
+            sequences: Vec::new(),
+            sqlite_seq: None,
+            parents: parents.to_vec(),
+            refs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_chain_through_the_big_tables_weighs_most() {
+        // example (300) ← embedding (240); example ← prediction (340) ← feedback (120).
+        let plan = Plan {
+            tables: vec![
+                table("example", 300, &[]),
+                table("embedding", 240, &[0]),
+                table("prediction", 340, &[0]),
+                table("feedback", 120, &[2]),
+            ],
+            groups: vec![vec![0], vec![1], vec![2], vec![3]],
+            ..Plan::default()
+        };
+        assert_eq!(chain_rows(&plan), [760, 240, 460, 120]);
     }
 }
