@@ -29,6 +29,8 @@ struct Args {
     rows: usize,
     jobs: Option<usize>,
     keep: bool,
+    /// Rounds of every tool, interleaved; the report gives each tool's median.
+    repeat: usize,
 }
 
 /// A table dj2pg copies: its columns (SQLite order) with their PostgreSQL types.
@@ -43,6 +45,8 @@ struct Run {
     tool: String,
     secs: f64,
     peak_kb: Option<u64>,
+    /// User + system CPU seconds of the process (GNU time), for dj2pg.
+    cpu_secs: Option<f64>,
     /// Why the run does not count (failed, lost rows).
     error: Option<String>,
     note: Option<String>,
@@ -134,39 +138,54 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
         reference: None,
     };
 
-    truncate_all(&mut pg, &tables)?;
-    let mut floor = time_psql_floor(dir, &tables, &csv_dir, port, &password)?;
-    checker.check(&mut pg, &mut floor)?;
-    runs.push(floor);
-
     let url = format!("postgresql://app@127.0.0.1:{port}/appdb?sslmode=require");
     let quiet_flag = no_progress_flag();
-    for quiet in [false, true] {
-        if quiet && quiet_flag.is_none() {
-            break;
-        }
-        truncate_all(&mut pg, &tables)?;
-        let mut run = time_dj2pg(
-            dir,
-            &db,
-            &url,
-            &password,
-            args.jobs,
-            quiet_flag.filter(|_| quiet),
-        )?;
-        checker.check(&mut pg, &mut run)?;
-        runs.push(run);
-    }
-
-    if which("pgloader").is_some() {
-        truncate_all(&mut pg, &tables)?;
-        let mut run = time_pgloader(dir, &db, port, &password, cluster.ca_file())?;
-        if run.error.is_none() {
-            checker.check(&mut pg, &mut run)?;
-        }
-        runs.push(run);
-    } else {
+    let pgloader = which("pgloader").is_some();
+    if !pgloader {
         say("pgloader not installed (apt-get install pgloader)");
+    }
+    // Round by round, every tool once, so that a slow spell of the machine hits all alike.
+    for round in 1..=args.repeat {
+        if args.repeat > 1 {
+            say(&format!("round {round} of {}", args.repeat));
+        }
+        truncate_all(&mut pg, &tables)?;
+        let mut floor = time_psql_floor(dir, &tables, &csv_dir, port, &password)?;
+        checker.check(&mut pg, &mut floor)?;
+        runs.push(floor);
+
+        // The two dj2pg runs swap places every round: the first after the floor's load
+        // meets its checkpoint, which should not count against either.
+        let order = if round % 2 == 1 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for quiet in order {
+            if quiet && quiet_flag.is_none() {
+                continue;
+            }
+            truncate_all(&mut pg, &tables)?;
+            let mut run = time_dj2pg(
+                dir,
+                &db,
+                &url,
+                &password,
+                args.jobs,
+                quiet_flag.filter(|_| quiet),
+            )?;
+            checker.check(&mut pg, &mut run)?;
+            runs.push(run);
+        }
+
+        if pgloader {
+            truncate_all(&mut pg, &tables)?;
+            let mut run = time_pgloader(dir, &db, port, &password, cluster.ca_file())?;
+            if run.error.is_none() {
+                checker.check(&mut pg, &mut run)?;
+            }
+            runs.push(run);
+        }
     }
 
     report(&runs, total, args, quiet_flag);
@@ -179,6 +198,7 @@ fn parse_args() -> Result<Args> {
         rows: 200_000,
         jobs: None,
         keep: false,
+        repeat: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -192,9 +212,12 @@ fn parse_args() -> Result<Args> {
             "--rows" => args.rows = value("--rows")?,
             "--jobs" | "-j" => args.jobs = Some(value("--jobs")?),
             "--keep" => args.keep = true,
+            "--repeat" => args.repeat = value("--repeat")?.max(1),
             "--bench" => {} // cargo bench passes it to every bench binary
             "-h" | "--help" => {
-                println!("cargo bench --bench copy -- [--rows N (200000)] [--jobs N] [--keep]");
+                println!(
+                    "cargo bench --bench copy -- [--rows N (200000)] [--jobs N] [--repeat N (1)] [--keep]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (try --help)"),
@@ -353,6 +376,7 @@ fn time_psql_floor(
         tool: "psql \\copy (floor)".into(),
         secs,
         peak_kb: None,
+        cpu_secs: None,
         error: (!out.success).then(|| format!("psql failed:\n{}", out.tail)),
         note: None,
     })
@@ -371,7 +395,7 @@ fn time_dj2pg(
     let gnu_time = Path::new(GNU_TIME).exists();
     let mut cmd = if gnu_time {
         let mut c = Command::new(GNU_TIME);
-        c.args(["-f", "%M", "-o"]).arg(&rss_file).arg(DJ2PG);
+        c.args(["-f", "%M %U %S", "-o"]).arg(&rss_file).arg(DJ2PG);
         c
     } else {
         Command::new(DJ2PG)
@@ -399,12 +423,24 @@ fn time_dj2pg(
         "dj2pg.log"
     });
     let (secs, out) = timed(&mut cmd, &log)?;
+    // GNU time's last line: "<peak KB> <user s> <system s>".
+    let timed_line = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|s| s.lines().last().map(str::to_string))
+        .unwrap_or_default();
+    let fields: Vec<&str> = timed_line.split_whitespace().collect();
     let peak_kb = if gnu_time {
-        std::fs::read_to_string(&rss_file)
-            .ok()
-            .and_then(|s| s.lines().last()?.trim().parse().ok())
+        fields.first().and_then(|f| f.parse().ok())
     } else {
         out.polled_hwm_kb
+    };
+    let cpu_secs = match fields.as_slice() {
+        [_, u, s] if gnu_time => u
+            .parse::<f64>()
+            .ok()
+            .zip(s.parse::<f64>().ok())
+            .map(|(u, s)| u + s),
+        _ => None,
     };
     let output = std::fs::read(&log).unwrap_or_default();
     let lines = output.iter().filter(|&&b| b == b'\n').count();
@@ -412,6 +448,7 @@ fn time_dj2pg(
         tool: label.into(),
         secs,
         peak_kb,
+        cpu_secs,
         error: (!out.success).then(|| format!("dj2pg copy failed:\n{}", out.tail)),
         note: Some(format!("{lines} output lines, {} bytes", output.len())),
     })
@@ -452,6 +489,7 @@ fn time_pgloader(dir: &Path, db: &Path, port: u16, password: &str, ca_file: &Pat
         tool: "pgloader (data only)".into(),
         secs,
         peak_kb: None,
+        cpu_secs: None,
         error: (!out.success).then(|| format!("pgloader failed:\n{}", out.tail)),
         note: None,
     })
@@ -559,42 +597,107 @@ impl Checker<'_> {
     }
 }
 
+/// One tool's runs summed up: medians, and the spread of the times.
+struct Summary<'a> {
+    tool: &'a str,
+    secs: f64,
+    min: f64,
+    max: f64,
+    peak_kb: Option<u64>,
+    cpu_secs: Option<f64>,
+    runs: usize,
+    failed: Vec<&'a Run>,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn summarize(runs: &[Run]) -> Vec<Summary<'_>> {
+    let mut tools: Vec<&str> = Vec::new();
+    for r in runs {
+        if !tools.contains(&r.tool.as_str()) {
+            tools.push(&r.tool);
+        }
+    }
+    tools
+        .into_iter()
+        .map(|tool| {
+            let all: Vec<&Run> = runs.iter().filter(|r| r.tool == tool).collect();
+            let ok: Vec<&Run> = all.iter().copied().filter(|r| r.error.is_none()).collect();
+            let secs: Vec<f64> = ok.iter().map(|r| r.secs).collect();
+            Summary {
+                tool,
+                secs: median(secs.clone()).unwrap_or(f64::NAN),
+                min: secs.iter().copied().fold(f64::INFINITY, f64::min),
+                max: secs.iter().copied().fold(0.0, f64::max),
+                peak_kb: ok.iter().filter_map(|r| r.peak_kb).max(),
+                cpu_secs: median(ok.iter().filter_map(|r| r.cpu_secs).collect()),
+                runs: ok.len(),
+                failed: all.into_iter().filter(|r| r.error.is_some()).collect(),
+            }
+        })
+        .collect()
+}
+
 fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
-    let floor = runs
-        .iter()
-        .find(|r| r.tool.starts_with("psql") && r.error.is_none());
-    let rate = |r: &Run| rows as f64 / r.secs;
+    let summaries = summarize(runs);
+    let ok = |prefix: &str| {
+        summaries
+            .iter()
+            .find(|s| s.tool.starts_with(prefix) && s.runs > 0)
+    };
+    let rate = |s: &Summary| rows as f64 / s.secs;
+    let floor = ok("psql");
     let jobs = args
         .jobs
         .map_or("dj2pg's default".to_string(), |j| j.to_string());
     println!(
-        "\n== dj2pg copy benchmark: {rows} rows, --jobs {jobs}, {} CPUs ==",
-        cpus()
+        "\n== dj2pg copy benchmark: {rows} rows, --jobs {jobs}, {} CPUs, {} ==",
+        cpus(),
+        if args.repeat > 1 {
+            format!("median of {} rounds", args.repeat)
+        } else {
+            "one round".to_string()
+        }
     );
     println!(
-        "{:<26} {:>9} {:>10} {:>12} {:>9} {:>10}",
-        "tool", "seconds", "rows", "rows/s", "vs floor", "peak RSS"
+        "{:<26} {:>9} {:>13} {:>10} {:>9} {:>9} {:>10}",
+        "tool", "seconds", "min-max", "rows/s", "vs floor", "CPU s", "peak RSS"
     );
-    for r in runs {
-        let ratio = match (floor, &r.error) {
-            (Some(f), None) => format!("{:.2}x", rate(r) / rate(f)),
-            _ => "-".into(),
-        };
-        let rss = r
+    for s in &summaries {
+        if s.runs == 0 {
+            println!("{:<26} {:>9}", s.tool, "FAILED");
+            continue;
+        }
+        let ratio = floor.map_or("-".into(), |f| format!("{:.2}x", rate(s) / rate(f)));
+        let rss = s
             .peak_kb
             .map_or("-".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
-        let rps = if r.error.is_none() {
-            format!("{:.0}", rate(r))
-        } else {
-            "FAILED".into()
-        };
+        let cpu = s.cpu_secs.map_or("-".into(), |c| format!("{c:.2}"));
         println!(
-            "{:<26} {:>9.2} {:>10} {:>12} {:>9} {:>10}",
-            r.tool, r.secs, rows, rps, ratio, rss
+            "{:<26} {:>9.2} {:>13} {:>10.0} {:>9} {:>9} {:>10}",
+            s.tool,
+            s.secs,
+            format!("{:.2}-{:.2}", s.min, s.max),
+            rate(s),
+            ratio,
+            cpu,
+            rss
         );
     }
-    let ok = |name: &str| runs.iter().find(|r| r.tool == name && r.error.is_none());
-    let dj = ok("dj2pg copy");
+    let dj = summaries
+        .iter()
+        .find(|s| s.tool == "dj2pg copy" && s.runs > 0);
     println!();
     match (dj, floor) {
         (Some(d), Some(f)) => println!(
@@ -603,8 +706,11 @@ fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
         ),
         _ => println!("dj2pg / psql \\copy floor = n/a"),
     }
-    match (dj, runs.iter().find(|r| r.tool.starts_with("pgloader"))) {
-        (Some(d), Some(p)) if p.error.is_none() => println!(
+    match (
+        dj,
+        summaries.iter().find(|s| s.tool.starts_with("pgloader")),
+    ) {
+        (Some(d), Some(p)) if p.runs > 0 => println!(
             "dj2pg / pgloader = {:.2}x   (target >= 3x at >= 1M rows)",
             rate(d) / rate(p)
         ),
@@ -615,7 +721,7 @@ fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
     }
     match dj.and_then(|d| d.peak_kb) {
         Some(kb) => println!(
-            "dj2pg peak RSS = {:.1} MB   (target < 150 MB; {})",
+            "dj2pg peak RSS = {:.1} MB   (target < 150 MB; {}, highest of the rounds)",
             kb as f64 / 1024.0,
             if Path::new(GNU_TIME).exists() {
                 "GNU time %M"
@@ -625,24 +731,45 @@ fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
         ),
         None => println!("dj2pg peak RSS = n/a"),
     }
-    match (dj, ok("dj2pg copy (no progress)")) {
-        (Some(d), Some(q)) => println!(
-            "progress display = {:+.1}% of copy time   (target < 2%; run with vs without {})",
-            (d.secs - q.secs) / d.secs * 100.0,
-            quiet_flag.unwrap_or("")
-        ),
+    let quiet = summaries
+        .iter()
+        .find(|s| s.tool == "dj2pg copy (no progress)" && s.runs > 0);
+    match (dj, quiet) {
+        (Some(d), Some(q)) => {
+            println!(
+                "progress display = {:+.1}% of copy time   (target < 2%; run with vs without {})",
+                (d.secs - q.secs) / d.secs * 100.0,
+                quiet_flag.unwrap_or("")
+            );
+            if let (Some(dc), Some(qc)) = (d.cpu_secs, q.cpu_secs) {
+                println!(
+                    "progress display = {:+.1}% of dj2pg's CPU time (same comparison, user+system)",
+                    (dc - qc) / dc * 100.0
+                );
+            }
+        }
         _ if quiet_flag.is_none() => println!(
             "progress display = not measured: `dj2pg copy` has no flag to turn progress off \
              (its output went to a file)"
         ),
         _ => println!("progress display = n/a"),
     }
-    for r in runs {
-        if let Some(note) = &r.note {
-            println!("note {}: {note}", r.tool);
+    // Each tool's note from its last round.
+    for s in &summaries {
+        if let Some(note) = runs
+            .iter()
+            .rev()
+            .find(|r| r.tool == s.tool)
+            .and_then(|r| r.note.as_ref())
+        {
+            println!("note {}: {note}", s.tool);
         }
-        if let Some(err) = &r.error {
-            println!("\n{} did not count:\n{err}", r.tool);
+    }
+    for s in &summaries {
+        for r in &s.failed {
+            if let Some(err) = &r.error {
+                println!("\n{} did not count:\n{err}", r.tool);
+            }
         }
     }
 }
