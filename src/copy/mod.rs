@@ -190,19 +190,24 @@ impl Context {
     }
 
     /// Run `f` over every table of the plan, `jobs` at a time, each thread with its own
-    /// read-only SQLite connection. Results come back in plan order.
+    /// read-only SQLite connection. The largest tables go first (so that no thread is left
+    /// alone with a big one at the end); results come back in plan order.
     fn par_tables<R: Send>(
         &self,
         plan: &plan::Plan,
         f: impl Fn(&Connection, &plan::TablePlan) -> Result<R> + Sync,
     ) -> Result<Vec<R>> {
-        let items: Vec<usize> = (0..plan.tables.len()).collect();
-        par_map(
+        let mut items: Vec<usize> = (0..plan.tables.len()).collect();
+        items.sort_by_key(|&i| std::cmp::Reverse(plan.tables[i].source_rows));
+        let results = par_map(
             &items,
             self.jobs(),
             || self.open_sqlite(),
             |c, &i| f(c, &plan.tables[i]),
-        )
+        )?;
+        let mut in_plan_order: Vec<(usize, R)> = items.into_iter().zip(results).collect();
+        in_plan_order.sort_by_key(|(i, _)| *i);
+        Ok(in_plan_order.into_iter().map(|(_, r)| r).collect())
     }
 
     /// Like `par_tables`, over some tables (by index) only.
