@@ -257,3 +257,81 @@ fn table_owned_by_another_role_is_named_before_anything_is_written() {
         Some("0")
     );
 }
+
+/// A row left out (`--on-bad-data skip`) takes the rows that point at it along, down the
+/// chain, each named in its table's reject file — instead of failing a foreign key at commit.
+#[test]
+fn rows_pointing_at_a_skipped_row_are_left_out_with_it() {
+    let c = cluster();
+    exec(
+        &c.admin(),
+        c.admin_password(),
+        "GRANT ALL ON SCHEMA public TO app",
+    );
+    exec(
+        &c.app(),
+        c.app_password(),
+        "CREATE TABLE run (id integer PRIMARY KEY, gpus smallint NOT NULL);
+         CREATE TABLE score (id integer PRIMARY KEY,
+             run_id integer NOT NULL REFERENCES run (id) DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE review (id integer PRIMARY KEY,
+             score_id integer NOT NULL REFERENCES score (id) DEFERRABLE INITIALLY DEFERRED,
+             run_id integer REFERENCES run (id) DEFERRABLE INITIALLY DEFERRED);",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("runs.sqlite3");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE run (id integer PRIMARY KEY, gpus smallint NOT NULL);
+         CREATE TABLE score (id integer PRIMARY KEY, run_id integer NOT NULL REFERENCES run (id));
+         CREATE TABLE review (id integer PRIMARY KEY, score_id integer NOT NULL REFERENCES score (id),
+             run_id integer REFERENCES run (id));
+         INSERT INTO run VALUES (1, 8), (2, 99999), (3, 4);
+         INSERT INTO score VALUES (10, 1), (11, 2), (12, 3), (13, 2);
+         INSERT INTO review VALUES (100, 10, 1), (101, 11, NULL), (102, 12, 3), (103, 12, 2);",
+    )
+    .unwrap();
+    drop(conn);
+    let rejects = tmp.path().join("rejects");
+    let mut a = args(&c, &file, ProblemPolicy::SkipRows);
+    a.rejects = Some(rejects.clone());
+    let mut out = Vec::new();
+    let report = run_standalone(a, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    let printed = String::from_utf8_lossy(&out);
+    assert!(report.all_verified(), "{printed}");
+    let rejected: Vec<(&str, u64)> = report
+        .checks
+        .iter()
+        .map(|t| (t.table.as_str(), t.rejected_rows))
+        .collect();
+    // run 2 (gpus out of smallint's range); scores 11 and 13 (run 2); reviews 101 (score
+    // 11) and 103 (run 2).
+    assert_eq!(
+        rejected,
+        [("run", 1), ("score", 2), ("review", 2)],
+        "{printed}"
+    );
+    let ids = |sql: &str| -> Vec<String> {
+        rows(&c.app(), c.app_password(), sql)
+            .into_iter()
+            .map(|r| r[0].clone().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(ids("SELECT id::text FROM run ORDER BY id"), ["1", "3"]);
+    assert_eq!(ids("SELECT id::text FROM score ORDER BY id"), ["10", "12"]);
+    assert_eq!(
+        ids("SELECT id::text FROM review ORDER BY id"),
+        ["100", "102"]
+    );
+    let review_rejects = std::fs::read_to_string(rejects.join("review.jsonl")).unwrap();
+    assert_eq!(review_rejects.lines().count(), 2, "{review_rejects}");
+    assert!(
+        review_rejects.contains("refers to a row of score that was left out"),
+        "{review_rejects}"
+    );
+    assert!(
+        review_rejects.contains("refers to a row of run that was left out"),
+        "{review_rejects}"
+    );
+}

@@ -10,7 +10,7 @@
 use super::Context;
 use super::plan::Plan;
 use super::progress::{CopyProgress, TablePhase};
-use super::refcheck::{Parents, RefCheck};
+use super::refcheck::{LeftOut, Parents, RefCheck};
 use super::report::{CopyReport, TableCheck};
 use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
@@ -272,6 +272,7 @@ pub fn run(
         tracker: &tracker,
         refs: &refs,
         parents: &parents,
+        left_out: &LeftOut::default(),
         rejects: &rejects,
     };
     tracker.set_stage("loading");

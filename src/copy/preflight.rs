@@ -41,7 +41,7 @@ pub fn scan_table(
     sum: bool,
     parents: &Parents,
 ) -> Result<Scan> {
-    let refs = RefCheck::build(conn, table, parents)?;
+    let refs = RefCheck::build(conn, table, parents, None)?;
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
     let mut scan = Scan::default();
     let mut stmt = conn.prepare(&table.select_sql(false))?;

@@ -10,12 +10,18 @@
 //! copy's CPU at 1M rows). Sets are shared by the tables that reference the same parent.
 //! Keys that are not all integers (text or UUID keys), or whose range would not fit the
 //! memory budget, are checked with the anti-join instead, by row key.
+//!
+//! Rows the load leaves out (skipped, or not fixable) are recorded as it goes ([`LeftOut`]):
+//! a parent is committed before its children load, so a child row pointing at a row that
+//! was left out is caught the same way, named as such, and left out in turn — instead of
+//! failing its table's foreign key at commit. (For integer keys; rows pointing at text
+//! keys that were left out still fail at commit, with PostgreSQL's message.)
 
 use super::plan::TablePlan;
 use super::schema::quote_sqlite;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Rows found by the anti-join: row key → (column index, parent table).
@@ -168,21 +174,82 @@ fn read_ids(
     Ok(Some(set))
 }
 
+/// The integer keys of the rows the load left out, by (table, column), for the columns
+/// other tables reference.
+#[derive(Default)]
+pub struct LeftOut {
+    keys: Mutex<HashMap<(String, String), HashSet<i64>>>,
+}
+
+impl LeftOut {
+    /// Record a row of `table` that was left out: the values of its referenced columns.
+    pub fn record(&self, table: &TablePlan, referenced: &[usize], row: &rusqlite::Row<'_>) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        for &i in referenced {
+            if let Ok(ValueRef::Integer(k)) = row.get_ref(i + 1) {
+                keys.entry((table.name.clone(), table.columns[i].name.clone()))
+                    .or_default()
+                    .insert(k);
+            }
+        }
+    }
+
+    fn of(&self, table: &str, column: &str) -> Option<Arc<HashSet<i64>>> {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.get(&(table.to_string(), column.to_string()))
+            .map(|k| Arc::new(k.clone()))
+    }
+}
+
+/// The columns of `table` (by index) that some table of the plan references.
+pub fn referenced_columns(plan: &super::plan::Plan, table: &TablePlan) -> Vec<usize> {
+    let mut cols: Vec<usize> = plan
+        .tables
+        .iter()
+        .flat_map(|t| t.refs.iter())
+        .filter(|r| r.ref_table == table.name)
+        .filter_map(|r| table.columns.iter().position(|c| c.name == r.ref_column))
+        .collect();
+    cols.sort_unstable();
+    cols.dedup();
+    cols
+}
+
+/// Why a reference does not hold.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Missing<'a> {
+    /// The parent row is not in the SQLite file.
+    Gone(&'a str),
+    /// The parent row was left out of this load.
+    LeftOut(&'a str),
+}
+
 /// How one table's references are checked.
 #[derive(Debug, Default)]
 pub struct RefCheck {
-    /// Per planned column: the parent table and its key set, when checked in memory.
-    by_column: Vec<Option<(String, Arc<IdSet>)>>,
+    /// Per planned column: the parent table, its key set and the keys left out of it,
+    /// when checked in memory.
+    by_column: Vec<Option<InMemory>>,
     /// Rows the anti-join found, for the other references.
     by_key: Dangling,
 }
 
+/// A reference checked in memory.
+#[derive(Clone, Debug)]
+struct InMemory {
+    parent: String,
+    keys: Arc<IdSet>,
+    left_out: Option<Arc<HashSet<i64>>>,
+}
+
 impl RefCheck {
-    /// Prepare the checks of `table`'s single-column foreign keys.
+    /// Prepare the checks of `table`'s single-column foreign keys; `left_out`: the rows
+    /// this load left out of the parents so far (they committed before this table loads).
     pub fn build(
         conn: &Connection,
         table: &TablePlan,
         parents: &Parents,
+        left_out: Option<&LeftOut>,
     ) -> rusqlite::Result<RefCheck> {
         let mut check = RefCheck {
             by_column: vec![None; table.columns.len()],
@@ -193,7 +260,13 @@ impl RefCheck {
                 continue;
             };
             match parents.get(conn, &r.ref_table, &r.ref_column)? {
-                Some(set) => check.by_column[col] = Some((r.ref_table.clone(), set)),
+                Some(keys) => {
+                    check.by_column[col] = Some(InMemory {
+                        parent: r.ref_table.clone(),
+                        keys,
+                        left_out: left_out.and_then(|l| l.of(&r.ref_table, &r.ref_column)),
+                    })
+                }
                 None => anti_join(conn, table, col, r, &mut check.by_key)?,
             }
         }
@@ -205,17 +278,24 @@ impl RefCheck {
         !self.by_key.is_empty()
     }
 
-    /// The parent table that column `i`'s value `v` names a missing row of, if any.
-    /// `key` is the row's key text, needed only when [`RefCheck::needs_key`].
-    pub fn missing(&self, i: usize, v: ValueRef<'_>, key: Option<&str>) -> Option<&str> {
-        if let Some(Some((parent, set))) = self.by_column.get(i) {
-            return (!set.holds(v)).then_some(parent.as_str());
+    /// The parent row that column `i`'s value `v` names and that will not be there, if
+    /// any. `key` is the row's key text, needed only when [`RefCheck::needs_key`].
+    pub fn missing(&self, i: usize, v: ValueRef<'_>, key: Option<&str>) -> Option<Missing<'_>> {
+        if let Some(Some(m)) = self.by_column.get(i) {
+            if !m.keys.holds(v) {
+                return Some(Missing::Gone(&m.parent));
+            }
+            let left_out = match (v, &m.left_out) {
+                (ValueRef::Integer(k), Some(l)) => l.contains(&k),
+                _ => false,
+            };
+            return left_out.then_some(Missing::LeftOut(&m.parent));
         }
         let found = self.by_key.get(key?)?;
         found
             .iter()
             .find(|(c, _)| *c == i)
-            .map(|(_, parent)| parent.as_str())
+            .map(|(_, parent)| Missing::Gone(parent.as_str()))
     }
 }
 
@@ -336,20 +416,29 @@ mod tests {
              CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER, code TEXT);
              INSERT INTO c VALUES (10, 1, 'a'), (11, 3, 'z'), (12, NULL, NULL);");
         let table = child(&[("p_id", "p", "id"), ("code", "p", "code")]);
-        let check = RefCheck::build(&c, &table, &Parents::default()).unwrap();
+        let check = RefCheck::build(&c, &table, &Parents::default(), None).unwrap();
         // The integer key is checked in memory, the text key by the anti-join (by row key).
         assert!(check.needs_key());
+        let gone = Some(Missing::Gone("p"));
         assert_eq!(check.missing(1, ValueRef::Integer(1), Some("10")), None);
-        assert_eq!(
-            check.missing(1, ValueRef::Integer(3), Some("11")),
-            Some("p")
-        );
+        assert_eq!(check.missing(1, ValueRef::Integer(3), Some("11")), gone);
         assert_eq!(check.missing(1, ValueRef::Null, Some("12")), None);
         assert_eq!(check.missing(2, ValueRef::Text(b"a"), Some("10")), None);
-        assert_eq!(
-            check.missing(2, ValueRef::Text(b"z"), Some("11")),
-            Some("p")
-        );
+        assert_eq!(check.missing(2, ValueRef::Text(b"z"), Some("11")), gone);
         assert_eq!(check.missing(2, ValueRef::Null, Some("12")), None);
+
+        // Parent row 2 left out of the load: a reference to it is named as such.
+        let mut parent = child(&[]);
+        parent.name = "p".into();
+        let left_out = LeftOut::default();
+        let mut stmt = c.prepare("SELECT id, id FROM p WHERE id = 2").unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        left_out.record(&parent, &[0], rows.next().unwrap().unwrap());
+        let check = RefCheck::build(&c, &table, &Parents::default(), Some(&left_out)).unwrap();
+        assert_eq!(check.missing(1, ValueRef::Integer(1), None), None);
+        assert_eq!(
+            check.missing(1, ValueRef::Integer(2), None),
+            Some(Missing::LeftOut("p"))
+        );
     }
 }

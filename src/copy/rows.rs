@@ -6,7 +6,7 @@
 
 use super::convert::{self, Fix, Issue, Written, Zone};
 use super::plan::TablePlan;
-use super::refcheck::RefCheck;
+use super::refcheck::{Missing, RefCheck};
 use rusqlite::types::ValueRef;
 
 /// What became of one row.
@@ -50,8 +50,14 @@ pub fn encode_row(
         buf.extend_from_slice(&[0; 4]);
         let result = match refs.missing(i, v, key) {
             Some(_) if fix && col.nullable => Ok(Written::Fixed(Fix::SetNull)),
-            Some(parent) => Err(Issue {
+            Some(Missing::Gone(parent)) => Err(Issue {
                 what: format!("refers to a row of {parent} that does not exist (deleted?)"),
+                fix: col.nullable.then_some(Fix::SetNull),
+            }),
+            Some(Missing::LeftOut(parent)) => Err(Issue {
+                what: format!(
+                    "refers to a row of {parent} that was left out (see {parent}'s rejects)"
+                ),
                 fix: col.nullable.then_some(Fix::SetNull),
             }),
             None => convert::encode(v, &col.ty, zone, fix, buf),

@@ -7,7 +7,7 @@
 
 use super::bulk;
 use super::plan::Plan;
-use super::refcheck::{Parents, RefCheck};
+use super::refcheck::{self, LeftOut, Parents, RefCheck};
 use super::rows::{self, RowOutcome};
 use super::tracker::Tracker;
 use super::verify::{self, Canon, Checksum};
@@ -105,6 +105,8 @@ pub struct Shared<'a> {
     pub refs: &'a [Mutex<Option<Arc<RefCheck>>>],
     /// The parent key sets the reference checks share.
     pub parents: &'a Parents,
+    /// Rows left out so far, for the reference checks of the tables loaded after them.
+    pub left_out: &'a LeftOut,
     pub rejects: &'a Rejects,
 }
 
@@ -202,13 +204,14 @@ fn copy_table(
         match slot.as_ref() {
             Some(r) => Arc::clone(r),
             None => {
-                let r = Arc::new(RefCheck::build(sq, table, sh.parents)?);
+                let r = Arc::new(RefCheck::build(sq, table, sh.parents, Some(sh.left_out))?);
                 *slot = Some(Arc::clone(&r));
                 r
             }
         }
     };
     let fix = sh.policy == ProblemPolicy::Fix;
+    let referenced = refcheck::referenced_columns(sh.plan, table);
     let mut stmt = sq.prepare(&table.select_sql(slice.is_some()))?;
     let mut cursor = match slice {
         Some((a, b)) => stmt.query([a, b])?,
@@ -253,6 +256,7 @@ fn copy_table(
                     );
                 }
                 outcome.rejected += 1;
+                sh.left_out.record(table, &referenced, row);
                 sh.rejects
                     .write(&table.name, &rows::reject_line(table, &key, row, &issues))?;
             }
@@ -288,7 +292,7 @@ pub fn source_checksum(
     canon: Canon,
 ) -> Result<Option<(Checksum, u64)>> {
     let table = &plan.tables[t];
-    let refs = RefCheck::build(sq, table, parents)?;
+    let refs = RefCheck::build(sq, table, parents, None)?;
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
     let zone: &Zone = &cx.zone;
     let mut stmt = sq.prepare(&table.select_sql(false))?;
