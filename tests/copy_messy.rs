@@ -334,4 +334,21 @@ fn rows_pointing_at_a_skipped_row_are_left_out_with_it() {
         review_rejects.contains("refers to a row of run that was left out"),
         "{review_rejects}"
     );
+
+    // A run stopped after `run` committed: `run` is kept as it is, and the rows left out
+    // of it still take theirs along when score and review load again.
+    exec(&c.app(), c.app_password(), "TRUNCATE score, review");
+    let mut a = args(&c, &file, ProblemPolicy::SkipRows);
+    a.rejects = Some(rejects.clone());
+    let mut out = Vec::new();
+    let again = run_standalone(a, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    let printed = String::from_utf8_lossy(&out);
+    assert!(again.all_verified(), "{printed}");
+    assert!(printed.contains("kept: run"), "{printed}");
+    assert_eq!(ids("SELECT id::text FROM score ORDER BY id"), ["10", "12"]);
+    assert_eq!(
+        ids("SELECT id::text FROM review ORDER BY id"),
+        ["100", "102"]
+    );
 }

@@ -68,8 +68,15 @@ pub fn run(
     // Keep or reload: compare counts and checksums of tables that hold rows.
     let candidates: Vec<usize> = (0..n).filter(|&i| counts[i] > 0).collect();
     let parents = Parents::default();
+    let left_out = LeftOut::default();
+    let scan = task::SourceScan {
+        policy,
+        parents: &parents,
+        left_out: Some(&left_out),
+        canon: Canon::Exact,
+    };
     let sources = cx.par_tables_subset(plan, &candidates, |sq, i| {
-        task::source_checksum(sq, cx, plan, i, policy, &parents, Canon::Exact)
+        task::source_checksum(sq, cx, plan, i, &scan)
     })?;
     let targets = cx.par_pg(&candidates, |c, &i| {
         verify::target_checksum(c, &plan.tables[i])
@@ -272,7 +279,7 @@ pub fn run(
         tracker: &tracker,
         refs: &refs,
         parents: &parents,
-        left_out: &LeftOut::default(),
+        left_out: &left_out,
         rejects: &rejects,
     };
     tracker.set_stage("loading");

@@ -111,9 +111,19 @@ pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightRepo
             expected[i] = Some(scan.checksum);
         } else if policy != ProblemPolicy::Abort {
             let conn = cx.open_sqlite()?;
-            expected[i] =
-                task::source_checksum(&conn, cx, plan, i, policy, &parents, Canon::Exact)?
-                    .map(|(sum, _)| sum);
+            expected[i] = task::source_checksum(
+                &conn,
+                cx,
+                plan,
+                i,
+                &task::SourceScan {
+                    policy,
+                    parents: &parents,
+                    left_out: None,
+                    canon: Canon::Exact,
+                },
+            )?
+            .map(|(sum, _)| sum);
         }
     }
     let candidates: Vec<usize> = (0..plan.tables.len())

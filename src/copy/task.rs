@@ -281,18 +281,28 @@ fn copy_table(
     Ok(outcome)
 }
 
+/// How [`source_checksum`] reads the source.
+pub struct SourceScan<'a> {
+    pub policy: ProblemPolicy,
+    pub parents: &'a Parents,
+    /// Where to record the rows the policy leaves out (so that the load leaves out the
+    /// rows pointing at them, also when this table is kept from an earlier run).
+    pub left_out: Option<&'a LeftOut>,
+    pub canon: Canon,
+}
+
 /// Checksum the source rows as the load would send them (for keep-or-reload decisions).
 pub fn source_checksum(
     sq: &Connection,
     cx: &Context,
     plan: &Plan,
     t: usize,
-    policy: ProblemPolicy,
-    parents: &Parents,
-    canon: Canon,
+    how: &SourceScan<'_>,
 ) -> Result<Option<(Checksum, u64)>> {
     let table = &plan.tables[t];
-    let refs = RefCheck::build(sq, table, parents, None)?;
+    let (policy, canon) = (how.policy, how.canon);
+    let refs = RefCheck::build(sq, table, how.parents, None)?;
+    let referenced = refcheck::referenced_columns(plan, table);
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
     let zone: &Zone = &cx.zone;
     let mut stmt = sq.prepare(&table.select_sql(false))?;
@@ -316,7 +326,12 @@ pub fn source_checksum(
         )? {
             RowOutcome::Written(_) => sum.add_row_by(&types, &buf, canon),
             RowOutcome::Rejected(_) if policy == ProblemPolicy::Abort => return Ok(None),
-            RowOutcome::Rejected(_) => rejected += 1,
+            RowOutcome::Rejected(_) => {
+                rejected += 1;
+                if let Some(l) = how.left_out {
+                    l.record(table, &referenced, row);
+                }
+            }
         }
         if sum.rows % 4096 == 0 {
             cx.stop.check()?;
@@ -336,7 +351,13 @@ pub fn same_by_value(
     pg: &mut postgres::Client,
 ) -> Result<bool> {
     let sq = cx.open_sqlite()?;
-    let source = source_checksum(&sq, cx, plan, t, policy, parents, Canon::ByValue)?;
+    let how = SourceScan {
+        policy,
+        parents,
+        left_out: None,
+        canon: Canon::ByValue,
+    };
+    let source = source_checksum(&sq, cx, plan, t, &how)?;
     let target = verify::target_checksum_by(pg, &plan.tables[t], Canon::ByValue)?;
     Ok(source.is_some_and(|(sum, _)| sum == target))
 }
