@@ -3,7 +3,10 @@
 //! Pipeline: read both schemas ([`schema`]) → match them ([`plan`]) → check every value
 //! ([`preflight`]) → empty and stream each table with binary `COPY` ([`load`]) → reset
 //! sequences, `ANALYZE` → verify row counts and content checksums on both sides
-//! ([`verify`]). Conversions ([`convert`]) are decided by the target column's type.
+//! ([`verify`]). Conversions ([`convert`]) are decided by the target column's type;
+//! `jsonb` is sent in the exact text PostgreSQL prints ([`jsonb`]) so verification can
+//! compare bytes; references to missing or left-out parent rows are caught row by row
+//! against in-memory key sets ([`refcheck`]).
 //! Tables the role owns load in bulk mode ([`bulk`]: foreign keys and plain indexes set
 //! aside and put back, validated as a whole, inside the table's own transaction), scheduled
 //! so that no task waits on another's lock ([`schedule`]); each group, once committed, is
