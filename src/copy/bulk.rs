@@ -47,30 +47,34 @@ use super::plan::Plan;
 use anyhow::{Context as _, Result};
 use std::collections::BTreeSet;
 
-/// Whether each planned table can load in bulk mode (in plan order).
+/// Whether each planned table can load in bulk mode (in plan order), in one query.
 pub fn eligible(pg: &mut postgres::Client, plan: &Plan) -> Result<Vec<bool>> {
-    let stmt = pg.prepare(
-        "SELECT c.relkind = 'r' AND NOT c.relispartition AND NOT c.relhassubclass \
-           AND pg_has_role(c.relowner, 'USAGE') \
-           AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) \
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid \
-                 AND k.contype = 'f' AND (k.coninhcount > 0 OR k.conparentid <> 0 \
-                   OR k.confrelid <> ALL (SELECT t::regclass FROM unnest($2::text[]) t))) \
-         FROM pg_class c WHERE c.oid = $1::text::regclass",
-    )?;
     // A foreign key to a table outside the plan would lock a table the scheduler does not
     // know about: such tables load the plain way.
     let planned: Vec<&str> = plan.tables.iter().map(|t| t.target.as_str()).collect();
-    plan.tables
-        .iter()
-        .map(|t| {
-            let ok: Option<bool> = pg
-                .query_one(&stmt, &[&t.target, &planned])
-                .with_context(|| format!("could not read the catalog entry of {}", t.target))?
-                .get(0);
-            Ok(ok.unwrap_or(false))
-        })
-        .collect()
+    let rows = pg
+        .query(
+            "SELECT coalesce(c.relkind = 'r' AND NOT c.relispartition AND NOT c.relhassubclass \
+               AND pg_has_role(c.relowner, 'USAGE') \
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid \
+                     AND k.contype = 'f' AND (k.coninhcount > 0 OR k.conparentid <> 0 \
+                       OR k.confrelid <> ALL (SELECT t::regclass FROM unnest($1::text[]) t))), \
+               false) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS p(name, n) \
+             JOIN pg_class c ON c.oid = p.name::regclass \
+             ORDER BY p.n",
+            &[&planned],
+        )
+        .context("could not read the catalog entries of the target tables")?;
+    if rows.len() != planned.len() {
+        anyhow::bail!(
+            "the catalog lists {} of the {} target tables",
+            rows.len(),
+            planned.len()
+        );
+    }
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// The tables a task of `group` locks beyond its own: the parents it references (dropping a
@@ -96,93 +100,121 @@ pub struct SetAside {
     foreign_keys: Vec<(String, String, String)>,
 }
 
-/// Step 1: drop the outgoing foreign keys and the plain indexes of `targets`.
-pub fn set_aside(tx: &mut postgres::Transaction<'_>, targets: &[&str]) -> Result<SetAside> {
-    let mut out = SetAside::default();
-    let fks = tx.prepare(
-        "SELECT k.conname::text, pg_get_constraintdef(k.oid) FROM pg_constraint k \
-         WHERE k.conrelid = $1::text::regclass AND k.contype = 'f' \
-           AND NOT EXISTS (SELECT 1 FROM pg_description d \
-                 WHERE d.objoid = k.oid AND d.classoid = 'pg_constraint'::regclass) \
-         ORDER BY k.conname",
-    )?;
-    let idx = tx.prepare(
-        "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid) FROM pg_index x \
-           JOIN pg_class i ON i.oid = x.indexrelid \
-         WHERE x.indrelid = $1::text::regclass AND x.indisvalid AND x.indisready \
-           AND NOT x.indisprimary AND NOT x.indisexclusion AND NOT x.indisclustered \
-           AND NOT x.indisreplident AND i.reltablespace = 0 \
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) \
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass \
-                 AND d.refobjid = x.indexrelid) \
-           AND NOT EXISTS (SELECT 1 FROM pg_description d \
-                 WHERE d.objoid = x.indexrelid AND d.classoid = 'pg_class'::regclass) \
-         ORDER BY 1",
-    )?;
-    for &t in targets {
-        for r in tx.query(&fks, &[&t])? {
-            out.foreign_keys.push((t.to_string(), r.get(0), r.get(1)));
-        }
-        for r in tx.query(&idx, &[&t])? {
-            let name: String = r.get(0);
-            tx.batch_execute(&format!("DROP INDEX {name}"))
-                .with_context(|| format!("could not set index {name} aside for the load"))?;
-            out.indexes.push(r.get(1));
-        }
-    }
-    for (t, name, _) in &out.foreign_keys {
-        tx.batch_execute(&format!(
-            "ALTER TABLE {t} DROP CONSTRAINT {}",
-            super::schema::quote_pg(name)
-        ))
-        .with_context(|| format!("could not set foreign key {name} of {t} aside for the load"))?;
-    }
-    Ok(out)
-}
-
-/// Step 2: empty `targets` and `too` (every table referencing them, directly or not, all
-/// known empty) in this transaction, when PostgreSQL sees no other referencing table; true when done, which
-/// allows `COPY ... FREEZE`.
-pub fn truncate(
+/// Steps 1 and 2: drop the outgoing foreign keys and the plain indexes of `targets`, and
+/// with `too` (every table referencing them, directly or not, all known empty) empty them
+/// in this transaction when PostgreSQL sees no other referencing table — which allows
+/// `COPY ... FREEZE` (the returned flag). Two round trips whatever the number of indexes
+/// and keys: one query to read them, one batch to drop (and empty).
+pub fn set_aside(
     tx: &mut postgres::Transaction<'_>,
     targets: &[&str],
-    too: &[String],
-) -> Result<bool> {
+    too: Option<&[String]>,
+) -> Result<(SetAside, bool)> {
     let listed: Vec<&str> = targets
         .iter()
         .copied()
-        .chain(too.iter().map(String::as_str))
+        .chain(too.unwrap_or_default().iter().map(String::as_str))
         .collect();
-    let others: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM pg_constraint k \
-             WHERE k.contype = 'f' \
-               AND k.confrelid = ANY (SELECT t::regclass FROM unnest($1::text[]) t) \
-               AND k.conrelid <> ALL (SELECT t::regclass FROM unnest($1::text[]) t)",
-            &[&listed],
-        )?
-        .get(0);
-    if others > 0 {
-        return Ok(false);
+    let rows = tx
+        .query(
+            "SELECT 'f', k.conrelid::regclass::text, k.conname::text, pg_get_constraintdef(k.oid) \
+               FROM pg_constraint k \
+              WHERE k.conrelid = ANY (SELECT t::regclass FROM unnest($1::text[]) t) \
+                AND k.contype = 'f' \
+                AND NOT EXISTS (SELECT 1 FROM pg_description d \
+                      WHERE d.objoid = k.oid AND d.classoid = 'pg_constraint'::regclass) \
+             UNION ALL \
+             SELECT 'i', x.indrelid::regclass::text, x.indexrelid::regclass::text, \
+                    pg_get_indexdef(x.indexrelid) \
+               FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+              WHERE x.indrelid = ANY (SELECT t::regclass FROM unnest($1::text[]) t) \
+                AND x.indisvalid AND x.indisready \
+                AND NOT x.indisprimary AND NOT x.indisexclusion AND NOT x.indisclustered \
+                AND NOT x.indisreplident AND i.reltablespace = 0 \
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) \
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass \
+                      AND d.refobjid = x.indexrelid) \
+                AND NOT EXISTS (SELECT 1 FROM pg_description d \
+                      WHERE d.objoid = x.indexrelid AND d.classoid = 'pg_class'::regclass) \
+             UNION ALL \
+             SELECT 'o', NULL, NULL, count(*)::text FROM pg_constraint k \
+              WHERE k.contype = 'f' \
+                AND k.confrelid = ANY (SELECT t::regclass FROM unnest($2::text[]) t) \
+                AND k.conrelid <> ALL (SELECT t::regclass FROM unnest($2::text[]) t) \
+             ORDER BY 1, 2, 3",
+            &[&targets, &listed],
+        )
+        .context("could not read the foreign keys and indexes of the tables to load")?;
+    let mut out = SetAside::default();
+    let mut drops = Vec::new();
+    let mut others = 0i64;
+    for r in &rows {
+        let kind: &str = r.get(0);
+        match kind {
+            "f" => {
+                let (t, name, def): (String, String, String) = (r.get(1), r.get(2), r.get(3));
+                drops.push(format!(
+                    "ALTER TABLE {t} DROP CONSTRAINT {}",
+                    super::schema::quote_pg(&name)
+                ));
+                out.foreign_keys.push((t, name, def));
+            }
+            "i" => {
+                let (name, def): (String, String) = (r.get(2), r.get(3));
+                drops.push(format!("DROP INDEX {name}"));
+                out.indexes.push(def);
+            }
+            _ => others = r.get::<_, String>(3).parse().unwrap_or(1),
+        }
     }
-    tx.batch_execute(&format!("TRUNCATE {}", listed.join(", ")))?;
-    Ok(true)
-}
-
-/// Step 4: build the indexes again and add the foreign keys back (each validated at once).
-pub fn put_back(tx: &mut postgres::Transaction<'_>, set: SetAside) -> Result<()> {
-    for sql in &set.indexes {
-        tx.batch_execute(sql)
-            .with_context(|| format!("could not build the index again: {sql}"))?;
+    // Indexes first: a foreign key's drop does not touch them.
+    drops.sort_by_key(|d| !d.starts_with("DROP INDEX"));
+    let truncate = too.is_some() && others == 0;
+    if truncate {
+        drops.push(format!("TRUNCATE {}", listed.join(", ")));
     }
-    for (t, name, def) in &set.foreign_keys {
-        tx.batch_execute(&format!(
-            "ALTER TABLE {t} ADD CONSTRAINT {} {def}",
-            super::schema::quote_pg(name)
-        ))
-        .with_context(|| {
-            format!("foreign key {name} of {t} does not hold for the copied rows ({def})")
+    if !drops.is_empty() {
+        tx.batch_execute(&drops.join(";\n")).with_context(|| {
+            format!(
+                "could not set the indexes and foreign keys of {} aside for the load",
+                targets.join(", ")
+            )
         })?;
     }
-    Ok(())
+    Ok((out, truncate))
+}
+
+/// Step 4: build the indexes again and add the foreign keys back (each validated at once),
+/// in one round trip.
+pub fn put_back(tx: &mut postgres::Transaction<'_>, set: SetAside) -> Result<()> {
+    let mut sql: Vec<String> = set.indexes.clone();
+    for (t, name, def) in &set.foreign_keys {
+        sql.push(format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} {def}",
+            super::schema::quote_pg(name)
+        ));
+    }
+    if sql.is_empty() {
+        return Ok(());
+    }
+    tx.batch_execute(&sql.join(";\n")).map_err(|e| {
+        let db = e.as_db_error();
+        let what = match db.and_then(|d| d.constraint()) {
+            Some(c) => match set.foreign_keys.iter().find(|(_, name, _)| name == c) {
+                Some((t, name, def)) => {
+                    format!("foreign key {name} of {t} does not hold for the copied rows ({def})")
+                }
+                None => format!("constraint {c} does not hold for the copied rows"),
+            },
+            None => "the indexes and foreign keys could not be put back after the load".into(),
+        };
+        match db {
+            Some(d) => anyhow::anyhow!(
+                "{what}: {}{}",
+                d.message(),
+                d.detail().map(|x| format!(" ({x})")).unwrap_or_default()
+            ),
+            None => anyhow::anyhow!("{what}: {e}"),
+        }
+    })
 }

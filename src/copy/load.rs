@@ -389,35 +389,42 @@ pub fn run(
 }
 
 /// Every serial/identity sequence past max(max(id), SQLite's AUTOINCREMENT counter); an
-/// empty table's next value is 1.
+/// empty table's next value is 1. One statement for all of them (one round trip).
 fn reset_sequences(pg: &mut postgres::Client, plan: &Plan) -> Result<()> {
+    let mut calls = Vec::new();
+    let mut names = Vec::new();
     for t in &plan.tables {
         for (col, seq) in &t.sequences {
-            let max: Option<i64> = pg
-                .query_one(
-                    &format!(
-                        "SELECT max({})::int8 FROM {}",
-                        super::schema::quote_pg(col),
-                        t.target
-                    ),
-                    &[],
-                )?
-                .get(0);
             let counter = if t.pk.len() == 1 && &t.pk[0] == col {
-                t.sqlite_seq
+                t.sqlite_seq.unwrap_or(0)
             } else {
-                None
+                0
             };
-            let last = max.unwrap_or(0).max(counter.unwrap_or(0));
-            let (value, called) = if last >= 1 { (last, true) } else { (1, false) };
-            pg.query_one("SELECT setval($1::text::regclass, $2, $3)", &[seq, &value, &called])
-                .with_context(|| {
-                    format!(
-                        "could not reset the sequence {seq} of {}.{col} (the role needs UPDATE on it; its owner can run the copy)",
-                        t.name
-                    )
-                })?;
+            let last = format!(
+                "greatest(coalesce((SELECT max({})::int8 FROM {}), 0), {counter})",
+                super::schema::quote_pg(col),
+                t.target
+            );
+            calls.push(format!(
+                "setval({}::regclass, greatest({last}, 1), {last} >= 1)",
+                quote_literal(seq)
+            ));
+            names.push(format!("{seq} ({}.{col})", t.name));
         }
     }
-    Ok(())
+    if calls.is_empty() {
+        return Ok(());
+    }
+    pg.batch_execute(&format!("SELECT {}", calls.join(", ")))
+        .with_context(|| {
+            format!(
+                "could not reset the sequences {} (the role needs UPDATE on them; their owner can run the copy)",
+                names.join(", ")
+            )
+        })
+}
+
+/// `s` as an SQL string literal.
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }

@@ -122,19 +122,13 @@ pub fn run(
     task: &Task,
 ) -> Result<Vec<TableOutcome>> {
     let mut tx = pg.transaction()?;
-    // Durability of each commit is checked by verification and resume, not by the WAL flush.
-    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
     let targets: Vec<&str> = task
         .tables
         .iter()
         .map(|&t| sh.plan.tables[t].target.as_str())
         .collect();
     let (set_aside, freeze) = if task.bulk {
-        let set = bulk::set_aside(&mut tx, &targets)?;
-        let freeze = match &task.truncate_too {
-            Some(too) => bulk::truncate(&mut tx, &targets, too)?,
-            None => false,
-        };
+        let (set, freeze) = bulk::set_aside(&mut tx, &targets, task.truncate_too.as_deref())?;
         (Some(set), freeze)
     } else {
         (None, false)
