@@ -107,6 +107,10 @@ pub struct CopyOptions {
     /// Print no progress lines (the preflight report and the verification still print).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Tables with at least N rows load in bulk mode: indexes and foreign keys set aside
+    /// and rebuilt in the table's transaction. Smaller ones keep them (fewer round trips).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub bulk_min_rows: u64,
 }
 
 fn default_jobs() -> usize {

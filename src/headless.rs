@@ -312,6 +312,7 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
             quiet: args.copy.quiet,
             use_tz,
             time_zone,
+            bulk_min_rows: args.copy.bulk_min_rows,
         },
         &mut std::io::stdout().lock(),
         stop,

@@ -34,6 +34,8 @@ fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
         quiet: false,
         use_tz: true,
         time_zone: "UTC".into(),
+        // Bulk mode for every table, however small (the sample here is small).
+        bulk_min_rows: 0,
     }
 }
 

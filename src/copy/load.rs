@@ -22,9 +22,6 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Tables with children load with `FREEZE` (emptying the children along) from this size.
-const FREEZE_MIN_ROWS: u64 = 10_000;
-
 pub fn run(
     cx: &Context,
     plan: &Plan,
@@ -174,7 +171,8 @@ pub fn run(
     let mut tasks_of: Vec<Vec<Task>> = Vec::with_capacity(plan.groups.len());
     let mut locks: schedule::Locks = Vec::with_capacity(plan.groups.len());
     for (g, group) in plan.groups.iter().enumerate() {
-        let in_bulk = group.iter().all(|&t| bulk_ok[t]);
+        let rows: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
+        let in_bulk = rows >= cx.settings.bulk_min_rows && group.iter().all(|&t| bulk_ok[t]);
         // Referencing tables to empty along (FREEZE): only those this run reloads after
         // this group (or that are empty anyway), and no PostgreSQL-only referrer.
         // (PostgreSQL wants every table referencing a truncated one in the same statement.)
@@ -200,12 +198,8 @@ pub fn run(
                 .chain(&children)
                 .any(|&t| &plan.tables[t].name == parent)
         });
-        // A small table gains nothing from FREEZE, and emptying its children along would
-        // lock them, keeping it from loading beside a big table that empties them too.
-        let rows: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
         let truncate_too: Option<Vec<String>> = (in_bulk
             && !outside
-            && (children.is_empty() || rows >= FREEZE_MIN_ROWS)
             && children.iter().all(|&c| !keep[c] || counts[c] == 0))
         .then(|| {
             children

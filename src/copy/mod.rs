@@ -67,6 +67,9 @@ pub struct CopySettings {
     /// Bulk mode where the role owns the table: foreign keys and plain indexes set aside
     /// and put back within each table's transaction (see `bulk`). Off: the plain load.
     pub bulk: bool,
+    /// Tables (or cycles) of fewer rows load the plain way even with `bulk`: setting their
+    /// indexes and keys aside costs more round trips to a distant server than it saves.
+    pub bulk_min_rows: u64,
 }
 
 impl Default for CopySettings {
@@ -80,6 +83,7 @@ impl Default for CopySettings {
             time_zone: "UTC".into(),
             slice_rows: 200_000,
             bulk: true,
+            bulk_min_rows: 10_000,
         }
     }
 }

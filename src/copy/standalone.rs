@@ -26,6 +26,8 @@ pub struct StandaloneArgs {
     pub quiet: bool,
     pub use_tz: bool,
     pub time_zone: String,
+    /// Tables from this many rows load in bulk mode (see `CopySettings::bulk_min_rows`).
+    pub bulk_min_rows: u64,
 }
 
 struct Out<'a> {
@@ -75,6 +77,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         rejects: args.rejects.clone(),
         use_tz: args.use_tz,
         time_zone: args.time_zone.clone(),
+        bulk_min_rows: args.bulk_min_rows,
         ..CopySettings::default()
     };
     let cx = Context::new(

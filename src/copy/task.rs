@@ -121,6 +121,10 @@ pub fn run(
     sh: &Shared<'_>,
     task: &Task,
 ) -> Result<Vec<TableOutcome>> {
+    if let ([t], false) = (task.tables.as_slice(), task.bulk) {
+        // One COPY is one transaction by itself: no BEGIN and COMMIT round trips.
+        return Ok(vec![copy_table(pg, sq, sh, *t, task.slice, false)?]);
+    }
     let mut tx = pg.transaction()?;
     let targets: Vec<&str> = task
         .tables
@@ -177,7 +181,7 @@ fn table_names(plan: &Plan, tables: &[usize]) -> String {
 }
 
 fn copy_table(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut impl postgres::GenericClient,
     sq: &Connection,
     sh: &Shared<'_>,
     t: usize,
