@@ -47,7 +47,7 @@ pub fn run(
     tracker.set_stage("checking the target");
     report_now(&tracker, &mut clock, on_progress);
     let counts = cx.target_counts(plan)?;
-    let mut pg = cx.connect()?;
+    let mut pg = cx.control()?;
     for (table, cols, parent) in &plan.outside_referrers {
         let rows: i64 = pg
             .query_one(
@@ -312,9 +312,21 @@ pub fn run(
     tracker.set_stage("verifying");
     report_now(&tracker, &mut clock, on_progress);
     let rest: Vec<usize> = (0..n).filter(|&i| checked[i].is_none()).collect();
-    let mut read = cx
-        .par_pg(&rest, |c, &i| verify::target_checksum(c, &plan.tables[i]))?
-        .into_iter();
+    // A few small tables (empty ones, mostly) are read on this connection: new ones would
+    // cost more round trips than the reading.
+    let small = rest
+        .iter()
+        .map(|&i| plan.tables[i].source_rows)
+        .sum::<u64>()
+        < 100_000;
+    let read: Vec<Checksum> = if small {
+        rest.iter()
+            .map(|&i| verify::target_checksum(&mut pg, &plan.tables[i]))
+            .collect::<Result<_>>()?
+    } else {
+        cx.par_pg(&rest, |c, &i| verify::target_checksum(c, &plan.tables[i]))?
+    };
+    let mut read = read.into_iter();
     let targets: Vec<Checksum> = checked
         .iter()
         .map(|c| c.or_else(|| read.next()).unwrap_or_default())

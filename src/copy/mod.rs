@@ -47,8 +47,8 @@ use crate::state::ProblemPolicy;
 use anyhow::{Context as _, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How to copy, beyond the source and the target.
@@ -127,6 +127,29 @@ pub struct Context {
     pub settings: CopySettings,
     pub zone: Zone,
     pub stop: Stop,
+    /// One connection for the planning, counting and finishing work, kept for the
+    /// context's life: each new connection costs several round trips (TCP, TLS, SCRAM).
+    control: Mutex<Option<postgres::Client>>,
+}
+
+/// The context's control connection, held for as long as this lives.
+pub struct Control<'a>(MutexGuard<'a, Option<postgres::Client>>);
+
+impl std::ops::Deref for Control<'_> {
+    type Target = postgres::Client;
+    fn deref(&self) -> &postgres::Client {
+        self.0
+            .as_ref()
+            .expect("a Control always holds a connection")
+    }
+}
+
+impl std::ops::DerefMut for Control<'_> {
+    fn deref_mut(&mut self) -> &mut postgres::Client {
+        self.0
+            .as_mut()
+            .expect("a Control always holds a connection")
+    }
 }
 
 impl Context {
@@ -145,7 +168,17 @@ impl Context {
             settings,
             zone,
             stop,
+            control: Mutex::new(None),
         })
+    }
+
+    /// The control connection, opened (or opened again, if it broke) on first use.
+    pub fn control(&self) -> Result<Control<'_>> {
+        let mut slot = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_none_or(|c| c.is_closed()) {
+            *slot = Some(self.connect()?);
+        }
+        Ok(Control(slot))
     }
 
     pub fn open_sqlite(&self) -> Result<Connection> {
@@ -187,8 +220,7 @@ impl Context {
     pub fn plan(&self) -> Result<plan::Plan> {
         let conn = self.open_sqlite()?;
         let src = schema::read_sqlite(&conn).context("could not read the SQLite schema")?;
-        let mut pg = self.connect()?;
-        let dst = schema::read_pg(&mut pg)?;
+        let dst = schema::read_pg(&mut *self.control()?)?;
         if dst.tables.is_empty() {
             anyhow::bail!(
                 "the PostgreSQL database {} has no tables visible to {}: run Django's migrate against it first",
@@ -247,8 +279,10 @@ impl Context {
     /// Row counts of the target tables, in plan order, in one round trip (the server may
     /// be far away: DigitalOcean's are tens of milliseconds from most laptops).
     fn target_counts(&self, plan: &plan::Plan) -> Result<Vec<u64>> {
-        let mut pg = self.connect()?;
-        count_rows(&mut pg, plan.tables.iter().map(|t| t.target.as_str()))
+        count_rows(
+            &mut *self.control()?,
+            plan.tables.iter().map(|t| t.target.as_str()),
+        )
     }
 
     fn rejects_dir(&self) -> PathBuf {
