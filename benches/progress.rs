@@ -114,6 +114,7 @@ fn measure(width: u16, height: u16, frames: u64) -> f64 {
         python: None,
         jobs: 2,
         rejects_dir: None,
+        bulk_min_rows: None,
     });
     m.cursor = Step::CopyRows;
     m.job = Some((6, Step::CopyRows));

@@ -65,6 +65,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         python: args.project.python.clone(),
         jobs: args.copy.jobs,
         rejects_dir: args.copy.rejects.clone(),
+        bulk_min_rows: Some(args.copy.bulk_min_rows),
     };
     if args.fresh {
         state::persist::forget(&project)?;

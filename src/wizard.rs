@@ -36,6 +36,7 @@ pub fn launch_with(args: WizardArgs, prefill: Prefill) -> Result<ExitCode> {
                 .map(|n| n.get().clamp(2, 4))
                 .unwrap_or(2),
             rejects_dir: None,
+            bulk_min_rows: None,
         }),
     };
     let (tx, rx) = mpsc::channel();

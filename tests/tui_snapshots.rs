@@ -43,6 +43,7 @@ fn fresh() -> Migration {
         python: None,
         jobs: 2,
         rejects_dir: None,
+        bulk_min_rows: None,
     })
 }
 

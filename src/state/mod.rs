@@ -58,6 +58,9 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Copy engine: where rejected rows go when the user chooses to skip them.
     pub rejects_dir: Option<PathBuf>,
+    /// Copy engine: the size from which a table loads in bulk mode (`None`: the default).
+    #[serde(default)]
+    pub bulk_min_rows: Option<u64>,
 }
 
 /// The whole run.
@@ -273,6 +276,9 @@ impl Migration {
             settings.jobs = self.options.jobs;
         }
         settings.rejects = self.options.rejects_dir.clone();
+        if let Some(n) = self.options.bulk_min_rows {
+            settings.bulk_min_rows = n;
+        }
         if let Some(d) = &self.discovery {
             settings.use_tz = d.use_tz.unwrap_or(true);
             if let Some(tz) = &d.time_zone {

@@ -506,6 +506,7 @@ fn copy_settings_follow_the_projects_time_zone_rules_and_options() {
     let mut m = at_copy();
     m.options.jobs = 3;
     m.options.rejects_dir = Some("/tmp/rejects".into());
+    m.options.bulk_min_rows = Some(50);
     if let Some(d) = m.discovery.as_mut() {
         d.use_tz = Some(false);
         d.time_zone = Some("Europe/Berlin".into());
@@ -517,8 +518,21 @@ fn copy_settings_follow_the_projects_time_zone_rules_and_options() {
     assert!(!settings.use_tz);
     assert_eq!(settings.time_zone, "Europe/Berlin");
     assert_eq!(settings.jobs, 3);
+    assert_eq!(settings.bulk_min_rows, 50);
     assert_eq!(
         settings.rejects.as_deref(),
         Some(std::path::Path::new("/tmp/rejects"))
     );
+}
+
+#[test]
+fn a_run_saved_before_bulk_min_rows_existed_still_loads() {
+    let mut json = serde_json::to_value(run()).unwrap();
+    json["options"]
+        .as_object_mut()
+        .unwrap()
+        .remove("bulk_min_rows");
+    let m: Migration = serde_json::from_value(json).unwrap();
+    assert_eq!(m.options.bulk_min_rows, None);
+    assert_eq!(m.copy_settings().bulk_min_rows, 10_000);
 }
