@@ -31,6 +31,8 @@ struct Args {
     keep: bool,
     /// Rounds of every tool, interleaved; the report gives each tool's median.
     repeat: usize,
+    /// Round-trip time to add between the tools and the server (a delaying proxy).
+    rtt_ms: u64,
 }
 
 /// A table dj2pg copies: its columns (SQLite order) with their PostgreSQL types.
@@ -131,7 +133,16 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
     ));
 
     let password = cluster.app_password().expose().to_string();
-    let port = cluster.port();
+    // The tools connect through a delaying proxy when a round-trip time is asked for.
+    let port = if args.rtt_ms > 0 {
+        say(&format!(
+            "the tools reach the server through a proxy adding {} ms per round trip",
+            args.rtt_ms
+        ));
+        start_delay_proxy(cluster.port(), Duration::from_micros(args.rtt_ms * 500))?
+    } else {
+        cluster.port()
+    };
     let mut runs = Vec::new();
     let mut checker = Checker {
         tables: &tables,
@@ -199,6 +210,7 @@ fn parse_args() -> Result<Args> {
         jobs: None,
         keep: false,
         repeat: 1,
+        rtt_ms: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -213,10 +225,11 @@ fn parse_args() -> Result<Args> {
             "--jobs" | "-j" => args.jobs = Some(value("--jobs")?),
             "--keep" => args.keep = true,
             "--repeat" => args.repeat = value("--repeat")?.max(1),
+            "--rtt-ms" => args.rtt_ms = value("--rtt-ms")? as u64,
             "--bench" => {} // cargo bench passes it to every bench binary
             "-h" | "--help" => {
                 println!(
-                    "cargo bench --bench copy -- [--rows N (200000)] [--jobs N] [--repeat N (1)] [--keep]"
+                    "cargo bench --bench copy -- [--rows N (200000)] [--jobs N] [--repeat N (1)] [--rtt-ms N (0)] [--keep]"
                 );
                 std::process::exit(0);
             }
@@ -661,8 +674,13 @@ fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
     let jobs = args
         .jobs
         .map_or("dj2pg's default".to_string(), |j| j.to_string());
+    let rtt = if args.rtt_ms > 0 {
+        format!(", +{} ms round trip", args.rtt_ms)
+    } else {
+        String::new()
+    };
     println!(
-        "\n== dj2pg copy benchmark: {rows} rows, --jobs {jobs}, {} CPUs, {} ==",
+        "\n== dj2pg copy benchmark: {rows} rows, --jobs {jobs}, {} CPUs{rtt}, {} ==",
         cpus(),
         if args.repeat > 1 {
             format!("median of {} rounds", args.repeat)
@@ -772,6 +790,65 @@ fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
             }
         }
     }
+}
+
+/// A loopback TCP proxy to `target` that holds every chunk back by `delay` in each
+/// direction: the tools then see the server `2 × delay` away, as a managed database is
+/// from a laptop. Returns its port; it runs until the bench ends.
+fn start_delay_proxy(target: u16, delay: Duration) -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            for (from, to) in [
+                (client.try_clone(), server.try_clone()),
+                (server.try_clone(), client.try_clone()),
+            ] {
+                if let (Ok(from), Ok(to)) = (from, to) {
+                    std::thread::spawn(move || delay_pipe(from, to, delay));
+                }
+            }
+        }
+    });
+    Ok(port)
+}
+
+/// Copy `from` to `to`, each chunk written `delay` after it was read.
+fn delay_pipe(mut from: std::net::TcpStream, mut to: std::net::TcpStream, delay: Duration) {
+    use std::io::Read;
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    let writer = std::thread::spawn(move || {
+        for (due, data) in rx {
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            if to.write_all(&data).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if tx
+                    .send((Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.join();
 }
 
 fn cpus() -> usize {

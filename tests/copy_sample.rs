@@ -110,6 +110,11 @@ fn sample_project_copies_every_value_and_django_can_insert_next() {
 
     let text = compare_with_django(&c, &python, &project);
     assert!(text.contains(" 0 differences"), "{text}");
+    assert_eq!(
+        not_analyzed(&c),
+        Vec::<String>::new(),
+        "every table is analyzed"
+    );
 
     // The server's default time zone is not UTC; values are instants all the same.
     assert_ne!(c.options().timezone, "UTC");

@@ -10,7 +10,7 @@
 //! Tables the role owns load in bulk mode ([`bulk`]: foreign keys and plain indexes set
 //! aside and put back, validated as a whole, inside the table's own transaction), scheduled
 //! so that no task waits on another's lock ([`schedule`]); each group, once committed, is
-//! analyzed and read back for verification while other tables still load.
+//! read back for verification (and big ones analyzed) while other tables still load.
 //!
 //! Invariants: the SQLite file is only ever opened read-only; nothing is written before the
 //! plan and preflight pass; each table (or cycle of tables) loads in one transaction, so a

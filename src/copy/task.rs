@@ -45,6 +45,9 @@ pub struct TableOutcome {
     pub checksum: Checksum,
     /// A check task's reading of the committed table.
     pub target: Option<Checksum>,
+    /// Whether the check task also ran `ANALYZE` on it (big tables; small ones are
+    /// analyzed together at the end, in one statement).
+    pub analyzed: bool,
     pub rejected: u64,
     pub fixed: u64,
 }
@@ -162,10 +165,14 @@ pub fn check(pg: &mut postgres::Client, sh: &Shared<'_>, task: &Task) -> Result<
         .iter()
         .map(|&t| {
             let table = &sh.plan.tables[t];
-            pg.batch_execute(&format!("ANALYZE {}", table.target))?;
+            let analyzed = table.source_rows >= sh.cx.settings.bulk_min_rows;
+            if analyzed {
+                pg.batch_execute(&format!("ANALYZE {}", table.target))?;
+            }
             Ok(TableOutcome {
                 table: t,
                 target: Some(verify::target_checksum(pg, table)?),
+                analyzed,
                 ..Default::default()
             })
         })

@@ -327,3 +327,25 @@ pub fn sqlite_counts(db: &Path) -> Vec<(String, u64)> {
         })
         .collect()
 }
+
+/// Tables of the `public` schema (but `django_migrations`) that `ANALYZE` has not run on,
+/// as `app` sees them. Statistics reach `pg_stat_user_tables` when a backend goes idle or
+/// exits, so this waits up to 5 s for the list to empty.
+pub fn not_analyzed(c: &TempCluster) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let missing: Vec<String> = rows(
+            &c.app(),
+            c.app_password(),
+            "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = 'public' \
+             AND relname <> 'django_migrations' AND last_analyze IS NULL ORDER BY 1",
+        )
+        .into_iter()
+        .filter_map(|r| r[0].clone())
+        .collect();
+        if missing.is_empty() || std::time::Instant::now() > deadline {
+            return missing;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
