@@ -295,15 +295,19 @@ fn rows_pointing_at_a_skipped_row_are_left_out_with_it() {
     .unwrap();
     drop(conn);
     let rejects = tmp.path().join("rejects");
-    let mut a = args(&c, &file, ProblemPolicy::SkipRows);
-    a.rejects = Some(rejects.clone());
-    // The plain load, as small tables get by default (deferred checks at commit).
-    a.bulk_min_rows = 10_000;
-    let mut out = Vec::new();
-    let report = run_standalone(a, &mut out)
-        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
-    let printed = String::from_utf8_lossy(&out);
-    assert!(report.all_verified(), "{printed}");
+    let copy = || {
+        let mut a = args(&c, &file, ProblemPolicy::SkipRows);
+        a.rejects = Some(rejects.clone());
+        // The plain load, as small tables get by default (deferred checks at commit).
+        a.bulk_min_rows = 10_000;
+        let mut out = Vec::new();
+        let report = run_standalone(a, &mut out)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+        let printed = String::from_utf8_lossy(&out).to_string();
+        assert!(report.all_verified(), "{printed}");
+        (report, printed)
+    };
+    let (report, printed) = copy();
     let rejected: Vec<(&str, u64)> = report
         .checks
         .iter()
@@ -342,15 +346,7 @@ fn rows_pointing_at_a_skipped_row_are_left_out_with_it() {
     // A run stopped after `run` committed: `run` is kept as it is, and the rows left out
     // of it still take theirs along when score and review load again.
     exec(&c.app(), c.app_password(), "TRUNCATE score, review");
-    let mut a = args(&c, &file, ProblemPolicy::SkipRows);
-    a.rejects = Some(rejects.clone());
-    // The plain load, as small tables get by default (deferred checks at commit).
-    a.bulk_min_rows = 10_000;
-    let mut out = Vec::new();
-    let again = run_standalone(a, &mut out)
-        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
-    let printed = String::from_utf8_lossy(&out);
-    assert!(again.all_verified(), "{printed}");
+    let (_, printed) = copy();
     assert!(printed.contains("kept: run"), "{printed}");
     assert_eq!(ids("SELECT id::text FROM score ORDER BY id"), ["10", "12"]);
     assert_eq!(
