@@ -354,3 +354,61 @@ fn rows_pointing_at_a_skipped_row_are_left_out_with_it() {
         ["100", "102"]
     );
 }
+
+/// The same within one table: rows under a row left out (children, grandchildren, also
+/// ones that come before their parent in the file) are left out with it under skip; under
+/// fix, a nullable self-reference to a row left out is set to NULL instead.
+#[test]
+fn rows_under_a_skipped_row_of_their_own_table_are_left_out_with_it() {
+    let c = cluster();
+    exec(
+        &c.admin(),
+        c.admin_password(),
+        "GRANT ALL ON SCHEMA public TO app",
+    );
+    let pg_schema = "CREATE TABLE cat (id integer PRIMARY KEY, rank smallint NOT NULL,
+             parent_id integer NOT NULL REFERENCES cat (id) DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE note (id integer PRIMARY KEY, rank smallint NOT NULL,
+             up_id integer REFERENCES note (id) DEFERRABLE INITIALLY DEFERRED);";
+    exec(&c.app(), c.app_password(), pg_schema);
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tree.sqlite3");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute_batch(&format!(
+        "{pg_schema}
+         INSERT INTO cat VALUES (1, 1, 1), (2, 99999, 1), (3, 1, 2), (4, 1, 5), (5, 1, 3), (6, 1, 1);
+         INSERT INTO note VALUES (1, 1, NULL), (2, 99999, 1), (3, 1, 2), (4, 1, 3);"
+    ))
+    .unwrap();
+    drop(conn);
+    let ids = |sql: &str| -> Vec<String> {
+        rows(&c.app(), c.app_password(), sql)
+            .into_iter()
+            .map(|r| r[0].clone().unwrap_or_default())
+            .collect()
+    };
+    for (policy, bulk_min_rows) in [(ProblemPolicy::SkipRows, 10_000), (ProblemPolicy::Fix, 0)] {
+        let mut a = args(&c, &file, policy);
+        a.rejects = Some(tmp.path().join("rejects"));
+        a.yes = true;
+        a.bulk_min_rows = bulk_min_rows;
+        let mut out = Vec::new();
+        let report = run_standalone(a, &mut out)
+            .unwrap_or_else(|e| panic!("{policy:?}: {e:#}\n{}", String::from_utf8_lossy(&out)));
+        assert!(report.all_verified(), "{}", String::from_utf8_lossy(&out));
+        // cat 2 is out of smallint's range; 3 is under 2, 5 under 3, and 4 (before 5 in
+        // the file) under 5: parent_id is NOT NULL, so they go too, under fix as well.
+        assert_eq!(
+            ids("SELECT id::text FROM cat ORDER BY id"),
+            ["1", "6"],
+            "{policy:?}"
+        );
+        let notes = ids("SELECT id || ':' || coalesce(up_id::text, '-') FROM note ORDER BY id");
+        match policy {
+            // note 3 points at note 2, note 4 at note 3.
+            ProblemPolicy::SkipRows => assert_eq!(notes, ["1:-"]),
+            // Under fix the nullable reference to note 2 is set to NULL, and the chain stops.
+            _ => assert_eq!(notes, ["1:-", "3:-", "4:3"]),
+        }
+    }
+}

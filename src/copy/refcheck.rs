@@ -194,6 +194,17 @@ impl LeftOut {
         }
     }
 
+    /// Record keys of `table.column` as left out.
+    pub fn record_keys(&self, table: &str, column: &str, keys: HashSet<i64>) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut all = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry((table.to_string(), column.to_string()))
+            .or_default()
+            .extend(keys);
+    }
+
     fn of(&self, table: &str, column: &str) -> Option<Arc<HashSet<i64>>> {
         let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         keys.get(&(table.to_string(), column.to_string()))

@@ -209,6 +209,7 @@ fn copy_table(
         match slot.as_ref() {
             Some(r) => Arc::clone(r),
             None => {
+                leave_out_along_self_references(sq, sh, t)?;
                 let r = Arc::new(RefCheck::build(sq, table, sh.parents, Some(sh.left_out))?);
                 *slot = Some(Arc::clone(&r));
                 r
@@ -284,6 +285,90 @@ fn copy_table(
         .with_context(|| format!("COPY into {} failed", table.target))?;
     sh.tracker.add_rows(t, since_report);
     Ok(outcome)
+}
+
+/// Rows of a table that references itself (by its integer primary key) which point,
+/// directly or down a chain, at one of its own rows that the policy leaves out: they are
+/// recorded as left out before the table loads, so the load leaves them out too (or sets
+/// a nullable reference to NULL under fix) instead of failing the foreign key at commit.
+/// Rows may point forward, so this takes a pass of its own; it runs only when rows may
+/// be left out (skip or fix), and gives up above `MAX_EDGES` references (the commit then
+/// says which key does not hold).
+fn leave_out_along_self_references(sq: &Connection, sh: &Shared<'_>, t: usize) -> Result<()> {
+    const MAX_EDGES: usize = 5_000_000;
+    let table = &sh.plan.tables[t];
+    let fix = sh.policy == ProblemPolicy::Fix;
+    let pk = match table.pk.as_slice() {
+        [pk] => table.columns.iter().position(|c| &c.name == pk),
+        _ => None,
+    };
+    let Some(pk) = pk else { return Ok(()) };
+    let selfs: Vec<usize> = table
+        .refs
+        .iter()
+        .filter(|r| r.ref_table == table.name && r.ref_column == table.columns[pk].name)
+        .filter_map(|r| table.columns.iter().position(|c| c.name == r.column))
+        .collect();
+    if selfs.is_empty() || sh.policy == ProblemPolicy::Abort {
+        return Ok(());
+    }
+    // The references that leave a row out when their parent is left out (under fix, a
+    // nullable one is set to NULL instead, and the chain stops there).
+    let selfs: Vec<usize> = selfs
+        .into_iter()
+        .filter(|&c| !(fix && table.columns[c].nullable))
+        .collect();
+    let refs = RefCheck::build(sq, table, sh.parents, Some(sh.left_out))?;
+    let mut stmt = sq.prepare(&table.select_sql(false))?;
+    let mut cursor = stmt.query([])?;
+    let mut gone: Vec<i64> = Vec::new();
+    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut edges = 0usize;
+    let mut buf = Vec::with_capacity(4096);
+    while let Some(row) = cursor.next()? {
+        let Ok(rusqlite::types::ValueRef::Integer(key)) = row.get_ref(pk + 1) else {
+            continue;
+        };
+        let row_key = refs
+            .needs_key()
+            .then(|| rows::key_text(row.get_ref(0).unwrap_or(rusqlite::types::ValueRef::Null)));
+        buf.clear();
+        if let RowOutcome::Rejected(_) = rows::encode_row(
+            table,
+            row,
+            &sh.cx.zone,
+            fix,
+            &refs,
+            row_key.as_deref(),
+            &mut buf,
+        )? {
+            gone.push(key);
+        }
+        for &c in &selfs {
+            if let Ok(rusqlite::types::ValueRef::Integer(parent)) = row.get_ref(c + 1) {
+                children.entry(parent).or_default().push(key);
+                edges += 1;
+            }
+        }
+        if edges > MAX_EDGES {
+            return Ok(());
+        }
+        if edges % 4096 == 0 {
+            sh.cx.stop.check()?;
+        }
+    }
+    // Everything below a row left out is left out.
+    let mut seen: std::collections::HashSet<i64> = gone.iter().copied().collect();
+    while let Some(k) = gone.pop() {
+        for &child in children.get(&k).map(Vec::as_slice).unwrap_or_default() {
+            if seen.insert(child) {
+                gone.push(child);
+            }
+        }
+    }
+    sh.left_out
+        .record_keys(&table.name, &table.columns[pk].name, seen);
+    Ok(())
 }
 
 /// How [`source_checksum`] reads the source.
