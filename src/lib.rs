@@ -14,6 +14,7 @@ pub mod assets;
 pub mod backup;
 pub mod cli;
 pub mod copy;
+pub mod data;
 pub mod demo;
 pub mod django;
 pub mod headless;
