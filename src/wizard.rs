@@ -32,9 +32,7 @@ pub fn launch_with(args: WizardArgs, prefill: Prefill) -> Result<ExitCode> {
         None => Migration::new(RunOptions {
             project,
             python: args.project.python.clone(),
-            jobs: std::thread::available_parallelism()
-                .map(|n| n.get().clamp(2, 4))
-                .unwrap_or(2),
+            jobs: crate::cli::default_jobs(),
             rejects_dir: None,
             bulk_min_rows: None,
         }),

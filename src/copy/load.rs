@@ -9,14 +9,14 @@
 
 use super::Context;
 use super::plan::Plan;
-use super::progress::{CopyProgress, TablePhase};
+use crate::data::copy::{CopyProgress, TablePhase};
 use super::refcheck::{LeftOut, Parents, RefCheck};
-use super::report::{CopyReport, TableCheck};
+use crate::data::copy::{CopyReport, TableCheck};
 use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
 use super::verify::{self, Canon, Checksum};
 use super::{bulk, schedule};
-use crate::state::ProblemPolicy;
+use crate::data::copy::ProblemPolicy;
 use anyhow::{Context as _, Result, bail};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

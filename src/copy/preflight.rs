@@ -8,12 +8,12 @@
 use super::convert::Zone;
 use super::plan::{Plan, TablePlan};
 use super::refcheck::{Parents, RefCheck};
-use super::report::{PreflightReport, Problem};
+use crate::data::copy::{PreflightReport, Problem};
 use super::rows::{self, RowOutcome};
 use super::task;
 use super::verify::{self, Canon, Checksum};
 use super::{Context as Ctx, Stop};
-use crate::state::ProblemPolicy;
+use crate::data::copy::ProblemPolicy;
 use anyhow::Result;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;

@@ -10,7 +10,7 @@
 //! bounds the copy's time, and a big table's children can then load beside the others.
 
 use super::Cancelled;
-use super::progress::{CopyProgress, TablePhase};
+use crate::data::copy::{CopyProgress, TablePhase};
 use super::task::{self, Shared, TableOutcome, Task};
 use super::tracker::Clock;
 use anyhow::Result;

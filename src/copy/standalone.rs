@@ -3,7 +3,7 @@
 
 use super::{Context, CopyProgress, CopyReport, CopySettings, PreflightReport, Stop};
 use crate::pg::{ConnConfig, Secret};
-use crate::state::ProblemPolicy;
+use crate::data::copy::ProblemPolicy;
 use anyhow::{Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,12 +73,11 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         json: args.json,
     };
     let settings = CopySettings {
-        jobs: args.jobs.max(1),
         rejects: args.rejects.clone(),
         use_tz: args.use_tz,
         time_zone: args.time_zone.clone(),
         bulk_min_rows: args.bulk_min_rows,
-        ..CopySettings::default()
+        ..CopySettings::with_jobs(args.jobs)
     };
     let cx = Context::new(
         &args.from,

@@ -2,24 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
-use serde::{Deserialize, Serialize};
+use crate::data::django::SqliteSummary;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-
-/// What the SQLite file holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SqliteSummary {
-    pub path: PathBuf,
-    pub size_bytes: u64,
-    /// User tables (no `sqlite_*`) with their row counts, by name.
-    pub tables: Vec<(String, u64)>,
-}
-
-impl SqliteSummary {
-    pub fn total_rows(&self) -> u64 {
-        self.tables.iter().map(|(_, n)| n).sum()
-    }
-}
+use std::path::Path;
 
 /// Open `path` read-only and count its tables and rows. Never writes to the file.
 pub fn summarize_sqlite(path: &Path) -> Result<SqliteSummary> {

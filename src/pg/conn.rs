@@ -8,7 +8,7 @@
 use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
-use serde::{Deserialize, Serialize};
+pub use crate::data::pg::{ConnConfig, ConnectError, Field, SslMode};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,87 +31,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(****)")
     }
-}
-
-/// libpq's `sslmode`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SslMode {
-    Disable,
-    Prefer,
-    #[default]
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
-
-impl SslMode {
-    pub const ALL: [SslMode; 5] = [
-        SslMode::Disable,
-        SslMode::Prefer,
-        SslMode::Require,
-        SslMode::VerifyCa,
-        SslMode::VerifyFull,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<SslMode> {
-        SslMode::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-}
-
-/// Where a target lives and how to reach it. No password: see [`Secret`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnConfig {
-    pub host: String,
-    pub port: u16,
-    pub dbname: String,
-    pub user: String,
-    pub sslmode: SslMode,
-    /// CA certificate file for `verify-ca` / `verify-full`.
-    pub sslrootcert: Option<PathBuf>,
-}
-
-/// The form field a connection failure points at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Field {
-    Host,
-    Port,
-    Database,
-    User,
-    Password,
-    SslMode,
-    CaFile,
-}
-
-impl Field {
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Host => "host",
-            Field::Port => "port",
-            Field::Database => "database",
-            Field::User => "user",
-            Field::Password => "password",
-            Field::SslMode => "SSL mode",
-            Field::CaFile => "CA file",
-        }
-    }
-}
-
-/// A connection failure, mapped to the field to fix.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (check the {} field)", field.label())]
-pub struct ConnectError {
-    pub field: Field,
-    pub message: String,
 }
 
 impl ConnConfig {

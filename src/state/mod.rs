@@ -21,9 +21,9 @@ mod tests;
 pub use step::{Choice, Status, Step};
 pub use update::update;
 
-use crate::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport};
-use crate::django::Discovery;
-use crate::pg::{ConnConfig, ServerInfo};
+use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
+use crate::data::django::Discovery;
+use crate::data::pg::{ConnConfig, ServerInfo};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -94,17 +94,6 @@ pub struct Migration {
 pub struct ResumeOffer {
     pub step: Step,
     pub saved_at: String,
-}
-
-/// Which policy the user picked for values that preflight found would fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ProblemPolicy {
-    /// Write nothing (the default).
-    Abort,
-    /// Leave the offending rows out and record them in the reject files.
-    SkipRows,
-    /// Apply the named fix of each problem (truncate to n, strip NUL), and report it.
-    Fix,
 }
 
 /// A user intent or a worker's report.
@@ -271,10 +260,8 @@ impl Migration {
     /// How the copy runs: the user's options plus what Django said about time zones
     /// (`USE_TZ` off means naive datetimes are in `TIME_ZONE`, not UTC).
     pub fn copy_settings(&self) -> CopySettings {
-        let mut settings = CopySettings::default();
-        if self.options.jobs > 0 {
-            settings.jobs = self.options.jobs;
-        }
+        // The job count depends on the machine: the driver decided it (`cli::default_jobs`).
+        let mut settings = CopySettings::with_jobs(self.options.jobs);
         settings.rejects = self.options.rejects_dir.clone();
         if let Some(n) = self.options.bulk_min_rows {
             settings.bulk_min_rows = n;

@@ -1,6 +1,7 @@
 //! Transitions: one function per message kind, each returning the effects to run.
 
-use super::{Choice, Effect, JobEvent, LOG_LINES, Migration, Msg, ProblemPolicy, Status, Step};
+use super::{Choice, Effect, JobEvent, LOG_LINES, Migration, Msg, Status, Step};
+use crate::data::copy::ProblemPolicy;
 
 /// Apply one message to the run and return the effects the driver must carry out.
 pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
