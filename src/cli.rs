@@ -1,7 +1,7 @@
 //! The command line: `dj2pg [wizard]`, `dj2pg migrate`, `dj2pg copy`, `dj2pg demo`.
 
-use crate::pg::{ConnConfig, Secret};
 use crate::data::copy::ProblemPolicy;
+use crate::pg::{ConnConfig, Secret};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;

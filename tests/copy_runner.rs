@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use dj2pg::copy::CopySettings;
-use dj2pg::runner::Runner;
 use dj2pg::data::copy::ProblemPolicy;
+use dj2pg::runner::Runner;
 use dj2pg::state::{Effect, JobEvent, Msg};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

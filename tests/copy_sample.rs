@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use dj2pg::copy::standalone::{StandaloneArgs, run_standalone, run_with_stop};
 use dj2pg::copy::{Cancelled, Context, CopySettings, Stop, TablePhase};
-use dj2pg::pg::cluster::TempCluster;
 use dj2pg::data::copy::ProblemPolicy;
+use dj2pg::pg::cluster::TempCluster;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 

@@ -9,14 +9,14 @@
 
 use super::Context;
 use super::plan::Plan;
-use crate::data::copy::{CopyProgress, TablePhase};
 use super::refcheck::{LeftOut, Parents, RefCheck};
-use crate::data::copy::{CopyReport, TableCheck};
 use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
 use super::verify::{self, Canon, Checksum};
 use super::{bulk, schedule};
 use crate::data::copy::ProblemPolicy;
+use crate::data::copy::{CopyProgress, TablePhase};
+use crate::data::copy::{CopyReport, TableCheck};
 use anyhow::{Context as _, Result, bail};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -395,10 +395,20 @@ pub fn run(
     ));
     tracker.set_stage("done");
     report_now(&tracker, &mut clock, on_progress);
+    for d in &plan.derived {
+        notes.push(format!(
+            "{} ({} row(s) in SQLite) is {}: left empty on PostgreSQL; {}.",
+            d.table,
+            d.source_rows,
+            d.reason,
+            d.rebuild_hint()
+        ));
+    }
     Ok(CopyReport {
         checks,
         elapsed_ms: started.elapsed().as_millis() as u64,
         notes,
+        derived: plan.derived.clone(),
     })
 }
 

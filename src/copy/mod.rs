@@ -35,11 +35,11 @@ mod tracker;
 mod types;
 mod verify;
 
-pub use convert::{Fix, Issue, Zone};
 pub use crate::data::copy::{
     CopyProgress, CopyReport, CopySettings, PreflightReport, Problem, ProblemPolicy, TableCheck,
     TablePhase, TableProgress,
 };
+pub use convert::{Fix, Issue, Zone};
 pub use types::PgType;
 
 use crate::pg::{ConnConfig, Secret};

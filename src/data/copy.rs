@@ -108,7 +108,6 @@ impl CopyProgress {
     }
 }
 
-
 /// A value that would fail in PostgreSQL, found before anything is written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
@@ -134,6 +133,33 @@ pub struct PreflightReport {
     pub notes: Vec<String>,
     /// Source tables and their row counts, in load order.
     pub tables: Vec<(String, u64)>,
+    /// Tables of derived data that are left empty on PostgreSQL and rebuilt there.
+    #[serde(default)]
+    pub derived: Vec<DerivedTable>,
+}
+
+/// A table of derived data that PostgreSQL keeps in another form (a search index: FTS5 on
+/// SQLite, `tsvector` columns on PostgreSQL). It is never copied — rows with empty vectors
+/// would make search silently return nothing — but left empty and rebuilt by the app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DerivedTable {
+    pub table: String,
+    /// Rows it holds in SQLite (not copied).
+    pub source_rows: u64,
+    /// Why it is derived, in plain words.
+    pub reason: String,
+    /// The exact command that rebuilds it, when known (`python manage.py update_index`).
+    pub rebuild: Option<String>,
+}
+
+impl DerivedTable {
+    /// What the user must run after the copy.
+    pub fn rebuild_hint(&self) -> String {
+        match &self.rebuild {
+            Some(cmd) => format!("rebuild it with `{cmd}`"),
+            None => "rebuild it with the command of the app that owns it".into(),
+        }
+    }
 }
 
 impl PreflightReport {
@@ -162,6 +188,9 @@ pub struct CopyReport {
     pub checks: Vec<TableCheck>,
     pub elapsed_ms: u64,
     pub notes: Vec<String>,
+    /// Derived tables left empty, to be rebuilt (recorded for the report).
+    #[serde(default)]
+    pub derived: Vec<DerivedTable>,
 }
 
 impl CopyReport {
@@ -224,10 +253,6 @@ pub struct CopySettings {
     /// Tables (or cycles) of fewer rows load the plain way even with `bulk`: setting their
     /// indexes and keys aside costs more round trips to a distant server than it saves.
     pub bulk_min_rows: u64,
-    /// Tables of derived data (a search index) to leave empty instead of copying, because
-    /// the user chose to rebuild them (see `DerivedTable`).
-    #[serde(default)]
-    pub leave_empty: Vec<String>,
 }
 
 /// The default size (rows) from which a table loads in bulk mode.
@@ -245,7 +270,6 @@ impl CopySettings {
             slice_rows: 200_000,
             bulk: true,
             bulk_min_rows: DEFAULT_BULK_MIN_ROWS,
-            leave_empty: Vec::new(),
         }
     }
 }

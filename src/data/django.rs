@@ -144,4 +144,3 @@ impl SqliteSummary {
         self.tables.iter().map(|(_, n)| n).sum()
     }
 }
-

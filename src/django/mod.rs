@@ -22,4 +22,3 @@ pub use sqlite::summarize_sqlite;
 pub use crate::data::django::{
     AppInfo, DatabaseInfo, Discovery, FieldInfo, Method, ModelInfo, SqliteSummary,
 };
-

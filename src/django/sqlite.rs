@@ -1,8 +1,8 @@
 //! A read-only look at the SQLite file: size, tables, rows.
 
+use crate::data::django::SqliteSummary;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
-use crate::data::django::SqliteSummary;
 use std::io::Read;
 use std::path::Path;
 

@@ -5,10 +5,10 @@
 //! file, `verify-full` also checks the host name. The password is a [`Secret`]: it is never
 //! serialized, and its `Debug`/`Display` are masked.
 
+pub use crate::data::pg::{ConnConfig, ConnectError, Field, SslMode};
 use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
-pub use crate::data::pg::{ConnConfig, ConnectError, Field, SslMode};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! What a connected server tells us: version, TLS, who we are, what we may do, what the
 //! target database already holds. Read-only queries only.
 
-use anyhow::{Context, Result};
 pub use crate::data::pg::ServerInfo;
+use anyhow::{Context, Result};
 
 /// Ask the server about itself and the current database.
 pub fn describe(client: &mut postgres::Client) -> Result<ServerInfo> {

@@ -18,7 +18,8 @@ pub mod persist;
 #[cfg(test)]
 mod tests;
 
-pub use step::{Choice, Status, Step};
+pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
+pub use step::{Status, Step};
 pub use update::update;
 
 use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
@@ -81,6 +82,9 @@ pub struct Migration {
     pub target: Option<ConnConfig>,
     pub server: Option<ServerInfo>,
     pub preflight: Option<PreflightReport>,
+    /// The answers given to the copy's questions since its last preflight.
+    #[serde(default)]
+    pub copy_answers: CopyAnswers,
     pub copy: Option<CopyProgress>,
     pub copy_report: Option<CopyReport>,
     /// Whether the copy job is paused (the driver also tells the worker).
@@ -112,7 +116,7 @@ pub enum Msg {
     /// Look at the previous step.
     Prev,
     /// Answer the question of the step on screen with the choice of this id.
-    Decide(String),
+    Decide(ChoiceId),
     /// The Connect form was submitted (password travels in memory only).
     SubmitConnection(ConnConfig),
     /// Pause or resume the running copy.
@@ -217,6 +221,7 @@ impl Migration {
             target: None,
             server: None,
             preflight: None,
+            copy_answers: CopyAnswers::default(),
             copy: None,
             copy_report: None,
             paused: false,

@@ -1,9 +1,9 @@
 //! Transition tests: pure, no IO, one per rule of the state machine.
 
 use super::*;
-use crate::copy::{CopyReport, PreflightReport, Problem, TableCheck};
-use crate::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
-use crate::pg::{ConnConfig, ServerInfo, SslMode};
+use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
+use crate::data::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
+use crate::data::pg::{ConnConfig, ServerInfo, SslMode};
 use std::path::PathBuf;
 
 fn run() -> Migration {
@@ -300,13 +300,16 @@ fn preflight_problems_ask_and_abort_is_the_first_choice() {
         ..PreflightReport::default()
     };
     update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
-    let Status::NeedsDecision { choices, question } = m.status(Step::CopyRows) else {
+    let Status::NeedsDecision {
+        choices, question, ..
+    } = m.status(Step::CopyRows)
+    else {
         panic!("expected a decision, got {:?}", m.status(Step::CopyRows));
     };
     assert!(question.contains("1 value"));
-    assert_eq!(choices[0].id, "abort");
+    assert_eq!(choices[0].id, ChoiceId::Abort);
     assert!(m.job.is_none());
-    update(&mut m, Msg::Decide("abort".into()));
+    update(&mut m, Msg::Decide(ChoiceId::Abort));
     assert!(matches!(m.status(Step::CopyRows), Status::Failed { .. }));
 }
 
@@ -327,8 +330,9 @@ fn choosing_skip_rows_starts_the_copy_with_that_policy() {
         ..PreflightReport::default()
     };
     update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
-    assert!(update(&mut m, Msg::Decide("nonsense".into())).is_empty());
-    let fx = update(&mut m, Msg::Decide("skip-rows".into()));
+    // A choice of another question is not an answer to this one.
+    assert!(update(&mut m, Msg::Decide(ChoiceId::EmptyAndLoad)).is_empty());
+    let fx = update(&mut m, Msg::Decide(ChoiceId::SkipRows));
     assert!(matches!(
         &fx[0],
         Effect::Copy {
@@ -349,8 +353,64 @@ fn nonempty_target_asks_before_truncating() {
     };
     let fx = update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
     assert_eq!(fx, vec![Effect::Save]);
-    let fx = update(&mut m, Msg::Decide("load".into()));
+    let fx = update(&mut m, Msg::Decide(ChoiceId::EmptyAndLoad));
     assert!(matches!(&fx[0], Effect::Copy { .. }));
+}
+
+/// Finding 3 of the hardening issue: choosing skip (or fix) for bad values used to start
+/// the copy at once, emptying target tables that hold rows without asking.
+#[test]
+fn skipping_bad_rows_still_asks_before_emptying_nonempty_targets() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    let id = m.job.unwrap().0;
+    let report = PreflightReport {
+        problems: vec![Problem {
+            table: "t".into(),
+            pk: "1".into(),
+            column: "c".into(),
+            issue: "NUL byte".into(),
+            excerpt: "a\\0b".into(),
+            fix: None,
+        }],
+        nonempty_targets: vec![("classifier_label".into(), 4)],
+        ..PreflightReport::default()
+    };
+    update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
+    for policy in [ChoiceId::SkipRows, ChoiceId::Fix] {
+        let mut m = m.clone();
+        let fx = update(&mut m, Msg::Decide(policy));
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Copy { .. })),
+            "{policy:?} started the copy unasked: {fx:?}"
+        );
+        let Status::NeedsDecision { kind, question, .. } = m.status(Step::CopyRows) else {
+            panic!(
+                "expected the non-empty question, got {:?}",
+                m.status(Step::CopyRows)
+            );
+        };
+        assert_eq!(*kind, Question::NonEmptyTargets);
+        assert!(question.contains("4 row(s)"), "{question}");
+        // Abort at the second question writes nothing and says why.
+        let mut aborted = m.clone();
+        let fx = update(&mut aborted, Msg::Decide(ChoiceId::Abort));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Copy { .. })));
+        assert!(
+            matches!(aborted.status(Step::CopyRows), Status::Failed { message } if message.contains("classifier_label (4)"))
+        );
+        let fx = update(&mut m, Msg::Decide(ChoiceId::EmptyAndLoad));
+        let want = if policy == ChoiceId::Fix {
+            ProblemPolicy::Fix
+        } else {
+            ProblemPolicy::SkipRows
+        };
+        assert!(
+            matches!(&fx[0], Effect::Copy { policy, .. } if *policy == want),
+            "{fx:?}"
+        );
+        assert_eq!(m.copy_answers.nonempty_targets, Some(true));
+    }
 }
 
 #[test]
