@@ -80,7 +80,11 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     cancel_on_signals(&interrupted)?;
     forward_interrupt(interrupted, tx.clone());
     let mut runner = Runner::new(tx);
-    let mut m = match state::persist::load(&project)? {
+    let loaded = state::persist::load(&project)?;
+    if let Some(notice) = &loaded.notice {
+        printer.event(Step::Discover, "notice", notice);
+    }
+    let mut m = match loaded.run {
         Some(mut saved) => {
             let at = saved
                 .resume_offer

@@ -24,15 +24,16 @@ pub use update::update;
 
 use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
 use crate::data::django::Discovery;
-use crate::data::pg::{ConnConfig, ServerInfo};
+use crate::data::pg::{ConnConfig, ConnectError, Field, ServerInfo};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Identifies one worker job; events carry it so stale ones can be dropped.
 pub type JobId = u64;
 
-/// Format version of the saved state; a file of another version is not resumed.
-pub const STATE_VERSION: u32 = 1;
+/// Format version of the saved state; a file of another version is moved aside, not
+/// resumed. 2: typed choices and questions (`ChoiceId`, `Question`), the copy's answers.
+pub const STATE_VERSION: u32 = 2;
 
 /// One step's status plus what it has said so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,6 +82,9 @@ pub struct Migration {
     /// The connection the user chose; the password is never part of it on disk.
     pub target: Option<ConnConfig>,
     pub server: Option<ServerInfo>,
+    /// The form field the last failed Connect points at (cleared by a new attempt).
+    #[serde(default)]
+    pub connect_field: Option<Field>,
     pub preflight: Option<PreflightReport>,
     /// The answers given to the copy's questions since its last preflight.
     #[serde(default)]
@@ -155,6 +159,8 @@ pub enum JobEvent {
     Cancelled,
     /// The job failed; the message names what to fix.
     Failed(String),
+    /// Connecting failed; the error names the form field to fix.
+    ConnectFailed(ConnectError),
 }
 
 /// Work for the driver. Effects are data; `update` never performs them.
@@ -220,6 +226,7 @@ impl Migration {
             discovery: None,
             target: None,
             server: None,
+            connect_field: None,
             preflight: None,
             copy_answers: CopyAnswers::default(),
             copy: None,

@@ -254,9 +254,13 @@ fn connect_failure_keeps_the_target_for_a_retry() {
         &mut m,
         Msg::Job(
             id,
-            JobEvent::Failed("bad password (check the password field)".into()),
+            JobEvent::ConnectFailed(crate::data::pg::ConnectError {
+                field: crate::data::pg::Field::Password,
+                message: "bad password".into(),
+            }),
         ),
     );
+    assert_eq!(m.connect_field, Some(crate::data::pg::Field::Password));
     let fx = update(&mut m, Msg::Retry);
     assert!(matches!(&fx[0], Effect::Connect { config, .. } if *config == target()));
 }
@@ -554,11 +558,93 @@ fn save_and_load_round_trip_offers_resume() {
     assert!(file.starts_with(dir.path()));
     let loaded = persist::load_in(dir.path(), &project)
         .unwrap()
+        .run
         .expect("a saved run");
     assert_eq!(loaded.resume_offer.as_ref().unwrap().step, Step::Connect);
     assert_eq!(loaded.discovery, m.discovery);
     persist::forget_in(dir.path(), &project).unwrap();
-    assert!(persist::load_in(dir.path(), &project).unwrap().is_none());
+    assert!(
+        persist::load_in(dir.path(), &project)
+            .unwrap()
+            .run
+            .is_none()
+    );
+}
+
+/// Finding 4 of the hardening issue: a run saved while a step was not built kept
+/// `NotBuilt` in its file; once the step is built, resuming passed over it silently.
+#[test]
+fn a_step_saved_as_not_built_is_run_once_this_version_builds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut m = discovered();
+    m.options.project = project.clone();
+    // Saved by a version that did not build Connect (a built step here), resumed at Copy.
+    m.step_mut(Step::Connect).status = Status::NotBuilt;
+    m.cursor = Step::CopyRows;
+    persist::save_in(dir.path(), &m).unwrap();
+    let loaded = persist::load_in(dir.path(), &project).unwrap();
+    let run = loaded.run.expect("a saved run");
+    assert_eq!(run.status(Step::Connect), &Status::Pending);
+    assert_eq!(run.resume_offer.as_ref().unwrap().step, Step::Connect);
+    assert!(
+        loaded
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("Connect")),
+        "{:?}",
+        loaded.notice
+    );
+    // And the other way: a step this version does not build is shown as such.
+    for s in Step::ALL {
+        assert_eq!(run.status(s) == &Status::NotBuilt, !s.built(), "{s:?}");
+    }
+}
+
+#[test]
+fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut m = discovered();
+    m.options.project = project.clone();
+    let file = persist::save_in(dir.path(), &m).unwrap();
+    for (bytes, why) in [
+        (
+            serde_json::to_vec(&serde_json::json!({"version": 1, "steps": []})).unwrap(),
+            "another version",
+        ),
+        (
+            br#"{"version": 2, "steps": "garbled"}"#.to_vec(),
+            "cannot be read",
+        ),
+        (b"not json at all".to_vec(), "not a dj2pg state file"),
+    ] {
+        std::fs::write(&file, &bytes).unwrap();
+        let loaded = persist::load_in(dir.path(), &project).unwrap();
+        assert!(loaded.run.is_none());
+        let notice = loaded.notice.expect("a notice");
+        assert!(
+            notice.contains(why) && notice.contains("moved to"),
+            "{notice}"
+        );
+        assert!(!file.exists(), "the file is moved, not trusted");
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
+            .collect();
+        assert!(
+            aside
+                .iter()
+                .any(|e| std::fs::read(e.path()).unwrap() == bytes),
+            "the old content is kept aside"
+        );
+        for e in aside {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -32,6 +32,7 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
                 m.target = Some(config);
                 // A new target invalidates what we learnt about the old one.
                 m.server = None;
+                m.connect_field = None;
                 m.preflight = None;
                 start(m, Step::Connect, &mut fx);
             }
@@ -213,13 +214,8 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     if m.job.is_some() || !choices.iter().any(|c| c.id == id) {
         return;
     }
-    match step {
-        Step::CopyRows => {
-            if rules::answer(&mut m.copy_answers, kind, id) {
-                advance_copy(m, fx);
-            }
-        }
-        _ => {}
+    if step == Step::CopyRows && rules::answer(&mut m.copy_answers, kind, id) {
+        advance_copy(m, fx);
     }
 }
 
@@ -345,6 +341,11 @@ fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &m
             finish(m, step, Status::Failed { message }, fx);
         }
         JobEvent::Failed(message) => finish(m, step, Status::Failed { message }, fx),
+        JobEvent::ConnectFailed(e) => {
+            m.connect_field = Some(e.field);
+            let message = e.to_string();
+            finish(m, step, Status::Failed { message }, fx)
+        }
     }
 }
 
