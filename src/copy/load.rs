@@ -431,7 +431,7 @@ fn reset_sequences(pg: &mut postgres::Client, plan: &Plan) -> Result<()> {
             );
             calls.push(format!(
                 "setval({}::regclass, greatest({last}, 1), {last} >= 1)",
-                quote_literal(seq)
+                crate::pg::quote_literal(seq)
             ));
             names.push(format!("{seq} ({}.{col})", t.name));
         }
@@ -446,9 +446,4 @@ fn reset_sequences(pg: &mut postgres::Client, plan: &Plan) -> Result<()> {
                 names.join(", ")
             )
         })
-}
-
-/// `s` as an SQL string literal.
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

@@ -24,7 +24,7 @@ pub fn summarize_sqlite(path: &Path) -> Result<SqliteSummary> {
         .map_err(|e| corrupt(path, e))?;
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
-        let sql = format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\""));
+        let sql = format!("SELECT count(*) FROM {}", crate::pg::quote_ident(&name));
         let n: i64 = conn
             .query_row(&sql, [], |r| r.get(0))
             .map_err(|e| corrupt(path, e))

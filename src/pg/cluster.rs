@@ -29,7 +29,7 @@
 //! that started the cluster, so start and drop a cluster on the same thread (as a `#[test]`
 //! does). Directories left behind by dead processes are reaped by the next `start`.
 
-use super::{ConnConfig, Secret, SslMode};
+use super::{ConnConfig, Secret, SslMode, quote_ident, quote_literal};
 use anyhow::{Context, Result, anyhow, bail};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
@@ -357,15 +357,19 @@ impl TempCluster {
             .connect(Some(&self.superuser_password))
             .map_err(|e| anyhow!("superuser connection: {e}"))?;
         let o = &self.opts;
-        let (admin, app, db) = (ident(&o.admin_user), ident(&o.app_user), ident(&o.app_db));
+        let (admin, app, db) = (
+            quote_ident(&o.admin_user),
+            quote_ident(&o.app_user),
+            quote_ident(&o.app_db),
+        );
         let mut statements = vec![
             format!(
                 "CREATE ROLE {admin} LOGIN CREATEDB CREATEROLE PASSWORD {}",
-                literal(o.admin_password.expose())
+                quote_literal(o.admin_password.expose())
             ),
             format!(
                 "CREATE ROLE {app} LOGIN PASSWORD {}",
-                literal(o.app_password.expose())
+                quote_literal(o.app_password.expose())
             ),
             format!("CREATE DATABASE {db} OWNER {admin}"),
         ];
@@ -580,14 +584,6 @@ fn random_password() -> Secret {
         return Secret::new(format!("pw{}x{}", t.as_nanos(), std::process::id()));
     }
     Secret::new(hex::encode(bytes))
-}
-
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn read_from(path: &Path, offset: u64) -> String {

@@ -318,21 +318,12 @@ fn host_for_url(host: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> Result<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).context("truncated %-escape")?;
-            out.push(u8::from_str_radix(hex, 16).context("bad %-escape")?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).context("%-escapes do not form UTF-8")
+/// `s@cret%21` → `s@cret!`: the %-escapes of a URL's user, password or database.
+pub fn percent_decode(s: &str) -> Result<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .context("%-escapes do not form UTF-8")
 }
 
 /// Find the password for `config` in the text of a `.pgpass` file

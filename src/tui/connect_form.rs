@@ -242,27 +242,9 @@ fn password_range(url: &str) -> Option<Range<usize>> {
     Some(start + colon + 1..start + at)
 }
 
-/// `%40` → `@`; a malformed escape is kept as written.
+/// `%40` → `@`; text that does not decode is kept as written.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::pg::percent_decode(s).unwrap_or_else(|_| s.to_string())
 }
 
 #[cfg(test)]
