@@ -522,3 +522,66 @@ fn the_driver_check_finds_psycopg_and_offers_the_install_without_it() {
     assert_eq!(report.failure, Some(MigrateFailure::DriverMissing));
     assert!(report.migrate.is_none());
 }
+
+#[test]
+fn a_search_path_puts_the_tables_in_a_dedicated_schema() {
+    let c = common::cluster();
+    let python = common::django_venv();
+    let (_tmp, project) = common::sample_project(20);
+    // The app role gets a schema of its own (what the "dedicated schema" recipe sets up);
+    // `public` stays closed to it, so a table landing there would fail the migrate.
+    common::exec(
+        &c.admin(),
+        c.admin_password(),
+        "GRANT CREATE ON DATABASE appdb TO app",
+    );
+    common::exec(&c.app(), c.app_password(), "CREATE SCHEMA ml_app");
+    let report = create_schema(
+        CreateSchemaInput {
+            python,
+            project_dir: project,
+            settings_module: "aiproto.settings".into(),
+            target: c.app(),
+            search_path: Some("ml_app".into()),
+        },
+        Some(c.app_password().clone()),
+        &mut |_| {},
+        no_cancel(),
+    )
+    .unwrap();
+    assert!(report.passed(), "{}", report.migrate.unwrap().text());
+    let schemas = common::rows(
+        &c.app(),
+        c.app_password(),
+        "SELECT DISTINCT schemaname::text FROM pg_tables WHERE tablename LIKE 'classifier_%'",
+    );
+    assert_eq!(schemas, vec![vec![Some("ml_app".to_string())]]);
+}
+
+#[test]
+fn a_project_that_does_not_load_fails_the_dry_run_with_pythons_words() {
+    let python = common::django_venv();
+    let (_tmp, project) = common::sample_project(20);
+    let models = project.join("classifier/models.py");
+    let mut text = std::fs::read_to_string(&models).unwrap();
+    text.push_str("\nraise RuntimeError('broken on purpose by the test')\n");
+    std::fs::write(&models, text).unwrap();
+
+    let report = dry_run(dry_input(&python, &project), &mut |_| {}, no_cancel()).unwrap();
+
+    assert!(!report.passed());
+    assert!(report.drifted_apps.is_empty());
+    assert!(
+        report.migrate.is_none(),
+        "migrate must not run on a project that does not load"
+    );
+    let log = report.makemigrations.text();
+    assert!(
+        log.contains("RuntimeError: broken on purpose by the test"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Traceback"),
+        "the whole traceback is kept: {log}"
+    );
+}

@@ -72,6 +72,9 @@ pub struct DryRunReport {
     /// The fresh schema against the user's data; `None` without a user SQLite file or when
     /// `migrate` failed.
     pub schema: Option<SchemaDiff>,
+    /// Why the comparison could not be made (the user's file unreadable), if so: the
+    /// commands' logs are kept all the same.
+    pub schema_error: Option<String>,
 }
 
 impl DryRunReport {

@@ -41,6 +41,7 @@ pub fn dry_run(
         drifted_apps,
         migrate: None,
         schema: None,
+        schema_error: None,
     };
     // Exit 1 with "Migrations for 'app'" is --check reporting drift; any other failure means
     // the project did not load (the traceback is in the log) and migrate would fail the same.
