@@ -257,6 +257,14 @@ impl DriverCheck {
     }
 }
 
+/// What installing the driver did (the user confirmed the install command), and the check
+/// run again afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriverInstall {
+    pub run: CommandOutcome,
+    pub after: DriverCheck,
+}
+
 /// Why `migrate` on PostgreSQL failed, so the state machine knows where to send the user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MigrateFailure {

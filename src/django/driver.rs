@@ -2,7 +2,7 @@
 //! and, when neither does, the install command for the project's own environment and a
 //! streamed, cancellable run of it (only on the user's confirmation).
 
-use crate::data::commands::{CommandOutcome, DriverCheck};
+use crate::data::commands::{DriverCheck, DriverInstall};
 use crate::django::commands::{Scrubber, run_streamed};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -95,13 +95,6 @@ pub fn check_driver(python: &Path) -> Result<DriverCheck> {
         in_virtualenv: parsed.venv,
         install_command,
     })
-}
-
-/// What installing the driver did, and the check run again afterwards.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DriverInstall {
-    pub run: CommandOutcome,
-    pub after: DriverCheck,
 }
 
 /// Run `check.install_command` (the user confirmed it), streamed, then check again.
