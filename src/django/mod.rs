@@ -4,17 +4,25 @@
 //! When that interpreter or Django cannot run, a static scan of the tree stands in, and
 //! the discovery says so.
 
+pub mod commands;
+pub mod create_schema;
 mod describe;
 mod discover;
+pub mod driver;
+pub mod dry_run;
 mod introspect;
 pub mod overlay;
 mod python;
 mod scan;
+pub mod schema_diff;
 mod sqlite;
 pub mod venv;
 
+pub use create_schema::{CreateSchemaInput, create_schema};
 pub use describe::describe_lines;
 pub use discover::{discover, find_manage_py};
+pub use driver::{check_driver, install_driver};
+pub use dry_run::{MakeMigrationsInput, dry_run, make_migrations};
 pub use introspect::{Introspection, run_introspection};
 pub use python::{PythonChoice, pick_python};
 pub use sqlite::summarize_sqlite;
