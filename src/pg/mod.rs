@@ -4,6 +4,7 @@
 pub mod cluster;
 mod conn;
 mod info;
+pub mod privileges;
 
 pub use conn::{ConnConfig, ConnectError, Field, Secret, SslMode};
 pub use info::{ServerInfo, describe};
