@@ -115,3 +115,6 @@ pub fn recheck(goal: &Goal, app: &ConnConfig, app_pw: Option<&Secret>) -> Result
         checks,
     })
 }
+
+#[cfg(test)]
+mod tests;
