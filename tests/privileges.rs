@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use dj2pg::data::privileges::{CheckKind, Diagnosis, Goal, Recipe, RecipeId, RecipeOptions};
 use dj2pg::pg::cluster::TempCluster;
-use dj2pg::pg::privileges::{apply, diagnose, dba_script, execute, recheck, recipes};
+use dj2pg::pg::privileges::{apply, dba_script, diagnose, execute, recheck, recipes};
 
 /// Runs a test body on PostgreSQL 15 and on 17.
 macro_rules! on_15_and_17 {
@@ -110,7 +110,9 @@ fn fresh_app_role_is_diagnosed(major: u32) {
         .expect("CREATE check");
     assert!(!create.ok);
     assert!(
-        create.detail.contains("permission denied for schema public"),
+        create
+            .detail
+            .contains("permission denied for schema public"),
         "{}",
         create.detail
     );
@@ -118,14 +120,30 @@ fn fresh_app_role_is_diagnosed(major: u32) {
         d.missing().map(|c| c.kind).collect::<Vec<_>>(),
         vec![CheckKind::SchemaCreate]
     );
-    assert!(d.summary.contains("Missing: CREATE on schema"), "{}", d.summary);
+    assert!(
+        d.summary.contains("Missing: CREATE on schema"),
+        "{}",
+        d.summary
+    );
     let a = d.admin.as_ref().expect("admin facts");
     assert!(!a.is_superuser && a.createrole && a.createdb && a.owns_database);
     assert!(!a.member_of_app && !a.can_set_role_app && !a.admin_option_on_app);
     assert_eq!(a.membership_rules_16, major >= 16);
     assert_eq!(a.schema_owner.as_deref(), Some("pg_database_owner"));
-    assert!(a.schema_grant_option, "doadmin owns appdb, hence public there");
+    assert!(
+        a.schema_grant_option,
+        "doadmin owns appdb, hence public there"
+    );
     assert_eq!(d.database_owner, "doadmin");
+    for r in recipes(&d, &RecipeOptions::default()) {
+        eprintln!(
+            "{} {:?}\n  {}\n  {:?}",
+            r.id.letter(),
+            r.available,
+            r.sql.join(";\n  "),
+            r.roles_after
+        );
+    }
 
     // As the admin itself, nothing is missing.
     let as_admin = diagnose(
@@ -137,7 +155,11 @@ fn fresh_app_role_is_diagnosed(major: u32) {
     )
     .expect("diagnose as admin");
     assert!(!as_admin.fix_needed(), "{:#?}", as_admin.checks);
-    assert!(as_admin.summary.contains("no fix needed"), "{}", as_admin.summary);
+    assert!(
+        as_admin.summary.contains("no fix needed"),
+        "{}",
+        as_admin.summary
+    );
 }
 
 fn recipe_a_grant_schema_fixes_it(major: u32) {
@@ -146,7 +168,10 @@ fn recipe_a_grant_schema_fixes_it(major: u32) {
     let a = recipe(&d, RecipeId::GrantSchema);
     assert_eq!(a.available, Ok(()));
     assert!(a.recommended);
-    assert_eq!(a.sql, vec![r#"GRANT USAGE, CREATE ON SCHEMA "public" TO "app""#]);
+    assert_eq!(
+        a.sql,
+        vec![r#"GRANT USAGE, CREATE ON SCHEMA "public" TO "app""#]
+    );
     assert_fixed(&c, &a);
     assert!(!diag(&c).fix_needed(), "no fix needed after A");
 }
@@ -157,9 +182,19 @@ fn recipe_b_own_schema_fixes_it(major: u32) {
     let mut b = recipe(&d, RecipeId::OwnSchema);
     if major >= 16 {
         // doadmin did not create app: it may neither SET ROLE app nor grant it to itself.
-        let reason = b.available.clone().expect_err("B needs SET ROLE app on 16+");
-        assert!(reason.contains(r#"must be able to SET ROLE "app""#), "{reason}");
-        exec(&c.superuser(), c.superuser_password(), "GRANT app TO doadmin");
+        let reason = b
+            .available
+            .clone()
+            .expect_err("B needs SET ROLE app on 16+");
+        assert!(
+            reason.contains(r#"must be able to SET ROLE "app""#),
+            "{reason}"
+        );
+        exec(
+            &c.superuser(),
+            c.superuser_password(),
+            "GRANT app TO doadmin",
+        );
         d = diag(&c);
         b = recipe(&d, RecipeId::OwnSchema);
         assert!(d.admin.as_ref().is_some_and(|a| a.can_set_role_app));
@@ -182,7 +217,12 @@ fn recipe_b_own_schema_fixes_it(major: u32) {
     ]);
     assert_eq!(b.sql, expected);
     assert_eq!(b.roles_after.search_path.as_deref(), Some("app"));
-    assert_eq!(b.goal, Goal::AppOwnsTables { schema: "app".into() });
+    assert_eq!(
+        b.goal,
+        Goal::AppOwnsTables {
+            schema: "app".into()
+        }
+    );
     assert_fixed(&c, &b);
     assert_eq!(
         scalar(
@@ -200,7 +240,11 @@ fn recipe_b_own_schema_fixes_it(major: u32) {
 fn recipe_c_runtime_role_reaches_later_tables(major: u32) {
     let c = cluster_pg(major);
     let (admin, pw) = (c.admin(), c.admin_password());
-    exec(&admin, pw, "CREATE TABLE before_fix (id serial PRIMARY KEY, v text)");
+    exec(
+        &admin,
+        pw,
+        "CREATE TABLE before_fix (id serial PRIMARY KEY, v text)",
+    );
     let d = diag(&c);
     let r = recipe(&d, RecipeId::RuntimeRole);
     assert_eq!(r.available, Ok(()));
@@ -220,7 +264,11 @@ fn recipe_c_runtime_role_reaches_later_tables(major: u32) {
     assert!(report.recheck.effective, "{:#?}", report.recheck.checks);
 
     // A table a later migration (run as the admin) creates, after the fix.
-    exec(&admin, pw, "CREATE TABLE after_fix (id serial PRIMARY KEY, v text)");
+    exec(
+        &admin,
+        pw,
+        "CREATE TABLE after_fix (id serial PRIMARY KEY, v text)",
+    );
     for table in ["before_fix", "after_fix"] {
         exec(
             &c.app(),
@@ -231,8 +279,12 @@ fn recipe_c_runtime_role_reaches_later_tables(major: u32) {
             ),
         );
         assert_eq!(
-            scalar(&c.app(), c.app_password(), &format!("SELECT string_agg(v, ',') FROM {table}"))
-                .as_deref(),
+            scalar(
+                &c.app(),
+                c.app_password(),
+                &format!("SELECT string_agg(v, ',') FROM {table}")
+            )
+            .as_deref(),
             Some("c"),
             "{table}"
         );
@@ -246,19 +298,50 @@ fn recipe_d_make_owner(major: u32) {
     let mut d = diag(&c);
     let mut r = recipe(&d, RecipeId::MakeOwner);
     if major >= 16 {
-        let reason = r.available.clone().expect_err("D needs SET ROLE app on 16+");
-        assert!(reason.contains(r#"must be able to SET ROLE "app""#), "{reason}");
-        assert!(reason.contains(r#"permission denied to grant role "app""#), "{reason}");
+        let reason = r
+            .available
+            .clone()
+            .expect_err("D needs SET ROLE app on 16+");
+        assert!(
+            reason.contains(r#"must be able to SET ROLE "app""#),
+            "{reason}"
+        );
+        assert!(
+            reason.contains(r#"permission denied to grant role "app""#),
+            "{reason}"
+        );
         // Prove both predictions: the server refuses exactly so.
-        let e = execute(&c.admin(), Some(c.admin_password()), "appdb", &r.sql, &mut log())
-            .expect_err("ALTER DATABASE OWNER refused");
-        assert!(format!("{e:#}").contains(r#"must be able to SET ROLE "app""#), "{e:#}");
+        let e = execute(
+            &c.admin(),
+            Some(c.admin_password()),
+            "appdb",
+            &r.sql,
+            &mut log(),
+        )
+        .expect_err("ALTER DATABASE OWNER refused");
+        assert!(
+            format!("{e:#}").contains(r#"must be able to SET ROLE "app""#),
+            "{e:#}"
+        );
         let grant = vec![r#"GRANT "app" TO "doadmin""#.to_string()];
-        let e = execute(&c.admin(), Some(c.admin_password()), "appdb", &grant, &mut log())
-            .expect_err("GRANT app refused");
-        assert!(format!("{e:#}").contains(r#"permission denied to grant role "app""#), "{e:#}");
+        let e = execute(
+            &c.admin(),
+            Some(c.admin_password()),
+            "appdb",
+            &grant,
+            &mut log(),
+        )
+        .expect_err("GRANT app refused");
+        assert!(
+            format!("{e:#}").contains(r#"permission denied to grant role "app""#),
+            "{e:#}"
+        );
         // Whoever created app (here the superuser) grants it; then D works.
-        exec(&c.superuser(), c.superuser_password(), "GRANT app TO doadmin");
+        exec(
+            &c.superuser(),
+            c.superuser_password(),
+            "GRANT app TO doadmin",
+        );
         d = diag(&c);
         r = recipe(&d, RecipeId::MakeOwner);
         assert_eq!(r.sql, vec![r#"ALTER DATABASE "appdb" OWNER TO "app""#]);
@@ -288,7 +371,11 @@ fn recipe_d_make_owner(major: u32) {
 /// the server agrees.
 fn owner_change_unavailable_without_membership(major: u32) {
     let c = cluster_pg(major);
-    exec(&c.superuser(), c.superuser_password(), "ALTER ROLE doadmin NOCREATEROLE");
+    exec(
+        &c.superuser(),
+        c.superuser_password(),
+        "ALTER ROLE doadmin NOCREATEROLE",
+    );
     let d = diag(&c);
     let r = recipe(&d, RecipeId::MakeOwner);
     let reason = r.available.clone().expect_err("D unavailable");
@@ -299,12 +386,29 @@ fn owner_change_unavailable_without_membership(major: u32) {
     };
     assert!(reason.contains(server_says), "{reason}");
     let b = recipe(&d, RecipeId::OwnSchema);
-    assert!(b.available.as_ref().is_err_and(|e| e.contains(server_says)), "{:?}", b.available);
-    let e = execute(&c.admin(), Some(c.admin_password()), "appdb", &r.sql, &mut log())
-        .expect_err("refused");
+    assert!(
+        b.available.as_ref().is_err_and(|e| e.contains(server_says)),
+        "{:?}",
+        b.available
+    );
+    let e = execute(
+        &c.admin(),
+        Some(c.admin_password()),
+        "appdb",
+        &r.sql,
+        &mut log(),
+    )
+    .expect_err("refused");
     assert!(format!("{e:#}").contains(server_says), "{e:#}");
-    let e = apply(&r, &c.app(), Some(c.app_password()), &c.admin(), Some(c.admin_password()), &mut log())
-        .expect_err("apply does not try an unavailable recipe");
+    let e = apply(
+        &r,
+        &c.app(),
+        Some(c.app_password()),
+        &c.admin(),
+        Some(c.admin_password()),
+        &mut log(),
+    )
+    .expect_err("apply does not try an unavailable recipe");
     assert!(format!("{e:#}").contains("cannot work here"), "{e:#}");
     // A still works: doadmin owns the database, hence public.
     let a = recipe(&d, RecipeId::GrantSchema);
@@ -316,15 +420,24 @@ fn grant_in_defaultdb_is_not_effective(major: u32) {
     let d = diag(&c);
     let a = recipe(&d, RecipeId::GrantSchema);
     // The manual recipe's mistake: the same GRANT, connected to defaultdb. It succeeds...
-    let ran_in = execute(&c.admin(), Some(c.admin_password()), "defaultdb", &a.sql, &mut log())
-        .expect("the GRANT succeeds in defaultdb");
+    let ran_in = execute(
+        &c.admin(),
+        Some(c.admin_password()),
+        "defaultdb",
+        &a.sql,
+        &mut log(),
+    )
+    .expect("the GRANT succeeds in defaultdb");
     assert_eq!(ran_in, "defaultdb");
     // ...and changes nothing where it matters.
     let check = recheck(&a.goal, &c.app(), Some(c.app_password())).expect("recheck");
     assert_eq!(check.database, "appdb");
     assert!(!check.effective);
     assert!(
-        check.checks.iter().any(|c| c.kind == CheckKind::SchemaCreate && !c.ok),
+        check
+            .checks
+            .iter()
+            .any(|c| c.kind == CheckKind::SchemaCreate && !c.ok),
         "{:#?}",
         check.checks
     );
@@ -338,15 +451,22 @@ fn dba_script_runs_in_the_app_database(major: u32) {
     let a = recipe(&d, RecipeId::GrantSchema);
     let script = dba_script(&a, &d, &c.app());
     for secret in [c.admin_password(), c.app_password(), c.superuser_password()] {
-        assert!(!script.contains(secret.expose()), "a password in the script");
+        assert!(
+            !script.contains(secret.expose()),
+            "a password in the script"
+        );
     }
     assert!(script.contains("\\connect 'appdb'"), "{script}");
-    assert!(script.contains("GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"app\";"), "{script}");
+    assert!(
+        script.contains("GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"app\";"),
+        "{script}"
+    );
     // A DBA runs it with psql, connected to defaultdb out of habit: the script switches.
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("fix.sql");
     std::fs::write(&file, &script).expect("write script");
-    let psql = dj2pg::pg::cluster::find_pg_bin("psql").expect("psql (apt-get install postgresql-client)");
+    let psql =
+        dj2pg::pg::cluster::find_pg_bin("psql").expect("psql (apt-get install postgresql-client)");
     let out = std::process::Command::new(psql)
         .arg(format!(
             "host=127.0.0.1 port={} dbname=defaultdb user=doadmin sslmode=require",
@@ -365,12 +485,20 @@ fn dba_script_runs_in_the_app_database(major: u32) {
 
 fn missing_connect_is_found_and_granted(major: u32) {
     let c = cluster_pg(major);
-    exec(&c.admin(), c.admin_password(), "REVOKE CONNECT ON DATABASE appdb FROM PUBLIC");
+    exec(
+        &c.admin(),
+        c.admin_password(),
+        "REVOKE CONNECT ON DATABASE appdb FROM PUBLIC",
+    );
     let d = diag(&c);
     let connect = &d.checks[0];
     assert_eq!(connect.kind, CheckKind::Connect);
     assert!(!connect.ok, "{connect:?}");
-    assert!(connect.detail.contains("permission denied for database"), "{}", connect.detail);
+    assert!(
+        connect.detail.contains("permission denied for database"),
+        "{}",
+        connect.detail
+    );
     let a = recipe(&d, RecipeId::GrantSchema);
     assert_eq!(
         a.sql,

@@ -59,15 +59,18 @@ fn another_self_signed_cert() -> Vec<u8> {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
     let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
     let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, "localhost").unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
+        .unwrap();
     let name = name.build();
     let mut b = X509Builder::new().unwrap();
     b.set_version(2).unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(&name).unwrap();
     b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
     b.sign(&key, MessageDigest::sha256()).unwrap();
     b.build().to_pem().unwrap()
 }
@@ -80,7 +83,11 @@ fn pool_ports_and_pgbouncer_errors_are_recognised() {
     let f = pool_by_port(&config).expect("25061 is a pool port");
     assert_eq!(f.direct_port, Some(25060));
     assert!(f.advice.contains("port 25060"), "{}", f.advice);
-    assert!(f.advice.contains("DISABLE_SERVER_SIDE_CURSORS"), "{}", f.advice);
+    assert!(
+        f.advice.contains("DISABLE_SERVER_SIDE_CURSORS"),
+        "{}",
+        f.advice
+    );
     let f = pool_from_error(&config, "unsupported startup parameter: options").expect("pgbouncer");
     assert_eq!(f.direct_port, Some(25060));
     config.port = 25060;
@@ -106,7 +113,10 @@ fn a_forwarder_in_front_of_the_server_is_detected() {
             let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
                 continue;
             };
-            pipe(client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+            pipe(
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
             pipe(server, client);
         }
     });
@@ -116,7 +126,11 @@ fn a_forwarder_in_front_of_the_server_is_detected() {
         .expect("connects through the forwarder")
         .expect("the forwarder is noticed");
     assert_eq!(f.direct_port, Some(server_port));
-    assert!(f.reason.contains(&format!("dialled port {proxy_port}")), "{}", f.reason);
+    assert!(
+        f.reason.contains(&format!("dialled port {proxy_port}")),
+        "{}",
+        f.reason
+    );
 }
 
 fn pipe(mut from: TcpStream, mut to: TcpStream) {

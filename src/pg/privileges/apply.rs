@@ -26,7 +26,10 @@ pub fn apply(
         );
     }
     let ran_in = execute(admin, admin_pw, &recipe.database, &recipe.sql, log)?;
-    log(format!("re-checking as {} in {}", app.user, recipe.database));
+    log(format!(
+        "re-checking as {} in {}",
+        app.user, recipe.database
+    ));
     let recheck = recheck(&recipe.goal, &app.with_dbname(&recipe.database), app_pw)?;
     for c in recheck.checks.iter().filter(|c| !c.ok) {
         log(format!("still missing: {}: {}", c.name, c.detail));

@@ -86,7 +86,9 @@ pub fn checks_for(goal: &Goal, database: &str, database_owner: &str, app: &AppFa
                 detail: if admin_ok {
                     format!("{admin} runs migrate and owns the tables")
                 } else {
-                    format!("{admin} may not create tables in {schema}, so migrate as {admin} fails")
+                    format!(
+                        "{admin} may not create tables in {schema}, so migrate as {admin} fails"
+                    )
                 },
             });
             checks.push(Check {

@@ -54,7 +54,9 @@ pub fn diagnose(
     let (mut app_client, connect_error) = match app.connect(app_pw) {
         Ok(c) => (Some(c), None),
         // No CONNECT privilege: a finding, not a failure, if the admin can look instead.
-        Err(e) if admin_client.is_some() && e.message.contains("permission denied for database") => {
+        Err(e)
+            if admin_client.is_some() && e.message.contains("permission denied for database") =>
+        {
             (None, Some(e.message))
         }
         Err(e) => return Err(anyhow!("connection as {}: {e}", app.user)),

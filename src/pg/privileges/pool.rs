@@ -20,7 +20,9 @@ const DO_DIRECT_PORT: u16 = 25060;
 const PGBOUNCER_PORT: u16 = 6432;
 
 fn advice(direct: Option<u16>) -> String {
-    let port = direct.map_or("the server's direct port".to_string(), |p| format!("port {p}"));
+    let port = direct.map_or("the server's direct port".to_string(), |p| {
+        format!("port {p}")
+    });
     format!(
         "Connection pools reject startup parameters and break migrations and long COPY \
          transactions: use {port} for the schema and the copy. If the app keeps using the pool \
@@ -62,10 +64,11 @@ pub fn pool_from_error(config: &ConnConfig, message: &str) -> Option<PoolFinding
 
 /// On an open connection: the server's own port differs from the one dialled, so something
 /// (a pool, a proxy) sits in between.
-pub fn detect_pool(config: &ConnConfig, client: &mut postgres::Client) -> Result<Option<PoolFinding>> {
-    let port: Option<i32> = client
-        .query_one("SELECT inet_server_port()", &[])?
-        .get(0);
+pub fn detect_pool(
+    config: &ConnConfig,
+    client: &mut postgres::Client,
+) -> Result<Option<PoolFinding>> {
+    let port: Option<i32> = client.query_one("SELECT inet_server_port()", &[])?.get(0);
     Ok(match port {
         Some(p) if p != i32::from(config.port) => {
             let direct = u16::try_from(p).ok();

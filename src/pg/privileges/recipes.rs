@@ -32,7 +32,12 @@ pub fn recipes(diag: &Diagnosis, opts: &RecipeOptions) -> Vec<Recipe> {
         schema: &diag.schema,
     };
     let own = opts.own_schema.as_deref().unwrap_or(&diag.app.role);
-    let mut all = vec![ctx.grant_schema(), ctx.own_schema(own), ctx.runtime_role(), ctx.make_owner()];
+    let mut all = vec![
+        ctx.grant_schema(),
+        ctx.own_schema(own),
+        ctx.runtime_role(),
+        ctx.make_owner(),
+    ];
     let pick = [
         RecipeId::GrantSchema,
         RecipeId::OwnSchema,
@@ -184,7 +189,10 @@ impl Ctx<'_> {
         r.available = available.and_then(|()| {
             let a = self.admin()?;
             if !a.schema_exists {
-                return Err(format!("schema {s} does not exist in {} (B creates one)", self.db));
+                return Err(format!(
+                    "schema {s} does not exist in {} (B creates one)",
+                    self.db
+                ));
             }
             if !(a.is_superuser || a.schema_grant_option) {
                 return Err(format!(
@@ -372,7 +380,11 @@ impl Ctx<'_> {
             self.set_role_prefix(&mut sql, &format!("ALTER DATABASE {db} OWNER TO {app}"))?;
             self.foreign_tables()
         });
-        sql.push(format!("ALTER DATABASE {} OWNER TO {}", ident(db), ident(app)));
+        sql.push(format!(
+            "ALTER DATABASE {} OWNER TO {}",
+            ident(db),
+            ident(app)
+        ));
         r.sql = sql;
         r.available = available;
         r

@@ -94,8 +94,14 @@ fn nothing_missing_means_no_fix_needed() {
 fn owner_change_on_16_needs_set_role_and_admin_option() {
     let d = diagnosis(app(), Some(doadmin(true)));
     let reason = by_id(&d, RecipeId::MakeOwner).available.unwrap_err();
-    assert!(reason.contains("must be able to SET ROLE \"app\""), "{reason}");
-    assert!(reason.contains("permission denied to grant role"), "{reason}");
+    assert!(
+        reason.contains("must be able to SET ROLE \"app\""),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("permission denied to grant role"),
+        "{reason}"
+    );
     // An admin that created app holds ADMIN OPTION: it grants itself app first.
     let mut creator = doadmin(true);
     creator.admin_option_on_app = true;
@@ -114,7 +120,10 @@ fn owner_change_on_15_uses_createrole() {
     no_createrole.createrole = false;
     let d = diagnosis(app(), Some(no_createrole));
     let reason = by_id(&d, RecipeId::MakeOwner).available.unwrap_err();
-    assert!(reason.contains("must be member of role \"app\""), "{reason}");
+    assert!(
+        reason.contains("must be member of role \"app\""),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -122,7 +131,10 @@ fn grant_schema_is_recommended_and_needs_a_grant_option() {
     let d = diagnosis(app(), Some(doadmin(true)));
     let all = recipes(&d, &RecipeOptions::default());
     assert_eq!(
-        all.iter().filter(|r| r.recommended).map(|r| r.id).collect::<Vec<_>>(),
+        all.iter()
+            .filter(|r| r.recommended)
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
         vec![RecipeId::GrantSchema]
     );
     let mut stranger = doadmin(true);
@@ -138,9 +150,16 @@ fn without_admin_credentials_nothing_is_predicted_but_sql_is_shown() {
     let d = diagnosis(app(), None);
     let a = by_id(&d, RecipeId::GrantSchema);
     assert!(a.available.unwrap_err().contains("no admin credentials"));
-    assert_eq!(a.sql, vec!["GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"app\""]);
+    assert_eq!(
+        a.sql,
+        vec!["GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"app\""]
+    );
     let b = by_id(&d, RecipeId::OwnSchema);
-    assert!(b.sql.iter().any(|s| s.starts_with("CREATE SCHEMA \"app\"")), "{:?}", b.sql);
+    assert!(
+        b.sql.iter().any(|s| s.starts_with("CREATE SCHEMA \"app\"")),
+        "{:?}",
+        b.sql
+    );
 }
 
 #[test]
@@ -149,7 +168,10 @@ fn identifiers_are_quoted() {
     a.role = "we\"ird".into();
     let d = diagnosis(a, Some(doadmin(true)));
     let r = by_id(&d, RecipeId::GrantSchema);
-    assert_eq!(r.sql, vec!["GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"we\"\"ird\""]);
+    assert_eq!(
+        r.sql,
+        vec!["GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"we\"\"ird\""]
+    );
     assert_eq!(search_path_value("My Schema"), "\"My Schema\"");
     assert_eq!(search_path_value("app_2"), "app_2");
 }
