@@ -14,7 +14,7 @@
 use crate::data::privileges::{
     AdminFacts, Diagnosis, Goal, Recipe, RecipeId, RecipeOptions, RolesAfter,
 };
-use postgres_protocol::escape::escape_identifier as ident;
+use crate::pg::quote_ident as ident;
 
 /// Every recipe for this diagnosis, in the order A, B, C, D; the first available of A, B, D,
 /// C is marked recommended (A, the least intrusive, whenever it can work).
