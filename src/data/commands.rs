@@ -3,6 +3,7 @@
 //! secret-free) log, the schema comparison of the dry run, and why a `migrate` on
 //! PostgreSQL failed, typed so the state machine can send the user to the step that fixes it.
 
+use crate::data::pg::ConnConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -321,4 +322,28 @@ impl CreateSchemaReport {
     pub fn cancelled(&self) -> bool {
         self.migrate.as_ref().is_some_and(CommandOutcome::cancelled)
     }
+}
+
+/// What Create schema needs (the password comes separately: it is never stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSchemaInput {
+    pub python: PathBuf,
+    pub project_dir: PathBuf,
+    pub settings_module: String,
+    /// The server and the role that will own the tables.
+    pub target: ConnConfig,
+    /// A dedicated schema to create the tables in (`-c search_path=…`), if the permission fix
+    /// chose one.
+    pub search_path: Option<String>,
+}
+
+/// What `make_migrations` needs: the project, and each reset app with its migrations folder
+/// (Discover's `AppInfo::migrations_dir`), whose new files the report lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MakeMigrationsInput {
+    pub python: PathBuf,
+    pub project_dir: PathBuf,
+    pub settings_module: String,
+    /// `(app label, migrations folder)`.
+    pub apps: Vec<(String, PathBuf)>,
 }

@@ -3,6 +3,7 @@
 //! is typed ([`MigrateFailure`]) so the state machine can send the user to the step that
 //! fixes it (Fix permissions for `permission denied for schema`, Connect for a bad password).
 
+pub use crate::data::commands::CreateSchemaInput;
 use crate::data::commands::{CreateSchemaReport, MigrateFailure};
 use crate::django::commands::{Scrubber, run_streamed};
 use crate::django::driver::check_driver;
@@ -10,22 +11,9 @@ use crate::django::dry_run::display;
 use crate::django::overlay::{Overlay, PgTarget};
 use crate::pg::{ConnConfig, Secret};
 use anyhow::Result;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// What Create schema needs (the password comes separately: it is never stored).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CreateSchemaInput {
-    pub python: PathBuf,
-    pub project_dir: PathBuf,
-    pub settings_module: String,
-    /// The server and the role that will own the tables.
-    pub target: ConnConfig,
-    /// A dedicated schema to create the tables in (`-c search_path=…`), if the permission fix
-    /// chose one.
-    pub search_path: Option<String>,
-}
 
 /// Check the driver, then run `migrate --noinput` on PostgreSQL. A failed `migrate` is a
 /// report with its log and a [`MigrateFailure`]; an error means nothing could be run.

@@ -5,6 +5,7 @@
 //! migrations: a warning), then `migrate` from zero on the scratch file, then the fresh schema
 //! compared with the user's data ([`compare_schemas`], both files read-only).
 
+pub use crate::data::commands::MakeMigrationsInput;
 use crate::data::commands::{
     CommandOutcome, CommandStatus, DryRunInput, DryRunReport, MakeMigrationsReport,
 };
@@ -89,16 +90,6 @@ fn drifted_apps(out: &CommandOutcome) -> Vec<String> {
     apps
 }
 
-/// What `make_migrations` needs: the project, and each reset app with its migrations folder
-/// (Discover's `AppInfo::migrations_dir`), whose new files the report lists.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MakeMigrationsInput {
-    pub python: PathBuf,
-    pub project_dir: PathBuf,
-    pub settings_module: String,
-    /// `(app label, migrations folder)`.
-    pub apps: Vec<(String, PathBuf)>,
-}
 
 /// `makemigrations APP...` through the scratch-SQLite overlay (the real database would hold
 /// the history of the migrations just moved away). Reports the files that appeared.
