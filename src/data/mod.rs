@@ -6,3 +6,4 @@
 pub mod backup;
 pub mod commands;
 pub mod privileges;
+pub mod settings;

@@ -10,6 +10,7 @@ mod introspect;
 pub mod overlay;
 mod python;
 mod scan;
+pub mod settings_rewrite;
 mod sqlite;
 pub mod venv;
 
