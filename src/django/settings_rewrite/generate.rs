@@ -292,7 +292,7 @@ fn dj_code(g: &mut Generated, t: &SettingsTarget, kind: SiteKind, c: &Carried, o
         .push(("dj_database_url".into(), "import dj_database_url".into()));
     g.lines.push("# PostgreSQL from the DATABASE_URL environment variable (written by dj2pg; see .env.example):".into());
     g.lines.push(format!("#   {}", url_example(t)));
-    g.lines.push("# No ssl_require=True: dj-database-url would overwrite the URL's sslmode with \"require\".".into());
+    g.lines.push("# ssl_require is not passed: dj-database-url would overwrite the URL's sslmode with \"require\".".into());
     let call = "dj_database_url.config(env=\"DATABASE_URL\")";
     match kind {
         SiteKind::Assign => {
