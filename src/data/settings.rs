@@ -173,7 +173,7 @@ pub struct Site {
 /// Whether the settings can be edited.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LocateOutcome {
-    Rewritable(Site),
+    Rewritable(Box<Site>),
     /// The file is left alone; the user pastes the snippet. `reason` names file and line.
     NotRewritable {
         reason: String,

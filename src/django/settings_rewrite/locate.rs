@@ -65,7 +65,7 @@ pub fn locate(
         );
     }
     let outcome = match (parsed.rewritable, parsed.site) {
-        (true, Some(site)) => LocateOutcome::Rewritable(site),
+        (true, Some(site)) => LocateOutcome::Rewritable(Box::new(site)),
         (_, _) => LocateOutcome::NotRewritable {
             reason: parsed
                 .reason
