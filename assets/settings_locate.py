@@ -93,7 +93,9 @@ class File:
         except SyntaxError as e:
             fail('%s does not parse: %s (line %s)' % (path, e.msg, e.lineno))
         self.path = path
-        self.lines = self.text.splitlines(True)
+        # Split on '\n' only, as ast counts lines and as dj2pg's editor does (splitlines()
+        # would also split on form feeds and U+2028, shifting every line number after them).
+        self.lines = self.text.split('\n')
 
     def segment(self, node):
         return ast.get_source_segment(self.text, node) or ''

@@ -400,3 +400,34 @@ fn dynamic_and_installed_settings_get_a_snippet_and_the_file_is_left_alone() {
         loc.outcome
     );
 }
+
+#[test]
+fn crlf_files_and_form_feeds_keep_their_lines() {
+    // A form feed (as in GNU-style section breaks) must not shift the line numbers, and a
+    // CRLF file stays CRLF.
+    let text =
+        "import os\r\n# section\x0c\r\nDEBUG = True\r\nDATABASES = {\"default\": {}}\r\nX = 1\r\n";
+    let (_t, dir) = layout(&[("conf.py", text)]);
+    let loc = located(&dir, "conf");
+    let LocateOutcome::Rewritable(site) = &loc.outcome else {
+        panic!("{:?}", loc.outcome)
+    };
+    assert_eq!(site.start_line, 4);
+    let plan = plan_rewrite(&dir, &loc, &target(), SettingsStyle::Env).unwrap();
+    let new = new_text(&plan);
+    assert_eq!(
+        new.matches('\n').count(),
+        new.matches("\r\n").count(),
+        "{new:?}"
+    );
+    assert!(
+        new.starts_with("import os\r\n# section\x0c\r\nDEBUG = True\r\n# PostgreSQL"),
+        "{new:?}"
+    );
+    assert!(new.ends_with("}\r\nX = 1\r\n"), "{new:?}");
+    let backup = tempfile::tempdir().unwrap();
+    apply(&plan, backup.path()).unwrap();
+    let (dbs, verdict) = run_settings(&dir, &dir.join("conf.py"), &[]);
+    assert_eq!(verdict, "accepted");
+    assert_eq!(dbs["default"]["NAME"], "appdb");
+}

@@ -102,6 +102,16 @@ fn sample_project_env_style_is_written_validated_and_reverted() {
         ]
     );
 
+    assert!(
+        plan.snippet.starts_with("import os\n\n# PostgreSQL"),
+        "{}",
+        plan.snippet
+    );
+    assert!(plan.snippet.contains("DATABASES = {"));
+
+    // The project already has a .env.example: its other lines stay, ours replace the old.
+    let old_env_example = "DJANGO_SECRET_KEY=\nPOSTGRES_HOST=old.example.com\n";
+    std::fs::write(project.join(".env.example"), old_env_example).unwrap();
     let backup_dir = tempfile::tempdir().unwrap();
     let applied = apply(&plan, backup_dir.path()).expect("apply");
     let written = std::fs::read_to_string(&settings).unwrap();
@@ -124,6 +134,12 @@ fn sample_project_env_style_is_written_validated_and_reverted() {
         "{env_example}"
     );
     assert!(env_example.contains(&format!("POSTGRES_PORT={}", c.port())));
+    assert!(
+        env_example.starts_with("DJANGO_SECRET_KEY=\n"),
+        "{env_example}"
+    );
+    assert!(!env_example.contains("old.example.com"), "{env_example}");
+    assert_eq!(manifest[1]["kind"], "env-example");
 
     // The project's real settings and the environment: Django reads PostgreSQL.
     let password = c.app_password();

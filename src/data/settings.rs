@@ -281,6 +281,9 @@ pub struct RewritePlan {
     pub env_example: String,
     /// `export NAME='value'` lines, the password as a placeholder.
     pub shell_lines: Vec<String>,
+    /// The imports and `DATABASES` to paste by hand (the same code the rewrite writes, as a
+    /// whole `DATABASES = …`): for `--no-settings-rewrite` and the not-rewritable case.
+    pub snippet: String,
     /// Translations and warnings the user should read (OPTIONS translated, pool cursors…).
     pub notes: Vec<String>,
 }

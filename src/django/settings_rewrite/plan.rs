@@ -60,6 +60,26 @@ pub fn plan_rewrite(
             .to_string_lossy()
             .into_owned()
     };
+    // The paste-able snippet, also for a rewritable file (`--no-settings-rewrite` prints it).
+    let site = match &location.outcome {
+        LocateOutcome::Rewritable(site) => Some(&**site),
+        LocateOutcome::NotRewritable { .. } => None,
+    };
+    let snippet_code = generate(
+        target,
+        shape,
+        SiteKind::Assign,
+        &carry_over(site, target.pool),
+    );
+    let mut snippet: String = missing_imports(None, &snippet_code)
+        .iter()
+        .map(|s| format!("{s}\n"))
+        .collect();
+    snippet.push('\n');
+    for l in &snippet_code.lines {
+        snippet.push_str(l);
+        snippet.push('\n');
+    }
     let change = match &location.outcome {
         LocateOutcome::Rewritable(site) => {
             let carried = carry_over(Some(site), target.pool);
@@ -87,22 +107,11 @@ pub fn plan_rewrite(
             }
         }
         LocateOutcome::NotRewritable { reason } => {
-            let carried = carry_over(None, target.pool);
-            let generated = generate(target, shape, SiteKind::Assign, &carried);
-            notes.extend(generated.notes.iter().cloned());
-            let mut snippet: String = missing_imports(None, &generated)
-                .iter()
-                .map(|s| format!("{s}\n"))
-                .collect();
-            snippet.push('\n');
-            for l in &generated.lines {
-                snippet.push_str(l);
-                snippet.push('\n');
-            }
+            notes.extend(snippet_code.notes.iter().cloned());
             SettingsChange::Manual {
                 reason: reason.clone(),
                 file: Some(location.settings_file.clone()),
-                snippet,
+                snippet: snippet.clone(),
             }
         }
     };
@@ -114,6 +123,7 @@ pub fn plan_rewrite(
         style,
         project_dir: project_dir.to_path_buf(),
         env_example: env_example(&env, &settings_name),
+        snippet,
         shell_lines: shell_lines(&env),
         env,
         change,

@@ -48,18 +48,25 @@ pub fn apply(plan: &RewritePlan, backup_dir: &Path) -> Result<Applied> {
     let backup = backup_file(&real, &plan.project_dir, backup_dir, "settings", &current)?;
     atomic_write(&real, new_text.as_bytes())?;
     let env_example = plan.project_dir.join(".env.example");
-    let env_example_backup = match std::fs::read(&env_example) {
-        Ok(old) if old == plan.env_example.as_bytes() => None,
-        Ok(old) => Some(backup_file(
-            &env_example,
-            &plan.project_dir,
-            backup_dir,
-            "env-example",
-            &old,
-        )?),
-        Err(_) => None,
+    let (env_example_backup, env_text) = match std::fs::read(&env_example) {
+        Ok(old) => {
+            let text = merge_env_example(&String::from_utf8_lossy(&old), plan);
+            let backup = (old != text.as_bytes())
+                .then(|| {
+                    backup_file(
+                        &env_example,
+                        &plan.project_dir,
+                        backup_dir,
+                        "env-example",
+                        &old,
+                    )
+                })
+                .transpose()?;
+            (backup, text)
+        }
+        Err(_) => (None, plan.env_example.clone()),
     };
-    atomic_write(&env_example, plan.env_example.as_bytes())?;
+    atomic_write(&env_example, env_text.as_bytes())?;
     Ok(Applied {
         settings_file: real,
         backup,
@@ -68,6 +75,26 @@ pub fn apply(plan: &RewritePlan, backup_dir: &Path) -> Result<Applied> {
         env_example_backup,
         manifest,
     })
+}
+
+/// An existing `.env.example` keeps its other lines (e.g. `DJANGO_SECRET_KEY=`); the lines
+/// of the plan's variables (and dj2pg's own comments) are replaced by the plan's block.
+fn merge_env_example(old: &str, plan: &RewritePlan) -> String {
+    let ours: Vec<&str> = plan.env_example.lines().collect();
+    let names: Vec<String> = plan.env.iter().map(|v| format!("{}=", v.name)).collect();
+    let mut kept: Vec<&str> = old
+        .lines()
+        .filter(|l| {
+            !ours.contains(l) && !names.iter().any(|n| l.trim_start().starts_with(n.as_str()))
+        })
+        .collect();
+    while kept.last().is_some_and(|l| l.trim().is_empty()) {
+        kept.pop();
+    }
+    if kept.is_empty() {
+        return plan.env_example.clone();
+    }
+    format!("{}\n\n{}", kept.join("\n"), plan.env_example)
 }
 
 /// Put the backed-up settings file (and `.env.example`, if one was replaced) back, byte for
