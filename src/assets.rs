@@ -6,6 +6,10 @@ use std::path::Path;
 /// Run by the project's Python to describe the project as JSON (see the script's docstring).
 pub const INTROSPECT_PY: &str = include_str!("../assets/introspect.py");
 
+/// Run by the project's Python to find where `DATABASES` is set, with Python's own `ast`
+/// (see the script's docstring); used by `django::settings_rewrite::locate`.
+pub const SETTINGS_LOCATE_PY: &str = include_str!("../assets/settings_locate.py");
+
 /// The Python packages the sample project (and the test harness) pins.
 pub const REQUIREMENTS_TXT: &str = include_str!("../assets/requirements.txt");
 

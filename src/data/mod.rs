@@ -9,3 +9,4 @@ pub mod copy;
 pub mod django;
 pub mod pg;
 pub mod privileges;
+pub mod settings;

@@ -15,6 +15,7 @@ pub mod overlay;
 mod python;
 mod scan;
 pub mod schema_diff;
+pub mod settings_rewrite;
 mod sqlite;
 pub mod venv;
 
