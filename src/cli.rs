@@ -129,6 +129,23 @@ pub struct MigrateArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub copy: CopyOptions,
+    /// An admin of the target (DigitalOcean: doadmin), to fix the app role's privileges:
+    /// postgresql://doadmin@HOST:PORT/DB. Its password: in the URL or $DJ2PG_ADMIN_PASSWORD.
+    /// Without it, a missing privilege stops the run with the SQL for a DBA.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DJ2PG_ADMIN_URL",
+        hide_env_values = true
+    )]
+    pub admin_url: Option<String>,
+    /// Which permission fix to run as the admin: grant-schema, own-schema, runtime-role,
+    /// owner, or recommended (the default: the one that works with the fewest changes).
+    #[arg(long, value_name = "RECIPE", value_parser = ["recommended", "grant-schema", "own-schema", "runtime-role", "owner"])]
+    pub fix_permissions: Option<String>,
+    /// Install the PostgreSQL driver (psycopg) into the project's Python when it is missing.
+    #[arg(long)]
+    pub install_driver: bool,
     /// Forget any saved run of this project and start over (default: resume it).
     #[arg(long)]
     pub fresh: bool,

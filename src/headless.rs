@@ -7,8 +7,12 @@
 //! The exit code is 0 only when every step that ran succeeded.
 
 use crate::cli::{CopyArgs, MigrateArgs};
+use crate::pg::Secret;
+use crate::rules;
 use crate::runner::Runner;
-use crate::state::{self, ChoiceId, Effect, JobEvent, Migration, Msg, RunOptions, Status, Step};
+use crate::state::{
+    self, ChoiceId, Effect, JobEvent, Migration, Msg, Question, RunOptions, Status, Step,
+};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::process::ExitCode;
@@ -105,6 +109,16 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    let admin = match &args.admin_url {
+        Some(url) => {
+            let (config, password) = crate::pg::ConnConfig::from_url(url)
+                .map_err(|e| anyhow::anyhow!("--admin-url: {e:#}"))?;
+            runner.admin_password =
+                password.or_else(|| std::env::var("DJ2PG_ADMIN_PASSWORD").ok().map(Secret::new));
+            Some(config)
+        }
+        None => None,
+    };
 
     for step in Step::ALL {
         let fx = state::update(&mut m, Msg::Select(step));
@@ -134,6 +148,10 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             state::update(&mut m, Msg::SubmitConnection(config))
+        } else if step == Step::FixPermissions
+            && let Some(config) = admin.clone()
+        {
+            state::update(&mut m, Msg::SubmitAdmin(config))
         } else if matches!(m.status(step), Status::Failed { .. }) {
             state::update(&mut m, Msg::Retry)
         } else {
@@ -141,7 +159,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         };
         printer.event(step, "start", step.purpose());
         perform(&mut m, &mut runner, fx)?;
-        drive(&mut m, &mut runner, &rx, &mut printer, &args.copy)?;
+        drive(&mut m, &mut runner, &rx, &mut printer, &args)?;
         match m.status(step).clone() {
             Status::Done { summary } => {
                 report_done(&m, step, &mut printer);
@@ -170,13 +188,14 @@ fn forward_interrupt(flag: std::sync::Arc<std::sync::atomic::AtomicBool>, tx: mp
     });
 }
 
-/// Wait for the running job (and any job it chains into) to end, answering questions.
+/// Wait for the running job (and any job it chains into) to end, answering questions the
+/// way the flags say. Returns when no job runs and no question can be answered.
 fn drive(
     m: &mut Migration,
     runner: &mut Runner,
     rx: &mpsc::Receiver<Msg>,
     printer: &mut Printer,
-    copy: &crate::cli::CopyOptions,
+    args: &MigrateArgs,
 ) -> Result<()> {
     loop {
         if m.job.is_none() {
@@ -184,33 +203,15 @@ fn drive(
             let Status::NeedsDecision { kind, question, .. } = m.status(step).clone() else {
                 return Ok(());
             };
-            if let Some(report) = &m.preflight {
-                for p in &report.problems {
-                    printer.event(
-                        step,
-                        "problem",
-                        &format!(
-                            "{} pk={} {}: {} ({})",
-                            p.table, p.pk, p.column, p.issue, p.excerpt
-                        ),
-                    );
-                }
-                for (table, rows) in &report.nonempty_targets {
-                    printer.event(
-                        step,
-                        "nonempty-target",
-                        &format!("{table} holds {rows} row(s)"),
-                    );
-                }
-            }
+            let Some(wanted) = headless_choice(m, kind, printer, args) else {
+                return Ok(());
+            };
             printer.event(step, "question", &question);
-            let flags = crate::rules::answers_from_flags(copy.on_bad_data.into(), copy.yes);
-            let wanted = crate::rules::flag_choice(&flags, kind);
             if wanted == ChoiceId::Abort
+                && rules::is_copy_question(kind)
                 && let Some(report) = &m.preflight
             {
-                let why =
-                    crate::rules::stop_message(report, kind, crate::rules::Surface::CommandLine);
+                let why = rules::stop_message(report, kind, rules::Surface::CommandLine);
                 printer.event(step, "answer", &format!("abort: {why}"));
             } else {
                 printer.event(step, "answer", wanted.slug());
@@ -231,6 +232,100 @@ fn drive(
         }
         let fx = state::update(m, msg);
         perform(m, runner, fx)?;
+    }
+}
+
+/// The answer the flags give to the question `kind`, printing what the question is about;
+/// `None` when the run must stop here (it then says how to go on).
+fn headless_choice(
+    m: &Migration,
+    kind: Question,
+    printer: &mut Printer,
+    args: &MigrateArgs,
+) -> Option<ChoiceId> {
+    let step = m.cursor;
+    match kind {
+        Question::PermissionFix => {
+            if let Some(d) = &m.diagnosis {
+                for c in d.missing() {
+                    printer.event(step, "missing", &format!("{}: {}", c.name, c.detail));
+                }
+            }
+            let wanted = match args.fix_permissions.as_deref() {
+                None | Some("recommended") => None,
+                Some(other) => crate::data::privileges::RecipeId::parse(other),
+            };
+            if m.admin.is_some()
+                && let Some(r) = rules::flag_recipe(&m.recipes, wanted)
+            {
+                return Some(ChoiceId::Recipe(r.id));
+            }
+            if m.admin.is_some() {
+                for r in &m.recipes {
+                    if let Err(why) = &r.available {
+                        printer.event(
+                            step,
+                            "unavailable",
+                            &format!("recipe {}: {why}", r.id.letter()),
+                        );
+                    }
+                }
+            }
+            match &m.dba_script {
+                None => Some(ChoiceId::SaveSql),
+                Some(path) => {
+                    if let Ok(sql) = std::fs::read_to_string(path) {
+                        for line in sql.lines() {
+                            printer.event(step, "sql", line);
+                        }
+                    }
+                    printer.event(
+                        step,
+                        "stopped",
+                        &format!(
+                            "the app role lacks privileges: run the SQL above (saved in {}) as \
+                             an admin, or pass --admin-url postgresql://doadmin@HOST:PORT/DB \
+                             to let dj2pg run it; then run the same command again",
+                            path.display()
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        Question::InstallDriver => Some(if args.install_driver {
+            ChoiceId::InstallDriver
+        } else {
+            printer.event(
+                step,
+                "hint",
+                "pass --install-driver to let dj2pg install it into the project's Python",
+            );
+            ChoiceId::Abort
+        }),
+        copy => {
+            if let Some(report) = &m.preflight {
+                for p in &report.problems {
+                    printer.event(
+                        step,
+                        "problem",
+                        &format!(
+                            "{} pk={} {}: {} ({})",
+                            p.table, p.pk, p.column, p.issue, p.excerpt
+                        ),
+                    );
+                }
+                for (table, rows) in &report.nonempty_targets {
+                    printer.event(
+                        step,
+                        "nonempty-target",
+                        &format!("{table} holds {rows} row(s)"),
+                    );
+                }
+            }
+            let flags = rules::answers_from_flags(args.copy.on_bad_data.into(), args.copy.yes);
+            Some(rules::flag_choice(&flags, copy))
+        }
     }
 }
 

@@ -11,7 +11,9 @@
 //! Every question is asked and its answer recorded ([`CopyAnswers`]); an answer to an
 //! earlier question never answers a later one.
 
+use crate::data::commands::DriverCheck;
 use crate::data::copy::{PreflightReport, ProblemPolicy};
+use crate::data::privileges::{Diagnosis, Recipe, RecipeId};
 use serde::{Deserialize, Serialize};
 
 /// The stable id of an answer: sent back in `Msg::Decide`, printed by the headless runner,
@@ -29,6 +31,14 @@ pub enum ChoiceId {
     EmptyAndLoad,
     /// Leave derived tables empty on PostgreSQL, to be rebuilt by the app.
     LeaveEmpty,
+    /// Run this permission recipe as the admin.
+    Recipe(RecipeId),
+    /// Save the permission fix as a SQL script for a DBA.
+    SaveSql,
+    /// Check the permissions again (after a DBA ran the script).
+    Recheck,
+    /// Install the PostgreSQL driver into the project's Python.
+    InstallDriver,
 }
 
 impl ChoiceId {
@@ -40,6 +50,10 @@ impl ChoiceId {
             ChoiceId::Fix => "fix",
             ChoiceId::EmptyAndLoad => "empty-and-load",
             ChoiceId::LeaveEmpty => "leave-empty",
+            ChoiceId::Recipe(r) => r.as_str(),
+            ChoiceId::SaveSql => "save-sql",
+            ChoiceId::Recheck => "recheck",
+            ChoiceId::InstallDriver => "install-driver",
         }
     }
 }
@@ -71,6 +85,10 @@ pub enum Question {
     BadValues,
     /// Target tables that already hold rows.
     NonEmptyTargets,
+    /// The app role lacks what `migrate` and the copy need: which fix.
+    PermissionFix,
+    /// The project's Python has no PostgreSQL driver: install it?
+    InstallDriver,
 }
 
 /// The copy's answers so far. `None`: not asked yet.
@@ -141,6 +159,14 @@ pub fn answer(answers: &mut CopyAnswers, q: Question, id: ChoiceId) -> bool {
     true
 }
 
+/// Whether `q` is one of the copy's questions (`answer`, `ask` and `stop_message` take them).
+pub fn is_copy_question(q: Question) -> bool {
+    matches!(
+        q,
+        Question::DerivedTables | Question::BadValues | Question::NonEmptyTargets
+    )
+}
+
 /// The question's text and its choices, the default first.
 pub fn ask(report: &PreflightReport, q: Question) -> (String, Vec<Choice>) {
     match q {
@@ -205,7 +231,88 @@ pub fn ask(report: &PreflightReport, q: Question) -> (String, Vec<Choice>) {
                 ],
             )
         }
+        // Not the copy's: `permission_question` and `driver_question` ask these.
+        Question::PermissionFix | Question::InstallDriver => (String::new(), Vec::new()),
     }
+}
+
+/// The Fix permissions question: what is missing, and the fixes that can work. Every
+/// available recipe is a choice (keys 1–4, the recommended one first); saving the SQL for a
+/// DBA and checking again are always offered. Without admin credentials the recipes are
+/// predictions only, so the question says to log in as the admin first.
+pub fn permission_question(
+    diag: &Diagnosis,
+    recipes: &[Recipe],
+    admin_known: bool,
+) -> (String, Vec<Choice>) {
+    let missing: Vec<String> = diag.missing().map(|c| c.name.clone()).collect();
+    let mut question = format!(
+        "{} Missing: {}.",
+        diag.summary,
+        if missing.is_empty() {
+            "nothing".to_string()
+        } else {
+            missing.join("; ")
+        }
+    );
+    let mut choices = Vec::new();
+    if admin_known {
+        let mut available: Vec<&Recipe> = recipes.iter().filter(|r| r.available.is_ok()).collect();
+        available.sort_by_key(|r| !r.recommended);
+        for (i, r) in available.iter().enumerate() {
+            let key = char::from_digit(i as u32 + 1, 10).unwrap_or('?');
+            let star = if r.recommended { " (recommended)" } else { "" };
+            choices.push(Choice {
+                id: ChoiceId::Recipe(r.id),
+                key,
+                label: format!("Run recipe {}: {}{star}", r.id.letter(), r.title),
+            });
+        }
+        if available.is_empty() {
+            question.push_str(" No recipe can work for this admin: save the SQL for a DBA.");
+        }
+    } else {
+        question.push_str(" Log in as the admin (l) to run a fix here, or save the SQL for a DBA.");
+    }
+    choices.push(choice(ChoiceId::SaveSql, 'w', "Save the SQL for a DBA"));
+    choices.push(choice(
+        ChoiceId::Recheck,
+        'c',
+        "Check again (after a DBA ran it)",
+    ));
+    (question, choices)
+}
+
+/// The recipe the command line runs: the one asked for (`--fix-permissions`), else the
+/// recommended one, if it can work.
+pub fn flag_recipe(recipes: &[Recipe], wanted: Option<RecipeId>) -> Option<&Recipe> {
+    let r = match wanted {
+        Some(id) => recipes.iter().find(|r| r.id == id),
+        None => recipes.iter().find(|r| r.recommended),
+    }?;
+    r.available.is_ok().then_some(r)
+}
+
+/// The install-driver question.
+pub fn driver_question(check: &DriverCheck) -> (String, Vec<Choice>) {
+    let cmd = check
+        .install_display()
+        .unwrap_or_else(|| "pip install 'psycopg[binary]'".into());
+    (
+        format!(
+            "The project's Python ({}) cannot import psycopg or psycopg2, which Django needs \
+             for PostgreSQL. Install it with: {cmd}",
+            check.python.display()
+        ),
+        vec![
+            choice(ChoiceId::InstallDriver, 'i', "Install it now"),
+            choice(
+                ChoiceId::Abort,
+                'a',
+                "Not now (install it yourself, then retry)",
+            ),
+        ],
+    )
 }
 
 /// How a stop is explained: the wizard points at keys, the commands at flags.
@@ -247,6 +354,9 @@ pub fn stop_message(report: &PreflightReport, q: Question, surface: Surface) -> 
                 names.join(", ")
             )
         }
+        Question::PermissionFix | Question::InstallDriver => {
+            "Stopped, as you chose; retry when ready.".into()
+        }
     }
 }
 
@@ -276,6 +386,9 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
             Some(true) => ChoiceId::EmptyAndLoad,
             _ => ChoiceId::Abort,
         },
+        // Decided by their own flags (`--admin-url`, `--fix-permissions`, `--install-driver`).
+        Question::PermissionFix => ChoiceId::SaveSql,
+        Question::InstallDriver => ChoiceId::Abort,
     }
 }
 

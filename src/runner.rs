@@ -4,8 +4,10 @@
 //! work. Workers take owned inputs, a cancel flag and a sender; they never touch the state.
 //! Secrets (the target's password) live here, in memory only.
 
+use crate::data::privileges::RecipeOptions;
 use crate::pg::Secret;
-use crate::state::{Effect, JobEvent, JobId, Msg};
+use crate::pg::privileges;
+use crate::state::{Effect, JobEvent, JobId, Msg, Role};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,6 +92,8 @@ pub struct Runner {
     tx: Sender<Msg>,
     /// The target's password, given on the form, the command line or the environment.
     pub password: Option<Secret>,
+    /// The admin's password (Fix permissions), given on its prompt or the command line.
+    pub admin_password: Option<Secret>,
     jobs: HashMap<JobId, JobControl>,
 }
 
@@ -99,6 +103,7 @@ impl Runner {
         Runner {
             tx,
             password: None,
+            admin_password: None,
             jobs: HashMap::new(),
         }
     }
@@ -136,9 +141,10 @@ impl Runner {
                 job,
                 sqlite,
                 config,
+                role,
                 settings,
             } => {
-                let password = self.password.clone();
+                let password = self.secret(role);
                 let stop = self.control(job).stop();
                 spawn_job(
                     &self.tx,
@@ -158,10 +164,11 @@ impl Runner {
                 job,
                 sqlite,
                 config,
+                role,
                 policy,
                 settings,
             } => {
-                let password = self.password.clone();
+                let password = self.secret(role);
                 let stop = self.control(job).stop();
                 spawn_job(&self.tx, job, "copy", move |tx| {
                     let mut throttle = Throttle::new(tx.clone(), job);
@@ -177,6 +184,98 @@ impl Runner {
                     }
                 })
             }
+            Effect::DryRun { job, input } => {
+                let cancel = self.control(job).cancel;
+                spawn_job(&self.tx, job, "dry-run", move |tx| {
+                    let mut log = log_to(tx, job);
+                    match crate::django::dry_run(input, &mut log, cancel) {
+                        Ok(r) => JobEvent::DryRunFinished(Box::new(r)),
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
+            Effect::Diagnose {
+                job,
+                app,
+                admin,
+                schema,
+            } => {
+                let (app_pw, admin_pw) = (self.password.clone(), self.admin_password.clone());
+                spawn_job(&self.tx, job, "diagnose", move |tx| {
+                    let mut log = log_to(tx, job);
+                    let admin = admin.as_ref().map(|a| (a, admin_pw.as_ref()));
+                    match privileges::diagnose(&app, app_pw.as_ref(), admin, &schema, &mut log) {
+                        Ok(d) => {
+                            let options = RecipeOptions {
+                                admin_role: d
+                                    .admin
+                                    .as_ref()
+                                    .map_or_else(|| "doadmin".into(), |a| a.role.clone()),
+                                ..RecipeOptions::default()
+                            };
+                            let recipes = privileges::recipes(&d, &options);
+                            JobEvent::Diagnosed(Box::new(d), recipes)
+                        }
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
+            Effect::ApplyRecipe {
+                job,
+                recipe,
+                app,
+                admin,
+            } => {
+                let (app_pw, admin_pw) = (self.password.clone(), self.admin_password.clone());
+                spawn_job(&self.tx, job, "fix-permissions", move |tx| {
+                    let mut log = log_to(tx, job);
+                    match privileges::apply(
+                        &recipe,
+                        &app,
+                        app_pw.as_ref(),
+                        &admin,
+                        admin_pw.as_ref(),
+                        &mut log,
+                    ) {
+                        Ok(r) => JobEvent::Applied(Box::new(r)),
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
+            Effect::SaveDbaScript {
+                job,
+                recipe,
+                diagnosis,
+                app,
+                path,
+            } => spawn_job(&self.tx, job, "save-sql", move |_| {
+                let script = privileges::dba_script(&recipe, &diagnosis, &app);
+                match write_file(&path, script.as_bytes()) {
+                    Ok(()) => JobEvent::DbaScriptSaved(path),
+                    Err(e) => JobEvent::Failed(format!("{e:#}")),
+                }
+            }),
+            Effect::CreateSchema { job, input, role } => {
+                let password = self.secret(role);
+                let cancel = self.control(job).cancel;
+                spawn_job(&self.tx, job, "create-schema", move |tx| {
+                    let mut log = log_to(tx, job);
+                    match crate::django::create_schema(input, password, &mut log, cancel) {
+                        Ok(r) => JobEvent::SchemaCreated(Box::new(r)),
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
+            Effect::InstallDriver { job, check } => {
+                let cancel = self.control(job).cancel;
+                spawn_job(&self.tx, job, "install-driver", move |tx| {
+                    let mut log = log_to(tx, job);
+                    match crate::django::install_driver(check, &mut log, cancel) {
+                        Ok(r) => JobEvent::DriverInstalled(Box::new(r)),
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
             Effect::Pause { job, paused } => {
                 if let Some(c) = self.jobs.get(&job) {
                     c.pause.store(paused, Ordering::SeqCst);
@@ -187,6 +286,14 @@ impl Runner {
                     c.cancel.store(true, Ordering::SeqCst);
                 }
             }
+        }
+    }
+
+    /// The password of `role`, held here in memory only.
+    fn secret(&self, role: Role) -> Option<Secret> {
+        match role {
+            Role::App => self.password.clone(),
+            Role::Admin => self.admin_password.clone(),
         }
     }
 
@@ -281,4 +388,28 @@ fn inject_panic(name: &str) {
         panic!("injected by DJ2PG_TEST_PANIC={name}");
     }
     let _ = name;
+}
+
+/// A job's log lines, as they come, for its step's log pane.
+fn log_to(tx: &Sender<Msg>, job: JobId) -> impl FnMut(String) + use<> {
+    let tx = tx.clone();
+    move |line| {
+        let _ = tx.send(Msg::Job(job, JobEvent::Log(line)));
+    }
+}
+
+/// Write `bytes` to `path` (creating its folder), through a temporary file and a rename.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .with_context(|| format!("{} has no folder", path.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("could not write in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("could not write {}", path.display()))?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use common::*;
 use dj2pg::copy::CopySettings;
 use dj2pg::data::copy::ProblemPolicy;
 use dj2pg::runner::Runner;
-use dj2pg::state::{Effect, JobEvent, Msg};
+use dj2pg::state::{Effect, JobEvent, Msg, Role};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,7 @@ fn preflight_then_copy_report_through_the_runner() {
     };
     runner.run(Effect::Preflight {
         job: 1,
+        role: Role::App,
         sqlite: sqlite.clone(),
         config: c.app(),
         settings: settings.clone(),
@@ -59,6 +60,7 @@ fn preflight_then_copy_report_through_the_runner() {
     // Cancel as soon as the load reports progress.
     runner.run(Effect::Copy {
         job: 2,
+        role: Role::App,
         sqlite: sqlite.clone(),
         config: c.app(),
         settings: settings.clone(),
@@ -78,6 +80,7 @@ fn preflight_then_copy_report_through_the_runner() {
 
     runner.run(Effect::Copy {
         job: 3,
+        role: Role::App,
         sqlite,
         config: c.app(),
         settings: settings.clone(),

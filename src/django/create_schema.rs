@@ -14,7 +14,6 @@ use anyhow::Result;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-
 /// Check the driver, then run `migrate --noinput` on PostgreSQL. A failed `migrate` is a
 /// report with its log and a [`MigrateFailure`]; an error means nothing could be run.
 pub fn create_schema(

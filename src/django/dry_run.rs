@@ -90,7 +90,6 @@ fn drifted_apps(out: &CommandOutcome) -> Vec<String> {
     apps
 }
 
-
 /// `makemigrations APP...` through the scratch-SQLite overlay (the real database would hold
 /// the history of the migrations just moved away). Reports the files that appeared.
 pub fn make_migrations(

@@ -11,6 +11,7 @@
 //! - looking at a step (`Select`, `Next`, `Prev`) never runs it;
 //! - nothing here holds a secret, so the whole value can be saved after every transition.
 
+mod schema_steps;
 mod step;
 mod update;
 
@@ -22,9 +23,13 @@ pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
 pub use step::{Status, Step};
 pub use update::update;
 
+use crate::data::commands::{
+    CreateSchemaInput, CreateSchemaReport, DriverCheck, DriverInstall, DryRunInput, DryRunReport,
+};
 use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
 use crate::data::django::Discovery;
 use crate::data::pg::{ConnConfig, ConnectError, Field, ServerInfo};
+use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -85,6 +90,26 @@ pub struct Migration {
     /// The form field the last failed Connect points at (cleared by a new attempt).
     #[serde(default)]
     pub connect_field: Option<Field>,
+    /// The dry run's report (Dry run on SQLite).
+    #[serde(default)]
+    pub dry_run: Option<DryRunReport>,
+    /// The admin's connection (Fix permissions); its password is never part of it on disk.
+    #[serde(default)]
+    pub admin: Option<ConnConfig>,
+    /// What Fix permissions found, and the recipes it offers.
+    #[serde(default)]
+    pub diagnosis: Option<Diagnosis>,
+    #[serde(default)]
+    pub recipes: Vec<Recipe>,
+    /// The recipe that ran, with its re-check.
+    #[serde(default)]
+    pub applied: Option<ApplyReport>,
+    /// Where the SQL for a DBA was saved.
+    #[serde(default)]
+    pub dba_script: Option<PathBuf>,
+    /// What Create schema did.
+    #[serde(default)]
+    pub schema: Option<CreateSchemaReport>,
     pub preflight: Option<PreflightReport>,
     /// The answers given to the copy's questions since its last preflight.
     #[serde(default)]
@@ -123,6 +148,8 @@ pub enum Msg {
     Decide(ChoiceId),
     /// The Connect form was submitted (password travels in memory only).
     SubmitConnection(ConnConfig),
+    /// The admin's credentials were given (Fix permissions; password in memory only).
+    SubmitAdmin(ConnConfig),
     /// Pause or resume the running copy.
     TogglePause,
     /// Cancel the running job; it stops cleanly and can be resumed.
@@ -155,12 +182,34 @@ pub enum JobEvent {
     CopyProgress(Box<CopyProgress>),
     /// The copy finished, verified or not.
     CopyFinished(Box<CopyReport>),
+    /// The dry run finished (passed or not).
+    DryRunFinished(Box<DryRunReport>),
+    /// Fix permissions diagnosed the app role, with the recipes for this admin.
+    Diagnosed(Box<Diagnosis>, Vec<Recipe>),
+    /// A recipe ran, and was re-checked.
+    Applied(Box<ApplyReport>),
+    /// The SQL for a DBA was written to this file.
+    DbaScriptSaved(PathBuf),
+    /// Create schema finished (passed or not).
+    SchemaCreated(Box<CreateSchemaReport>),
+    /// The driver install finished.
+    DriverInstalled(Box<DriverInstall>),
     /// The job was cancelled at the user's request; the step can be resumed.
     Cancelled,
     /// The job failed; the message names what to fix.
     Failed(String),
     /// Connecting failed; the error names the form field to fix.
     ConnectFailed(ConnectError),
+}
+
+/// Whose password a connection uses (the driver holds both, in memory only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// The app role of the Connect step.
+    App,
+    /// The admin of Fix permissions (recipe C: it owns the tables, so it runs migrate and
+    /// the copy).
+    Admin,
 }
 
 /// Work for the driver. Effects are data; `update` never performs them.
@@ -176,11 +225,45 @@ pub enum Effect {
     },
     /// Connect to the target and describe it (the driver supplies the password).
     Connect { job: JobId, config: ConnConfig },
+    /// Run makemigrations --check and migrate on a scratch SQLite file; compare schemas.
+    DryRun { job: JobId, input: DryRunInput },
+    /// Diagnose the app role's privileges, connected to the app database (the admin's too,
+    /// when known), and work out the recipes.
+    Diagnose {
+        job: JobId,
+        app: ConnConfig,
+        admin: Option<ConnConfig>,
+        schema: String,
+    },
+    /// Run a permission recipe as the admin, then re-check as the app role.
+    ApplyRecipe {
+        job: JobId,
+        recipe: Box<Recipe>,
+        app: ConnConfig,
+        admin: ConnConfig,
+    },
+    /// Write the recipe's SQL for a DBA into `path`.
+    SaveDbaScript {
+        job: JobId,
+        recipe: Box<Recipe>,
+        diagnosis: Box<Diagnosis>,
+        app: ConnConfig,
+        path: PathBuf,
+    },
+    /// Run Django's migrate on PostgreSQL as `role`.
+    CreateSchema {
+        job: JobId,
+        input: CreateSchemaInput,
+        role: Role,
+    },
+    /// Install the PostgreSQL driver into the project's Python.
+    InstallDriver { job: JobId, check: DriverCheck },
     /// Read both schemas and check every value; writes nothing.
     Preflight {
         job: JobId,
         sqlite: PathBuf,
         config: ConnConfig,
+        role: Role,
         settings: CopySettings,
     },
     /// Load the rows (truncating the target tables), reset sequences, verify.
@@ -188,6 +271,7 @@ pub enum Effect {
         job: JobId,
         sqlite: PathBuf,
         config: ConnConfig,
+        role: Role,
         policy: ProblemPolicy,
         settings: CopySettings,
     },
@@ -227,6 +311,13 @@ impl Migration {
             target: None,
             server: None,
             connect_field: None,
+            dry_run: None,
+            admin: None,
+            diagnosis: None,
+            recipes: Vec::new(),
+            applied: None,
+            dba_script: None,
+            schema: None,
             preflight: None,
             copy_answers: CopyAnswers::default(),
             copy: None,
@@ -285,6 +376,34 @@ impl Migration {
             }
         }
         settings
+    }
+
+    /// Who runs `migrate` on PostgreSQL and the copy: the role that will own the tables.
+    /// That is the app role, unless the permission fix made the admin the owner (recipe C).
+    pub fn table_owner(&self) -> Option<(ConnConfig, Role)> {
+        let target = self.target.clone()?;
+        let owner = self
+            .applied_recipe()
+            .map(|r| r.roles_after.schema_and_copy.clone());
+        match (&self.admin, owner) {
+            (Some(admin), Some(owner)) if owner == admin.user && owner != target.user => {
+                let mut config = admin.clone();
+                config.dbname = target.dbname.clone();
+                Some((config, Role::Admin))
+            }
+            _ => Some((target, Role::App)),
+        }
+    }
+
+    /// The recipe that ran, if one did.
+    pub fn applied_recipe(&self) -> Option<&Recipe> {
+        let applied = self.applied.as_ref()?;
+        self.recipes.iter().find(|r| r.id == applied.recipe)
+    }
+
+    /// The `search_path` the applied recipe asks for (recipe B's own schema).
+    pub fn search_path(&self) -> Option<String> {
+        self.applied_recipe()?.roles_after.search_path.clone()
     }
 
     /// The SQLite file discovery found, if any.

@@ -165,7 +165,7 @@ pub(crate) fn rederive(m: &mut Migration) -> Vec<Step> {
         }
     }
     let frontier = m.frontier();
-    if frontier < m.cursor {
+    if !newly_built.is_empty() && frontier < m.cursor {
         m.cursor = frontier;
     }
     newly_built

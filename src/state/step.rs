@@ -96,7 +96,13 @@ impl Step {
     pub fn built(self) -> bool {
         matches!(
             self,
-            Step::Discover | Step::Connect | Step::CopyRows | Step::Done
+            Step::Discover
+                | Step::DryRun
+                | Step::Connect
+                | Step::FixPermissions
+                | Step::CreateSchema
+                | Step::CopyRows
+                | Step::Done
         )
     }
 

@@ -17,7 +17,7 @@ fn discovery() -> Discovery {
     Discovery {
         project_dir: "/p".into(),
         manage_py: "/p/manage.py".into(),
-        python: None,
+        python: Some("/p/.venv/bin/python".into()),
         python_source: "PATH".into(),
         method: Method::Introspected,
         django_version: Some("5.2".into()),
@@ -43,7 +43,7 @@ fn target() -> ConnConfig {
     ConnConfig {
         host: "h".into(),
         port: 25060,
-        dbname: "db".into(),
+        dbname: "appdb".into(),
         user: "app".into(),
         sslmode: SslMode::Require,
         sslrootcert: None,
@@ -80,7 +80,24 @@ fn discovered() -> Migration {
         &mut m,
         Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
     );
+    // The steps between Discover and Connect, as if they passed.
+    for step in [Step::Backup, Step::ResetMigrations, Step::DryRun] {
+        if step.built() {
+            m.step_mut(step).status = Status::Done {
+                summary: "passed".into(),
+            };
+        }
+    }
     m
+}
+
+/// `at_copy`'s steps between Connect and Copy rows, as if they passed.
+fn schema_ready(m: &mut Migration) {
+    for step in [Step::FixPermissions, Step::CreateSchema] {
+        m.step_mut(step).status = Status::Done {
+            summary: "passed".into(),
+        };
+    }
 }
 
 /// A run that discovered and connected, looking at Copy rows.
@@ -93,6 +110,7 @@ fn at_copy() -> Migration {
         &mut m,
         Msg::Job(id, JobEvent::Connected(Box::new(server()))),
     );
+    schema_ready(&mut m);
     update(&mut m, Msg::Select(Step::CopyRows));
     m
 }
@@ -681,4 +699,299 @@ fn a_run_saved_before_bulk_min_rows_existed_still_loads() {
     let m: Migration = serde_json::from_value(json).unwrap();
     assert_eq!(m.options.bulk_min_rows, None);
     assert_eq!(m.copy_settings().bulk_min_rows, 10_000);
+}
+
+mod schema_steps {
+    //! Dry run, Fix permissions and Create schema, as transitions.
+    use super::*;
+    use crate::data::commands::{
+        CommandOutcome, CommandStatus, CreateSchemaReport, DriverCheck, MigrateFailure,
+    };
+    use crate::data::privileges::{ApplyReport, Recheck, RecipeId, RecipeOptions};
+    use crate::pg::privileges::{self, tests as fx};
+
+    fn at(step: Step) -> Migration {
+        let mut m = at_copy();
+        for s in Step::ALL {
+            if s >= step && s.built() {
+                m.step_mut(s).status = Status::Pending;
+            }
+        }
+        update(&mut m, Msg::Select(step));
+        m
+    }
+
+    fn outcome(ok: bool) -> CommandOutcome {
+        CommandOutcome {
+            display: "python manage.py migrate".into(),
+            status: if ok {
+                CommandStatus::Succeeded
+            } else {
+                CommandStatus::Failed { exit_code: Some(1) }
+            },
+            lines: vec!["Applying classifier.0001_initial... OK".into()],
+            omitted_lines: 0,
+            duration_ms: 10,
+        }
+    }
+
+    fn driver(present: bool) -> DriverCheck {
+        DriverCheck {
+            python: "/p/bin/python".into(),
+            driver: present.then(|| ("psycopg".into(), "3.2".into())),
+            import_error: None,
+            in_virtualenv: true,
+            install_command: (!present).then(|| {
+                vec![
+                    "/p/bin/python".into(),
+                    "-m".into(),
+                    "pip".into(),
+                    "install".into(),
+                    "psycopg[binary]".into(),
+                ]
+            }),
+        }
+    }
+
+    #[test]
+    fn a_missing_schema_privilege_asks_and_without_an_admin_offers_the_dba_sql() {
+        let mut m = at(Step::FixPermissions);
+        let fx1 = update(&mut m, Msg::Activate);
+        let Effect::Diagnose {
+            job, admin, app, ..
+        } = &fx1[0]
+        else {
+            panic!("{fx1:?}")
+        };
+        assert!(admin.is_none());
+        assert_eq!(app.dbname, "appdb", "diagnosed in the app's own database");
+        let d = fx::diagnosis(fx::app(), None);
+        let recipes = privileges::recipes(&d, &RecipeOptions::default());
+        update(
+            &mut m,
+            Msg::Job(*job, JobEvent::Diagnosed(Box::new(d), recipes)),
+        );
+        let Status::NeedsDecision {
+            kind,
+            choices,
+            question,
+        } = m.status(Step::FixPermissions)
+        else {
+            panic!("{:?}", m.status(Step::FixPermissions))
+        };
+        assert_eq!(*kind, Question::PermissionFix);
+        assert!(question.contains("Log in as the admin"), "{question}");
+        let ids: Vec<ChoiceId> = choices.iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            [ChoiceId::SaveSql, ChoiceId::Recheck],
+            "no recipe runs without the admin"
+        );
+        let out = update(&mut m, Msg::Decide(ChoiceId::SaveSql));
+        assert!(
+            matches!(&out[0], Effect::SaveDbaScript { path, .. } if path.ends_with(".dj2pg/fix-permissions.sql"))
+        );
+    }
+
+    #[test]
+    fn with_the_admin_the_recommended_recipe_runs_and_only_an_effective_fix_is_done() {
+        let mut m = at(Step::FixPermissions);
+        m.admin = Some(ConnConfig {
+            user: "doadmin".into(),
+            dbname: "defaultdb".into(),
+            ..target()
+        });
+        let out = update(&mut m, Msg::Activate);
+        let Effect::Diagnose { job, admin, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert!(admin.is_some());
+        let d = fx::diagnosis(fx::app(), Some(fx::doadmin(true)));
+        let recipes = privileges::recipes(&d, &RecipeOptions::default());
+        update(
+            &mut m,
+            Msg::Job(*job, JobEvent::Diagnosed(Box::new(d), recipes)),
+        );
+        let Status::NeedsDecision { choices, .. } = m.status(Step::FixPermissions).clone() else {
+            panic!()
+        };
+        assert_eq!(choices[0].id, ChoiceId::Recipe(RecipeId::GrantSchema));
+        assert_eq!(choices[0].key, '1');
+        // On 16+ rules, D (make owner) is predicted unavailable and not offered.
+        assert!(
+            !choices
+                .iter()
+                .any(|c| c.id == ChoiceId::Recipe(RecipeId::MakeOwner))
+        );
+        let out = update(&mut m, Msg::Decide(ChoiceId::Recipe(RecipeId::GrantSchema)));
+        let Effect::ApplyRecipe { job, recipe, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(recipe.id, RecipeId::GrantSchema);
+        let report = |effective| ApplyReport {
+            recipe: RecipeId::GrantSchema,
+            sql: recipe.sql.clone(),
+            ran_in: "defaultdb".into(),
+            recheck: Recheck {
+                goal: recipe.goal.clone(),
+                database: "appdb".into(),
+                checks: vec![],
+                effective,
+            },
+        };
+        let mut twin = m.clone();
+        update(
+            &mut twin,
+            Msg::Job(*job, JobEvent::Applied(Box::new(report(false)))),
+        );
+        assert!(
+            matches!(twin.status(Step::FixPermissions), Status::Failed { message } if message.contains("changed nothing")),
+            "a grant that reports success but changes nothing is not done"
+        );
+        update(
+            &mut m,
+            Msg::Job(*job, JobEvent::Applied(Box::new(report(true)))),
+        );
+        assert!(matches!(
+            m.status(Step::FixPermissions),
+            Status::Done { .. }
+        ));
+        assert_eq!(m.table_owner().map(|(_, r)| r), Some(Role::App));
+    }
+
+    #[test]
+    fn recipe_c_makes_the_admin_run_migrate_and_the_copy_in_the_app_database() {
+        let mut m = at(Step::CreateSchema);
+        m.admin = Some(ConnConfig {
+            user: "doadmin".into(),
+            dbname: "defaultdb".into(),
+            ..target()
+        });
+        let d = fx::diagnosis(fx::app(), Some(fx::doadmin(true)));
+        m.recipes = privileges::recipes(&d, &RecipeOptions::default());
+        let c = m
+            .recipes
+            .iter()
+            .find(|r| r.id == RecipeId::RuntimeRole)
+            .unwrap()
+            .clone();
+        m.applied = Some(ApplyReport {
+            recipe: c.id,
+            sql: c.sql.clone(),
+            ran_in: "appdb".into(),
+            recheck: Recheck {
+                goal: c.goal.clone(),
+                database: "appdb".into(),
+                checks: vec![],
+                effective: true,
+            },
+        });
+        let out = update(&mut m, Msg::Activate);
+        let Effect::CreateSchema { input, role, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(*role, Role::Admin);
+        assert_eq!(input.target.user, "doadmin");
+        assert_eq!(input.target.dbname, "appdb", "not the admin's defaultdb");
+    }
+
+    #[test]
+    fn migrate_denied_on_the_schema_reopens_fix_permissions() {
+        let mut m = at(Step::CreateSchema);
+        m.step_mut(Step::FixPermissions).status = Status::Skipped {
+            reason: "skipped".into(),
+        };
+        let out = update(&mut m, Msg::Activate);
+        let Effect::CreateSchema { job, role, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(*role, Role::App);
+        let report = CreateSchemaReport {
+            driver: driver(true),
+            migrate: Some(outcome(false)),
+            failure: Some(MigrateFailure::SchemaPermission {
+                schema: Some("public".into()),
+            }),
+            warnings: vec![],
+        };
+        update(
+            &mut m,
+            Msg::Job(*job, JobEvent::SchemaCreated(Box::new(report))),
+        );
+        assert!(
+            matches!(m.status(Step::CreateSchema), Status::Failed { message } if message.contains("Fix permissions"))
+        );
+        assert_eq!(m.status(Step::FixPermissions), &Status::Pending);
+        assert!(
+            !m.may_start(Step::CreateSchema),
+            "migrate waits for the fix"
+        );
+    }
+
+    #[test]
+    fn a_missing_driver_is_offered_and_installed_then_migrate_runs_again() {
+        let mut m = at(Step::CreateSchema);
+        let out = update(&mut m, Msg::Activate);
+        let Effect::CreateSchema { job, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        let report = CreateSchemaReport {
+            driver: driver(false),
+            migrate: None,
+            failure: Some(MigrateFailure::DriverMissing),
+            warnings: vec![],
+        };
+        update(
+            &mut m,
+            Msg::Job(*job, JobEvent::SchemaCreated(Box::new(report))),
+        );
+        let Status::NeedsDecision { kind, question, .. } = m.status(Step::CreateSchema) else {
+            panic!()
+        };
+        assert_eq!(*kind, Question::InstallDriver);
+        assert!(question.contains("pip install"), "{question}");
+        let out = update(&mut m, Msg::Decide(ChoiceId::InstallDriver));
+        let Effect::InstallDriver { job, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        let installed = crate::data::commands::DriverInstall {
+            run: outcome(true),
+            after: driver(true),
+        };
+        let out = update(
+            &mut m,
+            Msg::Job(*job, JobEvent::DriverInstalled(Box::new(installed))),
+        );
+        assert!(matches!(&out[0], Effect::CreateSchema { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn a_dry_run_whose_migrate_fails_is_a_retryable_failure() {
+        let mut m = discovered();
+        m.step_mut(Step::DryRun).status = Status::Pending;
+        update(&mut m, Msg::Select(Step::DryRun));
+        let out = update(&mut m, Msg::Activate);
+        let Effect::DryRun { job, input } = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(input.settings_module, "aiproto.settings");
+        let report = crate::data::commands::DryRunReport {
+            makemigrations: outcome(true),
+            drifted_apps: vec![],
+            migrate: Some(outcome(false)),
+            schema: None,
+            schema_error: None,
+        };
+        update(
+            &mut m,
+            Msg::Job(*job, JobEvent::DryRunFinished(Box::new(report))),
+        );
+        assert!(
+            matches!(m.status(Step::DryRun), Status::Failed { message } if message.contains("not touched"))
+        );
+        assert!(matches!(
+            update(&mut m, Msg::Retry)[0],
+            Effect::DryRun { .. }
+        ));
+    }
 }

@@ -1,6 +1,10 @@
 //! Transitions: one function per message kind, each returning the effects to run.
 
-use super::{ChoiceId, CopyAnswers, Effect, JobEvent, LOG_LINES, Migration, Msg, Status, Step};
+use super::schema_steps;
+use super::{
+    ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
+    Step,
+};
 use crate::data::copy::ProblemPolicy;
 use crate::rules::{self, CopyNext};
 
@@ -35,6 +39,13 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
                 m.connect_field = None;
                 m.preflight = None;
                 start(m, Step::Connect, &mut fx);
+            }
+        }
+        Msg::SubmitAdmin(config) => {
+            if m.job.is_none() && m.may_start(Step::FixPermissions) {
+                m.admin = Some(config);
+                // Diagnose again, now with the admin's view: the recipes depend on it.
+                start(m, Step::FixPermissions, &mut fx);
             }
         }
         Msg::TogglePause => {
@@ -128,8 +139,21 @@ fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
 }
 
 /// Start `step`: a new job id, the step running, and the effect that does the work.
-fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
+pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
     let job = m.next_job;
+    if let Some(effect) = schema_steps::start_effect(m, step, job) {
+        match effect {
+            Ok(effect) => {
+                m.next_job += 1;
+                m.step_mut(step).attempts += 1;
+                running(m, step, job, "starting");
+                fx.push(effect);
+            }
+            Err(message) => fail(m, step, &message),
+        }
+        fx.push(Effect::Save);
+        return;
+    }
     let effect = match step {
         Step::Discover => Effect::Discover {
             job,
@@ -151,11 +175,12 @@ fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
                 return;
             }
         },
-        Step::CopyRows => match (m.sqlite_path().cloned(), m.target.clone()) {
-            (Some(sqlite), Some(config)) => Effect::Preflight {
+        Step::CopyRows => match (m.sqlite_path().cloned(), m.table_owner()) {
+            (Some(sqlite), Some((config, role))) => Effect::Preflight {
                 job,
                 sqlite,
                 config,
+                role,
                 settings: m.copy_settings(),
             },
             (None, _) => {
@@ -214,8 +239,13 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     if m.job.is_some() || !choices.iter().any(|c| c.id == id) {
         return;
     }
-    if step == Step::CopyRows && rules::answer(&mut m.copy_answers, kind, id) {
-        advance_copy(m, fx);
+    match kind {
+        Question::PermissionFix => schema_steps::decide_permissions(m, id, fx),
+        Question::InstallDriver => schema_steps::decide_driver(m, id, fx),
+        q if step == Step::CopyRows && rules::answer(&mut m.copy_answers, q, id) => {
+            advance_copy(m, fx)
+        }
+        _ => {}
     }
 }
 
@@ -255,7 +285,7 @@ fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
 }
 
 fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
-    let (Some(sqlite), Some(config)) = (m.sqlite_path().cloned(), m.target.clone()) else {
+    let (Some(sqlite), Some((config, role))) = (m.sqlite_path().cloned(), m.table_owner()) else {
         fail(
             m,
             Step::CopyRows,
@@ -276,13 +306,14 @@ fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
         job,
         sqlite,
         config,
+        role,
         policy,
         settings: m.copy_settings(),
     });
     fx.push(Effect::Save);
 }
 
-fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &mut Vec<Effect>) {
+fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>) {
     let Some((current, step)) = m.job else { return };
     if current != id {
         return; // a stale worker: its news no longer matters
@@ -336,6 +367,12 @@ fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &m
             m.copy_report = Some(*report);
             finish(m, step, status, fx);
         }
+        JobEvent::DryRunFinished(r) => schema_steps::dry_run_finished(m, *r, fx),
+        JobEvent::Diagnosed(d, recipes) => schema_steps::diagnosed(m, *d, recipes, fx),
+        JobEvent::Applied(r) => schema_steps::applied(m, *r, fx),
+        JobEvent::DbaScriptSaved(path) => schema_steps::dba_script_saved(m, path, fx),
+        JobEvent::SchemaCreated(r) => schema_steps::schema_created(m, *r, fx),
+        JobEvent::DriverInstalled(r) => schema_steps::driver_installed(m, *r, fx),
         JobEvent::Cancelled => {
             let message = "Cancelled by you; nothing is lost. Press r to resume.".to_string();
             finish(m, step, Status::Failed { message }, fx);
@@ -349,14 +386,31 @@ fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &m
     }
 }
 
-fn finish(m: &mut Migration, step: Step, status: Status, fx: &mut Vec<Effect>) {
+/// A new job id.
+pub(super) fn next_job(m: &mut Migration) -> JobId {
+    let job = m.next_job;
+    m.next_job += 1;
+    job
+}
+
+/// `step` runs job `job`.
+pub(super) fn running(m: &mut Migration, step: Step, job: JobId, detail: &str) {
+    m.job = Some((job, step));
+    m.paused = false;
+    m.step_mut(step).status = Status::Running {
+        detail: detail.into(),
+        fraction: None,
+    };
+}
+
+pub(super) fn finish(m: &mut Migration, step: Step, status: Status, fx: &mut Vec<Effect>) {
     m.job = None;
     m.paused = false;
     set_status(m, step, status);
     fx.push(Effect::Save);
 }
 
-fn fail(m: &mut Migration, step: Step, message: &str) {
+pub(super) fn fail(m: &mut Migration, step: Step, message: &str) {
     set_status(
         m,
         step,
@@ -366,7 +420,7 @@ fn fail(m: &mut Migration, step: Step, message: &str) {
     );
 }
 
-fn set_status(m: &mut Migration, step: Step, status: Status) {
+pub(super) fn set_status(m: &mut Migration, step: Step, status: Status) {
     m.step_mut(step).status = status;
 }
 

@@ -119,4 +119,4 @@ pub fn recheck(goal: &Goal, app: &ConnConfig, app_pw: Option<&Secret>) -> Result
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

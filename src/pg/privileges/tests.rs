@@ -4,7 +4,7 @@
 use super::*;
 use crate::data::privileges::{AdminFacts, AppFacts, CheckKind, RecipeId, RecipeOptions};
 
-fn app() -> AppFacts {
+pub(crate) fn app() -> AppFacts {
     AppFacts {
         role: "app".into(),
         is_superuser: false,
@@ -22,7 +22,7 @@ fn app() -> AppFacts {
     }
 }
 
-fn doadmin(rules_16: bool) -> AdminFacts {
+pub(crate) fn doadmin(rules_16: bool) -> AdminFacts {
     AdminFacts {
         role: "doadmin".into(),
         is_superuser: false,
@@ -46,7 +46,7 @@ fn doadmin(rules_16: bool) -> AdminFacts {
     }
 }
 
-fn diagnosis(app: AppFacts, admin: Option<AdminFacts>) -> Diagnosis {
+pub(crate) fn diagnosis(app: AppFacts, admin: Option<AdminFacts>) -> Diagnosis {
     let goal = Goal::AppOwnsTables {
         schema: "public".into(),
     };

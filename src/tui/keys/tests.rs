@@ -174,6 +174,7 @@ fn the_resume_question_takes_y_and_n_only() {
 fn typing_in_the_connect_form_is_text_until_esc() {
     let mut m = run();
     done(&mut m, Step::Discover);
+    done(&mut m, Step::DryRun);
     m.cursor = Step::Connect;
     let mut ui = UiState::default();
     for c in "postgresql://app:pq@db:25060/appdb".chars() {

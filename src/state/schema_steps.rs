@@ -1,0 +1,370 @@
+//! Transitions of the steps that prepare the PostgreSQL schema: Dry run on SQLite, Fix
+//! permissions and Create schema. Pure, like the rest of `state`: effects out, events in.
+//!
+//! - Dry run: runs once the project is discovered; a failing `migrate` fails the step (fix
+//!   the code, `r`); schema mismatches are listed and do not stop it.
+//! - Fix permissions: diagnose (as the app role, and as the admin when its credentials are
+//!   known) → done when nothing is missing, else the question of `rules::permission_question`
+//!   → a recipe runs as the admin → re-checked as the app role: done only when effective.
+//! - Create schema: `migrate` as the role that will own the tables; a missing driver asks to
+//!   install it; a permission failure sends the user back to Fix permissions.
+
+use super::update::{fail, finish, next_job, running, set_status};
+use super::{ChoiceId, Effect, Migration, Question, Status, Step};
+use crate::data::commands::{
+    CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
+};
+use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
+use crate::rules;
+use std::path::PathBuf;
+
+/// The schema Django migrates into (recipe B moves it, through `search_path`).
+const SCHEMA: &str = "public";
+
+/// What the Django steps need from Discover, or why they cannot run.
+fn project(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
+    let d = m
+        .discovery
+        .as_ref()
+        .ok_or("Discover the project first (step Discover).")?;
+    let python = d.python.clone().ok_or(
+        "Discover found no Python for this project: pass --python path/to/venv/bin/python.",
+    )?;
+    let settings = d.settings_module.clone().ok_or(
+        "Discover could not tell the settings module (DJANGO_SETTINGS_MODULE in manage.py).",
+    )?;
+    if d.django_version.is_none() {
+        return Err(format!(
+            "Django is not importable by {}: pass the project's Python with --python.",
+            python.display()
+        ));
+    }
+    Ok((python, d.project_dir.clone(), settings))
+}
+
+/// The effect that starts `step`, or the reason it cannot start.
+pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result<Effect, String>> {
+    Some(match step {
+        Step::DryRun => project(m).map(|(python, project_dir, settings_module)| Effect::DryRun {
+            job,
+            input: DryRunInput {
+                python,
+                project_dir,
+                settings_module,
+                sqlite_path: m.sqlite_path().cloned(),
+            },
+        }),
+        Step::FixPermissions => match &m.target {
+            Some(app) => Ok(Effect::Diagnose {
+                job,
+                app: app.clone(),
+                admin: m.admin.clone(),
+                schema: SCHEMA.into(),
+            }),
+            None => Err("Connect to PostgreSQL first (step Connect).".into()),
+        },
+        Step::CreateSchema => project(m).and_then(|(python, project_dir, settings_module)| {
+            let (target, role) = m
+                .table_owner()
+                .ok_or("Connect to PostgreSQL first (step Connect).")?;
+            Ok(Effect::CreateSchema {
+                job,
+                input: CreateSchemaInput {
+                    python,
+                    project_dir,
+                    settings_module,
+                    target,
+                    search_path: m.search_path(),
+                },
+                role,
+            })
+        }),
+        _ => return None,
+    })
+}
+
+pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut Vec<Effect>) {
+    let status = if report.cancelled() {
+        Status::Failed {
+            message: "Cancelled by you; nothing was changed. Press r to run it again.".into(),
+        }
+    } else if !report.passed() {
+        let why = match &report.migrate {
+            None => "the project does not load (makemigrations failed)",
+            Some(_) => "migrate failed on a new, empty SQLite file",
+        };
+        Status::Failed {
+            message: format!(
+                "The fresh migrations do not pass: {why}. The log below says where; fix the \
+                 code, then press r. Your SQLite file was not touched."
+            ),
+        }
+    } else {
+        Status::Done {
+            summary: dry_run_summary(&report),
+        }
+    };
+    m.dry_run = Some(report);
+    finish(m, Step::DryRun, status, fx);
+}
+
+fn dry_run_summary(r: &DryRunReport) -> String {
+    let mut s = "migrations pass on a fresh SQLite file".to_string();
+    if !r.drifted_apps.is_empty() {
+        s.push_str(&format!(
+            "; models changed without a migration in {}",
+            r.drifted_apps.join(", ")
+        ));
+    }
+    match &r.schema {
+        Some(diff) if diff.problems.is_empty() => s.push_str("; your data fits the new schema"),
+        Some(diff) => s.push_str(&format!(
+            "; {} schema difference(s) with your data (listed)",
+            diff.problems.len()
+        )),
+        None => {}
+    }
+    s
+}
+
+pub(super) fn diagnosed(
+    m: &mut Migration,
+    diag: Diagnosis,
+    recipes: Vec<Recipe>,
+    fx: &mut Vec<Effect>,
+) {
+    m.recipes = recipes;
+    if !diag.fix_needed() {
+        let summary = format!("no fix needed: {}", diag.summary);
+        m.diagnosis = Some(diag);
+        finish(m, Step::FixPermissions, Status::Done { summary }, fx);
+        return;
+    }
+    let (question, choices) = rules::permission_question(&diag, &m.recipes, m.admin.is_some());
+    m.diagnosis = Some(diag);
+    finish(
+        m,
+        Step::FixPermissions,
+        Status::NeedsDecision {
+            kind: Question::PermissionFix,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+pub(super) fn applied(m: &mut Migration, report: ApplyReport, fx: &mut Vec<Effect>) {
+    let letter = report.recipe.letter();
+    let status = if report.recheck.effective {
+        Status::Done {
+            summary: format!(
+                "recipe {letter} ran as the admin in {}; re-checked as {}: effective",
+                report.ran_in,
+                m.target
+                    .as_ref()
+                    .map_or("the app role", |t| t.user.as_str())
+            ),
+        }
+    } else {
+        let still: Vec<&str> = report
+            .recheck
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.as_str())
+            .collect();
+        Status::Failed {
+            message: format!(
+                "Recipe {letter} ran (in {}) but changed nothing for the app role: still \
+                 missing {}. Press r to diagnose again.",
+                report.ran_in,
+                still.join("; ")
+            ),
+        }
+    };
+    m.applied = Some(report);
+    finish(m, Step::FixPermissions, status, fx);
+}
+
+/// The user picked an answer to the Fix permissions question.
+pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    let Some(diag) = m.diagnosis.clone() else {
+        return;
+    };
+    match id {
+        ChoiceId::Recipe(rid) => {
+            let (Some(recipe), Some(app), Some(admin)) = (
+                m.recipes.iter().find(|r| r.id == rid).cloned(),
+                m.target.clone(),
+                m.admin.clone(),
+            ) else {
+                return;
+            };
+            if recipe.available.is_err() {
+                return;
+            }
+            let job = next_job(m);
+            running(m, Step::FixPermissions, job, "running the fix as the admin");
+            fx.push(Effect::ApplyRecipe {
+                job,
+                recipe: Box::new(recipe),
+                app,
+                admin,
+            });
+            fx.push(Effect::Save);
+        }
+        ChoiceId::SaveSql => {
+            let Some(app) = m.target.clone() else { return };
+            let recipe = m
+                .recipes
+                .iter()
+                .find(|r| r.recommended)
+                .or_else(|| m.recipes.first())
+                .cloned();
+            let Some(recipe) = recipe else { return };
+            let path = m.options.project.join(".dj2pg").join("fix-permissions.sql");
+            let job = next_job(m);
+            running(m, Step::FixPermissions, job, "saving the SQL for a DBA");
+            fx.push(Effect::SaveDbaScript {
+                job,
+                recipe: Box::new(recipe),
+                diagnosis: Box::new(diag),
+                app,
+                path,
+            });
+            fx.push(Effect::Save);
+        }
+        ChoiceId::Recheck => super::update::start(m, Step::FixPermissions, fx),
+        _ => {}
+    }
+}
+
+/// The SQL file is written: the question stays, now saying where the file is.
+pub(super) fn dba_script_saved(m: &mut Migration, path: PathBuf, fx: &mut Vec<Effect>) {
+    m.dba_script = Some(path.clone());
+    let Some(diag) = &m.diagnosis else { return };
+    let (question, choices) = rules::permission_question(diag, &m.recipes, m.admin.is_some());
+    let question = format!(
+        "{question} The SQL for a DBA is in {}: once it ran, press c to check again.",
+        path.display()
+    );
+    finish(
+        m,
+        Step::FixPermissions,
+        Status::NeedsDecision {
+            kind: Question::PermissionFix,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+pub(super) fn schema_created(m: &mut Migration, report: CreateSchemaReport, fx: &mut Vec<Effect>) {
+    let step = Step::CreateSchema;
+    let status = if report.cancelled() {
+        Status::Failed {
+            message: "Cancelled by you. Press r to run migrate again.".into(),
+        }
+    } else if report.passed() {
+        let owner = m.table_owner().map(|(c, _)| c.user).unwrap_or_default();
+        Status::Done {
+            summary: format!("Django's migrate created the schema on PostgreSQL as {owner}"),
+        }
+    } else {
+        match &report.failure {
+            Some(MigrateFailure::DriverMissing) => {
+                let (question, choices) = rules::driver_question(&report.driver);
+                Status::NeedsDecision {
+                    kind: Question::InstallDriver,
+                    question,
+                    choices,
+                }
+            }
+            Some(f @ MigrateFailure::SchemaPermission { .. }) => {
+                // The permission step must run again before migrate can pass.
+                set_status(m, Step::FixPermissions, Status::Pending);
+                Status::Failed {
+                    message: format!(
+                        "{}. Fix permissions was reopened: press Esc to go back to it.",
+                        capitalized(&f.describe())
+                    ),
+                }
+            }
+            Some(f) => Status::Failed {
+                message: format!(
+                    "{}. The whole log is below; press r to retry.",
+                    capitalized(&f.describe())
+                ),
+            },
+            None => Status::Failed {
+                message: "migrate did not finish; see the log, then press r.".into(),
+            },
+        }
+    };
+    m.schema = Some(report);
+    finish(m, step, status, fx);
+}
+
+pub(super) fn decide_driver(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    match id {
+        ChoiceId::InstallDriver => {
+            let Some(check) = m.schema.as_ref().map(|r| r.driver.clone()) else {
+                return;
+            };
+            let job = next_job(m);
+            running(
+                m,
+                Step::CreateSchema,
+                job,
+                "installing the PostgreSQL driver",
+            );
+            fx.push(Effect::InstallDriver { job, check });
+            fx.push(Effect::Save);
+        }
+        ChoiceId::Abort => {
+            let cmd = m
+                .schema
+                .as_ref()
+                .and_then(|r| r.driver.install_display())
+                .unwrap_or_else(|| "pip install 'psycopg[binary]'".into());
+            fail(
+                m,
+                Step::CreateSchema,
+                &format!("Install the driver ({cmd}), then press r."),
+            );
+            fx.push(Effect::Save);
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn driver_installed(m: &mut Migration, report: DriverInstall, fx: &mut Vec<Effect>) {
+    if report.after.driver.is_some() {
+        // The driver imports now: run migrate again at once.
+        m.job = None;
+        super::update::start(m, Step::CreateSchema, fx);
+    } else {
+        let tail = report.run.lines.last().cloned().unwrap_or_default();
+        finish(
+            m,
+            Step::CreateSchema,
+            Status::Failed {
+                message: format!(
+                    "The driver could not be installed ({tail}). Install it yourself, then \
+                     press r."
+                ),
+            },
+            fx,
+        );
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
