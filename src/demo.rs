@@ -7,9 +7,7 @@
 //! folder is kept so the user can look at it.
 
 use crate::cli::{DemoArgs, ProjectArgs, TargetArgs, WizardArgs};
-use crate::django::overlay::Overlay;
 use crate::pg::cluster::{ClusterOptions, TempCluster};
-use crate::pg::{ConnConfig, Secret};
 use crate::tui::Prefill;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -63,19 +61,22 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         );
     }
 
-    let (cluster, target, password) = match &args.to {
+    let (cluster, target, password, admin) = match &args.to {
         Some(url) => {
             let (config, password) = crate::cli::parse_target(url)?;
-            (None, Some(config), password)
+            (None, Some(config), password, None)
         }
         None => {
             say("starting a throwaway PostgreSQL on 127.0.0.1 (TLS, scram-sha-256)…");
             match TempCluster::start(ClusterOptions::default()) {
                 Ok(cluster) => {
+                    // The app role starts like a fresh DigitalOcean user: no privilege on
+                    // schema public, no tables. Fix permissions and Create schema do the rest,
+                    // with the throwaway server's admin offered to the wizard.
                     let target = cluster.app();
                     let password = Some(cluster.app_password().clone());
-                    grant_schema(&cluster)?;
-                    (Some(cluster), Some(target), password)
+                    let admin = (cluster.admin(), Some(cluster.admin_password().clone()));
+                    (Some(cluster), Some(target), password, Some(admin))
                 }
                 Err(e) => {
                     say(&format!("no local PostgreSQL: {e:#}"));
@@ -85,17 +86,19 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                     say(
                         "(its schema must exist: run `python manage.py migrate` against it from the project folder)",
                     );
-                    (None, None, None)
+                    (None, None, None, None)
                 }
             }
         }
     };
     if let Some(target) = &target {
-        say(
-            "Create schema is not built yet in this version, so the demo runs `manage.py migrate` on PostgreSQL for you",
-        );
-        create_schema(&dir, &python, target, password.as_ref())?;
         say(&format!("target: {}", target.display_url()));
+    }
+    if let Some((admin, _)) = &admin {
+        say(&format!(
+            "admin for Fix permissions: {} (not a superuser, like DigitalOcean's)",
+            admin.display_url()
+        ));
     }
     say("opening the wizard (q quits; the folder is kept, the throwaway server is removed)");
 
@@ -113,6 +116,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             password,
             notice: None,
         },
+        admin,
     );
     drop(cluster);
     say(&format!("the sample project stays in {}", dir.display()));
@@ -124,38 +128,6 @@ fn link_venv(dir: &Path, python: &Path) {
     if let Some(venv) = python.parent().and_then(Path::parent) {
         let _ = std::os::unix::fs::symlink(venv, dir.join(".venv"));
     }
-}
-
-/// What the Fix permissions step will do: the admin grants the app role the schema.
-fn grant_schema(cluster: &TempCluster) -> Result<()> {
-    let mut admin = cluster
-        .admin()
-        .connect(Some(cluster.admin_password()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    admin
-        .batch_execute(&format!(
-            "GRANT ALL ON SCHEMA public TO \"{}\"",
-            cluster.app().user
-        ))
-        .context("could not grant the schema to the app role")?;
-    Ok(())
-}
-
-fn create_schema(
-    dir: &Path,
-    python: &Path,
-    target: &ConnConfig,
-    password: Option<&Secret>,
-) -> Result<()> {
-    let overlay = Overlay::write(dir, "aiproto.settings")?;
-    let out = overlay.manage(python, target, password, &["migrate", "--noinput"])?;
-    if !out.status.success() {
-        bail!(
-            "manage.py migrate on PostgreSQL failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
 }
 
 /// Where the demo keeps its venv.

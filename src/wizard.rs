@@ -1,7 +1,7 @@
 //! Opening the terminal wizard: find or resume the run, then hand it to the TUI.
 
 use crate::cli::WizardArgs;
-use crate::pg::Secret;
+use crate::pg::{ConnConfig, Secret};
 use crate::runner::Runner;
 use crate::state::{self, Migration, RunOptions};
 use crate::tui::Prefill;
@@ -25,11 +25,17 @@ pub fn launch(args: WizardArgs) -> Result<ExitCode> {
             password,
             notice: None,
         },
+        None,
     )
 }
 
-/// Open the wizard with the Connect form pre-filled (the demo passes its local server).
-pub fn launch_with(args: WizardArgs, mut prefill: Prefill) -> Result<ExitCode> {
+/// Open the wizard with the Connect form pre-filled (the demo passes its local server), and
+/// an admin for Fix permissions when one is known (the demo's throwaway `doadmin`).
+pub fn launch_with(
+    args: WizardArgs,
+    mut prefill: Prefill,
+    admin: Option<(ConnConfig, Option<Secret>)>,
+) -> Result<ExitCode> {
     let project = args.project.project.clone();
     if args.fresh {
         state::persist::forget(&project)?;
@@ -48,9 +54,16 @@ pub fn launch_with(args: WizardArgs, mut prefill: Prefill) -> Result<ExitCode> {
             bulk_min_rows: None,
         }),
     };
+    let mut m = m;
     let (tx, rx) = mpsc::channel();
     let mut runner = Runner::new(tx);
     runner.password = prefill.password.clone();
+    if let Some((config, password)) = admin {
+        if m.admin.is_none() {
+            m.admin = Some(config);
+        }
+        runner.admin_password = password;
+    }
     let end = crate::tui::run(m, runner, rx, prefill)?;
     if end.finished() {
         println!("dj2pg: the run is complete.");

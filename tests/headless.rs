@@ -141,3 +141,89 @@ fn migrate_connects_over_tls_and_describes_the_target() {
         );
     }
 }
+
+/// Issue 11's headless goal: on a fresh copy of the sample project and a fresh app role
+/// (no privilege on schema public), one command goes from Discover through Copy rows:
+/// the dry run, the permission fix run as the admin, migrate, the copy.
+#[test]
+fn migrate_with_an_admin_url_fixes_permissions_creates_the_schema_and_copies() {
+    let python = common::django_venv();
+    let cluster = common::cluster();
+    let (tmp, project) = common::sample_project(600);
+    let url = cluster.app().display_url();
+    let admin = cluster.admin().display_url();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &migrate_args(
+            &project,
+            &python,
+            &["--to", &url, "--admin-url", &admin, "--yes", "--json"],
+        ),
+        &[
+            ("PGPASSWORD", cluster.app_password().expose()),
+            ("DJ2PG_ADMIN_PASSWORD", cluster.admin_password().expose()),
+        ],
+    );
+    let ev = events(&out);
+    assert_eq!(out.status.code(), Some(0), "{ev:#?}");
+    for step in ["dry-run", "fix-permissions", "create-schema", "copy-rows"] {
+        assert!(has(&ev, step, "done"), "{step} not done: {ev:#?}");
+    }
+    let fix = ev
+        .iter()
+        .find(|e| e["step"] == "fix-permissions" && e["event"] == "done")
+        .unwrap();
+    assert!(
+        fix["message"].as_str().unwrap().contains("recipe A"),
+        "{fix}"
+    );
+    // Django's tables belong to the app role, and hold the SQLite rows.
+    let mut su = cluster.superuser();
+    su.dbname = cluster.app().dbname;
+    let owner = common::rows(
+        &su,
+        cluster.superuser_password(),
+        "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class \
+         WHERE relname LIKE 'classifier_%' AND relkind = 'r'",
+    );
+    assert_eq!(owner, vec![vec![Some("app".to_string())]]);
+    let counts = common::sqlite_counts(&project.join("db.sqlite3"));
+    for (table, n) in counts.iter().filter(|(t, _)| t.starts_with("classifier_")) {
+        let got = common::rows(
+            &cluster.app(),
+            cluster.app_password(),
+            &format!("SELECT count(*)::text FROM {table}"),
+        );
+        assert_eq!(got, vec![vec![Some(n.to_string())]], "{table}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(cluster.admin_password().expose()));
+    assert!(!text.contains(cluster.app_password().expose()));
+}
+
+#[test]
+fn migrate_without_an_admin_stops_with_the_sql_for_a_dba() {
+    let python = common::django_venv();
+    let cluster = common::cluster();
+    let (tmp, project) = common::sample_project(300);
+    let url = cluster.app().display_url();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &migrate_args(&project, &python, &["--to", &url]),
+        &[("PGPASSWORD", cluster.app_password().expose())],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("[fix-permissions] sql: GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"app\""),
+        "{text}"
+    );
+    assert!(text.contains("--admin-url"), "{text}");
+    let script = project.join(".dj2pg/fix-permissions.sql");
+    let sql = std::fs::read_to_string(&script).expect("the SQL is saved for a DBA");
+    assert!(sql.contains("\\connect"), "{sql}");
+    assert!(
+        !text.contains("[create-schema] start"),
+        "migrate never ran: {text}"
+    );
+}
