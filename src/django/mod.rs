@@ -7,6 +7,7 @@
 mod describe;
 mod discover;
 mod introspect;
+pub mod migrations;
 pub mod overlay;
 mod python;
 mod scan;
