@@ -15,6 +15,7 @@ mod git;
 mod hash;
 mod manifest;
 mod paths;
+mod report;
 mod reset;
 mod restore;
 mod space;
@@ -25,8 +26,9 @@ pub use folder::{DJ2PG_DIR, default_backup_dir, ensure_gitignore};
 pub use git::git_state;
 pub use hash::sha256_file;
 pub use manifest::{MANIFEST_FILE, add_entries, read_manifest, write_manifest};
-pub use reset::{RESET_DIR, record_regenerated, reset_migrations};
-pub use restore::restore;
+pub use report::{backup_lines, restore_command, restore_lines};
+pub use reset::{RESET_DIR, files_to_go, record_regenerated, reset_migrations};
+pub use restore::{REGENERATED_DIR, restore};
 pub use sqlite::{CopyFailure, CopyOptions, backup_sqlite};
 
 use crate::data::backup::{

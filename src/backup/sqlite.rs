@@ -144,6 +144,28 @@ pub fn backup_sqlite(
     run_backup(&src, &mut dst, &shown, opts, log)?;
     let _ = src.execute_batch("COMMIT");
     drop(src);
+    // The backup copies page 1 verbatim, so a WAL source gives a WAL-flagged copy, which
+    // grows `-wal`/`-shm` files whenever it is opened. Rollback mode keeps the copy one
+    // self-contained file whose hash does not depend on who opened it last.
+    created.file(with_suffix(&partial, "-wal"));
+    created.file(with_suffix(&partial, "-shm"));
+    let mode: String = dst
+        .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+        .map_err(|e| {
+            classify(
+                &partial.display().to_string(),
+                CheckKind::SqliteCopy,
+                "finish",
+                &e,
+                opts,
+            )
+        })?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(fail(
+            CheckKind::SqliteCopy,
+            format!("the copy {} stayed in {mode} mode", partial.display()),
+        ));
+    }
     dst.close().map_err(|(_, e)| {
         classify(
             &partial.display().to_string(),

@@ -349,3 +349,49 @@ pub fn not_analyzed(c: &TempCluster) -> Vec<String> {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// SHA-256 of every file below `root` (relative path -> hex), leaving out the top-level
+/// entries named in `skip` (e.g. `.dj2pg`). Two equal maps mean a byte-identical tree.
+pub fn tree_hashes(root: &Path, skip: &[&str]) -> std::collections::BTreeMap<String, String> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        skip: &[&str],
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        for entry in
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        {
+            let entry = entry.expect("dir entry");
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if dir == root && skip.contains(&rel.as_str()) {
+                continue;
+            }
+            let ty = entry.file_type().expect("file type");
+            if ty.is_dir() {
+                walk(root, &path, skip, out);
+            } else if ty.is_file() {
+                let (sha, _) = dj2pg::backup::sha256_file(&path).unwrap();
+                out.insert(rel, sha);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, skip, &mut out);
+    out
+}
+
+/// Compile every `.py` below `dir` into `__pycache__` (as running the project would).
+pub fn compile_all(python: &Path, dir: &Path) {
+    run_checked(
+        Command::new(python)
+            .args(["-m", "compileall", "-q"])
+            .arg(dir),
+        "python -m compileall",
+    );
+}
