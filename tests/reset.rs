@@ -317,6 +317,31 @@ fn reset_refuses_third_party_and_outside_apps_and_a_changed_folder() {
     assert!(format!("{err:#}").contains("0003_new.py"), "{err:#}");
     std::fs::remove_file(project.join("classifier/migrations/0003_new.py")).unwrap();
     assert_eq!(common::tree_hashes(&project, &[".dj2pg"]), before);
+
+    // The cross-app warning is real: resetting classifier alone breaks extras' migration
+    // graph exactly as the scan said; restore mends it.
+    let out = common::manage_py(&python, &project, &["showmigrations", "classifier"], &[]);
+    assert!(out.status.success(), "{}", common::output_text(&out));
+    reset_migrations(
+        &project,
+        &backup,
+        &scan,
+        &["classifier".into()],
+        &mut |_| {},
+    )
+    .expect("reset");
+    let out = common::manage_py(&python, &project, &["showmigrations", "classifier"], &[]);
+    let text = common::output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("NodeNotFoundError") && text.contains("0002_default_labels"),
+        "{text}"
+    );
+    let r = restore(&project, &backup, false).unwrap();
+    assert!(r.applied && r.conflicts.is_empty(), "{r:#?}");
+    assert_eq!(common::tree_hashes(&project, &[".dj2pg"]), before);
+    let out = common::manage_py(&python, &project, &["showmigrations", "classifier"], &[]);
+    assert!(out.status.success(), "{}", common::output_text(&out));
 }
 
 #[test]
