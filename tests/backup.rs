@@ -376,44 +376,6 @@ fn a_database_locked_by_a_writer_fails_after_the_busy_timeout_naming_the_file() 
     holder.execute_batch("ROLLBACK").unwrap();
 }
 
-/// Make `dir` unwritable even for root (mode 0555, plus the immutable flag when root,
-/// since root ignores permission bits). Undone on drop.
-struct ReadOnlyDir(PathBuf, bool);
-
-impl ReadOnlyDir {
-    fn new(dir: &Path) -> ReadOnlyDir {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
-        let root = is_root();
-        if root {
-            let ok = Command::new("chattr").arg("+i").arg(dir).status();
-            assert!(
-                ok.is_ok_and(|s| s.success()),
-                "running as root: chattr +i is needed to make a folder read-only (apt-get install e2fsprogs)"
-            );
-        }
-        ReadOnlyDir(dir.to_path_buf(), root)
-    }
-}
-
-impl Drop for ReadOnlyDir {
-    fn drop(&mut self) {
-        use std::os::unix::fs::PermissionsExt;
-        if self.1 {
-            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
-        }
-        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 #[test]
 fn an_unwritable_folder_or_a_missing_parent_fails_clearly_and_leaves_nothing() {
     let (tmp, project) = bare_project();
@@ -421,7 +383,7 @@ fn an_unwritable_folder_or_a_missing_parent_fails_clearly_and_leaves_nothing() {
     make_db(&db, 50);
 
     // The project itself is read-only: the default folder cannot be created.
-    let guard = ReadOnlyDir::new(&project);
+    let guard = common::ReadOnlyDir::new(&project);
     let (report, _) = run(request(&project, Some(db.clone())));
     let msg = failure(&report).to_string();
     drop(guard);
@@ -435,7 +397,7 @@ fn an_unwritable_folder_or_a_missing_parent_fails_clearly_and_leaves_nothing() {
     // A given folder inside a read-only one.
     let ro = tmp.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
-    let guard = ReadOnlyDir::new(&ro);
+    let guard = common::ReadOnlyDir::new(&ro);
     let mut req = request(&project, Some(db.clone()));
     req.backup_dir = Some(ro.join("backup"));
     let (report, _) = run(req);
@@ -467,7 +429,7 @@ impl Drop for SmallFs {
 #[test]
 fn a_full_disk_is_caught_before_anything_is_written() {
     assert!(
-        is_root(),
+        common::is_root(),
         "this test mounts a 256 KiB tmpfs to fill a disk for real: run it as root"
     );
     let (tmp, project) = bare_project();

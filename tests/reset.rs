@@ -169,6 +169,10 @@ fn scan_of_the_sample_project_lists_its_files_and_its_data_migration() {
         "{hints:?}"
     );
     assert_eq!(scan.keep_hints(&["classifier".into()], true).len(), 2);
+    assert_eq!(scan.select("all").unwrap(), ["classifier"]);
+    assert_eq!(scan.select("none").unwrap(), Vec::<String>::new());
+    assert!(scan.select("auth").unwrap_err().contains("third-party"));
+    assert!(scan.select("nope").unwrap_err().contains("nope"));
     let (files, bytes) = scan.totals(&["classifier".into()]);
     assert_eq!(files, 5);
     assert!(bytes > 1000);
@@ -592,4 +596,54 @@ fn restore_puts_back_a_recorded_settings_backup() {
         std::fs::read_to_string(backup.join(&r.displaced[0].archived)).unwrap(),
         "# rewritten by dj2pg\n"
     );
+}
+
+#[test]
+fn a_move_failing_halfway_puts_back_what_was_moved() {
+    let python = common::django_venv();
+    let (_tmp, project) = common::sample_project(50);
+    let migrations = project.join("classifier/migrations");
+    common::compile_all(&python, &migrations);
+    let d = dj2pg::django::discover(&project, Some(&python)).expect("discover");
+    let report = run_backup(
+        backup_request(&d, None),
+        &mut |_| {},
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    let backup = report.backup_dir.clone();
+    let scan = scan_migrations(&python, &project, None).expect("scan");
+    let before = common::tree_hashes(&project, &[".dj2pg"]);
+    // The .py files move first; the compiled ones cannot leave a read-only __pycache__.
+    let guard = common::ReadOnlyDir::new(&migrations.join("__pycache__"));
+    let err = reset_migrations(
+        &project,
+        &backup,
+        &scan,
+        &["classifier".into()],
+        &mut |_| {},
+    )
+    .expect_err("the __pycache__ folder is read-only");
+    drop(guard);
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("every file moved so far was put back"),
+        "{msg}"
+    );
+    assert!(msg.contains("__pycache__"), "{msg}");
+    assert_eq!(common::tree_hashes(&project, &[".dj2pg"]), before);
+    assert!(read_manifest(&backup).unwrap().reset.is_none());
+    // A read-only migrations folder: nothing moves at all.
+    let guard = common::ReadOnlyDir::new(&migrations);
+    let err = reset_migrations(
+        &project,
+        &backup,
+        &scan,
+        &["classifier".into()],
+        &mut |_| {},
+    )
+    .expect_err("read-only migrations folder");
+    drop(guard);
+    assert!(format!("{err:#}").contains("0001_initial.py"), "{err:#}");
+    assert_eq!(common::tree_hashes(&project, &[".dj2pg"]), before);
 }

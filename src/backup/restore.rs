@@ -204,6 +204,15 @@ fn plan(
                 } else {
                     Vec::new()
                 };
+                for k in &app.kept {
+                    if !now.contains(&k.rel_path) {
+                        report.notes.push(format!(
+                            "{} (left in place by the reset) is gone; the Backup step's copy is in {}",
+                            app.migrations_dir.join(&k.rel_path).display(),
+                            backup_dir.join(super::ARCHIVE_DIR).join(&app.label).display()
+                        ));
+                    }
+                }
                 let mut in_place = BTreeSet::new();
                 for rel in now {
                     let path = app.migrations_dir.join(&rel);

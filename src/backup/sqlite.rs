@@ -9,9 +9,9 @@
 
 use super::folder::Created;
 use super::hash::sha256_file;
+use super::sqlite_errors::{check_header, classify, locked};
 use crate::data::backup::{CheckKind, SqliteBackup, TableCount};
-use rusqlite::{Connection, ErrorCode, OpenFlags, backup::StepResult};
-use std::io::Read;
+use rusqlite::{Connection, OpenFlags, backup::StepResult};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ impl std::fmt::Display for CopyFailure {
 
 impl std::error::Error for CopyFailure {}
 
-fn fail(kind: CheckKind, message: String) -> CopyFailure {
+pub(super) fn fail(kind: CheckKind, message: String) -> CopyFailure {
     CopyFailure { kind, message }
 }
 
@@ -227,50 +227,6 @@ pub fn backup_sqlite(
     })
 }
 
-/// An SQLite file starts with `SQLite format 3\0`; an encrypted one (SQLCipher) or any
-/// other file does not. Checked before SQLite sees it, for a message that says so.
-fn check_header(source: &Path) -> Result<(), CopyFailure> {
-    let shown = source.display();
-    let mut file = std::fs::File::open(source).map_err(|e| {
-        fail(
-            CheckKind::SqliteCopy,
-            format!("cannot open the database {shown}: {e}"),
-        )
-    })?;
-    let mut header = [0u8; 16];
-    let mut read = 0;
-    while read < header.len() {
-        match file.read(&mut header[read..]) {
-            Ok(0) => break,
-            Ok(n) => read += n,
-            Err(e) => {
-                return Err(fail(
-                    CheckKind::SqliteCopy,
-                    format!("cannot read the database {shown}: {e}"),
-                ));
-            }
-        }
-    }
-    if read == 0 {
-        return Err(fail(
-            CheckKind::SqliteCopy,
-            format!(
-                "{shown} is empty (0 bytes): there is no database to back up; check DATABASES['default']['NAME']"
-            ),
-        ));
-    }
-    if &header[..read] != b"SQLite format 3\0" {
-        return Err(fail(
-            CheckKind::SqliteCopy,
-            format!(
-                "{shown} is not an SQLite database (it may be encrypted, e.g. with SQLCipher, \
-                 or another kind of file): check DATABASES['default']['NAME']"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Ordinary tables (virtual tables are left out: their module may not be compiled in,
 /// and their content lives in shadow tables, which are counted).
 fn list_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
@@ -383,55 +339,4 @@ fn verify_copy(
         })?);
     }
     Ok(("ok".into(), counts))
-}
-
-fn locked(shown: &str, opts: &CopyOptions<'_>) -> CopyFailure {
-    fail(
-        CheckKind::SqliteCopy,
-        format!(
-            "the database {shown} is locked by another program writing to it (waited {} s): \
-             stop the Django app or the script using it, then retry",
-            opts.busy_timeout.as_secs_f32()
-        ),
-    )
-}
-
-/// Turn an SQLite error into a message that names the file and what to do.
-fn classify(
-    shown: &str,
-    kind: CheckKind,
-    action: &str,
-    e: &rusqlite::Error,
-    opts: &CopyOptions<'_>,
-) -> CopyFailure {
-    match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => locked(shown, opts),
-        Some(ErrorCode::NotADatabase) => fail(
-            CheckKind::SqliteCopy,
-            format!(
-                "{shown} is not an SQLite database (it may be encrypted, e.g. with SQLCipher): \
-                 check DATABASES['default']['NAME']"
-            ),
-        ),
-        Some(ErrorCode::DatabaseCorrupt) => fail(
-            CheckKind::Integrity,
-            format!(
-                "the database {shown} is damaged (SQLite: {e}); repair it first \
-                 (e.g. `sqlite3 {shown} .recover`)"
-            ),
-        ),
-        Some(ErrorCode::DiskFull) => fail(
-            kind,
-            format!(
-                "the disk is full while copying {shown}: free some space or choose another backup folder"
-            ),
-        ),
-        Some(ErrorCode::CannotOpen)
-        | Some(ErrorCode::PermissionDenied)
-        | Some(ErrorCode::ReadOnly) => fail(
-            kind,
-            format!("could not {action} {shown}: {e} (check the file's permissions)"),
-        ),
-        _ => fail(kind, format!("could not {action} {shown}: {e}")),
-    }
 }

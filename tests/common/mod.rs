@@ -395,3 +395,41 @@ pub fn compile_all(python: &Path, dir: &Path) {
         "python -m compileall",
     );
 }
+
+/// Make `dir` unwritable even for root (mode 0555, plus the immutable flag when root,
+/// since root ignores permission bits). Undone on drop.
+pub struct ReadOnlyDir(PathBuf, bool);
+
+impl ReadOnlyDir {
+    pub fn new(dir: &Path) -> ReadOnlyDir {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let root = is_root();
+        if root {
+            let ok = Command::new("chattr").arg("+i").arg(dir).status();
+            assert!(
+                ok.is_ok_and(|s| s.success()),
+                "running as root: chattr +i is needed to make a folder read-only (apt-get install e2fsprogs)"
+            );
+        }
+        ReadOnlyDir(dir.to_path_buf(), root)
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.1 {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        }
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
