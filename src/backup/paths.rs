@@ -39,9 +39,11 @@ pub fn inside_project(project: &Path, dir: &Path, what: &str) -> Result<PathBuf>
     Ok(real)
 }
 
-/// `rel` relative to `project` (both canonical), `/`-separated.
+/// `path` relative to `project` (both resolved when they exist); `path` itself when it is
+/// outside the project.
 pub fn relative_to(project: &Path, path: &Path) -> PathBuf {
     let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     path.strip_prefix(&project)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())

@@ -96,7 +96,11 @@ pub(super) fn classify(
         | Some(ErrorCode::PermissionDenied)
         | Some(ErrorCode::ReadOnly) => fail(
             kind,
-            format!("could not {action} {shown}: {e} (check the file's permissions)"),
+            format!(
+                "could not {action} {shown}: {e} (check the permissions of the file and its \
+                 folder; a leftover -journal file from an interrupted write is rolled back \
+                 only when the app or sqlite3 opens the database once)"
+            ),
         ),
         _ => fail(kind, format!("could not {action} {shown}: {e}")),
     }

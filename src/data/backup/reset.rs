@@ -344,3 +344,7 @@ pub struct RestoreReport {
     /// Lines for the user (e.g. "the reset record is missing: nothing to put back").
     pub notes: Vec<String>,
 }
+
+#[cfg(test)]
+#[path = "reset_tests.rs"]
+mod tests;
