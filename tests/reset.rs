@@ -586,6 +586,18 @@ fn restore_puts_back_a_recorded_settings_backup() {
         }],
     )
     .unwrap();
+    // The user edited the rewritten file: a conflict, nothing changes without --yes.
+    std::fs::write(&settings, "# rewritten by dj2pg\n# and edited\n").unwrap();
+    let r = restore(&project, &backup, false).unwrap();
+    assert!(!r.applied, "{r:#?}");
+    assert_eq!(r.conflicts.len(), 1);
+    assert_eq!(r.conflicts[0].path, Path::new("aiproto/settings.py"));
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "# rewritten by dj2pg\n# and edited\n"
+    );
+    std::fs::write(&settings, "# rewritten by dj2pg\n").unwrap();
+
     let r = restore(&project, &backup, false).unwrap();
     assert!(r.applied && r.conflicts.is_empty(), "{r:#?}");
     assert_eq!(sha256_file(&settings).unwrap().0, old_sha);
@@ -646,4 +658,59 @@ fn a_move_failing_halfway_puts_back_what_was_moved() {
     drop(guard);
     assert!(format!("{err:#}").contains("0001_initial.py"), "{err:#}");
     assert_eq!(common::tree_hashes(&project, &[".dj2pg"]), before);
+}
+
+#[test]
+fn restore_reads_the_update_settings_steps_backup_list_and_takes_the_oldest_copy() {
+    let python = common::django_venv();
+    let (_tmp, project) = common::sample_project(50);
+    let d = dj2pg::django::discover(&project, Some(&python)).expect("discover");
+    let report = run_backup(
+        backup_request(&d, None),
+        &mut |_| {},
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    let backup = report.backup_dir.clone();
+    let settings = project.join("aiproto/settings.py").canonicalize().unwrap();
+    let env_example = project.join(".env.example");
+    std::fs::write(&env_example, "OLD=1\n").unwrap();
+    let (settings_sha, _) = sha256_file(&settings).unwrap();
+    let (env_sha, _) = sha256_file(&env_example).unwrap();
+    let before = common::tree_hashes(&project, &[".dj2pg"]);
+    // settings-backup.json as the Update settings step writes it: absolute paths, and here
+    // two rewrites (the second backed up dj2pg's own first output).
+    std::fs::create_dir_all(backup.join("settings/aiproto")).unwrap();
+    std::fs::copy(&settings, backup.join("settings/aiproto/settings.py")).unwrap();
+    std::fs::write(
+        backup.join("settings/aiproto/settings.py.1"),
+        "# first rewrite\n",
+    )
+    .unwrap();
+    std::fs::copy(&env_example, backup.join("settings/.env.example")).unwrap();
+    let (first_sha, _) = sha256_file(&backup.join("settings/aiproto/settings.py.1")).unwrap();
+    let records = serde_json::json!([
+        {"kind": "settings", "original": settings, "archived": backup.join("settings/aiproto/settings.py"), "sha256": settings_sha},
+        {"kind": "env-example", "original": env_example.canonicalize().unwrap(), "archived": backup.join("settings/.env.example"), "sha256": env_sha},
+        {"kind": "settings", "original": settings, "archived": backup.join("settings/aiproto/settings.py.1"), "sha256": first_sha},
+    ]);
+    std::fs::write(
+        backup.join(dj2pg::backup::SETTINGS_BACKUP_FILE),
+        records.to_string(),
+    )
+    .unwrap();
+    std::fs::write(&settings, "# second rewrite\n").unwrap();
+    std::fs::write(&env_example, "DATABASE_URL=\n").unwrap();
+
+    let r = restore(&project, &backup, false).unwrap();
+    assert!(r.applied && r.conflicts.is_empty(), "{r:#?}");
+    assert_eq!(r.restored.len(), 2, "{r:#?}");
+    assert_eq!(common::tree_hashes(&project, &[".dj2pg"]), before);
+    // What dj2pg had written is kept in the archive.
+    let kept: Vec<String> = r
+        .displaced
+        .iter()
+        .map(|m| std::fs::read_to_string(backup.join(&m.archived)).unwrap())
+        .collect();
+    assert!(kept.contains(&"# second rewrite\n".to_string()), "{kept:?}");
 }

@@ -276,11 +276,12 @@ fn plan(
         }
     }
 
-    for entry in manifest
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::SettingsBackup)
-    {
+    for entry in &super::settings_records::settings_entries(
+        project,
+        backup_dir,
+        manifest,
+        &mut report.notes,
+    )? {
         let dst = safe_join(project, &entry.original)?;
         let source = safe_join(backup_dir, &entry.archived)?;
         verify(&source, &entry.sha256)?;
@@ -290,11 +291,14 @@ fn plan(
                 report.already_in_place.push(entry.original.clone());
                 continue;
             }
-            if entry.replaced_by_sha256.as_deref() != Some(sha.as_str()) {
-                conflicts.push(RestoreConflict {
+            // Only a recorded hash of what dj2pg wrote can tell a later edit apart; without
+            // one the current file simply goes into the archive (it is kept, not lost).
+            match entry.replaced_by_sha256.as_deref() {
+                Some(written) if written != sha => conflicts.push(RestoreConflict {
                     path: entry.original.clone(),
                     reason: "changed after dj2pg rewrote it".into(),
-                });
+                }),
+                _ => {}
             }
             displace.push(Action::Displace {
                 path: entry.original.clone(),
