@@ -25,14 +25,35 @@ use std::time::{Duration, Instant};
 const DJ2PG: &str = env!("CARGO_BIN_EXE_dj2pg");
 const GNU_TIME: &str = "/usr/bin/time";
 
+/// dj2pg copy against the psql \copy floor and pgloader, on the same data and server.
+#[derive(clap::Parser)]
+#[command(name = "cargo bench --bench copy --")]
 struct Args {
+    /// About how many rows the sample data gets (1_000_000 is fine).
+    #[arg(long, default_value = "200000", value_parser = count)]
     rows: usize,
+    /// dj2pg's parallel connections (default: its own).
+    #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// Keep the generated project and the server's data directory.
+    #[arg(long)]
     keep: bool,
     /// Rounds of every tool, interleaved; the report gives each tool's median.
-    repeat: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    repeat: u64,
     /// Round-trip time to add between the tools and the server (a delaying proxy).
+    #[arg(long, default_value_t = 0)]
     rtt_ms: u64,
+    /// Passed by `cargo bench` to every bench binary.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// A count that may be written with `_` separators.
+fn count(v: &str) -> Result<usize, String> {
+    v.replace('_', "")
+        .parse()
+        .map_err(|_| format!("{v}: not a number"))
 }
 
 /// A table dj2pg copies: its columns (SQLite order) with their PostgreSQL types.
@@ -205,38 +226,7 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        rows: 200_000,
-        jobs: None,
-        keep: false,
-        repeat: 1,
-        rtt_ms: 0,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| -> Result<usize> {
-            let v = it.next().with_context(|| format!("{name} needs a value"))?;
-            v.replace('_', "")
-                .parse()
-                .with_context(|| format!("{name} {v}: not a number"))
-        };
-        match a.as_str() {
-            "--rows" => args.rows = value("--rows")?,
-            "--jobs" | "-j" => args.jobs = Some(value("--jobs")?),
-            "--keep" => args.keep = true,
-            "--repeat" => args.repeat = value("--repeat")?.max(1),
-            "--rtt-ms" => args.rtt_ms = value("--rtt-ms")? as u64,
-            "--bench" => {} // cargo bench passes it to every bench binary
-            "-h" | "--help" => {
-                println!(
-                    "cargo bench --bench copy -- [--rows N (200000)] [--jobs N] [--repeat N (1)] [--rtt-ms N (0)] [--keep]"
-                );
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (try --help)"),
-        }
-    }
-    Ok(args)
+    Ok(<Args as clap::Parser>::parse())
 }
 
 /// The tables dj2pg copies (every SQLite user table but `django_migrations`), with the

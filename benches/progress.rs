@@ -72,21 +72,20 @@ fn progress(frame: u64, frames: u64) -> CopyProgress {
     }
 }
 
+/// What the wizard's live progress costs per frame.
+#[derive(clap::Parser)]
+#[command(name = "cargo bench --bench progress --")]
+struct Args {
+    /// Frames drawn per terminal size.
+    #[arg(long, default_value_t = 5_000)]
+    frames: u64,
+    /// Passed by `cargo bench` to every bench binary.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
 fn main() {
-    let mut frames: u64 = 5_000;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--frames" => {
-                frames = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--frames needs a number")
-            }
-            "--bench" => {}
-            other => panic!("unknown argument {other:?} (--frames N)"),
-        }
-    }
+    let frames = <Args as clap::Parser>::parse().frames;
     println!("== wizard progress: Copy rows screen, 18 tables, {frames} frames each ==");
     println!(
         "{:<10} {:>14} {:>26}",

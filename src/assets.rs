@@ -11,6 +11,10 @@ pub const INTROSPECT_PY: &str = include_str!("../assets/introspect.py");
 /// what a migrations reset would move and why some of it needs a look (JSON out).
 pub const MIGRATION_SCAN_PY: &str = include_str!("../assets/migration_scan.py");
 
+/// Run by the project's Python to find where `DATABASES` is set, with Python's own `ast`
+/// (see the script's docstring); used by `django::settings_rewrite::locate`.
+pub const SETTINGS_LOCATE_PY: &str = include_str!("../assets/settings_locate.py");
+
 /// The Python packages the sample project (and the test harness) pins.
 pub const REQUIREMENTS_TXT: &str = include_str!("../assets/requirements.txt");
 

@@ -1,7 +1,7 @@
 //! The command line: `dj2pg [wizard]`, `dj2pg migrate`, `dj2pg copy`, `dj2pg demo`.
 
+use crate::data::copy::ProblemPolicy;
 use crate::pg::{ConnConfig, Secret};
-use crate::state::ProblemPolicy;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -128,7 +128,9 @@ pub struct CopyOptions {
     pub bulk_min_rows: u64,
 }
 
-fn default_jobs() -> usize {
+/// Parallel connections for the copy when none are asked for: one per core, 2 to 4. The
+/// one place this machine-dependent default is decided (the wizard and both commands).
+pub fn default_jobs() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get().clamp(2, 4))
         .unwrap_or(2)

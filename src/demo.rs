@@ -111,6 +111,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         Prefill {
             url: target.map(|t| t.display_url()),
             password,
+            notice: None,
         },
     );
     drop(cluster);

@@ -8,7 +8,7 @@
 
 use crate::cli::{CopyArgs, MigrateArgs};
 use crate::runner::Runner;
-use crate::state::{self, Effect, JobEvent, Migration, Msg, RunOptions, Status, Step};
+use crate::state::{self, ChoiceId, Effect, JobEvent, Migration, Msg, RunOptions, Status, Step};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::process::ExitCode;
@@ -80,7 +80,11 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     cancel_on_signals(&interrupted)?;
     forward_interrupt(interrupted, tx.clone());
     let mut runner = Runner::new(tx);
-    let mut m = match state::persist::load(&project)? {
+    let loaded = state::persist::load(&project)?;
+    if let Some(notice) = &loaded.notice {
+        printer.event(Step::Discover, "notice", notice);
+    }
+    let mut m = match loaded.run {
         Some(mut saved) => {
             let at = saved
                 .resume_offer
@@ -177,7 +181,7 @@ fn drive(
     loop {
         if m.job.is_none() {
             let step = m.cursor;
-            let Status::NeedsDecision { question, choices } = m.status(step).clone() else {
+            let Status::NeedsDecision { kind, question, .. } = m.status(step).clone() else {
                 return Ok(());
             };
             if let Some(report) = &m.preflight {
@@ -200,21 +204,18 @@ fn drive(
                 }
             }
             printer.event(step, "question", &question);
-            let wanted = if choices.iter().any(|c| c.id == "load") {
-                if copy.yes { "load" } else { "abort" }
+            let flags = crate::rules::answers_from_flags(copy.on_bad_data.into(), copy.yes);
+            let wanted = crate::rules::flag_choice(&flags, kind);
+            if wanted == ChoiceId::Abort
+                && let Some(report) = &m.preflight
+            {
+                let why =
+                    crate::rules::stop_message(report, kind, crate::rules::Surface::CommandLine);
+                printer.event(step, "answer", &format!("abort: {why}"));
             } else {
-                match copy.on_bad_data {
-                    crate::cli::BadData::Abort => "abort",
-                    crate::cli::BadData::Skip => "skip-rows",
-                    crate::cli::BadData::Fix => "fix",
-                }
-            };
-            if wanted == "abort" && choices.iter().any(|c| c.id == "load") {
-                printer.event(step, "answer", "not emptying them: pass --yes to allow it");
-            } else {
-                printer.event(step, "answer", wanted);
+                printer.event(step, "answer", wanted.slug());
             }
-            let fx = state::update(m, Msg::Decide(wanted.into()));
+            let fx = state::update(m, Msg::Decide(wanted));
             perform(m, runner, fx)?;
             continue;
         }

@@ -18,23 +18,32 @@ pub fn launch(args: WizardArgs) -> Result<ExitCode> {
         }
         None => (None, None),
     };
-    launch_with(args, Prefill { url, password })
+    launch_with(
+        args,
+        Prefill {
+            url,
+            password,
+            notice: None,
+        },
+    )
 }
 
 /// Open the wizard with the Connect form pre-filled (the demo passes its local server).
-pub fn launch_with(args: WizardArgs, prefill: Prefill) -> Result<ExitCode> {
+pub fn launch_with(args: WizardArgs, mut prefill: Prefill) -> Result<ExitCode> {
     let project = args.project.project.clone();
     if args.fresh {
         state::persist::forget(&project)?;
     }
-    let m = match state::persist::load(&project)? {
+    let loaded = state::persist::load(&project)?;
+    if loaded.notice.is_some() {
+        prefill.notice = loaded.notice;
+    }
+    let m = match loaded.run {
         Some(saved) => saved,
         None => Migration::new(RunOptions {
             project,
             python: args.project.python.clone(),
-            jobs: std::thread::available_parallelism()
-                .map(|n| n.get().clamp(2, 4))
-                .unwrap_or(2),
+            jobs: crate::cli::default_jobs(),
             rejects_dir: None,
             bulk_min_rows: None,
         }),

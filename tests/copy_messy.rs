@@ -8,8 +8,8 @@ mod common;
 
 use common::*;
 use dj2pg::copy::standalone::{StandaloneArgs, run_standalone};
+use dj2pg::data::copy::ProblemPolicy;
 use dj2pg::pg::cluster::TempCluster;
-use dj2pg::state::ProblemPolicy;
 use std::path::Path;
 
 const PG_SCHEMA: &str = r#"

@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use dj2pg::copy::CopySettings;
+use dj2pg::data::copy::ProblemPolicy;
 use dj2pg::runner::Runner;
-use dj2pg::state::{Effect, JobEvent, Msg, ProblemPolicy};
+use dj2pg::state::{Effect, JobEvent, Msg};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,7 @@ fn preflight_then_copy_report_through_the_runner() {
     runner.password = Some(c.app_password().clone());
     let settings = CopySettings {
         jobs: 2,
-        ..CopySettings::default()
+        ..CopySettings::with_jobs(2)
     };
     runner.run(Effect::Preflight {
         job: 1,

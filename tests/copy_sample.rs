@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use dj2pg::copy::standalone::{StandaloneArgs, run_standalone, run_with_stop};
 use dj2pg::copy::{Cancelled, Context, CopySettings, Stop, TablePhase};
+use dj2pg::data::copy::ProblemPolicy;
 use dj2pg::pg::cluster::TempCluster;
-use dj2pg::state::ProblemPolicy;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -204,7 +204,7 @@ fn cancelled_mid_table_resumes_to_exact_rows() {
         slice_rows: 2000,
         // The plain load (deferred checks, rowid slices); bulk mode is killed in copy_kill.
         bulk: false,
-        ..CopySettings::default()
+        ..CopySettings::with_jobs(2)
     };
     let stop = Stop::default();
     let cx = Context::new(

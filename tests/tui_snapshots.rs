@@ -222,6 +222,7 @@ fn connect_failed_points_at_the_password() {
         message: "the server refused the password of user \"doadmin\" (check the password field)"
             .into(),
     };
+    m.connect_field = Some(dj2pg::pg::Field::Password);
     let mut ui = UiState::default();
     ui.connect = ConnectForm::new(Some(DO_URL), None);
     ui.connect.active = false;

@@ -10,7 +10,7 @@
 use super::jsonb::JsonError;
 use super::numeric::Decimal;
 use super::types::PgType;
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset as _, TimeZone, Timelike};
 use rusqlite::types::ValueRef;
 use std::borrow::Cow;
 
@@ -148,6 +148,9 @@ pub fn encode(
                 .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
                 .ok_or(())
                 .map_err(|_| issue(format!("'{}' is not a valid date (YYYY-MM-DD)", short(s))))?;
+            if !DJANGO_YEARS.contains(&d.year()) {
+                return Err(issue(year_issue("date", d.year())));
+            }
             let days = d.signed_duration_since(NaiveDate::default()).num_days() - PG_EPOCH_DAYS;
             out.extend_from_slice(&(days as i32).to_be_bytes());
         }
@@ -159,6 +162,12 @@ pub fn encode(
                     short(&s)
                 ))
             })?;
+            if t.nanosecond() >= 1_000_000_000 {
+                return Err(issue(format!(
+                    "'{}' is a leap second, which neither Django nor PostgreSQL can hold",
+                    short(&s)
+                )));
+            }
             let us = t
                 .signed_duration_since(NaiveTime::MIN)
                 .num_microseconds()
@@ -167,12 +176,7 @@ pub fn encode(
         }
         PgType::Timestamp | PgType::Timestamptz => {
             let s = str_of(v, "a datetime")?;
-            let us = timestamp_us(s.trim(), *ty == PgType::Timestamptz, zone).ok_or_else(|| {
-                issue(format!(
-                    "'{}' is not a valid datetime (YYYY-MM-DD HH:MM:SS[.ffffff])",
-                    short(&s)
-                ))
-            })?;
+            let us = timestamp(s.trim(), *ty == PgType::Timestamptz, zone).map_err(issue)?;
             out.extend_from_slice(&us.to_be_bytes());
         }
         PgType::Interval => {
@@ -236,6 +240,12 @@ pub fn encode(
                 .any(|f| !f.is_finite() || !(*f as f32).is_finite())
             {
                 return Err(issue("a vector cannot hold NaN or infinite values"));
+            }
+            if values.len() > VECTOR_MAX_DIM {
+                return Err(issue(format!(
+                    "has {} dimensions; pgvector holds at most {VECTOR_MAX_DIM}",
+                    values.len()
+                )));
             }
             out.extend_from_slice(&(values.len() as i16).to_be_bytes());
             out.extend_from_slice(&0i16.to_be_bytes());
@@ -334,15 +344,27 @@ fn float(v: ValueRef<'_>) -> Result<f64, Issue> {
     match v {
         ValueRef::Integer(i) => Ok(i as f64),
         ValueRef::Real(f) => Ok(f),
-        ValueRef::Text(b) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .ok_or_else(|| {
+        ValueRef::Text(b) => {
+            let s = std::str::from_utf8(b).ok().map(str::trim);
+            let f = s.and_then(|s| s.parse::<f64>().ok()).ok_or_else(|| {
                 issue(format!(
                     "{} is not a number (wrong storage class)",
                     class(v)
                 ))
-            }),
+            })?;
+            // Text such as 1e400 parses as infinity: a silent change, not a number kept.
+            let says_infinite = s.is_some_and(|s| {
+                let s = s.trim_start_matches(['+', '-']).to_ascii_lowercase();
+                s == "inf" || s == "infinity"
+            });
+            if f.is_infinite() && !says_infinite {
+                return Err(issue(format!(
+                    "{} is out of range for double precision",
+                    class(v)
+                )));
+            }
+            Ok(f)
+        }
         _ => Err(issue(format!(
             "{} is not a number (wrong storage class)",
             class(v)
@@ -363,6 +385,10 @@ fn to_f32(f: f64) -> Result<f32, Issue> {
     Ok(r)
 }
 
+/// PostgreSQL's limits for `numeric` without a declared precision.
+const NUMERIC_MAX_WEIGHT_DIGITS: usize = 131_072;
+const NUMERIC_MAX_SCALE: u32 = 16_383;
+
 fn numeric(v: ValueRef<'_>, precision: Option<u32>, scale: Option<u32>) -> Result<Decimal, Issue> {
     let d = match v {
         ValueRef::Integer(i) => Decimal::from_i64(i),
@@ -374,6 +400,14 @@ fn numeric(v: ValueRef<'_>, precision: Option<u32>, scale: Option<u32>) -> Resul
             .ok_or_else(|| issue(format!("{} is not a decimal number", class(v))))?,
         _ => return Err(issue(format!("{} is not a decimal number", class(v)))),
     };
+    if let Decimal::Finite { scale, .. } = &d
+        && (d.integer_digits() > NUMERIC_MAX_WEIGHT_DIGITS || *scale > NUMERIC_MAX_SCALE)
+    {
+        return Err(issue(format!(
+            "{} is beyond what numeric can hold (131072 digits before the point, 16383 after)",
+            excerpt(v)
+        )));
+    }
     let (Some(p), Some(s)) = (precision, scale) else {
         return Ok(d);
     };
@@ -470,23 +504,36 @@ fn parse_time(s: &str) -> Option<NaiveTime> {
 }
 
 /// Split `2024-03-10 02:30:00.123456+01:00` into the naive part and an offset in seconds.
-fn split_offset(s: &str) -> (&str, Option<i32>) {
+/// Works on bytes: the text may hold any Unicode, and only an ASCII sign can start an
+/// offset, so the split always falls on a character boundary.
+fn split_offset(s: &str) -> (&str, Option<Offset>) {
     if let Some(rest) = s.strip_suffix('Z') {
-        return (rest, Some(0));
+        return (rest, Some(Offset::Seconds(0)));
     }
-    if s.len() > 16 {
-        let tail_start = s.len().saturating_sub(6);
-        if let Some(pos) = s[tail_start..].rfind(['+', '-']).map(|p| p + tail_start) {
-            let off = &s[pos + 1..];
-            let (h, m) = match off.len() {
-                5 if off.as_bytes()[2] == b':' => (&off[..2], &off[3..]),
-                4 => (&off[..2], &off[2..]),
-                2 => (off, "00"),
-                _ => return (s, None),
+    let b = s.as_bytes();
+    if b.len() > 16 {
+        let tail_start = b.len() - 6;
+        let sign_at = b[tail_start..]
+            .iter()
+            .rposition(|c| matches!(c, b'+' | b'-'))
+            .map(|p| p + tail_start);
+        if let Some(pos) = sign_at {
+            let (h, m) = match &b[pos + 1..] {
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
+                    (digits(&[*h1, *h2]), digits(&[*m1, *m2]))
+                }
+                [h1, h2] => (digits(&[*h1, *h2]), Some(0)),
+                _ => (None, None),
             };
-            if let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) {
-                let sign = if s.as_bytes()[pos] == b'-' { -1 } else { 1 };
-                return (&s[..pos], Some(sign * (h * 3600 + m * 60)));
+            if let (Some(h), Some(m)) = (h, m) {
+                let sign = if b[pos] == b'-' { -1 } else { 1 };
+                let offset = if h > MAX_OFFSET_HOURS || m >= 60 {
+                    Offset::Impossible
+                } else {
+                    Offset::Seconds(sign * (h as i32 * 3600 + m as i32 * 60))
+                };
+                // `pos` is the byte of an ASCII sign: a character boundary.
+                return (&s[..pos], Some(offset));
             }
         }
     }
@@ -540,19 +587,72 @@ fn parse_naive(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// Microseconds since 2000-01-01 00:00 (UTC for `timestamptz`; wall-clock for `timestamp`).
+#[cfg(test)]
 pub fn timestamp_us(s: &str, with_tz: bool, zone: &Zone) -> Option<i64> {
+    timestamp(s, with_tz, zone).ok()
+}
+
+/// The years Django can read back: Python's `datetime` holds 1 to 9999 (no year 0).
+const DJANGO_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// Offsets PostgreSQL and Python both accept: under 16 hours.
+const MAX_OFFSET_HOURS: u32 = 15;
+
+/// A UTC offset at the end of a datetime text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Offset {
+    Seconds(i32),
+    /// Written like an offset, but no clock has it (`+25:00`, `+01:75`).
+    Impossible,
+}
+
+fn year_issue(what: &str, year: i32) -> String {
+    format!(
+        "is a {what} in year {year}, which Django cannot read back (Python dates hold years 1 to 9999)"
+    )
+}
+
+/// Like `timestamp_us`, saying what is wrong.
+fn timestamp(s: &str, with_tz: bool, zone: &Zone) -> Result<i64, String> {
+    let unparsable = || {
+        format!(
+            "'{}' is not a valid datetime (YYYY-MM-DD HH:MM:SS[.ffffff])",
+            short(s)
+        )
+    };
     let (naive, offset) = split_offset(s);
-    let local = parse_naive(naive)?;
+    let local = parse_naive(naive).ok_or_else(unparsable)?;
+    if !DJANGO_YEARS.contains(&local.year()) {
+        return Err(year_issue("datetime", local.year()));
+    }
+    if local.nanosecond() >= 1_000_000_000 {
+        return Err(format!(
+            "'{}' is a leap second, which neither Django nor PostgreSQL can hold",
+            short(s)
+        ));
+    }
+    let offset = match offset {
+        Some(Offset::Seconds(secs)) => Some(secs),
+        Some(Offset::Impossible) => {
+            return Err(format!("'{}' has an impossible UTC offset", short(s)));
+        }
+        None => None,
+    };
+    let shift = |secs: i32| {
+        local
+            .checked_sub_signed(chrono::Duration::seconds(secs as i64))
+            .ok_or_else(unparsable)
+    };
     let value = match (with_tz, offset) {
         // An explicit offset fixes the instant.
-        (true, Some(secs)) => local - chrono::Duration::seconds(secs as i64),
+        (true, Some(secs)) => shift(secs)?,
         // Naive text: UTC with USE_TZ, else the project's TIME_ZONE.
         (true, None) if zone.use_tz => local,
         (true, None) => to_utc(local, zone.tz),
         // A naive column keeps the wall clock as stored.
         (false, None) => local,
         (false, Some(secs)) => {
-            let utc = local - chrono::Duration::seconds(secs as i64);
+            let utc = shift(secs)?;
             if zone.use_tz {
                 utc
             } else {
@@ -560,9 +660,13 @@ pub fn timestamp_us(s: &str, with_tz: bool, zone: &Zone) -> Option<i64> {
             }
         }
     };
+    // An offset or a zone can move the instant out of the years Django reads.
+    if !DJANGO_YEARS.contains(&value.year()) {
+        return Err(year_issue("datetime (in UTC)", value.year()));
+    }
     let t = value.and_utc();
     let us = t.timestamp_micros() + i64::from(t.timestamp_subsec_nanos() % 1000 >= 500);
-    Some(us - PG_EPOCH_US)
+    Ok(us - PG_EPOCH_US)
 }
 
 /// A wall-clock time in `tz` → UTC, as PostgreSQL does: ambiguous times take the earlier
@@ -635,6 +739,9 @@ fn inet(s: &str, cidr: bool, out: &mut Vec<u8>) -> Result<(), Issue> {
     Ok(())
 }
 
+/// pgvector's largest `vector`.
+const VECTOR_MAX_DIM: usize = 16_000;
+
 /// Numbers of a JSON array text, or a packed little-endian float blob of `width` bytes each.
 fn floats(v: ValueRef<'_>, width: usize) -> Result<Vec<f64>, Issue> {
     match v {
@@ -668,33 +775,20 @@ fn floats(v: ValueRef<'_>, width: usize) -> Result<Vec<f64>, Issue> {
 }
 
 fn array(v: ValueRef<'_>, elem: &PgType, elem_oid: u32, out: &mut Vec<u8>) -> Result<(), Issue> {
-    let elems: Vec<serde_json::Value> = match (v, elem) {
-        (ValueRef::Blob(_), PgType::Float4 | PgType::Float8) => {
-            let width = if *elem == PgType::Float4 { 4 } else { 8 };
-            floats(v, width)?
-                .into_iter()
-                .map(serde_json::Value::from)
-                .collect()
-        }
-        _ => {
-            let s = str_of(v, "a JSON array")?;
-            serde_json::from_str(&s)
-                .map_err(|_| issue(format!("'{}' is not a JSON array", short(&s))))?
-        }
-    };
-    let has_null = elems.iter().any(|e| e.is_null());
-    out.extend_from_slice(&(if elems.is_empty() { 0i32 } else { 1 }).to_be_bytes());
-    out.extend_from_slice(&(has_null as i32).to_be_bytes());
-    out.extend_from_slice(&elem_oid.to_be_bytes());
-    if !elems.is_empty() {
-        out.extend_from_slice(&(elems.len() as i32).to_be_bytes());
-        out.extend_from_slice(&1i32.to_be_bytes());
+    if let (ValueRef::Blob(_), PgType::Float4 | PgType::Float8) = (v, elem) {
+        // A packed blob goes element by element as reals: through JSON, NaN would become null.
+        let width = if *elem == PgType::Float4 { 4 } else { 8 };
+        let reals: Vec<ValueRef<'_>> = floats(v, width)?.into_iter().map(ValueRef::Real).collect();
+        return array_of(reals.into_iter().map(Some).collect(), elem, elem_oid, out);
     }
-    let zone = Zone::utc();
+    let elems: Vec<serde_json::Value> = {
+        let s = str_of(v, "a JSON array")?;
+        serde_json::from_str(&s)
+            .map_err(|_| issue(format!("'{}' is not a JSON array", short(&s))))?
+    };
+    let mut values = Vec::with_capacity(elems.len());
     for e in &elems {
-        let start = out.len();
-        out.extend_from_slice(&[0; 4]);
-        let value = match e {
+        values.push(match e {
             serde_json::Value::Null => None,
             serde_json::Value::String(s) => Some(ValueRef::Text(s.as_bytes())),
             serde_json::Value::Bool(b) => Some(ValueRef::Integer(*b as i64)),
@@ -707,7 +801,31 @@ fn array(v: ValueRef<'_>, elem: &PgType, elem_oid: u32, out: &mut Vec<u8>) -> Re
                     "nested JSON arrays or objects cannot go into a one-dimensional array",
                 ));
             }
-        };
+        });
+    }
+    array_of(values, elem, elem_oid, out)
+}
+
+/// A one-dimensional array of `values` (`None` is NULL) in PostgreSQL's binary format.
+fn array_of(
+    values: Vec<Option<ValueRef<'_>>>,
+    elem: &PgType,
+    elem_oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), Issue> {
+    let len = i32::try_from(values.len()).map_err(|_| issue("the array is too long"))?;
+    let has_null = values.iter().any(Option::is_none);
+    out.extend_from_slice(&(if values.is_empty() { 0i32 } else { 1 }).to_be_bytes());
+    out.extend_from_slice(&(has_null as i32).to_be_bytes());
+    out.extend_from_slice(&elem_oid.to_be_bytes());
+    if !values.is_empty() {
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&1i32.to_be_bytes());
+    }
+    let zone = Zone::utc();
+    for value in values {
+        let start = out.len();
+        out.extend_from_slice(&[0; 4]);
         let written = match value {
             Some(value) => encode(value, elem, &zone, false, out)
                 .map_err(|i| issue(format!("an element {}", i.what)))?,
@@ -727,3 +845,7 @@ fn array(v: ValueRef<'_>, elem: &PgType, elem_oid: u32, out: &mut Vec<u8>) -> Re
 #[cfg(test)]
 #[path = "convert_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "convert_total_tests.rs"]
+mod total_tests;

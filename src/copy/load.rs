@@ -9,14 +9,14 @@
 
 use super::Context;
 use super::plan::Plan;
-use super::progress::{CopyProgress, TablePhase};
 use super::refcheck::{LeftOut, Parents, RefCheck};
-use super::report::{CopyReport, TableCheck};
 use super::task::{self, Rejects, Shared, TableOutcome, Task};
 use super::tracker::{Clock, Tracker};
 use super::verify::{self, Canon, Checksum};
 use super::{bulk, schedule};
-use crate::state::ProblemPolicy;
+use crate::data::copy::ProblemPolicy;
+use crate::data::copy::{CopyProgress, TablePhase};
+use crate::data::copy::{CopyReport, TableCheck};
 use anyhow::{Context as _, Result, bail};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -395,10 +395,20 @@ pub fn run(
     ));
     tracker.set_stage("done");
     report_now(&tracker, &mut clock, on_progress);
+    for d in &plan.derived {
+        notes.push(format!(
+            "{} ({} row(s) in SQLite) is {}: left empty on PostgreSQL; {}.",
+            d.table,
+            d.source_rows,
+            d.reason,
+            d.rebuild_hint()
+        ));
+    }
     Ok(CopyReport {
         checks,
         elapsed_ms: started.elapsed().as_millis() as u64,
         notes,
+        derived: plan.derived.clone(),
     })
 }
 
@@ -421,7 +431,7 @@ fn reset_sequences(pg: &mut postgres::Client, plan: &Plan) -> Result<()> {
             );
             calls.push(format!(
                 "setval({}::regclass, greatest({last}, 1), {last} >= 1)",
-                quote_literal(seq)
+                crate::pg::quote_literal(seq)
             ));
             names.push(format!("{seq} ({}.{col})", t.name));
         }
@@ -436,9 +446,4 @@ fn reset_sequences(pg: &mut postgres::Client, plan: &Plan) -> Result<()> {
                 names.join(", ")
             )
         })
-}
-
-/// `s` as an SQL string literal.
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

@@ -25,9 +25,7 @@ mod load;
 mod numeric;
 mod plan;
 mod preflight;
-mod progress;
 mod refcheck;
-mod report;
 mod rows;
 mod schedule;
 mod schema;
@@ -37,56 +35,20 @@ mod tracker;
 mod types;
 mod verify;
 
+pub use crate::data::copy::{
+    CopyProgress, CopyReport, CopySettings, PreflightReport, Problem, ProblemPolicy, TableCheck,
+    TablePhase, TableProgress,
+};
 pub use convert::{Fix, Issue, Zone};
-pub use progress::{CopyProgress, TablePhase, TableProgress};
-pub use report::{CopyReport, PreflightReport, Problem, TableCheck};
 pub use types::PgType;
 
 use crate::pg::{ConnConfig, Secret};
-use crate::state::ProblemPolicy;
 use anyhow::{Context as _, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-
-/// How to copy, beyond the source and the target.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CopySettings {
-    /// Parallel connections.
-    pub jobs: usize,
-    /// Where rows left out go (JSON lines per table); default: `<sqlite file>.rejects/`.
-    pub rejects: Option<PathBuf>,
-    /// Django's `USE_TZ`: naive datetimes in the file are UTC.
-    pub use_tz: bool,
-    /// Django's `TIME_ZONE`: the zone of naive datetimes when `use_tz` is off.
-    pub time_zone: String,
-    /// Tables with at least this many rows load as parallel rowid slices.
-    pub slice_rows: u64,
-    /// Bulk mode where the role owns the table: foreign keys and plain indexes set aside
-    /// and put back within each table's transaction (see `bulk`). Off: the plain load.
-    pub bulk: bool,
-    /// Tables (or cycles) of fewer rows load the plain way even with `bulk`: setting their
-    /// indexes and keys aside costs more round trips to a distant server than it saves.
-    pub bulk_min_rows: u64,
-}
-
-impl Default for CopySettings {
-    fn default() -> Self {
-        CopySettings {
-            jobs: std::thread::available_parallelism()
-                .map(|n| n.get().clamp(2, 4))
-                .unwrap_or(2),
-            rejects: None,
-            use_tz: true,
-            time_zone: "UTC".into(),
-            slice_rows: 200_000,
-            bulk: true,
-            bulk_min_rows: 10_000,
-        }
-    }
-}
 
 /// The copy was cancelled at the user's request (the current transaction rolled back).
 #[derive(Debug, thiserror::Error)]

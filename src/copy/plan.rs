@@ -6,8 +6,11 @@
 //! Tables are ordered by foreign keys, parents first; a cycle becomes one group, loaded in
 //! one transaction (Django's constraints are DEFERRABLE INITIALLY DEFERRED).
 
-use super::schema::{PgForeignKey, PgSchema, SqliteSchema, quote_pg, quote_sqlite};
+use super::schema::{
+    PgForeignKey, PgSchema, PgTable, SqliteSchema, SqliteTable, quote_pg, quote_sqlite,
+};
 use super::types::PgType;
+use crate::data::copy::DerivedTable;
 use anyhow::{Result, bail};
 use std::collections::HashMap;
 
@@ -107,6 +110,8 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Target tables outside the plan that reference planned tables: (table, referenced).
     pub outside_referrers: Vec<(String, String, String)>,
+    /// Tables of derived data, left out of the plan: left empty and rebuilt by the app.
+    pub derived: Vec<DerivedTable>,
 }
 
 impl Plan {
@@ -123,6 +128,7 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
         notes.push(format!("SQLite table {name} is not copied: {why}."));
     }
     let mut tables = Vec::new();
+    let mut derived = Vec::new();
     for s in &src.tables {
         let Some(t) = dst.tables.iter().find(|t| t.name == s.name) else {
             notes.push(format!(
@@ -131,6 +137,10 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
             ));
             continue;
         };
+        if let Some(d) = derived_table(s, t) {
+            derived.push(d);
+            continue;
+        }
         if !(t.can_select && t.can_insert && t.can_truncate) {
             errors.push(format!(
                 "table {} belongs to role {:?}, and {user:?} may not empty and fill it (needs SELECT, INSERT, TRUNCATE): run the copy as {:?}, the role that ran migrate, or grant those privileges.",
@@ -236,6 +246,55 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
         groups,
         notes,
         outside_referrers,
+        derived,
+    })
+}
+
+/// Search-index tables whose rows are derived from other tables and are kept in another
+/// form on PostgreSQL, with the command that rebuilds them.
+const KNOWN_INDEXES: &[(&str, &str)] = &[
+    // Wagtail: FTS5 on SQLite, tsvector columns on PostgreSQL.
+    ("wagtailsearch_indexentry", "python manage.py update_index"),
+];
+
+/// Whether `t` holds derived data that must be rebuilt rather than copied: a known search
+/// index, or a table with a search vector (`tsvector`) that is NOT NULL without a default,
+/// which no SQLite value can fill. Copying such rows with empty vectors would make search
+/// silently return nothing, so they are left empty.
+fn derived_table(s: &SqliteTable, t: &PgTable) -> Option<DerivedTable> {
+    let known = KNOWN_INDEXES.iter().find(|(name, _)| *name == t.name);
+    let vectors: Vec<&str> = t
+        .columns
+        .iter()
+        .filter(|c| c.ty == PgType::TsVector && !c.generated)
+        .map(|c| c.name.as_str())
+        .collect();
+    let required_vector = t
+        .columns
+        .iter()
+        .any(|c| c.ty == PgType::TsVector && !c.generated && c.not_null && !c.has_default);
+    if known.is_none() && !required_vector {
+        return None;
+    }
+    let reason = if vectors.is_empty() {
+        "a search index, kept differently by each database backend".to_string()
+    } else {
+        format!(
+            "a search index: {} {} search vectors (tsvector) on PostgreSQL, which SQLite does not hold",
+            vectors.join(", "),
+            if vectors.len() == 1 { "is a" } else { "are" }
+        )
+    };
+    let rebuild = known.map(|(_, cmd)| cmd.to_string()).or_else(|| {
+        t.name
+            .starts_with("wagtailsearch_")
+            .then(|| "python manage.py update_index".to_string())
+    });
+    Some(DerivedTable {
+        table: t.name.clone(),
+        source_rows: s.rows,
+        reason,
+        rebuild,
     })
 }
 

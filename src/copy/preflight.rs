@@ -8,12 +8,12 @@
 use super::convert::Zone;
 use super::plan::{Plan, TablePlan};
 use super::refcheck::{Parents, RefCheck};
-use super::report::{PreflightReport, Problem};
 use super::rows::{self, RowOutcome};
 use super::task;
 use super::verify::{self, Canon, Checksum};
 use super::{Context as Ctx, Stop};
-use crate::state::ProblemPolicy;
+use crate::data::copy::ProblemPolicy;
+use crate::data::copy::{PreflightReport, Problem};
 use anyhow::Result;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
@@ -94,6 +94,7 @@ pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightRepo
     })?;
     let mut report = PreflightReport {
         notes: plan.notes.clone(),
+        derived: plan.derived.clone(),
         tables: plan
             .tables
             .iter()

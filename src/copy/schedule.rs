@@ -10,9 +10,9 @@
 //! bounds the copy's time, and a big table's children can then load beside the others.
 
 use super::Cancelled;
-use super::progress::{CopyProgress, TablePhase};
 use super::task::{self, Shared, TableOutcome, Task};
 use super::tracker::Clock;
+use crate::data::copy::{CopyProgress, TablePhase};
 use anyhow::Result;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::mpsc;

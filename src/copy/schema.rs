@@ -51,8 +51,9 @@ const SHADOW_SUFFIXES: &[&str] = &[
     "_parent",
 ];
 
+/// A SQLite identifier: the same quoting as PostgreSQL's.
 pub fn quote_sqlite(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    crate::pg::quote_ident(name)
 }
 
 /// Read the SQLite schema. `django_migrations` and `sqlite_*` are never copied.
@@ -209,7 +210,7 @@ pub struct PgSchema {
 }
 
 pub fn quote_pg(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    crate::pg::quote_ident(name)
 }
 
 const VISIBLE: &str = "c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) \

@@ -2,8 +2,9 @@
 //! progress (at most about once a second) and the verification table, as text or JSON lines.
 
 use super::{Context, CopyProgress, CopyReport, CopySettings, PreflightReport, Stop};
+use crate::data::copy::ProblemPolicy;
 use crate::pg::{ConnConfig, Secret};
-use crate::state::ProblemPolicy;
+use crate::rules::{self, CopyNext};
 use anyhow::{Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,12 +74,11 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         json: args.json,
     };
     let settings = CopySettings {
-        jobs: args.jobs.max(1),
         rejects: args.rejects.clone(),
         use_tz: args.use_tz,
         time_zone: args.time_zone.clone(),
         bulk_min_rows: args.bulk_min_rows,
-        ..CopySettings::default()
+        ..CopySettings::with_jobs(args.jobs)
     };
     let cx = Context::new(
         &args.from,
@@ -100,23 +100,19 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
     let plan = cx.plan()?;
     let report = super::preflight::run(&cx, &plan, args.on_bad_data)?;
     print_preflight(&mut o, &report, started.elapsed());
-    if !report.problems.is_empty() && args.on_bad_data == ProblemPolicy::Abort {
-        bail!(
-            "{} value(s) would fail in PostgreSQL (listed above); nothing was written. Correct them in the SQLite file, or pass --on-bad-data=skip (rows go to the rejects folder) or --on-bad-data=fix (truncate, strip NUL).",
-            report.problems.len()
-        );
-    }
-    if !report.nonempty_targets.is_empty() && !args.yes {
-        let names: Vec<String> = report
-            .nonempty_targets
-            .iter()
-            .map(|(t, n)| format!("{t} ({n})"))
-            .collect();
-        bail!(
-            "target tables already hold rows: {}. Nothing was written. Pass --yes to empty them and load the SQLite rows with their ids.",
-            names.join(", ")
-        );
-    }
+    // The same questions, in the same order, as the wizard and `dj2pg migrate`: the flags
+    // are the answers.
+    let answers = rules::answers_from_flags(args.on_bad_data, args.yes);
+    let policy = match rules::copy_next(&report, &answers) {
+        CopyNext::Go(policy) => policy,
+        CopyNext::Stop(q) => bail!(
+            "{}",
+            rules::stop_message(&report, q, rules::Surface::CommandLine)
+        ),
+        CopyNext::Ask(q) => {
+            bail!("internal error: the flags left {q:?} unanswered — please report it")
+        }
+    };
     let mut last: Option<Instant> = None;
     let quiet = args.quiet;
     let mut on_progress = |p: &CopyProgress| {
@@ -130,7 +126,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
             serde_json::to_value(p).unwrap_or_default(),
         );
     };
-    let result = super::load::run(&cx, &plan, args.on_bad_data, &mut on_progress)?;
+    let result = super::load::run(&cx, &plan, policy, &mut on_progress)?;
     print_report(&mut o, &result);
     Ok(result)
 }
@@ -152,6 +148,18 @@ fn print_preflight(o: &mut Out<'_>, r: &PreflightReport, took: Duration) {
                 p.table, p.pk, p.column, p.issue, p.excerpt
             ),
             serde_json::to_value(p).unwrap_or_default(),
+        );
+    }
+    for d in &r.derived {
+        o.line(
+            "derived",
+            &format!(
+                "derived: {} ({} rows) is {}: left empty; {}",
+                d.table,
+                d.source_rows,
+                d.reason,
+                d.rebuild_hint()
+            ),
         );
     }
     for (t, n) in &r.nonempty_targets {

@@ -12,7 +12,7 @@ use super::rows::{self, RowOutcome};
 use super::tracker::Tracker;
 use super::verify::{self, Canon, Checksum};
 use super::{Context, Zone};
-use crate::state::ProblemPolicy;
+use crate::data::copy::ProblemPolicy;
 use anyhow::{Context as _, Result, bail};
 use rusqlite::Connection;
 use std::collections::HashMap;

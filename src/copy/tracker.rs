@@ -1,7 +1,7 @@
 //! Live counters the load workers bump, and the clock that leaves pauses out; the
 //! coordinator folds them into a [`CopyProgress`] snapshot a few times a second.
 
-use super::progress::{CopyProgress, TablePhase, TableProgress};
+use crate::data::copy::{CopyProgress, TablePhase, TableProgress};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};

@@ -5,4 +5,8 @@
 
 pub mod backup;
 pub mod commands;
+pub mod copy;
+pub mod django;
+pub mod pg;
 pub mod privileges;
+pub mod settings;

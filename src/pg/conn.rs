@@ -5,10 +5,10 @@
 //! file, `verify-full` also checks the host name. The password is a [`Secret`]: it is never
 //! serialized, and its `Debug`/`Display` are masked.
 
+pub use crate::data::pg::{ConnConfig, ConnectError, Field, SslMode};
 use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,87 +31,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(****)")
     }
-}
-
-/// libpq's `sslmode`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SslMode {
-    Disable,
-    Prefer,
-    #[default]
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
-
-impl SslMode {
-    pub const ALL: [SslMode; 5] = [
-        SslMode::Disable,
-        SslMode::Prefer,
-        SslMode::Require,
-        SslMode::VerifyCa,
-        SslMode::VerifyFull,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<SslMode> {
-        SslMode::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-}
-
-/// Where a target lives and how to reach it. No password: see [`Secret`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnConfig {
-    pub host: String,
-    pub port: u16,
-    pub dbname: String,
-    pub user: String,
-    pub sslmode: SslMode,
-    /// CA certificate file for `verify-ca` / `verify-full`.
-    pub sslrootcert: Option<PathBuf>,
-}
-
-/// The form field a connection failure points at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Field {
-    Host,
-    Port,
-    Database,
-    User,
-    Password,
-    SslMode,
-    CaFile,
-}
-
-impl Field {
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Host => "host",
-            Field::Port => "port",
-            Field::Database => "database",
-            Field::User => "user",
-            Field::Password => "password",
-            Field::SslMode => "SSL mode",
-            Field::CaFile => "CA file",
-        }
-    }
-}
-
-/// A connection failure, mapped to the field to fix.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (check the {} field)", field.label())]
-pub struct ConnectError {
-    pub field: Field,
-    pub message: String,
 }
 
 impl ConnConfig {
@@ -399,21 +318,12 @@ fn host_for_url(host: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> Result<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).context("truncated %-escape")?;
-            out.push(u8::from_str_radix(hex, 16).context("bad %-escape")?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).context("%-escapes do not form UTF-8")
+/// `s@cret%21` → `s@cret!`: the %-escapes of a URL's user, password or database.
+pub fn percent_decode(s: &str) -> Result<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .context("%-escapes do not form UTF-8")
 }
 
 /// Find the password for `config` in the text of a `.pgpass` file

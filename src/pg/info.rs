@@ -1,37 +1,8 @@
 //! What a connected server tells us: version, TLS, who we are, what we may do, what the
 //! target database already holds. Read-only queries only.
 
+pub use crate::data::pg::ServerInfo;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
-
-/// A description of the target, shown by the Connect step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerInfo {
-    pub version: String,
-    pub version_num: i32,
-    pub tls: bool,
-    pub user: String,
-    pub database: String,
-    pub database_owner: String,
-    pub is_superuser: bool,
-    pub schema_usage: bool,
-    pub schema_create: bool,
-    /// Tables in `public` and their owners.
-    pub tables: Vec<(String, String)>,
-}
-
-impl ServerInfo {
-    pub fn summary_line(&self) -> String {
-        format!(
-            "PostgreSQL {} as {} on {}, {}, {} table(s) in public",
-            self.version,
-            self.user,
-            self.database,
-            if self.tls { "TLS" } else { "NOT encrypted" },
-            self.tables.len()
-        )
-    }
-}
 
 /// Ask the server about itself and the current database.
 pub fn describe(client: &mut postgres::Client) -> Result<ServerInfo> {

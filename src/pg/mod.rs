@@ -1,9 +1,22 @@
 //! PostgreSQL: connection settings (URL, libpq environment, `.pgpass`), TLS with libpq's
-//! `sslmode` semantics, what a server tells us about itself, and throwaway local clusters.
+//! `sslmode` semantics, what a server tells us about itself, privilege diagnosis and fix
+//! recipes (`privileges`), and throwaway local clusters of a chosen major version.
 
 pub mod cluster;
 mod conn;
 mod info;
+pub mod privileges;
 
-pub use conn::{ConnConfig, ConnectError, Field, Secret, SslMode};
+pub use conn::{ConnConfig, ConnectError, Field, Secret, SslMode, percent_decode};
 pub use info::{ServerInfo, describe};
+
+/// `"name"` with any `"` doubled: a PostgreSQL (and SQLite) identifier, safe in SQL text.
+pub fn quote_ident(name: &str) -> String {
+    postgres_protocol::escape::escape_identifier(name)
+}
+
+/// `'text'` with any `'` doubled (and `E'…'` when it holds a backslash): a SQL literal that is
+/// safe whatever `standard_conforming_strings` says.
+pub fn quote_literal(text: &str) -> String {
+    postgres_protocol::escape::escape_literal(text)
+}

@@ -18,20 +18,22 @@ pub mod persist;
 #[cfg(test)]
 mod tests;
 
-pub use step::{Choice, Status, Step};
+pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
+pub use step::{Status, Step};
 pub use update::update;
 
-use crate::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport};
-use crate::django::Discovery;
-use crate::pg::{ConnConfig, ServerInfo};
+use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
+use crate::data::django::Discovery;
+use crate::data::pg::{ConnConfig, ConnectError, Field, ServerInfo};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Identifies one worker job; events carry it so stale ones can be dropped.
 pub type JobId = u64;
 
-/// Format version of the saved state; a file of another version is not resumed.
-pub const STATE_VERSION: u32 = 1;
+/// Format version of the saved state; a file of another version is moved aside, not
+/// resumed. 2: typed choices and questions (`ChoiceId`, `Question`), the copy's answers.
+pub const STATE_VERSION: u32 = 2;
 
 /// One step's status plus what it has said so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,7 +82,13 @@ pub struct Migration {
     /// The connection the user chose; the password is never part of it on disk.
     pub target: Option<ConnConfig>,
     pub server: Option<ServerInfo>,
+    /// The form field the last failed Connect points at (cleared by a new attempt).
+    #[serde(default)]
+    pub connect_field: Option<Field>,
     pub preflight: Option<PreflightReport>,
+    /// The answers given to the copy's questions since its last preflight.
+    #[serde(default)]
+    pub copy_answers: CopyAnswers,
     pub copy: Option<CopyProgress>,
     pub copy_report: Option<CopyReport>,
     /// Whether the copy job is paused (the driver also tells the worker).
@@ -94,17 +102,6 @@ pub struct Migration {
 pub struct ResumeOffer {
     pub step: Step,
     pub saved_at: String,
-}
-
-/// Which policy the user picked for values that preflight found would fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ProblemPolicy {
-    /// Write nothing (the default).
-    Abort,
-    /// Leave the offending rows out and record them in the reject files.
-    SkipRows,
-    /// Apply the named fix of each problem (truncate to n, strip NUL), and report it.
-    Fix,
 }
 
 /// A user intent or a worker's report.
@@ -123,7 +120,7 @@ pub enum Msg {
     /// Look at the previous step.
     Prev,
     /// Answer the question of the step on screen with the choice of this id.
-    Decide(String),
+    Decide(ChoiceId),
     /// The Connect form was submitted (password travels in memory only).
     SubmitConnection(ConnConfig),
     /// Pause or resume the running copy.
@@ -162,6 +159,8 @@ pub enum JobEvent {
     Cancelled,
     /// The job failed; the message names what to fix.
     Failed(String),
+    /// Connecting failed; the error names the form field to fix.
+    ConnectFailed(ConnectError),
 }
 
 /// Work for the driver. Effects are data; `update` never performs them.
@@ -227,7 +226,9 @@ impl Migration {
             discovery: None,
             target: None,
             server: None,
+            connect_field: None,
             preflight: None,
+            copy_answers: CopyAnswers::default(),
             copy: None,
             copy_report: None,
             paused: false,
@@ -271,10 +272,8 @@ impl Migration {
     /// How the copy runs: the user's options plus what Django said about time zones
     /// (`USE_TZ` off means naive datetimes are in `TIME_ZONE`, not UTC).
     pub fn copy_settings(&self) -> CopySettings {
-        let mut settings = CopySettings::default();
-        if self.options.jobs > 0 {
-            settings.jobs = self.options.jobs;
-        }
+        // The job count depends on the machine: the driver decided it (`cli::default_jobs`).
+        let mut settings = CopySettings::with_jobs(self.options.jobs);
         settings.rejects = self.options.rejects_dir.clone();
         if let Some(n) = self.options.bulk_min_rows {
             settings.bulk_min_rows = n;

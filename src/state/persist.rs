@@ -5,7 +5,7 @@
 //! and renamed, so a crash mid-write leaves the previous state intact. Nothing secret is in
 //! a `Migration`, so nothing secret reaches this file.
 
-use super::{Migration, ResumeOffer, STATE_VERSION, Status};
+use super::{Migration, ResumeOffer, STATE_VERSION, Status, Step};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -65,32 +65,65 @@ pub fn save_in(dir: &Path, m: &Migration) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// What loading found: a run to offer for resuming, and anything the user must be told.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub run: Option<Migration>,
+    /// Said once, on screen or in the headless output (a file moved aside, steps that
+    /// this version builds and the saved run had passed over).
+    pub notice: Option<String>,
+}
+
 /// Load the saved run of `project`, if there is one worth resuming.
 ///
 /// A step that was running when the program stopped is marked failed ("interrupted"), so
-/// resuming shows it with a retry rather than pretending it still runs. A finished run, or
-/// one saved by another format version, is not offered.
-pub fn load(project: &Path) -> Result<Option<Migration>> {
+/// resuming shows it with a retry rather than pretending it still runs. Statuses are
+/// re-derived against what this version builds: a step saved as "not built" that this
+/// version builds becomes pending (and the resume starts there), never passed over. A file
+/// of another format version, or one that cannot be read, is moved aside with a notice,
+/// never trusted. A finished run is not offered.
+pub fn load(project: &Path) -> Result<Loaded> {
     load_in(&state_dir()?, project)
 }
 
 /// Load the saved run of `project` from `dir`.
-pub fn load_in(dir: &Path, project: &Path) -> Result<Option<Migration>> {
+pub fn load_in(dir: &Path, project: &Path) -> Result<Loaded> {
     let path = state_file_in(dir, project);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
         Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
     };
-    let mut m: Migration = match serde_json::from_slice(&bytes) {
-        Ok(m) => m,
-        // An unreadable state file (older version, hand-edited) is not worth dying for.
-        Err(_) => return Ok(None),
+    let version = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("version")?.as_u64());
+    let parsed = match version {
+        Some(v) if v == u64::from(STATE_VERSION) => serde_json::from_slice::<Migration>(&bytes)
+            .map_err(|e| format!("it cannot be read ({e})")),
+        Some(v) => Err(format!(
+            "it was written by another version of dj2pg (state format {v}; this one reads {STATE_VERSION})"
+        )),
+        None => Err("it is not a dj2pg state file".to_string()),
     };
-    if m.version != STATE_VERSION || m.finished() {
-        return Ok(None);
+    let mut m = match parsed {
+        Ok(m) => m,
+        Err(why) => {
+            let aside = move_aside(&path)?;
+            return Ok(Loaded {
+                run: None,
+                notice: Some(format!(
+                    "The saved run of this project could not be resumed: {why}. It was moved \
+                     to {} and a new run starts.",
+                    aside.display()
+                )),
+            });
+        }
+    };
+    if m.finished() {
+        return Ok(Loaded::default());
     }
     mark_interrupted(&mut m);
+    let newly_built = rederive(&mut m);
     let saved_at = std::fs::metadata(&path)
         .and_then(|md| md.modified())
         .map(|t| {
@@ -103,7 +136,55 @@ pub fn load_in(dir: &Path, project: &Path) -> Result<Option<Migration>> {
         step: m.cursor,
         saved_at,
     });
-    Ok(Some(m))
+    let notice = (!newly_built.is_empty()).then(|| {
+        let names: Vec<&str> = newly_built.iter().map(|s| s.title()).collect();
+        format!(
+            "This version of dj2pg builds steps the saved run passed over ({}): resuming starts \
+             at {}.",
+            names.join(", "),
+            m.cursor.title()
+        )
+    });
+    Ok(Loaded {
+        run: Some(m),
+        notice,
+    })
+}
+
+/// Statuses against what this version builds: unbuilt steps say so, a built step saved as
+/// "not built" becomes pending. The cursor moves back to the first step that is not done,
+/// so nothing new is passed over. Returns the steps that became pending.
+pub(crate) fn rederive(m: &mut Migration) -> Vec<Step> {
+    let mut newly_built = Vec::new();
+    for s in &mut m.steps {
+        if !s.step.built() {
+            s.status = Status::NotBuilt;
+        } else if s.status == Status::NotBuilt {
+            s.status = Status::Pending;
+            newly_built.push(s.step);
+        }
+    }
+    let frontier = m.frontier();
+    if frontier < m.cursor {
+        m.cursor = frontier;
+    }
+    newly_built
+}
+
+/// Rename an unusable state file out of the way (never delete it: it may be needed to
+/// understand what happened), and return where it went.
+fn move_aside(path: &Path) -> Result<PathBuf> {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".unreadable-{stamp}"));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(path, &aside).with_context(|| {
+        format!(
+            "could not move the unreadable state file {} aside",
+            path.display()
+        )
+    })?;
+    Ok(aside)
 }
 
 /// Forget the saved run of `project`.

@@ -3,6 +3,7 @@
 //! Invariant: `Step::ALL` is the order the wizard walks; every other ordering (sidebar,
 //! headless runner, persistence) derives from it.
 
+use crate::rules::{Choice, Question};
 use serde::{Deserialize, Serialize};
 
 /// One step of the migration, in wizard order.
@@ -126,16 +127,6 @@ impl Step {
     }
 }
 
-/// A choice offered when a step needs the user's decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Choice {
-    /// Stable id sent back in `Msg::Decide`.
-    pub id: String,
-    /// The key that picks it on screen.
-    pub key: char,
-    pub label: String,
-}
-
 /// Where one step stands.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Status {
@@ -154,6 +145,8 @@ pub enum Status {
     Failed { message: String },
     /// Stopped until the user picks one of `choices`.
     NeedsDecision {
+        /// Which question (the rules in `crate::rules` read the answer by it).
+        kind: Question,
         question: String,
         choices: Vec<Choice>,
     },

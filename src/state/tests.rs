@@ -1,9 +1,9 @@
 //! Transition tests: pure, no IO, one per rule of the state machine.
 
 use super::*;
-use crate::copy::{CopyReport, PreflightReport, Problem, TableCheck};
-use crate::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
-use crate::pg::{ConnConfig, ServerInfo, SslMode};
+use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
+use crate::data::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
+use crate::data::pg::{ConnConfig, ServerInfo, SslMode};
 use std::path::PathBuf;
 
 fn run() -> Migration {
@@ -254,9 +254,13 @@ fn connect_failure_keeps_the_target_for_a_retry() {
         &mut m,
         Msg::Job(
             id,
-            JobEvent::Failed("bad password (check the password field)".into()),
+            JobEvent::ConnectFailed(crate::data::pg::ConnectError {
+                field: crate::data::pg::Field::Password,
+                message: "bad password".into(),
+            }),
         ),
     );
+    assert_eq!(m.connect_field, Some(crate::data::pg::Field::Password));
     let fx = update(&mut m, Msg::Retry);
     assert!(matches!(&fx[0], Effect::Connect { config, .. } if *config == target()));
 }
@@ -300,13 +304,16 @@ fn preflight_problems_ask_and_abort_is_the_first_choice() {
         ..PreflightReport::default()
     };
     update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
-    let Status::NeedsDecision { choices, question } = m.status(Step::CopyRows) else {
+    let Status::NeedsDecision {
+        choices, question, ..
+    } = m.status(Step::CopyRows)
+    else {
         panic!("expected a decision, got {:?}", m.status(Step::CopyRows));
     };
     assert!(question.contains("1 value"));
-    assert_eq!(choices[0].id, "abort");
+    assert_eq!(choices[0].id, ChoiceId::Abort);
     assert!(m.job.is_none());
-    update(&mut m, Msg::Decide("abort".into()));
+    update(&mut m, Msg::Decide(ChoiceId::Abort));
     assert!(matches!(m.status(Step::CopyRows), Status::Failed { .. }));
 }
 
@@ -327,8 +334,9 @@ fn choosing_skip_rows_starts_the_copy_with_that_policy() {
         ..PreflightReport::default()
     };
     update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
-    assert!(update(&mut m, Msg::Decide("nonsense".into())).is_empty());
-    let fx = update(&mut m, Msg::Decide("skip-rows".into()));
+    // A choice of another question is not an answer to this one.
+    assert!(update(&mut m, Msg::Decide(ChoiceId::EmptyAndLoad)).is_empty());
+    let fx = update(&mut m, Msg::Decide(ChoiceId::SkipRows));
     assert!(matches!(
         &fx[0],
         Effect::Copy {
@@ -349,8 +357,64 @@ fn nonempty_target_asks_before_truncating() {
     };
     let fx = update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
     assert_eq!(fx, vec![Effect::Save]);
-    let fx = update(&mut m, Msg::Decide("load".into()));
+    let fx = update(&mut m, Msg::Decide(ChoiceId::EmptyAndLoad));
     assert!(matches!(&fx[0], Effect::Copy { .. }));
+}
+
+/// Finding 3 of the hardening issue: choosing skip (or fix) for bad values used to start
+/// the copy at once, emptying target tables that hold rows without asking.
+#[test]
+fn skipping_bad_rows_still_asks_before_emptying_nonempty_targets() {
+    let mut m = at_copy();
+    update(&mut m, Msg::Activate);
+    let id = m.job.unwrap().0;
+    let report = PreflightReport {
+        problems: vec![Problem {
+            table: "t".into(),
+            pk: "1".into(),
+            column: "c".into(),
+            issue: "NUL byte".into(),
+            excerpt: "a\\0b".into(),
+            fix: None,
+        }],
+        nonempty_targets: vec![("classifier_label".into(), 4)],
+        ..PreflightReport::default()
+    };
+    update(&mut m, Msg::Job(id, JobEvent::Preflight(Box::new(report))));
+    for policy in [ChoiceId::SkipRows, ChoiceId::Fix] {
+        let mut m = m.clone();
+        let fx = update(&mut m, Msg::Decide(policy));
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Copy { .. })),
+            "{policy:?} started the copy unasked: {fx:?}"
+        );
+        let Status::NeedsDecision { kind, question, .. } = m.status(Step::CopyRows) else {
+            panic!(
+                "expected the non-empty question, got {:?}",
+                m.status(Step::CopyRows)
+            );
+        };
+        assert_eq!(*kind, Question::NonEmptyTargets);
+        assert!(question.contains("4 row(s)"), "{question}");
+        // Abort at the second question writes nothing and says why.
+        let mut aborted = m.clone();
+        let fx = update(&mut aborted, Msg::Decide(ChoiceId::Abort));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Copy { .. })));
+        assert!(
+            matches!(aborted.status(Step::CopyRows), Status::Failed { message } if message.contains("classifier_label (4)"))
+        );
+        let fx = update(&mut m, Msg::Decide(ChoiceId::EmptyAndLoad));
+        let want = if policy == ChoiceId::Fix {
+            ProblemPolicy::Fix
+        } else {
+            ProblemPolicy::SkipRows
+        };
+        assert!(
+            matches!(&fx[0], Effect::Copy { policy, .. } if *policy == want),
+            "{fx:?}"
+        );
+        assert_eq!(m.copy_answers.nonempty_targets, Some(true));
+    }
 }
 
 #[test]
@@ -494,11 +558,93 @@ fn save_and_load_round_trip_offers_resume() {
     assert!(file.starts_with(dir.path()));
     let loaded = persist::load_in(dir.path(), &project)
         .unwrap()
+        .run
         .expect("a saved run");
     assert_eq!(loaded.resume_offer.as_ref().unwrap().step, Step::Connect);
     assert_eq!(loaded.discovery, m.discovery);
     persist::forget_in(dir.path(), &project).unwrap();
-    assert!(persist::load_in(dir.path(), &project).unwrap().is_none());
+    assert!(
+        persist::load_in(dir.path(), &project)
+            .unwrap()
+            .run
+            .is_none()
+    );
+}
+
+/// Finding 4 of the hardening issue: a run saved while a step was not built kept
+/// `NotBuilt` in its file; once the step is built, resuming passed over it silently.
+#[test]
+fn a_step_saved_as_not_built_is_run_once_this_version_builds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut m = discovered();
+    m.options.project = project.clone();
+    // Saved by a version that did not build Connect (a built step here), resumed at Copy.
+    m.step_mut(Step::Connect).status = Status::NotBuilt;
+    m.cursor = Step::CopyRows;
+    persist::save_in(dir.path(), &m).unwrap();
+    let loaded = persist::load_in(dir.path(), &project).unwrap();
+    let run = loaded.run.expect("a saved run");
+    assert_eq!(run.status(Step::Connect), &Status::Pending);
+    assert_eq!(run.resume_offer.as_ref().unwrap().step, Step::Connect);
+    assert!(
+        loaded
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("Connect")),
+        "{:?}",
+        loaded.notice
+    );
+    // And the other way: a step this version does not build is shown as such.
+    for s in Step::ALL {
+        assert_eq!(run.status(s) == &Status::NotBuilt, !s.built(), "{s:?}");
+    }
+}
+
+#[test]
+fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut m = discovered();
+    m.options.project = project.clone();
+    let file = persist::save_in(dir.path(), &m).unwrap();
+    for (bytes, why) in [
+        (
+            serde_json::to_vec(&serde_json::json!({"version": 1, "steps": []})).unwrap(),
+            "another version",
+        ),
+        (
+            br#"{"version": 2, "steps": "garbled"}"#.to_vec(),
+            "cannot be read",
+        ),
+        (b"not json at all".to_vec(), "not a dj2pg state file"),
+    ] {
+        std::fs::write(&file, &bytes).unwrap();
+        let loaded = persist::load_in(dir.path(), &project).unwrap();
+        assert!(loaded.run.is_none());
+        let notice = loaded.notice.expect("a notice");
+        assert!(
+            notice.contains(why) && notice.contains("moved to"),
+            "{notice}"
+        );
+        assert!(!file.exists(), "the file is moved, not trusted");
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
+            .collect();
+        assert!(
+            aside
+                .iter()
+                .any(|e| std::fs::read(e.path()).unwrap() == bytes),
+            "the old content is kept aside"
+        );
+        for e in aside {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Transitions: one function per message kind, each returning the effects to run.
 
-use super::{Choice, Effect, JobEvent, LOG_LINES, Migration, Msg, ProblemPolicy, Status, Step};
+use super::{ChoiceId, CopyAnswers, Effect, JobEvent, LOG_LINES, Migration, Msg, Status, Step};
+use crate::data::copy::ProblemPolicy;
+use crate::rules::{self, CopyNext};
 
 /// Apply one message to the run and return the effects the driver must carry out.
 pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
@@ -24,12 +26,13 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
                 look_at(m, prev, &mut fx)
             }
         }
-        Msg::Decide(id) => decide(m, &id, &mut fx),
+        Msg::Decide(id) => decide(m, id, &mut fx),
         Msg::SubmitConnection(config) => {
             if m.job.is_none() && m.may_start(Step::Connect) {
                 m.target = Some(config);
                 // A new target invalidates what we learnt about the old one.
                 m.server = None;
+                m.connect_field = None;
                 m.preflight = None;
                 start(m, Step::Connect, &mut fx);
             }
@@ -202,30 +205,52 @@ fn done_summary(m: &Migration) -> String {
     format!("{done} steps done, {not_built} not built yet in this version")
 }
 
-fn decide(m: &mut Migration, id: &str, fx: &mut Vec<Effect>) {
+fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     let step = m.cursor;
-    let Status::NeedsDecision { choices, .. } = m.status(step) else {
+    let Status::NeedsDecision { kind, choices, .. } = m.status(step) else {
         return;
     };
-    if !choices.iter().any(|c| c.id == id) {
+    let kind = *kind;
+    if m.job.is_some() || !choices.iter().any(|c| c.id == id) {
         return;
     }
-    match (step, id) {
-        (Step::CopyRows, "abort") => {
-            let msg = "Stopped before writing anything, as you chose. Fix the values in the \
-                       SQLite file (or choose skip/fix) and retry.";
-            fail(m, step, msg);
+    if step == Step::CopyRows && rules::answer(&mut m.copy_answers, kind, id) {
+        advance_copy(m, fx);
+    }
+}
+
+/// After the preflight or an answer: ask the copy's next question, stop, or load. The
+/// order and meaning of the questions are `rules::copy_next`'s, shared with the commands.
+fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let Some(report) = &m.preflight else {
+        fail(
+            m,
+            Step::CopyRows,
+            "The preflight report is gone; retry the step.",
+        );
+        fx.push(Effect::Save);
+        return;
+    };
+    match rules::copy_next(report, &m.copy_answers) {
+        CopyNext::Ask(kind) => {
+            let (question, choices) = rules::ask(report, kind);
+            set_status(
+                m,
+                Step::CopyRows,
+                Status::NeedsDecision {
+                    kind,
+                    question,
+                    choices,
+                },
+            );
             fx.push(Effect::Save);
         }
-        (Step::CopyRows, policy) => {
-            let policy = match policy {
-                "skip-rows" => ProblemPolicy::SkipRows,
-                "fix" => ProblemPolicy::Fix,
-                _ => ProblemPolicy::Abort,
-            };
-            start_copy(m, policy, fx);
+        CopyNext::Stop(kind) => {
+            let message = rules::stop_message(report, kind, rules::Surface::Wizard);
+            fail(m, Step::CopyRows, &message);
+            fx.push(Effect::Save);
         }
-        _ => {}
+        CopyNext::Go(policy) => start_copy(m, policy, fx),
     }
 }
 
@@ -257,50 +282,6 @@ fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
     fx.push(Effect::Save);
 }
 
-/// The question preflight raises, or `None` when the copy may go ahead unasked.
-fn preflight_question(report: &crate::copy::PreflightReport) -> Option<(String, Vec<Choice>)> {
-    let problems = report.problem_count();
-    let nonempty = report.nonempty_target_tables();
-    let choice = |id: &str, key, label: &str| Choice {
-        id: id.into(),
-        key,
-        label: label.into(),
-    };
-    if problems > 0 {
-        let question = format!(
-            "{problems} value(s) would fail in PostgreSQL (listed above). Nothing has been written."
-        );
-        let choices = vec![
-            choice("abort", 'a', "Abort and fix the data first (default)"),
-            choice(
-                "skip-rows",
-                's',
-                "Skip those rows, recording them in the reject files",
-            ),
-            choice(
-                "fix",
-                'f',
-                "Apply each listed fix (truncate, strip NUL) and report it",
-            ),
-        ];
-        return Some((question, choices));
-    }
-    if !nonempty.is_empty() {
-        let rows: u64 = nonempty.iter().map(|(_, n)| n).sum();
-        let question = format!(
-            "{} target table(s) already hold {rows} row(s) (listed above); they will be emptied \
-             and loaded with the SQLite rows and ids.",
-            nonempty.len()
-        );
-        let choices = vec![
-            choice("load", 'y', "Empty them and copy"),
-            choice("abort", 'a', "Abort"),
-        ];
-        return Some((question, choices));
-    }
-    None
-}
-
 fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &mut Vec<Effect>) {
     let Some((current, step)) = m.job else { return };
     if current != id {
@@ -322,17 +303,13 @@ fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &m
             finish(m, step, Status::Done { summary }, fx);
         }
         JobEvent::Preflight(report) => {
-            let question = preflight_question(&report);
+            // A new preflight asks its questions afresh: the old answers were about other
+            // findings.
             m.preflight = Some(*report);
-            match question {
-                Some((question, choices)) => {
-                    finish(m, step, Status::NeedsDecision { question, choices }, fx)
-                }
-                None => {
-                    m.job = None;
-                    start_copy(m, ProblemPolicy::Abort, fx);
-                }
-            }
+            m.copy_answers = CopyAnswers::default();
+            m.job = None;
+            m.paused = false;
+            advance_copy(m, fx);
         }
         JobEvent::CopyProgress(p) => {
             m.step_mut(step).status = Status::Running {
@@ -364,6 +341,11 @@ fn job_event(m: &mut Migration, id: crate::state::JobId, event: JobEvent, fx: &m
             finish(m, step, Status::Failed { message }, fx);
         }
         JobEvent::Failed(message) => finish(m, step, Status::Failed { message }, fx),
+        JobEvent::ConnectFailed(e) => {
+            m.connect_field = Some(e.field);
+            let message = e.to_string();
+            finish(m, step, Status::Failed { message }, fx)
+        }
     }
 }
 

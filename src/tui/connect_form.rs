@@ -4,7 +4,7 @@
 //! moved there at once and cut out of the URL text); it is never shown unmasked and never
 //! leaves this struct except as a [`Secret`] handed to the runner on submit.
 
-use crate::pg::{ConnConfig, Secret, SslMode};
+use crate::pg::{ConnConfig, Field, Secret, SslMode};
 use std::ops::Range;
 use std::path::PathBuf;
 use tui_input::{Input, InputRequest};
@@ -46,18 +46,14 @@ impl FormField {
         }]
     }
 
-    /// The form field a connection failure points at, from the `ConnectError` text
-    /// ("… (check the X field)"). Host, port, database and user all live in the URL.
-    pub fn from_error(message: &str) -> Option<FormField> {
-        let start = message.rfind("(check the ")? + "(check the ".len();
-        let label = message[start..].strip_suffix(" field)")?;
-        Some(match label {
-            "host" | "port" | "database" | "user" => FormField::Url,
-            "password" => FormField::Password,
-            "SSL mode" => FormField::SslMode,
-            "CA file" => FormField::CaFile,
-            _ => return None,
-        })
+    /// The form field holding `field`: host, port, database and user all live in the URL.
+    pub fn of(field: Field) -> FormField {
+        match field {
+            Field::Host | Field::Port | Field::Database | Field::User => FormField::Url,
+            Field::Password => FormField::Password,
+            Field::SslMode => FormField::SslMode,
+            Field::CaFile => FormField::CaFile,
+        }
     }
 }
 
@@ -246,27 +242,9 @@ fn password_range(url: &str) -> Option<Range<usize>> {
     Some(start + colon + 1..start + at)
 }
 
-/// `%40` → `@`; a malformed escape is kept as written.
+/// `%40` → `@`; text that does not decode is kept as written.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::pg::percent_decode(s).unwrap_or_else(|_| s.to_string())
 }
 
 #[cfg(test)]
@@ -329,17 +307,9 @@ mod tests {
 
     #[test]
     fn failures_point_at_form_fields() {
-        let f = |m| FormField::from_error(m);
-        assert_eq!(
-            f("refused (check the password field)"),
-            Some(FormField::Password)
-        );
-        assert_eq!(
-            f("no such db (check the database field)"),
-            Some(FormField::Url)
-        );
-        assert_eq!(f("x (check the CA file field)"), Some(FormField::CaFile));
-        assert_eq!(f("x (check the SSL mode field)"), Some(FormField::SslMode));
-        assert_eq!(f("plain failure"), None);
+        assert_eq!(FormField::of(Field::Password), FormField::Password);
+        assert_eq!(FormField::of(Field::Database), FormField::Url);
+        assert_eq!(FormField::of(Field::CaFile), FormField::CaFile);
+        assert_eq!(FormField::of(Field::SslMode), FormField::SslMode);
     }
 }

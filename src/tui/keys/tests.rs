@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::pg::ConnConfig;
-use crate::state::{Choice, ResumeOffer, RunOptions};
+use crate::state::{Choice, ChoiceId, ResumeOffer, RunOptions};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn run() -> Migration {
@@ -228,15 +228,16 @@ fn decisions_pick_choices_by_key() {
     let mut m = run();
     m.cursor = Step::CopyRows;
     m.step_mut(Step::CopyRows).status = Status::NeedsDecision {
+        kind: crate::state::Question::BadValues,
         question: "3 values would fail".into(),
         choices: vec![
             Choice {
-                id: "abort".into(),
+                id: ChoiceId::Abort,
                 key: 'a',
                 label: "Abort".into(),
             },
             Choice {
-                id: "fix".into(),
+                id: ChoiceId::Fix,
                 key: 'f',
                 label: "Fix".into(),
             },
@@ -245,7 +246,7 @@ fn decisions_pick_choices_by_key() {
     let mut ui = UiState::default();
     assert_eq!(
         handle_key(&m, &mut ui, ch('f')),
-        Some(Msg::Decide("fix".into()))
+        Some(Msg::Decide(ChoiceId::Fix))
     );
     assert_eq!(handle_key(&m, &mut ui, ch('x')), None);
     assert!(keys_of(&m, &ui).contains(&"a abort".to_string()));

@@ -82,7 +82,7 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Failed { message } => Some(message.as_str()),
         _ => None,
     };
-    let flagged = failed.and_then(FormField::from_error);
+    let flagged = failed.and(m.connect_field).map(FormField::of);
     let mut y = area.y;
     let put = |frame: &mut Frame, lines: Vec<Line<'static>>, y: &mut u16| {
         for line in lines {

@@ -55,7 +55,9 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 Style::new(),
             ),
         ),
-        Status::NeedsDecision { question, choices } => {
+        Status::NeedsDecision {
+            question, choices, ..
+        } => {
             let ask = decision::lines(question, choices, w);
             let [top, bottom] =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(ask.len() as u16 + 1)])

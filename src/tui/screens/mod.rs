@@ -77,7 +77,9 @@ pub fn status_lines(m: &Migration, step: Step, width: u16, tick: usize) -> Vec<L
             widgets::wrapped(&format!("↷ Skipped: {reason}"), width, Default::default())
         }
         Status::Failed { message } => widgets::failure(message, width),
-        Status::NeedsDecision { question, choices } => decision::lines(question, choices, width),
+        Status::NeedsDecision {
+            question, choices, ..
+        } => decision::lines(question, choices, width),
         Status::NotBuilt => vec![Line::from("Not built yet in this version.")],
     }
 }
@@ -120,7 +122,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         && let Some(choice) = choices.iter().find(|ch| ch.key == c)
     {
-        return Handled::Send(Msg::Decide(choice.id.clone()));
+        return Handled::Send(Msg::Decide(choice.id));
     }
     match m.cursor {
         Step::Connect => connect::on_key(m, ui, key),
@@ -133,7 +135,11 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
 pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
     let mut out = Vec::new();
     if let Status::NeedsDecision { choices, .. } = m.status(m.cursor) {
-        out.extend(choices.iter().map(|c| hint(&c.key.to_string(), &c.id)));
+        out.extend(
+            choices
+                .iter()
+                .map(|c| hint(&c.key.to_string(), c.id.slug())),
+        );
     }
     let globals = match m.cursor {
         Step::Connect => connect::hints(m, ui, &mut out),

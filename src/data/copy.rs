@@ -1,0 +1,275 @@
+//! The copy engine's plain data: its settings, the policy for bad values, what preflight and
+//! the load report, and the progress the workers fold. Shared by `state` (which holds them) and
+//! `copy` (which fills them); no IO.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where one table is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TablePhase {
+    Waiting,
+    Loading,
+    Loaded,
+    Verified,
+    Mismatch,
+    Failed,
+}
+
+impl TablePhase {
+    pub fn label(self) -> &'static str {
+        match self {
+            TablePhase::Waiting => "waiting",
+            TablePhase::Loading => "loading",
+            TablePhase::Loaded => "loaded",
+            TablePhase::Verified => "verified",
+            TablePhase::Mismatch => "MISMATCH",
+            TablePhase::Failed => "failed",
+        }
+    }
+
+    pub fn finished(self) -> bool {
+        matches!(
+            self,
+            TablePhase::Loaded | TablePhase::Verified | TablePhase::Mismatch | TablePhase::Failed
+        )
+    }
+}
+
+/// One table's progress.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableProgress {
+    pub table: String,
+    pub rows_done: u64,
+    pub rows_total: u64,
+    pub phase: TablePhase,
+}
+
+/// The whole copy's progress.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CopyProgress {
+    pub tables: Vec<TableProgress>,
+    /// Milliseconds since the load started (pauses excluded).
+    pub elapsed_ms: u64,
+    /// Recent throughput, rows per second.
+    pub rows_per_sec: f64,
+    /// What is happening now ("loading", "resetting sequences", "verifying", …).
+    pub stage: String,
+}
+
+impl CopyProgress {
+    pub fn rows_done(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows_done).sum()
+    }
+
+    pub fn rows_total(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows_total).sum()
+    }
+
+    pub fn tables_finished(&self) -> usize {
+        self.tables.iter().filter(|t| t.phase.finished()).count()
+    }
+
+    /// 0.0..=1.0 by rows.
+    pub fn fraction(&self) -> f64 {
+        let total = self.rows_total();
+        if total == 0 {
+            return if self.tables.iter().all(|t| t.phase.finished()) {
+                1.0
+            } else {
+                0.0
+            };
+        }
+        (self.rows_done() as f64 / total as f64).clamp(0.0, 1.0)
+    }
+
+    /// Seconds left at the current rate, when that can be told.
+    pub fn eta_secs(&self) -> Option<u64> {
+        let left = self.rows_total().saturating_sub(self.rows_done());
+        (self.rows_per_sec > 0.0).then(|| (left as f64 / self.rows_per_sec).ceil() as u64)
+    }
+
+    /// One line for the sidebar, the headless runner and the log.
+    pub fn line(&self) -> String {
+        let eta = self
+            .eta_secs()
+            .map(|s| format!(", ETA {}", crate::units::hms(s)))
+            .unwrap_or_default();
+        format!(
+            "{}: {}/{} rows ({:.0}%), {}/{} tables, {:.0} rows/s{eta}",
+            self.stage,
+            self.rows_done(),
+            self.rows_total(),
+            self.fraction() * 100.0,
+            self.tables_finished(),
+            self.tables.len(),
+            self.rows_per_sec
+        )
+    }
+}
+
+/// A value that would fail in PostgreSQL, found before anything is written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub table: String,
+    /// The row's primary key (or rowid) as text.
+    pub pk: String,
+    pub column: String,
+    /// What is wrong, in plain words.
+    pub issue: String,
+    /// A short excerpt of the value.
+    pub excerpt: String,
+    /// The fix `ProblemPolicy::Fix` would apply, if there is one.
+    pub fix: Option<String>,
+}
+
+/// The preflight's findings. Nothing has been written when it exists.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PreflightReport {
+    pub problems: Vec<Problem>,
+    /// Target tables that already hold rows, with their counts.
+    pub nonempty_targets: Vec<(String, u64)>,
+    /// Plain-words notes on the plan (tables or columns on one side only, generated columns…).
+    pub notes: Vec<String>,
+    /// Source tables and their row counts, in load order.
+    pub tables: Vec<(String, u64)>,
+    /// Tables of derived data that are left empty on PostgreSQL and rebuilt there.
+    #[serde(default)]
+    pub derived: Vec<DerivedTable>,
+}
+
+/// A table of derived data that PostgreSQL keeps in another form (a search index: FTS5 on
+/// SQLite, `tsvector` columns on PostgreSQL). It is never copied — rows with empty vectors
+/// would make search silently return nothing — but left empty and rebuilt by the app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DerivedTable {
+    pub table: String,
+    /// Rows it holds in SQLite (not copied).
+    pub source_rows: u64,
+    /// Why it is derived, in plain words.
+    pub reason: String,
+    /// The exact command that rebuilds it, when known (`python manage.py update_index`).
+    pub rebuild: Option<String>,
+}
+
+impl DerivedTable {
+    /// What the user must run after the copy.
+    pub fn rebuild_hint(&self) -> String {
+        match &self.rebuild {
+            Some(cmd) => format!("rebuild it with `{cmd}`"),
+            None => "rebuild it with the command of the app that owns it".into(),
+        }
+    }
+}
+
+impl PreflightReport {
+    pub fn problem_count(&self) -> usize {
+        self.problems.len()
+    }
+
+    pub fn nonempty_target_tables(&self) -> &[(String, u64)] {
+        &self.nonempty_targets
+    }
+}
+
+/// One table's verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCheck {
+    pub table: String,
+    pub source_rows: u64,
+    pub target_rows: u64,
+    pub checksum_match: bool,
+    pub rejected_rows: u64,
+}
+
+/// The end of a copy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CopyReport {
+    pub checks: Vec<TableCheck>,
+    pub elapsed_ms: u64,
+    pub notes: Vec<String>,
+    /// Derived tables left empty, to be rebuilt (recorded for the report).
+    #[serde(default)]
+    pub derived: Vec<DerivedTable>,
+}
+
+impl CopyReport {
+    pub fn all_verified(&self) -> bool {
+        self.checks
+            .iter()
+            .all(|c| c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows)
+    }
+
+    pub fn summary_line(&self) -> String {
+        let rows: u64 = self.checks.iter().map(|c| c.target_rows).sum();
+        let bad = self
+            .checks
+            .iter()
+            .filter(|c| !(c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows))
+            .count();
+        if bad == 0 {
+            format!(
+                "{} rows in {} tables copied and verified in {}",
+                crate::units::thousands(rows),
+                self.checks.len(),
+                crate::units::hms(self.elapsed_ms / 1000)
+            )
+        } else {
+            format!(
+                "{bad} of {} tables do not match after the copy",
+                self.checks.len()
+            )
+        }
+    }
+}
+
+/// Which policy the user picked for values that preflight found would fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProblemPolicy {
+    /// Write nothing (the default).
+    Abort,
+    /// Leave the offending rows out and record them in the reject files.
+    SkipRows,
+    /// Apply the named fix of each problem (truncate to n, strip NUL), and report it.
+    Fix,
+}
+
+/// How to copy, beyond the source and the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopySettings {
+    /// Parallel connections.
+    pub jobs: usize,
+    /// Where rows left out go (JSON lines per table); default: `<sqlite file>.rejects/`.
+    pub rejects: Option<PathBuf>,
+    /// Django's `USE_TZ`: naive datetimes in the file are UTC.
+    pub use_tz: bool,
+    /// Django's `TIME_ZONE`: the zone of naive datetimes when `use_tz` is off.
+    pub time_zone: String,
+    /// Tables with at least this many rows load as parallel rowid slices.
+    pub slice_rows: u64,
+    /// Bulk mode where the role owns the table: foreign keys and plain indexes set aside
+    /// and put back within each table's transaction (see `copy::bulk`). Off: the plain load.
+    pub bulk: bool,
+    /// Tables (or cycles) of fewer rows load the plain way even with `bulk`: setting their
+    /// indexes and keys aside costs more round trips to a distant server than it saves.
+    pub bulk_min_rows: u64,
+}
+
+/// The default size (rows) from which a table loads in bulk mode.
+pub const DEFAULT_BULK_MIN_ROWS: u64 = 10_000;
+
+impl CopySettings {
+    /// The settings with `jobs` parallel connections and every other value at its default.
+    /// The job count depends on the machine, so the driver (CLI, wizard) decides it.
+    pub fn with_jobs(jobs: usize) -> CopySettings {
+        CopySettings {
+            jobs: jobs.max(1),
+            rejects: None,
+            use_tz: true,
+            time_zone: "UTC".into(),
+            slice_rows: 200_000,
+            bulk: true,
+            bulk_min_rows: DEFAULT_BULK_MIN_ROWS,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! What Discover learns about a Django project: its apps, models, settings and SQLite file.
+//! Plain data held by the state machine and shown by the Discover screen.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// How discovery learnt what it knows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// Django itself answered, through the project's Python.
+    Introspected,
+    /// Django could not be run; the tree was read instead. `reason` says why.
+    StaticScan { reason: String },
+}
+
+/// One model's field, as Django describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldInfo {
+    pub name: String,
+    pub column: String,
+    pub internal_type: String,
+    pub max_length: Option<u32>,
+    pub null: bool,
+    #[serde(default)]
+    pub primary_key: bool,
+    #[serde(default)]
+    pub related_table: Option<String>,
+}
+
+/// One model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub table: String,
+    #[serde(default = "yes")]
+    pub managed: bool,
+    #[serde(default)]
+    pub proxy: bool,
+    #[serde(default)]
+    pub fields: Vec<FieldInfo>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One installed app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    pub label: String,
+    pub name: String,
+    pub path: Option<PathBuf>,
+    /// Lives inside the project directory (and not in a virtualenv): ours to touch.
+    pub local: bool,
+    pub migrations_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub migration_files: Vec<String>,
+    /// Migration files with `RunPython`/`RunSQL`, which `makemigrations` never regenerates.
+    #[serde(default)]
+    pub data_migrations: Vec<String>,
+    #[serde(default)]
+    pub models: Vec<ModelInfo>,
+}
+
+/// The default database as settings.py declares it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseInfo {
+    pub engine: String,
+    pub name: Option<PathBuf>,
+}
+
+/// Everything Discover learnt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Discovery {
+    pub project_dir: PathBuf,
+    pub manage_py: PathBuf,
+    pub python: Option<PathBuf>,
+    /// Where the interpreter came from (`--python`, `$VIRTUAL_ENV`, `.venv`, …).
+    pub python_source: String,
+    pub method: Method,
+    pub django_version: Option<String>,
+    pub settings_module: Option<String>,
+    pub database: DatabaseInfo,
+    pub use_tz: Option<bool>,
+    pub time_zone: Option<String>,
+    /// `psycopg` / `psycopg2` when importable by the project's Python.
+    pub postgres_driver: Option<String>,
+    pub apps: Vec<AppInfo>,
+    pub sqlite: Option<SqliteSummary>,
+    /// Things the user should know that did not stop discovery.
+    pub warnings: Vec<String>,
+}
+
+impl Discovery {
+    pub fn local_apps(&self) -> impl Iterator<Item = &AppInfo> {
+        self.apps.iter().filter(|a| a.local)
+    }
+
+    pub fn third_party_apps(&self) -> impl Iterator<Item = &AppInfo> {
+        self.apps.iter().filter(|a| !a.local)
+    }
+
+    pub fn migration_file_count(&self) -> usize {
+        self.local_apps().map(|a| a.migration_files.len()).sum()
+    }
+
+    pub fn summary_line(&self) -> String {
+        let django = self
+            .django_version
+            .as_deref()
+            .map(|v| format!("Django {v}"))
+            .unwrap_or_else(|| "Django (version unknown)".into());
+        let db = match &self.sqlite {
+            Some(s) => format!(
+                "{} tables, {} rows in {}",
+                s.tables.len(),
+                s.total_rows(),
+                s.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+            None => "no SQLite file".into(),
+        };
+        format!(
+            "{django}; {db}; {} local app(s), {} migration file(s)",
+            self.local_apps().count(),
+            self.migration_file_count()
+        )
+    }
+}
+
+/// What the SQLite file holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqliteSummary {
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    /// User tables (no `sqlite_*`) with their row counts, by name.
+    pub tables: Vec<(String, u64)>,
+}
+
+impl SqliteSummary {
+    pub fn total_rows(&self) -> u64 {
+        self.tables.iter().map(|(_, n)| n).sum()
+    }
+}

@@ -1,0 +1,170 @@
+//! Create schema: Django's `migrate` on PostgreSQL through the overlay, as the role that will
+//! own the tables, the password in the child's environment only, the log streamed; a failure
+//! is typed ([`MigrateFailure`]) so the state machine can send the user to the step that
+//! fixes it (Fix permissions for `permission denied for schema`, Connect for a bad password).
+
+pub use crate::data::commands::CreateSchemaInput;
+use crate::data::commands::{CreateSchemaReport, MigrateFailure};
+use crate::django::commands::{Scrubber, run_streamed};
+use crate::django::driver::check_driver;
+use crate::django::dry_run::display;
+use crate::django::overlay::{Overlay, PgTarget};
+use crate::pg::{ConnConfig, Secret};
+use anyhow::Result;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+
+/// Check the driver, then run `migrate --noinput` on PostgreSQL. A failed `migrate` is a
+/// report with its log and a [`MigrateFailure`]; an error means nothing could be run.
+pub fn create_schema(
+    input: CreateSchemaInput,
+    password: Option<Secret>,
+    on_line: &mut dyn FnMut(String),
+    cancel: Arc<AtomicBool>,
+) -> Result<CreateSchemaReport> {
+    let driver = check_driver(&input.python)?;
+    let warnings = pool_warning(&input.target).into_iter().collect();
+    if driver.driver.is_none() {
+        return Ok(CreateSchemaReport {
+            driver,
+            migrate: None,
+            failure: Some(MigrateFailure::DriverMissing),
+            warnings,
+        });
+    }
+    let overlay = Overlay::write(&input.project_dir, &input.settings_module)?;
+    let password = input.target.resolve_password(password.as_ref());
+    let scrub = Scrubber::new(password.as_ref().map(Secret::expose));
+    let pg = PgTarget {
+        config: input.target.clone(),
+        password,
+        search_path: input.search_path.clone(),
+    };
+    let args = ["migrate", "--noinput"];
+    let shown = format!(
+        "{}   (on {})",
+        display(&input.python, &args),
+        input.target.display_url()
+    );
+    on_line(format!("$ {shown}"));
+    let migrate = run_streamed(
+        overlay.command(&input.python, Some(&pg), &args),
+        &shown,
+        &scrub,
+        on_line,
+        &cancel,
+    )?;
+    let failure = if migrate.succeeded() || migrate.cancelled() {
+        None
+    } else {
+        Some(classify(&migrate.text()))
+    };
+    Ok(CreateSchemaReport {
+        driver,
+        migrate: Some(migrate),
+        failure,
+        warnings,
+    })
+}
+
+/// Why `migrate` failed, from Django's and libpq's words.
+pub fn classify(log: &str) -> MigrateFailure {
+    // ASCII lowercasing keeps byte offsets, so a match in `lower` indexes `log` too.
+    let lower = log.to_ascii_lowercase();
+    if let Some(at) = lower.find("permission denied for schema ") {
+        let start = at + "permission denied for schema ".len();
+        let schema = log
+            .get(start..)
+            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == ')').next())
+            .map(|s| s.trim_matches('"').to_string())
+            .filter(|s| !s.is_empty());
+        return MigrateFailure::SchemaPermission { schema };
+    }
+    if lower.contains("migrationschemamissing") {
+        return MigrateFailure::SchemaPermission { schema: None };
+    }
+    if lower.contains("password authentication failed")
+        || lower.contains("no password supplied")
+        || lower.contains("fe_sendauth")
+    {
+        return MigrateFailure::Authentication;
+    }
+    if lower.contains("error loading psycopg") || lower.contains("no module named 'psycopg") {
+        return MigrateFailure::DriverMissing;
+    }
+    const CONNECT: [&str; 8] = [
+        "could not connect",
+        "connection refused",
+        "could not translate host name",
+        "name or service not known",
+        "timeout expired",
+        "connection to server at",
+        "server closed the connection",
+        "ssl",
+    ];
+    if lower.contains("operationalerror") && CONNECT.iter().any(|m| lower.contains(m))
+        || lower.contains("could not connect to server")
+        || lower.contains("connection refused")
+    {
+        return MigrateFailure::CannotConnect;
+    }
+    MigrateFailure::Other
+}
+
+/// Connection pools reject startup parameters and break long transactions: DigitalOcean's
+/// pools listen on 25061, PgBouncer by default on 6432.
+pub fn pool_warning(target: &ConnConfig) -> Option<String> {
+    let what = match target.port {
+        25061 => "a DigitalOcean connection pool port",
+        6432 => "PgBouncer's default port",
+        _ => return None,
+    };
+    Some(format!(
+        "port {} is {what}: migrate and the copy need a direct connection (DigitalOcean: port 25060, the database's own name)",
+        target.port
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_typed_from_the_log() {
+        let schema = "django.db.migrations.exceptions.MigrationSchemaMissing: Unable to create the django_migrations table (permission denied for schema public\nLINE 1: CREATE TABLE \"django_migrations\" ...)";
+        assert_eq!(
+            classify(schema),
+            MigrateFailure::SchemaPermission {
+                schema: Some("public".into())
+            }
+        );
+        assert_eq!(
+            classify(
+                "psycopg.OperationalError: connection failed: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"app\""
+            ),
+            MigrateFailure::Authentication
+        );
+        assert_eq!(
+            classify(
+                "django.db.utils.OperationalError: connection failed: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"
+            ),
+            MigrateFailure::CannotConnect
+        );
+        assert_eq!(
+            classify(
+                "django.core.exceptions.ImproperlyConfigured: Error loading psycopg2 or psycopg module"
+            ),
+            MigrateFailure::DriverMissing
+        );
+        assert_eq!(classify("ValueError: bad RunPython"), MigrateFailure::Other);
+    }
+
+    #[test]
+    fn pool_ports_are_flagged() {
+        let (mut c, _) = ConnConfig::from_url("postgresql://u@h:25061/pool").unwrap();
+        assert!(pool_warning(&c).unwrap().contains("25060"));
+        c.port = 25060;
+        assert!(pool_warning(&c).is_none());
+    }
+}

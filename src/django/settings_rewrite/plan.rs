@@ -1,0 +1,132 @@
+//! Planning the change: the new settings text and its diff, or the snippet to paste.
+
+use super::edit::{edit, missing_imports};
+use super::envvars::{env_example, env_vars, shell_lines};
+use super::generate::{Shape, generate, verifies};
+use super::options::carry_over;
+use crate::data::settings::{
+    LocateOutcome, RewritePlan, SettingsChange, SettingsLocation, SettingsStyle, SettingsTarget,
+    SiteKind,
+};
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+const SSLMODES: &[&str] = &["disable", "prefer", "require", "verify-ca", "verify-full"];
+
+/// Plan the Update settings change for `location` (from [`super::locate`]), pointing at
+/// `target`, in `style`. Reads the settings file; writes nothing.
+///
+/// When the location is not rewritable the plan is [`SettingsChange::Manual`]: the reason,
+/// and a complete snippet (imports and `DATABASES`) to paste.
+pub fn plan_rewrite(
+    project_dir: &Path,
+    location: &SettingsLocation,
+    target: &SettingsTarget,
+    style: SettingsStyle,
+) -> Result<RewritePlan> {
+    if !SSLMODES.contains(&target.sslmode.as_str()) {
+        bail!(
+            "SSL mode {:?} is not one of libpq's ({})",
+            target.sslmode,
+            SSLMODES.join(", ")
+        );
+    }
+    let mut notes = location.notes.clone();
+    let shape = match style {
+        SettingsStyle::Env => Shape::Env,
+        SettingsStyle::DatabaseUrl if location.dj_database_url => Shape::DjDatabaseUrl,
+        SettingsStyle::DatabaseUrl => {
+            notes.push(
+                "dj-database-url is not installed in the project's Python, so the settings read DATABASE_URL with urllib.parse (`pip install dj-database-url` and plan again to use it instead)".into(),
+            );
+            Shape::UrlLib
+        }
+    };
+    if verifies(&target.sslmode) && target.sslrootcert.is_none() {
+        notes.push(format!(
+            "sslmode={} needs the server's CA certificate: set {} to the CA file's path (DigitalOcean: download it from the cluster's page)",
+            target.sslmode,
+            if shape == Shape::Env { "POSTGRES_SSLROOTCERT" } else { "sslrootcert= in DATABASE_URL" }
+        ));
+    }
+    if location.postgres_driver.is_none() {
+        notes.push("the project's Python has no PostgreSQL driver: install one (`pip install \"psycopg[binary]\"`) before the settings can connect".into());
+    }
+    let env = env_vars(target, shape);
+    let rel = |p: &Path| {
+        p.strip_prefix(project_dir)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    };
+    // The paste-able snippet, also for a rewritable file (`--no-settings-rewrite` prints it).
+    let site = match &location.outcome {
+        LocateOutcome::Rewritable(site) => Some(&**site),
+        LocateOutcome::NotRewritable { .. } => None,
+    };
+    let snippet_code = generate(
+        target,
+        shape,
+        SiteKind::Assign,
+        &carry_over(site, target.pool),
+    );
+    let mut snippet: String = missing_imports(None, &snippet_code)
+        .iter()
+        .map(|s| format!("{s}\n"))
+        .collect();
+    snippet.push('\n');
+    for l in &snippet_code.lines {
+        snippet.push_str(l);
+        snippet.push('\n');
+    }
+    let change = match &location.outcome {
+        LocateOutcome::Rewritable(site) => {
+            let carried = carry_over(Some(site), target.pool);
+            let generated = generate(target, shape, site.kind, &carried);
+            notes.extend(carried.notes.iter().cloned());
+            notes.extend(generated.notes.iter().cloned());
+            if site.file != location.settings_file {
+                notes.push(format!(
+                    "DATABASES is set in {}, which {} star-imports: every settings module importing that file gets the new DATABASES unless it sets its own",
+                    rel(&site.file),
+                    location.settings_module
+                ));
+            }
+            let bytes = std::fs::read(&site.file)
+                .with_context(|| format!("could not read {}", site.file.display()))?;
+            let text = String::from_utf8(bytes.clone())
+                .with_context(|| format!("{} is not UTF-8", site.file.display()))?;
+            let new_text = edit(&text, site, &generated)?;
+            let diff = super::diff_texts(&text, &new_text, &rel(&site.file));
+            SettingsChange::Rewrite {
+                file: site.file.clone(),
+                original_sha256: hex::encode(Sha256::digest(&bytes)),
+                new_text,
+                diff,
+            }
+        }
+        LocateOutcome::NotRewritable { reason } => {
+            notes.extend(snippet_code.notes.iter().cloned());
+            SettingsChange::Manual {
+                reason: reason.clone(),
+                file: Some(location.settings_file.clone()),
+                snippet: snippet.clone(),
+            }
+        }
+    };
+    let settings_name = match &change {
+        SettingsChange::Rewrite { file, .. } => rel(file),
+        SettingsChange::Manual { .. } => rel(&location.settings_file),
+    };
+    Ok(RewritePlan {
+        style,
+        project_dir: project_dir.to_path_buf(),
+        env_example: env_example(&env, &settings_name),
+        snippet,
+        shell_lines: shell_lines(&env),
+        env,
+        change,
+        notes,
+    })
+}

@@ -1,0 +1,141 @@
+//! Running a recipe as the admin, in one transaction, in the app database; and the same SQL as
+//! a script for a DBA.
+
+use super::recheck;
+use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
+use crate::pg::{ConnConfig, Secret};
+use anyhow::{Result, anyhow, bail};
+
+/// Run `recipe` as the admin connected to the app database (`recipe.database`; the admin's own
+/// `dbname` is ignored), in one transaction, then re-check its goal as the app role connected
+/// to the app database. An unavailable recipe is not tried: its reason is the error. A fix
+/// that ran but left a check failing comes back with `recheck.effective == false`.
+pub fn apply(
+    recipe: &Recipe,
+    app: &ConnConfig,
+    app_pw: Option<&Secret>,
+    admin: &ConnConfig,
+    admin_pw: Option<&Secret>,
+    log: &mut dyn FnMut(String),
+) -> Result<ApplyReport> {
+    if let Err(reason) = &recipe.available {
+        bail!(
+            "recipe {} ({}) cannot work here: {reason}",
+            recipe.id.letter(),
+            recipe.id.as_str()
+        );
+    }
+    let ran_in = execute(admin, admin_pw, &recipe.database, &recipe.sql, log)?;
+    log(format!(
+        "re-checking as {} in {}",
+        app.user, recipe.database
+    ));
+    let recheck = recheck(&recipe.goal, &app.with_dbname(&recipe.database), app_pw)?;
+    for c in recheck.checks.iter().filter(|c| !c.ok) {
+        log(format!("still missing: {}: {}", c.name, c.detail));
+    }
+    Ok(ApplyReport {
+        recipe: recipe.id,
+        sql: recipe.sql.clone(),
+        ran_in,
+        recheck,
+    })
+}
+
+/// Run `sql` as `admin` connected to `database`, statement by statement in one transaction
+/// (all or nothing), logging each. Returns the session's `current_database()`. A failing
+/// statement rolls everything back and the error quotes it with the server's message.
+pub fn execute(
+    admin: &ConnConfig,
+    admin_pw: Option<&Secret>,
+    database: &str,
+    sql: &[String],
+    log: &mut dyn FnMut(String),
+) -> Result<String> {
+    let cfg = admin.with_dbname(database);
+    let mut client = cfg
+        .connect(admin_pw)
+        .map_err(|e| anyhow!("admin connection ({} to {database}): {e}", cfg.user))?;
+    let mut tx = client.transaction()?;
+    let ran_in: String = tx.query_one("SELECT current_database()::text", &[])?.get(0);
+    for stmt in sql {
+        log(format!("{stmt};"));
+        if let Err(e) = tx.batch_execute(stmt) {
+            let why = match e.as_db_error() {
+                Some(db) => {
+                    let mut m = format!("{}: {}", db.severity(), db.message());
+                    if let Some(d) = db.detail() {
+                        m.push_str(&format!(" ({d})"));
+                    }
+                    m
+                }
+                None => e.to_string(),
+            };
+            log(format!("failed, rolled back: {why}"));
+            bail!("{stmt}: {why} (nothing was changed: the transaction was rolled back)");
+        }
+    }
+    tx.commit()?;
+    log(format!("committed in {ran_in}"));
+    Ok(ran_in)
+}
+
+/// The recipe as a psql script for a DBA: it connects to the app database itself (the
+/// mistake of running it in `defaultdb` cannot happen), stops at the first error, and runs in
+/// one transaction. No secrets: roles, database and host only.
+pub fn dba_script(recipe: &Recipe, diag: &Diagnosis, app: &ConnConfig) -> String {
+    let admin = diag
+        .admin
+        .as_ref()
+        .map_or("an admin (e.g. doadmin)", |a| a.role.as_str());
+    let mut s = format!(
+        "-- dj2pg, Fix permissions: recipe {} ({}): {}\n",
+        recipe.id.letter(),
+        recipe.id.as_str(),
+        recipe.title
+    );
+    for line in wrap(&recipe.explanation, 90) {
+        s.push_str(&format!("-- {line}\n"));
+    }
+    s.push_str(&format!(
+        "--\n-- Run as {admin} or a superuser, e.g.:\n--   psql \"host={} port={} dbname={} user=ADMIN sslmode={}\" -f this-file.sql\n",
+        app.host,
+        app.port,
+        recipe.database,
+        app.sslmode.as_str()
+    ));
+    s.push_str(&format!(
+        "-- It must run in database {}, not defaultdb: schema grants are per database.\n",
+        recipe.database
+    ));
+    s.push_str("-- Then press \"re-check\" in dj2pg.\n\n");
+    s.push_str("\\set ON_ERROR_STOP on\n");
+    s.push_str(&format!(
+        "\\connect '{}'\n",
+        recipe.database.replace('\'', "''")
+    ));
+    s.push_str("BEGIN;\n");
+    for stmt in &recipe.sql {
+        s.push_str(stmt);
+        s.push_str(";\n");
+    }
+    s.push_str("COMMIT;\n");
+    s
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().map(|l| l.chars().count()).unwrap_or(0);
+        if last > 0 && last + 1 + word.chars().count() > width {
+            lines.push(String::new());
+        }
+        if let Some(l) = lines.last_mut() {
+            if !l.is_empty() {
+                l.push(' ');
+            }
+            l.push_str(word);
+        }
+    }
+    lines
+}

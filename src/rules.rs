@@ -1,0 +1,387 @@
+//! The decision rules: what a step needs from the user before it may go on, in which order,
+//! and what each answer means. Pure functions of plain data (`crate::data`), so the wizard
+//! (through the state machine), `dj2pg migrate` and `dj2pg copy` ask exactly the same
+//! questions in the same order and read the answers the same way.
+//!
+//! The copy asks, after its preflight and before anything is written:
+//! 1. derived tables (a search index) — leave them empty and rebuild them, or abort;
+//! 2. values PostgreSQL would reject — abort (the default), skip those rows, or fix them;
+//! 3. target tables that already hold rows — empty them and load, or abort.
+//!
+//! Every question is asked and its answer recorded ([`CopyAnswers`]); an answer to an
+//! earlier question never answers a later one.
+
+use crate::data::copy::{PreflightReport, ProblemPolicy};
+use serde::{Deserialize, Serialize};
+
+/// The stable id of an answer: sent back in `Msg::Decide`, printed by the headless runner,
+/// mapped from command-line flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChoiceId {
+    /// Stop; nothing is written.
+    Abort,
+    /// Leave the rows with bad values out, into the reject files.
+    SkipRows,
+    /// Apply each problem's named fix.
+    Fix,
+    /// Empty the target tables that already hold rows, then load.
+    EmptyAndLoad,
+    /// Leave derived tables empty on PostgreSQL, to be rebuilt by the app.
+    LeaveEmpty,
+}
+
+impl ChoiceId {
+    /// The machine name (JSON output, hints).
+    pub fn slug(self) -> &'static str {
+        match self {
+            ChoiceId::Abort => "abort",
+            ChoiceId::SkipRows => "skip-rows",
+            ChoiceId::Fix => "fix",
+            ChoiceId::EmptyAndLoad => "empty-and-load",
+            ChoiceId::LeaveEmpty => "leave-empty",
+        }
+    }
+}
+
+/// A choice offered when a step needs the user's decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: ChoiceId,
+    /// The key that picks it on screen.
+    pub key: char,
+    pub label: String,
+}
+
+fn choice(id: ChoiceId, key: char, label: &str) -> Choice {
+    Choice {
+        id,
+        key,
+        label: label.into(),
+    }
+}
+
+/// Which question a step is waiting on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Question {
+    /// Tables of derived data that are not copied.
+    DerivedTables,
+    /// Values PostgreSQL would reject.
+    BadValues,
+    /// Target tables that already hold rows.
+    NonEmptyTargets,
+}
+
+/// The copy's answers so far. `None`: not asked yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyAnswers {
+    /// `true`: leave derived tables empty and rebuild them.
+    pub derived: Option<bool>,
+    pub bad_values: Option<ProblemPolicy>,
+    /// `true`: empty target tables that hold rows, then load.
+    pub nonempty_targets: Option<bool>,
+}
+
+/// What the copy needs next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CopyNext {
+    /// Ask this question.
+    Ask(Question),
+    /// The user answered "abort" to this question: nothing may be written.
+    Stop(Question),
+    /// Everything needed is answered: load with this policy.
+    Go(ProblemPolicy),
+}
+
+/// The copy's next need, given its preflight and the answers so far.
+pub fn copy_next(report: &PreflightReport, answers: &CopyAnswers) -> CopyNext {
+    if !report.derived.is_empty() {
+        match answers.derived {
+            None => return CopyNext::Ask(Question::DerivedTables),
+            Some(false) => return CopyNext::Stop(Question::DerivedTables),
+            Some(true) => {}
+        }
+    }
+    let mut policy = ProblemPolicy::Abort;
+    if !report.problems.is_empty() {
+        match answers.bad_values {
+            None => return CopyNext::Ask(Question::BadValues),
+            Some(ProblemPolicy::Abort) => return CopyNext::Stop(Question::BadValues),
+            Some(p) => policy = p,
+        }
+    }
+    if !report.nonempty_targets.is_empty() {
+        match answers.nonempty_targets {
+            None => return CopyNext::Ask(Question::NonEmptyTargets),
+            Some(false) => return CopyNext::Stop(Question::NonEmptyTargets),
+            Some(true) => {}
+        }
+    }
+    CopyNext::Go(policy)
+}
+
+/// Record `id` as the answer to `q`. Returns false (and records nothing) when `id` is not
+/// one of the question's choices.
+pub fn answer(answers: &mut CopyAnswers, q: Question, id: ChoiceId) -> bool {
+    match (q, id) {
+        (Question::DerivedTables, ChoiceId::LeaveEmpty) => answers.derived = Some(true),
+        (Question::DerivedTables, ChoiceId::Abort) => answers.derived = Some(false),
+        (Question::BadValues, ChoiceId::Abort) => answers.bad_values = Some(ProblemPolicy::Abort),
+        (Question::BadValues, ChoiceId::SkipRows) => {
+            answers.bad_values = Some(ProblemPolicy::SkipRows)
+        }
+        (Question::BadValues, ChoiceId::Fix) => answers.bad_values = Some(ProblemPolicy::Fix),
+        (Question::NonEmptyTargets, ChoiceId::EmptyAndLoad) => {
+            answers.nonempty_targets = Some(true)
+        }
+        (Question::NonEmptyTargets, ChoiceId::Abort) => answers.nonempty_targets = Some(false),
+        _ => return false,
+    }
+    true
+}
+
+/// The question's text and its choices, the default first.
+pub fn ask(report: &PreflightReport, q: Question) -> (String, Vec<Choice>) {
+    match q {
+        Question::DerivedTables => {
+            let list: Vec<String> = report
+                .derived
+                .iter()
+                .map(|d| format!("{} ({})", d.table, d.rebuild_hint()))
+                .collect();
+            (
+                format!(
+                    "{} table(s) hold derived data that PostgreSQL keeps in another form: {}. \
+                     They are not copied (rows without their search vectors would make search \
+                     return nothing); they stay empty until rebuilt after the migration.",
+                    report.derived.len(),
+                    list.join("; ")
+                ),
+                vec![
+                    choice(
+                        ChoiceId::LeaveEmpty,
+                        'e',
+                        "Leave them empty and rebuild them afterwards (default)",
+                    ),
+                    choice(ChoiceId::Abort, 'a', "Abort"),
+                ],
+            )
+        }
+        Question::BadValues => (
+            format!(
+                "{} value(s) would fail in PostgreSQL (listed above). Nothing has been written.",
+                report.problems.len()
+            ),
+            vec![
+                choice(
+                    ChoiceId::Abort,
+                    'a',
+                    "Abort and fix the data first (default)",
+                ),
+                choice(
+                    ChoiceId::SkipRows,
+                    's',
+                    "Skip those rows, recording them in the reject files",
+                ),
+                choice(
+                    ChoiceId::Fix,
+                    'f',
+                    "Apply each listed fix (truncate, strip NUL) and report it",
+                ),
+            ],
+        ),
+        Question::NonEmptyTargets => {
+            let rows: u64 = report.nonempty_targets.iter().map(|(_, n)| n).sum();
+            (
+                format!(
+                    "{} target table(s) already hold {rows} row(s) (listed above); they will be \
+                     emptied and loaded with the SQLite rows and ids.",
+                    report.nonempty_targets.len()
+                ),
+                vec![
+                    choice(ChoiceId::EmptyAndLoad, 'y', "Empty them and copy"),
+                    choice(ChoiceId::Abort, 'a', "Abort"),
+                ],
+            )
+        }
+    }
+}
+
+/// How a stop is explained: the wizard points at keys, the commands at flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    Wizard,
+    CommandLine,
+}
+
+/// Why the copy stopped at `q`, and what to do about it.
+pub fn stop_message(report: &PreflightReport, q: Question, surface: Surface) -> String {
+    let cli = surface == Surface::CommandLine;
+    match q {
+        Question::DerivedTables => "Stopped before writing anything, as you chose: the derived \
+             tables cannot be copied. Retry and leave them empty to go on."
+            .into(),
+        Question::BadValues if cli => format!(
+            "{} value(s) would fail in PostgreSQL (listed above); nothing was written. Correct \
+             them in the SQLite file, or pass --on-bad-data=skip (rows go to the rejects folder) \
+             or --on-bad-data=fix (truncate, strip NUL).",
+            report.problems.len()
+        ),
+        Question::BadValues => "Stopped before writing anything, as you chose. Fix the values \
+             in the SQLite file (or choose skip/fix) and retry."
+            .into(),
+        Question::NonEmptyTargets => {
+            let names: Vec<String> = report
+                .nonempty_targets
+                .iter()
+                .map(|(t, n)| format!("{t} ({n})"))
+                .collect();
+            let how = if cli {
+                "Pass --yes to empty them and load the SQLite rows with their ids."
+            } else {
+                "Retry and answer y to empty them and load the SQLite rows with their ids."
+            };
+            format!(
+                "Target tables already hold rows: {}. Nothing was written. {how}",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// The answers command-line flags give: `--on-bad-data` answers the bad-values question,
+/// `--yes` the non-empty-targets question; derived tables are left empty (never copied).
+pub fn answers_from_flags(on_bad_data: ProblemPolicy, yes: bool) -> CopyAnswers {
+    CopyAnswers {
+        derived: Some(true),
+        bad_values: Some(on_bad_data),
+        nonempty_targets: Some(yes),
+    }
+}
+
+/// The choice the flags make for `q` (the headless runner answers the wizard's questions).
+pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
+    match q {
+        Question::DerivedTables => match flags.derived {
+            Some(false) => ChoiceId::Abort,
+            _ => ChoiceId::LeaveEmpty,
+        },
+        Question::BadValues => match flags.bad_values {
+            Some(ProblemPolicy::SkipRows) => ChoiceId::SkipRows,
+            Some(ProblemPolicy::Fix) => ChoiceId::Fix,
+            _ => ChoiceId::Abort,
+        },
+        Question::NonEmptyTargets => match flags.nonempty_targets {
+            Some(true) => ChoiceId::EmptyAndLoad,
+            _ => ChoiceId::Abort,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::copy::{DerivedTable, Problem};
+
+    fn report(problems: usize, nonempty: usize, derived: usize) -> PreflightReport {
+        PreflightReport {
+            problems: (0..problems)
+                .map(|i| Problem {
+                    table: "t".into(),
+                    pk: i.to_string(),
+                    column: "c".into(),
+                    issue: "bad".into(),
+                    excerpt: "x".into(),
+                    fix: None,
+                })
+                .collect(),
+            nonempty_targets: (0..nonempty).map(|i| (format!("n{i}"), 3)).collect(),
+            derived: (0..derived)
+                .map(|i| DerivedTable {
+                    table: format!("wagtailsearch_{i}"),
+                    source_rows: 1,
+                    reason: "search index".into(),
+                    rebuild: Some("python manage.py update_index".into()),
+                })
+                .collect(),
+            ..PreflightReport::default()
+        }
+    }
+
+    #[test]
+    fn a_clean_preflight_goes_ahead_unasked() {
+        assert_eq!(
+            copy_next(&report(0, 0, 0), &CopyAnswers::default()),
+            CopyNext::Go(ProblemPolicy::Abort)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_asked_before_nonempty_targets_and_skip_does_not_answer_both() {
+        let r = report(2, 1, 0);
+        let mut a = CopyAnswers::default();
+        assert_eq!(copy_next(&r, &a), CopyNext::Ask(Question::BadValues));
+        assert!(answer(&mut a, Question::BadValues, ChoiceId::SkipRows));
+        // The finding: skipping bad rows used to empty non-empty targets unasked.
+        assert_eq!(copy_next(&r, &a), CopyNext::Ask(Question::NonEmptyTargets));
+        assert!(answer(
+            &mut a,
+            Question::NonEmptyTargets,
+            ChoiceId::EmptyAndLoad
+        ));
+        assert_eq!(copy_next(&r, &a), CopyNext::Go(ProblemPolicy::SkipRows));
+    }
+
+    #[test]
+    fn derived_tables_come_first_and_abort_stops() {
+        let r = report(1, 1, 1);
+        let mut a = CopyAnswers::default();
+        assert_eq!(copy_next(&r, &a), CopyNext::Ask(Question::DerivedTables));
+        let (text, choices) = ask(&r, Question::DerivedTables);
+        assert!(text.contains("python manage.py update_index"), "{text}");
+        assert_eq!(choices[0].id, ChoiceId::LeaveEmpty);
+        assert!(answer(&mut a, Question::DerivedTables, ChoiceId::Abort));
+        assert_eq!(copy_next(&r, &a), CopyNext::Stop(Question::DerivedTables));
+    }
+
+    #[test]
+    fn an_answer_of_another_question_is_refused() {
+        let mut a = CopyAnswers::default();
+        assert!(!answer(&mut a, Question::BadValues, ChoiceId::EmptyAndLoad));
+        assert!(!answer(&mut a, Question::NonEmptyTargets, ChoiceId::Fix));
+        assert_eq!(a, CopyAnswers::default());
+    }
+
+    #[test]
+    fn flags_answer_every_question_and_stop_where_they_say_no() {
+        let r = report(1, 1, 1);
+        let skip_no_yes = answers_from_flags(ProblemPolicy::SkipRows, false);
+        assert_eq!(
+            copy_next(&r, &skip_no_yes),
+            CopyNext::Stop(Question::NonEmptyTargets)
+        );
+        let msg = stop_message(&r, Question::NonEmptyTargets, Surface::CommandLine);
+        assert!(msg.contains("--yes") && msg.contains("n0 (3)"), "{msg}");
+        let all = answers_from_flags(ProblemPolicy::Fix, true);
+        assert_eq!(copy_next(&r, &all), CopyNext::Go(ProblemPolicy::Fix));
+        assert_eq!(
+            flag_choice(&all, Question::DerivedTables),
+            ChoiceId::LeaveEmpty
+        );
+        assert_eq!(
+            flag_choice(&skip_no_yes, Question::NonEmptyTargets),
+            ChoiceId::Abort
+        );
+        // Every choice offered can be recorded as the answer to its question.
+        for q in [
+            Question::DerivedTables,
+            Question::BadValues,
+            Question::NonEmptyTargets,
+        ] {
+            for c in ask(&r, q).1 {
+                assert!(answer(&mut CopyAnswers::default(), q, c.id), "{q:?} {c:?}");
+            }
+        }
+    }
+}
