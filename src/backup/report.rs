@@ -1,6 +1,7 @@
 //! Text forms of the reports, for `dj2pg restore` and the headless runner.
 
-use crate::data::backup::{BackupReport, CheckStatus, RestoreReport};
+use crate::data::backup::{BackupReport, CheckStatus, MigrationScan, RestoreReport};
+use crate::units::human_bytes;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -58,6 +59,68 @@ pub fn backup_lines(r: &BackupReport) -> Vec<String> {
     out
 }
 
+/// The reset preview as a tree (what the headless runner prints for
+/// `--reset-migrations`): per app the files that would go with their warnings, third-party
+/// apps as kept, totals, and the reasons keeping them may be wiser.
+pub fn reset_preview_lines(
+    scan: &MigrationScan,
+    selected: &[String],
+    applied_elsewhere: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for app in &scan.apps {
+        if !app.local {
+            continue;
+        }
+        let chosen = selected.contains(&app.label);
+        let dir = app
+            .migrations_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| "(no migrations folder)".into());
+        out.push(format!(
+            "{} {} ({dir}): {} file(s), {}",
+            if chosen { "[x]" } else { "[ ]" },
+            app.label,
+            app.files.len(),
+            human_bytes(app.total_bytes())
+        ));
+        out.extend(app.notes.iter().map(|n| format!("    note: {n}")));
+        let n = app.files.len();
+        for (i, f) in app.files.iter().enumerate() {
+            let branch = if i + 1 == n { "└─" } else { "├─" };
+            out.push(format!("    {branch} {}", f.rel_path));
+            let pipe = if i + 1 == n { " " } else { "│" };
+            out.extend(
+                f.warnings
+                    .iter()
+                    .map(|w| format!("    {pipe}    ! {}", w.message())),
+            );
+        }
+    }
+    let kept: Vec<&str> = scan
+        .apps
+        .iter()
+        .filter(|a| !a.local)
+        .map(|a| a.label.as_str())
+        .collect();
+    if !kept.is_empty() {
+        out.push(format!("kept (third-party): {}", kept.join(", ")));
+    }
+    let (files, bytes) = scan.totals(selected);
+    out.push(format!(
+        "would move {files} file(s), {} from {} app(s) into the backup",
+        human_bytes(bytes),
+        selected.len()
+    ));
+    out.extend(
+        scan.keep_hints(selected, applied_elsewhere)
+            .into_iter()
+            .map(|h| format!("consider keeping them: {h}")),
+    );
+    out
+}
+
 /// `dj2pg restore --project DIR --backup DIR [--yes]`: print the report; exit 0 when
 /// restored, 1 when conflicts stopped it.
 pub fn restore_command(project: &Path, backup: &Path, yes: bool) -> anyhow::Result<ExitCode> {
@@ -70,4 +133,67 @@ pub fn restore_command(project: &Path, backup: &Path, yes: bool) -> anyhow::Resu
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::backup::{
+        AppScan, FileToGo, MigrationFileKind, MigrationWarning, MigrationsSetup,
+    };
+
+    #[test]
+    fn preview_shows_the_tree_warnings_kept_apps_and_totals() {
+        let scan = MigrationScan {
+            apps: vec![
+                AppScan {
+                    label: "shop".into(),
+                    name: "shop".into(),
+                    local: true,
+                    migrations_module: Some("shop.migrations".into()),
+                    migrations_dir: Some("/p/shop/migrations".into()),
+                    setup: MigrationsSetup::Standard,
+                    files: vec![
+                        FileToGo {
+                            rel_path: "0001_initial.py".into(),
+                            kind: MigrationFileKind::Migration,
+                            size: 2048,
+                            warnings: vec![],
+                        },
+                        FileToGo {
+                            rel_path: "0002_seed.py".into(),
+                            kind: MigrationFileKind::Migration,
+                            size: 100,
+                            warnings: vec![MigrationWarning::RunPython { elidable: false }],
+                        },
+                    ],
+                    notes: vec![],
+                },
+                AppScan {
+                    label: "auth".into(),
+                    name: "django.contrib.auth".into(),
+                    local: false,
+                    migrations_module: None,
+                    migrations_dir: None,
+                    setup: MigrationsSetup::Standard,
+                    files: vec![],
+                    notes: vec![],
+                },
+            ],
+            warnings: vec![],
+        };
+        let lines = reset_preview_lines(&scan, &["shop".into()], false);
+        let text = lines.join("\n");
+        assert!(
+            text.starts_with("[x] shop (/p/shop/migrations): 2 file(s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("├─ 0001_initial.py\n    └─ 0002_seed.py\n         ! RunPython"),
+            "{text}"
+        );
+        assert!(text.contains("kept (third-party): auth"), "{text}");
+        assert!(text.contains("would move 2 file(s)"), "{text}");
+        assert!(text.contains("consider keeping them: shop"), "{text}");
+    }
 }
