@@ -1,10 +1,15 @@
-//! Files dj2pg carries inside its binary: the introspection script and the sample project.
+//! Files dj2pg carries inside its binary: the introspection and migration-scan scripts and
+//! the sample project.
 
 use anyhow::{Context, Result};
 use std::path::Path;
 
 /// Run by the project's Python to describe the project as JSON (see the script's docstring).
 pub const INTROSPECT_PY: &str = include_str!("../assets/introspect.py");
+
+/// Run by the project's Python next to [`INTROSPECT_PY`] (whose helpers it imports) to list
+/// what a migrations reset would move and why some of it needs a look (JSON out).
+pub const MIGRATION_SCAN_PY: &str = include_str!("../assets/migration_scan.py");
 
 /// Run by the project's Python to find where `DATABASES` is set, with Python's own `ast`
 /// (see the script's docstring); used by `django::settings_rewrite::locate`.

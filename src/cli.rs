@@ -26,6 +26,21 @@ pub enum Command {
     Copy(CopyArgs),
     /// Create the sample AI-prototype project and a throwaway PostgreSQL, then open the wizard.
     Demo(DemoArgs),
+    /// Put back the migrations a reset moved (and settings.py), from a backup folder.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The Django project the backup was taken of.
+    #[arg(long, short = 'p', default_value = ".", value_name = "DIR")]
+    pub project: PathBuf,
+    /// The backup folder (holding manifest.json), e.g. .dj2pg/backups/20261201-223045.
+    #[arg(long, value_name = "DIR")]
+    pub backup: PathBuf,
+    /// Move files changed since the reset into the archive instead of stopping.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// Where the project is and which Python runs it.
@@ -202,6 +217,9 @@ pub fn main() -> ExitCode {
         Some(Command::Migrate(args)) => crate::headless::run(args),
         Some(Command::Copy(args)) => crate::headless::copy(args),
         Some(Command::Demo(args)) => crate::demo::run(args),
+        Some(Command::Restore(args)) => {
+            crate::backup::restore_command(&args.project, &args.backup, args.yes)
+        }
     };
     match result {
         Ok(code) => code,
@@ -225,7 +243,7 @@ mod tests {
     #[test]
     fn help_documents_every_subcommand() {
         let help = Cli::command().render_long_help().to_string();
-        for sub in ["wizard", "migrate", "copy", "demo"] {
+        for sub in ["wizard", "migrate", "copy", "demo", "restore"] {
             assert!(help.contains(sub), "{sub} missing from --help:\n{help}");
         }
     }

@@ -11,6 +11,7 @@ mod discover;
 pub mod driver;
 pub mod dry_run;
 mod introspect;
+pub mod migrations;
 pub mod overlay;
 mod python;
 mod scan;

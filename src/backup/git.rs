@@ -1,0 +1,74 @@
+//! The project's git state, read with `git status --porcelain` (never changed).
+
+use crate::data::backup::GitState;
+use std::path::Path;
+use std::process::Command;
+
+/// Is `project_dir` a clean git tree, a dirty one (with the changed files), or not a
+/// repository at all? A missing `git` counts as "not a repository", with the reason.
+pub fn git_state(project_dir: &Path) -> GitState {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(project_dir)
+        .args(["status", "--porcelain=v1", "--untracked-files=all"])
+        // A user's pager or locale must not change what we parse.
+        .env("GIT_PAGER", "cat")
+        .env("LC_ALL", "C")
+        .output();
+    let output = match output {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return GitState::NotARepository {
+                reason: "git is not installed (or not on PATH): the code cannot be checked".into(),
+            };
+        }
+        Err(e) => {
+            return GitState::NotARepository {
+                reason: format!("git could not run: {e}"),
+            };
+        }
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().next().unwrap_or("").trim();
+        let reason = if first.contains("not a git repository") {
+            format!(
+                "{} is not in a git repository: commit the code first, or accept that \
+                 only the backup folder can bring it back",
+                project_dir.display()
+            )
+        } else {
+            format!("git status failed: {first}")
+        };
+        return GitState::NotARepository { reason };
+    }
+    let changed: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        // Our own folder is ignored once .gitignore is updated; before that it is noise.
+        .filter(|l| !porcelain_path(l).starts_with(".dj2pg/"))
+        .map(str::to_string)
+        .collect();
+    if changed.is_empty() {
+        GitState::Clean
+    } else {
+        GitState::Dirty { changed }
+    }
+}
+
+/// The path part of a porcelain v1 line (`XY path`).
+fn porcelain_path(line: &str) -> &str {
+    line.get(3..).unwrap_or("").trim_matches('"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn porcelain_path_skips_the_status_columns() {
+        assert_eq!(porcelain_path(" M a/b.py"), "a/b.py");
+        assert_eq!(porcelain_path("?? .dj2pg/"), ".dj2pg/");
+        assert_eq!(porcelain_path("?"), "");
+    }
+}

@@ -1,0 +1,60 @@
+//! `manifest.json` in the backup folder: read, written atomically (temporary file, then
+//! rename), and extended by later steps (the reset, the settings rewrite) with new entries.
+
+use crate::data::backup::{Manifest, ManifestEntry};
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::path::Path;
+
+/// The manifest's file name inside the backup folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The version of the manifest format this build writes and reads.
+pub const MANIFEST_SCHEMA: u32 = 1;
+
+/// Read `<backup_dir>/manifest.json`.
+pub fn read_manifest(backup_dir: &Path) -> Result<Manifest> {
+    let path = backup_dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "could not read {} (is {} a dj2pg backup folder?)",
+            path.display(),
+            backup_dir.display()
+        )
+    })?;
+    let m: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a dj2pg manifest", path.display()))?;
+    if m.schema > MANIFEST_SCHEMA {
+        bail!(
+            "{} was written by a newer dj2pg (manifest schema {}): use that version",
+            path.display(),
+            m.schema
+        );
+    }
+    Ok(m)
+}
+
+/// Write `<backup_dir>/manifest.json` atomically: readers see the old or the new file.
+pub fn write_manifest(backup_dir: &Path, manifest: &Manifest) -> Result<()> {
+    let path = backup_dir.join(MANIFEST_FILE);
+    let json = serde_json::to_vec_pretty(manifest).context("could not encode the manifest")?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".manifest-")
+        .suffix(".partial")
+        .tempfile_in(backup_dir)
+        .with_context(|| format!("could not write in {}", backup_dir.display()))?;
+    tmp.write_all(&json)
+        .and_then(|_| tmp.write_all(b"\n"))
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("could not write {}", path.display()))?;
+    tmp.persist(&path)
+        .map_err(|e| anyhow::anyhow!("could not write {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+/// Append entries to an existing manifest (e.g. the settings step's `SettingsBackup`).
+pub fn add_entries(backup_dir: &Path, entries: Vec<ManifestEntry>) -> Result<()> {
+    let mut m = read_manifest(backup_dir)?;
+    m.entries.extend(entries);
+    write_manifest(backup_dir, &m)
+}

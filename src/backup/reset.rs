@@ -1,0 +1,234 @@
+//! The reset: move exactly the previewed migration files (and compiled files) of the
+//! selected apps into `<backup>/reset/<label>/`, recording each move in the manifest.
+//!
+//! Invariants: a file is moved, never deleted; `__init__.py` stays; the reset refuses to
+//! start when a folder changed since the preview (so it moves exactly what was shown);
+//! if a move fails halfway, the files already moved are put back before the error.
+
+use super::hash::{rel_to_string, sha256_file, walk_files};
+use super::manifest::{read_manifest, write_manifest};
+use super::paths::{check_label, inside_project, move_file, relative_to, safe_join};
+use crate::data::backup::{
+    ArchivedFile, EntryKind, ManifestEntry, MigrationScan, MovedFile, ResetApp, ResetRecord,
+    ResetReport,
+};
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The reset's folder inside the backup folder.
+pub const RESET_DIR: &str = "reset";
+
+/// The files the reset takes from a migrations folder: every top-level `.py` except
+/// `__init__.py`, and everything in `__pycache__/` (what `find -delete` leaves behind).
+pub fn files_to_go(dir: &Path) -> Result<Vec<String>> {
+    Ok(walk_files(dir)?
+        .into_iter()
+        .filter(|rel| {
+            rel.starts_with("__pycache__/")
+                || (!rel.contains('/') && rel.ends_with(".py") && rel != "__init__.py")
+        })
+        .collect())
+}
+
+/// Move the previewed files of the `selected` apps into the backup folder (which must
+/// hold a manifest: the Backup step comes first). `scan` is the preview the user saw.
+pub fn reset_migrations(
+    project_dir: &Path,
+    backup_dir: &Path,
+    scan: &MigrationScan,
+    selected: &[String],
+    log: &mut dyn FnMut(String),
+) -> Result<ResetReport> {
+    let project = std::fs::canonicalize(project_dir).with_context(|| {
+        format!(
+            "the project folder {} cannot be read",
+            project_dir.display()
+        )
+    })?;
+    let mut manifest = read_manifest(backup_dir)?;
+    let already: BTreeSet<&str> = manifest
+        .reset
+        .iter()
+        .flat_map(|r| r.apps.iter().map(|a| a.label.as_str()))
+        .collect();
+
+    // Check everything before moving anything.
+    let mut plan = Vec::new();
+    for label in selected {
+        check_label(label)?;
+        let app = scan
+            .app(label)
+            .with_context(|| format!("the app {label} is not in the migration scan"))?;
+        if !app.local {
+            bail!("{label} is a third-party app: dj2pg never touches it");
+        }
+        if already.contains(label.as_str()) {
+            bail!(
+                "{label} was already reset into {}: restore it first, or take a new backup",
+                backup_dir.display()
+            );
+        }
+        let dir = app
+            .migrations_dir
+            .as_deref()
+            .with_context(|| format!("{label} has no migrations folder to reset"))?;
+        let real = inside_project(&project, dir, "migrations folder")
+            .with_context(|| format!("app {label}"))?;
+        let previewed: BTreeSet<String> = app.files.iter().map(|f| f.rel_path.clone()).collect();
+        let now: BTreeSet<String> = files_to_go(&real)?.into_iter().collect();
+        if previewed != now {
+            let added: Vec<_> = now.difference(&previewed).cloned().collect();
+            let gone: Vec<_> = previewed.difference(&now).cloned().collect();
+            bail!(
+                "the migrations of {label} changed since the preview (new: {}; gone: {}): scan again before resetting",
+                if added.is_empty() {
+                    "none".into()
+                } else {
+                    added.join(", ")
+                },
+                if gone.is_empty() {
+                    "none".into()
+                } else {
+                    gone.join(", ")
+                }
+            );
+        }
+        plan.push((label.clone(), real, now));
+    }
+
+    let mut moved: Vec<(PathBuf, PathBuf, MovedFile)> = Vec::new();
+    let mut record = ResetRecord {
+        at: chrono::Utc::now().to_rfc3339(),
+        apps: Vec::new(),
+    };
+    let result = (|| -> Result<()> {
+        for (label, real, files) in &plan {
+            let rel_dir = relative_to(&project, real);
+            for rel in files {
+                let src = real.join(rel);
+                let archived = PathBuf::from(RESET_DIR).join(label).join(rel);
+                let dst = safe_join(backup_dir, &archived)?;
+                let (sha256, size) = sha256_file(&src)?;
+                move_file(&src, &dst)?;
+                moved.push((
+                    src,
+                    dst,
+                    MovedFile {
+                        app: label.clone(),
+                        original: rel_dir.join(rel),
+                        archived,
+                        sha256,
+                        size,
+                    },
+                ));
+            }
+            let mut kept = Vec::new();
+            for rel in walk_files(real)? {
+                let (sha256, size) = sha256_file(&real.join(&rel))?;
+                kept.push(ArchivedFile {
+                    rel_path: rel,
+                    size,
+                    sha256,
+                });
+            }
+            log(format!(
+                "{label}: moved {} file(s) from {} into {}",
+                files.len(),
+                rel_dir.display(),
+                backup_dir.join(RESET_DIR).join(label).display()
+            ));
+            record.apps.push(ResetApp {
+                label: label.clone(),
+                migrations_dir: rel_dir,
+                kept,
+            });
+        }
+        for (_, _, m) in &moved {
+            manifest.entries.push(ManifestEntry {
+                kind: EntryKind::ResetMoved,
+                original: m.original.clone(),
+                archived: m.archived.clone(),
+                sha256: m.sha256.clone(),
+                size: m.size,
+                replaced_by_sha256: None,
+                app: Some(m.app.clone()),
+            });
+        }
+        match &mut manifest.reset {
+            Some(r) => r.apps.extend(record.apps.clone()),
+            None => manifest.reset = Some(record.clone()),
+        }
+        write_manifest(backup_dir, &manifest)
+    })();
+
+    if let Err(e) = result {
+        let mut not_back = Vec::new();
+        for (src, dst, _) in moved.iter().rev() {
+            if let Err(e2) = move_file(dst, src) {
+                not_back.push(format!(
+                    "{} (still at {}: {e2:#})",
+                    src.display(),
+                    dst.display()
+                ));
+            }
+        }
+        if not_back.is_empty() {
+            bail!("the reset stopped and every file moved so far was put back: {e:#}");
+        }
+        bail!(
+            "the reset stopped ({e:#}) and these files could not be put back; move them by hand: {}",
+            not_back.join("; ")
+        );
+    }
+    Ok(ResetReport {
+        backup_dir: backup_dir.to_path_buf(),
+        moved: moved.into_iter().map(|(_, _, m)| m).collect(),
+        refused: Vec::new(),
+    })
+}
+
+/// After `makemigrations` ran on the reset apps: record the files it wrote (their hashes)
+/// so `restore` can tell them from files the user changed later. Returns the new entries.
+pub fn record_regenerated(project_dir: &Path, backup_dir: &Path) -> Result<Vec<ManifestEntry>> {
+    let project = std::fs::canonicalize(project_dir).with_context(|| {
+        format!(
+            "the project folder {} cannot be read",
+            project_dir.display()
+        )
+    })?;
+    let mut manifest = read_manifest(backup_dir)?;
+    let Some(reset) = manifest.reset.clone() else {
+        bail!(
+            "{} records no reset: nothing was regenerated",
+            backup_dir.display()
+        );
+    };
+    let mut new = Vec::new();
+    for app in &reset.apps {
+        let dir = safe_join(&project, &app.migrations_dir)?;
+        let kept: BTreeSet<&str> = app.kept.iter().map(|k| k.rel_path.as_str()).collect();
+        for rel in walk_files(&dir)? {
+            if kept.contains(rel.as_str()) {
+                continue;
+            }
+            let (sha256, size) = sha256_file(&dir.join(&rel))?;
+            new.push(ManifestEntry {
+                kind: EntryKind::Regenerated,
+                original: app.migrations_dir.join(&rel),
+                archived: PathBuf::new(),
+                sha256,
+                size,
+                replaced_by_sha256: None,
+                app: Some(app.label.clone()),
+            });
+        }
+    }
+    let paths: BTreeSet<String> = new.iter().map(|e| rel_to_string(&e.original)).collect();
+    manifest.entries.retain(|e| {
+        !(e.kind == EntryKind::Regenerated && paths.contains(&rel_to_string(&e.original)))
+    });
+    manifest.entries.extend(new.clone());
+    write_manifest(backup_dir, &manifest)?;
+    Ok(new)
+}

@@ -1,0 +1,359 @@
+//! `dj2pg restore`: put the migrations the reset moved back byte for byte, move the files
+//! written since (regenerated migrations, compiled files) into the archive, and copy back
+//! a settings.py the manifest recorded.
+//!
+//! Invariants: the whole plan is made and checked before anything moves; a file that
+//! changed after the reset (neither the old file nor what dj2pg wrote) is a conflict, and
+//! with conflicts nothing moves unless `yes`; with `yes` the changed file goes into the
+//! archive, it is never overwritten in place; every file put back is verified by SHA-256;
+//! a failure midway undoes the moves made so far.
+
+use super::hash::{rel_to_string, sha256_file, walk_files};
+use super::manifest::{read_manifest, write_manifest};
+use super::paths::{move_file, safe_join, unique_path};
+use crate::data::backup::{
+    EntryKind, Manifest, ManifestEntry, MovedFile, RestoreConflict, RestoreReport,
+};
+use anyhow::{Context, Result, bail};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Where restore puts the files it moves out of the project.
+pub const REGENERATED_DIR: &str = "regenerated";
+
+/// One step of the plan.
+enum Action {
+    /// Move the file at `path` (relative to the project) into the archive.
+    Displace { path: PathBuf, app: Option<String> },
+    /// Bring `entry` back from the archive: moved for reset files, copied for settings.
+    PutBack {
+        entry: ManifestEntry,
+        source: PathBuf,
+        copy: bool,
+    },
+}
+
+/// Restore the project from `backup_dir` (see the module docs).
+pub fn restore(project_dir: &Path, backup_dir: &Path, yes: bool) -> Result<RestoreReport> {
+    let project = std::fs::canonicalize(project_dir).with_context(|| {
+        format!(
+            "the project folder {} cannot be read",
+            project_dir.display()
+        )
+    })?;
+    let mut manifest = read_manifest(backup_dir)?;
+    let mut report = RestoreReport::default();
+    if manifest.project_dir != project {
+        report.notes.push(format!(
+            "the backup was taken of {}; restoring into {}",
+            manifest.project_dir.display(),
+            project.display()
+        ));
+    }
+    let (actions, conflicts) = plan(&project, backup_dir, &manifest, &mut report)?;
+    report.conflicts = conflicts;
+    if !report.conflicts.is_empty() && !yes {
+        report.notes.push(
+            "nothing was changed: rerun with --yes to move the changed files into the archive \
+             (regenerated/...) and put the old ones back"
+                .into(),
+        );
+        return Ok(report);
+    }
+
+    // Carry it out, keeping an undo list: (where it is now, where it was) for moves; a
+    // copied file is undone by moving it aside too (never deleted).
+    let mut undo: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut new_entries = Vec::new();
+    let result = (|| -> Result<()> {
+        for action in &actions {
+            match action {
+                Action::Displace { path, app } => {
+                    let src = safe_join(&project, path)?;
+                    let (sha256, size) = sha256_file(&src)?;
+                    let archived_abs = unique_path(&backup_dir.join(REGENERATED_DIR).join(path));
+                    let archived = archived_abs
+                        .strip_prefix(backup_dir)
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|_| archived_abs.clone());
+                    move_file(&src, &archived_abs)?;
+                    undo.push((archived_abs.clone(), src.clone()));
+                    new_entries.push(ManifestEntry {
+                        kind: EntryKind::RestoreDisplaced,
+                        original: path.clone(),
+                        archived: archived.clone(),
+                        sha256: sha256.clone(),
+                        size,
+                        replaced_by_sha256: None,
+                        app: app.clone(),
+                    });
+                    report.displaced.push(MovedFile {
+                        app: app.clone().unwrap_or_default(),
+                        original: path.clone(),
+                        archived,
+                        sha256,
+                        size,
+                    });
+                }
+                Action::PutBack {
+                    entry,
+                    source,
+                    copy,
+                } => {
+                    let dst = safe_join(&project, &entry.original)?;
+                    if *copy {
+                        if let Some(parent) = dst.parent() {
+                            std::fs::create_dir_all(parent).with_context(|| {
+                                format!("could not create {}", parent.display())
+                            })?;
+                        }
+                        copy_new(source, &dst)?;
+                        undo.push((
+                            dst.clone(),
+                            unique_path(&backup_dir.join(REGENERATED_DIR).join(&entry.original)),
+                        ));
+                    } else {
+                        move_file(source, &dst)?;
+                        undo.push((dst.clone(), source.clone()));
+                    }
+                    let (got, _) = sha256_file(&dst)?;
+                    if got != entry.sha256 {
+                        bail!(
+                            "{} was put back but its SHA-256 differs from the manifest's: the archive is damaged",
+                            dst.display()
+                        );
+                    }
+                    report.restored.push(entry.original.clone());
+                }
+            }
+        }
+        manifest.entries.extend(new_entries.clone());
+        write_manifest(backup_dir, &manifest)
+    })();
+    if let Err(e) = result {
+        let mut stuck = Vec::new();
+        for (now, was) in undo.iter().rev() {
+            if let Err(e2) = move_file(now, was) {
+                stuck.push(format!(
+                    "{} (should be at {}: {e2:#})",
+                    now.display(),
+                    was.display()
+                ));
+            }
+        }
+        if stuck.is_empty() {
+            bail!("restore stopped and every change so far was undone: {e:#}");
+        }
+        bail!(
+            "restore stopped ({e:#}) and these could not be undone; move them by hand: {}",
+            stuck.join("; ")
+        );
+    }
+    report.applied = true;
+    Ok(report)
+}
+
+/// Decide every action before touching anything. Errors when an archived file is missing
+/// or damaged (and the Backup step's copy cannot stand in).
+fn plan(
+    project: &Path,
+    backup_dir: &Path,
+    manifest: &Manifest,
+    report: &mut RestoreReport,
+) -> Result<(Vec<Action>, Vec<RestoreConflict>)> {
+    let key = |p: &Path| rel_to_string(p);
+    let mut displace = Vec::new();
+    let mut put_back = Vec::new();
+    let mut conflicts = Vec::new();
+    let regenerated: BTreeMap<String, &str> = manifest
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Regenerated)
+        .map(|e| (key(&e.original), e.sha256.as_str()))
+        .collect();
+    let archive_copies: BTreeMap<(String, &str), &ManifestEntry> = manifest
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::MigrationArchive)
+        .map(|e| ((key(&e.original), e.sha256.as_str()), e))
+        .collect();
+    let moved: BTreeMap<String, &ManifestEntry> = manifest
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::ResetMoved)
+        .map(|e| (key(&e.original), e))
+        .collect();
+
+    match &manifest.reset {
+        None => report
+            .notes
+            .push("the backup records no reset: no migrations to put back".into()),
+        Some(reset) => {
+            for app in &reset.apps {
+                let dir = safe_join(project, &app.migrations_dir)?;
+                let kept: BTreeMap<&str, &str> = app
+                    .kept
+                    .iter()
+                    .map(|k| (k.rel_path.as_str(), k.sha256.as_str()))
+                    .collect();
+                let app_has_record = regenerated
+                    .keys()
+                    .any(|k| Path::new(k).starts_with(&app.migrations_dir));
+                let now = if dir.is_dir() {
+                    walk_files(&dir)?
+                } else {
+                    Vec::new()
+                };
+                for k in &app.kept {
+                    if !now.contains(&k.rel_path) {
+                        report.notes.push(format!(
+                            "{} (left in place by the reset) is gone; the Backup step's copy is in {}",
+                            app.migrations_dir.join(&k.rel_path).display(),
+                            backup_dir.join(super::ARCHIVE_DIR).join(&app.label).display()
+                        ));
+                    }
+                }
+                let mut in_place = BTreeSet::new();
+                for rel in now {
+                    let path = app.migrations_dir.join(&rel);
+                    let k = key(&path);
+                    let (sha, _) = sha256_file(&dir.join(&rel))?;
+                    if let Some(kept_sha) = kept.get(rel.as_str()) {
+                        if *kept_sha != sha {
+                            report.notes.push(format!(
+                                "{} changed after the reset; the reset did not move it, so it is left as it is",
+                                path.display()
+                            ));
+                        }
+                        continue;
+                    }
+                    let compiled = rel.starts_with("__pycache__/") || rel.ends_with(".pyc");
+                    let old = moved.get(&k);
+                    if old.is_some_and(|o| o.sha256 == sha) {
+                        in_place.insert(k.clone());
+                        report.already_in_place.push(path.clone());
+                        continue;
+                    }
+                    let made_by_dj2pg = regenerated.get(&k).is_some_and(|r| *r == sha);
+                    let reason = if compiled || made_by_dj2pg {
+                        None
+                    } else if old.is_some() {
+                        Some(
+                            "changed after the reset: it is neither the file the reset moved nor the one makemigrations wrote",
+                        )
+                    } else if app_has_record {
+                        Some("created or changed after makemigrations ran")
+                    } else {
+                        None // written after the reset, and no record says otherwise
+                    };
+                    if let Some(reason) = reason {
+                        conflicts.push(RestoreConflict {
+                            path: path.clone(),
+                            reason: reason.into(),
+                        });
+                    }
+                    displace.push(Action::Displace {
+                        path,
+                        app: Some(app.label.clone()),
+                    });
+                }
+                for (k, entry) in moved
+                    .iter()
+                    .filter(|(_, e)| e.app.as_deref() == Some(&app.label))
+                {
+                    if in_place.contains(k) {
+                        continue;
+                    }
+                    let source = archived_source(backup_dir, entry, &archive_copies)?;
+                    let copy = source != safe_join(backup_dir, &entry.archived)?;
+                    put_back.push(Action::PutBack {
+                        entry: (*entry).clone(),
+                        source,
+                        copy,
+                    });
+                }
+            }
+        }
+    }
+
+    for entry in &super::settings_records::settings_entries(
+        project,
+        backup_dir,
+        manifest,
+        &mut report.notes,
+    )? {
+        let dst = safe_join(project, &entry.original)?;
+        let source = safe_join(backup_dir, &entry.archived)?;
+        verify(&source, &entry.sha256)?;
+        if dst.exists() {
+            let (sha, _) = sha256_file(&dst)?;
+            if sha == entry.sha256 {
+                report.already_in_place.push(entry.original.clone());
+                continue;
+            }
+            // Only a recorded hash of what dj2pg wrote can tell a later edit apart; without
+            // one the current file simply goes into the archive (it is kept, not lost).
+            match entry.replaced_by_sha256.as_deref() {
+                Some(written) if written != sha => conflicts.push(RestoreConflict {
+                    path: entry.original.clone(),
+                    reason: "changed after dj2pg rewrote it".into(),
+                }),
+                _ => {}
+            }
+            displace.push(Action::Displace {
+                path: entry.original.clone(),
+                app: None,
+            });
+        }
+        put_back.push(Action::PutBack {
+            entry: entry.clone(),
+            source,
+            copy: true,
+        });
+    }
+    displace.extend(put_back);
+    Ok((displace, conflicts))
+}
+
+/// The archived file to bring back: the reset's copy, or else the Backup step's copy of
+/// the same content. Verified by hash before it is used.
+fn archived_source(
+    backup_dir: &Path,
+    entry: &ManifestEntry,
+    archive_copies: &BTreeMap<(String, &str), &ManifestEntry>,
+) -> Result<PathBuf> {
+    let primary = safe_join(backup_dir, &entry.archived)?;
+    if verify(&primary, &entry.sha256).is_ok() {
+        return Ok(primary);
+    }
+    if let Some(copy) = archive_copies.get(&(rel_to_string(&entry.original), entry.sha256.as_str()))
+    {
+        let alt = safe_join(backup_dir, &copy.archived)?;
+        if verify(&alt, &entry.sha256).is_ok() {
+            return Ok(alt);
+        }
+    }
+    bail!(
+        "the archived copy of {} ({}) is missing or damaged, and the backup holds no other copy: nothing was changed",
+        entry.original.display(),
+        primary.display()
+    )
+}
+
+fn verify(path: &Path, sha256: &str) -> Result<()> {
+    let (got, _) = sha256_file(path)?;
+    if got != sha256 {
+        bail!("{} does not match the manifest's SHA-256", path.display());
+    }
+    Ok(())
+}
+
+/// Copy `from` to a `to` that must not exist.
+fn copy_new(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        bail!("{} already exists: not overwriting it", to.display());
+    }
+    std::fs::copy(from, to)
+        .with_context(|| format!("could not copy {} to {}", from.display(), to.display()))?;
+    Ok(())
+}

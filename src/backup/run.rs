@@ -1,0 +1,391 @@
+//! The Backup step's worker: the checklist, filled item by item, and the cleanup when an
+//! item fails.
+
+use super::folder::{self, Created};
+use super::{
+    CopyOptions, MANIFEST_FILE, archive_migrations, backup_sqlite, default_backup_dir,
+    ensure_gitignore, git_state, hash, manifest, paths, space, sqlite, write_manifest,
+};
+use crate::data::backup::{
+    BackupOutcome, BackupReport, BackupRequest, CheckItem, CheckKind, CheckStatus, EntryKind,
+    GitState, GitignoreChange, Manifest, ManifestEntry, MigrationsArchive,
+};
+use crate::units::human_bytes;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// Room kept free beyond the backup's own size (the manifest, the file system's margin).
+const SPACE_MARGIN: u64 = 1 << 20;
+
+/// The Backup step's worker: git state, backup folder, free space, the verified SQLite
+/// copy, the migrations archive, the manifest, then `.dj2pg/` in `.gitignore`.
+///
+/// Returns `Ok` with a checklist whenever the step reached a verdict (look at
+/// `report.outcome`: a failure names the file and what to do, and nothing half-written is
+/// left). `Err` only when the project folder itself cannot be read.
+pub fn run_backup(
+    req: BackupRequest,
+    log: &mut dyn FnMut(String),
+    cancel: Arc<AtomicBool>,
+) -> Result<BackupReport> {
+    let project = std::fs::canonicalize(&req.project_dir).with_context(|| {
+        format!(
+            "the project folder {} cannot be read",
+            req.project_dir.display()
+        )
+    })?;
+    let default_location = req.backup_dir.is_none();
+    let backup_dir = match &req.backup_dir {
+        Some(d) if d.is_relative() => project.join(d),
+        Some(d) => d.clone(),
+        None => default_backup_dir(&project, chrono::Utc::now()),
+    };
+    let mut run = Run {
+        report: BackupReport {
+            outcome: BackupOutcome::Verified,
+            backup_dir: backup_dir.clone(),
+            checklist: CheckKind::ALL
+                .iter()
+                .map(|&kind| CheckItem {
+                    kind,
+                    status: CheckStatus::Pending,
+                    summary: String::new(),
+                    detail: Vec::new(),
+                })
+                .collect(),
+            git: GitState::Clean,
+            sqlite: None,
+            migrations: MigrationsArchive::default(),
+            gitignore: None,
+        },
+        created: Created::default(),
+    };
+
+    // Git: a warning, never a stop.
+    let git = git_state(&project);
+    match &git {
+        GitState::Clean => run.set(
+            CheckKind::Git,
+            CheckStatus::Ok,
+            "clean: the code is committed",
+            vec![],
+        ),
+        GitState::Dirty { changed } => run.set(
+            CheckKind::Git,
+            CheckStatus::Warning,
+            &format!(
+                "{} uncommitted change(s): commit them to get the code back with git",
+                changed.len()
+            ),
+            changed.clone(),
+        ),
+        GitState::NotARepository { reason } => run.set(
+            CheckKind::Git,
+            CheckStatus::Warning,
+            "not a git repository",
+            vec![reason.clone()],
+        ),
+    }
+    run.report.git = git.clone();
+    log(format!("git: {}", run.item(CheckKind::Git).summary));
+
+    // Folder.
+    if let Err(e) = folder::prepare_dir(&backup_dir, default_location, &mut run.created) {
+        return Ok(run.fail(CheckKind::Folder, format!("{e:#}")));
+    }
+    run.set(
+        CheckKind::Folder,
+        CheckStatus::Ok,
+        &backup_dir.display().to_string(),
+        vec![],
+    );
+
+    // Free space: the copy needs about the database plus its WAL, and the archive.
+    let (db_bytes, wal_bytes) = req
+        .sqlite
+        .as_deref()
+        .map(sqlite::source_bytes)
+        .unwrap_or((0, 0));
+    let migrations_bytes: u64 = req
+        .apps
+        .iter()
+        .filter_map(|a| hash::walk_files(&a.migrations_dir).ok().map(|f| (a, f)))
+        .flat_map(|(a, files)| files.into_iter().map(move |f| a.migrations_dir.join(f)))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let needed = db_bytes + wal_bytes + migrations_bytes + SPACE_MARGIN;
+    match space::available_bytes(&backup_dir) {
+        Ok(free) if free < needed => {
+            return Ok(run.fail(
+                CheckKind::FreeSpace,
+                format!(
+                    "not enough free space for the backup in {}: it needs about {}, {} are free. \
+                     Free some space or choose another folder (--backup-dir)",
+                    backup_dir.display(),
+                    human_bytes(needed),
+                    human_bytes(free)
+                ),
+            ));
+        }
+        Ok(free) => run.set(
+            CheckKind::FreeSpace,
+            CheckStatus::Ok,
+            &format!("{} needed, {} free", human_bytes(needed), human_bytes(free)),
+            vec![],
+        ),
+        Err(e) => run.set(
+            CheckKind::FreeSpace,
+            CheckStatus::Warning,
+            &format!("{e:#}"),
+            vec![],
+        ),
+    }
+
+    // The SQLite copy.
+    let mut entries = Vec::new();
+    match &req.sqlite {
+        None => {
+            for k in [
+                CheckKind::SqliteCopy,
+                CheckKind::Integrity,
+                CheckKind::RowCounts,
+                CheckKind::Checksum,
+            ] {
+                run.set(
+                    k,
+                    CheckStatus::Skipped,
+                    "the project has no SQLite database",
+                    vec![],
+                );
+            }
+        }
+        Some(source) => {
+            let opts = CopyOptions {
+                busy_timeout: Duration::from_millis(req.busy_timeout_ms),
+                cancel: &cancel,
+            };
+            match backup_sqlite(source, &backup_dir, &opts, log, &mut run.created) {
+                Err(f) => return Ok(run.fail(f.kind, f.message)),
+                Ok(b) => {
+                    run.set(
+                        CheckKind::SqliteCopy,
+                        CheckStatus::Ok,
+                        &format!("{} → {}", source.display(), b.file),
+                        if b.source_wal_bytes > 0 {
+                            vec![format!(
+                                "the source is in {} mode; its {} of WAL are in the copy, which is a single file in rollback mode",
+                                b.source_journal_mode,
+                                human_bytes(b.source_wal_bytes)
+                            )]
+                        } else {
+                            vec![]
+                        },
+                    );
+                    run.set(CheckKind::Integrity, CheckStatus::Ok, "ok", vec![]);
+                    run.set(
+                        CheckKind::RowCounts,
+                        CheckStatus::Ok,
+                        &format!(
+                            "{} tables, {} rows, all equal",
+                            b.tables.len(),
+                            b.total_rows()
+                        ),
+                        b.tables
+                            .iter()
+                            .map(|t| format!("{}: {}", t.table, t.copy_rows))
+                            .collect(),
+                    );
+                    run.set(
+                        CheckKind::Checksum,
+                        CheckStatus::Ok,
+                        &format!("{}, sha256 {}", human_bytes(b.size), b.sha256),
+                        vec![],
+                    );
+                    entries.push(ManifestEntry {
+                        kind: EntryKind::SqliteBackup,
+                        original: paths::relative_to(&project, source),
+                        archived: PathBuf::from(&b.file),
+                        sha256: b.sha256.clone(),
+                        size: b.size,
+                        replaced_by_sha256: None,
+                        app: None,
+                    });
+                    run.report.sqlite = Some(b);
+                }
+            }
+        }
+    }
+
+    // The migrations archive.
+    match archive_migrations(&project, &req.apps, &backup_dir, &mut run.created) {
+        Err(e) => return Ok(run.fail(CheckKind::MigrationsArchive, format!("{e:#}"))),
+        Ok(a) => {
+            let status = if a.apps.is_empty() {
+                CheckStatus::Skipped
+            } else {
+                CheckStatus::Ok
+            };
+            run.set(
+                CheckKind::MigrationsArchive,
+                status,
+                &format!(
+                    "{} app(s), {} file(s), {}",
+                    a.apps.len(),
+                    a.total_files(),
+                    human_bytes(a.total_bytes())
+                ),
+                a.apps
+                    .iter()
+                    .map(|app| {
+                        format!(
+                            "{}: {} file(s) from {}",
+                            app.label,
+                            app.files.len(),
+                            app.source_dir.display()
+                        )
+                    })
+                    .collect(),
+            );
+            for app in &a.apps {
+                for f in &app.files {
+                    entries.push(ManifestEntry {
+                        kind: EntryKind::MigrationArchive,
+                        original: app.source_dir.join(&f.rel_path),
+                        archived: app.archive_dir.join(&f.rel_path),
+                        sha256: f.sha256.clone(),
+                        size: f.size,
+                        replaced_by_sha256: None,
+                        app: Some(app.label.clone()),
+                    });
+                }
+            }
+            run.report.migrations = a;
+        }
+    }
+
+    // The manifest, then (only now that the backup is whole) the .gitignore line.
+    let manifest = Manifest {
+        schema: manifest::MANIFEST_SCHEMA,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        project_dir: project.clone(),
+        git,
+        sqlite: run.report.sqlite.clone(),
+        entries,
+        reset: None,
+    };
+    run.created.file(backup_dir.join(MANIFEST_FILE));
+    if let Err(e) = write_manifest(&backup_dir, &manifest) {
+        return Ok(run.fail(CheckKind::Manifest, format!("{e:#}")));
+    }
+    run.set(
+        CheckKind::Manifest,
+        CheckStatus::Ok,
+        &backup_dir.join(MANIFEST_FILE).display().to_string(),
+        vec![],
+    );
+    if folder::inside_dj2pg_dir(&project, &backup_dir) {
+        match ensure_gitignore(&project) {
+            Ok(change) => {
+                run.report.gitignore = Some(change);
+                let note = match change {
+                    GitignoreChange::AlreadyIgnored => ".dj2pg/ is already in .gitignore",
+                    GitignoreChange::Appended => ".dj2pg/ added to .gitignore",
+                    GitignoreChange::Created => ".gitignore created with .dj2pg/",
+                    GitignoreChange::NotNeeded => "",
+                };
+                run.item_mut(CheckKind::Folder).detail.push(note.into());
+            }
+            Err(e) => {
+                let item = run.item_mut(CheckKind::Folder);
+                item.status = CheckStatus::Warning;
+                item.detail
+                    .push(format!("{e:#}: add .dj2pg/ to .gitignore by hand"));
+            }
+        }
+    } else {
+        run.report.gitignore = Some(GitignoreChange::NotNeeded);
+    }
+    log(format!("backup verified in {}", backup_dir.display()));
+    let Run { report, created } = run;
+    created.keep();
+    Ok(report)
+}
+
+/// The report being filled, and what to remove if it fails.
+struct Run {
+    report: BackupReport,
+    created: Created,
+}
+
+impl Run {
+    fn item_mut(&mut self, kind: CheckKind) -> &mut CheckItem {
+        let idx = self
+            .report
+            .checklist
+            .iter()
+            .position(|i| i.kind == kind)
+            .unwrap_or(0);
+        &mut self.report.checklist[idx]
+    }
+
+    fn item(&mut self, kind: CheckKind) -> &CheckItem {
+        self.item_mut(kind)
+    }
+
+    fn set(&mut self, kind: CheckKind, status: CheckStatus, summary: &str, detail: Vec<String>) {
+        let item = self.item_mut(kind);
+        item.status = status;
+        item.summary = summary.to_string();
+        item.detail = detail;
+    }
+
+    /// Mark `kind` failed with `message`; dropping `created` removes what was written.
+    fn fail(mut self, kind: CheckKind, message: String) -> BackupReport {
+        let first = message.lines().next().unwrap_or("").to_string();
+        let rest = message.lines().skip(1).map(str::to_string).collect();
+        self.set(kind, CheckStatus::Failed, &first, rest);
+        self.report.outcome = BackupOutcome::Failed { message };
+        self.report.sqlite = None;
+        self.report.migrations = MigrationsArchive::default();
+        let Run { report, created } = self;
+        drop(created);
+        report
+    }
+}
+
+/// The default busy timeout: how long to wait for a writer to let go of the database.
+pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// A [`BackupRequest`] for a project as Discover found it: its SQLite file and its local
+/// apps' migrations folders.
+pub fn backup_request(
+    discovery: &crate::django::Discovery,
+    backup_dir: Option<&Path>,
+) -> BackupRequest {
+    BackupRequest {
+        project_dir: discovery.project_dir.clone(),
+        sqlite: discovery
+            .database
+            .name
+            .clone()
+            .filter(|_| discovery.database.engine.ends_with("sqlite3"))
+            .filter(|p| p.is_file()),
+        backup_dir: backup_dir.map(Path::to_path_buf),
+        apps: discovery
+            .local_apps()
+            .filter_map(|a| {
+                Some(crate::data::backup::AppMigrationsDir {
+                    label: a.label.clone(),
+                    migrations_dir: a.migrations_dir.clone()?,
+                })
+            })
+            .filter(|a| a.migrations_dir.is_dir())
+            .collect(),
+        busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS,
+    }
+}
