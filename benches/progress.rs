@@ -110,10 +110,8 @@ fn main() {
 fn measure(width: u16, height: u16, frames: u64) -> f64 {
     let mut m = Migration::new(RunOptions {
         project: "/home/ana/sentiment-api".into(),
-        python: None,
         jobs: 2,
-        rejects_dir: None,
-        bulk_min_rows: None,
+        ..RunOptions::default()
     });
     m.cursor = Step::CopyRows;
     m.job = Some((6, Step::CopyRows));

@@ -75,6 +75,10 @@ pub struct WizardArgs {
     pub project: ProjectArgs,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Where the backup goes (a new or empty folder); default: .dj2pg/backups/<time>/ in
+    /// the project, which is added to .gitignore.
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
     /// Forget any saved run of this project and start over.
     #[arg(long)]
     pub fresh: bool,
@@ -161,6 +165,17 @@ pub struct MigrateArgs {
     /// Install the PostgreSQL driver (psycopg) into the project's Python when it is missing.
     #[arg(long)]
     pub install_driver: bool,
+    /// Where the backup goes (a new or empty folder); default: .dj2pg/backups/<time>/ in
+    /// the project, which is added to .gitignore.
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Which apps' migrations to move into the backup and regenerate: all, none (the
+    /// default) or a list of app labels (classifier,shop). The preview is printed first.
+    #[arg(long, value_name = "APPS", default_value = "none")]
+    pub reset_migrations: String,
+    /// Go on when the git tree has uncommitted changes (or is not a repository).
+    #[arg(long)]
+    pub allow_dirty: bool,
     /// Forget any saved run of this project and start over (default: resume it).
     #[arg(long)]
     pub fresh: bool,
@@ -211,6 +226,7 @@ pub fn main() -> ExitCode {
             target: TargetArgs {
                 to: std::env::var("DJ2PG_TARGET_URL").ok(),
             },
+            backup_dir: None,
             fresh: false,
         }),
         Some(Command::Wizard(args)) => crate::wizard::launch(args),

@@ -109,6 +109,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                 python: Some(python),
             },
             target: TargetArgs { to: None },
+            backup_dir: None,
             fresh: true,
         },
         Prefill {

@@ -70,6 +70,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         jobs: args.copy.jobs,
         rejects_dir: args.copy.rejects.clone(),
         bulk_min_rows: Some(args.copy.bulk_min_rows),
+        backup_dir: args.backup_dir.clone(),
     };
     if args.fresh {
         state::persist::forget(&project)?;
@@ -165,6 +166,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 report_done(&m, step, &mut printer);
                 printer.event(step, "done", &summary);
             }
+            Status::Skipped { reason } => printer.event(step, "skipped", &reason),
             Status::Failed { message } => {
                 printer.event(step, "failed", &message);
                 return Ok(ExitCode::FAILURE);
@@ -203,6 +205,9 @@ fn drive(
             let Status::NeedsDecision { kind, question, .. } = m.status(step).clone() else {
                 return Ok(());
             };
+            if kind == Question::ResetConfirm && !select_apps(m, runner, printer, args)? {
+                return Ok(());
+            }
             let Some(wanted) = headless_choice(m, kind, printer, args) else {
                 return Ok(());
             };
@@ -233,6 +238,40 @@ fn drive(
         let fx = state::update(m, msg);
         perform(m, runner, fx)?;
     }
+}
+
+/// `--reset-migrations`: select its apps, printing the preview of what will move. False
+/// (after saying why) when the flag names an app that cannot be reset.
+fn select_apps(
+    m: &mut Migration,
+    runner: &mut Runner,
+    printer: &mut Printer,
+    args: &MigrateArgs,
+) -> Result<bool> {
+    let Some(scan) = m.migration_scan.clone() else {
+        return Ok(true);
+    };
+    let wanted = match scan.select(&args.reset_migrations) {
+        Ok(w) => w,
+        Err(why) => {
+            printer.event(
+                Step::ResetMigrations,
+                "failed",
+                &format!("--reset-migrations: {why}"),
+            );
+            return Ok(false);
+        }
+    };
+    for label in &wanted {
+        if !m.reset_selection.contains(label) {
+            let fx = state::update(m, Msg::ToggleApp(label.clone()));
+            perform(m, runner, fx)?;
+        }
+    }
+    for line in crate::backup::reset_preview_lines(&scan, &m.reset_selection, false) {
+        printer.event(Step::ResetMigrations, "preview", &line);
+    }
+    Ok(true)
 }
 
 /// The answer the flags give to the question `kind`, printing what the question is about;
@@ -293,6 +332,21 @@ fn headless_choice(
                 }
             }
         }
+        Question::GitNotClean => Some(if args.allow_dirty {
+            ChoiceId::Continue
+        } else {
+            printer.event(
+                step,
+                "hint",
+                "commit first, or pass --allow-dirty to go on with this backup",
+            );
+            ChoiceId::Abort
+        }),
+        Question::ResetConfirm => Some(if m.reset_selection.is_empty() {
+            ChoiceId::KeepMigrations
+        } else {
+            ChoiceId::ResetSelected
+        }),
         Question::InstallDriver => Some(if args.install_driver {
             ChoiceId::InstallDriver
         } else {
@@ -341,6 +395,16 @@ fn report_done(m: &Migration, step: Step, printer: &mut Printer) {
                 );
                 if !printer.json {
                     for line in crate::django::describe_lines(d) {
+                        printer.event(step, "info", &line);
+                    }
+                }
+            }
+        }
+        Step::Backup => {
+            if let Some(r) = &m.backup {
+                printer.value(step, "report", serde_json::to_value(r).unwrap_or_default());
+                if !printer.json {
+                    for line in crate::backup::backup_lines(r) {
                         printer.event(step, "info", &line);
                     }
                 }

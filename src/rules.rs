@@ -11,6 +11,7 @@
 //! Every question is asked and its answer recorded ([`CopyAnswers`]); an answer to an
 //! earlier question never answers a later one.
 
+use crate::data::backup::{GitState, MigrationScan};
 use crate::data::commands::DriverCheck;
 use crate::data::copy::{PreflightReport, ProblemPolicy};
 use crate::data::privileges::{Diagnosis, Recipe, RecipeId};
@@ -39,6 +40,20 @@ pub enum ChoiceId {
     Recheck,
     /// Install the PostgreSQL driver into the project's Python.
     InstallDriver,
+    /// Go on although the git tree is not clean (Backup).
+    Continue,
+    /// Move the selected apps' migrations into the backup and regenerate them.
+    ResetSelected,
+    /// Keep every migration as it is (Reset migrations).
+    KeepMigrations,
+    /// Write the settings change (backup first, atomic), then validate it.
+    WriteSettings,
+    /// Use the other settings style (env variables / DATABASE_URL).
+    OtherStyle,
+    /// Put the old settings file back.
+    RevertSettings,
+    /// Keep what is there (settings written but not validated; the snippet pasted by hand).
+    KeepSettings,
 }
 
 impl ChoiceId {
@@ -54,6 +69,13 @@ impl ChoiceId {
             ChoiceId::SaveSql => "save-sql",
             ChoiceId::Recheck => "recheck",
             ChoiceId::InstallDriver => "install-driver",
+            ChoiceId::Continue => "continue",
+            ChoiceId::ResetSelected => "reset-selected",
+            ChoiceId::KeepMigrations => "keep-migrations",
+            ChoiceId::WriteSettings => "write-settings",
+            ChoiceId::OtherStyle => "other-style",
+            ChoiceId::RevertSettings => "revert-settings",
+            ChoiceId::KeepSettings => "keep-settings",
         }
     }
 }
@@ -89,6 +111,14 @@ pub enum Question {
     PermissionFix,
     /// The project's Python has no PostgreSQL driver: install it?
     InstallDriver,
+    /// The backup is made, but the git tree is not clean (or not a repository).
+    GitNotClean,
+    /// Which apps' migrations to reset (space toggles), then confirm.
+    ResetConfirm,
+    /// Write the settings change shown?
+    SettingsWrite,
+    /// The written settings did not validate: put the old file back?
+    SettingsInvalid,
 }
 
 /// The copy's answers so far. `None`: not asked yet.
@@ -232,7 +262,7 @@ pub fn ask(report: &PreflightReport, q: Question) -> (String, Vec<Choice>) {
             )
         }
         // Not the copy's: `permission_question` and `driver_question` ask these.
-        Question::PermissionFix | Question::InstallDriver => (String::new(), Vec::new()),
+        _ => (String::new(), Vec::new()),
     }
 }
 
@@ -315,6 +345,82 @@ pub fn driver_question(check: &DriverCheck) -> (String, Vec<Choice>) {
     )
 }
 
+/// The git tree's state in a few words.
+pub fn git_words(git: &GitState) -> String {
+    match git {
+        GitState::Clean => "clean".into(),
+        GitState::Dirty { changed } => format!("{} uncommitted change(s)", changed.len()),
+        GitState::NotARepository { .. } => "not a repository".into(),
+    }
+}
+
+/// The backup is made but the code is not safe in git: go on, or commit first?
+pub fn git_question(git: &GitState) -> (String, Vec<Choice>) {
+    let why = match git {
+        GitState::Dirty { changed } => {
+            let shown: Vec<&str> = changed.iter().take(5).map(String::as_str).collect();
+            let more = changed.len().saturating_sub(shown.len());
+            format!(
+                "The backup is verified, but the git tree has {} uncommitted change(s) ({}{}): \
+                 commit them first if you want to get this code back with git.",
+                changed.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(", and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        GitState::NotARepository { reason } => format!(
+            "The backup is verified, but the project is not a git repository ({reason}): \
+             only the backup folder can give the old files back."
+        ),
+        GitState::Clean => "The git tree is clean.".into(),
+    };
+    (
+        why,
+        vec![
+            choice(ChoiceId::Continue, 'y', "Go on with this backup"),
+            choice(ChoiceId::Abort, 'a', "Stop, so I can commit first"),
+        ],
+    )
+}
+
+/// The Reset migrations confirmation for the apps selected so far.
+pub fn reset_question(scan: &MigrationScan, selected: &[String]) -> (String, Vec<Choice>) {
+    let (files, bytes) = scan.totals(selected);
+    let mut question = if selected.is_empty() {
+        "Space selects the apps whose migrations go (none yet). Nothing moves before you confirm."
+            .to_string()
+    } else {
+        format!(
+            "{files} file(s) ({}) of {} will be MOVED into the backup (never deleted), then \
+             makemigrations writes fresh ones.",
+            crate::units::human_bytes(bytes),
+            selected.join(", ")
+        )
+    };
+    for hint in scan.keep_hints(selected, false) {
+        question.push(' ');
+        question.push_str(&hint);
+    }
+    let mut choices = Vec::new();
+    if !selected.is_empty() {
+        choices.push(choice(
+            ChoiceId::ResetSelected,
+            'y',
+            "Move these files and regenerate the migrations",
+        ));
+    }
+    choices.push(choice(
+        ChoiceId::KeepMigrations,
+        'k',
+        "Keep every migration as it is",
+    ));
+    (question, choices)
+}
+
 /// How a stop is explained: the wizard points at keys, the commands at flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Surface {
@@ -354,9 +460,7 @@ pub fn stop_message(report: &PreflightReport, q: Question, surface: Surface) -> 
                 names.join(", ")
             )
         }
-        Question::PermissionFix | Question::InstallDriver => {
-            "Stopped, as you chose; retry when ready.".into()
-        }
+        _ => "Stopped, as you chose; retry when ready.".into(),
     }
 }
 
@@ -389,6 +493,10 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
         // Decided by their own flags (`--admin-url`, `--fix-permissions`, `--install-driver`).
         Question::PermissionFix => ChoiceId::SaveSql,
         Question::InstallDriver => ChoiceId::Abort,
+        Question::GitNotClean => ChoiceId::Continue,
+        Question::ResetConfirm => ChoiceId::KeepMigrations,
+        Question::SettingsWrite => ChoiceId::WriteSettings,
+        Question::SettingsInvalid => ChoiceId::RevertSettings,
     }
 }
 

@@ -184,6 +184,62 @@ impl Runner {
                     }
                 })
             }
+            Effect::Backup {
+                job,
+                discovery,
+                backup_dir,
+            } => {
+                let cancel = self.control(job).cancel;
+                spawn_job(&self.tx, job, "backup", move |tx| {
+                    let mut log = log_to(tx, job);
+                    let request = crate::backup::backup_request(&discovery, backup_dir.as_deref());
+                    match crate::backup::run_backup(request, &mut log, cancel) {
+                        Ok(r) => JobEvent::BackedUp(Box::new(r)),
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
+            Effect::ScanMigrations {
+                job,
+                python,
+                project_dir,
+                settings_module,
+            } => spawn_job(&self.tx, job, "scan-migrations", move |_| {
+                match crate::django::migrations::scan_migrations(
+                    &python,
+                    &project_dir,
+                    settings_module.as_deref(),
+                ) {
+                    Ok(s) => JobEvent::Scanned(Box::new(s)),
+                    Err(e) => JobEvent::Failed(format!("{e:#}")),
+                }
+            }),
+            Effect::ResetMigrations {
+                job,
+                project_dir,
+                backup_dir,
+                scan,
+                selected,
+                python,
+                settings_module,
+            } => {
+                let cancel = self.control(job).cancel;
+                spawn_job(&self.tx, job, "reset-migrations", move |tx| {
+                    let mut log = log_to(tx, job);
+                    reset_and_regenerate(
+                        ResetJob {
+                            project_dir,
+                            backup_dir,
+                            scan: *scan,
+                            selected,
+                            python,
+                            settings_module,
+                        },
+                        &mut log,
+                        cancel,
+                    )
+                })
+            }
             Effect::DryRun { job, input } => {
                 let cancel = self.control(job).cancel;
                 spawn_job(&self.tx, job, "dry-run", move |tx| {
@@ -412,4 +468,56 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("could not write {}", path.display()))?;
     Ok(())
+}
+
+/// What a reset job needs.
+struct ResetJob {
+    project_dir: std::path::PathBuf,
+    backup_dir: std::path::PathBuf,
+    scan: crate::data::backup::MigrationScan,
+    selected: Vec<String>,
+    python: std::path::PathBuf,
+    settings_module: String,
+}
+
+/// Move the files into the backup, run makemigrations for those apps, and record what it
+/// wrote (so `dj2pg restore` can tell regenerated files from edited ones).
+fn reset_and_regenerate(
+    job: ResetJob,
+    log: &mut dyn FnMut(String),
+    cancel: Arc<AtomicBool>,
+) -> JobEvent {
+    let report = match crate::backup::reset_migrations(
+        &job.project_dir,
+        &job.backup_dir,
+        &job.scan,
+        &job.selected,
+        log,
+    ) {
+        Ok(r) => r,
+        Err(e) => return JobEvent::Failed(format!("{e:#}")),
+    };
+    let apps = job
+        .scan
+        .apps
+        .iter()
+        .filter(|a| job.selected.contains(&a.label))
+        .filter_map(|a| Some((a.label.clone(), a.migrations_dir.clone()?)))
+        .collect();
+    let input = crate::data::commands::MakeMigrationsInput {
+        python: job.python,
+        project_dir: job.project_dir.clone(),
+        settings_module: job.settings_module,
+        apps,
+    };
+    let made = match crate::django::make_migrations(input, log, cancel) {
+        Ok(m) => m,
+        Err(e) => return JobEvent::Failed(format!("{e:#}")),
+    };
+    if made.run.succeeded()
+        && let Err(e) = crate::backup::record_regenerated(&job.project_dir, &job.backup_dir)
+    {
+        log(format!("could not record the regenerated files: {e:#}"));
+    }
+    JobEvent::ResetDone(Box::new(report), Box::new(made))
 }

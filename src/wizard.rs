@@ -52,6 +52,7 @@ pub fn launch_with(
             jobs: crate::cli::default_jobs(),
             rejects_dir: None,
             bulk_min_rows: None,
+            backup_dir: args.backup_dir.clone(),
         }),
     };
     let mut m = m;

@@ -11,6 +11,7 @@
 //! - looking at a step (`Select`, `Next`, `Prev`) never runs it;
 //! - nothing here holds a secret, so the whole value can be saved after every transition.
 
+mod backup_steps;
 mod schema_steps;
 mod step;
 mod update;
@@ -20,11 +21,14 @@ pub mod persist;
 mod tests;
 
 pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
+pub use backup_steps::restore_hint;
 pub use step::{Status, Step};
 pub use update::update;
 
+use crate::data::backup::{BackupReport, MigrationScan, ResetReport};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverCheck, DriverInstall, DryRunInput, DryRunReport,
+    MakeMigrationsReport,
 };
 use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
 use crate::data::django::Discovery;
@@ -68,6 +72,9 @@ pub struct RunOptions {
     /// Copy engine: the size from which a table loads in bulk mode (`None`: the default).
     #[serde(default)]
     pub bulk_min_rows: Option<u64>,
+    /// Where the backup goes (`--backup-dir`); default `.dj2pg/backups/<time>/` in the project.
+    #[serde(default)]
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// The whole run.
@@ -90,6 +97,19 @@ pub struct Migration {
     /// The form field the last failed Connect points at (cleared by a new attempt).
     #[serde(default)]
     pub connect_field: Option<Field>,
+    /// What Backup made and verified.
+    #[serde(default)]
+    pub backup: Option<BackupReport>,
+    /// Reset migrations: what would go, per app; the apps selected; what moved and what
+    /// makemigrations wrote.
+    #[serde(default)]
+    pub migration_scan: Option<MigrationScan>,
+    #[serde(default)]
+    pub reset_selection: Vec<String>,
+    #[serde(default)]
+    pub reset_report: Option<ResetReport>,
+    #[serde(default)]
+    pub regenerated: Option<MakeMigrationsReport>,
     /// The dry run's report (Dry run on SQLite).
     #[serde(default)]
     pub dry_run: Option<DryRunReport>,
@@ -150,6 +170,8 @@ pub enum Msg {
     SubmitConnection(ConnConfig),
     /// The admin's credentials were given (Fix permissions; password in memory only).
     SubmitAdmin(ConnConfig),
+    /// Select (or unselect) an app for Reset migrations.
+    ToggleApp(String),
     /// Pause or resume the running copy.
     TogglePause,
     /// Cancel the running job; it stops cleanly and can be resumed.
@@ -182,6 +204,12 @@ pub enum JobEvent {
     CopyProgress(Box<CopyProgress>),
     /// The copy finished, verified or not.
     CopyFinished(Box<CopyReport>),
+    /// Backup finished (verified or not).
+    BackedUp(Box<BackupReport>),
+    /// Reset migrations' scan: the files that would go, per app.
+    Scanned(Box<MigrationScan>),
+    /// The reset moved the files, and makemigrations ran.
+    ResetDone(Box<ResetReport>, Box<MakeMigrationsReport>),
     /// The dry run finished (passed or not).
     DryRunFinished(Box<DryRunReport>),
     /// Fix permissions diagnosed the app role, with the recipes for this admin.
@@ -225,6 +253,29 @@ pub enum Effect {
     },
     /// Connect to the target and describe it (the driver supplies the password).
     Connect { job: JobId, config: ConnConfig },
+    /// Copy the SQLite file (online backup), verify it, archive the migrations folders.
+    Backup {
+        job: JobId,
+        discovery: Box<Discovery>,
+        backup_dir: Option<PathBuf>,
+    },
+    /// List, per local app, the migration files a reset would move, with their warnings.
+    ScanMigrations {
+        job: JobId,
+        python: PathBuf,
+        project_dir: PathBuf,
+        settings_module: Option<String>,
+    },
+    /// Move the selected apps' migrations into the backup, then makemigrations for them.
+    ResetMigrations {
+        job: JobId,
+        project_dir: PathBuf,
+        backup_dir: PathBuf,
+        scan: Box<MigrationScan>,
+        selected: Vec<String>,
+        python: PathBuf,
+        settings_module: String,
+    },
     /// Run makemigrations --check and migrate on a scratch SQLite file; compare schemas.
     DryRun { job: JobId, input: DryRunInput },
     /// Diagnose the app role's privileges, connected to the app database (the admin's too,
@@ -311,6 +362,11 @@ impl Migration {
             target: None,
             server: None,
             connect_field: None,
+            backup: None,
+            migration_scan: None,
+            reset_selection: Vec::new(),
+            reset_report: None,
+            regenerated: None,
             dry_run: None,
             admin: None,
             diagnosis: None,

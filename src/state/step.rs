@@ -97,6 +97,8 @@ impl Step {
         matches!(
             self,
             Step::Discover
+                | Step::Backup
+                | Step::ResetMigrations
                 | Step::DryRun
                 | Step::Connect
                 | Step::FixPermissions

@@ -1,10 +1,10 @@
 //! Transitions: one function per message kind, each returning the effects to run.
 
-use super::schema_steps;
 use super::{
     ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
     Step,
 };
+use super::{backup_steps, schema_steps};
 use crate::data::copy::ProblemPolicy;
 use crate::rules::{self, CopyNext};
 
@@ -48,6 +48,7 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
                 start(m, Step::FixPermissions, &mut fx);
             }
         }
+        Msg::ToggleApp(label) => backup_steps::toggle_app(m, &label, &mut fx),
         Msg::TogglePause => {
             if let Some((job, Step::CopyRows)) = m.job {
                 m.paused = !m.paused;
@@ -141,7 +142,9 @@ fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
 /// Start `step`: a new job id, the step running, and the effect that does the work.
 pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
     let job = m.next_job;
-    if let Some(effect) = schema_steps::start_effect(m, step, job) {
+    let effect = schema_steps::start_effect(m, step, job)
+        .or_else(|| backup_steps::start_effect(m, step, job));
+    if let Some(effect) = effect {
         match effect {
             Ok(effect) => {
                 m.next_job += 1;
@@ -242,6 +245,8 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match kind {
         Question::PermissionFix => schema_steps::decide_permissions(m, id, fx),
         Question::InstallDriver => schema_steps::decide_driver(m, id, fx),
+        Question::GitNotClean => backup_steps::decide_git(m, id, fx),
+        Question::ResetConfirm => backup_steps::decide_reset(m, id, fx),
         q if step == Step::CopyRows && rules::answer(&mut m.copy_answers, q, id) => {
             advance_copy(m, fx)
         }
@@ -367,6 +372,9 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             m.copy_report = Some(*report);
             finish(m, step, status, fx);
         }
+        JobEvent::BackedUp(r) => backup_steps::backed_up(m, *r, fx),
+        JobEvent::Scanned(s) => backup_steps::scanned(m, *s, fx),
+        JobEvent::ResetDone(r, made) => backup_steps::reset_done(m, *r, *made, fx),
         JobEvent::DryRunFinished(r) => schema_steps::dry_run_finished(m, *r, fx),
         JobEvent::Diagnosed(d, recipes) => schema_steps::diagnosed(m, *d, recipes, fx),
         JobEvent::Applied(r) => schema_steps::applied(m, *r, fx),
