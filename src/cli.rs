@@ -176,6 +176,13 @@ pub struct MigrateArgs {
     /// Go on when the git tree has uncommitted changes (or is not a repository).
     #[arg(long)]
     pub allow_dirty: bool,
+    /// How the new settings read the connection: env (POSTGRES_* variables, the default)
+    /// or database-url (DATABASE_URL, with dj-database-url when the project has it).
+    #[arg(long, value_name = "STYLE", value_parser = ["env", "database-url"])]
+    pub settings_style: Option<String>,
+    /// Do not edit settings.py: print the DATABASES snippet to paste instead.
+    #[arg(long)]
+    pub no_settings_rewrite: bool,
     /// Forget any saved run of this project and start over (default: resume it).
     #[arg(long)]
     pub fresh: bool,

@@ -7,6 +7,7 @@
 //! The exit code is 0 only when every step that ran succeeded.
 
 use crate::cli::{CopyArgs, MigrateArgs};
+use crate::data::settings::SettingsStyle;
 use crate::pg::Secret;
 use crate::rules;
 use crate::runner::Runner;
@@ -102,6 +103,13 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         }
         None => Migration::new(options),
     };
+    if let Some(style) = args
+        .settings_style
+        .as_deref()
+        .and_then(SettingsStyle::parse)
+    {
+        m.settings_style = style;
+    }
     let target = match &args.target.to {
         Some(url) => {
             let (config, password) = crate::cli::parse_target(url)?;
@@ -208,6 +216,19 @@ fn drive(
             if kind == Question::ResetConfirm && !select_apps(m, runner, printer, args)? {
                 return Ok(());
             }
+            if kind == Question::SettingsWrite {
+                print_settings_plan(m, printer);
+                if args.no_settings_rewrite {
+                    printer.event(
+                        step,
+                        "hint",
+                        "--no-settings-rewrite: paste the snippet above where DATABASES is set",
+                    );
+                    let fx = state::update(m, Msg::Skip);
+                    perform(m, runner, fx)?;
+                    return Ok(());
+                }
+            }
             let Some(wanted) = headless_choice(m, kind, printer, args) else {
                 return Ok(());
             };
@@ -237,6 +258,37 @@ fn drive(
         }
         let fx = state::update(m, msg);
         perform(m, runner, fx)?;
+    }
+}
+
+/// The planned settings change: the diff (or the snippet), the notes, the variables.
+fn print_settings_plan(m: &Migration, printer: &mut Printer) {
+    let step = Step::UpdateSettings;
+    let Some(plan) = &m.settings_plan else { return };
+    printer.value(step, "plan", serde_json::to_value(plan).unwrap_or_default());
+    if printer.json {
+        return;
+    }
+    match &plan.change {
+        crate::data::settings::SettingsChange::Rewrite { diff, .. } => {
+            for line in diff.unified.lines() {
+                printer.event(step, "diff", line);
+            }
+        }
+        crate::data::settings::SettingsChange::Manual {
+            reason, snippet, ..
+        } => {
+            printer.event(step, "manual", reason);
+            for line in snippet.lines() {
+                printer.event(step, "snippet", line);
+            }
+        }
+    }
+    for note in &plan.notes {
+        printer.event(step, "note", note);
+    }
+    for line in &plan.shell_lines {
+        printer.event(step, "env", line);
     }
 }
 
@@ -342,6 +394,23 @@ fn headless_choice(
             );
             ChoiceId::Abort
         }),
+        Question::SettingsWrite => Some(match &m.settings_plan {
+            Some(p)
+                if matches!(
+                    p.change,
+                    crate::data::settings::SettingsChange::Manual { .. }
+                ) =>
+            {
+                printer.event(
+                    step,
+                    "stopped",
+                    "these settings cannot be rewritten safely: paste the snippet above, then run again",
+                );
+                return None;
+            }
+            _ => ChoiceId::WriteSettings,
+        }),
+        Question::SettingsInvalid => Some(ChoiceId::RevertSettings),
         Question::ResetConfirm => Some(if m.reset_selection.is_empty() {
             ChoiceId::KeepMigrations
         } else {
@@ -399,6 +468,12 @@ fn report_done(m: &Migration, step: Step, printer: &mut Printer) {
                     }
                 }
             }
+        }
+        Step::Done => {
+            for f in &m.report_files {
+                printer.event(step, "report", &f.display().to_string());
+            }
+            printer.event(step, "rollback", &state::restore_hint(m));
         }
         Step::Backup => {
             if let Some(r) = &m.backup {

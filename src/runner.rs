@@ -5,6 +5,7 @@
 //! Secrets (the target's password) live here, in memory only.
 
 use crate::data::privileges::RecipeOptions;
+use crate::django::settings_rewrite;
 use crate::pg::Secret;
 use crate::pg::privileges;
 use crate::state::{Effect, JobEvent, JobId, Msg, Role};
@@ -328,6 +329,94 @@ impl Runner {
                     let mut log = log_to(tx, job);
                     match crate::django::install_driver(check, &mut log, cancel) {
                         Ok(r) => JobEvent::DriverInstalled(Box::new(r)),
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
+            Effect::PlanSettings {
+                job,
+                python,
+                project_dir,
+                settings_module,
+                target,
+                style,
+            } => spawn_job(
+                &self.tx,
+                job,
+                "plan-settings",
+                move |_| match settings_rewrite::locate(&python, &project_dir, &settings_module)
+                    .and_then(|loc| {
+                        settings_rewrite::plan_rewrite(&project_dir, &loc, &target, style)
+                    }) {
+                    Ok(plan) => JobEvent::SettingsPlanned(Box::new(plan)),
+                    Err(e) => JobEvent::Failed(format!("{e:#}")),
+                },
+            ),
+            Effect::ApplySettings {
+                job,
+                plan,
+                write,
+                backup_dir,
+                python,
+                project_dir,
+                settings_module,
+                role,
+            } => {
+                let password = self.secret(role);
+                spawn_job(&self.tx, job, "update-settings", move |tx| {
+                    let mut log = log_to(tx, job);
+                    let applied = if write {
+                        match settings_rewrite::apply(&plan, &backup_dir) {
+                            Ok(a) => {
+                                log(format!(
+                                    "wrote {} (the old file is in {})",
+                                    a.settings_file.display(),
+                                    a.backup.archived.display()
+                                ));
+                                Some(a)
+                            }
+                            Err(e) => return JobEvent::Failed(format!("{e:#}")),
+                        }
+                    } else {
+                        None
+                    };
+                    let env = settings_rewrite::validation_env(&plan.env, password.as_ref());
+                    match settings_rewrite::validate(
+                        &python,
+                        &project_dir,
+                        &settings_module,
+                        &env,
+                        password.as_ref(),
+                    ) {
+                        Ok(v) => {
+                            for run in std::iter::once(&v.check).chain(v.read.iter()) {
+                                log(format!("$ {}", run.command));
+                                run.output.lines().for_each(|l| log(l.to_string()));
+                            }
+                            JobEvent::SettingsApplied(applied.map(Box::new), Box::new(v))
+                        }
+                        Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    }
+                })
+            }
+            Effect::RevertSettings { job, applied } => spawn_job(
+                &self.tx,
+                job,
+                "revert-settings",
+                move |_| match settings_rewrite::revert(&applied) {
+                    Ok(()) => JobEvent::SettingsReverted,
+                    Err(e) => JobEvent::Failed(format!("{e:#}")),
+                },
+            ),
+            Effect::WriteReport { job, dir, report } => {
+                spawn_job(&self.tx, job, "report", move |_| {
+                    let md = dir.join("report.md");
+                    let json = dir.join("report.json");
+                    let text = serde_json::to_vec_pretty(&*report).unwrap_or_default();
+                    match write_file(&md, report.markdown().as_bytes())
+                        .and_then(|()| write_file(&json, &text))
+                    {
+                        Ok(()) => JobEvent::ReportWritten(vec![md, json]),
                         Err(e) => JobEvent::Failed(format!("{e:#}")),
                     }
                 })

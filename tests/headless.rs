@@ -153,6 +153,7 @@ fn migrate_with_an_admin_url_fixes_permissions_creates_the_schema_and_copies() {
     let python = common::django_venv();
     let cluster = common::cluster();
     let (tmp, project) = common::sample_project(600);
+    let before = common::tree_hashes(&project, &[".dj2pg", "__pycache__"]);
     let url = cluster.app().display_url();
     let admin = cluster.admin().display_url();
     let out = dj2pg(
@@ -185,6 +186,8 @@ fn migrate_with_an_admin_url_fixes_permissions_creates_the_schema_and_copies() {
         "fix-permissions",
         "create-schema",
         "copy-rows",
+        "update-settings",
+        "done",
     ] {
         assert!(has(&ev, step, "done"), "{step} not done: {ev:#?}");
     }
@@ -218,6 +221,57 @@ fn migrate_with_an_admin_url_fixes_permissions_creates_the_schema_and_copies() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains(cluster.admin_password().expose()));
     assert!(!text.contains(cluster.app_password().expose()));
+    // settings.py reads the environment; no password in any file of the project.
+    let settings = std::fs::read_to_string(project.join("aiproto/settings.py")).unwrap();
+    assert!(settings.contains("os.environ"), "{settings}");
+    for (path, _) in common::tree_hashes(&project, &["__pycache__"]) {
+        let bytes = std::fs::read(project.join(&path)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(cluster.app_password().expose()),
+            "password in {path}"
+        );
+        assert!(
+            !text.contains(cluster.admin_password().expose()),
+            "password in {path}"
+        );
+    }
+    // The report is next to the backup; restore gives the project's files back byte for byte.
+    let report = ev
+        .iter()
+        .find(|e| e["step"] == "done" && e["event"] == "report")
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_else(|| panic!("no report: {ev:#?}"));
+    let md = std::fs::read_to_string(report).unwrap();
+    assert!(
+        md.contains("## Rows copied and verified") && md.contains("dj2pg restore"),
+        "{md}"
+    );
+    let backup = std::path::Path::new(report).parent().unwrap();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &[
+            "restore",
+            "--project",
+            project.to_str().unwrap(),
+            "--backup",
+            backup.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Left out: what dj2pg adds beside the project's files on purpose (its folder, the
+    // .gitignore line that keeps it out of git, .env.example with the variable names).
+    let skip = [".dj2pg", "__pycache__", ".env.example", ".gitignore"];
+    let mut before = before;
+    before.remove(".gitignore");
+    let after = common::tree_hashes(&project, &skip);
+    assert_eq!(after, before, "restore gives back every file");
 }
 
 #[test]

@@ -9,4 +9,5 @@ pub mod copy;
 pub mod django;
 pub mod pg;
 pub mod privileges;
+pub mod report;
 pub mod settings;

@@ -338,3 +338,26 @@ pub struct Validation {
     /// One line for the screen: what passed, or what failed and what to do.
     pub message: String,
 }
+
+/// DigitalOcean's connection-pool port: PgBouncer in front of the server.
+pub const DO_POOL_PORT: u16 = 25061;
+
+impl SettingsTarget {
+    /// The target for a connection the wizard tested; `search_path` is the schema of the
+    /// dedicated-schema recipe when that one was used. A port of 25061 counts as a pool.
+    pub fn from_conn(
+        config: &crate::data::pg::ConnConfig,
+        search_path: Option<String>,
+    ) -> SettingsTarget {
+        SettingsTarget {
+            host: config.host.clone(),
+            port: config.port,
+            dbname: config.dbname.clone(),
+            user: config.user.clone(),
+            sslmode: config.sslmode.as_str().to_string(),
+            sslrootcert: config.sslrootcert.clone(),
+            search_path,
+            pool: config.port == DO_POOL_PORT,
+        }
+    }
+}

@@ -12,6 +12,8 @@
 //! - nothing here holds a secret, so the whole value can be saved after every transition.
 
 mod backup_steps;
+mod finish_steps;
+pub mod report;
 mod schema_steps;
 mod step;
 mod update;
@@ -22,6 +24,7 @@ mod tests;
 
 pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
 pub use backup_steps::restore_hint;
+pub use finish_steps::{report_dir, settings_target};
 pub use step::{Status, Step};
 pub use update::update;
 
@@ -34,6 +37,8 @@ use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport,
 use crate::data::django::Discovery;
 use crate::data::pg::{ConnConfig, ConnectError, Field, ServerInfo};
 use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
+use crate::data::report::RunReport;
+use crate::data::settings::{Applied, RewritePlan, SettingsStyle, SettingsTarget, Validation};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -130,6 +135,19 @@ pub struct Migration {
     /// What Create schema did.
     #[serde(default)]
     pub schema: Option<CreateSchemaReport>,
+    /// Update settings: the style asked for, the change planned, what was written and
+    /// what Django said with the new settings.
+    #[serde(default)]
+    pub settings_style: SettingsStyle,
+    #[serde(default)]
+    pub settings_plan: Option<RewritePlan>,
+    #[serde(default)]
+    pub settings_applied: Option<Applied>,
+    #[serde(default)]
+    pub settings_validation: Option<Validation>,
+    /// The report files Done wrote.
+    #[serde(default)]
+    pub report_files: Vec<PathBuf>,
     pub preflight: Option<PreflightReport>,
     /// The answers given to the copy's questions since its last preflight.
     #[serde(default)]
@@ -222,6 +240,14 @@ pub enum JobEvent {
     SchemaCreated(Box<CreateSchemaReport>),
     /// The driver install finished.
     DriverInstalled(Box<DriverInstall>),
+    /// Update settings planned its change (nothing written yet).
+    SettingsPlanned(Box<RewritePlan>),
+    /// The settings were written (or, pasted by hand, only checked) and validated.
+    SettingsApplied(Option<Box<Applied>>, Box<Validation>),
+    /// The old settings file is back.
+    SettingsReverted,
+    /// Done wrote its report files.
+    ReportWritten(Vec<PathBuf>),
     /// The job was cancelled at the user's request; the step can be resumed.
     Cancelled,
     /// The job failed; the message names what to fix.
@@ -309,6 +335,35 @@ pub enum Effect {
     },
     /// Install the PostgreSQL driver into the project's Python.
     InstallDriver { job: JobId, check: DriverCheck },
+    /// Find where DATABASES is set and plan the env-driven rewrite (writes nothing).
+    PlanSettings {
+        job: JobId,
+        python: PathBuf,
+        project_dir: PathBuf,
+        settings_module: String,
+        target: SettingsTarget,
+        style: SettingsStyle,
+    },
+    /// Back up and write the planned settings (when `write`), then validate them through
+    /// Django with the environment set (the password of `role` in the child's env only).
+    ApplySettings {
+        job: JobId,
+        plan: Box<RewritePlan>,
+        write: bool,
+        backup_dir: PathBuf,
+        python: PathBuf,
+        project_dir: PathBuf,
+        settings_module: String,
+        role: Role,
+    },
+    /// Put the old settings file back.
+    RevertSettings { job: JobId, applied: Box<Applied> },
+    /// Write `report.md` and `report.json` into `dir`.
+    WriteReport {
+        job: JobId,
+        dir: PathBuf,
+        report: Box<RunReport>,
+    },
     /// Read both schemas and check every value; writes nothing.
     Preflight {
         job: JobId,
@@ -374,6 +429,11 @@ impl Migration {
             applied: None,
             dba_script: None,
             schema: None,
+            settings_style: SettingsStyle::Env,
+            settings_plan: None,
+            settings_applied: None,
+            settings_validation: None,
+            report_files: Vec::new(),
             preflight: None,
             copy_answers: CopyAnswers::default(),
             copy: None,

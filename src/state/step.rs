@@ -104,6 +104,7 @@ impl Step {
                 | Step::FixPermissions
                 | Step::CreateSchema
                 | Step::CopyRows
+                | Step::UpdateSettings
                 | Step::Done
         )
     }

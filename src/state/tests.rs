@@ -119,9 +119,10 @@ fn at_copy() -> Migration {
 fn new_run_marks_unbuilt_steps_honestly() {
     let m = run();
     assert_eq!(m.status(Step::Discover), &Status::Pending);
-    assert_eq!(m.status(Step::Backup), &Status::Pending);
-    assert_eq!(m.status(Step::UpdateSettings), &Status::NotBuilt);
-    assert_eq!(m.status(Step::CopyRows), &Status::Pending);
+    for step in Step::ALL {
+        assert!(step.built(), "{step:?} is built in this version");
+        assert_eq!(m.status(step), &Status::Pending);
+    }
     assert_eq!(m.frontier(), Step::Discover);
 }
 
@@ -237,9 +238,11 @@ fn skip_only_where_the_design_allows_it() {
         update(&mut m, Msg::Skip).is_empty(),
         "Copy rows cannot be skipped"
     );
-    update(&mut m, Msg::Select(Step::UpdateSettings));
-    // Update settings is not built, so there is nothing pending to skip.
-    assert!(update(&mut m, Msg::Skip).is_empty());
+    update(&mut m, Msg::Select(Step::Backup));
+    assert!(
+        update(&mut m, Msg::Skip).is_empty(),
+        "Backup cannot be skipped"
+    );
 }
 
 #[test]
@@ -550,10 +553,26 @@ fn done_step_summarises_honestly() {
         }
     }
     update(&mut m, Msg::Select(Step::Done));
-    update(&mut m, Msg::Activate);
-    assert!(
-        matches!(m.status(Step::Done), Status::Done { summary } if summary.contains("not built yet"))
+    let fx = update(&mut m, Msg::Activate);
+    let Effect::WriteReport { job, dir, report } = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        dir,
+        &PathBuf::from("/p/.dj2pg"),
+        "no backup: the project's .dj2pg"
     );
+    assert_eq!(report.steps.len(), Step::ALL.len() - 1);
+    assert!(report.markdown().contains("# dj2pg report"));
+    let files = vec![dir.join("report.md"), dir.join("report.json")];
+    update(
+        &mut m,
+        Msg::Job(*job, JobEvent::ReportWritten(files.clone())),
+    );
+    assert!(
+        matches!(m.status(Step::Done), Status::Done { summary } if summary.contains("/p/.dj2pg"))
+    );
+    assert_eq!(m.report_files, files);
     assert!(m.finished());
 }
 

@@ -4,7 +4,7 @@ use super::{
     ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
     Step,
 };
-use super::{backup_steps, schema_steps};
+use super::{backup_steps, finish_steps, schema_steps};
 use crate::data::copy::ProblemPolicy;
 use crate::rules::{self, CopyNext};
 
@@ -143,7 +143,8 @@ fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
 pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
     let job = m.next_job;
     let effect = schema_steps::start_effect(m, step, job)
-        .or_else(|| backup_steps::start_effect(m, step, job));
+        .or_else(|| backup_steps::start_effect(m, step, job))
+        .or_else(|| finish_steps::start_effect(m, step, job));
     if let Some(effect) = effect {
         match effect {
             Ok(effect) => {
@@ -197,12 +198,6 @@ pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
                 return;
             }
         },
-        Step::Done => {
-            let summary = done_summary(m);
-            set_status(m, step, Status::Done { summary });
-            fx.push(Effect::Save);
-            return;
-        }
         // Unbuilt steps never start; they are passed over honestly.
         _ => return,
     };
@@ -219,20 +214,6 @@ pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
     fx.push(Effect::Save);
 }
 
-fn done_summary(m: &Migration) -> String {
-    let done = m
-        .steps
-        .iter()
-        .filter(|s| matches!(s.status, Status::Done { .. }) && s.step != Step::Done)
-        .count();
-    let not_built = m
-        .steps
-        .iter()
-        .filter(|s| s.status == Status::NotBuilt)
-        .count();
-    format!("{done} steps done, {not_built} not built yet in this version")
-}
-
 fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     let step = m.cursor;
     let Status::NeedsDecision { kind, choices, .. } = m.status(step) else {
@@ -247,6 +228,8 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
         Question::InstallDriver => schema_steps::decide_driver(m, id, fx),
         Question::GitNotClean => backup_steps::decide_git(m, id, fx),
         Question::ResetConfirm => backup_steps::decide_reset(m, id, fx),
+        Question::SettingsWrite => finish_steps::decide_settings(m, id, fx),
+        Question::SettingsInvalid => finish_steps::decide_invalid(m, id, fx),
         q if step == Step::CopyRows && rules::answer(&mut m.copy_answers, q, id) => {
             advance_copy(m, fx)
         }
@@ -372,6 +355,10 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             m.copy_report = Some(*report);
             finish(m, step, status, fx);
         }
+        JobEvent::SettingsPlanned(p) => finish_steps::planned(m, *p, fx),
+        JobEvent::SettingsApplied(a, v) => finish_steps::applied(m, a.map(|a| *a), *v, fx),
+        JobEvent::SettingsReverted => finish_steps::reverted(m, fx),
+        JobEvent::ReportWritten(paths) => finish_steps::report_written(m, paths, fx),
         JobEvent::BackedUp(r) => backup_steps::backed_up(m, *r, fx),
         JobEvent::Scanned(s) => backup_steps::scanned(m, *s, fx),
         JobEvent::ResetDone(r, made) => backup_steps::reset_done(m, *r, *made, fx),

@@ -37,20 +37,9 @@ pub use write::{apply, revert};
 use crate::data::settings::SettingsTarget;
 use crate::pg::ConnConfig;
 
-/// DigitalOcean's connection-pool port: PgBouncer in front of the server.
-pub const DO_POOL_PORT: u16 = 25061;
+pub use crate::data::settings::DO_POOL_PORT;
 
-/// The [`SettingsTarget`] for a connection the wizard tested; `search_path` is the schema
-/// of the dedicated-schema recipe when that one was used. A port of 25061 counts as a pool.
+/// The [`SettingsTarget`] for a connection the wizard tested (see `SettingsTarget::from_conn`).
 pub fn target_from_conn(config: &ConnConfig, search_path: Option<String>) -> SettingsTarget {
-    SettingsTarget {
-        host: config.host.clone(),
-        port: config.port,
-        dbname: config.dbname.clone(),
-        user: config.user.clone(),
-        sslmode: config.sslmode.as_str().to_string(),
-        sslrootcert: config.sslrootcert.clone(),
-        search_path,
-        pool: config.port == DO_POOL_PORT,
-    }
+    SettingsTarget::from_conn(config, search_path)
 }

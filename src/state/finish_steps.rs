@@ -1,0 +1,309 @@
+//! Transitions of Update settings and Done. Pure: effects out, events in.
+//!
+//! - Update settings: locate `DATABASES` and plan an env-driven rewrite (no IO here) →
+//!   the diff is shown and the user confirms (or picks the other style) → the file is
+//!   backed up into the backup folder, written atomically and validated through Django
+//!   with the environment set → done only when Django reads PostgreSQL; otherwise the
+//!   old file is offered back. Settings that cannot be rewritten safely show the snippet
+//!   to paste and are left alone.
+//! - Done: the run's report (`report.md` and `report.json`) is written next to the backup.
+
+use super::update::{fail, finish, next_job, running};
+use super::{ChoiceId, Effect, Migration, Question, Role, Status, Step};
+use crate::data::settings::{
+    Applied, RewritePlan, SettingsChange, SettingsStyle, SettingsTarget, Validation,
+};
+use crate::rules::Choice;
+use std::path::PathBuf;
+
+pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result<Effect, String>> {
+    Some(match step {
+        Step::UpdateSettings => {
+            settings_inputs(m).map(
+                |(python, project_dir, settings_module)| Effect::PlanSettings {
+                    job,
+                    python,
+                    project_dir,
+                    settings_module,
+                    target: settings_target(m),
+                    style: m.settings_style,
+                },
+            )
+        }
+        Step::Done => Ok(Effect::WriteReport {
+            job,
+            dir: report_dir(m),
+            report: Box::new(super::report::build(m)),
+        }),
+        _ => return None,
+    })
+}
+
+fn settings_inputs(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
+    let d = m
+        .discovery
+        .as_ref()
+        .ok_or("Discover the project first (step Discover).")?;
+    let python = d.python.clone().ok_or(
+        "Discover found no Python for this project: pass --python path/to/venv/bin/python.",
+    )?;
+    let settings = d
+        .settings_module
+        .clone()
+        .ok_or("Discover could not tell the settings module (DJANGO_SETTINGS_MODULE).")?;
+    if m.target.is_none() {
+        return Err("Connect to PostgreSQL first (step Connect).".into());
+    }
+    Ok((python, d.project_dir.clone(), settings))
+}
+
+/// What the settings connect to at run time: the app's server and database, as the role
+/// the permission fix left for run time (the app role), with recipe B's search_path.
+pub fn settings_target(m: &Migration) -> SettingsTarget {
+    let mut config = m
+        .target
+        .clone()
+        .unwrap_or_else(|| crate::data::pg::ConnConfig {
+            host: String::new(),
+            port: 5432,
+            dbname: String::new(),
+            user: String::new(),
+            sslmode: crate::data::pg::SslMode::Require,
+            sslrootcert: None,
+        });
+    if let Some(user) = m
+        .applied_recipe()
+        .map(|r| r.roles_after.settings_user.clone())
+    {
+        config.user = user;
+    }
+    SettingsTarget::from_conn(&config, m.search_path())
+}
+
+/// Where the backup (and so the report) lives; the project's `.dj2pg/` before Backup ran.
+pub fn report_dir(m: &Migration) -> PathBuf {
+    m.backup
+        .as_ref()
+        .map(|b| b.backup_dir.clone())
+        .unwrap_or_else(|| m.options.project.join(".dj2pg"))
+}
+
+pub(super) fn planned(m: &mut Migration, plan: RewritePlan, fx: &mut Vec<Effect>) {
+    let (question, choices) = write_question(&plan, m.settings_style);
+    m.settings_plan = Some(plan);
+    m.settings_applied = None;
+    m.settings_validation = None;
+    finish(
+        m,
+        Step::UpdateSettings,
+        Status::NeedsDecision {
+            kind: Question::SettingsWrite,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+fn write_question(plan: &RewritePlan, style: SettingsStyle) -> (String, Vec<Choice>) {
+    let other = match style {
+        SettingsStyle::Env => "DATABASE_URL instead of POSTGRES_* variables",
+        SettingsStyle::DatabaseUrl => "POSTGRES_* variables instead of DATABASE_URL",
+    };
+    let c = |id, key, label: &str| Choice {
+        id,
+        key,
+        label: label.into(),
+    };
+    match &plan.change {
+        SettingsChange::Rewrite { file, .. } => (
+            format!(
+                "Write this change to {}? It is backed up first, written atomically, then \
+                 checked through Django with the variables below set; the password is never \
+                 in the file.",
+                file.display()
+            ),
+            vec![
+                c(ChoiceId::WriteSettings, 'w', "Write it and check it"),
+                c(ChoiceId::OtherStyle, 'e', &format!("Use {other}")),
+            ],
+        ),
+        SettingsChange::Manual { reason, .. } => (
+            format!(
+                "dj2pg will not edit these settings ({reason}): paste the snippet shown where \
+                 DATABASES is set, set the variables, then check it."
+            ),
+            vec![
+                c(
+                    ChoiceId::KeepSettings,
+                    'c',
+                    "I pasted it: check it through Django",
+                ),
+                c(ChoiceId::OtherStyle, 'e', &format!("Use {other}")),
+            ],
+        ),
+    }
+}
+
+pub(super) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    let Ok((python, project_dir, settings_module)) = settings_inputs(m) else {
+        return;
+    };
+    match id {
+        ChoiceId::OtherStyle => {
+            m.settings_style = match m.settings_style {
+                SettingsStyle::Env => SettingsStyle::DatabaseUrl,
+                SettingsStyle::DatabaseUrl => SettingsStyle::Env,
+            };
+            super::update::start(m, Step::UpdateSettings, fx);
+        }
+        ChoiceId::WriteSettings | ChoiceId::KeepSettings => {
+            let Some(plan) = m.settings_plan.clone() else {
+                return;
+            };
+            let write = id == ChoiceId::WriteSettings;
+            let job = next_job(m);
+            let detail = if write {
+                "writing settings.py, then checking it through Django"
+            } else {
+                "checking the settings through Django"
+            };
+            running(m, Step::UpdateSettings, job, detail);
+            fx.push(Effect::ApplySettings {
+                job,
+                plan: Box::new(plan),
+                write,
+                backup_dir: report_dir(m),
+                python,
+                project_dir,
+                settings_module,
+                role: Role::App,
+            });
+            fx.push(Effect::Save);
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn applied(
+    m: &mut Migration,
+    applied: Option<Applied>,
+    validation: Validation,
+    fx: &mut Vec<Effect>,
+) {
+    let status = if validation.ok {
+        let what = match &applied {
+            Some(a) => format!(
+                "{} now reads DATABASES from the environment",
+                a.settings_file.display()
+            ),
+            None => "the settings you pasted".into(),
+        };
+        Status::Done {
+            summary: format!("{what}; {}", validation.message),
+        }
+    } else if applied.is_some() {
+        let c = |id, key, label: &str| Choice {
+            id,
+            key,
+            label: label.into(),
+        };
+        Status::NeedsDecision {
+            kind: Question::SettingsInvalid,
+            question: format!(
+                "The new settings did not pass: {} (output below).",
+                validation.message
+            ),
+            choices: vec![
+                c(
+                    ChoiceId::RevertSettings,
+                    'u',
+                    "Put the old settings.py back",
+                ),
+                c(
+                    ChoiceId::KeepSettings,
+                    'k',
+                    "Keep the new file (I will fix it)",
+                ),
+            ],
+        }
+    } else {
+        Status::Failed {
+            message: format!(
+                "The settings did not pass: {}. Fix them, then press r.",
+                validation.message
+            ),
+        }
+    };
+    m.settings_applied = applied;
+    m.settings_validation = Some(validation);
+    finish(m, Step::UpdateSettings, status, fx);
+}
+
+pub(super) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    match id {
+        ChoiceId::RevertSettings => {
+            let Some(applied) = m.settings_applied.clone() else {
+                return;
+            };
+            let job = next_job(m);
+            running(
+                m,
+                Step::UpdateSettings,
+                job,
+                "putting the old settings back",
+            );
+            fx.push(Effect::RevertSettings {
+                job,
+                applied: Box::new(applied),
+            });
+            fx.push(Effect::Save);
+        }
+        ChoiceId::KeepSettings => {
+            fail(
+                m,
+                Step::UpdateSettings,
+                "The new settings.py is kept but does not pass yet: fix it, then press r to \
+                 check again.",
+            );
+            fx.push(Effect::Save);
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
+    m.settings_applied = None;
+    finish(
+        m,
+        Step::UpdateSettings,
+        Status::Failed {
+            message: "settings.py is back as it was (byte for byte). Press r to plan the \
+                      change again."
+                .into(),
+        },
+        fx,
+    );
+}
+
+pub(super) fn report_written(m: &mut Migration, paths: Vec<PathBuf>, fx: &mut Vec<Effect>) {
+    let done = m
+        .steps
+        .iter()
+        .filter(|s| matches!(s.status, Status::Done { .. }) && s.step != Step::Done)
+        .count();
+    let where_ = paths
+        .first()
+        .and_then(|p| p.parent())
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    m.report_files = paths;
+    finish(
+        m,
+        Step::Done,
+        Status::Done {
+            summary: format!("{done} steps done; the report is in {where_}"),
+        },
+        fx,
+    );
+}

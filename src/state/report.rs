@@ -1,0 +1,119 @@
+//! The run's report, built from the run (pure): what was backed up where, what moved, the
+//! SQL that ran, rows per table, the settings change and how to roll all of it back.
+
+use super::{Migration, Status, restore_hint};
+use crate::data::report::{RunReport, StepLine};
+
+pub fn build(m: &Migration) -> RunReport {
+    let steps = m
+        .steps
+        .iter()
+        .filter(|s| s.step != super::Step::Done)
+        .map(|s| StepLine {
+            step: s.step.title().into(),
+            status: s.status.label().into(),
+            text: match &s.status {
+                Status::Done { summary } => summary.clone(),
+                Status::Skipped { reason } => reason.clone(),
+                Status::Failed { message } => message.clone(),
+                Status::NeedsDecision { question, .. } => question.clone(),
+                _ => String::new(),
+            },
+        })
+        .collect();
+    let backup_dir = m.backup.as_ref().map(|b| b.backup_dir.clone());
+    let sqlite_backup = m.backup.as_ref().and_then(|b| {
+        let s = b.sqlite.as_ref()?;
+        Some((b.backup_dir.join(&s.file), s.sha256.clone(), s.size))
+    });
+    let migrations_moved = m
+        .reset_report
+        .iter()
+        .flat_map(|r| r.moved.iter().map(|f| f.original.clone()))
+        .collect();
+    let migrations_written = m
+        .regenerated
+        .iter()
+        .flat_map(|r| r.created.clone())
+        .collect();
+    let (permission_fix, sql_run) = match (&m.applied, m.applied_recipe()) {
+        (Some(a), Some(r)) => (
+            Some(format!(
+                "Recipe {} ({}) ran as the admin in database {}; re-checked as the app role: {}.",
+                r.id.letter(),
+                r.title,
+                a.ran_in,
+                if a.recheck.effective {
+                    "effective"
+                } else {
+                    "NOT effective"
+                }
+            )),
+            a.sql.clone(),
+        ),
+        _ => (None, Vec::new()),
+    };
+    let (tables, copy_elapsed_ms, derived) = match &m.copy_report {
+        Some(r) => (r.checks.clone(), r.elapsed_ms, r.derived.clone()),
+        None => (Vec::new(), 0, Vec::new()),
+    };
+    let settings_file = m.settings_applied.as_ref().map(|a| a.settings_file.clone());
+    let settings_backup = m
+        .settings_applied
+        .as_ref()
+        .map(|a| a.backup.archived.clone());
+    let env_lines = m
+        .settings_plan
+        .as_ref()
+        .map(|p| p.shell_lines.clone())
+        .unwrap_or_default();
+    let mut other_environments = Vec::new();
+    if !m.reset_report.as_ref().is_none_or(|r| r.moved.is_empty()) {
+        other_environments.push(
+            "A database that already applied the old migrations (staging, production) needs \
+             the new ones faked once: `python manage.py migrate --fake-initial` (or `--fake` \
+             app by app), after deploying the new migration files."
+                .into(),
+        );
+    }
+    if !env_lines.is_empty() {
+        other_environments.push(
+            "Set the variables above in each environment (the password comes from your \
+             provider's dashboard; it is in no file dj2pg wrote)."
+                .into(),
+        );
+    }
+    for d in &derived {
+        other_environments.push(format!("{}: {}.", d.table, d.rebuild_hint()));
+    }
+    let mut rollback = Vec::new();
+    if backup_dir.is_some() {
+        rollback.push(format!(
+            "`{}` puts the old migrations and settings.py back byte for byte.",
+            restore_hint(m)
+        ));
+        rollback.push(
+            "Your SQLite file was never modified: with the old settings.py, Django uses it \
+             again as it was."
+                .into(),
+        );
+    }
+    RunReport {
+        project: m.options.project.clone(),
+        steps,
+        backup_dir,
+        sqlite_backup,
+        migrations_moved,
+        migrations_written,
+        permission_fix,
+        sql_run,
+        tables,
+        copy_elapsed_ms,
+        derived,
+        settings_file,
+        settings_backup,
+        env_lines,
+        other_environments,
+        rollback,
+    }
+}
