@@ -275,16 +275,8 @@ pub fn permission_question(
     recipes: &[Recipe],
     admin_known: bool,
 ) -> (String, Vec<Choice>) {
-    let missing: Vec<String> = diag.missing().map(|c| c.name.clone()).collect();
-    let mut question = format!(
-        "{} Missing: {}.",
-        diag.summary,
-        if missing.is_empty() {
-            "nothing".to_string()
-        } else {
-            missing.join("; ")
-        }
-    );
+    // The diagnosis's summary already names what is missing.
+    let mut question = diag.summary.clone();
     let mut choices = Vec::new();
     if admin_known {
         let mut available: Vec<&Recipe> = recipes.iter().filter(|r| r.available.is_ok()).collect();

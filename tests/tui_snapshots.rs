@@ -44,6 +44,7 @@ fn fresh() -> Migration {
         jobs: 2,
         rejects_dir: None,
         bulk_min_rows: None,
+        ..RunOptions::default()
     })
 }
 
@@ -490,4 +491,434 @@ fn copy_progress_keeps_the_tables_at_work_in_view() {
     );
     assert!(screen.contains("↑15 done"), "{screen}");
     insta::assert_snapshot!(screen);
+}
+
+// ---- Dry run, Fix permissions, Create schema ----------------------------------------------
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use dj2pg::data::commands::{
+    CommandOutcome, CommandStatus, CreateSchemaReport, DriverCheck, DryRunReport, MigrateFailure,
+    SchemaDiff, SchemaProblem,
+};
+use dj2pg::data::privileges::{
+    AdminFacts, AppFacts, ApplyReport, Diagnosis, Goal, Recheck, RecipeId, RecipeOptions,
+};
+use dj2pg::state::ChoiceId;
+use dj2pg::tui::handle_key;
+
+const ADMIN_PASSWORD: &str = "AVNS_adm1nQz";
+
+/// `m` with every step before `step` done, looking at `step`.
+fn ready_for(mut m: Migration, step: Step) -> Migration {
+    for s in &Step::ALL[..step.index()] {
+        if !m.status(*s).lets_next_start() {
+            m.step_mut(*s).status = Status::Done {
+                summary: "ok".into(),
+            };
+        }
+    }
+    m.cursor = step;
+    m
+}
+
+/// Run the step on screen and feed its job these events.
+fn run_step(m: &mut Migration, logs: &[&str], last: JobEvent) {
+    state::update(m, Msg::Activate);
+    feed(m, logs, last);
+}
+
+fn feed(m: &mut Migration, logs: &[&str], last: JobEvent) {
+    let (job, _) = m.job.expect("the step started");
+    for line in logs {
+        state::update(m, Msg::Job(job, JobEvent::Log(line.to_string())));
+    }
+    state::update(m, Msg::Job(job, last));
+}
+
+fn outcome(display: &str, status: CommandStatus, lines: &[&str]) -> CommandOutcome {
+    CommandOutcome {
+        display: display.into(),
+        status,
+        lines: lines.iter().map(|s| s.to_string()).collect(),
+        omitted_lines: 0,
+        duration_ms: 3_400,
+    }
+}
+
+const MAKEMIGRATIONS: &str = "python manage.py makemigrations --check --dry-run";
+const MIGRATE: &str = "python manage.py migrate --noinput";
+
+#[test]
+fn dry_run_done_with_schema_problems() {
+    let mut m = ready_for(discovered(), Step::DryRun);
+    let drift = [
+        "Migrations for 'reviews':",
+        "  reviews/migrations/0005_review_lang.py",
+        "    - Add field lang to review",
+    ];
+    let applied = [
+        "Running migrations:",
+        "  Applying reviews.0004_review_lang... OK",
+    ];
+    let report = DryRunReport {
+        makemigrations: outcome(
+            MAKEMIGRATIONS,
+            CommandStatus::Failed { exit_code: Some(1) },
+            &drift,
+        ),
+        drifted_apps: vec!["reviews".into()],
+        migrate: Some(outcome(MIGRATE, CommandStatus::Succeeded, &applied)),
+        schema: Some(SchemaDiff {
+            tables_compared: 14,
+            new_tables: vec!["reviews_label".into()],
+            problems: vec![
+                SchemaProblem::ColumnMissing {
+                    table: "reviews_review".into(),
+                    column: "sentiment_score".into(),
+                    non_null_rows: 20_117,
+                },
+                SchemaProblem::TypeChanged {
+                    table: "reviews_review".into(),
+                    column: "title".into(),
+                    old_type: "varchar(200)".into(),
+                    new_type: "varchar(120)".into(),
+                },
+            ],
+        }),
+        schema_error: None,
+    };
+    let logs: Vec<&str> = drift.iter().chain(applied.iter()).copied().collect();
+    run_step(&mut m, &logs, JobEvent::DryRunFinished(Box::new(report)));
+    let text = snap(&m, &UiState::default());
+    assert!(text.contains("sentiment_score"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn dry_run_failed_keeps_the_log() {
+    let mut m = ready_for(discovered(), Step::DryRun);
+    let traceback = [
+        "  Applying reviews.0003_seed_labels...Traceback (most recent call last):",
+        "  File \"reviews/migrations/0003_seed_labels.py\", line 9, in seed",
+        "django.db.utils.OperationalError: no such column: reviews_label.slug",
+    ];
+    let failed = CommandStatus::Failed { exit_code: Some(1) };
+    let report = DryRunReport {
+        makemigrations: outcome(
+            MAKEMIGRATIONS,
+            CommandStatus::Succeeded,
+            &["No changes detected"],
+        ),
+        drifted_apps: Vec::new(),
+        migrate: Some(outcome(MIGRATE, failed, &traceback)),
+        schema: None,
+        schema_error: None,
+    };
+    let mut logs = vec!["No changes detected"];
+    logs.extend(traceback);
+    run_step(&mut m, &logs, JobEvent::DryRunFinished(Box::new(report)));
+    let text = snap(&m, &UiState::default());
+    assert!(text.contains("no such column"), "the log stays:\n{text}");
+    insta::assert_snapshot!(text);
+}
+
+fn app_facts(schema_create: bool) -> AppFacts {
+    AppFacts {
+        role: "sentiment".into(),
+        is_superuser: false,
+        connect: true,
+        connect_error: None,
+        owns_database: false,
+        schema_exists: true,
+        schema_usage: true,
+        schema_create,
+        search_path_setting: None,
+        not_owned: Vec::new(),
+        no_access: Vec::new(),
+        default_privileges_from_admin: false,
+        admin_schema_create: None,
+    }
+}
+
+/// DigitalOcean's doadmin on PostgreSQL 16: not a superuser, not a member of the app role.
+fn doadmin() -> AdminFacts {
+    AdminFacts {
+        role: "doadmin".into(),
+        is_superuser: false,
+        createrole: true,
+        createdb: true,
+        member_of_app: false,
+        can_set_role_app: false,
+        admin_option_on_app: false,
+        membership_set_option: None,
+        membership_admin_option: None,
+        membership_rules_16: true,
+        app_is_superuser: false,
+        owns_database: true,
+        database_create: true,
+        database_connect_grant: true,
+        schema_exists: true,
+        schema_owner: Some("pg_database_owner".into()),
+        schema_usage: true,
+        schema_create: true,
+        schema_grant_option: true,
+    }
+}
+
+fn goal() -> Goal {
+    Goal::AppOwnsTables {
+        schema: "public".into(),
+    }
+}
+
+fn diagnosis(app: AppFacts, admin: Option<AdminFacts>) -> Diagnosis {
+    let checks = dj2pg::pg::privileges::checks_for(&goal(), "sentiment", "doadmin", &app);
+    Diagnosis {
+        server_version: "16.4".into(),
+        server_version_num: 160004,
+        database: "sentiment".into(),
+        database_owner: "doadmin".into(),
+        schema: "public".into(),
+        schemas: vec![("public".into(), "pg_database_owner".into())],
+        summary: dj2pg::pg::privileges::summary(&goal(), "sentiment", "sentiment", &checks),
+        app,
+        admin,
+        checks,
+    }
+}
+
+fn diagnosed_event(d: Diagnosis) -> JobEvent {
+    let recipes = dj2pg::pg::privileges::recipes(&d, &RecipeOptions::default());
+    JobEvent::Diagnosed(Box::new(d), recipes)
+}
+
+/// Fix permissions asking, without admin credentials.
+fn permissions_missing() -> Migration {
+    let mut m = ready_for(connected(), Step::FixPermissions);
+    let logs = [
+        "connected to sentiment as sentiment",
+        "reading schema privileges",
+    ];
+    run_step(
+        &mut m,
+        &logs,
+        diagnosed_event(diagnosis(app_facts(false), None)),
+    );
+    m
+}
+
+fn doadmin_config() -> dj2pg::pg::ConnConfig {
+    let mut c = connected().target.expect("target");
+    c.user = "doadmin".into();
+    c
+}
+
+/// Fix permissions asking, with doadmin's facts.
+fn permissions_with_admin() -> Migration {
+    let mut m = permissions_missing();
+    state::update(&mut m, Msg::SubmitAdmin(doadmin_config()));
+    feed(
+        &mut m,
+        &[],
+        diagnosed_event(diagnosis(app_facts(false), Some(doadmin()))),
+    );
+    m
+}
+
+/// The whole screen on a terminal wide enough for every SQL statement to sit on one line.
+fn tall(m: &Migration, ui: &UiState) -> String {
+    screen(m, ui, 140, 200)
+}
+
+#[test]
+fn fix_permissions_without_admin_shows_the_login_key_and_the_sql() {
+    let m = permissions_missing();
+    let mut ui = UiState::default();
+    let top = snap(&m, &ui);
+    let all = tall(&m, &ui);
+    assert!(
+        all.contains("l  log in as the admin (e.g. doadmin)"),
+        "{all}"
+    );
+    // Without the admin nothing is recommended: `w` saves the first recipe for a DBA.
+    assert!(!m.recipes.iter().any(|r| r.recommended));
+    let recommended = m.recipes.first().expect("recipes");
+    assert!(all.contains("(w saves this one)"), "{all}");
+    for statement in &recommended.sql {
+        assert!(
+            all.contains(statement.as_str()),
+            "{statement} not in\n{all}"
+        );
+    }
+    assert!(top.contains("l login"), "the hint bar offers l:\n{top}");
+    insta::assert_snapshot!(top);
+    snap(&m, &ui); // the 80×24 draw notes how far the screen scrolls
+    ui.scroll_by(Step::FixPermissions, 15);
+    insta::assert_snapshot!("fix_permissions_without_admin_scrolled", snap(&m, &ui));
+}
+
+#[test]
+fn fix_permissions_greys_a_recipe_that_cannot_work() {
+    let m = permissions_with_admin();
+    let owner = m
+        .recipes
+        .iter()
+        .find(|r| r.id == RecipeId::MakeOwner)
+        .expect("recipe D");
+    assert!(owner.available.is_err());
+    let all = tall(&m, &UiState::default());
+    assert!(all.contains("unavailable: "), "{all}");
+    assert!(
+        all.contains("[1]"),
+        "the available recipe shows its key:\n{all}"
+    );
+    // Scroll (PgDn) until recipe D and its reason are in view.
+    let mut ui = UiState::default();
+    let mut text = snap(&m, &ui);
+    for _ in 0..100 {
+        if text.contains("D  Make sentiment") && text.contains("unavailable: ALTER DATABASE") {
+            break;
+        }
+        ui.scroll_by(Step::FixPermissions, 1);
+        text = snap(&m, &ui);
+    }
+    assert!(text.contains("unavailable: ALTER DATABASE"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn admin_login_form_masks_the_password() {
+    let m = permissions_missing();
+    let mut ui = UiState::default();
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert_eq!(handle_key(&m, &mut ui, key('l')), None);
+    for c in ADMIN_PASSWORD.chars() {
+        assert_eq!(handle_key(&m, &mut ui, key(c)), None);
+    }
+    let text = snap(&m, &ui);
+    assert!(
+        !text.contains(ADMIN_PASSWORD),
+        "the password is on screen:\n{text}"
+    );
+    assert!(
+        !text.contains("AVNS"),
+        "part of the password is on screen:\n{text}"
+    );
+    assert!(text.contains("••••••••••••"), "{text}");
+    assert!(text.contains("postgresql://doadmin@"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn fix_permissions_done_shows_the_sql_that_ran() {
+    let mut m = permissions_with_admin();
+    state::update(&mut m, Msg::Decide(ChoiceId::Recipe(RecipeId::GrantSchema)));
+    let sql = m
+        .recipes
+        .iter()
+        .find(|r| r.id == RecipeId::GrantSchema)
+        .map(|r| r.sql.clone())
+        .expect("recipe A");
+    let fixed = diagnosis(app_facts(true), None);
+    let report = ApplyReport {
+        recipe: RecipeId::GrantSchema,
+        sql: sql.clone(),
+        ran_in: "sentiment".into(),
+        recheck: Recheck {
+            goal: goal(),
+            database: "sentiment".into(),
+            checks: fixed.checks,
+            effective: true,
+        },
+    };
+    feed(
+        &mut m,
+        &["BEGIN", "COMMIT"],
+        JobEvent::Applied(Box::new(report)),
+    );
+    assert!(matches!(
+        m.status(Step::FixPermissions),
+        Status::Done { .. }
+    ));
+    let all = tall(&m, &UiState::default());
+    for statement in &sql {
+        assert!(
+            all.contains(statement.as_str()),
+            "{statement} not in\n{all}"
+        );
+    }
+    let text = snap(&m, &UiState::default());
+    insta::assert_snapshot!(text);
+}
+
+fn driver(found: bool) -> DriverCheck {
+    let python = format!("{PROJECT}/.venv/bin/python");
+    DriverCheck {
+        python: python.clone().into(),
+        driver: found.then(|| ("psycopg".into(), "3.2.3".into())),
+        import_error: None,
+        in_virtualenv: true,
+        install_command: (!found).then(|| {
+            [python.as_str(), "-m", "pip", "install", "psycopg[binary]"]
+                .map(String::from)
+                .to_vec()
+        }),
+    }
+}
+
+#[test]
+fn create_schema_asks_to_install_the_driver() {
+    let mut m = ready_for(connected(), Step::CreateSchema);
+    let report = CreateSchemaReport {
+        driver: driver(false),
+        migrate: None,
+        failure: Some(MigrateFailure::DriverMissing),
+        warnings: Vec::new(),
+    };
+    run_step(
+        &mut m,
+        &["checking the PostgreSQL driver"],
+        JobEvent::SchemaCreated(Box::new(report)),
+    );
+    let text = snap(&m, &UiState::default());
+    assert!(text.contains("psycopg[binary]"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn create_schema_failed_on_permissions_points_back() {
+    let mut m = ready_for(connected(), Step::CreateSchema);
+    let lines = [
+        "Traceback (most recent call last):",
+        "django.db.migrations.exceptions.MigrationSchemaMissing: Unable to create the \
+         django_migrations table (permission denied for schema public",
+        "LINE 1: CREATE TABLE \"django_migrations\" (\"id\" bigint NOT NULL PRIMARY KEY...",
+    ];
+    let failed = CommandStatus::Failed { exit_code: Some(1) };
+    let report = CreateSchemaReport {
+        driver: driver(true),
+        migrate: Some(outcome(MIGRATE, failed, &lines)),
+        failure: Some(MigrateFailure::SchemaPermission {
+            schema: Some("public".into()),
+        }),
+        warnings: Vec::new(),
+    };
+    run_step(&mut m, &lines, JobEvent::SchemaCreated(Box::new(report)));
+    let text = snap(&m, &UiState::default());
+    assert!(text.contains("Esc"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn create_schema_pending_names_the_owner() {
+    let m = ready_for(connected(), Step::CreateSchema);
+    let text = snap(&m, &UiState::default());
+    assert!(text.contains("sentiment (the app role"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn dry_run_pending_says_the_sqlite_file_is_not_written() {
+    let m = ready_for(discovered(), Step::DryRun);
+    insta::assert_snapshot!(snap(&m, &UiState::default()));
 }

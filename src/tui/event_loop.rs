@@ -34,6 +34,12 @@ impl Driver {
             // field keeps whatever the command line gave the runner.
             self.runner.password = Some(secret);
         }
+        if matches!(msg, Msg::SubmitAdmin(_))
+            && let Some(secret) = self.ui.admin.take_secret()
+        {
+            // Likewise the admin's: the form forgets it once the runner holds it.
+            self.runner.admin_password = Some(secret);
+        }
         for effect in state::update(&mut self.m, msg) {
             match effect {
                 Effect::Save => {

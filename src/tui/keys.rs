@@ -194,4 +194,6 @@ pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
 }
 
 #[cfg(test)]
+mod admin_tests;
+#[cfg(test)]
 mod tests;

@@ -6,9 +6,10 @@
 //! terminal with a timeout, ticking the spinner (~100 ms) only while a job runs.
 //!
 //! Invariants: drawing is a pure function of the run and [`UiState`]; secrets stay in the
-//! Connect form and the runner, never in the run or on screen unmasked; the terminal is
+//! Connect form, the admin login and the runner, never in the run or on screen unmasked; the terminal is
 //! always restored (drop, panic, Ctrl-C).
 
+mod admin_form;
 mod connect_form;
 mod event_loop;
 mod keys;
@@ -19,6 +20,7 @@ mod ui_state;
 mod view;
 mod widgets;
 
+pub use admin_form::AdminForm;
 pub use connect_form::{ConnectForm, FormField};
 pub use keys::{Hint, handle_key, hints};
 pub use ui_state::{Overlay, UiState};
@@ -40,9 +42,13 @@ pub struct Prefill {
     pub password: Option<Secret>,
 }
 
-/// Paste text into whatever takes it on the step on screen (today: the Connect form).
+/// Paste text into whatever takes it on the step on screen: the admin login when open,
+/// else the Connect form.
 pub fn handle_paste(m: &Migration, ui: &mut UiState, text: &str) {
-    if ui.overlay == Overlay::None && m.resume_offer.is_none() {
+    if ui.overlay == Overlay::None
+        && m.resume_offer.is_none()
+        && !screens::admin_login::on_paste(m, ui, text)
+    {
         screens::connect::on_paste(m, ui, text);
     }
 }

@@ -11,7 +11,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: &str) -> Rect {
+/// A bordered box of `width`×`height` centred in `area`, cleared; returns its inner area.
+pub(super) fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: &str) -> Rect {
     let rect = area.centered(
         Constraint::Length(width.min(area.width)),
         Constraint::Length(height.min(area.height)),
@@ -73,7 +74,7 @@ pub fn resume(frame: &mut Frame, area: Rect, offer: &ResumeOffer) {
     );
 }
 
-const KEYS: [(&str, &str); 11] = [
+const KEYS: [(&str, &str); 12] = [
     ("↑↓ j k", "look at another step (never runs it)"),
     (
         "Enter",
@@ -82,6 +83,7 @@ const KEYS: [(&str, &str); 11] = [
     ("r", "retry a failed step"),
     ("s", "skip the step (only where that is safe)"),
     ("p  c", "pause/resume, cancel the copy (while copying)"),
+    ("l", "log in as the admin (Fix permissions)"),
     ("Tab", "next form field (Shift-Tab: previous)"),
     ("←→ Space", "change the SSL mode"),
     ("Esc", "close this / leave the form / previous step"),

@@ -4,6 +4,7 @@
 //! Invariant: nothing here is saved; the `Migration` is the only durable state.
 
 use super::Prefill;
+use super::admin_form::AdminForm;
 use super::connect_form::ConnectForm;
 use crate::state::{Migration, Step};
 use std::cell::Cell;
@@ -17,11 +18,13 @@ pub enum Overlay {
     ConfirmQuit,
 }
 
-/// The shell's own state (not `Debug`: the Connect form holds the password).
+/// The shell's own state (not `Debug`: the Connect and admin forms hold passwords).
 #[derive(Clone, Default)]
 pub struct UiState {
     pub overlay: Overlay,
     pub connect: ConnectForm,
+    /// The admin login of Fix permissions (holds its password until the driver takes it).
+    pub admin: AdminForm,
     /// A message for the status bar (e.g. a failed save).
     pub status: Option<String>,
     /// Spinner frame; advanced only while a job runs.

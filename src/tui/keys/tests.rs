@@ -174,6 +174,8 @@ fn the_resume_question_takes_y_and_n_only() {
 fn typing_in_the_connect_form_is_text_until_esc() {
     let mut m = run();
     done(&mut m, Step::Discover);
+    done(&mut m, Step::Backup);
+    done(&mut m, Step::ResetMigrations);
     done(&mut m, Step::DryRun);
     m.cursor = Step::Connect;
     let mut ui = UiState::default();

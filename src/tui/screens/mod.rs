@@ -5,10 +5,14 @@
 //! A question (`Status::NeedsDecision`) is handled here for every step: its choice keys win
 //! over every other key of that step.
 
+pub mod admin_login;
 pub mod connect;
 pub mod copy_rows;
+pub mod create_schema;
 pub mod discover;
 pub mod done;
+pub mod dry_run;
+pub mod fix_permissions;
 pub mod not_built;
 
 use super::keys::{Hint, hint};
@@ -42,7 +46,10 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(log_h)]).areas(area);
     match (step, m.status(step)) {
         (Step::Discover, _) => discover::render(frame, body, m, ui),
+        (Step::DryRun, _) => dry_run::render(frame, body, m, ui),
         (Step::Connect, _) => connect::render(frame, body, m, ui),
+        (Step::FixPermissions, _) => fix_permissions::render(frame, body, m, ui),
+        (Step::CreateSchema, _) => create_schema::render(frame, body, m, ui),
         (Step::CopyRows, _) => copy_rows::render(frame, body, m, ui),
         (Step::Done, _) => done::render(frame, body, m, ui),
         (_, Status::NotBuilt) => not_built::render(frame, body, m, ui),
@@ -115,6 +122,10 @@ pub fn scrolled(
 
 /// Give the screen of the step on view the first look at a key.
 pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
+    // An open form takes every key first: its letters are text, not choices.
+    if admin_login::shown(m, ui) {
+        return admin_login::on_key(m, ui, key);
+    }
     if let (Status::NeedsDecision { choices, .. }, KeyCode::Char(c)) =
         (m.status(m.cursor), key.code)
         && !key
@@ -126,6 +137,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
     }
     match m.cursor {
         Step::Connect => connect::on_key(m, ui, key),
+        Step::FixPermissions => fix_permissions::on_key(m, ui, key),
         Step::CopyRows => copy_rows::on_key(m, key),
         _ => Handled::Ignored,
     }
@@ -134,6 +146,10 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
 /// The screen's own keys, and whether the wizard's global keys apply too.
 pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
     let mut out = Vec::new();
+    if admin_login::shown(m, ui) {
+        admin_login::hints(m, &mut out);
+        return (out, false);
+    }
     if let Status::NeedsDecision { choices, .. } = m.status(m.cursor) {
         out.extend(
             choices
@@ -143,6 +159,10 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
     }
     let globals = match m.cursor {
         Step::Connect => connect::hints(m, ui, &mut out),
+        Step::FixPermissions => {
+            fix_permissions::hints(m, &mut out);
+            true
+        }
         Step::CopyRows => {
             copy_rows::hints(m, &mut out);
             true

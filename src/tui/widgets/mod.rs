@@ -71,6 +71,28 @@ pub fn wrapped(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// `text` wrapped to `width` minus `indent` columns, each line indented by `indent`; the
+/// first line starts with `first` instead of the indent when given (a glyph, a letter).
+/// `first` should be `indent` characters wide so the text lines up.
+pub fn hanging(
+    text: &str,
+    width: u16,
+    indent: usize,
+    first: Option<Span<'static>>,
+    style: Style,
+) -> Vec<Line<'static>> {
+    let mut first = first;
+    wrap(text, (width as usize).saturating_sub(indent))
+        .into_iter()
+        .map(|part| {
+            let lead = first
+                .take()
+                .unwrap_or_else(|| Span::raw(" ".repeat(indent)));
+            Line::from(vec![lead, Span::styled(part, style)])
+        })
+        .collect()
+}
+
 /// Greedy word wrap by characters; words longer than `width` are cut. Keeps explicit
 /// newlines. Never returns an empty vector for non-empty text.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -188,6 +210,22 @@ pub fn failure(message: &str, width: u16) -> Vec<Line<'static>> {
         key("r"),
         Span::raw(" to retry."),
     ]));
+    lines
+}
+
+/// A failed `step`'s message, and how to retry when it may run again now; when an earlier
+/// step must be done first (Fix permissions reopened by Create schema), which one, instead
+/// of a retry key that would do nothing.
+pub fn step_failure(m: &Migration, step: Step, message: &str, width: u16) -> Vec<Line<'static>> {
+    let mut lines = failure(message, width);
+    if let Some(before) = blocked_by(m, step) {
+        lines.pop();
+        lines.extend(wrapped(
+            &format!("It can run again once {} is done.", before.title()),
+            width,
+            Style::new().fg(Color::Yellow),
+        ));
+    }
     lines
 }
 
