@@ -364,10 +364,9 @@ pub fn git_question(git: &GitState) -> (String, Vec<Choice>) {
                 }
             )
         }
-        GitState::NotARepository { reason } => format!(
-            "The backup is verified, but the project is not a git repository ({reason}): \
-             only the backup folder can give the old files back."
-        ),
+        GitState::NotARepository { reason } => {
+            format!("The backup is verified, but {reason}.")
+        }
         GitState::Clean => "The git tree is clean.".into(),
     };
     (
