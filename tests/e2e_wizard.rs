@@ -74,59 +74,162 @@ fn demo_opens_the_wizard_shows_the_right_counts_and_quits_cleanly() {
     );
 }
 
+/// Compares every model's rows through Django's ORM on both databases: the user's SQLite
+/// file (its own settings' old NAME) and PostgreSQL through the new settings and the
+/// environment. Independent of dj2pg's verifier.
+const ORM_CHECK: &str = r#"
+import os, sys, django
+from django.conf import settings
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiproto.settings")
+settings.DATABASES["lite"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": sys.argv[1]}
+django.setup()
+from django.apps import apps
+from django.db import connections
+assert connections["default"].vendor == "postgresql", connections["default"].vendor
+bad, n = [], 0
+for model in apps.get_models(include_auto_created=True):
+    if model._meta.db_table == "django_migrations":
+        continue
+    rows = lambda db: list(model.objects.using(db).order_by("pk").values_list())
+    a, b = rows("lite"), rows("default")
+    n += len(a)
+    if a != b:
+        bad.append(f"{model._meta.db_table}: {len(a)} in SQLite, {len(b)} in PostgreSQL")
+print(f"orm-check {n} rows; {len(bad)} table(s) differ")
+for line in bad:
+    print(line)
+sys.exit(1 if bad else 0)
+"#;
+
 #[test]
 fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     let python = common::django_venv();
     let cluster = common::cluster();
     let (tmp, project) = common::sample_project(2500);
-    // What Fix permissions and Create schema (not built yet) will do: grant, then migrate.
-    common::migrate_as_app(&cluster, &python, &project);
+    let sqlite = project.join("db.sqlite3");
+    let sqlite_before = std::fs::read(&sqlite).unwrap();
 
+    // A fresh app role, as on DigitalOcean: no privilege on schema public, no tables.
     let url = cluster.app().display_url();
     let mut args = wizard_args(&project, &python);
     args.extend(["--to".to_string(), url]);
-    let mut cmd = command(&args, &tmp.path().join("state"));
-    cmd.env("PGPASSWORD", cluster.app_password().expose());
-    let mut term = discovered(Term::spawn(cmd, 100, 30));
-    // Enter moves on from each finished or not-built step until the Connect form.
-    for _ in 0..4 {
-        term.enter();
-    }
+    let mut term = discovered(Term::spawn(
+        command(&args, &tmp.path().join("state")),
+        80,
+        24,
+    ));
+    term.enter(); // on to Backup
+    term.wait_for("2/10 Backup", 10);
+    term.enter();
+    // The temporary project is not a git repository: a warning to acknowledge.
+    term.wait_for("Go on with this backup", 60);
+    term.send("y");
+    term.wait_for("✓ Backup", 10);
+    term.enter(); // on to Reset migrations
+    term.enter();
+    term.wait_for("Keep every migration", 60);
+    term.send("k");
+    term.wait_for("↷ Reset migrations", 10);
+    term.enter(); // on to Dry run
+    term.wait_for("4/10 Dry run", 10);
+    term.enter();
+    term.wait_for("✓ Dry run on SQLite", 120);
+    term.enter(); // on to Connect
+
+    // A wrong password first, corrected in the form.
     term.wait_for("Enter connects", 10);
+    term.send("\t"); // to the password field
+    term.send("not-the-password");
+    term.enter();
+    let screen = term.wait_for("refused the password", 30);
+    assert!(
+        screen.contains("✗ Password"),
+        "the form points at the field: {screen}"
+    );
+    // The field marked ✗ keeps the focus: erase it and type the right one.
+    term.send(&"\x7f".repeat(40));
+    term.send(cluster.app_password().expose());
     term.enter();
     term.wait_for("Connected: app@127.0.0.1", 30);
-    for _ in 0..3 {
-        term.enter();
-    }
-    term.wait_for("8/10 Copy rows", 10);
+    term.enter(); // on to Fix permissions
+
+    // Fix permissions: the diagnosis names the missing CREATE; a wrong admin password
+    // fails the step, then the right one lets recipe A run and be re-checked.
     term.enter();
-    let screen = term.wait_for("[y]", 60);
-    assert!(screen.contains("Empty them and copy"), "{screen}");
+    term.wait_for("CREATE on schema", 60);
+    term.send("l");
+    term.wait_for("Enter log in", 10);
+    term.send("wrong-admin-password");
+    term.enter();
+    term.wait_for("refused the", 60);
+    term.send("l");
+    term.wait_for("Enter log in", 10);
+    term.send(cluster.admin_password().expose());
+    term.enter();
+    term.wait_for("1 grant-schema", 60); // the hint bar: recipe A is key 1
+    term.send("1");
+    term.wait_for("effective", 60);
+    term.enter(); // on to Create schema
+    term.enter();
+    term.wait_for("✓ Create schema", 180);
+    term.enter(); // on to Copy rows
+    term.enter();
+    // The sample's data migration filled classifier_label: emptying it is asked first.
+    term.wait_for("Empty them and copy", 120);
     term.send("y");
-    let screen = term.wait_for("copied and verified", 120);
+    let screen = term.wait_for("copied and verified", 180);
     assert!(!screen.contains("MISMATCH"), "{screen}");
+    term.enter(); // on to Update settings
     term.enter();
+    term.wait_for("Write it and check it", 60);
+    term.send("w");
+    term.wait_for("✓ Update settings", 120);
+    term.enter(); // on to Done
     term.enter();
-    term.enter();
-    term.wait_for("not built yet in this version", 10);
+    term.wait_for("✓ Done", 30);
     term.send("q");
     term.wait_for("Quit?", 10);
     term.send("y");
     assert!(term.wait_exit(30).success());
     assert!(term.terminal_restored());
 
-    // Independently: every SQLite table's rows are in PostgreSQL.
-    for (table, rows) in common::sqlite_counts(&project.join("db.sqlite3")) {
-        if table == "django_migrations" {
-            continue; // the target keeps the rows its own migrate wrote
+    // The SQLite file was never modified.
+    assert_eq!(std::fs::read(&sqlite).unwrap(), sqlite_before);
+    // Independently, through Django's ORM on both databases, with the new settings and
+    // the environment only (the password is in no file).
+    let env = [
+        ("POSTGRES_HOST", "127.0.0.1".to_string()),
+        ("POSTGRES_PORT", cluster.app().port.to_string()),
+        ("POSTGRES_DB", cluster.app().dbname),
+        ("POSTGRES_USER", "app".to_string()),
+        (
+            "POSTGRES_PASSWORD",
+            cluster.app_password().expose().to_string(),
+        ),
+        ("POSTGRES_SSLMODE", "require".to_string()),
+    ];
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&python);
+        cmd.args(args)
+            .current_dir(&project)
+            .env_remove("PGPASSWORD");
+        for (k, v) in &env {
+            cmd.env(k, v);
         }
-        let got = common::scalar(
-            &cluster.app(),
-            cluster.app_password(),
-            &format!("SELECT count(*) FROM \"{table}\""),
-        );
-        assert_eq!(got, Some(rows.to_string()), "row count of {table}");
-    }
+        cmd.output().expect("run the project's Python")
+    };
+    let out = run(&["-c", ORM_CHECK, sqlite.to_str().unwrap()]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("0 table(s) differ"), "{text}");
+    let out = run(&["manage.py", "check", "--database", "default"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -135,21 +238,24 @@ fn a_killed_wizard_offers_to_resume_at_the_same_step() {
     let state = tmp.path().join("state");
     let args = wizard_args(&project, &common::django_venv());
     let mut term = discovered(Term::spawn(command(&args, &state), 100, 30));
-    for _ in 0..4 {
-        term.enter();
-    }
-    term.wait_for("Enter connects", 10);
+    term.enter(); // on to Backup, then run it
+    term.enter();
+    term.wait_for("Go on with this backup", 60);
+    term.send("y");
+    term.wait_for("✓ Backup", 10);
+    term.enter(); // on to Reset migrations
+    term.wait_for("3/10 Reset migrations", 10);
     term.kill9();
 
     let mut term = Term::spawn(command(&args, &state), 100, 30);
     let screen = term.wait_for("Resume?", 30);
     assert!(
-        screen.contains("Connect"),
+        screen.contains("Reset migrations"),
         "the offer names the step:\n{screen}"
     );
     term.send("y");
-    let screen = term.wait_for("Enter connects", 10);
-    assert!(screen.contains("5/10 Connect"), "{screen}");
+    let screen = term.wait_for("3/10 Reset migrations", 10);
+    assert!(screen.contains("✓ Backup"), "Backup stays done:\n{screen}");
     assert!(
         screen.contains("✓ Discover"),
         "Discover stays done:\n{screen}"

@@ -74,7 +74,7 @@ pub fn resume(frame: &mut Frame, area: Rect, offer: &ResumeOffer) {
     );
 }
 
-const KEYS: [(&str, &str); 12] = [
+const KEYS: [(&str, &str); 13] = [
     ("↑↓ j k", "look at another step (never runs it)"),
     (
         "Enter",
@@ -85,7 +85,8 @@ const KEYS: [(&str, &str); 12] = [
     ("p  c", "pause/resume, cancel the copy (while copying)"),
     ("l", "log in as the admin (Fix permissions)"),
     ("Tab", "next form field (Shift-Tab: previous)"),
-    ("←→ Space", "change the SSL mode"),
+    ("Space", "select an app (Reset migrations)"),
+    ("←→ Space", "change the SSL mode (Connect)"),
     ("Esc", "close this / leave the form / previous step"),
     ("PgUp PgDn", "scroll a long screen"),
     ("?  q", "this help, quit (progress is saved)"),

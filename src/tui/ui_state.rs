@@ -32,6 +32,9 @@ pub struct UiState {
     /// Scroll offset of one step's screen (0 for every other step).
     scroll: (Option<Step>, u16),
     pub help_scroll: u16,
+    /// The app under the cursor on the Reset migrations question (an index into the scan's
+    /// apps; clamped when drawn and used).
+    pub reset_cursor: usize,
     /// How far the screen on view and the help can scroll, noted by the last draw so that
     /// keys never scroll past the end (a cache: it never changes what is drawn).
     pub(crate) scroll_limit: Cell<u16>,

@@ -109,11 +109,7 @@ fn sidebar(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             ])
         })
         .collect();
-    let legend = [
-        "· pending ✓ done",
-        "↷ skipped ✗ failed",
-        "? decide  — not built",
-    ];
+    let legend = ["· pending ✓ done", "↷ skipped ✗ failed", "? decide"];
     if inner.height as usize >= lines.len() + 1 + legend.len() {
         let pad = inner.height as usize - lines.len() - legend.len();
         lines.extend(std::iter::repeat_n(Line::default(), pad));

@@ -6,6 +6,7 @@
 //! over every other key of that step.
 
 pub mod admin_login;
+pub mod backup;
 pub mod connect;
 pub mod copy_rows;
 pub mod create_schema;
@@ -14,6 +15,8 @@ pub mod done;
 pub mod dry_run;
 pub mod fix_permissions;
 pub mod not_built;
+pub mod reset_migrations;
+pub mod update_settings;
 
 use super::keys::{Hint, hint};
 use super::ui_state::UiState;
@@ -45,29 +48,22 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let [body, log_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(log_h)]).areas(area);
     match (step, m.status(step)) {
+        // A saved run of an older version may still hold a step as not built.
+        (_, Status::NotBuilt) => not_built::render(frame, body, m, ui),
         (Step::Discover, _) => discover::render(frame, body, m, ui),
+        (Step::Backup, _) => backup::render(frame, body, m, ui),
+        (Step::ResetMigrations, _) => reset_migrations::render(frame, body, m, ui),
         (Step::DryRun, _) => dry_run::render(frame, body, m, ui),
         (Step::Connect, _) => connect::render(frame, body, m, ui),
         (Step::FixPermissions, _) => fix_permissions::render(frame, body, m, ui),
         (Step::CreateSchema, _) => create_schema::render(frame, body, m, ui),
         (Step::CopyRows, _) => copy_rows::render(frame, body, m, ui),
+        (Step::UpdateSettings, _) => update_settings::render(frame, body, m, ui),
         (Step::Done, _) => done::render(frame, body, m, ui),
-        (_, Status::NotBuilt) => not_built::render(frame, body, m, ui),
-        _ => generic(frame, body, m, ui),
     }
     if log_h > 0 {
         widgets::log::render(frame, log_area, log);
     }
-}
-
-/// Any built step without a screen of its own: its purpose and status, generically.
-fn generic(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
-    let step = m.cursor;
-    let w = area.width;
-    let mut lines = widgets::wrapped(step.purpose(), w, Default::default());
-    lines.push(Line::default());
-    lines.extend(status_lines(m, step, w, ui.tick));
-    scrolled(frame, area, lines, ui, step);
 }
 
 /// The lines every screen shows for the statuses it has nothing special to say about.
@@ -139,6 +135,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
         Step::Connect => connect::on_key(m, ui, key),
         Step::FixPermissions => fix_permissions::on_key(m, ui, key),
         Step::CopyRows => copy_rows::on_key(m, key),
+        Step::ResetMigrations => reset_migrations::on_key(m, ui, key),
         _ => Handled::Ignored,
     }
 }
@@ -165,6 +162,10 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
         }
         Step::CopyRows => {
             copy_rows::hints(m, &mut out);
+            true
+        }
+        Step::ResetMigrations => {
+            reset_migrations::hints(m, &mut out);
             true
         }
         _ => true,
