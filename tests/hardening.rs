@@ -97,9 +97,9 @@ fn a_multibyte_character_in_a_datetime_is_listed_by_preflight_not_a_panic() {
     assert!(!printed.contains("panicked"), "{printed}");
     assert_eq!(out.status.code(), Some(2), "{printed}");
     for want in [
-        "problem: ev pk=1 at: '2024-01-15 12:00:00é12345' is not a valid datetime",
+        "problem: ev pk=1 at: is not a valid datetime (YYYY-MM-DD HH:MM:SS[.ffffff]) (2024-01-15 12:00:00é12345)",
         "problem: ev pk=2 label: is 8 characters long; the column holds at most 5",
-        "problem: ev pk=3 at: '2024-01-15 12:00:00+25:00' has an impossible UTC offset",
+        "problem: ev pk=3 at: has an impossible UTC offset (2024-01-15 12:00:00+25:00)",
         "3 value(s) would fail in PostgreSQL",
     ] {
         assert!(printed.contains(want), "missing {want:?}:\n{printed}");

@@ -925,3 +925,39 @@ fn dry_run_pending_says_the_sqlite_file_is_not_written() {
     let m = ready_for(discovered(), Step::DryRun);
     insta::assert_snapshot!(snap(&m, &UiState::default()));
 }
+
+/// After skip is chosen for bad values, the second question is about the target tables
+/// that hold rows: the screen lists those tables, not the problems answered already.
+#[test]
+fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
+    let mut m = connected();
+    m.cursor = Step::CopyRows;
+    m.job = Some((5, Step::CopyRows));
+    m.step_mut(Step::CopyRows).status = Status::Running {
+        detail: "starting".into(),
+        fraction: None,
+    };
+    let report = PreflightReport {
+        problems: vec![Problem {
+            table: "classifier_prediction".into(),
+            pk: "1".into(),
+            column: "served_at".into(),
+            issue: "is not a valid datetime".into(),
+            excerpt: "2024-01-15 12:00:00é12345".into(),
+            fix: None,
+        }],
+        nonempty_targets: vec![("classifier_label".into(), 3)],
+        ..PreflightReport::default()
+    };
+    state::update(&mut m, Msg::Job(5, JobEvent::Preflight(Box::new(report))));
+    let text = snap(&m, &UiState::default());
+    assert!(text.contains("is not a valid datetime"), "{text}");
+    state::update(&mut m, Msg::Decide(dj2pg::state::ChoiceId::SkipRows));
+    let text = snap(&m, &UiState::default());
+    assert!(
+        text.contains("Target table already holding rows") && text.contains("classifier_label"),
+        "{text}"
+    );
+    assert!(!text.contains("is not a valid datetime"), "{text}");
+    assert!(text.contains("Empty them and copy"), "{text}");
+}

@@ -614,27 +614,19 @@ fn year_issue(what: &str, year: i32) -> String {
 
 /// Like `timestamp_us`, saying what is wrong.
 fn timestamp(s: &str, with_tz: bool, zone: &Zone) -> Result<i64, String> {
-    let unparsable = || {
-        format!(
-            "'{}' is not a valid datetime (YYYY-MM-DD HH:MM:SS[.ffffff])",
-            short(s)
-        )
-    };
+    let unparsable = || "is not a valid datetime (YYYY-MM-DD HH:MM:SS[.ffffff])".to_string();
     let (naive, offset) = split_offset(s);
     let local = parse_naive(naive).ok_or_else(unparsable)?;
     if !DJANGO_YEARS.contains(&local.year()) {
         return Err(year_issue("datetime", local.year()));
     }
     if local.nanosecond() >= 1_000_000_000 {
-        return Err(format!(
-            "'{}' is a leap second, which neither Django nor PostgreSQL can hold",
-            short(s)
-        ));
+        return Err("is a leap second, which neither Django nor PostgreSQL can hold".into());
     }
     let offset = match offset {
         Some(Offset::Seconds(secs)) => Some(secs),
         Some(Offset::Impossible) => {
-            return Err(format!("'{}' has an impossible UTC offset", short(s)));
+            return Err("has an impossible UTC offset".to_string());
         }
         None => None,
     };

@@ -10,7 +10,7 @@ use super::super::widgets::{
 };
 use super::{Handled, status_lines};
 use crate::copy::{CopyProgress, CopyReport, PreflightReport, TablePhase};
-use crate::state::{Migration, Msg, Status, Step};
+use crate::state::{Migration, Msg, Question, Status, Step};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -56,14 +56,16 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             ),
         ),
         Status::NeedsDecision {
-            question, choices, ..
+            kind,
+            question,
+            choices,
         } => {
             let ask = decision::lines(question, choices, w);
             let [top, bottom] =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(ask.len() as u16 + 1)])
                     .areas(area);
             if let Some(report) = &m.preflight {
-                render_preflight(frame, top, report, ui);
+                render_preflight(frame, top, report, ui, *kind);
             }
             para(frame, bottom.inner(ratatui::layout::Margin::new(0, 0)), {
                 let mut l = vec![Line::default()];
@@ -186,7 +188,15 @@ fn render_progress(frame: &mut Frame, area: Rect, p: &CopyProgress, paused: bool
     frame.render_widget(table, tables);
 }
 
-fn render_preflight(frame: &mut Frame, area: Rect, report: &PreflightReport, ui: &UiState) {
+/// The preflight's findings that the question on screen is about: the values that would
+/// fail, the target tables that hold rows, or the derived tables left empty.
+fn render_preflight(
+    frame: &mut Frame,
+    area: Rect,
+    report: &PreflightReport,
+    ui: &UiState,
+    kind: Question,
+) {
     ui.scroll_limit.set(0);
     let w = area.width;
     let mut notes: Vec<Line> = report
@@ -201,7 +211,21 @@ fn render_preflight(frame: &mut Frame, area: Rect, report: &PreflightReport, ui:
         Constraint::Length(notes.len() as u16),
     ])
     .areas(area);
-    if !report.problems.is_empty() {
+    if kind == Question::DerivedTables {
+        let rows = report.derived.iter().map(|d| {
+            Row::new(vec![
+                Cell::from(vec![
+                    Line::from(d.table.clone()),
+                    Line::from(dim(d.rebuild_hint())),
+                ]),
+                Cell::from(thousands(d.source_rows)),
+            ])
+            .height(2)
+        });
+        let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(10)])
+            .header(header(&["Derived table, left empty", "Rows"]));
+        frame.render_widget(table, table_area);
+    } else if kind == Question::BadValues && !report.problems.is_empty() {
         // Two rows per problem: what is wrong, then the value's excerpt.
         let fits = usize::from(table_area.height.saturating_sub(1) / 2).max(1);
         let total = report.problems.len();
