@@ -300,3 +300,114 @@ fn migrate_without_an_admin_stops_with_the_sql_for_a_dba() {
         "migrate never ran: {text}"
     );
 }
+
+/// Recipe C end to end: the admin owns the tables (migrate and the copy run as it), the
+/// app role is a runtime role. Afterwards Django's ORM, as the app role through the new
+/// settings and the environment only, reads and writes — also in a table that a later
+/// migration (run as the admin) creates, through the default privileges.
+#[test]
+fn recipe_c_admin_owns_the_tables_and_the_app_role_reads_and_writes_through_django() {
+    let python = common::django_venv();
+    let cluster = common::cluster();
+    let (tmp, project) = common::sample_project(300);
+    let url = cluster.app().display_url();
+    let admin = cluster.admin().display_url();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &migrate_args(
+            &project,
+            &python,
+            &[
+                "--to",
+                &url,
+                "--admin-url",
+                &admin,
+                "--fix-permissions",
+                "runtime-role",
+                "--yes",
+            ],
+        ),
+        &[
+            ("PGPASSWORD", cluster.app_password().expose()),
+            ("DJ2PG_ADMIN_PASSWORD", cluster.admin_password().expose()),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("[fix-permissions] done: recipe C"), "{text}");
+    assert!(
+        text.contains("created the schema on PostgreSQL as doadmin"),
+        "{text}"
+    );
+    let mut su = cluster.superuser();
+    su.dbname = cluster.app().dbname;
+    let owners = common::rows(
+        &su,
+        cluster.superuser_password(),
+        "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class \
+         WHERE relname LIKE 'classifier_%' AND relkind = 'r'",
+    );
+    assert_eq!(owners, vec![vec![Some("doadmin".to_string())]]);
+
+    let env = |user: &str, password: &str| {
+        vec![
+            ("POSTGRES_HOST", "127.0.0.1".to_string()),
+            ("POSTGRES_PORT", cluster.app().port.to_string()),
+            ("POSTGRES_DB", cluster.app().dbname),
+            ("POSTGRES_USER", user.to_string()),
+            ("POSTGRES_PASSWORD", password.to_string()),
+            ("POSTGRES_SSLMODE", "require".to_string()),
+        ]
+    };
+    let py = |args: &[&str], env: &[(&str, String)]| {
+        let mut cmd = std::process::Command::new(&python);
+        cmd.args(args)
+            .current_dir(&project)
+            .env_remove("PGPASSWORD");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run the project's Python");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}:\n{text}");
+        text
+    };
+    let app_env = env("app", cluster.app_password().expose());
+    let orm = r#"
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiproto.settings")
+django.setup()
+from django.db import connection
+from classifier.models import Label
+n = Label.objects.count()
+l = Label.objects.create(name="runtime-role-check")
+l.name = "runtime-role-checked"; l.save()
+l.delete()
+print("orm-ok", connection.settings_dict["USER"], n)
+"#;
+    let out = py(&["-c", orm], &app_env);
+    assert!(out.contains("orm-ok app"), "{out}");
+
+    // A later migration, run as the admin that owns the tables.
+    let models = project.join("classifier/models.py");
+    let mut text = std::fs::read_to_string(&models).unwrap();
+    text.push_str("\n\nclass RuntimeNote(models.Model):\n    text = models.TextField()\n");
+    std::fs::write(&models, text).unwrap();
+    let admin_env = env("doadmin", cluster.admin_password().expose());
+    py(&["manage.py", "makemigrations", "classifier"], &admin_env);
+    py(&["manage.py", "migrate", "--noinput"], &admin_env);
+    let later = r#"
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiproto.settings")
+django.setup()
+from classifier.models import RuntimeNote
+note = RuntimeNote.objects.create(text="written by the runtime role")
+print("later-ok", RuntimeNote.objects.filter(pk=note.pk).count())
+"#;
+    let out = py(&["-c", later], &app_env);
+    assert!(out.contains("later-ok 1"), "{out}");
+}
