@@ -54,6 +54,10 @@ pub enum ChoiceId {
     RevertSettings,
     /// Keep what is there (settings written but not validated; the snippet pasted by hand).
     KeepSettings,
+    /// Put the old migrations and settings.py back (`dj2pg restore`).
+    RestoreFiles,
+    /// Restore, moving the files changed since into the backup first (`--yes`).
+    RestoreAnyway,
 }
 
 impl ChoiceId {
@@ -76,6 +80,8 @@ impl ChoiceId {
             ChoiceId::OtherStyle => "other-style",
             ChoiceId::RevertSettings => "revert-settings",
             ChoiceId::KeepSettings => "keep-settings",
+            ChoiceId::RestoreFiles => "restore",
+            ChoiceId::RestoreAnyway => "restore-anyway",
         }
     }
 }
@@ -119,6 +125,8 @@ pub enum Question {
     SettingsWrite,
     /// The written settings did not validate: put the old file back?
     SettingsInvalid,
+    /// Roll the project's files back from the backup (Done)?
+    Restore,
 }
 
 /// The copy's answers so far. `None`: not asked yet.
@@ -488,6 +496,7 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
         Question::ResetConfirm => ChoiceId::KeepMigrations,
         Question::SettingsWrite => ChoiceId::WriteSettings,
         Question::SettingsInvalid => ChoiceId::RevertSettings,
+        Question::Restore => ChoiceId::Abort,
     }
 }
 

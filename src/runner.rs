@@ -408,6 +408,23 @@ impl Runner {
                     Err(e) => JobEvent::Failed(format!("{e:#}")),
                 },
             ),
+            Effect::Restore {
+                job,
+                project_dir,
+                backup_dir,
+                yes,
+            } => spawn_job(&self.tx, job, "restore", move |tx| {
+                let mut log = log_to(tx, job);
+                match crate::backup::restore(&project_dir, &backup_dir, yes) {
+                    Ok(r) => {
+                        for line in crate::backup::restore_lines(&r) {
+                            log(line);
+                        }
+                        JobEvent::Restored(Box::new(r))
+                    }
+                    Err(e) => JobEvent::Failed(format!("{e:#}")),
+                }
+            }),
             Effect::WriteReport { job, dir, report } => {
                 spawn_job(&self.tx, job, "report", move |_| {
                     let md = dir.join("report.md");

@@ -108,6 +108,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     let (tmp, project) = common::sample_project(2500);
     let sqlite = project.join("db.sqlite3");
     let sqlite_before = std::fs::read(&sqlite).unwrap();
+    let settings_before = std::fs::read(project.join("aiproto/settings.py")).unwrap();
 
     // A fresh app role, as on DigitalOcean: no privilege on schema public, no tables.
     let url = cluster.app().display_url();
@@ -187,12 +188,6 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.enter(); // on to Done
     term.enter();
     term.wait_for("✓ Done", 30);
-    term.send("q");
-    term.wait_for("Quit?", 10);
-    term.send("y");
-    assert!(term.wait_exit(30).success());
-    assert!(term.terminal_restored());
-
     // The SQLite file was never modified.
     assert_eq!(std::fs::read(&sqlite).unwrap(), sqlite_before);
     // Independently, through Django's ORM on both databases, with the new settings and
@@ -230,6 +225,22 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // Rolling back from the Done screen: u asks, y puts settings.py back byte for byte.
+    term.send("u");
+    term.wait_for("Restore the project's files", 10);
+    term.send("y");
+    term.wait_for("restored:", 60);
+    assert_eq!(
+        std::fs::read(project.join("aiproto/settings.py")).unwrap(),
+        settings_before,
+        "settings.py is back as it was"
+    );
+    term.send("q");
+    term.wait_for("Quit?", 10);
+    term.send("y");
+    assert!(term.wait_exit(30).success());
+    assert!(term.terminal_restored());
 }
 
 #[test]

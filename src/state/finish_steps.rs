@@ -287,23 +287,120 @@ pub(super) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
 }
 
 pub(super) fn report_written(m: &mut Migration, paths: Vec<PathBuf>, fx: &mut Vec<Effect>) {
+    m.report_files = paths;
+    let summary = done_summary(m);
+    finish(m, Step::Done, Status::Done { summary }, fx);
+}
+
+/// `u` on the Done screen: ask before putting anything back.
+pub(super) fn offer_restore(m: &mut Migration, fx: &mut Vec<Effect>) {
+    if m.job.is_some() || m.backup.is_none() || !matches!(m.status(Step::Done), Status::Done { .. })
+    {
+        return;
+    }
+    let c = |id, key, label: &str| Choice {
+        id,
+        key,
+        label: label.into(),
+    };
+    m.step_mut(Step::Done).status = Status::NeedsDecision {
+        kind: Question::Restore,
+        question: format!(
+            "Put the old migrations and settings.py back from the backup, byte for byte (the \
+             regenerated migrations move into the backup; PostgreSQL is left as it is; the same \
+             as `{}`)?",
+            super::restore_hint(m)
+        ),
+        choices: vec![
+            c(ChoiceId::RestoreFiles, 'y', "Restore the project's files"),
+            c(ChoiceId::Abort, 'n', "No, keep the migrated project"),
+        ],
+    };
+    fx.push(Effect::Save);
+}
+
+pub(super) fn decide_restore(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    match id {
+        ChoiceId::RestoreFiles | ChoiceId::RestoreAnyway => {
+            let Some(backup_dir) = m.backup.as_ref().map(|b| b.backup_dir.clone()) else {
+                return;
+            };
+            let project_dir = m
+                .discovery
+                .as_ref()
+                .map_or_else(|| m.options.project.clone(), |d| d.project_dir.clone());
+            let job = next_job(m);
+            running(m, Step::Done, job, "putting the old files back");
+            fx.push(Effect::Restore {
+                job,
+                project_dir,
+                backup_dir,
+                yes: id == ChoiceId::RestoreAnyway,
+            });
+            fx.push(Effect::Save);
+        }
+        ChoiceId::Abort => {
+            let summary = done_summary(m);
+            finish(m, Step::Done, Status::Done { summary }, fx);
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn restored(
+    m: &mut Migration,
+    report: crate::data::backup::RestoreReport,
+    fx: &mut Vec<Effect>,
+) {
+    let status = if report.applied {
+        Status::Done {
+            summary: format!(
+                "restored: {} file(s) put back (verified by SHA-256), {} moved into the backup; \
+                 with the old settings.py the project uses its SQLite file again",
+                report.restored.len(),
+                report.displaced.len()
+            ),
+        }
+    } else {
+        let list: Vec<String> = report
+            .conflicts
+            .iter()
+            .map(|c| format!("{} ({})", c.path.display(), c.reason))
+            .collect();
+        let c = |id, key, label: &str| Choice {
+            id,
+            key,
+            label: label.into(),
+        };
+        Status::NeedsDecision {
+            kind: Question::Restore,
+            question: format!(
+                "Nothing was changed: {} file(s) changed since dj2pg wrote them: {}.",
+                list.len(),
+                list.join("; ")
+            ),
+            choices: vec![
+                c(
+                    ChoiceId::RestoreAnyway,
+                    'y',
+                    "Move my versions into the backup, then restore",
+                ),
+                c(ChoiceId::Abort, 'n', "Keep everything as it is"),
+            ],
+        }
+    };
+    m.restored = Some(report);
+    finish(m, Step::Done, status, fx);
+}
+
+fn done_summary(m: &Migration) -> String {
     let done = m
         .steps
         .iter()
         .filter(|s| matches!(s.status, Status::Done { .. }) && s.step != Step::Done)
         .count();
-    let where_ = paths
-        .first()
-        .and_then(|p| p.parent())
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
-    m.report_files = paths;
-    finish(
-        m,
-        Step::Done,
-        Status::Done {
-            summary: format!("{done} steps done; the report is in {where_}"),
-        },
-        fx,
-    );
+    format!(
+        "{done} steps done; the report is in {}",
+        report_dir(m).display()
+    )
 }

@@ -28,7 +28,7 @@ pub use finish_steps::{report_dir, settings_target};
 pub use step::{Status, Step};
 pub use update::update;
 
-use crate::data::backup::{BackupReport, MigrationScan, ResetReport};
+use crate::data::backup::{BackupReport, MigrationScan, ResetReport, RestoreReport};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverCheck, DriverInstall, DryRunInput, DryRunReport,
     MakeMigrationsReport,
@@ -148,6 +148,9 @@ pub struct Migration {
     /// The report files Done wrote.
     #[serde(default)]
     pub report_files: Vec<PathBuf>,
+    /// What the last restore from the Done screen did.
+    #[serde(default)]
+    pub restored: Option<RestoreReport>,
     pub preflight: Option<PreflightReport>,
     /// The answers given to the copy's questions since its last preflight.
     #[serde(default)]
@@ -190,6 +193,8 @@ pub enum Msg {
     SubmitAdmin(ConnConfig),
     /// Select (or unselect) an app for Reset migrations.
     ToggleApp(String),
+    /// Done: offer to put the old migrations and settings.py back from the backup.
+    OfferRestore,
     /// Pause or resume the running copy.
     TogglePause,
     /// Cancel the running job; it stops cleanly and can be resumed.
@@ -248,6 +253,8 @@ pub enum JobEvent {
     SettingsReverted,
     /// Done wrote its report files.
     ReportWritten(Vec<PathBuf>),
+    /// The project's files were restored from the backup (or conflicts stopped it).
+    Restored(Box<RestoreReport>),
     /// The job was cancelled at the user's request; the step can be resumed.
     Cancelled,
     /// The job failed; the message names what to fix.
@@ -358,6 +365,13 @@ pub enum Effect {
     },
     /// Put the old settings file back.
     RevertSettings { job: JobId, applied: Box<Applied> },
+    /// Put the old migrations and settings.py back from `backup_dir` (`dj2pg restore`).
+    Restore {
+        job: JobId,
+        project_dir: PathBuf,
+        backup_dir: PathBuf,
+        yes: bool,
+    },
     /// Write `report.md` and `report.json` into `dir`.
     WriteReport {
         job: JobId,
@@ -434,6 +448,7 @@ impl Migration {
             settings_applied: None,
             settings_validation: None,
             report_files: Vec::new(),
+            restored: None,
             preflight: None,
             copy_answers: CopyAnswers::default(),
             copy: None,

@@ -49,6 +49,7 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::ToggleApp(label) => backup_steps::toggle_app(m, &label, &mut fx),
+        Msg::OfferRestore => finish_steps::offer_restore(m, &mut fx),
         Msg::TogglePause => {
             if let Some((job, Step::CopyRows)) = m.job {
                 m.paused = !m.paused;
@@ -230,6 +231,7 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
         Question::ResetConfirm => backup_steps::decide_reset(m, id, fx),
         Question::SettingsWrite => finish_steps::decide_settings(m, id, fx),
         Question::SettingsInvalid => finish_steps::decide_invalid(m, id, fx),
+        Question::Restore => finish_steps::decide_restore(m, id, fx),
         q if step == Step::CopyRows && rules::answer(&mut m.copy_answers, q, id) => {
             advance_copy(m, fx)
         }
@@ -359,6 +361,7 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
         JobEvent::SettingsApplied(a, v) => finish_steps::applied(m, a.map(|a| *a), *v, fx),
         JobEvent::SettingsReverted => finish_steps::reverted(m, fx),
         JobEvent::ReportWritten(paths) => finish_steps::report_written(m, paths, fx),
+        JobEvent::Restored(r) => finish_steps::restored(m, *r, fx),
         JobEvent::BackedUp(r) => backup_steps::backed_up(m, *r, fx),
         JobEvent::Scanned(s) => backup_steps::scanned(m, *s, fx),
         JobEvent::ResetDone(r, made) => backup_steps::reset_done(m, *r, *made, fx),

@@ -252,3 +252,24 @@ fn rows_lines(r: &RunReport, w: u16) -> Vec<Line<'static>> {
     }
     lines
 }
+
+/// Whether `u` (restore the project's files from the backup) applies now.
+fn can_restore(m: &Migration) -> bool {
+    m.job.is_none() && m.backup.is_some() && matches!(m.status(Step::Done), Status::Done { .. })
+}
+
+/// `u`: offer to put the old migrations and settings.py back (asked before anything moves).
+pub fn on_key(m: &Migration, key: crossterm::event::KeyEvent) -> super::Handled {
+    match key.code {
+        crossterm::event::KeyCode::Char('u') if can_restore(m) => {
+            super::Handled::Send(crate::state::Msg::OfferRestore)
+        }
+        _ => super::Handled::Ignored,
+    }
+}
+
+pub fn hints(m: &Migration, out: &mut Vec<super::Hint>) {
+    if can_restore(m) {
+        out.push(super::hint("u", "restore files"));
+    }
+}

@@ -136,6 +136,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
         Step::FixPermissions => fix_permissions::on_key(m, ui, key),
         Step::CopyRows => copy_rows::on_key(m, key),
         Step::ResetMigrations => reset_migrations::on_key(m, ui, key),
+        Step::Done => done::on_key(m, key),
         _ => Handled::Ignored,
     }
 }
@@ -166,6 +167,10 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
         }
         Step::ResetMigrations => {
             reset_migrations::hints(m, &mut out);
+            true
+        }
+        Step::Done => {
+            done::hints(m, &mut out);
             true
         }
         _ => true,
