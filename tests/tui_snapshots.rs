@@ -961,3 +961,24 @@ fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
     assert!(!text.contains("is not a valid datetime"), "{text}");
     assert!(text.contains("Empty them and copy"), "{text}");
 }
+
+/// When the app role already may do everything (often when it is the admin itself), the
+/// diagnosis ends the step: "no fix needed", every check ticked, nothing asked.
+#[test]
+fn fix_permissions_no_fix_needed() {
+    let mut m = ready_for(connected(), Step::FixPermissions);
+    run_step(
+        &mut m,
+        &["connected to sentiment as sentiment"],
+        diagnosed_event(diagnosis(app_facts(true), None)),
+    );
+    assert!(
+        matches!(m.status(Step::FixPermissions), Status::Done { summary } if summary.starts_with("no fix needed")),
+        "{:?}",
+        m.status(Step::FixPermissions)
+    );
+    let text = snap(&m, &UiState::default());
+    assert!(text.contains("no fix needed"), "{text}");
+    assert!(!text.contains("✗ CREATE"), "{text}");
+    insta::assert_snapshot!(text);
+}
