@@ -61,6 +61,22 @@ pub enum ChoiceId {
 }
 
 impl ChoiceId {
+    /// The few words of the hint bar (80 columns hold many choices at once).
+    pub fn hint(self) -> String {
+        match self {
+            ChoiceId::Recipe(r) => format!("recipe {}", r.letter()),
+            ChoiceId::EmptyAndLoad => "empty+copy".into(),
+            ChoiceId::ResetSelected => "reset".into(),
+            ChoiceId::KeepMigrations => "keep".into(),
+            ChoiceId::WriteSettings => "write".into(),
+            ChoiceId::OtherStyle => "other style".into(),
+            ChoiceId::RevertSettings => "revert".into(),
+            ChoiceId::KeepSettings => "keep".into(),
+            ChoiceId::SaveSql => "save SQL".into(),
+            other => other.slug().into(),
+        }
+    }
+
     /// The machine name (JSON output, hints).
     pub fn slug(self) -> &'static str {
         match self {

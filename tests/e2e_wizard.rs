@@ -167,7 +167,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.wait_for("Enter log in", 10);
     term.send(cluster.admin_password().expose());
     term.enter();
-    term.wait_for("1 grant-schema", 60); // the hint bar: recipe A is key 1
+    term.wait_for("1 recipe A", 60); // the hint bar: recipe A is key 1
     term.send("1");
     term.wait_for("effective", 60);
     term.enter(); // on to Create schema

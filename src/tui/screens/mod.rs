@@ -152,7 +152,7 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
         out.extend(
             choices
                 .iter()
-                .map(|c| hint(&c.key.to_string(), c.id.slug())),
+                .map(|c| hint(&c.key.to_string(), &c.id.hint())),
         );
     }
     let globals = match m.cursor {
