@@ -161,6 +161,11 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             && let Some(config) = admin.clone()
         {
             state::update(&mut m, Msg::SubmitAdmin(config))
+        } else if step == Step::FixPermissions
+            && matches!(m.status(step), Status::NeedsDecision { .. })
+        {
+            // Run again after a DBA ran the saved SQL: check again first.
+            state::update(&mut m, Msg::Decide(ChoiceId::Recheck))
         } else if matches!(m.status(step), Status::Failed { .. }) {
             state::update(&mut m, Msg::Retry)
         } else {
@@ -242,8 +247,18 @@ fn drive(
             } else {
                 printer.event(step, "answer", wanted.slug());
             }
+            let before = m.status(step).clone();
             let fx = state::update(m, Msg::Decide(wanted));
             perform(m, runner, fx)?;
+            if m.job.is_none() && *m.status(step) == before {
+                // The answer changed nothing: asking again would loop forever.
+                printer.event(
+                    step,
+                    "stopped",
+                    &format!("{} had no effect here", wanted.slug()),
+                );
+                return Ok(());
+            }
             continue;
         }
         let msg = rx.recv().context("a worker stopped without reporting")?;
@@ -265,8 +280,23 @@ fn drive(
 fn print_settings_plan(m: &Migration, printer: &mut Printer) {
     let step = Step::UpdateSettings;
     let Some(plan) = &m.settings_plan else { return };
-    printer.value(step, "plan", serde_json::to_value(plan).unwrap_or_default());
+    // The diff, the notes and the variables, never the whole new file (it holds the
+    // project's own secrets: SECRET_KEY and the like).
     if printer.json {
+        let diff = match &plan.change {
+            crate::data::settings::SettingsChange::Rewrite { file, diff, .. } => {
+                serde_json::json!({"file": file, "diff": diff.unified})
+            }
+            crate::data::settings::SettingsChange::Manual {
+                reason, snippet, ..
+            } => {
+                serde_json::json!({"manual": reason, "snippet": snippet})
+            }
+        };
+        let value = serde_json::json!({
+            "change": diff, "notes": plan.notes, "env": plan.shell_lines,
+        });
+        printer.value(step, "plan", value);
         return;
     }
     match &plan.change {

@@ -430,7 +430,7 @@ pub fn reset_question(scan: &MigrationScan, selected: &[String]) -> (String, Vec
     }
     choices.push(choice(
         ChoiceId::KeepMigrations,
-        'k',
+        'n',
         "Keep every migration as it is",
     ));
     (question, choices)

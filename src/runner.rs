@@ -522,11 +522,12 @@ static HOOK: Once = Once::new();
 
 /// Panics of worker threads are reported as failed steps, so they print nothing (printing
 /// would scribble over the wizard's screen); the main thread's go to the previous hook.
-/// `RUST_BACKTRACE` set prints workers' panics too, for debugging.
+/// `DJ2PG_DEBUG_PANICS` set prints workers' panics too, for debugging (not
+/// `RUST_BACKTRACE`, which CI and many shells set for other reasons).
 fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
-        let verbose = std::env::var_os("RUST_BACKTRACE").is_some();
+        let verbose = std::env::var_os("DJ2PG_DEBUG_PANICS").is_some();
         std::panic::set_hook(Box::new(move |info| {
             let main = std::thread::current().name() == Some("main");
             if !main {

@@ -65,6 +65,11 @@ pub fn launch_with(
         }
         runner.admin_password = password;
     }
+    if runner.admin_password.is_none() {
+        // A resumed run whose tables belong to the admin (recipe C) needs its password
+        // again; the environment can give it, as for `dj2pg migrate`.
+        runner.admin_password = std::env::var("DJ2PG_ADMIN_PASSWORD").ok().map(Secret::new);
+    }
     let end = crate::tui::run(m, runner, rx, prefill)?;
     if end.finished() {
         println!("dj2pg: the run is complete.");

@@ -129,7 +129,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.enter(); // on to Reset migrations
     term.enter();
     term.wait_for("Keep every migration", 60);
-    term.send("k");
+    term.send("n");
     term.wait_for("↷ Reset migrations", 10);
     term.enter(); // on to Dry run
     term.wait_for("4/10 Dry run", 10);

@@ -257,6 +257,9 @@ pub enum SettingsChange {
     Rewrite {
         file: PathBuf,
         original_sha256: String,
+        /// The whole new file: not saved with the run (settings.py holds the project's
+        /// own secrets, SECRET_KEY and the like), so a resumed run plans again.
+        #[serde(skip)]
         new_text: String,
         diff: SettingsDiff,
     },

@@ -175,14 +175,22 @@ pub(super) fn decide_reset(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>
             ) else {
                 return;
             };
-            let (Some(python), Some(settings_module)) =
-                (d.python.clone(), d.settings_module.clone())
-            else {
-                return;
-            };
             if m.reset_selection.is_empty() {
                 return;
             }
+            let (Some(python), Some(settings_module)) =
+                (d.python.clone(), d.settings_module.clone())
+            else {
+                fail(
+                    m,
+                    Step::ResetMigrations,
+                    "Nothing was moved: makemigrations needs the settings module, which \
+                     Discover could not tell (DJANGO_SETTINGS_MODULE in manage.py). Pass \
+                     --python with the project's interpreter, or keep the migrations (k).",
+                );
+                fx.push(Effect::Save);
+                return;
+            };
             let (project_dir, backup_dir) = (d.project_dir.clone(), backup.backup_dir.clone());
             let job = next_job(m);
             running(

@@ -222,7 +222,7 @@ pub(super) fn applied(
                 ),
                 c(
                     ChoiceId::KeepSettings,
-                    'k',
+                    'n',
                     "Keep the new file (I will fix it)",
                 ),
             ],

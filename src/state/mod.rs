@@ -537,6 +537,19 @@ impl Migration {
         self.applied_recipe()?.roles_after.search_path.clone()
     }
 
+    /// Whether the running job moves or writes the user's files (Backup, Reset migrations,
+    /// Update settings, a restore from Done) and has no clean stopping point: the driver
+    /// waits for it to end instead of exiting in the middle of it.
+    pub fn job_must_finish(&self) -> bool {
+        matches!(
+            self.job,
+            Some((
+                _,
+                Step::Backup | Step::ResetMigrations | Step::UpdateSettings | Step::Done
+            ))
+        )
+    }
+
     /// The SQLite file discovery found, if any.
     pub fn sqlite_path(&self) -> Option<&PathBuf> {
         self.discovery.as_ref()?.sqlite.as_ref().map(|s| &s.path)

@@ -209,6 +209,12 @@ pub(crate) fn mark_interrupted(m: &mut Migration) {
     }
     m.paused = false;
     m.quitting = false;
+    // The settings plan's new text is not saved (it holds the project's own secrets): a
+    // settings question from before the stop is planned again.
+    let settings = &mut m.steps[Step::UpdateSettings.index()];
+    if matches!(settings.status, Status::NeedsDecision { .. }) {
+        settings.status = Status::Pending;
+    }
     for s in &mut m.steps {
         if s.status.is_running() {
             s.status = Status::Failed {

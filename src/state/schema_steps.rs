@@ -274,6 +274,16 @@ pub(super) fn schema_created(m: &mut Migration, report: CreateSchemaReport, fx: 
         }
     } else {
         match &report.failure {
+            Some(MigrateFailure::DriverMissing) if report.driver.driver.is_some() => {
+                // The driver imports, yet migrate could not load it: installing it again
+                // would not help (and headless would loop).
+                Status::Failed {
+                    message: "migrate could not load the PostgreSQL driver although it is \
+                              installed: the log below says why (a broken install or a \
+                              missing libpq); fix it, then press r."
+                        .into(),
+                }
+            }
             Some(MigrateFailure::DriverMissing) => {
                 let (question, choices) = rules::driver_question(&report.driver);
                 Status::NeedsDecision {

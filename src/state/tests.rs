@@ -1015,3 +1015,32 @@ mod schema_steps {
         ));
     }
 }
+
+/// Editing the connection after later steps ran: they were about the old target, so they
+/// are pending again and what they learnt is forgotten (the backup and dry run stay).
+#[test]
+fn another_target_reopens_the_steps_after_connect() {
+    let mut m = at_copy();
+    m.step_mut(Step::CopyRows).status = Status::Done {
+        summary: "copied".into(),
+    };
+    m.admin = Some(target());
+    update(&mut m, Msg::Select(Step::Connect));
+    let mut other = target();
+    other.host = "db-other.ondigitalocean.com".into();
+    let fx = update(&mut m, Msg::SubmitConnection(other.clone()));
+    assert!(matches!(&fx[0], Effect::Connect { config, .. } if *config == other));
+    for step in [Step::FixPermissions, Step::CreateSchema, Step::CopyRows] {
+        assert_eq!(m.status(step), &Status::Pending, "{step:?}");
+    }
+    assert!(matches!(m.status(Step::DryRun), Status::Done { .. }));
+    assert!(m.admin.is_none() && m.copy_report.is_none());
+    // The same target again (a retry) keeps everything.
+    let mut m = at_copy();
+    m.step_mut(Step::CopyRows).status = Status::Done {
+        summary: "copied".into(),
+    };
+    update(&mut m, Msg::Select(Step::Connect));
+    update(&mut m, Msg::SubmitConnection(target()));
+    assert!(matches!(m.status(Step::CopyRows), Status::Done { .. }));
+}

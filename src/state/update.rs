@@ -33,11 +33,13 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
         Msg::Decide(id) => decide(m, id, &mut fx),
         Msg::SubmitConnection(config) => {
             if m.job.is_none() && m.may_start(Step::Connect) {
+                if m.target.as_ref().is_some_and(|old| *old != config) {
+                    // Another target: what the later steps did was for the old one.
+                    reopen_after_connect(m);
+                }
                 m.target = Some(config);
-                // A new target invalidates what we learnt about the old one.
                 m.server = None;
                 m.connect_field = None;
-                m.preflight = None;
                 start(m, Step::Connect, &mut fx);
             }
         }
@@ -86,6 +88,35 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
         Msg::Job(id, event) => job_event(m, id, event, &mut fx),
     }
     fx
+}
+
+/// The steps after Connect back to pending, and what they learnt about the old target
+/// forgotten (the backup, reset and dry run are about the project and stay).
+fn reopen_after_connect(m: &mut Migration) {
+    for step in [
+        Step::FixPermissions,
+        Step::CreateSchema,
+        Step::CopyRows,
+        Step::UpdateSettings,
+        Step::Done,
+    ] {
+        if step.built() {
+            m.step_mut(step).status = Status::Pending;
+        }
+    }
+    m.admin = None;
+    m.diagnosis = None;
+    m.recipes.clear();
+    m.applied = None;
+    m.dba_script = None;
+    m.schema = None;
+    m.preflight = None;
+    m.copy_answers = CopyAnswers::default();
+    m.copy = None;
+    m.copy_report = None;
+    m.settings_plan = None;
+    m.settings_applied = None;
+    m.settings_validation = None;
 }
 
 fn look_at(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
@@ -221,7 +252,8 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
         return;
     };
     let kind = *kind;
-    if m.job.is_some() || !choices.iter().any(|c| c.id == id) {
+    // An answer may start work: only when every earlier step lets this one run.
+    if m.job.is_some() || !choices.iter().any(|c| c.id == id) || !m.may_start(step) {
         return;
     }
     match kind {

@@ -79,10 +79,18 @@ pub fn run(
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();
-    while !d.quit {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+    // Quitting waits for a job that moves or writes the user's files to end (it has no
+    // clean stopping point); everything else stops at once, cleanly.
+    while !d.quit || d.m.job_must_finish() {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) && !d.quit {
             d.apply(Msg::Quit);
-            break;
+        }
+        if d.quit {
+            d.ui.status = Some(format!(
+                "Quitting once {} has finished moving files (it cannot stop halfway)…",
+                d.m.job.map_or("the step", |(_, s)| s.title())
+            ));
+            dirty = true;
         }
         loop {
             match rx.try_recv() {
@@ -95,7 +103,7 @@ pub fn run(
                 Err(TryRecvError::Disconnected) => break,
             }
         }
-        if d.quit {
+        if d.quit && !d.m.job_must_finish() {
             break;
         }
         let running = d.m.job.is_some();

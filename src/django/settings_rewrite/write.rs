@@ -34,6 +34,12 @@ pub fn apply(plan: &RewritePlan, backup_dir: &Path) -> Result<Applied> {
     else {
         bail!("the settings cannot be rewritten safely: paste the snippet by hand");
     };
+    if new_text.is_empty() {
+        bail!(
+            "the planned change of {} is no longer in memory (dj2pg was restarted): plan it again (r)",
+            file.display()
+        );
+    }
     let real = std::fs::canonicalize(file)
         .with_context(|| format!("could not find {}", file.display()))?;
     let current =
