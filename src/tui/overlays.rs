@@ -74,7 +74,7 @@ pub fn resume(frame: &mut Frame, area: Rect, offer: &ResumeOffer) {
     );
 }
 
-const KEYS: [(&str, &str); 13] = [
+const KEYS: [(&str, &str); 14] = [
     ("↑↓ j k", "look at another step (never runs it)"),
     (
         "Enter",
@@ -84,6 +84,7 @@ const KEYS: [(&str, &str); 13] = [
     ("s", "skip the step (only where that is safe)"),
     ("p  c", "pause/resume, cancel the copy (while copying)"),
     ("l", "log in as the admin (Fix permissions)"),
+    ("u", "restore the old migrations and settings.py (Done)"),
     ("Tab", "next form field (Shift-Tab: previous)"),
     ("Space", "select an app (Reset migrations)"),
     ("←→ Space", "change the SSL mode (Connect)"),
