@@ -22,11 +22,17 @@ struct Driver {
     ui: UiState,
     runner: Runner,
     quit: bool,
+    /// A second quit while a file-moving job finishes: leave now anyway.
+    force: bool,
 }
 
 impl Driver {
     /// Apply one message and carry out its effects.
     fn apply(&mut self, msg: Msg) {
+        if matches!(msg, Msg::Quit) && self.quit {
+            self.force = true;
+            return;
+        }
         if matches!(msg, Msg::SubmitConnection(_))
             && let Some(secret) = self.ui.connect.secret()
         {
@@ -66,6 +72,7 @@ pub fn run(
         ui,
         runner,
         quit: false,
+        force: false,
     };
     // SIGTERM or a closed terminal (SIGHUP) ends the wizard the way `q` does: the job is
     // cancelled cleanly, the run saved, the terminal restored.
@@ -81,13 +88,14 @@ pub fn run(
     let mut last_tick = Instant::now();
     // Quitting waits for a job that moves or writes the user's files to end (it has no
     // clean stopping point); everything else stops at once, cleanly.
-    while !d.quit || d.m.job_must_finish() {
+    while !d.quit || (d.m.job_must_finish() && !d.force) {
         if stop.load(std::sync::atomic::Ordering::Relaxed) && !d.quit {
             d.apply(Msg::Quit);
         }
         if d.quit {
             d.ui.status = Some(format!(
-                "Quitting once {} has finished moving files (it cannot stop halfway)…",
+                "Quitting once {} has finished moving files (it cannot stop halfway); Ctrl-C \
+                 again quits now",
                 d.m.job.map_or("the step", |(_, s)| s.title())
             ));
             dirty = true;
@@ -103,7 +111,7 @@ pub fn run(
                 Err(TryRecvError::Disconnected) => break,
             }
         }
-        if d.quit && !d.m.job_must_finish() {
+        if d.quit && (!d.m.job_must_finish() || d.force) {
             break;
         }
         let running = d.m.job.is_some();
