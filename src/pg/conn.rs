@@ -159,6 +159,20 @@ impl ConnConfig {
     }
 
     fn tls_connector(&self) -> Result<MakeTlsConnector, ConnectError> {
+        let mut connector = MakeTlsConnector::new(self.ssl_connector()?);
+        if self.sslmode != SslMode::VerifyFull {
+            connector.set_callback(|ctx, _| {
+                ctx.set_verify_hostname(false);
+                Ok(())
+            });
+        }
+        Ok(connector)
+    }
+
+    /// The OpenSSL client for this `sslmode` (CA file for verify-ca/verify-full; the host
+    /// name is checked only for verify-full, see [`ConnConfig::verify_hostname`]). Shared
+    /// by the `postgres` connections and the copy's pipelined sessions (`pg::wire`).
+    pub fn ssl_connector(&self) -> Result<SslConnector, ConnectError> {
         let tls_err = |field: Field, what: String| ConnectError {
             field,
             message: what,
@@ -187,14 +201,12 @@ impl ConnConfig {
             }
             _ => builder.set_verify(SslVerifyMode::NONE),
         }
-        let mut connector = MakeTlsConnector::new(builder.build());
-        if self.sslmode != SslMode::VerifyFull {
-            connector.set_callback(|ctx, _| {
-                ctx.set_verify_hostname(false);
-                Ok(())
-            });
-        }
-        Ok(connector)
+        Ok(builder.build())
+    }
+
+    /// Whether TLS checks the server's name against its certificate (verify-full only).
+    pub fn verify_hostname(&self) -> bool {
+        self.sslmode == SslMode::VerifyFull
     }
 
     fn map_error(&self, e: &postgres::Error) -> ConnectError {

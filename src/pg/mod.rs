@@ -6,6 +6,7 @@ pub mod cluster;
 mod conn;
 mod info;
 pub mod privileges;
+pub mod wire;
 
 pub use conn::{ConnConfig, ConnectError, Field, Secret, SslMode, percent_decode};
 pub use info::{ServerInfo, describe};

@@ -1,0 +1,442 @@
+//! A PostgreSQL session on the raw wire protocol, for the copy's pipelined batches.
+//!
+//! The `postgres` crate waits for the server after every statement and prepares each
+//! `COPY` before running it: three round trips per table, which is what a server tens of
+//! milliseconds away charges for (DigitalOcean from a laptop). The protocol itself allows
+//! more: one simple `Query` message may hold many statements, `COPY ... FROM STDIN` among
+//! them, and the client may send every table's `CopyData` right behind it without waiting
+//! for each `CopyInResponse` — the server reads them in order. So a batch of small tables
+//! (load, read back, `ANALYZE`) costs one round trip in all. On an error the server
+//! discards the rest of the query, answers `ReadyForQuery`, and ignores the `CopyData` still
+//! arriving (the protocol says so for exactly this case), so the session stays usable and
+//! the batch's implicit transaction has rolled back.
+//!
+//! Messages are encoded and parsed by `postgres-protocol` (the `postgres` crate's own
+//! layer), SCRAM-SHA-256 and MD5 too; TLS is the same OpenSSL set-up as
+//! [`ConnConfig::ssl_connector`]. This session only runs simple queries and COPY: everything
+//! else goes through the `postgres` crate.
+//!
+//! Round trips are counted where the client waits: a read that must block after the client
+//! sent something is one round trip ([`Wire::round_trips`]).
+
+use super::{ConnConfig, Secret, SslMode};
+use anyhow::{Context as _, Result, anyhow, bail};
+use bytes::{Buf, BytesMut};
+use fallible_iterator::FallibleIterator;
+use postgres_protocol::authentication::{md5_hash, sasl};
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Bytes queued before they are written to the socket.
+const SEND_AT: usize = 256 * 1024;
+/// The largest `CopyData` message sent (the server accepts up to 1 GB; smaller ones keep
+/// its receive buffer and ours moving).
+const COPY_CHUNK: usize = 64 * 1024;
+
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+/// An error the server reported, with the fields the copy names in its messages.
+#[derive(Debug, Clone, Default, thiserror::Error)]
+#[error("{message}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+pub struct ServerError {
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+    /// `CONTEXT`: for COPY, "COPY table, line N, column c: ...".
+    pub context: Option<String>,
+    pub constraint: Option<String>,
+    pub table: Option<String>,
+}
+
+/// One session.
+pub struct Wire {
+    stream: Box<dyn Stream>,
+    send: BytesMut,
+    recv: BytesMut,
+    /// Something was sent since the last time the client waited for the server.
+    sent: bool,
+    round_trips: u64,
+    broken: bool,
+}
+
+/// What a statement of a simple query answered, in order.
+#[derive(Debug)]
+pub enum Reply {
+    /// `CommandComplete`'s tag ("COPY 12", "ANALYZE", "BEGIN").
+    Done(String),
+    /// The server reported an error; the rest of the query was skipped.
+    Failed(ServerError),
+}
+
+impl Wire {
+    /// Connect and log in. `options` are server settings for the session, sent in the
+    /// startup packet (`-c name=value ...`): no round trip of their own.
+    pub fn connect(config: &ConnConfig, password: Option<&Secret>, options: &str) -> Result<Wire> {
+        let addr = format!("{}:{}", config.host, config.port);
+        let tcp = connect_tcp(&addr)?;
+        tcp.set_nodelay(true)?;
+        let mut wire = Wire {
+            stream: Box::new(tcp.try_clone()?),
+            send: BytesMut::with_capacity(SEND_AT + COPY_CHUNK + 64),
+            recv: BytesMut::with_capacity(64 * 1024),
+            sent: false,
+            round_trips: 0,
+            broken: false,
+        };
+        if config.sslmode != SslMode::Disable {
+            frontend::ssl_request(&mut wire.send);
+            wire.flush()?;
+            let mut answer = [0u8; 1];
+            wire.stream.read_exact(&mut answer)?;
+            wire.round_trips += 1;
+            wire.sent = false;
+            match answer[0] {
+                b'S' => {
+                    let ssl = config
+                        .ssl_connector()
+                        .map_err(|e| anyhow!("{}", e.message))?;
+                    let tls = ssl
+                        .configure()?
+                        .verify_hostname(config.verify_hostname())
+                        .connect(&config.host, tcp)
+                        .map_err(|e| anyhow!("TLS with {addr} failed: {e}"))?;
+                    wire.stream = Box::new(tls);
+                    // The TLS handshake's own exchanges (one for TLS 1.3).
+                    wire.round_trips += 1;
+                }
+                b'N' if config.sslmode == SslMode::Prefer => {}
+                _ => bail!("the server at {addr} does not offer TLS"),
+            }
+        }
+        let params = [
+            ("user", config.user.as_str()),
+            ("database", config.dbname.as_str()),
+            ("application_name", "dj2pg"),
+            ("options", options),
+        ];
+        frontend::startup_message(params.iter().copied(), &mut wire.send)?;
+        wire.flush()?;
+        let password = config.resolve_password(password);
+        wire.authenticate(config, password.as_ref())?;
+        loop {
+            match wire.message()? {
+                Message::ReadyForQuery(_) => return Ok(wire),
+                Message::ErrorResponse(e) => bail!("{}", server_error(e.fields())),
+                _ => {}
+            }
+        }
+    }
+
+    fn authenticate(&mut self, config: &ConnConfig, password: Option<&Secret>) -> Result<()> {
+        let need = || anyhow!("user {:?} needs a password", config.user);
+        loop {
+            match self.message()? {
+                Message::AuthenticationOk => return Ok(()),
+                Message::AuthenticationCleartextPassword => {
+                    let p = password.ok_or_else(need)?;
+                    frontend::password_message(p.expose().as_bytes(), &mut self.send)?;
+                    self.flush()?;
+                }
+                Message::AuthenticationMd5Password(body) => {
+                    let p = password.ok_or_else(need)?;
+                    let hash = md5_hash(
+                        config.user.as_bytes(),
+                        p.expose().as_bytes(),
+                        body.salt(),
+                    );
+                    frontend::password_message(hash.as_bytes(), &mut self.send)?;
+                    self.flush()?;
+                }
+                Message::AuthenticationSasl(body) => {
+                    let p = password.ok_or_else(need)?;
+                    let mut mechanisms = body.mechanisms();
+                    let mut scram = false;
+                    while let Some(m) = mechanisms.next()? {
+                        scram |= m == sasl::SCRAM_SHA_256;
+                    }
+                    if !scram {
+                        bail!("the server offers no SASL mechanism dj2pg speaks (SCRAM-SHA-256)");
+                    }
+                    // No channel binding ("n,,"), as a client without it; the server accepts.
+                    let mut s = sasl::ScramSha256::new(
+                        p.expose().as_bytes(),
+                        sasl::ChannelBinding::unsupported(),
+                    );
+                    frontend::sasl_initial_response(sasl::SCRAM_SHA_256, s.message(), &mut self.send)?;
+                    self.flush()?;
+                    match self.message()? {
+                        Message::AuthenticationSaslContinue(b) => s.update(b.data())?,
+                        Message::ErrorResponse(e) => bail!("{}", server_error(e.fields())),
+                        _ => bail!("unexpected message during SCRAM authentication"),
+                    }
+                    frontend::sasl_response(s.message(), &mut self.send)?;
+                    self.flush()?;
+                    match self.message()? {
+                        Message::AuthenticationSaslFinal(b) => s.finish(b.data())?,
+                        Message::ErrorResponse(e) => bail!("{}", server_error(e.fields())),
+                        _ => bail!("unexpected message during SCRAM authentication"),
+                    }
+                }
+                Message::ErrorResponse(e) => bail!("{}", server_error(e.fields())),
+                Message::NoticeResponse(_) | Message::ParameterStatus(_) => {}
+                _ => bail!("the server asked for an authentication method dj2pg does not speak"),
+            }
+        }
+    }
+
+    /// Round trips this session has waited for so far.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips
+    }
+
+    /// Whether the session can no longer be used (a failed read or write).
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Queue a simple query (one or more statements separated by `;`).
+    pub fn query(&mut self, sql: &str) -> Result<()> {
+        frontend::query(sql, &mut self.send)?;
+        self.maybe_send()
+    }
+
+    /// Queue `data` as `CopyData` messages for the current `COPY ... FROM STDIN`.
+    pub fn copy_data(&mut self, mut data: &[u8]) -> Result<()> {
+        while !data.is_empty() {
+            let n = data.len().min(COPY_CHUNK);
+            // CopyData: 'd', length (itself included), bytes.
+            self.send.extend_from_slice(b"d");
+            self.send.extend_from_slice(&((n + 4) as i32).to_be_bytes());
+            self.send.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            self.maybe_send()?;
+        }
+        Ok(())
+    }
+
+    /// End the current `COPY ... FROM STDIN`.
+    pub fn copy_done(&mut self) -> Result<()> {
+        frontend::copy_done(&mut self.send);
+        self.maybe_send()
+    }
+
+    fn maybe_send(&mut self) -> Result<()> {
+        if self.send.len() >= SEND_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Write everything queued.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.send.is_empty() {
+            return Ok(());
+        }
+        let r = self
+            .stream
+            .write_all(&self.send)
+            .and_then(|_| self.stream.flush());
+        self.send.clear();
+        if let Err(e) = r {
+            self.broken = true;
+            return Err(anyhow!("the connection to the server broke: {e}"));
+        }
+        self.sent = true;
+        Ok(())
+    }
+
+    /// The next message from the server (notices and parameter changes skipped by callers).
+    pub fn message(&mut self) -> Result<Message> {
+        self.flush()?;
+        loop {
+            match Message::parse(&mut self.recv) {
+                Ok(Some(m)) => return Ok(m),
+                Ok(None) => {}
+                Err(e) => {
+                    self.broken = true;
+                    return Err(anyhow!("the server sent a message dj2pg cannot read: {e}"));
+                }
+            }
+            if self.sent {
+                self.round_trips += 1;
+                self.sent = false;
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            let n = match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    self.broken = true;
+                    bail!("the server closed the connection")
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.broken = true;
+                    bail!("the connection to the server broke: {e}")
+                }
+            };
+            self.recv.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// The next message that is not a notice or a parameter change.
+    pub fn reply(&mut self) -> Result<Message> {
+        loop {
+            match self.message()? {
+                Message::NoticeResponse(_)
+                | Message::ParameterStatus(_)
+                | Message::NotificationResponse(_) => {}
+                m => return Ok(m),
+            }
+        }
+    }
+
+    /// Read the answer of one statement that sends no data (not a COPY): its tag, or the
+    /// server's error (after which the rest of the query is skipped: call
+    /// [`Wire::finish_query`]).
+    pub fn statement(&mut self) -> Result<Reply> {
+        loop {
+            match self.reply()? {
+                Message::CommandComplete(c) => return Ok(Reply::Done(c.tag()?.to_string())),
+                Message::EmptyQueryResponse => return Ok(Reply::Done(String::new())),
+                Message::ErrorResponse(e) => return Ok(Reply::Failed(server_error(e.fields()))),
+                Message::RowDescription(_) | Message::DataRow(_) => {}
+                Message::CopyInResponse(_) => {}
+                Message::ReadyForQuery(_) => bail!("the server ended the query early"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Read up to the end of a query (`ReadyForQuery`), skipping whatever is left.
+    pub fn finish_query(&mut self) -> Result<()> {
+        loop {
+            if let Message::ReadyForQuery(_) = self.reply()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A `COPY ... TO STDOUT` answer as a reader of its data; `Ok(Err(e))` when the server
+    /// refused the statement.
+    pub fn copy_out(&mut self) -> Result<std::result::Result<CopyOut<'_>, ServerError>> {
+        loop {
+            match self.reply()? {
+                Message::CopyOutResponse(_) => {
+                    return Ok(Ok(CopyOut {
+                        wire: self,
+                        chunk: bytes::Bytes::new(),
+                        done: false,
+                    }));
+                }
+                Message::ErrorResponse(e) => return Ok(Err(server_error(e.fields()))),
+                Message::ReadyForQuery(_) => bail!("the server ended the query early"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Run `sql` (simple query, no data) and wait for it: one round trip.
+    pub fn execute(&mut self, sql: &str) -> Result<()> {
+        self.query(sql)?;
+        let mut first_error = None;
+        loop {
+            match self.reply()? {
+                Message::ErrorResponse(e) if first_error.is_none() => {
+                    first_error = Some(server_error(e.fields()))
+                }
+                Message::ReadyForQuery(_) => break,
+                _ => {}
+            }
+        }
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Wire {
+    fn drop(&mut self) {
+        if !self.broken {
+            frontend::terminate(&mut self.send);
+            let _ = self.stream.write_all(&self.send);
+        }
+    }
+}
+
+/// The data of one `COPY ... TO STDOUT`, read message by message.
+pub struct CopyOut<'a> {
+    wire: &'a mut Wire,
+    chunk: bytes::Bytes,
+    done: bool,
+}
+
+impl Read for CopyOut<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() && !self.done {
+            match self.wire.reply().map_err(std::io::Error::other)? {
+                Message::CopyData(d) => self.chunk = d.into_bytes(),
+                Message::CopyDone => self.done = true,
+                Message::ErrorResponse(e) => {
+                    self.done = true;
+                    return Err(std::io::Error::other(server_error(e.fields())));
+                }
+                _ => {}
+            }
+        }
+        let n = out.len().min(self.chunk.len());
+        out[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk.advance(n);
+        Ok(n)
+    }
+}
+
+impl CopyOut<'_> {
+    /// Read to the end of the data and the statement's `CommandComplete`.
+    pub fn finish(mut self) -> Result<()> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        match self.wire.statement()? {
+            Reply::Done(_) => Ok(()),
+            Reply::Failed(e) => Err(e.into()),
+        }
+    }
+}
+
+fn connect_tcp(addr: &str) -> Result<TcpStream> {
+    use std::net::ToSocketAddrs;
+    let mut last = None;
+    for a in addr
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {addr}"))?
+    {
+        match TcpStream::connect_timeout(&a, Duration::from_secs(15)) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => anyhow!("cannot connect to {addr}: {e}"),
+        None => anyhow!("{addr} resolves to no address"),
+    })
+}
+
+fn server_error(mut fields: postgres_protocol::message::backend::ErrorFields<'_>) -> ServerError {
+    let mut e = ServerError::default();
+    while let Ok(Some(f)) = fields.next() {
+        let v = String::from_utf8_lossy(f.value_bytes()).into_owned();
+        match f.type_() {
+            b'C' => e.code = v,
+            b'M' => e.message = v,
+            b'D' => e.detail = Some(v),
+            b'W' => e.context = Some(v),
+            b'n' => e.constraint = Some(v),
+            b't' => e.table = Some(v),
+            _ => {}
+        }
+    }
+    e
+}
