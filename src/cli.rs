@@ -130,6 +130,10 @@ pub struct CopyOptions {
     /// and rebuilt in the table's transaction. Smaller ones keep them (fewer round trips).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub bulk_min_rows: u64,
+    /// Smaller tables load together, at most N rows per batch: each batch is loaded, read
+    /// back and analyzed in one round trip to the server. 0: every table on its own.
+    #[arg(long, value_name = "N", default_value_t = crate::data::copy::DEFAULT_BATCH_ROWS)]
+    pub batch_rows: u64,
 }
 
 /// Parallel connections for the copy when none are asked for: one per core, 2 to 4. The

@@ -579,6 +579,7 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
             use_tz,
             time_zone,
             bulk_min_rows: args.copy.bulk_min_rows,
+            batch_rows: args.copy.batch_rows,
         },
         &mut std::io::stdout().lock(),
         stop,

@@ -36,6 +36,7 @@ fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
         time_zone: "UTC".into(),
         // Bulk mode for every table, however small (the sample here is small).
         bulk_min_rows: 0,
+        batch_rows: dj2pg::data::copy::DEFAULT_BATCH_ROWS,
     }
 }
 
@@ -330,5 +331,44 @@ fn bad_values_are_all_reported_then_skipped_into_reject_files() {
         long.as_deref(),
         Some("100"),
         "the long name was truncated to 100"
+    );
+}
+
+#[test]
+fn small_tables_load_in_batches_with_every_value_and_analyzed() {
+    let (c, python, _tmp, project) = migrated(3000, &[]);
+    let mut out = Vec::new();
+    let a = StandaloneArgs {
+        bulk_min_rows: dj2pg::data::copy::DEFAULT_BULK_MIN_ROWS,
+        ..args(&c, &project)
+    };
+    let report = run_standalone(a, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    let printed = String::from_utf8_lossy(&out);
+    assert!(report.all_verified(), "{printed}");
+    // Every table of the sample is small: all that hold rows went in batches (empty ones
+    // are already as the source, nothing to load).
+    let with_rows = report.checks.iter().filter(|c| c.source_rows > 0).count();
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.contains("in batches"))
+        .unwrap_or_else(|| panic!("no batch note: {:?}", report.notes));
+    let kept = report
+        .notes
+        .iter()
+        .find_map(|n| n.strip_prefix("Already copied and verified, kept: "))
+        .map_or(0, |l| l.split(", ").count());
+    assert!(
+        note.starts_with(&format!("{} table(s)", with_rows - kept))
+            && note.contains(": 1 round trip(s)"),
+        "{note}\n{printed}"
+    );
+    let text = compare_with_django(&c, &python, &project);
+    assert!(text.contains(" 0 differences"), "{text}");
+    assert_eq!(
+        not_analyzed(&c),
+        Vec::<String>::new(),
+        "every table is analyzed"
     );
 }

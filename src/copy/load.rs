@@ -250,6 +250,7 @@ pub fn run(
                     bulk: false,
                     truncate_too: None,
                     check: false,
+                    batch: false,
                 });
             }
             tasks_of.push(tasks);
@@ -261,6 +262,7 @@ pub fn run(
                 bulk: in_bulk,
                 truncate_too,
                 check: false,
+                batch: false,
             }]);
         }
     }
@@ -278,8 +280,36 @@ pub fn run(
     };
     tracker.set_stage("loading");
     let check_s = started.elapsed().as_secs_f64();
-    let outcomes = schedule::schedule(&shared, &tasks_of, &keep, &locks, &mut clock, on_progress)?;
+    // Small plain tables load in batches ([`super::batch`]): one round trip for many.
+    let batchable: Vec<bool> = plan
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| {
+            let rows: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
+            cx.settings.batch_rows > 0
+                && rows < cx.settings.bulk_min_rows.min(cx.settings.batch_rows)
+                && matches!(tasks_of[g].as_slice(), [t] if !t.bulk && t.slice.is_none())
+        })
+        .collect();
+    let scheduled = schedule::schedule(
+        &shared,
+        &tasks_of,
+        &keep,
+        &locks,
+        &batchable,
+        cx.settings.batch_rows,
+        &mut clock,
+        on_progress,
+    )?;
     rejects.flush()?;
+    if scheduled.batches > 0 {
+        notes.push(format!(
+            "{} table(s) loaded, read back and analyzed in batches: {} round trip(s) to the server for them all.",
+            scheduled.batched_tables, scheduled.batches
+        ));
+    }
+    let outcomes = scheduled.outcomes;
     let mut loaded: Vec<Option<TableOutcome>> = vec![None; n];
     // Tables already read back (and analyzed) by check tasks during the load.
     let mut checked: Vec<Option<Checksum>> = vec![None; n];

@@ -18,6 +18,7 @@
 //! and the next run keeps exactly the tables whose count and checksum match the source and
 //! reloads the rest — no side state needed.
 
+mod batch;
 mod bulk;
 mod convert;
 pub mod jsonb;
@@ -49,6 +50,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+/// The copy's sessions: no statement or idle timeouts of the role may cut a long load, and
+/// commits do not wait for the WAL flush (each table's commit is checked by verification
+/// and resume, not by the durability of the commit record). Sent in the startup packet, so
+/// they cost no round trip.
+const SESSION_OPTIONS: &str = "-c statement_timeout=0 -c lock_timeout=0 \
+     -c idle_in_transaction_session_timeout=0 -c synchronous_commit=off";
 
 /// The copy was cancelled at the user's request (the current transaction rolled back).
 #[derive(Debug, thiserror::Error)]
@@ -159,19 +167,21 @@ impl Context {
         })
     }
 
-    /// A connection for the copy: no statement or idle timeouts of the role may cut a long
-    /// load, and commits do not wait for the WAL flush (each table's commit is checked by
-    /// verification and resume, not by durability of the commit record).
+    /// A connection for the copy, with [`SESSION_OPTIONS`].
     pub fn connect(&self) -> Result<postgres::Client> {
-        let mut c = self
-            .config
-            .connect(self.password.as_ref())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        c.batch_execute(
-            "SET statement_timeout = 0; SET lock_timeout = 0; \
-             SET idle_in_transaction_session_timeout = 0; SET synchronous_commit = off",
-        )?;
-        Ok(c)
+        self.config
+            .connect_with(self.password.as_ref(), SESSION_OPTIONS)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// A pipelined session for batches ([`batch`]), with the same settings as
+    /// [`Context::connect`].
+    pub fn wire(&self) -> Result<crate::pg::wire::Wire> {
+        crate::pg::wire::Wire::connect(
+            &self.config,
+            self.password.as_ref(),
+            &format!("-c TimeZone=UTC {SESSION_OPTIONS}"),
+        )
     }
 
     fn jobs(&self) -> usize {

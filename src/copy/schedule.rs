@@ -70,18 +70,25 @@ fn chain_rows(plan: &super::plan::Plan) -> Vec<u64> {
 
 /// Run the tasks on `jobs` workers, a group only after the groups it references, and
 /// report progress about ten times a second.
+#[allow(clippy::too_many_arguments)]
 pub fn schedule(
     sh: &Shared<'_>,
     tasks_of: &[Vec<Task>],
     keep: &[bool],
     locks: &Locks,
+    batchable: &[bool],
+    batch_rows: u64,
     clock: &mut Clock,
     on_progress: &mut dyn FnMut(&CopyProgress),
-) -> Result<Vec<TableOutcome>> {
+) -> Result<Scheduled> {
     let plan = sh.plan;
+    let ngroups = plan.groups.len();
     let mut done = keep.to_vec();
     let mut left: Vec<usize> = tasks_of.iter().map(Vec::len).collect();
     let mut started = vec![false; tasks_of.len()];
+    // Batches get group numbers from `ngroups` on; their members, by batch.
+    let mut locks: Locks = locks.to_vec();
+    let mut batches: Vec<Vec<usize>> = Vec::new();
     for (g, tasks) in tasks_of.iter().enumerate() {
         if tasks.is_empty() {
             started[g] = true;
@@ -101,35 +108,13 @@ pub fn schedule(
             let rx = Arc::clone(&task_rx);
             let tx = res_tx.clone();
             s.spawn(move || {
-                let mut conns: Option<(postgres::Client, rusqlite::Connection)> = None;
+                let mut worker = Worker::default();
                 loop {
                     let task = match rx.lock().map(|r| r.recv()) {
                         Ok(Ok(t)) => t,
                         _ => return,
                     };
-                    if conns.is_none() {
-                        match sh.cx.connect().and_then(|p| Ok((p, sh.cx.open_sqlite()?))) {
-                            Ok(c) => conns = Some(c),
-                            Err(e) => {
-                                let _ = tx.send((task, Err(e)));
-                                continue;
-                            }
-                        }
-                    }
-                    let Some((pg, sq)) = conns.as_mut() else {
-                        return;
-                    };
-                    let r = if task.check {
-                        task::check(pg, sh, &task)
-                    } else {
-                        for &t in &task.tables {
-                            sh.tracker.set_phase(t, TablePhase::Loading);
-                        }
-                        task::run(pg, sq, sh, &task)
-                    };
-                    if r.is_err() && pg.is_closed() {
-                        conns = None;
-                    }
+                    let r = worker.run(sh, &task);
                     if tx.send((task, r)).is_err() {
                         return;
                     }
@@ -137,13 +122,13 @@ pub fn schedule(
             });
         }
         drop(res_tx);
-        let chain = chain_rows(plan);
+        let mut chain = chain_rows(plan);
         let mut in_flight = 0usize;
         let mut running: Vec<Task> = Vec::new();
         let mut pending: VecDeque<Task> = VecDeque::new();
         // Checks of committed groups, handed out when no load task can start.
         let mut checks: VecDeque<Task> = VecDeque::new();
-        let own: Locks = plan
+        let mut own: Locks = plan
             .groups
             .iter()
             .map(|g| {
@@ -156,7 +141,7 @@ pub fn schedule(
         loop {
             if error.is_none() {
                 for (g, group) in plan.groups.iter().enumerate() {
-                    if started[g] {
+                    if started[g] || batchable[g] {
                         continue;
                     }
                     let ready = group.iter().all(|&t| {
@@ -171,10 +156,44 @@ pub fn schedule(
                     }
                 }
             }
+            if error.is_none() {
+                for members in gather_batches(plan, batchable, &mut started, &done, batch_rows) {
+                    let k = ngroups + batches.len();
+                    let tables: Vec<usize> = members
+                        .iter()
+                        .flat_map(|&g| plan.groups[g].clone())
+                        .collect();
+                    let targets: BTreeSet<String> = tables
+                        .iter()
+                        .map(|&t| plan.tables[t].target.clone())
+                        .collect();
+                    // What the batch locks beyond its own tables: their parents elsewhere.
+                    let outside: BTreeSet<String> = members
+                        .iter()
+                        .flat_map(|&g| locks[g].1.iter().cloned())
+                        .filter(|t| !targets.contains(t))
+                        .collect();
+                    locks.push((false, outside));
+                    own.push((true, targets));
+                    chain.push(members.iter().map(|&g| chain[g]).max().unwrap_or(0));
+                    left.push(1);
+                    started.push(true);
+                    pending.push_back(Task {
+                        group: k,
+                        tables,
+                        slice: None,
+                        bulk: false,
+                        truncate_too: None,
+                        check: false,
+                        batch: true,
+                    });
+                    batches.push(members);
+                }
+            }
             // Hand out tasks while a worker is free, skipping those that would wait on a lock;
             // the head of the longest chain first.
             while error.is_none() && in_flight < workers {
-                let free = |t: &Task| running.iter().all(|r| !conflicts(locks, &own, t, r));
+                let free = |t: &Task| running.iter().all(|r| !conflicts(&locks, &own, t, r));
                 let first = pending
                     .iter()
                     .enumerate()
@@ -209,17 +228,21 @@ pub fn schedule(
                             outcomes.extend(o);
                             left[task.group] -= 1;
                             if left[task.group] == 0 {
-                                for &t in &plan.groups[task.group] {
+                                for &t in &task.tables {
                                     done[t] = true;
                                     sh.tracker.set_phase(t, TablePhase::Loaded);
                                 }
-                                checks.push_back(Task {
-                                    slice: None,
-                                    bulk: false,
-                                    truncate_too: None,
-                                    check: true,
-                                    ..task.clone()
-                                });
+                                // A batch read its tables back already.
+                                if !task.batch {
+                                    checks.push_back(Task {
+                                        tables: plan.groups[task.group].clone(),
+                                        slice: None,
+                                        bulk: false,
+                                        truncate_too: None,
+                                        check: true,
+                                        ..task.clone()
+                                    });
+                                }
                             }
                         }
                         Err(e) => {
@@ -257,7 +280,120 @@ pub fn schedule(
     });
     match error {
         Some(e) => Err(e),
-        None => Ok(outcomes),
+        None => Ok(Scheduled {
+            outcomes,
+            batches: batches.len(),
+            batched_tables: batches
+                .iter()
+                .flatten()
+                .map(|&g| plan.groups[g].len())
+                .sum(),
+        }),
+    }
+}
+
+/// What the load did.
+pub struct Scheduled {
+    pub outcomes: Vec<TableOutcome>,
+    /// Batches of small tables ([`super::batch`]) and the tables they held.
+    pub batches: usize,
+    pub batched_tables: usize,
+}
+
+/// The batches that may start now: the batchable groups not started whose parents have
+/// committed or come earlier in the same batch (plan order puts parents first), gathered
+/// up to `batch_rows` rows per batch. Marks them started.
+fn gather_batches(
+    plan: &super::plan::Plan,
+    batchable: &[bool],
+    started: &mut [bool],
+    done: &[bool],
+    batch_rows: u64,
+) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut members: Vec<usize> = Vec::new();
+    let mut in_batch = vec![false; plan.tables.len()];
+    let mut rows = 0u64;
+    for (g, group) in plan.groups.iter().enumerate() {
+        if started[g] || !batchable[g] {
+            continue;
+        }
+        let parents_ok = |with: &[bool]| {
+            group.iter().all(|&t| {
+                plan.tables[t]
+                    .parents
+                    .iter()
+                    .all(|&p| done[p] || group.contains(&p) || with[p])
+            })
+        };
+        if !parents_ok(&in_batch) {
+            continue;
+        }
+        let own: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
+        if !members.is_empty() && rows + own > batch_rows {
+            if !parents_ok(&vec![false; plan.tables.len()]) {
+                continue; // needs this batch's tables committed first
+            }
+            out.push(std::mem::take(&mut members));
+            in_batch.iter_mut().for_each(|b| *b = false);
+            rows = 0;
+        }
+        members.push(g);
+        rows += own;
+        for &t in group {
+            in_batch[t] = true;
+        }
+        started[g] = true;
+    }
+    if !members.is_empty() {
+        out.push(members);
+    }
+    out
+}
+
+/// A worker's connections, opened on first use and again after a failure broke one.
+#[derive(Default)]
+struct Worker {
+    sqlite: Option<rusqlite::Connection>,
+    pg: Option<postgres::Client>,
+    wire: Option<crate::pg::wire::Wire>,
+}
+
+impl Worker {
+    fn run(&mut self, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableOutcome>> {
+        let sq = match self.sqlite.take() {
+            Some(s) => s,
+            None => sh.cx.open_sqlite()?,
+        };
+        let sq = &*self.sqlite.insert(sq);
+        if !task.check {
+            for &t in &task.tables {
+                sh.tracker.set_phase(t, TablePhase::Loading);
+            }
+        }
+        if task.batch {
+            let wire = match self.wire.take() {
+                Some(w) if !w.is_broken() => w,
+                _ => sh.cx.wire()?,
+            };
+            let wire = self.wire.insert(wire);
+            let r = super::batch::run(wire, sq, sh, task);
+            // A batch that failed on the client's side left its COPY half sent.
+            if r.is_err() {
+                self.wire = None;
+            }
+            return r;
+        }
+        let pg = match self.pg.take() {
+            Some(c) if !c.is_closed() => c,
+            _ => sh.cx.connect()?,
+        };
+        let pg = self.pg.insert(pg);
+        if task.check {
+            task::check(pg, sh, task)
+        } else {
+            task::run(pg, sq, sh, task)
+        }
     }
 }
 

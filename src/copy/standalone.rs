@@ -29,6 +29,8 @@ pub struct StandaloneArgs {
     pub time_zone: String,
     /// Tables from this many rows load in bulk mode (see `CopySettings::bulk_min_rows`).
     pub bulk_min_rows: u64,
+    /// Most rows of one batch of small tables (see `CopySettings::batch_rows`).
+    pub batch_rows: u64,
 }
 
 struct Out<'a> {
@@ -78,6 +80,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         use_tz: args.use_tz,
         time_zone: args.time_zone.clone(),
         bulk_min_rows: args.bulk_min_rows,
+        batch_rows: args.batch_rows,
         ..CopySettings::with_jobs(args.jobs)
     };
     let cx = Context::new(

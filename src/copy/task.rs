@@ -36,6 +36,9 @@ pub struct Task {
     /// Not a load: `ANALYZE` and read back the tables of a group that committed, while
     /// other tables load (see [`check`]).
     pub check: bool,
+    /// Small tables of several groups loaded, read back and analyzed in one round trip
+    /// ([`super::batch`]); `group` is then the scheduler's number for the batch.
+    pub batch: bool,
 }
 
 /// What a task did to one table.
@@ -196,6 +199,29 @@ fn copy_table(
     freeze: bool,
 ) -> Result<TableOutcome> {
     let table = &sh.plan.tables[t];
+    if table.columns.is_empty() {
+        bail!("table {} has no column that can be copied", table.name);
+    }
+    let mut w = tx
+        .copy_in(&table.copy_in_sql(freeze))
+        .with_context(|| format!("COPY into {} was refused", table.target))?;
+    let outcome = stream_rows(&mut w, sq, sh, t, slice)?;
+    w.finish()
+        .with_context(|| format!("COPY into {} failed", table.target))?;
+    Ok(outcome)
+}
+
+/// Read table `t` (or a rowid slice of it) from SQLite and write it to `w` as one whole
+/// binary COPY stream (header, rows, trailer), checking and converting every row: the
+/// part of a table's load that is the same whatever carries the stream to the server.
+pub(super) fn stream_rows(
+    w: &mut dyn Write,
+    sq: &Connection,
+    sh: &Shared<'_>,
+    t: usize,
+    slice: Option<(i64, i64)>,
+) -> Result<TableOutcome> {
+    let table = &sh.plan.tables[t];
     let mut outcome = TableOutcome {
         table: t,
         ..Default::default()
@@ -223,9 +249,6 @@ fn copy_table(
         Some((a, b)) => stmt.query([a, b])?,
         None => stmt.query([])?,
     };
-    let mut w = tx
-        .copy_in(&table.copy_in_sql(freeze))
-        .with_context(|| format!("COPY into {} was refused", table.target))?;
     let mut buf = Vec::with_capacity(FLUSH_AT + 64 * 1024);
     buf.extend_from_slice(HEADER);
     let mut since_report = 0u64;
@@ -280,9 +303,8 @@ fn copy_table(
         }
     }
     buf.extend_from_slice(&(-1i16).to_be_bytes());
-    w.write_all(&buf)?;
-    w.finish()
-        .with_context(|| format!("COPY into {} failed", table.target))?;
+    w.write_all(&buf)
+        .with_context(|| format!("the COPY into {} broke off", table.name))?;
     sh.tracker.add_rows(t, since_report);
     Ok(outcome)
 }

@@ -179,7 +179,6 @@ pub fn target_checksum_by(
     table: &TablePlan,
     canon: Canon,
 ) -> Result<Checksum> {
-    let types: Vec<&PgType> = table.columns.iter().map(|c| &c.ty).collect();
     let mut sum = Checksum::default();
     if table.columns.is_empty() {
         let n: i64 = client
@@ -188,14 +187,26 @@ pub fn target_checksum_by(
         sum.rows = n as u64;
         return Ok(sum);
     }
-    let sql = format!(
-        "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
-        table.column_list(),
-        table.target
-    );
+    let sql = read_back_sql(table);
     let reader = client
         .copy_out(&sql)
         .with_context(|| format!("could not read {} back for verification", table.name))?;
+    checksum_copy(reader, table, canon)
+}
+
+/// `COPY (SELECT cols FROM t) TO STDOUT (FORMAT binary)` for a table with columns.
+pub fn read_back_sql(table: &TablePlan) -> String {
+    format!(
+        "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
+        table.column_list(),
+        table.target
+    )
+}
+
+/// Checksum the rows of a binary `COPY ... TO STDOUT` stream of `table`'s columns.
+pub fn checksum_copy(reader: impl Read, table: &TablePlan, canon: Canon) -> Result<Checksum> {
+    let types: Vec<&PgType> = table.columns.iter().map(|c| &c.ty).collect();
+    let mut sum = Checksum::default();
     let mut r = std::io::BufReader::with_capacity(1 << 16, reader);
     let mut header = [0u8; 19];
     r.read_exact(&mut header)?;

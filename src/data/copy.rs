@@ -253,6 +253,17 @@ pub struct CopySettings {
     /// Tables (or cycles) of fewer rows load the plain way even with `bulk`: setting their
     /// indexes and keys aside costs more round trips to a distant server than it saves.
     pub bulk_min_rows: u64,
+    /// Small plain tables load together, up to this many rows per batch: load, read-back
+    /// and `ANALYZE` in one round trip (see `copy::batch`). 0: each table on its own.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: u64,
+}
+
+/// The default most rows of one batch of small tables.
+pub const DEFAULT_BATCH_ROWS: u64 = 50_000;
+
+fn default_batch_rows() -> u64 {
+    DEFAULT_BATCH_ROWS
 }
 
 /// The default size (rows) from which a table loads in bulk mode.
@@ -270,6 +281,7 @@ impl CopySettings {
             slice_rows: 200_000,
             bulk: true,
             bulk_min_rows: DEFAULT_BULK_MIN_ROWS,
+            batch_rows: DEFAULT_BATCH_ROWS,
         }
     }
 }

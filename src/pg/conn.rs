@@ -136,6 +136,16 @@ impl ConnConfig {
 
     /// Connect, mapping every failure to the field to fix.
     pub fn connect(&self, password: Option<&Secret>) -> Result<postgres::Client, ConnectError> {
+        self.connect_with(password, "")
+    }
+
+    /// [`ConnConfig::connect`], with more server settings for the session in the startup
+    /// packet (`-c name=value ...`, no round trip of their own).
+    pub fn connect_with(
+        &self,
+        password: Option<&Secret>,
+        options: &str,
+    ) -> Result<postgres::Client, ConnectError> {
         let mut pg = postgres::Config::new();
         pg.host(&self.host)
             .port(self.port)
@@ -145,7 +155,7 @@ impl ConnConfig {
             .connect_timeout(Duration::from_secs(15))
             // Naive timestamps are UTC in Django's SQLite files; never let the role's or the
             // server's default time zone reinterpret them.
-            .options("-c TimeZone=UTC");
+            .options(&format!("-c TimeZone=UTC {options}"));
         if let Some(p) = self.resolve_password(password) {
             pg.password(p.expose());
         }

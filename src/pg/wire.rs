@@ -143,11 +143,7 @@ impl Wire {
                 }
                 Message::AuthenticationMd5Password(body) => {
                     let p = password.ok_or_else(need)?;
-                    let hash = md5_hash(
-                        config.user.as_bytes(),
-                        p.expose().as_bytes(),
-                        body.salt(),
-                    );
+                    let hash = md5_hash(config.user.as_bytes(), p.expose().as_bytes(), body.salt());
                     frontend::password_message(hash.as_bytes(), &mut self.send)?;
                     self.flush()?;
                 }
@@ -166,7 +162,11 @@ impl Wire {
                         p.expose().as_bytes(),
                         sasl::ChannelBinding::unsupported(),
                     );
-                    frontend::sasl_initial_response(sasl::SCRAM_SHA_256, s.message(), &mut self.send)?;
+                    frontend::sasl_initial_response(
+                        sasl::SCRAM_SHA_256,
+                        s.message(),
+                        &mut self.send,
+                    )?;
                     self.flush()?;
                     match self.message()? {
                         Message::AuthenticationSaslContinue(b) => s.update(b.data())?,
@@ -424,7 +424,9 @@ fn connect_tcp(addr: &str) -> Result<TcpStream> {
     })
 }
 
-fn server_error(mut fields: postgres_protocol::message::backend::ErrorFields<'_>) -> ServerError {
+pub fn server_error(
+    mut fields: postgres_protocol::message::backend::ErrorFields<'_>,
+) -> ServerError {
     let mut e = ServerError::default();
     while let Ok(Some(f)) = fields.next() {
         let v = String::from_utf8_lossy(f.value_bytes()).into_owned();
