@@ -105,17 +105,7 @@ pub fn run(
         return failed(wire, "ANALYZE of the loaded tables failed".into(), e);
     }
     // The commit: deferred foreign keys are checked here.
-    let mut commit_error = None;
-    loop {
-        match wire.reply()? {
-            postgres_protocol::message::backend::Message::ErrorResponse(e) => {
-                commit_error = Some(crate::pg::wire::server_error(e.fields()))
-            }
-            postgres_protocol::message::backend::Message::ReadyForQuery(_) => break,
-            _ => {}
-        }
-    }
-    if let Some(e) = commit_error {
+    if let Some(e) = wire.end_query()? {
         let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
         bail!(
             "could not commit the load of {}: {e}{}",
@@ -133,4 +123,140 @@ fn where_(e: &ServerError) -> String {
         .as_ref()
         .map(|c| format!(" [{c}]"))
         .unwrap_or_default()
+}
+
+/// A bulk task ([`super::bulk`]) on a pipelined session: `BEGIN` and the catalog reading,
+/// then one query with the drops, every table's `COPY` and rows, the rebuilt indexes and
+/// keys, and the `COMMIT`: two round trips whatever the table's size.
+pub fn run_bulk(
+    wire: &mut Wire,
+    sq: &Connection,
+    sh: &Shared<'_>,
+    task: &Task,
+) -> Result<Vec<TableOutcome>> {
+    let tables: Vec<_> = task.tables.iter().map(|&t| &sh.plan.tables[t]).collect();
+    if let Some(t) = tables.iter().find(|t| t.columns.is_empty()) {
+        bail!("table {} has no column that can be copied", t.name);
+    }
+    let targets: Vec<&str> = tables.iter().map(|t| t.target.as_str()).collect();
+    let (set, drops, freeze) =
+        super::bulk::set_aside(wire, &targets, task.truncate_too.as_deref())?;
+    let put_back = super::bulk::put_back_sql(&set);
+    let mut sql = drops.clone();
+    sql.extend(tables.iter().map(|t| t.copy_in_sql(freeze)));
+    sql.extend(put_back.iter().cloned());
+    sql.push("COMMIT".into());
+    wire.query(&sql.join(";\n"))?;
+    let mut out = Vec::with_capacity(tables.len());
+    for &t in &task.tables {
+        out.push(stream_rows(&mut CopySink(wire), sq, sh, t, None)?);
+        wire.copy_done()?;
+    }
+    wire.flush()?;
+    let names = targets.join(", ");
+    for _ in &drops {
+        if let Reply::Failed(e) = wire.statement()? {
+            wire.finish_query()?;
+            bail!("could not set the indexes and foreign keys of {names} aside for the load: {e}");
+        }
+    }
+    for t in &tables {
+        if let Reply::Failed(e) = wire.statement()? {
+            wire.finish_query()?;
+            bail!("COPY into {} failed: {e}{}", t.target, where_(&e));
+        }
+    }
+    for _ in &put_back {
+        if let Reply::Failed(e) = wire.statement()? {
+            wire.finish_query()?;
+            return Err(super::bulk::put_back_error(&set, &e));
+        }
+    }
+    match wire.statement()? {
+        Reply::Done(tag) if tag == "COMMIT" => {}
+        Reply::Done(tag) => bail!("the load of {names} was not committed ({tag})"),
+        Reply::Failed(e) => {
+            wire.finish_query()?;
+            bail!("could not commit the load of {names}: {e}{}", where_(&e));
+        }
+    }
+    if let Some(e) = wire.end_query()? {
+        bail!("could not commit the load of {names}: {e}");
+    }
+    Ok(out)
+}
+
+/// A check task: `ANALYZE` (big tables) and read back each table of a committed group, in
+/// one query (one round trip). Nothing this run does later changes these tables (children
+/// load after their parents and empty only their own descendants), so this reading is the
+/// verification, only earlier: it overlaps other tables' loads.
+pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableOutcome>> {
+    let tables: Vec<_> = task.tables.iter().map(|&t| &sh.plan.tables[t]).collect();
+    let analyze: Vec<bool> = tables
+        .iter()
+        .map(|t| t.source_rows >= sh.cx.settings.bulk_min_rows)
+        .collect();
+    let mut sql = Vec::new();
+    for (t, &a) in tables.iter().zip(&analyze) {
+        if a {
+            sql.push(format!("ANALYZE {}", t.target));
+        }
+        sql.push(if t.columns.is_empty() {
+            format!("SELECT count(*) FROM {}", t.target)
+        } else {
+            verify::read_back_sql(t)
+        });
+    }
+    wire.query(&sql.join(";\n"))?;
+    let mut out = Vec::with_capacity(tables.len());
+    for (k, (t, &a)) in tables.iter().zip(&analyze).enumerate() {
+        if a && let Reply::Failed(e) = wire.statement()? {
+            wire.finish_query()?;
+            bail!("ANALYZE {} failed: {e}", t.target);
+        }
+        let sum = if t.columns.is_empty() {
+            let rows = match wire.rows()? {
+                Ok(rows) => rows,
+                Err(e) => {
+                    wire.finish_query()?;
+                    bail!("could not count the rows of {}: {e}", t.target);
+                }
+            };
+            let n = rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            verify::Checksum { rows: n, sum: 0 }
+        } else {
+            match wire.copy_out()? {
+                Ok(mut data) => {
+                    let sum = verify::checksum_copy(&mut data, t, Canon::Exact);
+                    data.finish()?;
+                    sum?
+                }
+                Err(e) => {
+                    wire.finish_query()?;
+                    bail!("could not read {} back for verification: {e}", t.name);
+                }
+            }
+        };
+        out.push(TableOutcome {
+            table: task.tables[k],
+            target: Some(sum),
+            analyzed: a,
+            ..Default::default()
+        });
+    }
+    if let Some(e) = wire.end_query()? {
+        bail!(
+            "reading {} back failed: {e}",
+            tables
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(out)
 }

@@ -29,6 +29,10 @@
 //! object depends on, indexes in a tablespace of their own, invalid, clustered or
 //! replica-identity indexes, and anything with a comment.
 //!
+//! On a pipelined session ([`crate::pg::wire`]) all this is two round trips: `BEGIN` with
+//! the catalog reading, then the drops, the `COPY` with its rows, the rebuilds and the
+//! `COMMIT` as one query (see `batch::run_bulk`).
+//!
 //! Locks: dropping a foreign key takes `ACCESS EXCLUSIVE` on the referenced table until the
 //! commit, and the in-transaction `TRUNCATE` takes it on the referencing tables. Children
 //! only start after their parents committed, so these tables are never being loaded
@@ -44,6 +48,7 @@
 //! keep "each table is complete, or as it was" with nothing to remember.
 
 use super::plan::Plan;
+use crate::pg::wire::{Reply, ServerError, Wire};
 use anyhow::{Context as _, Result};
 use std::collections::BTreeSet;
 
@@ -100,59 +105,84 @@ pub struct SetAside {
     foreign_keys: Vec<(String, String, String)>,
 }
 
-/// Steps 1 and 2: drop the outgoing foreign keys and the plain indexes of `targets`, and
-/// with `too` (every table referencing them, directly or not, all known empty) empty them
-/// in this transaction when PostgreSQL sees no other referencing table — which allows
-/// `COPY ... FREEZE` (the returned flag). Two round trips whatever the number of indexes
-/// and keys: one query to read them, one batch to drop (and empty).
+/// Steps 1 and 2 on a pipelined session: `BEGIN` and the reading of the outgoing foreign
+/// keys and plain indexes of `targets`, in one round trip. Returns what was found and the
+/// statements that drop them — and, with `too` (every table referencing them, directly or
+/// not, all known empty), empty those in this transaction when PostgreSQL sees no other
+/// referencing table, which allows `COPY ... FREEZE` (the flag). The caller sends the
+/// statements in front of its `COPY` (no round trip of their own).
 pub fn set_aside(
-    tx: &mut postgres::Transaction<'_>,
+    wire: &mut Wire,
     targets: &[&str],
     too: Option<&[String]>,
-) -> Result<(SetAside, bool)> {
+) -> Result<(SetAside, Vec<String>, bool)> {
     let listed: Vec<&str> = targets
         .iter()
         .copied()
         .chain(too.unwrap_or_default().iter().map(String::as_str))
         .collect();
-    let rows = tx
-        .query(
-            "SELECT 'f', k.conrelid::regclass::text, k.conname::text, pg_get_constraintdef(k.oid) \
-               FROM pg_constraint k \
-              WHERE k.conrelid = ANY (SELECT t::regclass FROM unnest($1::text[]) t) \
-                AND k.contype = 'f' \
-                AND NOT EXISTS (SELECT 1 FROM pg_description d \
-                      WHERE d.objoid = k.oid AND d.classoid = 'pg_constraint'::regclass) \
-             UNION ALL \
-             SELECT 'i', x.indrelid::regclass::text, x.indexrelid::regclass::text, \
-                    pg_get_indexdef(x.indexrelid) \
-               FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-              WHERE x.indrelid = ANY (SELECT t::regclass FROM unnest($1::text[]) t) \
-                AND x.indisvalid AND x.indisready \
-                AND NOT x.indisprimary AND NOT x.indisexclusion AND NOT x.indisclustered \
-                AND NOT x.indisreplident AND i.reltablespace = 0 \
-                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) \
-                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass \
-                      AND d.refobjid = x.indexrelid) \
-                AND NOT EXISTS (SELECT 1 FROM pg_description d \
-                      WHERE d.objoid = x.indexrelid AND d.classoid = 'pg_class'::regclass) \
-             UNION ALL \
-             SELECT 'o', NULL, NULL, count(*)::text FROM pg_constraint k \
-              WHERE k.contype = 'f' \
-                AND k.confrelid = ANY (SELECT t::regclass FROM unnest($2::text[]) t) \
-                AND k.conrelid <> ALL (SELECT t::regclass FROM unnest($2::text[]) t) \
-             ORDER BY 1, 2, 3",
-            &[&targets, &listed],
+    let array = |names: &[&str]| {
+        let items: Vec<String> = names.iter().map(|n| crate::pg::quote_literal(n)).collect();
+        format!("ARRAY[{}]::text[]", items.join(", "))
+    };
+    let (own, all) = (array(targets), array(&listed));
+    let sql = format!(
+        "BEGIN; \
+         SELECT 'f', k.conrelid::regclass::text, k.conname::text, pg_get_constraintdef(k.oid) \
+           FROM pg_constraint k \
+          WHERE k.conrelid = ANY (SELECT t::regclass FROM unnest({own}) t) \
+            AND k.contype = 'f' \
+            AND NOT EXISTS (SELECT 1 FROM pg_description d \
+                  WHERE d.objoid = k.oid AND d.classoid = 'pg_constraint'::regclass) \
+         UNION ALL \
+         SELECT 'i', x.indrelid::regclass::text, x.indexrelid::regclass::text, \
+                pg_get_indexdef(x.indexrelid) \
+           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+          WHERE x.indrelid = ANY (SELECT t::regclass FROM unnest({own}) t) \
+            AND x.indisvalid AND x.indisready \
+            AND NOT x.indisprimary AND NOT x.indisexclusion AND NOT x.indisclustered \
+            AND NOT x.indisreplident AND i.reltablespace = 0 \
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) \
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass \
+                  AND d.refobjid = x.indexrelid) \
+            AND NOT EXISTS (SELECT 1 FROM pg_description d \
+                  WHERE d.objoid = x.indexrelid AND d.classoid = 'pg_class'::regclass) \
+         UNION ALL \
+         SELECT 'o', NULL, NULL, count(*)::text FROM pg_constraint k \
+          WHERE k.contype = 'f' \
+            AND k.confrelid = ANY (SELECT t::regclass FROM unnest({all}) t) \
+            AND k.conrelid <> ALL (SELECT t::regclass FROM unnest({all}) t) \
+         ORDER BY 1, 2, 3"
+    );
+    let what = || {
+        format!(
+            "could not read the foreign keys and indexes of {} to load them in bulk",
+            targets.join(", ")
         )
-        .context("could not read the foreign keys and indexes of the tables to load")?;
+    };
+    wire.query(&sql)?;
+    if let Reply::Failed(e) = wire.statement()? {
+        wire.finish_query()?;
+        return Err(anyhow::anyhow!("{}: {e}", what()));
+    }
+    let rows = match wire.rows()? {
+        Ok(rows) => rows,
+        Err(e) => {
+            wire.finish_query()?;
+            return Err(anyhow::anyhow!("{}: {e}", what()));
+        }
+    };
+    if let Some(e) = wire.end_query()? {
+        return Err(anyhow::anyhow!("{}: {e}", what()));
+    }
+    let field = |r: &Vec<Option<String>>, i: usize| r.get(i).cloned().flatten().unwrap_or_default();
     let mut out = SetAside::default();
     let mut drops = Vec::new();
     let mut others = 0i64;
     for r in &rows {
-        let kind: &str = r.get(0);
-        match kind {
+        match field(r, 0).as_str() {
             "f" => {
-                let (t, name, def): (String, String, String) = (r.get(1), r.get(2), r.get(3));
+                let (t, name, def) = (field(r, 1), field(r, 2), field(r, 3));
                 drops.push(format!(
                     "ALTER TABLE {t} DROP CONSTRAINT {}",
                     super::schema::quote_pg(&name)
@@ -160,11 +190,10 @@ pub fn set_aside(
                 out.foreign_keys.push((t, name, def));
             }
             "i" => {
-                let (name, def): (String, String) = (r.get(2), r.get(3));
-                drops.push(format!("DROP INDEX {name}"));
-                out.indexes.push(def);
+                drops.push(format!("DROP INDEX {}", field(r, 2)));
+                out.indexes.push(field(r, 3));
             }
-            _ => others = r.get::<_, String>(3).parse().unwrap_or(1),
+            _ => others = field(r, 3).parse().unwrap_or(1),
         }
     }
     // Indexes first: a foreign key's drop does not touch them.
@@ -173,20 +202,12 @@ pub fn set_aside(
     if truncate {
         drops.push(format!("TRUNCATE {}", listed.join(", ")));
     }
-    if !drops.is_empty() {
-        tx.batch_execute(&drops.join(";\n")).with_context(|| {
-            format!(
-                "could not set the indexes and foreign keys of {} aside for the load",
-                targets.join(", ")
-            )
-        })?;
-    }
-    Ok((out, truncate))
+    Ok((out, drops, truncate))
 }
 
-/// Step 4: build the indexes again and add the foreign keys back (each validated at once),
-/// in one round trip.
-pub fn put_back(tx: &mut postgres::Transaction<'_>, set: SetAside) -> Result<()> {
+/// Step 4: the statements that build the indexes again and add the foreign keys back
+/// (each validated at once), sent behind the `COPY`.
+pub fn put_back_sql(set: &SetAside) -> Vec<String> {
     let mut sql: Vec<String> = set.indexes.clone();
     for (t, name, def) in &set.foreign_keys {
         sql.push(format!(
@@ -194,27 +215,19 @@ pub fn put_back(tx: &mut postgres::Transaction<'_>, set: SetAside) -> Result<()>
             super::schema::quote_pg(name)
         ));
     }
-    if sql.is_empty() {
-        return Ok(());
-    }
-    tx.batch_execute(&sql.join(";\n")).map_err(|e| {
-        let db = e.as_db_error();
-        let what = match db.and_then(|d| d.constraint()) {
-            Some(c) => match set.foreign_keys.iter().find(|(_, name, _)| name == c) {
-                Some((t, name, def)) => {
-                    format!("foreign key {name} of {t} does not hold for the copied rows ({def})")
-                }
-                None => format!("constraint {c} does not hold for the copied rows"),
-            },
-            None => "the indexes and foreign keys could not be put back after the load".into(),
-        };
-        match db {
-            Some(d) => anyhow::anyhow!(
-                "{what}: {}{}",
-                d.message(),
-                d.detail().map(|x| format!(" ({x})")).unwrap_or_default()
-            ),
-            None => anyhow::anyhow!("{what}: {e}"),
-        }
-    })
+    sql
+}
+
+/// What to tell the user when putting an index or key back failed.
+pub fn put_back_error(set: &SetAside, e: &ServerError) -> anyhow::Error {
+    let what = match &e.constraint {
+        Some(c) => match set.foreign_keys.iter().find(|(_, name, _)| name == c) {
+            Some((t, name, def)) => {
+                format!("foreign key {name} of {t} does not hold for the copied rows ({def})")
+            }
+            None => format!("constraint {c} does not hold for the copied rows"),
+        },
+        None => "the indexes and foreign keys could not be put back after the load".into(),
+    };
+    anyhow::anyhow!("{what}: {e}")
 }

@@ -371,14 +371,21 @@ impl Worker {
                 sh.tracker.set_phase(t, TablePhase::Loading);
             }
         }
-        if task.batch {
+        if task.batch || task.bulk || task.check {
             let wire = match self.wire.take() {
                 Some(w) if !w.is_broken() => w,
                 _ => sh.cx.wire()?,
             };
             let wire = self.wire.insert(wire);
-            let r = super::batch::run(wire, sq, sh, task);
-            // A batch that failed on the client's side left its COPY half sent.
+            let r = if task.batch {
+                super::batch::run(wire, sq, sh, task)
+            } else if task.bulk {
+                super::batch::run_bulk(wire, sq, sh, task)
+            } else {
+                super::batch::check(wire, sh, task)
+            };
+            // A failed task may have left a COPY half sent or a transaction open: the
+            // next task gets a new session.
             if r.is_err() {
                 self.wire = None;
             }
@@ -389,11 +396,7 @@ impl Worker {
             _ => sh.cx.connect()?,
         };
         let pg = self.pg.insert(pg);
-        if task.check {
-            task::check(pg, sh, task)
-        } else {
-            task::run(pg, sq, sh, task)
-        }
+        task::run(pg, sq, sh, task)
     }
 }
 

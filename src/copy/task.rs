@@ -5,7 +5,6 @@
 //! is handed to the COPY stream every 256 KiB. Cancel and pause are honoured between
 //! batches of rows; a cancelled or failed task aborts its COPY and rolls back.
 
-use super::bulk;
 use super::plan::Plan;
 use super::refcheck::{self, LeftOut, Parents, RefCheck};
 use super::rows::{self, RowOutcome};
@@ -120,35 +119,22 @@ const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 const FLUSH_AT: usize = 256 * 1024;
 const BATCH: u64 = 1000;
 
-/// Run one task in its own transaction.
+/// Run one task that is neither a batch nor in bulk mode (a rowid slice of a large table,
+/// or a group of tables that cannot go in a batch) in its own transaction.
 pub fn run(
     pg: &mut postgres::Client,
     sq: &Connection,
     sh: &Shared<'_>,
     task: &Task,
 ) -> Result<Vec<TableOutcome>> {
-    if let ([t], false) = (task.tables.as_slice(), task.bulk) {
+    if let [t] = task.tables.as_slice() {
         // One COPY is one transaction by itself: no BEGIN and COMMIT round trips.
-        return Ok(vec![copy_table(pg, sq, sh, *t, task.slice, false)?]);
+        return Ok(vec![copy_table(pg, sq, sh, *t, task.slice)?]);
     }
     let mut tx = pg.transaction()?;
-    let targets: Vec<&str> = task
-        .tables
-        .iter()
-        .map(|&t| sh.plan.tables[t].target.as_str())
-        .collect();
-    let (set_aside, freeze) = if task.bulk {
-        let (set, freeze) = bulk::set_aside(&mut tx, &targets, task.truncate_too.as_deref())?;
-        (Some(set), freeze)
-    } else {
-        (None, false)
-    };
     let mut out = Vec::new();
     for &t in &task.tables {
-        out.push(copy_table(&mut tx, sq, sh, t, task.slice, freeze)?);
-    }
-    if let Some(set) = set_aside {
-        bulk::put_back(&mut tx, set)?;
+        out.push(copy_table(&mut tx, sq, sh, t, task.slice)?);
     }
     tx.commit().with_context(|| {
         format!(
@@ -157,29 +143,6 @@ pub fn run(
         )
     })?;
     Ok(out)
-}
-
-/// A check task: `ANALYZE` each table of a committed group and checksum what PostgreSQL
-/// holds, on this worker's own connection. Nothing this run does later changes these
-/// tables (children load after their parents and empty only their own descendants), so
-/// this reading is the verification, only earlier: it overlaps other tables' loads.
-pub fn check(pg: &mut postgres::Client, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableOutcome>> {
-    task.tables
-        .iter()
-        .map(|&t| {
-            let table = &sh.plan.tables[t];
-            let analyzed = table.source_rows >= sh.cx.settings.bulk_min_rows;
-            if analyzed {
-                pg.batch_execute(&format!("ANALYZE {}", table.target))?;
-            }
-            Ok(TableOutcome {
-                table: t,
-                target: Some(verify::target_checksum(pg, table)?),
-                analyzed,
-                ..Default::default()
-            })
-        })
-        .collect()
 }
 
 fn table_names(plan: &Plan, tables: &[usize]) -> String {
@@ -196,14 +159,13 @@ fn copy_table(
     sh: &Shared<'_>,
     t: usize,
     slice: Option<(i64, i64)>,
-    freeze: bool,
 ) -> Result<TableOutcome> {
     let table = &sh.plan.tables[t];
     if table.columns.is_empty() {
         bail!("table {} has no column that can be copied", table.name);
     }
     let mut w = tx
-        .copy_in(&table.copy_in_sql(freeze))
+        .copy_in(&table.copy_in_sql(false))
         .with_context(|| format!("COPY into {} was refused", table.target))?;
     let outcome = stream_rows(&mut w, sq, sh, t, slice)?;
     w.finish()

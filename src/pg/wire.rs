@@ -311,6 +311,44 @@ impl Wire {
         }
     }
 
+    /// Read the rows of one statement that returns rows (as text, `None` for NULL), or the
+    /// server's error.
+    pub fn rows(&mut self) -> Result<std::result::Result<Vec<Vec<Option<String>>>, ServerError>> {
+        let mut rows = Vec::new();
+        loop {
+            match self.reply()? {
+                Message::DataRow(body) => {
+                    let buf = body.buffer();
+                    let mut ranges = body.ranges();
+                    let mut row = Vec::new();
+                    while let Some(r) = ranges.next()? {
+                        row.push(r.map(|r| String::from_utf8_lossy(&buf[r]).into_owned()));
+                    }
+                    rows.push(row);
+                }
+                Message::CommandComplete(_) | Message::EmptyQueryResponse => return Ok(Ok(rows)),
+                Message::ErrorResponse(e) => return Ok(Err(server_error(e.fields()))),
+                Message::ReadyForQuery(_) => bail!("the server ended the query early"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Read up to the end of a query (`ReadyForQuery`), returning the first error the
+    /// server reported on the way (a failed commit, for instance).
+    pub fn end_query(&mut self) -> Result<Option<ServerError>> {
+        let mut first = None;
+        loop {
+            match self.reply()? {
+                Message::ErrorResponse(e) if first.is_none() => {
+                    first = Some(server_error(e.fields()))
+                }
+                Message::ReadyForQuery(_) => return Ok(first),
+                _ => {}
+            }
+        }
+    }
+
     /// Read up to the end of a query (`ReadyForQuery`), skipping whatever is left.
     pub fn finish_query(&mut self) -> Result<()> {
         loop {
@@ -342,17 +380,7 @@ impl Wire {
     /// Run `sql` (simple query, no data) and wait for it: one round trip.
     pub fn execute(&mut self, sql: &str) -> Result<()> {
         self.query(sql)?;
-        let mut first_error = None;
-        loop {
-            match self.reply()? {
-                Message::ErrorResponse(e) if first_error.is_none() => {
-                    first_error = Some(server_error(e.fields()))
-                }
-                Message::ReadyForQuery(_) => break,
-                _ => {}
-            }
-        }
-        match first_error {
+        match self.end_query()? {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
