@@ -51,7 +51,7 @@ fn kill_9_mid_table_then_rerun_ends_with_exact_rows() {
             &c.app(),
             c.app_password(),
             // A bulk load is one query: the drops, then the COPY, the rebuilds, the COMMIT.
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%FROM STDIN%' \
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%FROM STDIN%' \
              AND (query LIKE '%classifier_prediction%' OR query LIKE '%classifier_embedding%' \
                   OR query LIKE '%classifier_feedback%' OR query LIKE '%classifier_trainingexample%')",
         );

@@ -39,6 +39,7 @@ fn migrate_killed_during_the_copy_resumes_to_the_same_verified_state() {
     };
     let mut child = run().spawn().expect("dj2pg migrate starts");
     // Wait until a large table's COPY runs (the earlier steps take a while), then kill.
+    // A bulk load is one query (drops, COPY, rebuilds, COMMIT): its text holds the COPY.
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut seen = false;
     while Instant::now() < deadline {
@@ -46,7 +47,7 @@ fn migrate_killed_during_the_copy_resumes_to_the_same_verified_state() {
             &cluster.app(),
             cluster.app_password(),
             "SELECT count(*)::text FROM pg_stat_activity WHERE state = 'active' \
-             AND query LIKE 'COPY%' AND (query LIKE '%classifier_prediction%' \
+             AND pid <> pg_backend_pid() AND query LIKE '%FROM STDIN%' AND (query LIKE '%classifier_prediction%' \
              OR query LIKE '%classifier_embedding%' OR query LIKE '%classifier_trainingexample%')",
         )
         .ok()

@@ -61,6 +61,7 @@ pub fn run(
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    let before = wire.round_trips();
     wire.query(&sql.join(";\n"))?;
     let mut loads = Vec::with_capacity(tables.len());
     for &t in &task.tables {
@@ -114,6 +115,11 @@ pub fn run(
         );
     }
     out.extend(loads);
+    let trips = wire.round_trips() - before;
+    for o in &mut out {
+        // Counted once: with the load's outcome, not again with the read-back's.
+        o.round_trips = if o.target.is_some() { 0 } else { trips };
+    }
     Ok(out)
 }
 
@@ -139,6 +145,7 @@ pub fn run_bulk(
         bail!("table {} has no column that can be copied", t.name);
     }
     let targets: Vec<&str> = tables.iter().map(|t| t.target.as_str()).collect();
+    let before = wire.round_trips();
     let (set, drops, freeze) =
         super::bulk::set_aside(wire, &targets, task.truncate_too.as_deref())?;
     let put_back = super::bulk::put_back_sql(&set);
@@ -183,6 +190,10 @@ pub fn run_bulk(
     if let Some(e) = wire.end_query()? {
         bail!("could not commit the load of {names}: {e}");
     }
+    let trips = wire.round_trips() - before;
+    for o in &mut out {
+        o.round_trips = trips;
+    }
     Ok(out)
 }
 
@@ -207,6 +218,7 @@ pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableO
             verify::read_back_sql(t)
         });
     }
+    let before = wire.round_trips();
     wire.query(&sql.join(";\n"))?;
     let mut out = Vec::with_capacity(tables.len());
     for (k, (t, &a)) in tables.iter().zip(&analyze).enumerate() {
@@ -257,6 +269,10 @@ pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableO
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    let trips = wire.round_trips() - before;
+    for o in &mut out {
+        o.round_trips = trips;
     }
     Ok(out)
 }

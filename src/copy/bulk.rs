@@ -57,21 +57,35 @@ pub fn eligible(pg: &mut postgres::Client, plan: &Plan) -> Result<Vec<bool>> {
     // A foreign key to a table outside the plan would lock a table the scheduler does not
     // know about: such tables load the plain way.
     let planned: Vec<&str> = plan.tables.iter().map(|t| t.target.as_str()).collect();
-    let rows = pg
-        .query(
-            "SELECT coalesce(c.relkind = 'r' AND NOT c.relispartition AND NOT c.relhassubclass \
+    let array = {
+        let items: Vec<String> = planned
+            .iter()
+            .map(|n| crate::pg::quote_literal(n))
+            .collect();
+        format!("ARRAY[{}]::text[]", items.join(", "))
+    };
+    // A simple query (one round trip; a prepared one costs two).
+    let sql = format!(
+        "SELECT coalesce(c.relkind = 'r' AND NOT c.relispartition AND NOT c.relhassubclass \
                AND pg_has_role(c.relowner, 'USAGE') \
                AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) \
                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid \
                      AND k.contype = 'f' AND (k.coninhcount > 0 OR k.conparentid <> 0 \
-                       OR k.confrelid <> ALL (SELECT t::regclass FROM unnest($1::text[]) t))), \
-               false) \
-             FROM unnest($1::text[]) WITH ORDINALITY AS p(name, n) \
+                       OR k.confrelid <> ALL (SELECT t::regclass FROM unnest({array}) t))), \
+               false)::text \
+             FROM unnest({array}) WITH ORDINALITY AS p(name, n) \
              JOIN pg_class c ON c.oid = p.name::regclass \
-             ORDER BY p.n",
-            &[&planned],
-        )
-        .context("could not read the catalog entries of the target tables")?;
+             ORDER BY p.n"
+    );
+    let rows: Vec<bool> = pg
+        .simple_query(&sql)
+        .context("could not read the catalog entries of the target tables")?
+        .into_iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(r.get(0) == Some("true")),
+            _ => None,
+        })
+        .collect();
     if rows.len() != planned.len() {
         anyhow::bail!(
             "the catalog lists {} of the {} target tables",
@@ -79,7 +93,7 @@ pub fn eligible(pg: &mut postgres::Client, plan: &Plan) -> Result<Vec<bool>> {
             planned.len()
         );
     }
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows)
 }
 
 /// The tables a task of `group` locks beyond its own: the parents it references (dropping a

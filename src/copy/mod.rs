@@ -24,6 +24,7 @@ mod convert;
 pub mod jsonb;
 mod load;
 mod numeric;
+mod phase_log;
 mod plan;
 mod preflight;
 mod refcheck;
@@ -57,6 +58,10 @@ use std::time::Duration;
 /// they cost no round trip.
 const SESSION_OPTIONS: &str = "-c statement_timeout=0 -c lock_timeout=0 \
      -c idle_in_transaction_session_timeout=0 -c synchronous_commit=off";
+
+fn wire_options() -> String {
+    format!("-c TimeZone=UTC {SESSION_OPTIONS}")
+}
 
 /// The copy was cancelled at the user's request (the current transaction rolled back).
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +105,16 @@ pub struct Context {
     /// One connection for the planning, counting and finishing work, kept for the
     /// context's life: each new connection costs several round trips (TCP, TLS, SCRAM).
     control: Mutex<Option<postgres::Client>>,
+    /// Pipelined sessions being opened ahead of the load ([`Context::prewarm`]).
+    warm: Mutex<Warm>,
+}
+
+/// Sessions opened in the background, and how many are still on their way.
+#[derive(Default)]
+struct Warm {
+    started: bool,
+    pending: usize,
+    rx: Option<std::sync::mpsc::Receiver<Result<crate::pg::wire::Wire>>>,
 }
 
 /// The context's control connection, held for as long as this lives.
@@ -139,7 +154,32 @@ impl Context {
             zone,
             stop,
             control: Mutex::new(None),
+            warm: Mutex::new(Warm::default()),
         })
+    }
+
+    /// Start opening the load's sessions in the background (once): each costs several
+    /// round trips (TCP, TLS, SCRAM), which then overlap the preflight and the target
+    /// checks instead of delaying the first table.
+    pub fn prewarm(&self) {
+        let mut warm = self.warm.lock().unwrap_or_else(|p| p.into_inner());
+        if warm.started {
+            return;
+        }
+        warm.started = true;
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..self.jobs() {
+            let (config, password, tx) = (self.config.clone(), self.password.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(crate::pg::wire::Wire::connect(
+                    &config,
+                    password.as_ref(),
+                    &wire_options(),
+                ));
+            });
+        }
+        warm.pending = self.jobs();
+        warm.rx = Some(rx);
     }
 
     /// The control connection, opened (or opened again, if it broke) on first use.
@@ -177,11 +217,17 @@ impl Context {
     /// A pipelined session for batches ([`batch`]), with the same settings as
     /// [`Context::connect`].
     pub fn wire(&self) -> Result<crate::pg::wire::Wire> {
-        crate::pg::wire::Wire::connect(
-            &self.config,
-            self.password.as_ref(),
-            &format!("-c TimeZone=UTC {SESSION_OPTIONS}"),
-        )
+        {
+            let mut warm = self.warm.lock().unwrap_or_else(|p| p.into_inner());
+            if warm.pending > 0 {
+                warm.pending -= 1;
+                // One already on its way is nearer than a new one.
+                if let Some(Ok(Ok(w))) = warm.rx.as_ref().map(|rx| rx.recv()) {
+                    return Ok(w);
+                }
+            }
+        }
+        crate::pg::wire::Wire::connect(&self.config, self.password.as_ref(), &wire_options())
     }
 
     fn jobs(&self) -> usize {
@@ -190,6 +236,7 @@ impl Context {
 
     /// Read both schemas and match them.
     pub fn plan(&self) -> Result<plan::Plan> {
+        phase_log::stage("planning");
         let conn = self.open_sqlite()?;
         let src = schema::read_sqlite(&conn).context("could not read the SQLite schema")?;
         let dst = schema::read_pg(&mut *self.control()?)?;

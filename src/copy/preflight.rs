@@ -86,6 +86,7 @@ pub fn scan_table(
 /// The whole preflight. `policy` is the one already chosen, if any: it decides whether a
 /// target table holding rows already holds exactly what the load would write.
 pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightReport> {
+    super::phase_log::stage("preflight");
     let counts = cx.target_counts(plan)?;
     let parents = Parents::default();
     let scans = cx.par_tables(plan, |conn, table| {

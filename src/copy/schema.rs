@@ -216,34 +216,17 @@ pub fn quote_pg(name: &str) -> String {
 const VISIBLE: &str = "c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) \
      AND n.nspname NOT IN ('pg_catalog', 'information_schema')";
 
-/// Read the tables on the connecting role's search path.
+/// Read the tables on the connecting role's search path: tables, columns and foreign keys
+/// in one simple query (one round trip; the server may be tens of milliseconds away).
 pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
-    let mut tables: Vec<PgTable> = Vec::new();
-    let mut index: HashMap<i64, usize> = HashMap::new();
-    let sql = format!(
+    let tables_sql = format!(
         "SELECT c.oid::int8, n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text,
                 has_table_privilege(c.oid, 'SELECT'), has_table_privilege(c.oid, 'INSERT'),
                 has_table_privilege(c.oid, 'TRUNCATE')
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE {VISIBLE} ORDER BY c.relname"
     );
-    for r in client
-        .query(&sql, &[])
-        .context("could not read the PostgreSQL tables")?
-    {
-        index.insert(r.get(0), tables.len());
-        tables.push(PgTable {
-            oid: r.get(0),
-            schema: r.get(1),
-            name: r.get(2),
-            owner: r.get(3),
-            columns: Vec::new(),
-            can_select: r.get(4),
-            can_insert: r.get(5),
-            can_truncate: r.get(6),
-        });
-    }
-    let sql = format!(
+    let columns_sql = format!(
         "SELECT a.attrelid::int8, a.attnum, a.attname::text, t.typname::text,
                 CASE WHEN t0.typtype = 'd' THEN t0.typtypmod ELSE a.atttypmod END,
                 et.typname::text, t.typelem::int8, a.attnotnull, a.atthasdef,
@@ -258,45 +241,69 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
          WHERE {VISIBLE} AND a.attnum > 0 AND NOT a.attisdropped
          ORDER BY a.attrelid, a.attnum"
     );
-    for r in client
-        .query(&sql, &[])
-        .context("could not read the PostgreSQL columns")?
-    {
-        let Some(&i) = index.get(&r.get::<_, i64>(0)) else {
+    let keys_sql = "SELECT conrelid::int8, confrelid::int8, conkey, confkey, condeferrable
+               FROM pg_constraint WHERE contype = 'f'";
+    let messages = client
+        .simple_query(&format!("{tables_sql};\n{columns_sql};\n{keys_sql}"))
+        .context("could not read the PostgreSQL tables, columns and foreign keys")?;
+    // The three statements' rows, in order.
+    let mut results: Vec<Vec<postgres::SimpleQueryRow>> = vec![Vec::new()];
+    for m in messages {
+        match m {
+            postgres::SimpleQueryMessage::Row(r) => {
+                if let Some(last) = results.last_mut() {
+                    last.push(r)
+                }
+            }
+            postgres::SimpleQueryMessage::CommandComplete(_) => results.push(Vec::new()),
+            _ => {}
+        }
+    }
+    let [table_rows, column_rows, key_rows, ..] = results.as_slice() else {
+        anyhow::bail!("reading the PostgreSQL catalog returned fewer results than asked");
+    };
+    let mut tables: Vec<PgTable> = Vec::new();
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    for r in table_rows {
+        let oid = int(r, 0)?;
+        index.insert(oid, tables.len());
+        tables.push(PgTable {
+            oid,
+            schema: text(r, 1)?,
+            name: text(r, 2)?,
+            owner: text(r, 3)?,
+            columns: Vec::new(),
+            can_select: flag(r, 4)?,
+            can_insert: flag(r, 5)?,
+            can_truncate: flag(r, 6)?,
+        });
+    }
+    for r in column_rows {
+        let Some(&i) = index.get(&int(r, 0)?) else {
             continue;
         };
-        let typname: String = r.get(3);
-        let elem: Option<String> = r.get(5);
-        let elem_oid: i64 = r.get(6);
-        let identity: String = r.get(9);
-        let generated: String = r.get(10);
+        let typname = text(r, 3)?;
+        let elem = r.get(5).map(str::to_string);
+        let elem_oid = int(r, 6)?;
         tables[i].columns.push(PgColumn {
-            attnum: r.get(1),
-            name: r.get(2),
+            attnum: int(r, 1)? as i16,
+            name: text(r, 2)?,
             ty: PgType::from_catalog(
                 &typname,
-                r.get(4),
+                int(r, 4)? as i32,
                 elem.as_deref().map(|e| (e, elem_oid as u32)),
             ),
-            type_sql: r.get(11),
-            not_null: r.get(7),
-            has_default: r.get(8),
-            identity: !identity.is_empty(),
-            generated: !generated.is_empty(),
-            sequence: r.get(12),
+            type_sql: text(r, 11)?,
+            not_null: flag(r, 7)?,
+            has_default: flag(r, 8)?,
+            identity: !text(r, 9)?.is_empty(),
+            generated: !text(r, 10)?.is_empty(),
+            sequence: r.get(12).map(str::to_string),
         });
     }
     let mut foreign_keys = Vec::new();
-    let sql = "SELECT conrelid::int8, confrelid::int8, conkey, confkey, condeferrable
-               FROM pg_constraint WHERE contype = 'f'";
-    for r in client
-        .query(sql, &[])
-        .context("could not read the foreign keys")?
-    {
-        let (Some(&a), Some(&b)) = (
-            index.get(&r.get::<_, i64>(0)),
-            index.get(&r.get::<_, i64>(1)),
-        ) else {
+    for r in key_rows {
+        let (Some(&a), Some(&b)) = (index.get(&int(r, 0)?), index.get(&int(r, 1)?)) else {
             continue;
         };
         let names = |t: &PgTable, nums: Vec<i16>| -> Vec<String> {
@@ -311,16 +318,43 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
         };
         foreign_keys.push(PgForeignKey {
             table: tables[a].name.clone(),
-            columns: names(&tables[a], r.get(2)),
+            columns: names(&tables[a], int_array(r, 2)?),
             ref_table: tables[b].name.clone(),
-            ref_columns: names(&tables[b], r.get(3)),
-            deferrable: r.get(4),
+            ref_columns: names(&tables[b], int_array(r, 3)?),
+            deferrable: flag(r, 4)?,
         });
     }
     Ok(PgSchema {
         tables,
         foreign_keys,
     })
+}
+
+fn text(r: &postgres::SimpleQueryRow, i: usize) -> Result<String> {
+    Ok(r.try_get(i)?.unwrap_or_default().to_string())
+}
+
+fn int(r: &postgres::SimpleQueryRow, i: usize) -> Result<i64> {
+    let v = r.try_get(i)?.unwrap_or("0");
+    v.parse()
+        .with_context(|| format!("the catalog gave {v:?} where a number belongs"))
+}
+
+fn flag(r: &postgres::SimpleQueryRow, i: usize) -> Result<bool> {
+    Ok(r.try_get(i)? == Some("t"))
+}
+
+/// An `int2[]` in its text form, `{1,2}`.
+fn int_array(r: &postgres::SimpleQueryRow, i: usize) -> Result<Vec<i16>> {
+    let v = r.try_get(i)?.unwrap_or("{}");
+    v.trim_matches(|c| c == '{' || c == '}')
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .with_context(|| format!("the catalog gave {v:?} where column numbers belong"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

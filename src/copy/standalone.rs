@@ -101,6 +101,8 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
     );
     let started = Instant::now();
     let plan = cx.plan()?;
+    // The load's sessions open while the preflight reads the SQLite file.
+    cx.prewarm();
     let report = super::preflight::run(&cx, &plan, args.on_bad_data)?;
     print_preflight(&mut o, &report, started.elapsed());
     // The same questions, in the same order, as the wizard and `dj2pg migrate`: the flags

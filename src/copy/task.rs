@@ -52,6 +52,9 @@ pub struct TableOutcome {
     pub analyzed: bool,
     pub rejected: u64,
     pub fixed: u64,
+    /// The round trips this table's task waited for (a batch's: all of them, for each of
+    /// its tables).
+    pub round_trips: u64,
 }
 
 /// The reject files: one JSON-lines file per table, opened on first use.
@@ -127,14 +130,21 @@ pub fn run(
     sh: &Shared<'_>,
     task: &Task,
 ) -> Result<Vec<TableOutcome>> {
+    // The `postgres` crate's COPY: prepare, start (CopyInResponse), end (CommandComplete).
+    const COPY_ROUND_TRIPS: u64 = 3;
     if let [t] = task.tables.as_slice() {
         // One COPY is one transaction by itself: no BEGIN and COMMIT round trips.
-        return Ok(vec![copy_table(pg, sq, sh, *t, task.slice)?]);
+        let mut o = copy_table(pg, sq, sh, *t, task.slice)?;
+        o.round_trips = COPY_ROUND_TRIPS;
+        return Ok(vec![o]);
     }
     let mut tx = pg.transaction()?;
     let mut out = Vec::new();
     for &t in &task.tables {
-        out.push(copy_table(&mut tx, sq, sh, t, task.slice)?);
+        let mut o = copy_table(&mut tx, sq, sh, t, task.slice)?;
+        // Its COPY, and the BEGIN and COMMIT it shares with the group.
+        o.round_trips = COPY_ROUND_TRIPS + 2;
+        out.push(o);
     }
     tx.commit().with_context(|| {
         format!(

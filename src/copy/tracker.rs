@@ -50,6 +50,7 @@ impl Tracker {
     }
 
     pub fn set_stage(&self, stage: &str) {
+        super::phase_log::stage(stage);
         if let Ok(mut s) = self.stage.lock() {
             *s = stage.to_string();
         }
