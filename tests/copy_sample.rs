@@ -372,3 +372,53 @@ fn small_tables_load_in_batches_with_every_value_and_analyzed() {
         "every table is analyzed"
     );
 }
+
+#[test]
+fn a_refused_row_in_a_batch_names_its_table_and_leaves_the_whole_batch_unwritten() {
+    let (c, _python, _tmp, project) = migrated(3000, &[]);
+    // A rule of the target that one small table's rows break (every dataset has id > 0).
+    common::rows(
+        &c.app(),
+        c.app_password(),
+        "ALTER TABLE classifier_dataset ADD CONSTRAINT refuses_every_row CHECK (id < 0)",
+    );
+    let batched = || StandaloneArgs {
+        bulk_min_rows: dj2pg::data::copy::DEFAULT_BULK_MIN_ROWS,
+        ..args(&c, &project)
+    };
+    let mut out = Vec::new();
+    let err = run_standalone(batched(), &mut out).expect_err("the check constraint refuses");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("classifier_dataset") && msg.contains("refuses_every_row"),
+        "the message names the table and the rule: {msg}"
+    );
+    // The batch was one transaction: none of its tables holds a row.
+    for table in [
+        "auth_group",
+        "auth_user",
+        "classifier_label",
+        "classifier_dataset",
+    ] {
+        assert_eq!(
+            scalar(
+                &c.app(),
+                c.app_password(),
+                &format!("SELECT count(*) FROM {table}")
+            )
+            .as_deref(),
+            Some("0"),
+            "{table} after the failed batch"
+        );
+    }
+    // Fixed on the target, the same command copies everything.
+    common::rows(
+        &c.app(),
+        c.app_password(),
+        "ALTER TABLE classifier_dataset DROP CONSTRAINT refuses_every_row",
+    );
+    let mut out = Vec::new();
+    let report = run_standalone(batched(), &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(report.all_verified(), "{}", String::from_utf8_lossy(&out));
+}
