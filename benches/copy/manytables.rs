@@ -84,14 +84,18 @@ const MANY_TO_MANY: &[(&str, &str, &str)] = &[
     ("Product", "tags", "Tag"),
 ];
 
-/// The large tables, with their size as a share of `--rows` (at `--rows 20000`: 20k, 10k,
-/// 8k and 5k rows).
+/// The large tables, with their size as a share of `--rows`, which grows up to
+/// [`LARGE_CAP`]: from `--rows 20000` up they have 20k, 10k, 8k and 5k rows, so that the
+/// ORM fills them in a few seconds and the project stays one of many small tables.
 const LARGE: &[(&str, f64)] = &[
     ("AuditEntry", 1.0),
     ("PageRevision", 0.5),
     ("Comment", 0.4),
     ("FormSubmission", 0.25),
 ];
+
+/// `--rows` beyond this does not make the cms tables larger (only the sample's).
+const LARGE_CAP: usize = 20_000;
 
 /// Column kinds a model draws from, as Django field declarations.
 const FIELD_MIX: &[(&str, &str)] = &[
@@ -223,7 +227,7 @@ fn sizes_json(rows: usize) -> String {
         .iter()
         .map(|(name, _)| {
             let n = match LARGE.iter().find(|l| l.0 == *name) {
-                Some((_, share)) => ((rows as f64 * share) as u64).max(100),
+                Some((_, share)) => ((rows.min(LARGE_CAP) as f64 * share) as u64).max(100),
                 None => 5 + rng.below(96),
             };
             format!("\"{name}\": {n}")

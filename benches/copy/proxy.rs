@@ -9,6 +9,10 @@
 //! Each turnaround is recorded with its connection and the wall-clock time (unix µs) the
 //! server's answer reached the proxy, half way through the round trip as the client sees
 //! it, so that it falls inside the stage the client was in.
+//!
+//! An answer that comes after the client has closed its side (the server's TLS
+//! `close_notify` answering the client's `Terminate`) is nobody's wait: it is counted
+//! apart, as a closing turnaround, not as a round trip.
 
 use anyhow::Result;
 use std::io::{Read, Write};
@@ -33,6 +37,8 @@ pub struct WireStats {
     pub connections: u64,
     /// Every turnaround, in time order per connection.
     pub turnarounds: Vec<Turnaround>,
+    /// Turnarounds after the client had closed its side (not round trips).
+    pub closing: u64,
 }
 
 impl WireStats {
@@ -75,8 +81,7 @@ impl Proxy {
                 let _ = (client.set_nodelay(true), server.set_nodelay(true));
                 let conn = next_conn.fetch_add(1, Ordering::Relaxed);
                 lock(&conn_log).connections += 1;
-                // True from the moment client bytes go to the server until it answers.
-                let client_sent = Arc::new(AtomicBool::new(false));
+                let state = Arc::new(ConnState::default());
                 let (Ok(c1), Ok(c2), Ok(s1), Ok(s2)) = (
                     client.try_clone(),
                     client.try_clone(),
@@ -85,9 +90,9 @@ impl Proxy {
                 ) else {
                     continue;
                 };
-                let up = Side::ToServer(Arc::clone(&client_sent));
+                let up = Side::ToServer(Arc::clone(&state));
                 let down = Side::FromServer {
-                    client_sent,
+                    state,
                     conn,
                     log: Arc::clone(&conn_log),
                 };
@@ -111,14 +116,23 @@ fn lock(log: &Mutex<WireStats>) -> std::sync::MutexGuard<'_, WireStats> {
     log.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What the two pipes of one connection share.
+#[derive(Default)]
+struct ConnState {
+    /// True from the moment client bytes go to the server until it answers.
+    client_sent: AtomicBool,
+    /// The client closed its side (the proxy read its end of file).
+    client_closed: AtomicBool,
+}
+
 /// Which way a pipe carries bytes, and what it records.
 enum Side {
     /// Client → server: marks that the client spoke, just before the bytes reach the server
-    /// (it cannot answer bytes it has not received).
-    ToServer(Arc<AtomicBool>),
+    /// (it cannot answer bytes it has not received), and when it closed.
+    ToServer(Arc<ConnState>),
     /// Server → client: an answer after the client spoke is a turnaround.
     FromServer {
-        client_sent: Arc<AtomicBool>,
+        state: Arc<ConnState>,
         conn: u64,
         log: Arc<Mutex<WireStats>>,
     },
@@ -134,7 +148,7 @@ fn unix_micros() -> i64 {
 fn delay_pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration, side: Side) {
     let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
     let to_server = match &side {
-        Side::ToServer(flag) => Some(Arc::clone(flag)),
+        Side::ToServer(state) => Some(Arc::clone(state)),
         Side::FromServer { .. } => None,
     };
     let writer = std::thread::spawn(move || {
@@ -143,8 +157,8 @@ fn delay_pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration, side: Sid
             if due > now {
                 std::thread::sleep(due - now);
             }
-            if let Some(flag) = &to_server {
-                flag.store(true, Ordering::SeqCst);
+            if let Some(state) = &to_server {
+                state.client_sent.store(true, Ordering::SeqCst);
             }
             if to.write_all(&data).is_err() {
                 break;
@@ -155,19 +169,24 @@ fn delay_pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration, side: Sid
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => {
+                if let Side::ToServer(state) = &side {
+                    state.client_closed.store(true, Ordering::SeqCst);
+                }
+                break;
+            }
             Ok(n) => {
-                if let Side::FromServer {
-                    client_sent,
-                    conn,
-                    log,
-                } = &side
-                {
-                    if client_sent.swap(false, Ordering::SeqCst) {
-                        lock(log).turnarounds.push(Turnaround {
-                            conn: *conn,
-                            unix_micros: unix_micros(),
-                        });
+                if let Side::FromServer { state, conn, log } = &side {
+                    if state.client_sent.swap(false, Ordering::SeqCst) {
+                        let mut log = lock(log);
+                        if state.client_closed.load(Ordering::SeqCst) {
+                            log.closing += 1;
+                        } else {
+                            log.turnarounds.push(Turnaround {
+                                conn: *conn,
+                                unix_micros: unix_micros(),
+                            });
+                        }
                     }
                 }
                 if tx

@@ -217,8 +217,8 @@ fn wire_report(runs: &[Run], summaries: &[Summary], h: &Header) {
         if h.repeat > 1 { ", last round" } else { "" }
     );
     println!(
-        "{:<40} {:>11} {:>11} {:>22}",
-        "tool", "connections", "round trips", "most on one connection"
+        "{:<40} {:>11} {:>11} {:>22} {:>9}",
+        "tool", "connections", "round trips", "most on one connection", "at close"
     );
     let last = |tool: &str| {
         runs.iter()
@@ -228,14 +228,19 @@ fn wire_report(runs: &[Run], summaries: &[Summary], h: &Header) {
     for s in summaries {
         if let Some(w) = last(s.tool).and_then(|r| r.wire.as_ref()) {
             println!(
-                "{:<40} {:>11} {:>11} {:>22}",
+                "{:<40} {:>11} {:>11} {:>22} {:>9}",
                 s.tool,
                 w.connections,
                 w.total(),
-                w.most_on_one()
+                w.most_on_one(),
+                w.closing
             );
         }
     }
+    println!(
+        "(at close: the server's answers after the client had closed its side, e.g. TLS \
+         close_notify after Terminate; nobody waits for them, so they are not round trips)"
+    );
     for s in summaries.iter().filter(|s| s.tool.starts_with("dj2pg")) {
         let Some(run) = last(s.tool) else { continue };
         let Some(wire) = &run.wire else { continue };
