@@ -1,14 +1,25 @@
-//! The copy benchmark: `dj2pg copy` against the `psql \copy` floor and pgloader, same data,
+//! The copy benchmark: `dj2pg copy` against the `psql \copy` floor (and the raw floor:
+//! the same script into tables without foreign keys and indexes) and pgloader, same data,
 //! same server, one run. See `benches/README.md`.
 //!
-//!     cargo bench --bench copy -- [--rows N] [--jobs N] [--keep]
+//!     cargo bench --bench copy -- [--rows N] [--dim N] [--many-tables] [--rtt-ms MS] [--jobs N] [--keep]
 //!
-//! Steps: write the sample project, generate about N rows into its SQLite file, start a
-//! throwaway PostgreSQL, `manage.py migrate` there as `app`, export every copied table to CSV
-//! already in PostgreSQL's input format (not timed), then time, each on emptied tables:
-//! the `psql \copy` script (the floor), `dj2pg copy` (with its peak RSS), and pgloader in
-//! data-only mode when it is installed. After each run the target's row counts must equal
-//! the source's, and each table's content is compared with what the floor loaded.
+//! Steps: write the sample project (with `--many-tables`, plus a generated `cms` app:
+//! `manytables.rs`), generate about N rows into its SQLite file, start a throwaway
+//! PostgreSQL, `manage.py migrate` there as `app`, export every copied table to CSV already
+//! in PostgreSQL's input format (not timed), then time, each on emptied tables: the
+//! `psql \copy` script (the floor), the same script with the foreign keys and indexes off
+//! (`schema.rs`), `dj2pg copy` (with its peak RSS), and pgloader in data-only mode when it
+//! is installed. After each run the target's row counts must equal the source's, and each
+//! table's content is compared with what the floor loaded. With `--rtt-ms` the tools go
+//! through a delaying proxy that also counts their round trips (`proxy.rs`), attributed to
+//! dj2pg's stages when it writes a phase log (`phases.rs`).
+
+mod manytables;
+mod phases;
+mod proxy;
+mod report;
+mod schema;
 
 use anyhow::{Context, Result, bail};
 use dj2pg::django::overlay::Overlay;
@@ -20,10 +31,23 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const DJ2PG: &str = env!("CARGO_BIN_EXE_dj2pg");
 const GNU_TIME: &str = "/usr/bin/time";
+const FLOOR: &str = "psql \\copy (floor)";
+/// Above this `--dim` pgloader gets smaller batches (see `time_pgloader`).
+const PGLOADER_SMALL_BATCHES_ABOVE_DIM: u64 = 64;
+const RAW_FLOOR: &str = "psql \\copy, no indexes/FKs (raw floor)";
+
+/// Which Django project the data comes from.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Project {
+    /// The sample project: 18 tables, most rows in four of them.
+    Sample,
+    /// The sample plus a generated CMS app: about 80 tables, most under 100 rows.
+    Many,
+}
 
 /// dj2pg copy against the psql \copy floor and pgloader, on the same data and server.
 #[derive(clap::Parser)]
@@ -32,6 +56,18 @@ struct Args {
     /// About how many rows the sample data gets (1_000_000 is fine).
     #[arg(long, default_value = "200000", value_parser = count)]
     rows: usize,
+    /// Dimensions of the sample's embeddings (a JSON list and a packed float32 blob).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
+    dim: u64,
+    /// Which project: the sample, or the sample plus a generated ~62-table CMS app.
+    #[arg(long, value_enum, default_value = "sample")]
+    project: Project,
+    /// Same as `--project many`.
+    #[arg(long)]
+    many_tables: bool,
+    /// Another dj2pg binary to time instead of the one built with the bench.
+    #[arg(long)]
+    dj2pg: Option<PathBuf>,
     /// dj2pg's parallel connections (default: its own).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -73,6 +109,28 @@ struct Run {
     /// Why the run does not count (failed, lost rows).
     error: Option<String>,
     note: Option<String>,
+    /// The process's start and end, unix µs (to place the proxy's round trips).
+    span: (i64, i64),
+    /// What the proxy saw (only with --rtt-ms).
+    wire: Option<proxy::WireStats>,
+    /// dj2pg's phase log, when it wrote one.
+    phases: Option<phases::PhaseLog>,
+}
+
+impl Run {
+    fn new(tool: &str, secs: f64, out: &Exit, error: Option<String>) -> Run {
+        Run {
+            tool: tool.into(),
+            secs,
+            peak_kb: None,
+            cpu_secs: None,
+            error,
+            note: None,
+            span: out.span,
+            wire: None,
+            phases: None,
+        }
+    }
 }
 
 fn main() {
@@ -95,6 +153,7 @@ fn run() -> Result<()> {
 }
 
 fn bench(args: &Args, dir: &Path) -> Result<()> {
+    let many = args.many_tables || args.project == Project::Many;
     let project = dir.join("project");
     dj2pg::assets::write_sample_project(&project)?;
     let python = dj2pg::django::venv::ensure_venv(
@@ -103,17 +162,29 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
         &mut |l| say(l),
     )?;
 
-    say(&format!("generating about {} rows…", args.rows));
     let db = project.join("db.sqlite3");
     let t = Instant::now();
+    if many {
+        say("adding the generated cms app to the project (makemigrations cms)…");
+        manytables::add_cms_app(&project, &python, args.rows)?;
+    }
+    say(&format!(
+        "generating about {} rows (embeddings of {} dimensions)…",
+        args.rows, args.dim
+    ));
     let mut gen_cmd = Command::new(&python);
     gen_cmd
         .arg("generate_data.py")
         .arg("--db")
         .arg(&db)
         .args(["--rows", &args.rows.to_string(), "--force"])
+        .args(["--dim", &args.dim.to_string()])
         .current_dir(&project);
     checked(&mut gen_cmd, "generate_data.py")?;
+    if many {
+        say("filling the cms tables through the ORM…");
+        manytables::fill_cms(&project, &python, &db)?;
+    }
     say(&format!("generated in {:.1}s", t.elapsed().as_secs_f64()));
 
     say("starting PostgreSQL and migrating the schema with Django…");
@@ -154,15 +225,32 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
     ));
 
     let password = cluster.app_password().expose().to_string();
-    // The tools connect through a delaying proxy when a round-trip time is asked for.
-    let port = if args.rtt_ms > 0 {
+    // The tools connect through a delaying proxy when a round-trip time is asked for; it
+    // also counts their connections and round trips. The bench's own connection (`pg`:
+    // truncating, checking) goes to the server directly.
+    let proxy = if args.rtt_ms > 0 {
         say(&format!(
             "the tools reach the server through a proxy adding {} ms per round trip",
             args.rtt_ms
         ));
-        start_delay_proxy(cluster.port(), Duration::from_micros(args.rtt_ms * 500))?
+        Some(proxy::Proxy::start(
+            cluster.port(),
+            Duration::from_micros(args.rtt_ms * 500),
+        )?)
     } else {
-        cluster.port()
+        None
+    };
+    let port = proxy.as_ref().map_or(cluster.port(), |p| p.port);
+    // Before a tool runs, forget what the proxy saw; after, give it to the run.
+    let clear = || {
+        if let Some(p) = &proxy {
+            p.take();
+        }
+    };
+    let on_wire = |run: &mut Run| {
+        if let Some(p) = &proxy {
+            run.wire = Some(p.take());
+        }
     };
     let mut runs = Vec::new();
     let mut checker = Checker {
@@ -171,20 +259,42 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
     };
 
     let url = format!("postgresql://app@127.0.0.1:{port}/appdb?sslmode=require");
-    let quiet_flag = no_progress_flag();
+    let dj2pg_bin = args.dj2pg.clone().unwrap_or_else(|| PathBuf::from(DJ2PG));
+    let quiet_flag = no_progress_flag(&dj2pg_bin);
     let pgloader = which("pgloader").is_some();
     if !pgloader {
         say("pgloader not installed (apt-get install pgloader)");
     }
+    let floor_script = write_psql_script(dir, &tables, &csv_dir)?;
     // Round by round, every tool once, so that a slow spell of the machine hits all alike.
     for round in 1..=args.repeat {
         if args.repeat > 1 {
             say(&format!("round {round} of {}", args.repeat));
         }
         truncate_all(&mut pg, &tables)?;
-        let mut floor = time_psql_floor(dir, &tables, &csv_dir, port, &password)?;
+        clear();
+        let mut floor = time_psql(dir, &floor_script, port, &password, FLOOR)?;
+        on_wire(&mut floor);
         checker.check(&mut pg, &mut floor)?;
         runs.push(floor);
+
+        // The raw floor: the same script into tables without foreign keys and indexes,
+        // which are put back (untimed, on the emptied tables) for the runs after it.
+        truncate_all(&mut pg, &tables)?;
+        let stripped = schema::strip(&mut pg)?;
+        if round == 1 {
+            say(&format!("raw floor: took off {}", stripped.describe()));
+        }
+        clear();
+        let raw = time_psql(dir, &floor_script, port, &password, RAW_FLOOR);
+        let checked = raw.and_then(|mut raw| {
+            on_wire(&mut raw);
+            checker.check(&mut pg, &mut raw)?;
+            Ok(raw)
+        });
+        truncate_all(&mut pg, &tables)?;
+        schema::restore(&mut pg, &stripped)?;
+        runs.push(checked?);
 
         // The two dj2pg runs swap places every round: the first after the floor's load
         // meets its checkpoint, which should not count against either.
@@ -198,21 +308,26 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
                 continue;
             }
             truncate_all(&mut pg, &tables)?;
+            clear();
             let mut run = time_dj2pg(
                 dir,
+                &dj2pg_bin,
                 &db,
                 &url,
                 &password,
                 args.jobs,
                 quiet_flag.filter(|_| quiet),
             )?;
+            on_wire(&mut run);
             checker.check(&mut pg, &mut run)?;
             runs.push(run);
         }
 
         if pgloader {
             truncate_all(&mut pg, &tables)?;
-            let mut run = time_pgloader(dir, &db, port, &password, cluster.ca_file())?;
+            clear();
+            let mut run = time_pgloader(dir, &db, port, &password, cluster.ca_file(), args.dim)?;
+            on_wire(&mut run);
             if run.error.is_none() {
                 checker.check(&mut pg, &mut run)?;
             }
@@ -220,7 +335,20 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
         }
     }
 
-    report(&runs, total, args, quiet_flag);
+    let header = report::Header {
+        project: if many {
+            "many tables (sample + generated cms app)"
+        } else {
+            "sample"
+        },
+        tables: tables.len(),
+        rows: total,
+        dim: args.dim,
+        rtt_ms: args.rtt_ms,
+        jobs: args.jobs,
+        repeat: args.repeat,
+    };
+    report::report(&runs, &header, quiet_flag);
     drop(pg);
     cluster.stop()
 }
@@ -339,15 +467,10 @@ fn truncate_all(pg: &mut postgres::Client, tables: &[Table]) -> Result<()> {
         .context("TRUNCATE the target tables")
 }
 
-/// The floor: one psql session, one transaction (Django's foreign keys are DEFERRABLE
-/// INITIALLY DEFERRED, so table order does not matter), TRUNCATE then `\copy` per table.
-fn time_psql_floor(
-    dir: &Path,
-    tables: &[Table],
-    csv_dir: &Path,
-    port: u16,
-    password: &str,
-) -> Result<Run> {
+/// The floor's script: one psql session, one transaction (Django's foreign keys are
+/// DEFERRABLE INITIALLY DEFERRED, so table order does not matter), TRUNCATE then `\copy`
+/// per table. The raw floor runs the same script.
+fn write_psql_script(dir: &Path, tables: &[Table], csv_dir: &Path) -> Result<PathBuf> {
     let mut script = String::from("\\set ON_ERROR_STOP on\nSET TimeZone = 'UTC';\nBEGIN;\n");
     let list: Vec<String> = tables.iter().map(|t| ident(&t.name)).collect();
     writeln!(script, "TRUNCATE {};", list.join(", "))?;
@@ -365,29 +488,34 @@ fn time_psql_floor(
     script.push_str("COMMIT;\n");
     let path = dir.join("floor.sql");
     std::fs::write(&path, script)?;
+    Ok(path)
+}
 
-    say("timing psql \\copy (the floor)…");
+/// Time one `psql -f script` process, the whole of it (connecting included).
+fn time_psql(dir: &Path, script: &Path, port: u16, password: &str, label: &str) -> Result<Run> {
+    say(&format!("timing {label}…"));
     let mut cmd = Command::new("psql");
     cmd.arg(format!(
         "host=127.0.0.1 port={port} dbname=appdb user=app sslmode=require"
     ))
     .args(["-X", "-q", "-f"])
-    .arg(&path)
+    .arg(script)
     .env("PGPASSWORD", password);
-    let (secs, out) = timed(&mut cmd, &dir.join("floor.log"))?;
-    Ok(Run {
-        tool: "psql \\copy (floor)".into(),
-        secs,
-        peak_kb: None,
-        cpu_secs: None,
-        error: (!out.success).then(|| format!("psql failed:\n{}", out.tail)),
-        note: None,
-    })
+    let log = if label == FLOOR {
+        "floor.log"
+    } else {
+        "raw-floor.log"
+    };
+    let (secs, out) = timed(&mut cmd, &dir.join(log))?;
+    let error = (!out.success).then(|| format!("psql failed:\n{}", out.tail));
+    Ok(Run::new(label, secs, &out, error))
 }
 
 /// `dj2pg copy`, under GNU time for its peak RSS when available, else polling VmHWM.
+#[allow(clippy::too_many_arguments)]
 fn time_dj2pg(
     dir: &Path,
+    dj2pg: &Path,
     db: &Path,
     url: &str,
     password: &str,
@@ -398,10 +526,10 @@ fn time_dj2pg(
     let gnu_time = Path::new(GNU_TIME).exists();
     let mut cmd = if gnu_time {
         let mut c = Command::new(GNU_TIME);
-        c.args(["-f", "%M %U %S", "-o"]).arg(&rss_file).arg(DJ2PG);
+        c.args(["-f", "%M %U %S", "-o"]).arg(&rss_file).arg(dj2pg);
         c
     } else {
-        Command::new(DJ2PG)
+        Command::new(dj2pg)
     };
     cmd.args(["copy", "--from"])
         .arg(db)
@@ -412,19 +540,25 @@ fn time_dj2pg(
     if let Some(flag) = quiet {
         cmd.arg(flag);
     }
-    cmd.env("PGPASSWORD", password)
-        .env_remove("DJ2PG_TARGET_URL");
     let label = if quiet.is_some() {
         "dj2pg copy (no progress)"
     } else {
         "dj2pg copy"
     };
-    say(&format!("timing {label}…"));
-    let log = dir.join(if quiet.is_some() {
-        "dj2pg-quiet.log"
+    let (log, phase_log) = if quiet.is_some() {
+        ("dj2pg-quiet.log", "dj2pg-quiet-phases.log")
     } else {
-        "dj2pg.log"
-    });
+        ("dj2pg.log", "dj2pg-phases.log")
+    };
+    let (log, phase_log) = (dir.join(log), dir.join(phase_log));
+    // A file left from an earlier round must not pass for this run's.
+    if phase_log.exists() {
+        std::fs::remove_file(&phase_log)?;
+    }
+    cmd.env("PGPASSWORD", password)
+        .env("DJ2PG_PHASE_LOG", &phase_log)
+        .env_remove("DJ2PG_TARGET_URL");
+    say(&format!("timing {label}…"));
     let (secs, out) = timed(&mut cmd, &log)?;
     // GNU time's last line: "<peak KB> <user s> <system s>".
     let timed_line = std::fs::read_to_string(&rss_file)
@@ -447,29 +581,44 @@ fn time_dj2pg(
     };
     let output = std::fs::read(&log).unwrap_or_default();
     let lines = output.iter().filter(|&&b| b == b'\n').count();
-    Ok(Run {
-        tool: label.into(),
-        secs,
-        peak_kb,
-        cpu_secs,
-        error: (!out.success).then(|| format!("dj2pg copy failed:\n{}", out.tail)),
-        note: Some(format!("{lines} output lines, {} bytes", output.len())),
-    })
+    let error = (!out.success).then(|| format!("dj2pg copy failed:\n{}", out.tail));
+    let mut run = Run::new(label, secs, &out, error);
+    run.peak_kb = peak_kb;
+    run.cpu_secs = cpu_secs;
+    run.note = Some(format!("{lines} output lines, {} bytes", output.len()));
+    run.phases = phases::read(&phase_log);
+    Ok(run)
 }
 
 /// The flag that turns dj2pg copy's progress output off, if the CLI has one.
-fn no_progress_flag() -> Option<&'static str> {
-    let help = Command::new(DJ2PG).args(["copy", "--help"]).output().ok()?;
+fn no_progress_flag(dj2pg: &Path) -> Option<&'static str> {
+    let help = Command::new(dj2pg).args(["copy", "--help"]).output().ok()?;
     let help = String::from_utf8_lossy(&help.stdout);
     ["--no-progress", "--quiet"]
         .into_iter()
         .find(|f| help.contains(f))
 }
 
-fn time_pgloader(dir: &Path, db: &Path, port: u16, password: &str, ca_file: &Path) -> Result<Run> {
+fn time_pgloader(
+    dir: &Path,
+    db: &Path,
+    port: u16,
+    password: &str,
+    ca_file: &Path,
+    dim: u64,
+) -> Result<Run> {
+    // With long embeddings pgloader's default batches (25000 rows, 100000 prefetched, as
+    // Lisp strings of 4 bytes a character) exhaust Debian's SBCL heap ("Heap exhausted"):
+    // smaller ones then. The default stays for the sample's 12 dimensions, comparable with
+    // earlier figures.
+    let small = if dim > PGLOADER_SMALL_BATCHES_ABOVE_DIM {
+        ", batch rows = 2000, prefetch rows = 4000, batch size = 16 MB"
+    } else {
+        ""
+    };
     let load = format!(
         "LOAD DATABASE\n  FROM sqlite://{db}\n  INTO postgresql://app:{password}@127.0.0.1:{port}/appdb?sslmode=require\n\
-         WITH data only, truncate, create no tables, create no indexes, reset no sequences\n\
+         WITH data only, truncate, create no tables, create no indexes, reset no sequences{small}\n\
          SET work_mem to '64MB', maintenance_work_mem to '256MB', timezone to 'UTC'\n\
          EXCLUDING TABLE NAMES LIKE 'django_migrations';\n",
         db = db.display()
@@ -488,18 +637,18 @@ fn time_pgloader(dir: &Path, db: &Path, port: u16, password: &str, ca_file: &Pat
         .arg(&path);
     let (secs, out) = timed(&mut cmd, &dir.join("pgloader.log"))?;
     // pgloader exits 0 even when it rejected rows; the row check catches those.
-    Ok(Run {
-        tool: "pgloader (data only)".into(),
-        secs,
-        peak_kb: None,
-        cpu_secs: None,
-        error: (!out.success).then(|| format!("pgloader failed:\n{}", out.tail)),
-        note: None,
-    })
+    let error = (!out.success).then(|| format!("pgloader failed:\n{}", out.tail));
+    let mut run = Run::new("pgloader (data only)", secs, &out, error);
+    if !small.is_empty() {
+        run.note = Some(format!("load file WITH{}", small.trim_start_matches(',')));
+    }
+    Ok(run)
 }
 
 struct Exit {
     success: bool,
+    /// Start and end of the process, unix µs.
+    span: (i64, i64),
     tail: String,
     polled_hwm_kb: Option<u64>,
 }
@@ -511,6 +660,7 @@ fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, Exit)> {
         .stdout(file.try_clone()?)
         .stderr(file);
     let start = Instant::now();
+    let start_us = unix_micros();
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
@@ -526,6 +676,7 @@ fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, Exit)> {
         std::thread::sleep(Duration::from_millis(10));
     };
     let secs = start.elapsed().as_secs_f64();
+    let span = (start_us, unix_micros());
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
@@ -533,6 +684,7 @@ fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, Exit)> {
         secs,
         Exit {
             success: status.success(),
+            span,
             tail,
             polled_hwm_kb: hwm,
         },
@@ -600,245 +752,10 @@ impl Checker<'_> {
     }
 }
 
-/// One tool's runs summed up: medians, and the spread of the times.
-struct Summary<'a> {
-    tool: &'a str,
-    secs: f64,
-    min: f64,
-    max: f64,
-    peak_kb: Option<u64>,
-    cpu_secs: Option<f64>,
-    runs: usize,
-    failed: Vec<&'a Run>,
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
-fn summarize(runs: &[Run]) -> Vec<Summary<'_>> {
-    let mut tools: Vec<&str> = Vec::new();
-    for r in runs {
-        if !tools.contains(&r.tool.as_str()) {
-            tools.push(&r.tool);
-        }
-    }
-    tools
-        .into_iter()
-        .map(|tool| {
-            let all: Vec<&Run> = runs.iter().filter(|r| r.tool == tool).collect();
-            let ok: Vec<&Run> = all.iter().copied().filter(|r| r.error.is_none()).collect();
-            let secs: Vec<f64> = ok.iter().map(|r| r.secs).collect();
-            Summary {
-                tool,
-                secs: median(secs.clone()).unwrap_or(f64::NAN),
-                min: secs.iter().copied().fold(f64::INFINITY, f64::min),
-                max: secs.iter().copied().fold(0.0, f64::max),
-                peak_kb: ok.iter().filter_map(|r| r.peak_kb).max(),
-                cpu_secs: median(ok.iter().filter_map(|r| r.cpu_secs).collect()),
-                runs: ok.len(),
-                failed: all.into_iter().filter(|r| r.error.is_some()).collect(),
-            }
-        })
-        .collect()
-}
-
-fn report(runs: &[Run], rows: u64, args: &Args, quiet_flag: Option<&str>) {
-    let summaries = summarize(runs);
-    let ok = |prefix: &str| {
-        summaries
-            .iter()
-            .find(|s| s.tool.starts_with(prefix) && s.runs > 0)
-    };
-    let rate = |s: &Summary| rows as f64 / s.secs;
-    let floor = ok("psql");
-    let jobs = args
-        .jobs
-        .map_or("dj2pg's default".to_string(), |j| j.to_string());
-    let rtt = if args.rtt_ms > 0 {
-        format!(", +{} ms round trip", args.rtt_ms)
-    } else {
-        String::new()
-    };
-    println!(
-        "\n== dj2pg copy benchmark: {rows} rows, --jobs {jobs}, {} CPUs{rtt}, {} ==",
-        cpus(),
-        if args.repeat > 1 {
-            format!("median of {} rounds", args.repeat)
-        } else {
-            "one round".to_string()
-        }
-    );
-    println!(
-        "{:<26} {:>9} {:>13} {:>10} {:>9} {:>9} {:>10}",
-        "tool", "seconds", "min-max", "rows/s", "vs floor", "CPU s", "peak RSS"
-    );
-    for s in &summaries {
-        if s.runs == 0 {
-            println!("{:<26} {:>9}", s.tool, "FAILED");
-            continue;
-        }
-        let ratio = floor.map_or("-".into(), |f| format!("{:.2}x", rate(s) / rate(f)));
-        let rss = s
-            .peak_kb
-            .map_or("-".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
-        let cpu = s.cpu_secs.map_or("-".into(), |c| format!("{c:.2}"));
-        println!(
-            "{:<26} {:>9.2} {:>13} {:>10.0} {:>9} {:>9} {:>10}",
-            s.tool,
-            s.secs,
-            format!("{:.2}-{:.2}", s.min, s.max),
-            rate(s),
-            ratio,
-            cpu,
-            rss
-        );
-    }
-    let dj = summaries
-        .iter()
-        .find(|s| s.tool == "dj2pg copy" && s.runs > 0);
-    println!();
-    match (dj, floor) {
-        (Some(d), Some(f)) => println!(
-            "dj2pg / psql \\copy floor = {:.2}x   (target >= 1.0x at >= 1M rows)",
-            rate(d) / rate(f)
-        ),
-        _ => println!("dj2pg / psql \\copy floor = n/a"),
-    }
-    match (
-        dj,
-        summaries.iter().find(|s| s.tool.starts_with("pgloader")),
-    ) {
-        (Some(d), Some(p)) if p.runs > 0 => println!(
-            "dj2pg / pgloader = {:.2}x   (target >= 3x at >= 1M rows)",
-            rate(d) / rate(p)
-        ),
-        (_, None) => {
-            println!("dj2pg / pgloader = n/a (pgloader not installed: apt-get install pgloader)")
-        }
-        _ => println!("dj2pg / pgloader = n/a"),
-    }
-    match dj.and_then(|d| d.peak_kb) {
-        Some(kb) => println!(
-            "dj2pg peak RSS = {:.1} MB   (target < 150 MB; {}, highest of the rounds)",
-            kb as f64 / 1024.0,
-            if Path::new(GNU_TIME).exists() {
-                "GNU time %M"
-            } else {
-                "polled VmHWM"
-            }
-        ),
-        None => println!("dj2pg peak RSS = n/a"),
-    }
-    let quiet = summaries
-        .iter()
-        .find(|s| s.tool == "dj2pg copy (no progress)" && s.runs > 0);
-    match (dj, quiet) {
-        (Some(d), Some(q)) => {
-            println!(
-                "progress display = {:+.1}% of copy time   (target < 2%; run with vs without {})",
-                (d.secs - q.secs) / d.secs * 100.0,
-                quiet_flag.unwrap_or("")
-            );
-            if let (Some(dc), Some(qc)) = (d.cpu_secs, q.cpu_secs) {
-                println!(
-                    "progress display = {:+.1}% of dj2pg's CPU time (same comparison, user+system)",
-                    (dc - qc) / dc * 100.0
-                );
-            }
-        }
-        _ if quiet_flag.is_none() => println!(
-            "progress display = not measured: `dj2pg copy` has no flag to turn progress off \
-             (its output went to a file)"
-        ),
-        _ => println!("progress display = n/a"),
-    }
-    // Each tool's note from its last round.
-    for s in &summaries {
-        if let Some(note) = runs
-            .iter()
-            .rev()
-            .find(|r| r.tool == s.tool)
-            .and_then(|r| r.note.as_ref())
-        {
-            println!("note {}: {note}", s.tool);
-        }
-    }
-    for s in &summaries {
-        for r in &s.failed {
-            if let Some(err) = &r.error {
-                println!("\n{} did not count:\n{err}", r.tool);
-            }
-        }
-    }
-}
-
-/// A loopback TCP proxy to `target` that holds every chunk back by `delay` in each
-/// direction: the tools then see the server `2 × delay` away, as a managed database is
-/// from a laptop. Returns its port; it runs until the bench ends.
-fn start_delay_proxy(target: u16, delay: Duration) -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
-                continue;
-            };
-            let _ = (client.set_nodelay(true), server.set_nodelay(true));
-            for (from, to) in [
-                (client.try_clone(), server.try_clone()),
-                (server.try_clone(), client.try_clone()),
-            ] {
-                if let (Ok(from), Ok(to)) = (from, to) {
-                    std::thread::spawn(move || delay_pipe(from, to, delay));
-                }
-            }
-        }
-    });
-    Ok(port)
-}
-
-/// Copy `from` to `to`, each chunk written `delay` after it was read.
-fn delay_pipe(mut from: std::net::TcpStream, mut to: std::net::TcpStream, delay: Duration) {
-    use std::io::Read;
-    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
-    let writer = std::thread::spawn(move || {
-        for (due, data) in rx {
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-            if to.write_all(&data).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(std::net::Shutdown::Write);
-    });
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if tx
-                    .send((Instant::now() + delay, buf[..n].to_vec()))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        }
-    }
-    drop(tx);
-    let _ = writer.join();
+fn unix_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
 }
 
 fn cpus() -> usize {
