@@ -134,6 +134,10 @@ pub struct CopyOptions {
     /// back and analyzed in one round trip to the server. 0: every table on its own.
     #[arg(long, value_name = "N", default_value_t = crate::data::copy::DEFAULT_BATCH_ROWS)]
     pub batch_rows: u64,
+    /// Compress large values (long JSON lists, text) with the server's default method
+    /// (pglz) instead of lz4: about 30% less disk for long JSON, about half the load speed.
+    #[arg(long)]
+    pub server_compression: bool,
 }
 
 /// Parallel connections for the copy when none are asked for: one per core, 2 to 4. The

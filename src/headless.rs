@@ -71,6 +71,8 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         jobs: args.copy.jobs,
         rejects_dir: args.copy.rejects.clone(),
         bulk_min_rows: Some(args.copy.bulk_min_rows),
+        batch_rows: Some(args.copy.batch_rows),
+        lz4: Some(!args.copy.server_compression),
         backup_dir: args.backup_dir.clone(),
     };
     if args.fresh {
@@ -580,6 +582,7 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
             time_zone,
             bulk_min_rows: args.copy.bulk_min_rows,
             batch_rows: args.copy.batch_rows,
+            lz4: !args.copy.server_compression,
         },
         &mut std::io::stdout().lock(),
         stop,

@@ -52,6 +52,8 @@ pub fn launch_with(
             jobs: crate::cli::default_jobs(),
             rejects_dir: None,
             bulk_min_rows: None,
+            batch_rows: None,
+            lz4: None,
             backup_dir: args.backup_dir.clone(),
         }),
     };

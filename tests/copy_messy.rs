@@ -100,6 +100,7 @@ fn args(c: &TempCluster, file: &Path, policy: ProblemPolicy) -> StandaloneArgs {
         // Bulk mode for every table, however small: its paths are what this file tests.
         bulk_min_rows: 0,
         batch_rows: dj2pg::data::copy::DEFAULT_BATCH_ROWS,
+        lz4: true,
     }
 }
 

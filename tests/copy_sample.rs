@@ -37,6 +37,7 @@ fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
         // Bulk mode for every table, however small (the sample here is small).
         bulk_min_rows: 0,
         batch_rows: dj2pg::data::copy::DEFAULT_BATCH_ROWS,
+        lz4: true,
     }
 }
 
@@ -421,4 +422,53 @@ fn a_refused_row_in_a_batch_names_its_table_and_leaves_the_whole_batch_unwritten
     let report = run_standalone(batched(), &mut out)
         .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
     assert!(report.all_verified(), "{}", String::from_utf8_lossy(&out));
+}
+
+/// The compression of `classifier_embedding.vector_json` values, as PostgreSQL stored them.
+fn json_compression(c: &TempCluster) -> Vec<Option<String>> {
+    rows(
+        &c.app(),
+        c.app_password(),
+        "SELECT DISTINCT pg_column_compression(vector_json) FROM classifier_embedding",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect()
+}
+
+#[test]
+fn long_json_is_compressed_with_lz4_unless_the_server_default_is_asked_for() {
+    // 384-dimension embeddings: each JSON list is several kB, so PostgreSQL compresses it.
+    let (c, _python, _tmp, project) = migrated(1500, &["--dim", "384"]);
+    let batched = StandaloneArgs {
+        bulk_min_rows: dj2pg::data::copy::DEFAULT_BULK_MIN_ROWS,
+        ..args(&c, &project)
+    };
+    let mut out = Vec::new();
+    let report = run_standalone(batched, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(report.all_verified(), "{}", String::from_utf8_lossy(&out));
+    assert_eq!(json_compression(&c), [Some("lz4".to_string())]);
+    assert!(
+        report.notes.iter().any(|n| n.contains("lz4")),
+        "{:?}",
+        report.notes
+    );
+
+    // Reloaded (in bulk mode this time) with the server's default: pglz.
+    rows(&c.app(), c.app_password(), "TRUNCATE classifier_embedding");
+    let server_default = StandaloneArgs {
+        lz4: false,
+        ..args(&c, &project)
+    };
+    let mut out = Vec::new();
+    let report = run_standalone(server_default, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(report.all_verified(), "{}", String::from_utf8_lossy(&out));
+    assert_eq!(json_compression(&c), [Some("pglz".to_string())]);
+    assert!(
+        !report.notes.iter().any(|n| n.contains("lz4")),
+        "{:?}",
+        report.notes
+    );
 }

@@ -44,6 +44,7 @@ pub fn run(
         f(&tracker.snapshot(clock));
     };
 
+    cx.adopt(plan);
     cx.prewarm();
     tracker.set_stage("checking the target");
     report_now(&tracker, &mut clock, on_progress);
@@ -303,6 +304,11 @@ pub fn run(
         on_progress,
     )?;
     rejects.flush()?;
+    if plan.lz4 {
+        notes.push(
+            "Large values (long JSON lists, long text) were compressed with lz4, about twice as fast to load as the server's default (pglz) for about 30% more disk; --server-compression keeps the server's default.".into(),
+        );
+    }
     if scheduled.batches > 0 {
         notes.push(format!(
             "{} table(s) loaded, read back and analyzed in batches: {} round trip(s) to the server for them all.",

@@ -59,10 +59,6 @@ use std::time::Duration;
 const SESSION_OPTIONS: &str = "-c statement_timeout=0 -c lock_timeout=0 \
      -c idle_in_transaction_session_timeout=0 -c synchronous_commit=off";
 
-fn wire_options() -> String {
-    format!("-c TimeZone=UTC {SESSION_OPTIONS}")
-}
-
 /// The copy was cancelled at the user's request (the current transaction rolled back).
 #[derive(Debug, thiserror::Error)]
 #[error("cancelled; nothing half-written remains and the copy can be resumed")]
@@ -107,6 +103,8 @@ pub struct Context {
     control: Mutex<Option<postgres::Client>>,
     /// Pipelined sessions being opened ahead of the load ([`Context::prewarm`]).
     warm: Mutex<Warm>,
+    /// The load's sessions compress large values with lz4 (decided by the plan).
+    lz4: AtomicBool,
 }
 
 /// Sessions opened in the background, and how many are still on their way.
@@ -155,7 +153,23 @@ impl Context {
             stop,
             control: Mutex::new(None),
             warm: Mutex::new(Warm::default()),
+            lz4: AtomicBool::new(false),
         })
+    }
+
+    /// The session options of the load: [`SESSION_OPTIONS`], and lz4 compression of large
+    /// values when the plan found the server offers it and the settings want it.
+    fn load_options(&self) -> String {
+        let mut o = SESSION_OPTIONS.to_string();
+        if self.lz4.load(Ordering::Relaxed) {
+            o.push_str(" -c default_toast_compression=lz4");
+        }
+        o
+    }
+
+    /// Follow `plan` for the load's sessions (before they open).
+    fn adopt(&self, plan: &plan::Plan) {
+        self.lz4.store(plan.lz4, Ordering::Relaxed);
     }
 
     /// Start opening the load's sessions in the background (once): each costs several
@@ -167,14 +181,17 @@ impl Context {
             return;
         }
         warm.started = true;
+        // The sessions follow the plan's settings (lz4), read when they open.
         let (tx, rx) = std::sync::mpsc::channel();
+        let options = format!("-c TimeZone=UTC {}", self.load_options());
         for _ in 0..self.jobs() {
             let (config, password, tx) = (self.config.clone(), self.password.clone(), tx.clone());
+            let options = options.clone();
             std::thread::spawn(move || {
                 let _ = tx.send(crate::pg::wire::Wire::connect(
                     &config,
                     password.as_ref(),
-                    &wire_options(),
+                    &options,
                 ));
             });
         }
@@ -210,7 +227,7 @@ impl Context {
     /// A connection for the copy, with [`SESSION_OPTIONS`].
     pub fn connect(&self) -> Result<postgres::Client> {
         self.config
-            .connect_with(self.password.as_ref(), SESSION_OPTIONS)
+            .connect_with(self.password.as_ref(), &self.load_options())
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
@@ -227,7 +244,11 @@ impl Context {
                 }
             }
         }
-        crate::pg::wire::Wire::connect(&self.config, self.password.as_ref(), &wire_options())
+        crate::pg::wire::Wire::connect(
+            &self.config,
+            self.password.as_ref(),
+            &format!("-c TimeZone=UTC {}", self.load_options()),
+        )
     }
 
     fn jobs(&self) -> usize {
@@ -247,7 +268,10 @@ impl Context {
                 self.config.user
             );
         }
-        plan::build(&src, &dst, &self.config.user)
+        let mut plan = plan::build(&src, &dst, &self.config.user)?;
+        plan.lz4 &= self.settings.lz4;
+        self.adopt(&plan);
+        Ok(plan)
     }
 
     /// Run `f` over every table of the plan, `jobs` at a time, each thread with its own

@@ -112,6 +112,9 @@ pub struct Plan {
     pub outside_referrers: Vec<(String, String, String)>,
     /// Tables of derived data, left out of the plan: left empty and rebuilt by the app.
     pub derived: Vec<DerivedTable>,
+    /// Large values are compressed with lz4 in this run's sessions (see
+    /// `CopySettings::lz4`): the server offers it and the settings ask for it.
+    pub lz4: bool,
 }
 
 impl Plan {
@@ -247,6 +250,7 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
         notes,
         outside_referrers,
         derived,
+        lz4: dst.lz4,
     })
 }
 

@@ -207,6 +207,8 @@ pub struct PgForeignKey {
 pub struct PgSchema {
     pub tables: Vec<PgTable>,
     pub foreign_keys: Vec<PgForeignKey>,
+    /// The server can compress large values with lz4 (PostgreSQL 14+, built with lz4).
+    pub lz4: bool,
 }
 
 pub fn quote_pg(name: &str) -> String {
@@ -243,8 +245,12 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
     );
     let keys_sql = "SELECT conrelid::int8, confrelid::int8, conkey, confkey, condeferrable
                FROM pg_constraint WHERE contype = 'f'";
+    let lz4_sql = "SELECT count(*) FROM pg_settings \
+                   WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)";
     let messages = client
-        .simple_query(&format!("{tables_sql};\n{columns_sql};\n{keys_sql}"))
+        .simple_query(&format!(
+            "{tables_sql};\n{columns_sql};\n{keys_sql};\n{lz4_sql}"
+        ))
         .context("could not read the PostgreSQL tables, columns and foreign keys")?;
     // The three statements' rows, in order.
     let mut results: Vec<Vec<postgres::SimpleQueryRow>> = vec![Vec::new()];
@@ -259,7 +265,7 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
             _ => {}
         }
     }
-    let [table_rows, column_rows, key_rows, ..] = results.as_slice() else {
+    let [table_rows, column_rows, key_rows, lz4_rows, ..] = results.as_slice() else {
         anyhow::bail!("reading the PostgreSQL catalog returned fewer results than asked");
     };
     let mut tables: Vec<PgTable> = Vec::new();
@@ -324,9 +330,11 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
             deferrable: flag(r, 4)?,
         });
     }
+    let lz4 = lz4_rows.first().map(|r| int(r, 0)).transpose()? == Some(1);
     Ok(PgSchema {
         tables,
         foreign_keys,
+        lz4,
     })
 }
 

@@ -31,6 +31,8 @@ pub struct StandaloneArgs {
     pub bulk_min_rows: u64,
     /// Most rows of one batch of small tables (see `CopySettings::batch_rows`).
     pub batch_rows: u64,
+    /// lz4 compression of large values where the server offers it (`CopySettings::lz4`).
+    pub lz4: bool,
 }
 
 struct Out<'a> {
@@ -81,6 +83,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         time_zone: args.time_zone.clone(),
         bulk_min_rows: args.bulk_min_rows,
         batch_rows: args.batch_rows,
+        lz4: args.lz4,
         ..CopySettings::with_jobs(args.jobs)
     };
     let cx = Context::new(

@@ -257,6 +257,16 @@ pub struct CopySettings {
     /// and `ANALYZE` in one round trip (see `copy::batch`). 0: each table on its own.
     #[serde(default = "default_batch_rows")]
     pub batch_rows: u64,
+    /// Compress large values (long JSON lists, text) with lz4 where the server offers it,
+    /// instead of the server's default (pglz): about twice as fast to load 384-dimension
+    /// embeddings as JSON, for about 30% more disk. Columns with a compression of their
+    /// own keep it. Off: the server's default.
+    #[serde(default = "default_lz4")]
+    pub lz4: bool,
+}
+
+fn default_lz4() -> bool {
+    true
 }
 
 /// The default most rows of one batch of small tables.
@@ -282,6 +292,7 @@ impl CopySettings {
             bulk: true,
             bulk_min_rows: DEFAULT_BULK_MIN_ROWS,
             batch_rows: DEFAULT_BATCH_ROWS,
+            lz4: true,
         }
     }
 }

@@ -77,6 +77,12 @@ pub struct RunOptions {
     /// Copy engine: the size from which a table loads in bulk mode (`None`: the default).
     #[serde(default)]
     pub bulk_min_rows: Option<u64>,
+    /// Copy engine: most rows per batch of small tables (`None`: the default; 0: off).
+    #[serde(default)]
+    pub batch_rows: Option<u64>,
+    /// Copy engine: lz4 compression of large values (`None`: the default, on).
+    #[serde(default)]
+    pub lz4: Option<bool>,
     /// Where the backup goes (`--backup-dir`); default `.dj2pg/backups/<time>/` in the project.
     #[serde(default)]
     pub backup_dir: Option<PathBuf>,
@@ -499,6 +505,12 @@ impl Migration {
         settings.rejects = self.options.rejects_dir.clone();
         if let Some(n) = self.options.bulk_min_rows {
             settings.bulk_min_rows = n;
+        }
+        if let Some(n) = self.options.batch_rows {
+            settings.batch_rows = n;
+        }
+        if let Some(on) = self.options.lz4 {
+            settings.lz4 = on;
         }
         if let Some(d) = &self.discovery {
             settings.use_tz = d.use_tz.unwrap_or(true);
