@@ -491,6 +491,7 @@ mod tests {
                 can_truncate: true,
             }],
             foreign_keys: Vec::new(),
+            lz4: false,
         };
         (src, dst)
     }
