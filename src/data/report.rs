@@ -32,6 +32,9 @@ pub struct RunReport {
     pub sql_run: Vec<String>,
     pub tables: Vec<TableCheck>,
     pub copy_elapsed_ms: u64,
+    /// What the copy noted (kept tables, batches, lz4 compression, timings).
+    #[serde(default)]
+    pub copy_notes: Vec<String>,
     pub derived: Vec<DerivedTable>,
     /// The settings file changed, and where its old version is.
     pub settings_file: Option<PathBuf>,
@@ -118,6 +121,9 @@ impl RunReport {
                 self.rows_copied(),
                 self.copy_elapsed_ms as f64 / 1000.0
             );
+            for note in &self.copy_notes {
+                let _ = writeln!(s, "\n- {note}");
+            }
         }
         if !self.derived.is_empty() {
             let _ = writeln!(s, "\n## Left empty, to rebuild\n");

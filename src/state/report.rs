@@ -53,9 +53,14 @@ pub fn build(m: &Migration) -> RunReport {
         ),
         _ => (None, Vec::new()),
     };
-    let (tables, copy_elapsed_ms, derived) = match &m.copy_report {
-        Some(r) => (r.checks.clone(), r.elapsed_ms, r.derived.clone()),
-        None => (Vec::new(), 0, Vec::new()),
+    let (tables, copy_elapsed_ms, derived, copy_notes) = match &m.copy_report {
+        Some(r) => (
+            r.checks.clone(),
+            r.elapsed_ms,
+            r.derived.clone(),
+            r.notes.clone(),
+        ),
+        None => (Vec::new(), 0, Vec::new(), Vec::new()),
     };
     let settings_file = m.settings_applied.as_ref().map(|a| a.settings_file.clone());
     let settings_backup = m
@@ -109,6 +114,7 @@ pub fn build(m: &Migration) -> RunReport {
         sql_run,
         tables,
         copy_elapsed_ms,
+        copy_notes,
         derived,
         settings_file,
         settings_backup,
