@@ -73,6 +73,22 @@ fn kill_9_mid_table_then_rerun_ends_with_exact_rows() {
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success(), "killed");
+    // A query the client had sent in full (a pipelined bulk load: drops, COPY and its
+    // rows, rebuilds, COMMIT) may still be finishing on the server; each ends committed or
+    // rolled back. Read the schema once the killed client's sessions are gone, not while a
+    // commit is swapping its indexes (the catalog functions then read a newer catalog).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dj2pg' AND pid <> pg_backend_pid()",
+    )
+    .as_deref()
+        != Some("0")
+    {
+        assert!(Instant::now() < deadline, "the killed copy's sessions never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(
         schema(),
         migrated,

@@ -18,6 +18,7 @@
 //! the commit makes visible, so it is the verification of these tables, one round trip
 //! earlier. If the commit fails, the batch fails and nothing of it counts.
 
+use super::plan::TablePlan;
 use super::task::{Shared, TableOutcome, Task, stream_rows};
 use super::verify::{self, Canon};
 use crate::pg::wire::{Reply, ServerError, Wire};
@@ -207,8 +208,32 @@ pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableO
         .iter()
         .map(|t| t.source_rows >= sh.cx.settings.bulk_min_rows)
         .collect();
+    let before = wire.round_trips();
+    let sums = read_back(wire, &tables, &analyze)?;
+    let trips = wire.round_trips() - before;
+    Ok(sums
+        .into_iter()
+        .zip(&analyze)
+        .enumerate()
+        .map(|(k, (sum, &a))| TableOutcome {
+            table: task.tables[k],
+            target: Some(sum),
+            analyzed: a,
+            round_trips: trips,
+            ..Default::default()
+        })
+        .collect())
+}
+
+/// Read `tables` back and checksum them (after `ANALYZE` where `analyze` says), all in one
+/// query: one round trip, whatever the number of tables.
+pub fn read_back(
+    wire: &mut Wire,
+    tables: &[&TablePlan],
+    analyze: &[bool],
+) -> Result<Vec<verify::Checksum>> {
     let mut sql = Vec::new();
-    for (t, &a) in tables.iter().zip(&analyze) {
+    for (t, &a) in tables.iter().zip(analyze) {
         if a {
             sql.push(format!("ANALYZE {}", t.target));
         }
@@ -218,10 +243,12 @@ pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableO
             verify::read_back_sql(t)
         });
     }
-    let before = wire.round_trips();
+    if sql.is_empty() {
+        return Ok(Vec::new());
+    }
     wire.query(&sql.join(";\n"))?;
     let mut out = Vec::with_capacity(tables.len());
-    for (k, (t, &a)) in tables.iter().zip(&analyze).enumerate() {
+    for (t, &a) in tables.iter().zip(analyze) {
         if a && let Reply::Failed(e) = wire.statement()? {
             wire.finish_query()?;
             bail!("ANALYZE {} failed: {e}", t.target);
@@ -253,12 +280,7 @@ pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableO
                 }
             }
         };
-        out.push(TableOutcome {
-            table: task.tables[k],
-            target: Some(sum),
-            analyzed: a,
-            ..Default::default()
-        });
+        out.push(sum);
     }
     if let Some(e) = wire.end_query()? {
         bail!(
@@ -269,10 +291,6 @@ pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableO
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-    }
-    let trips = wire.round_trips() - before;
-    for o in &mut out {
-        o.round_trips = trips;
     }
     Ok(out)
 }

@@ -77,9 +77,7 @@ pub fn run(
     let sources = cx.par_tables_subset(plan, &candidates, |sq, i| {
         task::source_checksum(sq, cx, plan, i, &scan)
     })?;
-    let targets = cx.par_pg(&candidates, |c, &i| {
-        verify::target_checksum(c, &plan.tables[i])
-    })?;
+    let targets = cx.target_checksums(plan, &candidates)?;
     let mut keep = vec![false; n];
     let mut source_sum: Vec<Option<(Checksum, u64)>> = vec![None; n];
     for (k, &i) in candidates.iter().enumerate() {

@@ -105,6 +105,8 @@ pub struct Context {
     warm: Mutex<Warm>,
     /// The load's sessions compress large values with lz4 (decided by the plan).
     lz4: AtomicBool,
+    /// Sessions given back after a use, for the next one who needs one.
+    idle: Mutex<Vec<crate::pg::wire::Wire>>,
 }
 
 /// Sessions opened in the background, and how many are still on their way.
@@ -154,6 +156,7 @@ impl Context {
             control: Mutex::new(None),
             warm: Mutex::new(Warm::default()),
             lz4: AtomicBool::new(false),
+            idle: Mutex::new(Vec::new()),
         })
     }
 
@@ -234,6 +237,9 @@ impl Context {
     /// A pipelined session for batches ([`batch`]), with the same settings as
     /// [`Context::connect`].
     pub fn wire(&self) -> Result<crate::pg::wire::Wire> {
+        if let Some(w) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(w);
+        }
         {
             let mut warm = self.warm.lock().unwrap_or_else(|p| p.into_inner());
             if warm.pending > 0 {
@@ -249,6 +255,34 @@ impl Context {
             self.password.as_ref(),
             &format!("-c TimeZone=UTC {}", self.load_options()),
         )
+    }
+
+    /// Keep a session that ended its work cleanly for the next [`Context::wire`].
+    fn give_back(&self, w: crate::pg::wire::Wire) {
+        if !w.is_broken() {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(w);
+        }
+    }
+
+    /// Read some target tables back and checksum them (resume's keep-or-reload check). A
+    /// few small ones in one query on one session (one round trip); big ones in parallel.
+    fn target_checksums(
+        &self,
+        plan: &plan::Plan,
+        tables: &[usize],
+    ) -> Result<Vec<verify::Checksum>> {
+        let rows: u64 = tables.iter().map(|&i| plan.tables[i].source_rows).sum();
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        if rows >= 200_000 {
+            return self.par_pg(tables, |c, &i| verify::target_checksum(c, &plan.tables[i]));
+        }
+        let mut wire = self.wire()?;
+        let list: Vec<&plan::TablePlan> = tables.iter().map(|&i| &plan.tables[i]).collect();
+        let sums = batch::read_back(&mut wire, &list, &vec![false; list.len()])?;
+        self.give_back(wire);
+        Ok(sums)
     }
 
     fn jobs(&self) -> usize {

@@ -131,9 +131,7 @@ pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightRepo
     let candidates: Vec<usize> = (0..plan.tables.len())
         .filter(|&i| expected[i].is_some_and(|e| e.rows == counts[i]))
         .collect();
-    let target_sums = cx.par_pg(&candidates, |client, &i| {
-        verify::target_checksum(client, &plan.tables[i])
-    })?;
+    let target_sums = cx.target_checksums(plan, &candidates)?;
     let mut kept = Vec::new();
     let mut pg = None;
     for (k, &i) in candidates.iter().enumerate() {
