@@ -138,6 +138,10 @@ pub struct CopyOptions {
     /// (pglz) instead of lz4: about 30% less disk for long JSON, about half the load speed.
     #[arg(long)]
     pub server_compression: bool,
+    /// `dj2pg copy` only, for measuring: bulk tables that share a parent load one after
+    /// the other, as before siblings loaded together.
+    #[arg(long, hide = true)]
+    pub siblings_apart: bool,
 }
 
 /// Parallel connections for the copy when none are asked for: one per core, 2 to 4. The

@@ -583,6 +583,7 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
             bulk_min_rows: args.copy.bulk_min_rows,
             batch_rows: args.copy.batch_rows,
             lz4: !args.copy.server_compression,
+            siblings_together: !args.copy.siblings_apart,
         },
         &mut std::io::stdout().lock(),
         stop,

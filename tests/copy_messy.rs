@@ -101,6 +101,7 @@ fn args(c: &TempCluster, file: &Path, policy: ProblemPolicy) -> StandaloneArgs {
         bulk_min_rows: 0,
         batch_rows: dj2pg::data::copy::DEFAULT_BATCH_ROWS,
         lz4: true,
+        siblings_together: true,
     }
 }
 

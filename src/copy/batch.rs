@@ -148,8 +148,14 @@ pub fn run_bulk(
     let targets: Vec<&str> = tables.iter().map(|t| t.target.as_str()).collect();
     let before = wire.round_trips();
     let (set, drops, freeze) =
-        super::bulk::set_aside(wire, &targets, task.truncate_too.as_deref())?;
-    let put_back = super::bulk::put_back_sql(&set);
+        super::bulk::set_aside(wire, &targets, task.truncate_too.as_deref(), task.light)?;
+    let mut put_back = super::bulk::put_back_sql(&set);
+    if task.light && !put_back.is_empty() {
+        // The kept foreign keys queued a check per row; PostgreSQL builds no index on a
+        // table with checks pending, so they run first (and wait here, not at the
+        // commit, for a sibling holding the parent).
+        put_back.insert(0, "SET CONSTRAINTS ALL IMMEDIATE".into());
+    }
     let mut sql = drops.clone();
     sql.extend(tables.iter().map(|t| t.copy_in_sql(freeze)));
     sql.extend(put_back.iter().cloned());

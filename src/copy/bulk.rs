@@ -129,6 +129,7 @@ pub fn set_aside(
     wire: &mut Wire,
     targets: &[&str],
     too: Option<&[String]>,
+    keep_foreign_keys: bool,
 ) -> Result<(SetAside, Vec<String>, bool)> {
     let listed: Vec<&str> = targets
         .iter()
@@ -195,6 +196,7 @@ pub fn set_aside(
     let mut others = 0i64;
     for r in &rows {
         match field(r, 0).as_str() {
+            "f" if keep_foreign_keys => {}
             "f" => {
                 let (t, name, def) = (field(r, 1), field(r, 2), field(r, 3));
                 drops.push(format!(

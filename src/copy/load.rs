@@ -250,6 +250,7 @@ pub fn run(
                     truncate_too: None,
                     check: false,
                     batch: false,
+                    light: false,
                 });
             }
             tasks_of.push(tasks);
@@ -262,6 +263,7 @@ pub fn run(
                 truncate_too,
                 check: false,
                 batch: false,
+                light: false,
             }]);
         }
     }
@@ -306,6 +308,17 @@ pub fn run(
         notes.push(
             "Large values (long JSON lists, long text) were compressed with lz4, about twice as fast to load as the server's default (pglz) for about 30% more disk; --server-compression keeps the server's default.".into(),
         );
+    }
+    if !scheduled.light_tables.is_empty() {
+        let names: Vec<&str> = scheduled
+            .light_tables
+            .iter()
+            .map(|&t| plan.tables[t].name.as_str())
+            .collect();
+        notes.push(format!(
+            "Loaded beside a table sharing its parent, keeping their foreign keys (checked at commit): {}.",
+            names.join(", ")
+        ));
     }
     if scheduled.batches > 0 {
         notes.push(format!(

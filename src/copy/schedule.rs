@@ -14,6 +14,7 @@ use super::task::{self, Shared, TableOutcome, Task};
 use super::tracker::Clock;
 use crate::data::copy::{CopyProgress, TablePhase};
 use anyhow::Result;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -24,11 +25,20 @@ pub type Locks = Vec<(bool, BTreeSet<String>)>;
 
 /// A task's lock set: its group's; a check task ([`Task::check`]) reads and `ANALYZE`s its
 /// own tables, which a child's foreign-key drop would lock, so it counts as strong on them.
-fn lock_set<'a>(locks: &'a Locks, own: &'a Locks, t: &Task) -> (bool, &'a BTreeSet<String>) {
+///
+/// A light task ([`Task::light`]) keeps its foreign keys, so it locks no parent while it
+/// loads: only the referencing tables it empties along. At its commit the deferred key
+/// checks read the parent and wait, if a sibling in full bulk mode still holds it, until
+/// that sibling commits — a wait at the end, never a deadlock (the sibling needs nothing
+/// the light task holds).
+fn lock_set<'a>(locks: &'a Locks, own: &'a Locks, t: &Task) -> (bool, Cow<'a, BTreeSet<String>>) {
     if t.check {
-        (true, &own[t.group].1)
+        (true, Cow::Borrowed(&own[t.group].1))
+    } else if t.light {
+        let too = t.truncate_too.iter().flatten().cloned().collect();
+        (true, Cow::Owned(too))
     } else {
-        (locks[t.group].0, &locks[t.group].1)
+        (locks[t.group].0, Cow::Borrowed(&locks[t.group].1))
     }
 }
 
@@ -37,7 +47,7 @@ fn conflicts(locks: &Locks, own: &Locks, a: &Task, b: &Task) -> bool {
         return false; // slices of one table
     }
     let ((sa, la), (sb, lb)) = (lock_set(locks, own, a), lock_set(locks, own, b));
-    (sa || sb) && !la.is_disjoint(lb)
+    (sa || sb) && !la.is_disjoint(&lb)
 }
 
 /// Per group, the rows on the longest chain of loads it heads: its own rows and those of
@@ -89,6 +99,8 @@ pub fn schedule(
     // Batches get group numbers from `ngroups` on; their members, by batch.
     let mut locks: Locks = locks.to_vec();
     let mut batches: Vec<Vec<usize>> = Vec::new();
+    let light_ok = sh.cx.settings.siblings_together;
+    let mut light_tables: Vec<usize> = Vec::new();
     for (g, tasks) in tasks_of.iter().enumerate() {
         if tasks.is_empty() {
             started[g] = true;
@@ -186,6 +198,7 @@ pub fn schedule(
                         truncate_too: None,
                         check: false,
                         batch: true,
+                        light: false,
                     });
                     batches.push(members);
                 }
@@ -193,20 +206,17 @@ pub fn schedule(
             // Hand out tasks while a worker is free, skipping those that would wait on a lock;
             // the head of the longest chain first.
             while error.is_none() && in_flight < workers {
-                let free = |t: &Task| running.iter().all(|r| !conflicts(&locks, &own, t, r));
-                let first = pending
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, t)| free(t))
-                    .max_by_key(|(k, t)| (chain[t.group], std::cmp::Reverse(*k)))
-                    .map(|(k, _)| k);
-                let t = match first {
-                    Some(k) => pending.remove(k),
-                    None => match checks.iter().position(free) {
-                        Some(k) => checks.remove(k),
-                        None => None,
-                    },
-                };
+                let t = next_task(
+                    &mut pending,
+                    &mut checks,
+                    &running,
+                    (&locks, &own),
+                    &chain,
+                    light_ok,
+                );
+                if let Some(t) = t.as_ref().filter(|t| t.light) {
+                    light_tables.extend(t.tables.iter().copied());
+                }
                 let Some(t) = t else { break };
                 running.push(t.clone());
                 if task_tx.send(t).is_ok() {
@@ -240,6 +250,7 @@ pub fn schedule(
                                         bulk: false,
                                         truncate_too: None,
                                         check: true,
+                                        light: false,
                                         ..task.clone()
                                     });
                                 }
@@ -288,6 +299,7 @@ pub fn schedule(
                 .flatten()
                 .map(|&g| plan.groups[g].len())
                 .sum(),
+            light_tables,
         }),
     }
 }
@@ -298,6 +310,53 @@ pub struct Scheduled {
     /// Batches of small tables ([`super::batch`]) and the tables they held.
     pub batches: usize,
     pub batched_tables: usize,
+    /// Bulk tables that loaded beside a sibling, keeping their foreign keys.
+    pub light_tables: Vec<usize>,
+}
+
+/// The task a free worker takes next, or none: among the pending load tasks that would not
+/// wait on a running task's lock, the head of the longest chain; else a bulk task held
+/// back only by a sibling's hold on the parent they share, as a light task
+/// ([`Task::light`]) that loads beside it; else a check of a committed group.
+fn next_task(
+    pending: &mut VecDeque<Task>,
+    checks: &mut VecDeque<Task>,
+    running: &[Task],
+    (locks, own): (&Locks, &Locks),
+    chain: &[u64],
+    light_ok: bool,
+) -> Option<Task> {
+    let free = |t: &Task| running.iter().all(|r| !conflicts(locks, own, t, r));
+    let best = |candidates: Vec<(usize, Task)>| {
+        candidates
+            .into_iter()
+            .filter(|(_, t)| free(t))
+            .max_by_key(|(k, t)| (chain[t.group], std::cmp::Reverse(*k)))
+    };
+    let plain = best(pending.iter().cloned().enumerate().collect());
+    let found = plain.or_else(|| {
+        let light = pending
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| light_ok && t.bulk && !t.light)
+            .map(|(k, t)| {
+                (
+                    k,
+                    Task {
+                        light: true,
+                        ..t.clone()
+                    },
+                )
+            })
+            .collect();
+        best(light)
+    });
+    if let Some((k, t)) = found {
+        pending.remove(k);
+        return Some(t);
+    }
+    let k = checks.iter().position(free)?;
+    checks.remove(k)
 }
 
 /// The batches that may start now: the batchable groups not started whose parents have
@@ -434,5 +493,65 @@ mod tests {
             ..Plan::default()
         };
         assert_eq!(chain_rows(&plan), [760, 240, 460, 120]);
+    }
+
+    fn bulk_task(group: usize, truncate_too: &[&str]) -> Task {
+        Task {
+            group,
+            tables: vec![group],
+            slice: None,
+            bulk: true,
+            truncate_too: Some(truncate_too.iter().map(|s| s.to_string()).collect()),
+            check: false,
+            batch: false,
+            light: false,
+        }
+    }
+
+    #[test]
+    fn a_bulk_sibling_loads_beside_the_other_keeping_its_keys() {
+        // example (0) ← embedding (1); example ← prediction (2) ← feedback (3). Both
+        // children lock `example` in full bulk mode (dropping their keys to it).
+        let locks: Locks = vec![
+            (true, BTreeSet::new()),
+            (true, ["example".to_string()].into()),
+            (true, ["example".to_string(), "feedback".to_string()].into()),
+            (true, ["prediction".to_string()].into()),
+        ];
+        let own: Locks = ["example", "embedding", "prediction", "feedback"]
+            .iter()
+            .map(|t| (true, [t.to_string()].into()))
+            .collect();
+        let chain = [1000, 240, 460, 120];
+        let running = vec![bulk_task(2, &["feedback"])];
+        let mut pending: VecDeque<Task> = [bulk_task(1, &[])].into();
+        let mut checks: VecDeque<Task> = VecDeque::new();
+
+        // Apart (the setting off): embedding waits for prediction's commit.
+        let mut p = pending.clone();
+        assert_eq!(
+            next_task(&mut p, &mut checks, &running, (&locks, &own), &chain, false),
+            None
+        );
+        // Together: it starts now, as a light task.
+        let t = next_task(
+            &mut pending,
+            &mut checks,
+            &running,
+            (&locks, &own),
+            &chain,
+            true,
+        )
+        .expect("the sibling starts");
+        assert!(t.light && t.tables == [1], "{t:?}");
+        assert!(pending.is_empty());
+        // A light task locks only what it empties along: the prediction's child is not
+        // among them, so a full sibling and it never meet.
+        assert!(!conflicts(&locks, &own, &t, &running[0]));
+        // With nothing in the way, a bulk task takes the full bulk mode.
+        let mut pending: VecDeque<Task> = [bulk_task(1, &[])].into();
+        let t = next_task(&mut pending, &mut checks, &[], (&locks, &own), &chain, true)
+            .expect("embedding is free");
+        assert!(!t.light && t.tables == [1], "{t:?}");
     }
 }

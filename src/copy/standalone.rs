@@ -33,6 +33,8 @@ pub struct StandaloneArgs {
     pub batch_rows: u64,
     /// lz4 compression of large values where the server offers it (`CopySettings::lz4`).
     pub lz4: bool,
+    /// Bulk siblings load at the same time (`CopySettings::siblings_together`).
+    pub siblings_together: bool,
 }
 
 struct Out<'a> {
@@ -84,6 +86,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         bulk_min_rows: args.bulk_min_rows,
         batch_rows: args.batch_rows,
         lz4: args.lz4,
+        siblings_together: args.siblings_together,
         ..CopySettings::with_jobs(args.jobs)
     };
     let cx = Context::new(

@@ -38,6 +38,10 @@ pub struct Task {
     /// Small tables of several groups loaded, read back and analyzed in one round trip
     /// ([`super::batch`]); `group` is then the scheduler's number for the batch.
     pub batch: bool,
+    /// Bulk mode that keeps the foreign keys (only plain indexes set aside): a sibling in
+    /// full bulk mode holds the parent they share, and this one loads beside it instead
+    /// of after it (see `schedule`).
+    pub light: bool,
 }
 
 /// What a task did to one table.

@@ -261,11 +261,15 @@ pub struct CopySettings {
     /// instead of the server's default (pglz): about twice as fast to load 384-dimension
     /// embeddings as JSON, for about 30% more disk. Columns with a compression of their
     /// own keep it. Off: the server's default.
-    #[serde(default = "default_lz4")]
+    #[serde(default = "default_true")]
     pub lz4: bool,
+    /// Two bulk tables referencing the same parent load at the same time, one of them
+    /// keeping its foreign keys (checked at its commit) instead of waiting for the other.
+    #[serde(default = "default_true")]
+    pub siblings_together: bool,
 }
 
-fn default_lz4() -> bool {
+fn default_true() -> bool {
     true
 }
 
@@ -293,6 +297,7 @@ impl CopySettings {
             bulk_min_rows: DEFAULT_BULK_MIN_ROWS,
             batch_rows: DEFAULT_BATCH_ROWS,
             lz4: true,
+            siblings_together: true,
         }
     }
 }
