@@ -9,7 +9,7 @@ use crate::state::{self, Effect, Migration, Msg};
 use crossterm::event::{self, Event};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -83,6 +83,7 @@ pub fn run(
     let _guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
+    let input = spawn_input_reader();
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();
@@ -133,20 +134,46 @@ pub fn run(
         } else {
             IDLE
         };
-        if event::poll(timeout)? {
-            match event::read()? {
-                Event::Key(key) => {
-                    if let Some(msg) = handle_key(&d.m, &mut d.ui, key) {
-                        d.apply(msg);
+        match input.recv_timeout(timeout) {
+            Ok(event) => {
+                match event? {
+                    Event::Key(key) => {
+                        if let Some(msg) = handle_key(&d.m, &mut d.ui, key) {
+                            d.apply(msg);
+                        }
                     }
+                    Event::Paste(text) => handle_paste(&d.m, &mut d.ui, &text),
+                    _ => {}
                 }
-                Event::Paste(text) => handle_paste(&d.m, &mut d.ui, &text),
-                _ => {}
+                // Resize, focus and mouse events only need a redraw.
+                dirty = true;
             }
-            // Resize, focus and mouse events only need a redraw.
-            dirty = true;
+            Err(RecvTimeoutError::Timeout) => {}
+            // The terminal is gone: quit as on SIGHUP.
+            Err(RecvTimeoutError::Disconnected) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed)
+            }
         }
     }
     drop(terminal);
     Ok(d.m)
+}
+
+/// Terminal events, read on a thread of their own. crossterm's reader never returns once
+/// the terminal has hung up (its read gives end-of-file, and it reads again, forever), so
+/// reading on the loop's own thread left a closed wizard spinning at full CPU instead of
+/// seeing the SIGHUP and quitting. The loop now waits on this channel with its timeout
+/// and stays free to quit; the reader thread ends with the process.
+fn spawn_input_reader() -> Receiver<std::io::Result<Event>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        loop {
+            let event = event::read();
+            let failed = event.is_err();
+            if tx.send(event).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
 }
