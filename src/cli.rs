@@ -135,7 +135,8 @@ pub struct CopyOptions {
     #[arg(long, value_name = "N", default_value_t = crate::data::copy::DEFAULT_BATCH_ROWS)]
     pub batch_rows: u64,
     /// Compress large values (long JSON lists, text) with the server's default method
-    /// (pglz) instead of lz4: about 30% less disk for long JSON, about half the load speed.
+    /// (pglz) instead of lz4: about 30% less disk for long JSON, and slower to load
+    /// (384-dimension JSON embeddings: about twice as slow).
     #[arg(long)]
     pub server_compression: bool,
     /// `dj2pg copy` only, for measuring: bulk tables that share a parent load one after
