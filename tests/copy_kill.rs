@@ -28,16 +28,7 @@ fn kill_9_mid_table_then_rerun_ends_with_exact_rows() {
 
     // Bulk mode drops foreign keys and indexes inside each table's transaction: whatever
     // happens, the schema must be exactly what migrate made.
-    let schema = || {
-        rows(
-            &c.app(),
-            c.app_password(),
-            "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) \
-             FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
-             UNION ALL SELECT tablename::text, indexname::text, indexdef FROM pg_indexes \
-             WHERE schemaname = 'public' ORDER BY 1, 2, 3",
-        )
-    };
+    let schema = || schema_of(&c);
     let migrated = schema();
     assert!(migrated.len() > 20, "{migrated:?}");
 

@@ -474,18 +474,6 @@ fn long_json_is_compressed_with_lz4_unless_the_server_default_is_asked_for() {
     );
 }
 
-/// Every constraint and index of the public schema, with its definition.
-fn schema_of(c: &TempCluster) -> Vec<Vec<Option<String>>> {
-    rows(
-        &c.app(),
-        c.app_password(),
-        "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) \
-         FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
-         UNION ALL SELECT tablename::text, indexname::text, indexdef FROM pg_indexes \
-         WHERE schemaname = 'public' ORDER BY 1, 2, 3",
-    )
-}
-
 #[test]
 fn bulk_siblings_load_together_with_every_value_and_every_constraint_back() {
     // 8,000 rows: training examples with two bulk children (embeddings, predictions).

@@ -48,10 +48,7 @@ pub fn run(
     sh: &Shared<'_>,
     task: &Task,
 ) -> Result<Vec<TableOutcome>> {
-    let tables: Vec<_> = task.tables.iter().map(|&t| &sh.plan.tables[t]).collect();
-    if let Some(t) = tables.iter().find(|t| t.columns.is_empty()) {
-        bail!("table {} has no column that can be copied", t.name);
-    }
+    let tables = copyable(sh, task)?;
     let mut sql: Vec<String> = tables.iter().map(|t| t.copy_in_sql(false)).collect();
     sql.extend(tables.iter().map(|t| verify::read_back_sql(t)));
     sql.push(format!(
@@ -63,13 +60,7 @@ pub fn run(
             .join(", ")
     ));
     let before = wire.round_trips();
-    wire.query(&sql.join(";\n"))?;
-    let mut loads = Vec::with_capacity(tables.len());
-    for &t in &task.tables {
-        loads.push(stream_rows(&mut CopySink(wire), sq, sh, t, None)?);
-        wire.copy_done()?;
-    }
-    wire.flush()?;
+    let loads = send(wire, &sql, sq, sh, task)?;
 
     let failed = |wire: &mut Wire, what: String, e: ServerError| -> Result<Vec<TableOutcome>> {
         wire.finish_query()?;
@@ -124,6 +115,34 @@ pub fn run(
     Ok(out)
 }
 
+/// The task's tables, each with a column to copy.
+fn copyable<'a>(sh: &Shared<'a>, task: &Task) -> Result<Vec<&'a TablePlan>> {
+    let tables: Vec<&TablePlan> = task.tables.iter().map(|&t| &sh.plan.tables[t]).collect();
+    if let Some(t) = tables.iter().find(|t| t.columns.is_empty()) {
+        bail!("table {} has no column that can be copied", t.name);
+    }
+    Ok(tables)
+}
+
+/// Send `sql` (one query holding a `COPY ... FROM STDIN` per task table, in order) with
+/// every table's rows right behind it, without waiting for the server.
+fn send(
+    wire: &mut Wire,
+    sql: &[String],
+    sq: &Connection,
+    sh: &Shared<'_>,
+    task: &Task,
+) -> Result<Vec<TableOutcome>> {
+    wire.query(&sql.join(";\n"))?;
+    let mut loads = Vec::with_capacity(task.tables.len());
+    for &t in &task.tables {
+        loads.push(stream_rows(&mut CopySink(wire), sq, sh, t, None)?);
+        wire.copy_done()?;
+    }
+    wire.flush()?;
+    Ok(loads)
+}
+
 /// The server's "where" of an error (for COPY: the table, line and column), if any.
 fn where_(e: &ServerError) -> String {
     e.context
@@ -141,10 +160,7 @@ pub fn run_bulk(
     sh: &Shared<'_>,
     task: &Task,
 ) -> Result<Vec<TableOutcome>> {
-    let tables: Vec<_> = task.tables.iter().map(|&t| &sh.plan.tables[t]).collect();
-    if let Some(t) = tables.iter().find(|t| t.columns.is_empty()) {
-        bail!("table {} has no column that can be copied", t.name);
-    }
+    let tables = copyable(sh, task)?;
     let targets: Vec<&str> = tables.iter().map(|t| t.target.as_str()).collect();
     let before = wire.round_trips();
     let (set, drops, freeze) =
@@ -160,13 +176,7 @@ pub fn run_bulk(
     sql.extend(tables.iter().map(|t| t.copy_in_sql(freeze)));
     sql.extend(put_back.iter().cloned());
     sql.push("COMMIT".into());
-    wire.query(&sql.join(";\n"))?;
-    let mut out = Vec::with_capacity(tables.len());
-    for &t in &task.tables {
-        out.push(stream_rows(&mut CopySink(wire), sq, sh, t, None)?);
-        wire.copy_done()?;
-    }
-    wire.flush()?;
+    let mut out = send(wire, &sql, sq, sh, task)?;
     let names = targets.join(", ");
     for _ in &drops {
         if let Reply::Failed(e) = wire.statement()? {

@@ -461,3 +461,16 @@ pub fn cluster_pg(major: u32) -> TempCluster {
         ..ClusterOptions::default()
     })
 }
+
+/// Every constraint and index of the public schema with its definition, sorted: equal
+/// before and after a copy means every key and index dj2pg set aside is back as it was.
+pub fn schema_of(c: &TempCluster) -> Vec<Vec<Option<String>>> {
+    rows(
+        &c.app(),
+        c.app_password(),
+        "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) \
+         FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
+         UNION ALL SELECT tablename::text, indexname::text, indexdef FROM pg_indexes \
+         WHERE schemaname = 'public' ORDER BY 1, 2, 3",
+    )
+}
