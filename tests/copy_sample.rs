@@ -507,3 +507,48 @@ fn bulk_siblings_load_together_with_every_value_and_every_constraint_back() {
     let text = compare_with_django(&c, &python, &project);
     assert!(text.contains(" 0 differences"), "{text}");
 }
+
+#[test]
+fn the_table_that_is_most_of_the_work_loads_in_slices_at_once_with_every_value_and_constraint() {
+    // Embeddings of 384 floats (a JSON list and a packed blob: ~6 KB a row) are most of
+    // this project's work: in one bulk transaction they would keep one connection busy
+    // while the other has nothing left to do.
+    let (c, python, _tmp, project) = migrated(45_000, &["--dim", "384"]);
+    let migrated_schema = schema_of(&c);
+    let mut out = Vec::new();
+    let a = StandaloneArgs {
+        jobs: 2,
+        bulk_min_rows: CopySettings::with_jobs(2).bulk_min_rows,
+        ..args(&c, &project)
+    };
+    let report = run_standalone(a, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(report.all_verified(), "{text}");
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.starts_with("Most of the work"))
+        .unwrap_or_else(|| panic!("no slicing note: {:?}", report.notes));
+    assert!(
+        note.contains("2 slices") && note.contains("classifier_embedding"),
+        "{note}"
+    );
+    // Two slices, two transactions: the rows carry two creating transaction ids.
+    let mut pg = connect(&c.app(), c.app_password());
+    let xids: i64 = pg
+        .query_one(
+            "SELECT count(DISTINCT xmin::text) FROM classifier_embedding",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(xids, 2, "the embeddings were loaded by two transactions");
+    assert_eq!(
+        schema_of(&c),
+        migrated_schema,
+        "every foreign key and index is in place"
+    );
+    let text = compare_with_django(&c, &python, &project);
+    assert!(text.contains(" 0 differences"), "{text}");
+}

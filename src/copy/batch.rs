@@ -220,12 +220,16 @@ pub fn run_bulk(
 /// verification, only earlier: it overlaps other tables' loads.
 pub fn check(wire: &mut Wire, sh: &Shared<'_>, task: &Task) -> Result<Vec<TableOutcome>> {
     let tables: Vec<_> = task.tables.iter().map(|&t| &sh.plan.tables[t]).collect();
+    // A part of a split check ([`Task::slice`]): the first part analyzes the table.
     let analyze: Vec<bool> = tables
         .iter()
-        .map(|t| t.source_rows >= sh.cx.settings.bulk_min_rows)
+        .map(|t| {
+            t.source_rows >= sh.cx.settings.bulk_min_rows
+                && task.slice.is_none_or(|(start, _)| start == i64::MIN)
+        })
         .collect();
     let before = wire.round_trips();
-    let sums = read_back(wire, &tables, &analyze)?;
+    let sums = read_back_part(wire, &tables, &analyze, task.slice)?;
     let trips = wire.round_trips() - before;
     Ok(sums
         .into_iter()
@@ -248,15 +252,26 @@ pub fn read_back(
     tables: &[&TablePlan],
     analyze: &[bool],
 ) -> Result<Vec<verify::Checksum>> {
+    read_back_part(wire, tables, analyze, None)
+}
+
+/// [`read_back`], of the rows in one primary-key range only when `range` is given (one
+/// table then).
+fn read_back_part(
+    wire: &mut Wire,
+    tables: &[&TablePlan],
+    analyze: &[bool],
+    range: Option<(i64, i64)>,
+) -> Result<Vec<verify::Checksum>> {
     let mut sql = Vec::new();
     for (t, &a) in tables.iter().zip(analyze) {
         if a {
             sql.push(format!("ANALYZE {}", t.target));
         }
-        sql.push(if t.columns.is_empty() {
-            format!("SELECT count(*) FROM {}", t.target)
-        } else {
-            verify::read_back_sql(t)
+        sql.push(match range {
+            _ if t.columns.is_empty() => format!("SELECT count(*) FROM {}", t.target),
+            Some(r) => verify::read_back_range_sql(t, r),
+            None => verify::read_back_sql(t),
         });
     }
     if sql.is_empty() {

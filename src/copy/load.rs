@@ -167,11 +167,22 @@ pub fn run(
     } else {
         vec![false; n]
     };
+    // The table that is most of the work loads in slices on every connection instead of in
+    // one bulk transaction (which would leave the other connections idle meanwhile).
+    let work = super::weight::of_tables(&sq, plan);
+    let total_work: u64 = (0..n).filter(|&i| !keep[i]).map(|i| work[i]).sum();
+    let mut long_poles = Vec::new();
     let mut tasks_of: Vec<Vec<Task>> = Vec::with_capacity(plan.groups.len());
     let mut locks: schedule::Locks = Vec::with_capacity(plan.groups.len());
     for (g, group) in plan.groups.iter().enumerate() {
         let rows: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
-        let in_bulk = rows >= cx.settings.bulk_min_rows && group.iter().all(|&t| bulk_ok[t]);
+        let long_pole = matches!(group[..], [t] if !keep[t]
+            && plan.tables[t].has_rowid
+            && !plan.tables[t].refs.iter().any(|r| r.ref_table == plan.tables[t].name)
+            && rows >= cx.settings.bulk_min_rows.max(super::weight::SPLIT_MIN_ROWS)
+            && super::weight::is_long_pole(work[t], total_work, cx.jobs()));
+        let in_bulk =
+            rows >= cx.settings.bulk_min_rows && group.iter().all(|&t| bulk_ok[t]) && !long_pole;
         // Referencing tables to empty along (FREEZE): only those this run reloads after
         // this group (or that are empty anyway), and no PostgreSQL-only referrer.
         // (PostgreSQL wants every table referencing a truncated one in the same statement.)
@@ -216,13 +227,20 @@ pub fn run(
         }
         let table = &plan.tables[group[0]];
         let slice_rows = cx.settings.slice_rows.max(2);
-        let slices = cx
-            .jobs()
-            .min((table.source_rows / (slice_rows / 2)) as usize);
+        let slices = if long_pole {
+            long_poles.push(group[0]);
+            cx.jobs()
+        } else {
+            cx.jobs()
+                .min((table.source_rows / (slice_rows / 2)) as usize)
+        };
+        // A row may reference one in a later slice, which its slice's commit would not see.
+        let self_referencing = table.refs.iter().any(|r| r.ref_table == table.name);
         if !in_bulk
             && group.len() == 1
             && table.has_rowid
-            && table.source_rows >= slice_rows
+            && !self_referencing
+            && (table.source_rows >= slice_rows || long_pole)
             && slices > 1
         {
             let (lo, hi): (i64, i64) = sq.query_row(
@@ -309,6 +327,17 @@ pub fn run(
             "Large values (long JSON lists, long text) were compressed with lz4, about twice as fast to load as the server's default (pglz) for about 30% more disk; --server-compression keeps the server's default.".into(),
         );
     }
+    if !long_poles.is_empty() {
+        let names: Vec<&str> = long_poles
+            .iter()
+            .map(|&t| plan.tables[t].name.as_str())
+            .collect();
+        notes.push(format!(
+            "Most of the work, so loaded in {} slices at once, keeping indexes and foreign keys: {}.",
+            cx.jobs(),
+            names.join(", ")
+        ));
+    }
     if !scheduled.light_tables.is_empty() {
         let names: Vec<&str> = scheduled
             .light_tables
@@ -335,8 +364,9 @@ pub fn run(
     for o in outcomes {
         round_trips[o.table] += o.round_trips;
         if let Some(sum) = o.target {
-            checked[o.table] = Some(sum);
-            analyzed[o.table] = o.analyzed;
+            // A large table's read-back may come in parts (one per key range).
+            checked[o.table].get_or_insert_default().merge(sum);
+            analyzed[o.table] |= o.analyzed;
             continue;
         }
         let slot = loaded[o.table].get_or_insert_with(|| TableOutcome {

@@ -36,6 +36,7 @@ mod task;
 mod tracker;
 mod types;
 mod verify;
+mod weight;
 
 pub use crate::data::copy::{
     CopyProgress, CopyReport, CopySettings, PreflightReport, Problem, ProblemPolicy, TableCheck,

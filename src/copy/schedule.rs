@@ -43,8 +43,8 @@ fn lock_set<'a>(locks: &'a Locks, own: &'a Locks, t: &Task) -> (bool, Cow<'a, BT
 }
 
 fn conflicts(locks: &Locks, own: &Locks, a: &Task, b: &Task) -> bool {
-    if a.group == b.group && !a.check && !b.check {
-        return false; // slices of one table
+    if a.group == b.group && a.check == b.check {
+        return false; // slices of one table, or the parts of its read-back
     }
     let ((sa, la), (sb, lb)) = (lock_set(locks, own, a), lock_set(locks, own, b));
     (sa || sb) && !la.is_disjoint(&lb)
@@ -244,7 +244,7 @@ pub fn schedule(
                                 }
                                 // A batch read its tables back already.
                                 if !task.batch {
-                                    checks.push_back(Task {
+                                    let check = Task {
                                         tables: plan.groups[task.group].clone(),
                                         slice: None,
                                         bulk: false,
@@ -252,7 +252,8 @@ pub fn schedule(
                                         check: true,
                                         light: false,
                                         ..task.clone()
-                                    });
+                                    };
+                                    checks.extend(split_check(sh, check, workers));
                                 }
                             }
                         }
@@ -408,6 +409,35 @@ fn gather_batches(
         out.push(members);
     }
     out
+}
+
+/// The read-back of a large table, split by primary-key ranges into one check per worker
+/// so that all of them read it at once (the server prints what it reads back: on long JSON
+/// lists that is as long as the load's parsing). The first part also `ANALYZE`s; the
+/// parts' checksums add up to the table's. Anything else is checked whole.
+fn split_check(sh: &Shared<'_>, check: Task, workers: usize) -> Vec<Task> {
+    let [t] = check.tables[..] else {
+        return vec![check];
+    };
+    let table = &sh.plan.tables[t];
+    if workers < 2 || table.source_rows < super::weight::SPLIT_MIN_ROWS {
+        return vec![check];
+    }
+    let Some(ranges) = sh
+        .cx
+        .open_sqlite()
+        .ok()
+        .and_then(|sq| super::verify::key_ranges(&sq, table, workers))
+    else {
+        return vec![check];
+    };
+    ranges
+        .into_iter()
+        .map(|r| Task {
+            slice: Some(r),
+            ..check.clone()
+        })
+        .collect()
 }
 
 /// A worker's connections, opened on first use and again after a failure broke one.

@@ -25,7 +25,8 @@ pub struct Task {
     pub group: usize,
     /// Tables loaded in this transaction (several for a foreign-key cycle).
     pub tables: Vec<usize>,
-    /// `rowid >= start AND rowid < end`, for slices of a large table.
+    /// `rowid >= start AND rowid < end`, for slices of a large table; in a check, the
+    /// primary-key range read back ([`verify::key_ranges`](super::verify::key_ranges)).
     pub slice: Option<(i64, i64)>,
     /// Bulk mode ([`bulk`]): set foreign keys and plain indexes aside during the load.
     pub bulk: bool,

@@ -15,6 +15,7 @@
 
 use super::numeric;
 use super::plan::TablePlan;
+use super::schema::{quote_pg, quote_sqlite};
 use super::types::PgType;
 use anyhow::{Context, Result, bail};
 use std::io::Read;
@@ -203,6 +204,69 @@ pub fn read_back_sql(table: &TablePlan) -> String {
     )
 }
 
+/// The read-back of the rows whose single integer primary key lies in `range`
+/// (`i64::MIN` / `i64::MAX`: no lower / upper bound), for one part of a split check.
+pub fn read_back_range_sql(table: &TablePlan, range: (i64, i64)) -> String {
+    let key = quote_pg(&table.pk[0]);
+    let mut cond = Vec::new();
+    if range.0 != i64::MIN {
+        cond.push(format!("{key} >= {}", range.0));
+    }
+    if range.1 != i64::MAX {
+        cond.push(format!("{key} < {}", range.1));
+    }
+    let filter = if cond.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", cond.join(" AND "))
+    };
+    format!(
+        "COPY (SELECT {} FROM {}{filter}) TO STDOUT (FORMAT binary)",
+        table.column_list(),
+        table.target,
+    )
+}
+
+/// `parts` ranges of `table`'s single integer primary key that together hold every row
+/// whatever its keys (the first starts at `i64::MIN`, the last ends at `i64::MAX`), split
+/// evenly over the source's keys; `None` when the key is not one integer column.
+pub fn key_ranges(
+    sq: &rusqlite::Connection,
+    table: &TablePlan,
+    parts: usize,
+) -> Option<Vec<(i64, i64)>> {
+    let [key] = table.pk.as_slice() else {
+        return None;
+    };
+    let column = table.columns.iter().find(|c| &c.name == key)?;
+    if !matches!(column.ty, PgType::Int2 | PgType::Int4 | PgType::Int8) || parts < 2 {
+        return None;
+    }
+    let k = quote_sqlite(key);
+    let (lo, hi): (i64, i64) = sq
+        .query_row(
+            &format!(
+                "SELECT min({k}), max({k}) FROM {}",
+                quote_sqlite(&table.name)
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok()?;
+    let width = ((hi as i128 - lo as i128) / parts as i128).max(1);
+    let mut bounds = vec![i64::MIN];
+    for p in 1..parts as i128 {
+        let b = lo as i128 + p * width;
+        if b > hi as i128 {
+            break;
+        }
+        bounds.push(b as i64);
+    }
+    bounds.push(i64::MAX);
+    let ranges: Vec<(i64, i64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    (ranges.len() > 1).then_some(ranges)
+}
+
 /// Checksum the rows of a binary `COPY ... TO STDOUT` stream of `table`'s columns.
 pub fn checksum_copy(reader: impl Read, table: &TablePlan, canon: Canon) -> Result<Checksum> {
     let types: Vec<&PgType> = table.columns.iter().map(|c| &c.ty).collect();
@@ -244,6 +308,76 @@ pub fn checksum_copy(reader: impl Read, table: &TablePlan, canon: Canon) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keyed(name: &str, key_ty: PgType) -> TablePlan {
+        TablePlan {
+            name: name.into(),
+            target: format!("\"public\".\"{name}\""),
+            columns: vec![
+                super::super::plan::ColumnPlan {
+                    name: "id".into(),
+                    ty: key_ty,
+                    nullable: false,
+                },
+                super::super::plan::ColumnPlan {
+                    name: "v".into(),
+                    ty: PgType::Jsonb,
+                    nullable: true,
+                },
+            ],
+            pk: vec!["id".into()],
+            has_rowid: true,
+            source_rows: 0,
+            sequences: vec![],
+            sqlite_seq: None,
+            parents: vec![],
+            refs: vec![],
+        }
+    }
+
+    #[test]
+    fn a_split_read_back_covers_every_possible_key_once() {
+        let sq = rusqlite::Connection::open_in_memory().unwrap();
+        sq.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             INSERT INTO t VALUES (-5, 'a'), (3, 'b'), (100, 'c');
+             CREATE TABLE one (id INTEGER PRIMARY KEY, v TEXT);
+             INSERT INTO one VALUES (7, 'a');
+             CREATE TABLE named (id TEXT PRIMARY KEY, v TEXT);
+             INSERT INTO named VALUES ('x', 'a'), ('y', 'b');",
+        )
+        .unwrap();
+        let r = key_ranges(&sq, &keyed("t", PgType::Int8), 3).unwrap();
+        assert_eq!(r, vec![(i64::MIN, 30), (30, 65), (65, i64::MAX)]);
+        // Whatever the target holds (keys the source never had included), each key falls
+        // in exactly one part.
+        for k in [i64::MIN, -6, -5, 29, 30, 64, 65, 100, 101, i64::MAX] {
+            assert_eq!(
+                r.iter()
+                    .filter(|(a, b)| *a <= k && (k < *b || *b == i64::MAX))
+                    .count(),
+                1,
+                "{k}"
+            );
+        }
+        assert_eq!(
+            read_back_range_sql(&keyed("t", PgType::Int8), r[0]),
+            "COPY (SELECT \"id\", \"v\" FROM \"public\".\"t\" WHERE \"id\" < 30) TO STDOUT (FORMAT binary)"
+        );
+        assert!(
+            read_back_range_sql(&keyed("t", PgType::Int8), r[1])
+                .contains("WHERE \"id\" >= 30 AND \"id\" < 65)")
+        );
+        assert!(
+            read_back_range_sql(&keyed("t", PgType::Int8), r[2]).contains("WHERE \"id\" >= 65)")
+        );
+        // One key: nothing to split. A text key, or a key PostgreSQL does not hold as an
+        // integer: read back whole.
+        assert_eq!(key_ranges(&sq, &keyed("one", PgType::Int4), 2), None);
+        assert_eq!(key_ranges(&sq, &keyed("named", PgType::Int4), 2), None);
+        assert_eq!(key_ranges(&sq, &keyed("t", PgType::Text), 2), None);
+        assert_eq!(key_ranges(&sq, &keyed("t", PgType::Int8), 1), None);
+    }
 
     fn tuple(fields: &[Option<&[u8]>]) -> Vec<u8> {
         let mut v = (fields.len() as i16).to_be_bytes().to_vec();
