@@ -170,7 +170,10 @@ pub fn run(
     // The table that is most of the work loads in slices on every connection instead of in
     // one bulk transaction (which would leave the other connections idle meanwhile).
     let work = super::weight::of_tables(&sq, plan);
-    let total_work: u64 = (0..n).filter(|&i| !keep[i]).map(|i| work[i]).sum();
+    let total_work = (0..n)
+        .filter(|&i| !keep[i])
+        .map(|i| work[i])
+        .fold(0u64, u64::saturating_add);
     let mut long_poles = Vec::new();
     let mut tasks_of: Vec<Vec<Task>> = Vec::with_capacity(plan.groups.len());
     let mut locks: schedule::Locks = Vec::with_capacity(plan.groups.len());
@@ -178,7 +181,7 @@ pub fn run(
         let rows: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
         let long_pole = matches!(group[..], [t] if !keep[t]
             && plan.tables[t].has_rowid
-            && !plan.tables[t].refs.iter().any(|r| r.ref_table == plan.tables[t].name)
+            && !plan.tables[t].references_itself()
             && rows >= cx.settings.bulk_min_rows.max(super::weight::SPLIT_MIN_ROWS)
             && super::weight::is_long_pole(work[t], total_work, cx.jobs()));
         let in_bulk =
@@ -235,11 +238,10 @@ pub fn run(
                 .min((table.source_rows / (slice_rows / 2)) as usize)
         };
         // A row may reference one in a later slice, which its slice's commit would not see.
-        let self_referencing = table.refs.iter().any(|r| r.ref_table == table.name);
         if !in_bulk
             && group.len() == 1
             && table.has_rowid
-            && !self_referencing
+            && !table.references_itself()
             && (table.source_rows >= slice_rows || long_pole)
             && slices > 1
         {

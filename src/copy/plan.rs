@@ -66,6 +66,12 @@ impl TablePlan {
         sql
     }
 
+    /// Whether a foreign key of this table points at the table itself (a row may then
+    /// reference a row loaded after it).
+    pub fn references_itself(&self) -> bool {
+        self.refs.iter().any(|r| r.ref_table == self.name)
+    }
+
     /// An expression naming the row: the primary key (as text), else the rowid.
     pub fn key_expr(&self) -> String {
         match self.pk.as_slice() {

@@ -27,7 +27,9 @@ pub fn of_tables(sq: &Connection, plan: &Plan) -> Vec<u64> {
 }
 
 fn of_table(sq: &Connection, table: &TablePlan) -> u64 {
-    table.source_rows * (ROW_OVERHEAD + average_row_bytes(sq, table).unwrap_or(0))
+    table
+        .source_rows
+        .saturating_mul(ROW_OVERHEAD + average_row_bytes(sq, table).unwrap_or(0))
 }
 
 /// The average stored length of a row's values over the first rows (`None` if the
