@@ -120,6 +120,11 @@ pub struct CopyOptions {
     /// Empty target tables that already hold rows without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// SQLite tables (TABLE) or columns (TABLE.COLUMN) that hold data but have no place in
+    /// the PostgreSQL schema, to leave behind on purpose (comma-separated, or repeated).
+    /// Without it such data stops the copy before anything is written.
+    #[arg(long, value_name = "TABLE[.COLUMN]", value_delimiter = ',')]
+    pub leave_behind: Vec<String>,
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,

@@ -74,6 +74,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         batch_rows: Some(args.copy.batch_rows),
         lz4: Some(!args.copy.server_compression),
         backup_dir: args.backup_dir.clone(),
+        leave_behind: args.copy.leave_behind.clone(),
     };
     if args.fresh {
         state::persist::forget(&project)?;
@@ -530,7 +531,7 @@ fn report_done(m: &Migration, step: Step, printer: &mut Printer) {
                             c.source_rows,
                             c.target_rows,
                             c.rejected_rows,
-                            if c.checksum_match { "OK" } else { "MISMATCH" }
+                            c.verdict()
                         ),
                     );
                 }
@@ -584,6 +585,7 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
             batch_rows: args.copy.batch_rows,
             lz4: !args.copy.server_compression,
             siblings_together: !args.copy.siblings_apart,
+            leave_behind: args.copy.leave_behind,
         },
         &mut std::io::stdout().lock(),
         stop,

@@ -4,6 +4,7 @@
 //! questions in the same order and read the answers the same way.
 //!
 //! The copy asks, after its preflight and before anything is written:
+//! 0. SQLite data with no place on PostgreSQL — leave it behind (reported), or abort;
 //! 1. derived tables (a search index) — leave them empty and rebuild them, or abort;
 //! 2. values PostgreSQL would reject — abort (the default), skip those rows, or fix them;
 //! 3. target tables that already hold rows — empty them and load, or abort.
@@ -32,6 +33,9 @@ pub enum ChoiceId {
     EmptyAndLoad,
     /// Leave derived tables empty on PostgreSQL, to be rebuilt by the app.
     LeaveEmpty,
+    /// Copy everything else and leave behind the SQLite data that has no place on
+    /// PostgreSQL (reported table by table).
+    LeaveBehind,
     /// Run this permission recipe as the admin.
     Recipe(RecipeId),
     /// Save the permission fix as a SQL script for a DBA.
@@ -85,6 +89,7 @@ impl ChoiceId {
             ChoiceId::Fix => "fix",
             ChoiceId::EmptyAndLoad => "empty-and-load",
             ChoiceId::LeaveEmpty => "leave-empty",
+            ChoiceId::LeaveBehind => "leave-behind",
             ChoiceId::Recipe(r) => r.as_str(),
             ChoiceId::SaveSql => "save-sql",
             ChoiceId::Recheck => "recheck",
@@ -123,6 +128,8 @@ fn choice(id: ChoiceId, key: char, label: &str) -> Choice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Question {
+    /// SQLite tables or columns that hold data and have no place on PostgreSQL.
+    UnmappedData,
     /// Tables of derived data that are not copied.
     DerivedTables,
     /// Values PostgreSQL would reject.
@@ -148,6 +155,9 @@ pub enum Question {
 /// The copy's answers so far. `None`: not asked yet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CopyAnswers {
+    /// `true`: leave behind the SQLite data that has no place on PostgreSQL.
+    #[serde(default)]
+    pub unmapped: Option<bool>,
     /// `true`: leave derived tables empty and rebuild them.
     pub derived: Option<bool>,
     pub bad_values: Option<ProblemPolicy>,
@@ -168,6 +178,13 @@ pub enum CopyNext {
 
 /// The copy's next need, given its preflight and the answers so far.
 pub fn copy_next(report: &PreflightReport, answers: &CopyAnswers) -> CopyNext {
+    if !report.unmapped.is_empty() {
+        match answers.unmapped {
+            None => return CopyNext::Ask(Question::UnmappedData),
+            Some(false) => return CopyNext::Stop(Question::UnmappedData),
+            Some(true) => {}
+        }
+    }
     if !report.derived.is_empty() {
         match answers.derived {
             None => return CopyNext::Ask(Question::DerivedTables),
@@ -197,6 +214,8 @@ pub fn copy_next(report: &PreflightReport, answers: &CopyAnswers) -> CopyNext {
 /// one of the question's choices.
 pub fn answer(answers: &mut CopyAnswers, q: Question, id: ChoiceId) -> bool {
     match (q, id) {
+        (Question::UnmappedData, ChoiceId::LeaveBehind) => answers.unmapped = Some(true),
+        (Question::UnmappedData, ChoiceId::Abort) => answers.unmapped = Some(false),
         (Question::DerivedTables, ChoiceId::LeaveEmpty) => answers.derived = Some(true),
         (Question::DerivedTables, ChoiceId::Abort) => answers.derived = Some(false),
         (Question::BadValues, ChoiceId::Abort) => answers.bad_values = Some(ProblemPolicy::Abort),
@@ -217,13 +236,53 @@ pub fn answer(answers: &mut CopyAnswers, q: Question, id: ChoiceId) -> bool {
 pub fn is_copy_question(q: Question) -> bool {
     matches!(
         q,
-        Question::DerivedTables | Question::BadValues | Question::NonEmptyTargets
+        Question::UnmappedData
+            | Question::DerivedTables
+            | Question::BadValues
+            | Question::NonEmptyTargets
     )
 }
 
 /// The question's text and its choices, the default first.
 pub fn ask(report: &PreflightReport, q: Question) -> (String, Vec<Choice>) {
     match q {
+        Question::UnmappedData => (
+            format!(
+                "{} in the SQLite file hold{} data but ha{} no place in the PostgreSQL schema \
+                 Django made: {}. Copying the rest would leave {} behind. Nothing has been \
+                 written. (Is an app missing from INSTALLED_APPS, or a migration not applied \
+                 to PostgreSQL?)",
+                plural(
+                    report.unmapped.len(),
+                    "table or column",
+                    "tables or columns"
+                ),
+                if report.unmapped.len() == 1 { "s" } else { "" },
+                if report.unmapped.len() == 1 {
+                    "s"
+                } else {
+                    "ve"
+                },
+                unmapped_list(report),
+                if report.unmapped.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+            ),
+            vec![
+                choice(
+                    ChoiceId::Abort,
+                    'a',
+                    "Abort: fix the schema first, then retry (default)",
+                ),
+                choice(
+                    ChoiceId::LeaveBehind,
+                    'l',
+                    "Leave them behind and copy the rest (said in the report)",
+                ),
+            ],
+        ),
         Question::DerivedTables => {
             let list: Vec<String> = report
                 .derived
@@ -436,6 +495,24 @@ pub fn reset_question(scan: &MigrationScan, selected: &[String]) -> (String, Vec
     (question, choices)
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The unmapped data, one `table x (n rows)` / `column t.c (n values)` after the other.
+fn unmapped_list(report: &PreflightReport) -> String {
+    report
+        .unmapped
+        .iter()
+        .map(|u| u.describe())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// How a stop is explained: the wizard points at keys, the commands at flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Surface {
@@ -447,6 +524,22 @@ pub enum Surface {
 pub fn stop_message(report: &PreflightReport, q: Question, surface: Surface) -> String {
     let cli = surface == Surface::CommandLine;
     match q {
+        Question::UnmappedData if cli => format!(
+            "SQLite data with no place on PostgreSQL: {}. Nothing was written. Make the \
+             PostgreSQL schema hold it (the app in INSTALLED_APPS, its migrations applied), or \
+             leave it behind on purpose with --leave-behind {}.",
+            unmapped_list(report),
+            report
+                .unmapped
+                .iter()
+                .map(|u| u.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Question::UnmappedData => "Stopped before writing anything, as you chose: some SQLite \
+             data has no place on PostgreSQL. Fix the schema (or choose to leave it behind) \
+             and retry."
+            .into(),
         Question::DerivedTables => "Stopped before writing anything, as you chose: the derived \
              tables cannot be copied. Retry and leave them empty to go on."
             .into(),
@@ -483,6 +576,8 @@ pub fn stop_message(report: &PreflightReport, q: Question, surface: Surface) -> 
 /// `--yes` the non-empty-targets question; derived tables are left empty (never copied).
 pub fn answers_from_flags(on_bad_data: ProblemPolicy, yes: bool) -> CopyAnswers {
     CopyAnswers {
+        // Named data is taken out of the question by the plan; the rest stops the copy.
+        unmapped: Some(false),
         derived: Some(true),
         bad_values: Some(on_bad_data),
         nonempty_targets: Some(yes),
@@ -492,6 +587,10 @@ pub fn answers_from_flags(on_bad_data: ProblemPolicy, yes: bool) -> CopyAnswers 
 /// The choice the flags make for `q` (the headless runner answers the wizard's questions).
 pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
     match q {
+        Question::UnmappedData => match flags.unmapped {
+            Some(true) => ChoiceId::LeaveBehind,
+            _ => ChoiceId::Abort,
+        },
         Question::DerivedTables => match flags.derived {
             Some(false) => ChoiceId::Abort,
             _ => ChoiceId::LeaveEmpty,

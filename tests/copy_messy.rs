@@ -102,6 +102,7 @@ fn args(c: &TempCluster, file: &Path, policy: ProblemPolicy) -> StandaloneArgs {
         batch_rows: dj2pg::data::copy::DEFAULT_BATCH_ROWS,
         lz4: true,
         siblings_together: true,
+        leave_behind: Vec::new(),
     }
 }
 

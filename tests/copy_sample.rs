@@ -39,55 +39,8 @@ fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
         batch_rows: dj2pg::data::copy::DEFAULT_BATCH_ROWS,
         lz4: true,
         siblings_together: true,
+        leave_behind: Vec::new(),
     }
-}
-
-/// Django reads every model from both databases and compares every field of every row.
-fn compare_with_django(c: &TempCluster, python: &Path, project: &Path) -> String {
-    let settings = r#"import os
-from aiproto.settings import *  # noqa
-DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(os.path.dirname(os.path.abspath(__file__)), "db.sqlite3")},
-    "pg": {
-        "ENGINE": "django.db.backends.postgresql",
-        "HOST": os.environ["DJ2PG_TEST_PGHOST"], "PORT": os.environ["DJ2PG_TEST_PGPORT"],
-        "NAME": os.environ["DJ2PG_TEST_PGDATABASE"], "USER": os.environ["DJ2PG_TEST_PGUSER"],
-        "PASSWORD": os.environ["DJ2PG_TEST_PGPASSWORD"],
-        "OPTIONS": {"sslmode": os.environ.get("DJ2PG_TEST_PGSSLMODE", "require")},
-    },
-}
-"#;
-    std::fs::write(project.join("dj2pg_cmp_settings.py"), settings).unwrap();
-    let script = r#"
-from django.apps import apps
-values = diffs = rows = 0
-for model in apps.get_models(include_auto_created=True):
-    src = {o.pk: o for o in model.objects.using('default').all()}
-    dst = {o.pk: o for o in model.objects.using('pg').all()}
-    if set(src) != set(dst):
-        print('ROWS DIFFER', model._meta.db_table, len(src), len(dst)); diffs += 1; continue
-    for pk, a in src.items():
-        rows += 1
-        b = dst[pk]
-        for f in model._meta.concrete_fields:
-            va, vb = getattr(a, f.attname), getattr(b, f.attname)
-            if isinstance(va, memoryview): va = bytes(va)
-            if isinstance(vb, memoryview): vb = bytes(vb)
-            values += 1
-            if va != vb or type(va) != type(vb):
-                diffs += 1
-                print('DIFF', model._meta.db_table, pk, f.name, repr(va)[:80], repr(vb)[:80])
-print('compared %d rows, %d values, %d differences' % (rows, values, diffs))
-"#;
-    let out = manage_py(
-        python,
-        project,
-        &["shell", "-c", script, "--settings=dj2pg_cmp_settings"],
-        &pg_env(&c.app(), c.app_password()),
-    );
-    let text = output_text(&out);
-    assert!(out.status.success(), "{text}");
-    text
 }
 
 #[test]

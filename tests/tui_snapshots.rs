@@ -181,6 +181,7 @@ fn copy_rows_verified() {
         target_rows: if ok { n } else { n - 1 },
         checksum_match: ok,
         rejected_rows: 0,
+        left_behind: Vec::new(),
     };
     let report = CopyReport {
         checks: vec![
@@ -272,6 +273,7 @@ fn copy_rows_verification_of_many_tables_scrolls() {
                 target_rows: i * 100,
                 checksum_match: true,
                 rejected_rows: 0,
+                left_behind: Vec::new(),
             })
             .collect(),
         elapsed_ms: 2_000,

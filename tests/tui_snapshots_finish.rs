@@ -679,6 +679,7 @@ fn finished() -> Migration {
         target_rows: n,
         checksum_match: true,
         rejected_rows: 0,
+        left_behind: Vec::new(),
     };
     m.copy_report = Some(CopyReport {
         checks: vec![
@@ -698,6 +699,7 @@ fn finished() -> Migration {
             reason: "a search index rebuilt from the reviews".into(),
             rebuild: Some("python manage.py rebuild_index".into()),
         }],
+        left_behind: Vec::new(),
     });
     m.settings_plan = Some(plan(rewrite()));
     m.settings_applied = Some(applied());

@@ -473,6 +473,7 @@ pub fn run(
             target_rows: targets[i].rows,
             checksum_match: ok,
             rejected_rows: rej,
+            left_behind: plan.left_behind(&plan.tables[i].name),
         });
     }
     if fixed > 0 {
@@ -510,6 +511,7 @@ pub fn run(
         elapsed_ms: started.elapsed().as_millis() as u64,
         notes,
         derived: plan.derived.clone(),
+        left_behind: plan.unmapped.clone(),
     })
 }
 
@@ -525,7 +527,7 @@ fn reset_sequences(pg: &mut postgres::Client, plan: &Plan) -> Result<()> {
     let mut names = Vec::new();
     for t in &plan.tables {
         for (col, seq) in &t.sequences {
-            let counter = if t.pk.len() == 1 && &t.pk[0] == col {
+            let counter = if t.pk.len() == 1 && t.target_of(&t.pk[0]) == col {
                 t.sqlite_seq.unwrap_or(0)
             } else {
                 0

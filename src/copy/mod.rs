@@ -23,6 +23,7 @@ mod bulk;
 mod convert;
 pub mod jsonb;
 mod load;
+pub mod names;
 mod numeric;
 mod phase_log;
 mod plan;
@@ -39,8 +40,8 @@ mod verify;
 mod weight;
 
 pub use crate::data::copy::{
-    CopyProgress, CopyReport, CopySettings, PreflightReport, Problem, ProblemPolicy, TableCheck,
-    TablePhase, TableProgress,
+    CopyProgress, CopyReport, CopySettings, NameMap, PreflightReport, Problem, ProblemPolicy,
+    TableCheck, TableNames, TablePhase, TableProgress, Unmapped,
 };
 pub use convert::{Fix, Issue, Zone};
 pub use types::PgType;
@@ -303,7 +304,30 @@ impl Context {
                 self.config.user
             );
         }
-        let mut plan = plan::build(&src, &dst, &self.config.user)?;
+        let mut values_in = |table: &str, column: &str| -> Result<u64> {
+            let n: i64 = conn
+                .query_row(
+                    &format!(
+                        "SELECT count({}) FROM {}",
+                        schema::quote_sqlite(column),
+                        schema::quote_sqlite(table)
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .with_context(|| format!("could not count the values of {table}.{column}"))?;
+            Ok(n.max(0) as u64)
+        };
+        let mut plan = plan::build(
+            &src,
+            &dst,
+            plan::Inputs {
+                user: &self.config.user,
+                names: self.settings.names.as_ref(),
+                leave_behind: &self.settings.leave_behind,
+                values_in: &mut values_in,
+            },
+        )?;
         plan.lz4 &= self.settings.lz4;
         self.adopt(&plan);
         Ok(plan)

@@ -1,28 +1,49 @@
 //! The plan: which tables and columns go where, in which order, and what is left out and why.
 //!
-//! Tables and columns are matched by name. Everything on one side only is said in plain
-//! words (`notes`); what cannot work (a NOT NULL target column without default and without a
-//! source, a table the role may not write) stops the plan before anything is written.
+//! Tables and columns are matched through Django's names where Django was asked, and by
+//! Django's and PostgreSQL's shortening rules otherwise ([`super::names`]): a model's table
+//! can be longer than 63 characters on SQLite and shortened on PostgreSQL. Everything on one
+//! side only is said in plain words (`notes`); SQLite data with no place on PostgreSQL (a
+//! table with rows, a column with values) is [`Unmapped`]: a question before anything is
+//! written, unless the user named it to be left behind. What cannot work (a NOT NULL target
+//! column without default and without a source, a table the role may not write) stops the
+//! plan before anything is written.
 //! Tables are ordered by foreign keys, parents first; a cycle becomes one group, loaded in
 //! one transaction (Django's constraints are DEFERRABLE INITIALLY DEFERRED).
 
+use super::names::{self, Found, NameMap};
 use super::schema::{
     PgForeignKey, PgSchema, PgTable, SqliteSchema, SqliteTable, quote_pg, quote_sqlite,
 };
 use super::types::PgType;
-use crate::data::copy::DerivedTable;
+use crate::data::copy::{DerivedTable, Unmapped};
 use anyhow::{Result, bail};
 use std::collections::HashMap;
 
 /// One column to copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnPlan {
+    /// The SQLite column.
     pub name: String,
+    /// The PostgreSQL column (another name when PostgreSQL cut a name over 63 bytes).
+    pub target: String,
     pub ty: PgType,
     pub nullable: bool,
 }
 
-/// A foreign key of a planned table, for the dangling-reference check.
+impl ColumnPlan {
+    /// A column of the same name on both sides.
+    pub fn same(name: &str, ty: PgType, nullable: bool) -> ColumnPlan {
+        ColumnPlan {
+            name: name.into(),
+            target: name.into(),
+            ty,
+            nullable,
+        }
+    }
+}
+
+/// A foreign key of a planned table, for the dangling-reference check, in SQLite's names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefPlan {
     pub column: String,
@@ -33,9 +54,12 @@ pub struct RefPlan {
 /// One table to copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TablePlan {
+    /// The SQLite table.
     pub name: String,
     /// `"schema"."table"` on PostgreSQL.
     pub target: String,
+    /// The PostgreSQL table's own name (another one when Django or PostgreSQL shortened it).
+    pub pg_name: String,
     pub columns: Vec<ColumnPlan>,
     /// Source primary-key columns (for naming rows in reports).
     pub pk: Vec<String>,
@@ -97,10 +121,18 @@ impl TablePlan {
         )
     }
 
+    /// The PostgreSQL name of the SQLite column `source` (itself when it is not copied).
+    pub fn target_of<'a>(&'a self, source: &'a str) -> &'a str {
+        self.columns
+            .iter()
+            .find(|c| c.name == source)
+            .map_or(source, |c| c.target.as_str())
+    }
+
     pub fn column_list(&self) -> String {
         self.columns
             .iter()
-            .map(|c| quote_pg(&c.name))
+            .map(|c| quote_pg(&c.target))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -118,6 +150,8 @@ pub struct Plan {
     pub outside_referrers: Vec<(String, String, String)>,
     /// Tables of derived data, left out of the plan: left empty and rebuilt by the app.
     pub derived: Vec<DerivedTable>,
+    /// SQLite data with no place on PostgreSQL (named by the user to be left behind, or not).
+    pub unmapped: Vec<Unmapped>,
     /// Large values are compressed with lz4 in this run's sessions (see
     /// `CopySettings::lz4`): the server offers it and the settings ask for it.
     pub lz4: bool,
@@ -127,25 +161,96 @@ impl Plan {
     pub fn index(&self, name: &str) -> Option<usize> {
         self.tables.iter().position(|t| t.name == name)
     }
+
+    /// The columns of SQLite table `table` that hold values and are left behind.
+    pub fn left_behind(&self, table: &str) -> Vec<String> {
+        self.unmapped
+            .iter()
+            .filter(|u| u.table == table)
+            .filter_map(|u| u.column.clone())
+            .collect()
+    }
+}
+
+/// What the plan needs besides the two schemas.
+pub struct Inputs<'a> {
+    /// The role the copy runs as.
+    pub user: &'a str,
+    /// Django's names of every model on both backends, when Django was asked.
+    pub names: Option<&'a NameMap>,
+    /// Tables (`table`) and columns (`table.column`) the user named to be left behind.
+    pub leave_behind: &'a [String],
+    /// How many non-NULL values a SQLite column holds (asked only of columns without a
+    /// place on PostgreSQL).
+    pub values_in: &'a mut dyn FnMut(&str, &str) -> Result<u64>,
 }
 
 /// Match the two schemas.
-pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
+pub fn build(src: &SqliteSchema, dst: &PgSchema, inputs: Inputs<'_>) -> Result<Plan> {
+    let Inputs {
+        user,
+        names: map,
+        leave_behind,
+        values_in,
+    } = inputs;
     let mut notes = Vec::new();
     let mut errors = Vec::new();
+    let mut unmapped = Vec::new();
+    let named = |table: &str, column: Option<&str>| {
+        leave_behind.iter().any(|n| match column {
+            None => n == table,
+            Some(c) => n.split_once('.') == Some((table, c)),
+        })
+    };
     for (name, why) in &src.set_aside {
         notes.push(format!("SQLite table {name} is not copied: {why}."));
     }
+    let pg_names: Vec<&str> = dst.tables.iter().map(|t| t.name.as_str()).collect();
+    let sqlite_names: Vec<&str> = src.tables.iter().map(|t| t.name.as_str()).collect();
     let mut tables = Vec::new();
     let mut derived = Vec::new();
+    let mut matched = vec![false; dst.tables.len()];
     for s in &src.tables {
-        let Some(t) = dst.tables.iter().find(|t| t.name == s.name) else {
-            notes.push(format!(
-                "SQLite table {} ({} rows) has no table of that name on PostgreSQL: NOT copied (is its app missing from INSTALLED_APPS, or not migrated?).",
-                s.name, s.rows
-            ));
+        let Some((pg_name, found)) = names::find_table(&s.name, map, &pg_names, &sqlite_names)
+        else {
+            if s.rows == 0 {
+                notes.push(format!(
+                    "SQLite table {} (empty) has no table on PostgreSQL: nothing to copy.",
+                    s.name
+                ));
+            } else {
+                unmapped.push(Unmapped {
+                    table: s.name.clone(),
+                    column: None,
+                    rows: s.rows,
+                    named: named(&s.name, None),
+                });
+            }
             continue;
         };
+        let Some(ti) = dst.tables.iter().position(|t| t.name == pg_name) else {
+            continue;
+        };
+        if std::mem::replace(&mut matched[ti], true) {
+            errors.push(format!(
+                "two SQLite tables map to the PostgreSQL table {pg_name}; the second is {}: rename one of them.",
+                s.name
+            ));
+            continue;
+        }
+        let t = &dst.tables[ti];
+        if found != Found::Same {
+            notes.push(format!(
+                "SQLite table {} is {} on PostgreSQL ({}).",
+                s.name,
+                t.name,
+                if found == Found::Django {
+                    "Django's name for the model there"
+                } else {
+                    "Django and PostgreSQL shorten names over 63 characters"
+                }
+            ));
+        }
         if let Some(d) = derived_table(s, t) {
             derived.push(d);
             continue;
@@ -156,10 +261,43 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
                 t.name, t.owner, t.owner
             ));
         }
+        let table_names = map.and_then(|m| m.table(&s.name));
+        let pg_cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        // PostgreSQL column → SQLite column.
+        let mut source_of: HashMap<&str, &str> = HashMap::new();
+        for sc in &s.columns {
+            match names::find_column(&sc.name, table_names, &pg_cols) {
+                Some(pc) if !source_of.contains_key(pc) => {
+                    source_of.insert(pc, &sc.name);
+                    if pc != sc.name {
+                        notes.push(format!(
+                            "{}.{} is {}.{pc} on PostgreSQL (PostgreSQL cuts names over 63 bytes).",
+                            s.name, sc.name, t.name
+                        ));
+                    }
+                }
+                _ => {
+                    let values = values_in(&s.name, &sc.name)?;
+                    if values == 0 {
+                        notes.push(format!(
+                            "{}.{} exists only in SQLite and holds no values: nothing to copy.",
+                            s.name, sc.name
+                        ));
+                    } else {
+                        unmapped.push(Unmapped {
+                            table: s.name.clone(),
+                            column: Some(sc.name.clone()),
+                            rows: values,
+                            named: named(&s.name, Some(&sc.name)),
+                        });
+                    }
+                }
+            }
+        }
         let mut columns = Vec::new();
         let mut sequences = Vec::new();
         for c in &t.columns {
-            let in_source = s.columns.iter().any(|sc| sc.name == c.name);
+            let source = source_of.get(c.name.as_str()).copied();
             if let Some(seq) = &c.sequence {
                 sequences.push((c.name.clone(), seq.clone()));
             }
@@ -189,7 +327,7 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
                 }
                 continue;
             }
-            if !in_source {
+            let Some(source) = source else {
                 if c.not_null && !c.has_default && !c.identity {
                     errors.push(format!(
                         "{}.{} ({}) is NOT NULL without a default on PostgreSQL, and the SQLite table has no such column: add a default or make it nullable, or migrate the SQLite schema first.",
@@ -202,20 +340,13 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
                     ));
                 }
                 continue;
-            }
+            };
             columns.push(ColumnPlan {
-                name: c.name.clone(),
+                name: source.to_string(),
+                target: c.name.clone(),
                 ty: c.ty.clone(),
                 nullable: !c.not_null,
             });
-        }
-        for sc in &s.columns {
-            if !t.columns.iter().any(|c| c.name == sc.name) {
-                notes.push(format!(
-                    "{}.{} exists only in SQLite: its values are NOT copied.",
-                    s.name, sc.name
-                ));
-            }
         }
         if s.pk.is_empty() {
             notes.push(format!(
@@ -226,6 +357,7 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
         tables.push(TablePlan {
             name: s.name.clone(),
             target: t.qualified(),
+            pg_name: t.name.clone(),
             columns,
             pk: s.pk.clone(),
             has_rowid: s.has_rowid,
@@ -236,11 +368,27 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
             refs: Vec::new(),
         });
     }
-    for t in &dst.tables {
-        if t.name != "django_migrations" && !src.tables.iter().any(|s| s.name == t.name) {
+    for (t, matched) in dst.tables.iter().zip(&matched) {
+        if t.name != "django_migrations" && !matched {
             notes.push(format!(
                 "PostgreSQL table {} has no SQLite counterpart: left as it is.",
                 t.name
+            ));
+        }
+    }
+    for n in leave_behind {
+        let (table, column) = match n.split_once('.') {
+            Some((t, c)) => (t, Some(c)),
+            None => (n.as_str(), None),
+        };
+        if !unmapped
+            .iter()
+            .any(|u| u.table == table && u.column.as_deref() == column)
+        {
+            errors.push(format!(
+                "--leave-behind {n}: no SQLite {} of that name holds data without a place on PostgreSQL{}.",
+                if column.is_some() { "column" } else { "table" },
+                nearest_unmapped(&unmapped)
             ));
         }
     }
@@ -256,8 +404,18 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, user: &str) -> Result<Plan> {
         notes,
         outside_referrers,
         derived,
+        unmapped,
         lz4: dst.lz4,
     })
+}
+
+/// ` (those are: a, b.c)`, or nothing.
+fn nearest_unmapped(unmapped: &[Unmapped]) -> String {
+    if unmapped.is_empty() {
+        return " (nothing needs naming)".into();
+    }
+    let names: Vec<String> = unmapped.iter().map(Unmapped::name).collect();
+    format!(" (those are: {})", names.join(", "))
 }
 
 /// Search-index tables whose rows are derived from other tables and are kept in another
@@ -313,10 +471,11 @@ fn link_foreign_keys(
     fks: &[PgForeignKey],
     outside: &mut Vec<(String, String, String)>,
 ) {
+    // Foreign keys come in PostgreSQL's names; the plan speaks SQLite's.
     let index: HashMap<String, usize> = tables
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
+        .map(|(i, t)| (t.pg_name.clone(), i))
         .collect();
     for fk in fks {
         match (index.get(&fk.table), index.get(&fk.ref_table)) {
@@ -325,20 +484,28 @@ fn link_foreign_keys(
                     tables[c].parents.push(p);
                 }
                 if let ([col], [rcol]) = (fk.columns.as_slice(), fk.ref_columns.as_slice()) {
-                    let copied = |t: &TablePlan, n: &str| t.columns.iter().any(|c| c.name == n);
-                    if copied(&tables[c], col) && copied(&tables[p], rcol) {
+                    let source = |t: &TablePlan, n: &str| {
+                        t.columns
+                            .iter()
+                            .find(|c| c.target == n)
+                            .map(|c| c.name.clone())
+                    };
+                    if let (Some(column), Some(ref_column)) =
+                        (source(&tables[c], col), source(&tables[p], rcol))
+                    {
+                        let ref_table = tables[p].name.clone();
                         tables[c].refs.push(RefPlan {
-                            column: col.clone(),
-                            ref_table: fk.ref_table.clone(),
-                            ref_column: rcol.clone(),
+                            column,
+                            ref_table,
+                            ref_column,
                         });
                     }
                 }
             }
-            (None, Some(_)) => outside.push((
+            (None, Some(&p)) => outside.push((
                 fk.table.clone(),
                 fk.columns.join(", "),
-                fk.ref_table.clone(),
+                tables[p].name.clone(),
             )),
             _ => {}
         }
@@ -431,6 +598,7 @@ mod tests {
         TablePlan {
             name: name.into(),
             target: name.into(),
+            pg_name: name.into(),
             columns: Vec::new(),
             pk: vec!["id".into()],
             has_rowid: true,
@@ -502,10 +670,34 @@ mod tests {
         (src, dst)
     }
 
+    /// Build with every one-sided SQLite column holding `values` values.
+    fn build_with(
+        src: &SqliteSchema,
+        dst: &PgSchema,
+        leave_behind: &[String],
+        values: u64,
+    ) -> Result<Plan> {
+        let mut values_in = |_: &str, _: &str| Ok(values);
+        build(
+            src,
+            dst,
+            Inputs {
+                user: "app",
+                names: None,
+                leave_behind,
+                values_in: &mut values_in,
+            },
+        )
+    }
+
+    fn plain(src: &SqliteSchema, dst: &PgSchema) -> Result<Plan> {
+        build_with(src, dst, &[], 0)
+    }
+
     #[test]
     fn columns_match_by_name_and_one_sided_ones_are_said() {
         let (src, dst) = schemas();
-        let plan = build(&src, &dst, "app").unwrap();
+        let plan = plain(&src, &dst).unwrap();
         let t = &plan.tables[0];
         let cols: Vec<_> = t.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(cols, ["id", "a"]);
@@ -515,7 +707,7 @@ mod tests {
         );
         let notes = plan.notes.join("\n");
         for want in [
-            "t.old exists only in SQLite",
+            "t.old exists only in SQLite and holds no values",
             "t.g is GENERATED ALWAYS",
             "t.search is a search vector",
             "t.new exists only on PostgreSQL",
@@ -534,7 +726,7 @@ mod tests {
         dst.tables[0]
             .columns
             .push(pg_col("required", PgType::Int4, true, false));
-        let e = build(&src, &dst, "app").unwrap_err().to_string();
+        let e = plain(&src, &dst).unwrap_err().to_string();
         assert!(
             e.contains("t.required") && e.contains("NOT NULL without a default"),
             "{e}"
@@ -542,8 +734,95 @@ mod tests {
         let (src, mut dst) = schemas();
         dst.tables[0].owner = "doadmin".into();
         dst.tables[0].can_truncate = false;
-        let e = build(&src, &dst, "app").unwrap_err().to_string();
+        let e = plain(&src, &dst).unwrap_err().to_string();
         assert!(e.contains("belongs to role \"doadmin\""), "{e}");
+    }
+
+    #[test]
+    fn data_without_a_place_is_unmapped_until_named() {
+        let (mut src, dst) = schemas();
+        src.tables.push(SqliteTable {
+            name: "gone".into(),
+            columns: Vec::new(),
+            pk: Vec::new(),
+            has_rowid: true,
+            rows: 7,
+        });
+        let plan = build_with(&src, &dst, &[], 3).unwrap();
+        let names: Vec<_> = plan
+            .unmapped
+            .iter()
+            .map(|u| (u.name(), u.rows, u.named))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("t.old".to_string(), 3, false),
+                ("gone".to_string(), 7, false)
+            ]
+        );
+        assert_eq!(plan.left_behind("t"), ["old"]);
+        let named = ["t.old".to_string(), "gone".to_string()];
+        let plan = build_with(&src, &dst, &named, 3).unwrap();
+        assert!(plan.unmapped.iter().all(|u| u.named));
+        // A name that matches nothing to leave behind is refused, with what there is.
+        let e = build_with(&src, &dst, &["t.olf".to_string()], 3)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--leave-behind t.olf") && e.contains("those are: t.old, gone"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn long_names_are_matched_through_the_shortening_rules() {
+        let long_table = format!("ml_{}", "x".repeat(64));
+        let long_col = format!("c_{}", "y".repeat(66));
+        let src = SqliteSchema {
+            tables: vec![SqliteTable {
+                name: long_table.clone(),
+                columns: ["id", long_col.as_str()]
+                    .iter()
+                    .map(|n| SqliteColumn {
+                        name: n.to_string(),
+                        decl_type: "text".into(),
+                    })
+                    .collect(),
+                pk: vec!["id".into()],
+                has_rowid: true,
+                rows: 2,
+            }],
+            ..Default::default()
+        };
+        let pg_table = names::django_truncate(&long_table);
+        let pg_colname = names::pg_clip(&long_col);
+        let dst = PgSchema {
+            tables: vec![PgTable {
+                oid: 1,
+                schema: "public".into(),
+                name: pg_table.clone(),
+                owner: "app".into(),
+                columns: vec![
+                    pg_col("id", PgType::Int8, true, true),
+                    pg_col(&pg_colname, PgType::Text, false, false),
+                ],
+                can_select: true,
+                can_insert: true,
+                can_truncate: true,
+            }],
+            foreign_keys: Vec::new(),
+            lz4: false,
+        };
+        let plan = plain(&src, &dst).unwrap();
+        assert!(plan.unmapped.is_empty(), "{:?}", plan.unmapped);
+        let t = &plan.tables[0];
+        assert_eq!(t.name, long_table);
+        assert_eq!(t.pg_name, pg_table);
+        assert_eq!(t.columns[1].name, long_col);
+        assert_eq!(t.columns[1].target, pg_colname);
+        assert!(t.select_sql(false).contains(&long_col));
+        assert!(t.copy_in_sql(false).contains(&pg_colname));
     }
 
     #[test]

@@ -96,6 +96,7 @@ pub fn run(cx: &Ctx, plan: &Plan, policy: ProblemPolicy) -> Result<PreflightRepo
     let mut report = PreflightReport {
         notes: plan.notes.clone(),
         derived: plan.derived.clone(),
+        unmapped: plan.unmapped.iter().filter(|u| !u.named).cloned().collect(),
         tables: plan
             .tables
             .iter()

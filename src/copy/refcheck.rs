@@ -395,13 +395,10 @@ mod tests {
         TablePlan {
             name: "c".into(),
             target: "\"public\".\"c\"".into(),
+            pg_name: "c".into(),
             columns: ["id", "p_id", "code"]
                 .iter()
-                .map(|n| ColumnPlan {
-                    name: n.to_string(),
-                    ty: PgType::Text,
-                    nullable: true,
-                })
+                .map(|n| ColumnPlan::same(n, PgType::Text, true))
                 .collect(),
             pk: vec!["id".into()],
             has_rowid: true,

@@ -498,6 +498,7 @@ mod tests {
         TablePlan {
             name: name.into(),
             target: name.into(),
+            pg_name: name.into(),
             columns: Vec::new(),
             pk: Vec::new(),
             has_rowid: true,

@@ -35,6 +35,8 @@ pub struct StandaloneArgs {
     pub lz4: bool,
     /// Bulk siblings load at the same time (`CopySettings::siblings_together`).
     pub siblings_together: bool,
+    /// SQLite tables and columns with no place on PostgreSQL to leave behind.
+    pub leave_behind: Vec<String>,
 }
 
 struct Out<'a> {
@@ -87,6 +89,7 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         batch_rows: args.batch_rows,
         lz4: args.lz4,
         siblings_together: args.siblings_together,
+        leave_behind: args.leave_behind.clone(),
         ..CopySettings::with_jobs(args.jobs)
     };
     let cx = Context::new(
@@ -206,7 +209,6 @@ fn print_report(o: &mut Out<'_>, r: &CopyReport) {
         );
     }
     for c in &r.checks {
-        let ok = c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows;
         o.data(
             "check",
             &format!(
@@ -215,7 +217,7 @@ fn print_report(o: &mut Out<'_>, r: &CopyReport) {
                 c.source_rows,
                 c.target_rows,
                 c.rejected_rows,
-                if ok { "OK" } else { "MISMATCH" }
+                c.verdict()
             ),
             serde_json::to_value(c).unwrap_or_default(),
         );

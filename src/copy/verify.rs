@@ -207,7 +207,7 @@ pub fn read_back_sql(table: &TablePlan) -> String {
 /// The read-back of the rows whose single integer primary key lies in `range`
 /// (`i64::MIN` / `i64::MAX`: no lower / upper bound), for one part of a split check.
 pub fn read_back_range_sql(table: &TablePlan, range: (i64, i64)) -> String {
-    let key = quote_pg(&table.pk[0]);
+    let key = quote_pg(table.target_of(&table.pk[0]));
     let mut cond = Vec::new();
     if range.0 != i64::MIN {
         cond.push(format!("{key} >= {}", range.0));
@@ -313,17 +313,10 @@ mod tests {
         TablePlan {
             name: name.into(),
             target: format!("\"public\".\"{name}\""),
+            pg_name: name.into(),
             columns: vec![
-                super::super::plan::ColumnPlan {
-                    name: "id".into(),
-                    ty: key_ty,
-                    nullable: false,
-                },
-                super::super::plan::ColumnPlan {
-                    name: "v".into(),
-                    ty: PgType::Jsonb,
-                    nullable: true,
-                },
+                super::super::plan::ColumnPlan::same("id", key_ty, false),
+                super::super::plan::ColumnPlan::same("v", PgType::Jsonb, true),
             ],
             pk: vec!["id".into()],
             has_rowid: true,

@@ -96,11 +96,12 @@ mod tests {
         let table = |name: &str, rows, col: &str| TablePlan {
             name: name.into(),
             target: name.into(),
-            columns: vec![super::super::plan::ColumnPlan {
-                name: col.into(),
-                ty: super::super::types::PgType::Text,
-                nullable: true,
-            }],
+            pg_name: name.into(),
+            columns: vec![super::super::plan::ColumnPlan::same(
+                col,
+                super::super::types::PgType::Text,
+                true,
+            )],
             pk: vec!["id".into()],
             has_rowid: true,
             source_rows: rows,

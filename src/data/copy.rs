@@ -136,6 +136,72 @@ pub struct PreflightReport {
     /// Tables of derived data that are left empty on PostgreSQL and rebuilt there.
     #[serde(default)]
     pub derived: Vec<DerivedTable>,
+    /// SQLite data with no place on PostgreSQL that the user has not named to leave behind.
+    #[serde(default)]
+    pub unmapped: Vec<Unmapped>,
+}
+
+/// One model's table and columns, as Django names them on SQLite and on PostgreSQL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableNames {
+    /// `app_label.ModelName` (automatic many-to-many tables included).
+    pub model: String,
+    pub sqlite: String,
+    pub pg: String,
+    /// (SQLite column, PostgreSQL column), every concrete field.
+    pub columns: Vec<(String, String)>,
+}
+
+/// Django's answer for every model of the project.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameMap {
+    pub tables: Vec<TableNames>,
+}
+
+impl NameMap {
+    pub fn table(&self, sqlite: &str) -> Option<&TableNames> {
+        self.tables.iter().find(|t| t.sqlite == sqlite)
+    }
+}
+
+/// SQLite data with no place on PostgreSQL: a table that holds rows, or a column that holds
+/// values, for which Django's schema on PostgreSQL has nothing. Never left behind silently:
+/// the user is asked, and the commands stop unless it was named with `--leave-behind`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmapped {
+    pub table: String,
+    /// `None`: the whole table.
+    pub column: Option<String>,
+    /// The table's rows, or the column's non-NULL values.
+    pub rows: u64,
+    /// The user named it to be left behind.
+    pub named: bool,
+}
+
+impl Unmapped {
+    /// `table` or `table.column`, as `--leave-behind` takes it.
+    pub fn name(&self) -> String {
+        match &self.column {
+            Some(c) => format!("{}.{c}", self.table),
+            None => self.table.clone(),
+        }
+    }
+
+    /// `table ml_x (1,204 rows)` / `column ml_y.z (30 values)`.
+    pub fn describe(&self) -> String {
+        match &self.column {
+            Some(_) => format!(
+                "column {} ({} value(s))",
+                self.name(),
+                crate::units::thousands(self.rows)
+            ),
+            None => format!(
+                "table {} ({} row(s))",
+                self.table,
+                crate::units::thousands(self.rows)
+            ),
+        }
+    }
 }
 
 /// A table of derived data that PostgreSQL keeps in another form (a search index: FTS5 on
@@ -180,6 +246,30 @@ pub struct TableCheck {
     pub target_rows: u64,
     pub checksum_match: bool,
     pub rejected_rows: u64,
+    /// SQLite columns of this table that hold values and were left behind (named by the
+    /// user): the checksum covers the copied columns only, and says so.
+    #[serde(default)]
+    pub left_behind: Vec<String>,
+}
+
+impl TableCheck {
+    /// Every source row is in PostgreSQL (or, as chosen, in the reject files) and the
+    /// content checksums agree: the one verdict every surface uses.
+    pub fn verified(&self) -> bool {
+        self.checksum_match && self.source_rows == self.target_rows + self.rejected_rows
+    }
+
+    /// The checksum column's words: `OK`, `OK without col` (a column left behind, as
+    /// chosen: the checksum does not cover it), or `MISMATCH`.
+    pub fn verdict(&self) -> String {
+        if !self.verified() {
+            "MISMATCH".into()
+        } else if self.left_behind.is_empty() {
+            "OK".into()
+        } else {
+            format!("OK without {}", self.left_behind.join(", "))
+        }
+    }
 }
 
 /// The end of a copy.
@@ -191,25 +281,34 @@ pub struct CopyReport {
     /// Derived tables left empty, to be rebuilt (recorded for the report).
     #[serde(default)]
     pub derived: Vec<DerivedTable>,
+    /// SQLite data with no place on PostgreSQL, left behind as the user chose or named.
+    #[serde(default)]
+    pub left_behind: Vec<Unmapped>,
 }
 
 impl CopyReport {
     pub fn all_verified(&self) -> bool {
-        self.checks
-            .iter()
-            .all(|c| c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows)
+        self.checks.iter().all(TableCheck::verified)
     }
 
     pub fn summary_line(&self) -> String {
         let rows: u64 = self.checks.iter().map(|c| c.target_rows).sum();
-        let bad = self
-            .checks
-            .iter()
-            .filter(|c| !(c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows))
-            .count();
+        let bad = self.checks.iter().filter(|c| !c.verified()).count();
         if bad == 0 {
+            let behind = if self.left_behind.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; left behind, as chosen: {}",
+                    self.left_behind
+                        .iter()
+                        .map(Unmapped::describe)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
             format!(
-                "{} rows in {} tables copied and verified in {}",
+                "{} rows in {} tables copied and verified in {}{behind}",
                 crate::units::thousands(rows),
                 self.checks.len(),
                 crate::units::hms(self.elapsed_ms / 1000)
@@ -267,6 +366,13 @@ pub struct CopySettings {
     /// keeping its foreign keys (checked at its commit) instead of waiting for the other.
     #[serde(default = "default_true")]
     pub siblings_together: bool,
+    /// SQLite tables (`table`) and columns (`table.column`) that hold data without a place
+    /// on PostgreSQL and are to be left behind, as the user named them.
+    #[serde(default)]
+    pub leave_behind: Vec<String>,
+    /// Django's names of every model on SQLite and on PostgreSQL, when Django was asked.
+    #[serde(default)]
+    pub names: Option<NameMap>,
 }
 
 fn default_true() -> bool {
@@ -298,6 +404,8 @@ impl CopySettings {
             batch_rows: DEFAULT_BATCH_ROWS,
             lz4: true,
             siblings_together: true,
+            leave_behind: Vec::new(),
+            names: None,
         }
     }
 }

@@ -108,7 +108,7 @@ impl RunReport {
                     t.source_rows,
                     t.target_rows,
                     t.rejected_rows,
-                    if t.checksum_match { "OK" } else { "MISMATCH" }
+                    t.verdict()
                 );
             }
             let rate = self

@@ -86,6 +86,10 @@ pub struct RunOptions {
     /// Where the backup goes (`--backup-dir`); default `.dj2pg/backups/<time>/` in the project.
     #[serde(default)]
     pub backup_dir: Option<PathBuf>,
+    /// Copy engine: SQLite tables and columns with no place on PostgreSQL to leave behind
+    /// (`--leave-behind`); anything else without a place stops the copy.
+    #[serde(default)]
+    pub leave_behind: Vec<String>,
 }
 
 /// The whole run.
@@ -512,6 +516,7 @@ impl Migration {
         if let Some(on) = self.options.lz4 {
             settings.lz4 = on;
         }
+        settings.leave_behind = self.options.leave_behind.clone();
         if let Some(d) = &self.discovery {
             settings.use_tz = d.use_tz.unwrap_or(true);
             if let Some(tz) = &d.time_zone {

@@ -479,6 +479,7 @@ fn copy_done_only_when_verified() {
             target_rows: 2,
             checksum_match: false,
             rejected_rows: 0,
+            left_behind: Vec::new(),
         }],
         ..CopyReport::default()
     };

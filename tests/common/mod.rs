@@ -306,6 +306,67 @@ pub fn migrate_as_app(c: &TempCluster, python: &Path, project: &Path) {
     );
 }
 
+/// Django reads every model from both databases and compares every field of every row.
+///
+/// Two processes, one per database, each with it as `default`: Django decides a model's
+/// table name from the default backend (it shortens names over 63 characters on
+/// PostgreSQL only), so one process cannot read both.
+pub fn compare_with_django(c: &TempCluster, python: &Path, project: &Path) -> String {
+    let script = r#"
+import json, sys
+from django.apps import apps
+def canon(v):
+    # JSON objects compare as values: jsonb keeps its keys in its own order.
+    return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else repr(v)
+out = []
+for model in apps.get_models(include_auto_created=True):
+    for o in model.objects.all():
+        for f in model._meta.concrete_fields:
+            v = getattr(o, f.attname)
+            if isinstance(v, memoryview): v = bytes(v)
+            out.append('%s|%r|%s|%s|%s' % (model._meta.label, o.pk, f.name, type(v).__name__, canon(v)))
+sys.stdout.write('\n'.join(out))
+"#;
+    write_pg_settings(project);
+    let dump = |settings: Option<&str>| -> std::collections::BTreeSet<String> {
+        let mut args = vec!["shell", "-c", script];
+        let flag = settings.map(|s| format!("--settings={s}"));
+        if let Some(f) = &flag {
+            args.push(f);
+        }
+        let out = manage_py(python, project, &args, &pg_env(&c.app(), c.app_password()));
+        assert!(out.status.success(), "{}", output_text(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let src = dump(None);
+    let dst = dump(Some(PG_SETTINGS));
+    let row = |l: &String| l.splitn(3, '|').take(2).collect::<Vec<_>>().join("|");
+    let rows: std::collections::BTreeSet<String> = src.iter().map(row).collect();
+    let diffs: Vec<&String> = src.symmetric_difference(&dst).collect();
+    let mut text = String::new();
+    for d in diffs.iter().take(20) {
+        let side = if src.contains(*d) {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        };
+        text.push_str(&format!(
+            "DIFF only on {side}: {}\n",
+            d.chars().take(160).collect::<String>()
+        ));
+    }
+    text.push_str(&format!(
+        "compared {} rows, {} values, {} differences",
+        rows.len(),
+        src.len(),
+        diffs.len()
+    ));
+    text
+}
+
 /// Tables (no `sqlite_*`) and their row counts, read straight from the file.
 pub fn sqlite_counts(db: &Path) -> Vec<(String, u64)> {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)

@@ -317,7 +317,7 @@ fn render_report(
     };
     let name_width = (table_area.width as usize).saturating_sub(fixed).max(8);
     let rows = report.checks.iter().skip(skip).take(fits).map(|c| {
-        let ok = c.checksum_match && c.source_rows == c.target_rows + c.rejected_rows;
+        let ok = c.verified();
         let mut cells = vec![
             Cell::from(truncate_middle(&c.table, name_width)),
             Cell::from(thousands(c.source_rows)),
@@ -327,7 +327,7 @@ fn render_report(
             cells.push(Cell::from(thousands(c.rejected_rows)));
         }
         cells.push(if ok {
-            Cell::from("OK").style(Style::new().fg(Color::Green))
+            Cell::from(c.verdict()).style(Style::new().fg(Color::Green))
         } else {
             Cell::from("MISMATCH").style(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD))
         });

@@ -188,11 +188,7 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
 /// The copy in one line, then the mismatched tables and the largest ones.
 fn rows_lines(r: &RunReport, w: u16) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let bad: Vec<_> = r
-        .tables
-        .iter()
-        .filter(|t| !t.checksum_match || t.source_rows != t.target_rows + t.rejected_rows)
-        .collect();
+    let bad: Vec<_> = r.tables.iter().filter(|t| !t.verified()).collect();
     let rate = r
         .rows_per_sec()
         .map(|x| format!(", {} rows/s", thousands(x.round() as u64)))

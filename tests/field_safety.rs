@@ -1,0 +1,213 @@
+//! Nothing lost in the field: names over 63 characters, data without a place on PostgreSQL,
+//! a writer during the copy, durations as Django writes them. Real PostgreSQL, real Django.
+
+mod common;
+
+use common::*;
+use dj2pg::copy::standalone::{StandaloneArgs, run_standalone};
+use dj2pg::data::copy::ProblemPolicy;
+use dj2pg::pg::cluster::TempCluster;
+use std::path::Path;
+
+fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
+    StandaloneArgs {
+        from: project.join("db.sqlite3"),
+        to: c.app(),
+        password: Some(c.app_password().clone()),
+        jobs: 2,
+        rejects: None,
+        on_bad_data: ProblemPolicy::Abort,
+        yes: true,
+        json: false,
+        quiet: true,
+        use_tz: true,
+        time_zone: "UTC".into(),
+        bulk_min_rows: 0,
+        batch_rows: dj2pg::data::copy::DEFAULT_BATCH_ROWS,
+        lz4: true,
+        siblings_together: true,
+        leave_behind: Vec::new(),
+    }
+}
+
+/// A 67-character model table (Django shortens it with a hash on PostgreSQL only), its
+/// automatic many-to-many table, a 71-character `db_table` (PostgreSQL cuts it) and two
+/// `db_column`s over 63 characters.
+const LONG_MODELS: &str = r#"from django.db import models
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=20)
+
+
+class AVeryLongModelNameThatGoesOnAndOnBeyondWhatPostgresAllows(models.Model):
+    title = models.CharField(max_length=50)
+    tags = models.ManyToManyField(Tag)
+    score = models.IntegerField(
+        null=True,
+        db_column="a_column_name_that_is_much_longer_than_sixty_three_characters_score",
+    )
+
+
+class Explicit(models.Model):
+    note = models.TextField()
+    weight = models.FloatField(
+        db_column="another_column_name_far_longer_than_sixty_three_characters_weight",
+    )
+
+    class Meta:
+        db_table = "longnames_explicit_table_name_that_is_far_too_long_for_postgresql_xyz"
+"#;
+
+const FILL: &str = r#"
+from longnames.models import Tag, AVeryLongModelNameThatGoesOnAndOnBeyondWhatPostgresAllows as L, Explicit
+tags = [Tag.objects.create(name='t%d' % i) for i in range(5)]
+for i in range(120):
+    o = L.objects.create(title='row %d' % i, score=i * 7)
+    o.tags.set(tags[: i % 5 + 1])
+for i in range(80):
+    Explicit.objects.create(note='note %d' % i, weight=i / 3)
+print('filled')
+"#;
+
+/// The sample project with the `longnames` app added, migrated and filled on SQLite.
+fn long_names_project(python: &Path) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, project) = sample_project(600);
+    let app = project.join("longnames");
+    std::fs::create_dir_all(app.join("migrations")).unwrap();
+    std::fs::write(app.join("__init__.py"), "").unwrap();
+    std::fs::write(app.join("migrations/__init__.py"), "").unwrap();
+    std::fs::write(app.join("models.py"), LONG_MODELS).unwrap();
+    let settings = project.join("aiproto/settings.py");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str("\nINSTALLED_APPS += ['longnames']\n");
+    std::fs::write(&settings, text).unwrap();
+    for args in [
+        &["makemigrations", "longnames"][..],
+        &["migrate"],
+        &["shell", "-c", FILL],
+    ] {
+        let out = manage_py(python, &project, args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", output_text(&out));
+    }
+    (tmp, project)
+}
+
+#[test]
+fn names_over_63_characters_are_copied_verified_and_read_back_by_django() {
+    let c = cluster();
+    let python = django_venv();
+    let (_tmp, project) = long_names_project(&python);
+    migrate_as_app(&c, &python, &project);
+    // The shortened names really differ from SQLite's: otherwise this test proves nothing.
+    let pg_tables: Vec<String> = rows(
+        &c.app(),
+        c.app_password(),
+        "SELECT relname::text FROM pg_class WHERE relname LIKE 'longnames_%' AND relkind = 'r' ORDER BY 1",
+    )
+    .into_iter()
+    .filter_map(|r| r[0].clone())
+    .collect();
+    let sqlite_tables: Vec<String> = sqlite_counts(&project.join("db.sqlite3"))
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| t.starts_with("longnames_"))
+        .collect();
+    assert_eq!(sqlite_tables.len(), 4, "{sqlite_tables:?}");
+    assert_eq!(
+        sqlite_tables.iter().filter(|t| t.len() > 63).count(),
+        3,
+        "{sqlite_tables:?}"
+    );
+    assert!(
+        sqlite_tables
+            .iter()
+            .filter(|t| t.len() > 63)
+            .all(|t| !pg_tables.contains(t)),
+        "{pg_tables:?}"
+    );
+
+    let mut out = Vec::new();
+    let report = run_standalone(args(&c, &project), &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    let printed = String::from_utf8_lossy(&out);
+    assert!(report.all_verified(), "{printed}");
+    assert!(report.left_behind.is_empty(), "{printed}");
+    // Every long table is in the report with all its rows.
+    let sqlite = sqlite_counts(&project.join("db.sqlite3"));
+    for (table, n) in sqlite.iter().filter(|(t, _)| t.starts_with("longnames_")) {
+        let check = report
+            .checks
+            .iter()
+            .find(|c| &c.table == table)
+            .unwrap_or_else(|| panic!("{table} is not in the copy's checks:\n{printed}"));
+        assert_eq!(check.target_rows, *n, "{table}");
+        assert!(
+            *n > 0,
+            "{table} is empty in SQLite: the test filled nothing"
+        );
+    }
+    // Django on PostgreSQL reads every value, the long columns included.
+    let text = compare_with_django(&c, &python, &project);
+    assert!(text.contains(" 0 differences"), "{text}");
+    let nulls = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT count(*) FROM longnames_explicit_table_name_that_is_far_too_long_for_postgres WHERE another_column_name_far_longer_than_sixty_three_characters_weig IS NULL",
+    );
+    assert_eq!(nulls.as_deref(), Some("0"));
+}
+
+#[test]
+fn data_without_a_place_on_postgresql_stops_the_copy_unless_named() {
+    let c = cluster();
+    let python = django_venv();
+    let (_tmp, project) = sample_project(600);
+    migrate_as_app(&c, &python, &project);
+    // Data the PostgreSQL schema has no place for: a table and a column of SQLite only.
+    let db = project.join("db.sqlite3");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY, body TEXT);
+         INSERT INTO legacy_notes (body) VALUES ('a'), ('b'), ('c');
+         ALTER TABLE classifier_label ADD COLUMN old_colour TEXT;
+         UPDATE classifier_label SET old_colour = 'red';",
+    )
+    .unwrap();
+    drop(conn);
+
+    let mut out = Vec::new();
+    let e = run_standalone(args(&c, &project), &mut out).unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("table legacy_notes (3 row(s))")
+            && msg.contains("column classifier_label.old_colour")
+            && msg.contains("--leave-behind classifier_label.old_colour,legacy_notes"),
+        "{msg}"
+    );
+    let copied = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT count(*) FROM classifier_trainingexample",
+    );
+    assert_eq!(copied.as_deref(), Some("0"), "nothing may be written");
+
+    // Named, they are left behind on purpose, and the report says so table by table.
+    let mut a = args(&c, &project);
+    a.leave_behind = vec!["legacy_notes".into(), "classifier_label.old_colour".into()];
+    let mut out = Vec::new();
+    let report = run_standalone(a, &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    let printed = String::from_utf8_lossy(&out);
+    assert!(report.all_verified(), "{printed}");
+    let label = report
+        .checks
+        .iter()
+        .find(|c| c.table == "classifier_label")
+        .unwrap();
+    assert_eq!(label.verdict(), "OK without old_colour", "{printed}");
+    assert!(
+        printed.contains("left behind, as chosen: column classifier_label.old_colour (5 value(s)); table legacy_notes (3 row(s))"),
+        "{printed}"
+    );
+}
