@@ -211,3 +211,94 @@ fn data_without_a_place_on_postgresql_stops_the_copy_unless_named() {
         "{printed}"
     );
 }
+
+/// The app keeps serving: a training example and a prediction that refers to it, in one
+/// transaction, as fast as SQLite takes them, in WAL mode, for as long as the copy runs.
+const WRITER: &str = r#"
+import sqlite3, sys, time, uuid
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute('PRAGMA journal_mode=WAL')
+stop_file = sys.argv[2]
+n = 0
+import os
+while not os.path.exists(stop_file):
+    db.execute('BEGIN IMMEDIATE')
+    cur = db.execute(
+        "INSERT INTO classifier_trainingexample (dataset_id, text, weight, added_on, token_count, meta) "
+        "VALUES ((SELECT min(id) FROM classifier_dataset), 'live %d', 1.0, '2026-12-02', 3, '{}')" % n)
+    db.execute(
+        "INSERT INTO classifier_prediction (model_version_id, example_id, input_text, score, confidence, "
+        "latency_ms, served_at, request_id, big_counter, small_rank) VALUES "
+        "((SELECT min(id) FROM classifier_modelversion), ?, 'live', 0.5, '0.5000', 3, '2026-12-02 10:00:00', ?, 0, 0)",
+        (cur.lastrowid, uuid.uuid4().hex))
+    db.execute('COMMIT')
+    n += 1
+    time.sleep(0.002)
+print(n)
+"#;
+
+#[test]
+fn a_writer_during_the_copy_never_breaks_it_one_snapshot_is_copied() {
+    let c = cluster();
+    let python = django_venv();
+    let (tmp, project) = sample_project(20_000);
+    migrate_as_app(&c, &python, &project);
+    let db = project.join("db.sqlite3");
+    let stop_file = tmp.path().join("stop-writer");
+    let mut writer = std::process::Command::new(&python)
+        .args(["-c", WRITER])
+        .arg(&db)
+        .arg(&stop_file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the writer");
+    // The writer is running before the copy starts.
+    let started = std::time::Instant::now();
+    while sqlite_rows(
+        &db,
+        "SELECT count(*) FROM classifier_trainingexample WHERE text LIKE 'live %'",
+    ) < 20
+    {
+        assert!(started.elapsed().as_secs() < 60, "the writer wrote nothing");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut a = args(&c, &project);
+    a.batch_rows = 0; // every table on its own: the reads are as far apart as they get
+    let mut out = Vec::new();
+    let result = run_standalone(a, &mut out);
+    std::fs::write(&stop_file, "").unwrap();
+    let written = writer.wait_with_output().expect("the writer ends");
+    let printed = String::from_utf8_lossy(&out);
+    let report = result.unwrap_or_else(|e| panic!("{e:#}\n{printed}"));
+    assert!(report.all_verified(), "{printed}");
+    assert!(report.snapshot_at.is_some(), "{printed}");
+    assert!(printed.contains("one snapshot"), "{printed}");
+    // The writer went on during the copy; PostgreSQL holds one moment of it, whole: each
+    // live prediction's example is there (the foreign key), and the pairs are complete.
+    let live = |sql: &str| {
+        scalar(&c.app(), c.app_password(), sql)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(-1)
+    };
+    let examples = live("SELECT count(*) FROM classifier_trainingexample WHERE text LIKE 'live %'");
+    let predictions = live("SELECT count(*) FROM classifier_prediction WHERE input_text = 'live'");
+    assert_eq!(examples, predictions, "a pair was split: {printed}");
+    let in_sqlite = sqlite_rows(
+        &db,
+        "SELECT count(*) FROM classifier_trainingexample WHERE text LIKE 'live %'",
+    );
+    assert!(
+        (examples as u64) < in_sqlite,
+        "the writer wrote {} pairs, {in_sqlite} in SQLite, {examples} copied: it did not write during the copy",
+        String::from_utf8_lossy(&written.stdout).trim()
+    );
+}
+
+fn sqlite_rows(db: &Path, sql: &str) -> u64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64
+}

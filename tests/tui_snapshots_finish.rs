@@ -700,6 +700,7 @@ fn finished() -> Migration {
             rebuild: Some("python manage.py rebuild_index".into()),
         }],
         left_behind: Vec::new(),
+        snapshot_at: None,
     });
     m.settings_plan = Some(plan(rewrite()));
     m.settings_applied = Some(applied());

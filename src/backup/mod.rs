@@ -34,4 +34,4 @@ pub use reset::{RESET_DIR, files_to_go, record_regenerated, reset_migrations};
 pub use restore::{REGENERATED_DIR, restore};
 pub use run::{DEFAULT_BUSY_TIMEOUT_MS, backup_request, run_backup};
 pub use settings_records::SETTINGS_BACKUP_FILE;
-pub use sqlite::{CopyFailure, CopyOptions, backup_sqlite};
+pub use sqlite::{CopyFailure, CopyOptions, backup_sqlite, snapshot};

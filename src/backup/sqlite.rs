@@ -227,6 +227,35 @@ pub fn backup_sqlite(
     })
 }
 
+/// Copy `source` as it is at this moment into `dest` (a new file), for reading: the copy
+/// engine's one snapshot. One read transaction around the online backup API, so every
+/// table is read as of the same instant however many connections read the copy later, and
+/// writers go on meanwhile (WAL mode) or wait a moment (rollback mode). The copy is left in
+/// rollback mode, so opening it read-only needs no `-wal`/`-shm` files.
+pub fn snapshot(source: &Path, dest: &Path, opts: &CopyOptions<'_>) -> Result<(), CopyFailure> {
+    let shown = source.display().to_string();
+    check_header(source)?;
+    let src = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|c| c.busy_timeout(opts.busy_timeout).map(|_| c))
+    .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "open", &e, opts))?;
+    // The read transaction starts at the first read: this one.
+    src.execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;")
+        .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "read", &e, opts))?;
+    let shown_dest = dest.display().to_string();
+    let mut dst = Connection::open(dest)
+        .map_err(|e| classify(&shown_dest, CheckKind::SqliteCopy, "create", &e, opts))?;
+    run_backup(&src, &mut dst, &shown, opts, &mut |_| {})?;
+    let _ = src.execute_batch("COMMIT");
+    dst.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get::<_, String>(0))
+        .map_err(|e| classify(&shown_dest, CheckKind::SqliteCopy, "finish", &e, opts))?;
+    dst.close()
+        .map_err(|(_, e)| classify(&shown_dest, CheckKind::SqliteCopy, "finish", &e, opts))?;
+    Ok(())
+}
+
 /// Ordinary tables (virtual tables are left out: their module may not be compiled in,
 /// and their content lives in shadow tables, which are counted).
 fn list_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {

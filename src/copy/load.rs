@@ -506,7 +506,15 @@ pub fn run(
             d.rebuild_hint()
         ));
     }
+    let snapshot_at = cx.snapshot_at();
+    if let Some(at) = snapshot_at {
+        notes.push(format!(
+            "Every table was read from one snapshot of the SQLite file, taken at {} UTC: rows the app wrote after that moment are not in PostgreSQL.",
+            at.format("%Y-%m-%d %H:%M:%S")
+        ));
+    }
     Ok(CopyReport {
+        snapshot_at: snapshot_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         checks,
         elapsed_ms: started.elapsed().as_millis() as u64,
         notes,

@@ -92,8 +92,23 @@ impl Stop {
     }
 }
 
+/// The one moment of the SQLite file a copy reads: a point-in-time copy made with the
+/// online backup API when the context first reads, removed with the context.
+struct Snapshot {
+    dir: tempfile::TempDir,
+    taken_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Snapshot {
+    fn file(&self) -> PathBuf {
+        self.dir.path().join("snapshot.sqlite3")
+    }
+}
+
 /// Everything a copy job needs, owned.
 pub struct Context {
+    /// The user's SQLite file: named in messages, never read by the copy itself (see
+    /// [`Context::open_sqlite`]).
     pub sqlite: PathBuf,
     pub config: ConnConfig,
     pub password: Option<Secret>,
@@ -109,6 +124,8 @@ pub struct Context {
     lz4: AtomicBool,
     /// Sessions given back after a use, for the next one who needs one.
     idle: Mutex<Vec<crate::pg::wire::Wire>>,
+    /// What every reading connection opens.
+    snapshot: Mutex<Option<Snapshot>>,
 }
 
 /// Sessions opened in the background, and how many are still on their way.
@@ -159,7 +176,48 @@ impl Context {
             warm: Mutex::new(Warm::default()),
             lz4: AtomicBool::new(false),
             idle: Mutex::new(Vec::new()),
+            snapshot: Mutex::new(None),
         })
+    }
+
+    /// Take the copy's snapshot of the SQLite file now (once; later calls keep the first).
+    /// Every table is then read as of this one moment, whatever the number of connections
+    /// and whatever the app writes meanwhile. Returns when it was taken.
+    pub fn snapshot(&self) -> Result<chrono::DateTime<chrono::Utc>> {
+        let mut slot = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.taken_at);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("dj2pg-snapshot-")
+            .tempdir()
+            .context("could not create a temporary folder for the SQLite snapshot (set TMPDIR to a folder with room for a copy of the file)")?;
+        let snapshot = Snapshot {
+            dir,
+            taken_at: chrono::Utc::now(),
+        };
+        let opts = crate::backup::CopyOptions {
+            busy_timeout: Duration::from_millis(crate::backup::DEFAULT_BUSY_TIMEOUT_MS),
+            cancel: &self.stop.cancel,
+        };
+        crate::backup::snapshot(&self.sqlite, &snapshot.file(), &opts).map_err(|e| {
+            anyhow::anyhow!(
+                "could not take a snapshot of {} to copy from: {e} (TMPDIR must have room for a copy of the file)",
+                self.sqlite.display()
+            )
+        })?;
+        let at = snapshot.taken_at;
+        *slot = Some(snapshot);
+        Ok(at)
+    }
+
+    /// When the snapshot was taken, if it was.
+    pub fn snapshot_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|s| s.taken_at)
     }
 
     /// The session options of the load: [`SESSION_OPTIONS`], and lz4 compression of large
@@ -214,9 +272,17 @@ impl Context {
     }
 
     pub fn open_sqlite(&self) -> Result<Connection> {
+        self.snapshot()?;
+        let file = self
+            .snapshot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(Snapshot::file)
+            .unwrap_or_else(|| self.sqlite.clone());
         // Read-only: SQLite itself refuses any write through this handle.
         Connection::open_with_flags(
-            &self.sqlite,
+            &file,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | rusqlite::OpenFlags::SQLITE_OPEN_URI,

@@ -110,6 +110,16 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
     );
     let started = Instant::now();
     let plan = cx.plan()?;
+    if let Some(at) = cx.snapshot_at() {
+        o.line(
+            "snapshot",
+            &format!(
+                "Reading one snapshot of {} taken at {} UTC: what the app writes from now on is not copied.",
+                args.from.display(),
+                at.format("%H:%M:%S")
+            ),
+        );
+    }
     // The load's sessions open while the preflight reads the SQLite file.
     cx.prewarm();
     let report = super::preflight::run(&cx, &plan, args.on_bad_data)?;

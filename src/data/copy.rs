@@ -284,6 +284,10 @@ pub struct CopyReport {
     /// SQLite data with no place on PostgreSQL, left behind as the user chose or named.
     #[serde(default)]
     pub left_behind: Vec<Unmapped>,
+    /// The moment of the SQLite file that was copied (RFC 3339, UTC): every table was read
+    /// as of it; what the app wrote later is not in PostgreSQL.
+    #[serde(default)]
+    pub snapshot_at: Option<String>,
 }
 
 impl CopyReport {
