@@ -245,7 +245,7 @@ fn a_writer_during_the_copy_never_breaks_it_one_snapshot_is_copied() {
     migrate_as_app(&c, &python, &project);
     let db = project.join("db.sqlite3");
     let stop_file = tmp.path().join("stop-writer");
-    let mut writer = std::process::Command::new(&python)
+    let writer = std::process::Command::new(&python)
         .args(["-c", WRITER])
         .arg(&db)
         .arg(&stop_file)
