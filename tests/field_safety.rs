@@ -302,3 +302,53 @@ fn sqlite_rows(db: &Path, sql: &str) -> u64 {
         .unwrap();
     conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64
 }
+
+/// A settings module that reads `django.conf.settings` while it is imported, as tools that
+/// configure Sentry or a plugin registry from their settings do: the dry run, migrate on
+/// PostgreSQL and the validation of the written settings all run it.
+const READS_SETTINGS_AT_IMPORT: &str = r#"
+
+# dj2pg test: read settings while this module is being imported.
+SENTRY_DSN = ''
+from django.conf import settings as _live_settings  # noqa: E402
+if _live_settings.SENTRY_DSN:  # AttributeError if Django sees a half-built module
+    raise RuntimeError('unexpected DSN')
+"#;
+
+#[test]
+fn a_settings_module_that_reads_settings_at_import_goes_through_the_whole_flow() {
+    let python = django_venv();
+    let c = cluster();
+    let (tmp, project) = sample_project(400);
+    let settings = project.join("aiproto/settings.py");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str(READS_SETTINGS_AT_IMPORT);
+    std::fs::write(&settings, text).unwrap();
+    // The project's own manage.py works with it.
+    let out = manage_py(&python, &project, &["check"], &[]);
+    assert!(out.status.success(), "{}", output_text(&out));
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dj2pg"))
+        .args(["migrate", "--project"])
+        .arg(&project)
+        .arg("--python")
+        .arg(&python)
+        .args(["--allow-dirty", "--yes", "--to"])
+        .arg(c.app().display_url())
+        .arg("--admin-url")
+        .arg(c.admin().display_url())
+        .env("DJ2PG_STATE_DIR", tmp.path().join("state"))
+        .env("PGPASSWORD", c.app_password().expose())
+        .env("DJ2PG_ADMIN_PASSWORD", c.admin_password().expose())
+        .output()
+        .expect("run dj2pg");
+    let printed = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    for step in ["dry-run", "create-schema", "copy-rows", "update-settings"] {
+        assert!(
+            printed.contains(&format!("[{step}] done")),
+            "{step} not done:\n{printed}"
+        );
+    }
+    assert!(!printed.contains("AttributeError"), "{printed}");
+}

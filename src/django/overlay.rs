@@ -1,7 +1,12 @@
-//! The settings overlay: a generated settings module that imports the project's settings
-//! and overrides only `DATABASES`, pointing `default` either at PostgreSQL (every value, the
-//! password above all, read from the environment of the `manage.py` process) or at a new
-//! scratch SQLite file in the overlay's own temporary directory.
+//! The settings overlay: a generated launcher that loads the project's own settings module,
+//! unchanged and exactly as `manage.py` would, then overrides only `DATABASES` before Django
+//! sets up, pointing `default` either at PostgreSQL (every value, the password above all,
+//! read from the environment of the process) or at a new scratch SQLite file in the
+//! overlay's own temporary directory; then it runs the project's `manage.py`.
+//!
+//! Not a settings module that star-imports the project's: a settings module may read
+//! `django.conf.settings` while it is imported (to configure Sentry, logging, a plugin
+//! registry), and through such a module it would find the overlay half-built.
 //!
 //! Invariants:
 //! - the overlay lives in a temporary directory put first on `PYTHONPATH`, never inside the
@@ -17,8 +22,8 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The module name of the overlay.
-pub const OVERLAY_MODULE: &str = "dj2pg_overlay_settings";
+/// The launcher's file name in the overlay directory.
+pub const OVERLAY_LAUNCHER: &str = "dj2pg_manage.py";
 
 /// The scratch SQLite file's name inside the overlay directory.
 const SCRATCH_DB: &str = "scratch.sqlite3";
@@ -110,17 +115,28 @@ impl Overlay {
             OverlayKind::ScratchSqlite => ("a scratch SQLite file", SQLITE_DATABASES),
         };
         let text = format!(
-            r#""""Written by dj2pg: {settings_module} with DATABASES pointed at {what}.
+            r#""""Written by dj2pg: manage.py with {settings_module}, DATABASES pointed at {what}.
 
-Every connection value comes from the environment; nothing secret is in this file.
+The project's settings module is loaded first, unchanged, as manage.py loads it; only
+DATABASES is replaced, before Django sets up. Every connection value comes from the
+environment; nothing secret is in this file.
 """
 import os
+import runpy
+import sys
 
-from {settings_module} import *  # noqa: F401,F403
+os.environ["DJANGO_SETTINGS_MODULE"] = "{settings_module}"
+sys.path.insert(0, os.getcwd())
 
-{databases}"#
+from django.conf import settings  # noqa: E402
+
+settings.INSTALLED_APPS  # imports the project's settings, as Django's own commands do
+{databases}settings.DATABASES = DATABASES
+sys.argv = ["manage.py"] + sys.argv[1:]
+runpy.run_path("manage.py", run_name="__main__")
+"#
         );
-        let path = dir.path().join(format!("{OVERLAY_MODULE}.py"));
+        let path = dir.path().join(OVERLAY_LAUNCHER);
         std::fs::write(&path, text)
             .with_context(|| format!("could not write the settings overlay {}", path.display()))?;
         Ok(Overlay {
@@ -148,20 +164,18 @@ from {settings_module} import *  # noqa: F401,F403
         (self.kind == OverlayKind::ScratchSqlite).then(|| self.dir.path().join(SCRATCH_DB))
     }
 
-    /// `python manage.py ARGS --settings=overlay` in the project, not yet started. `pg` is
+    /// `python manage.py ARGS` in the project through the launcher, not yet started. `pg` is
     /// needed for a PostgreSQL overlay (its values and password go into the environment).
     pub fn command(&self, python: &Path, pg: Option<&PgTarget>, args: &[&str]) -> Command {
         let mut cmd = Command::new(python);
-        cmd.arg("manage.py")
+        cmd.arg(self.dir.path().join(OVERLAY_LAUNCHER))
             .args(args)
-            .arg(format!("--settings={OVERLAY_MODULE}"))
             .current_dir(&self.project_dir)
             .stdin(Stdio::null())
             .env(
                 "PYTHONPATH",
                 python_path(self.dir.path(), &self.project_dir),
             )
-            .env("DJANGO_SETTINGS_MODULE", OVERLAY_MODULE)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1");
         if let Some(db) = self.scratch_sqlite() {
@@ -256,10 +270,13 @@ mod tests {
             env.iter()
                 .any(|(k, v)| *k == "DJ2PG_DB_SEARCH_PATH" && v.is_some_and(|v| v == "app schema"))
         );
-        let file =
-            std::fs::read_to_string(overlay.dir().join(format!("{OVERLAY_MODULE}.py"))).unwrap();
+        let file = std::fs::read_to_string(overlay.dir().join(OVERLAY_LAUNCHER)).unwrap();
         assert!(!file.contains("s3cret-pw"));
-        assert!(file.contains("from aiproto.settings import *"));
+        assert!(file.contains(r#"os.environ["DJANGO_SETTINGS_MODULE"] = "aiproto.settings""#));
+        assert!(
+            !file.contains("import *"),
+            "no star import of the project's settings"
+        );
         assert!(overlay.scratch_sqlite().is_none());
     }
 
