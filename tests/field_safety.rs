@@ -352,3 +352,65 @@ fn a_settings_module_that_reads_settings_at_import_goes_through_the_whole_flow()
     }
     assert!(!printed.contains("AttributeError"), "{printed}");
 }
+
+/// What Django itself writes for each copied duration, next to what the copy wrote.
+const DURATIONS_AS_DJANGO_WRITES_THEM: &str = r#"
+from classifier.models import ModelVersion
+from django.db import connection
+bad = n = 0
+for mv in ModelVersion.objects.all():
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT %s::interval::text, EXTRACT(day FROM %s::interval), t.training_duration::text, "
+            "EXTRACT(day FROM t.training_duration) FROM classifier_modelversion t WHERE t.id = %s",
+            [mv.training_duration, mv.training_duration, mv.id])
+        django_text, django_days, copied_text, copied_days = c.fetchone()
+    n += 1
+    if (django_text, django_days) != (copied_text, copied_days):
+        bad += 1
+        print('DIFF', mv.id, django_text, django_days, copied_text, copied_days)
+print('checked %d durations, %d differ' % (n, bad))
+"#;
+
+#[test]
+fn durations_arrive_field_for_field_as_django_writes_them() {
+    let c = cluster();
+    let python = django_venv();
+    let (_tmp, project) = sample_project(400);
+    migrate_as_app(&c, &python, &project);
+    // 400 days 5 hours, a negative microsecond, and 90 seconds.
+    let conn = rusqlite::Connection::open(project.join("db.sqlite3")).unwrap();
+    conn.execute_batch(
+        "UPDATE classifier_modelversion SET training_duration = 34578000000000 WHERE id = 1;
+         UPDATE classifier_modelversion SET training_duration = -1 WHERE id = 2;
+         UPDATE classifier_modelversion SET training_duration = 90000000 WHERE id = 3;",
+    )
+    .unwrap();
+    drop(conn);
+    let mut out = Vec::new();
+    let report = run_standalone(args(&c, &project), &mut out)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
+    assert!(report.all_verified());
+    let copied = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT training_duration::text || ' / ' || EXTRACT(day FROM training_duration) FROM classifier_modelversion WHERE id = 1",
+    );
+    assert_eq!(copied.as_deref(), Some("400 days 05:00:00 / 400"));
+    write_pg_settings(&project);
+    let out = manage_py(
+        &python,
+        &project,
+        &[
+            "shell",
+            "-c",
+            DURATIONS_AS_DJANGO_WRITES_THEM,
+            &format!("--settings={PG_SETTINGS}"),
+        ],
+        &pg_env(&c.app(), c.app_password()),
+    );
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(", 0 differ"), "{text}");
+    assert!(!text.contains("checked 0 durations"), "{text}");
+}

@@ -182,8 +182,9 @@ pub fn encode(
         PgType::Interval => {
             // DurationField: integer microseconds. 90 s is 90_000_000, never 90.
             let us = integer(v)?;
-            out.extend_from_slice(&us.to_be_bytes());
-            out.extend_from_slice(&0i32.to_be_bytes()); // days
+            let (days, time) = duration_fields(us);
+            out.extend_from_slice(&time.to_be_bytes());
+            out.extend_from_slice(&days.to_be_bytes());
             out.extend_from_slice(&0i32.to_be_bytes()); // months
         }
         PgType::Uuid => match v {
@@ -318,6 +319,17 @@ fn boolean(v: ValueRef<'_>) -> Result<bool, Issue> {
         },
         _ => Err(issue(format!("{} is not a boolean (0 or 1)", class(v)))),
     }
+}
+
+/// A duration of `us` microseconds as Django writes it on PostgreSQL (psycopg sends a
+/// `timedelta` as its days and the rest): whole days in the interval's day field (floored,
+/// as Python's `timedelta.days`), the non-negative rest in its time field. `400 days
+/// 05:00:00`, not `9605:00:00`: equal as durations, but `EXTRACT(day …)` and date arithmetic
+/// across a DST change in a non-UTC session see the fields.
+pub(crate) fn duration_fields(us: i64) -> (i32, i64) {
+    const DAY_US: i64 = 86_400_000_000;
+    // |i64| / DAY_US is at most about 1.07e8 days: always an i32.
+    (us.div_euclid(DAY_US) as i32, us.rem_euclid(DAY_US))
 }
 
 fn integer(v: ValueRef<'_>) -> Result<i64, Issue> {

@@ -23,8 +23,24 @@ fn duration_90_seconds_is_one_minute_thirty_exactly() {
     let b = enc(Integer(90_000_000), &PgType::Interval).unwrap();
     assert_eq!(be_i64(&b), 90_000_000, "microseconds");
     assert_eq!(&b[8..], &[0; 8], "no days, no months");
+}
+
+#[test]
+fn durations_keep_their_days_as_django_writes_them() {
+    // timedelta(days=400, hours=5): psycopg sends '400 days 05:00:00', not '9605:00:00'.
+    let us = (400 * 86_400 + 5 * 3600) * 1_000_000i64;
+    let b = enc(Integer(us), &PgType::Interval).unwrap();
+    assert_eq!(be_i64(&b), 5 * 3600 * 1_000_000, "the time field");
+    assert_eq!(
+        i32::from_be_bytes(b[8..12].try_into().unwrap()),
+        400,
+        "days"
+    );
+    assert_eq!(&b[12..], &[0; 4], "no months");
+    // timedelta(microseconds=-1) is days=-1, 23:59:59.999999 (Python floors the days).
     let b = enc(Integer(-1), &PgType::Interval).unwrap();
-    assert_eq!(be_i64(&b), -1);
+    assert_eq!(be_i64(&b), 86_400_000_000 - 1);
+    assert_eq!(i32::from_be_bytes(b[8..12].try_into().unwrap()), -1);
 }
 
 #[test]
@@ -311,7 +327,9 @@ proptest! {
     #[test]
     fn any_duration_is_exact_microseconds(us in any::<i64>()) {
         let b = enc(Integer(us), &PgType::Interval).unwrap();
-        prop_assert_eq!(be_i64(&b), us);
+        let days = i32::from_be_bytes(b[8..12].try_into().unwrap()) as i128;
+        prop_assert_eq!(days * 86_400_000_000 + be_i64(&b) as i128, us as i128);
+        prop_assert!((0..86_400_000_000).contains(&be_i64(&b)));
     }
 
     #[test]
