@@ -55,6 +55,7 @@ pub fn launch_with(
             batch_rows: None,
             lz4: None,
             backup_dir: args.backup_dir.clone(),
+            reset_migrations: None,
         }),
     };
     let mut m = m;
