@@ -187,6 +187,8 @@ pub(super) fn checked(m: &mut Migration, seen: &Observed, fx: &mut Vec<Effect>) 
     m.resume_findings = findings;
     let more = reopen(m, &gone);
     m.resume_findings.extend(more);
+    // In wizard order, as the steps are shown.
+    m.resume_findings.sort_by_key(|f| f.step);
     fx.push(Effect::Save);
 }
 
