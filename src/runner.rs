@@ -147,16 +147,13 @@ impl Runner {
                         Ok(mut client) => match crate::pg::describe(&mut client) {
                             Ok(info) => {
                                 // What a resume checks: the same server, database, role?
-                                match crate::resume_check::target_identity(&mut client) {
-                                    Ok(identity) => record(
-                                        tx,
-                                        job,
-                                        Record::Target {
-                                            identity,
-                                            at: now_text(),
-                                        },
-                                    ),
-                                    Err(e) => return JobEvent::Failed(format!("{e:#}")),
+                                // Unreadable, it is not recorded, and a resume redoes
+                                // Connect rather than trust it.
+                                if let Ok(identity) =
+                                    crate::resume_check::target_identity(&mut client)
+                                {
+                                    let at = now_text();
+                                    record(tx, job, Record::Target { identity, at });
                                 }
                                 JobEvent::Connected(Box::new(info))
                             }
