@@ -75,6 +75,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         lz4: Some(!args.copy.server_compression),
         backup_dir: args.backup_dir.clone(),
         leave_behind: args.copy.leave_behind.clone(),
+        reset_migrations: Some(args.reset_migrations.clone()),
     };
     if args.fresh {
         state::persist::forget(&project)?;
@@ -89,30 +90,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     cancel_on_signals(&interrupted)?;
     forward_interrupt(interrupted, tx.clone());
     let mut runner = Runner::new(tx);
-    let loaded = state::persist::load(&project)?;
-    if let Some(notice) = &loaded.notice {
-        printer.event(Step::Discover, "notice", notice);
-    }
-    let mut m = match loaded.run {
-        Some(mut saved) => {
-            let at = saved
-                .resume_offer
-                .as_ref()
-                .map(|o| o.step)
-                .unwrap_or(Step::Discover);
-            printer.event(at, "resume", "resuming the saved run of this project");
-            state::update(&mut saved, Msg::Resume(true));
-            saved
-        }
-        None => Migration::new(options),
-    };
-    if let Some(style) = args
-        .settings_style
-        .as_deref()
-        .and_then(SettingsStyle::parse)
-    {
-        m.settings_style = style;
-    }
+    // The passwords first: the resume check of a saved run needs the target's.
     let target = match &args.target.to {
         Some(url) => {
             let (config, password) = crate::cli::parse_target(url)?;
@@ -130,6 +108,40 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             Some(config)
         }
         None => None,
+    };
+    let settings_style = args
+        .settings_style
+        .as_deref()
+        .and_then(SettingsStyle::parse);
+    let loaded = state::persist::load(&project)?;
+    if let Some(notice) = &loaded.notice {
+        printer.event(Step::Discover, "notice", notice);
+    }
+    let mut m = match loaded.run {
+        Some(mut saved) => {
+            let at = saved
+                .resume_offer
+                .as_ref()
+                .map(|o| o.step)
+                .unwrap_or(Step::Discover);
+            printer.event(at, "resume", "resuming the saved run of this project");
+            let flags = state::resume::Flags {
+                options,
+                target: target.clone(),
+                settings_style,
+            };
+            if !resume(&mut saved, &mut runner, &rx, &mut printer, &flags)? {
+                return Ok(ExitCode::FAILURE);
+            }
+            saved
+        }
+        None => {
+            let mut m = Migration::new(options);
+            if let Some(style) = settings_style {
+                m.settings_style = style;
+            }
+            m
+        }
     };
 
     for step in Step::ALL {
@@ -194,6 +206,58 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resume a saved run: check that what its done steps rest on still stands (reopening what
+/// does not, each with its reason), then apply the flags that differ from the saved run.
+/// False (after saying which flag and why) when a flag is refused: nothing was changed.
+fn resume(
+    m: &mut Migration,
+    runner: &mut Runner,
+    rx: &mpsc::Receiver<Msg>,
+    printer: &mut Printer,
+    flags: &state::resume::Flags,
+) -> Result<bool> {
+    let fx = state::update(m, Msg::Resume(true));
+    perform(m, runner, fx)?;
+    while m.job.is_some() {
+        let msg = rx
+            .recv()
+            .context("the resume check stopped without reporting")?;
+        let fx = state::update(m, msg);
+        perform(m, runner, fx)?;
+    }
+    for f in &m.resume_findings {
+        let event = if f.holds { "checked" } else { "reopened" };
+        printer.event(f.step, event, &f.text);
+    }
+    let outcomes = state::resume::apply_flags(m, flags);
+    let mut refused = false;
+    for o in &outcomes {
+        match o {
+            state::resume::FlagOutcome::Applied {
+                flag,
+                text,
+                reopened,
+            } => {
+                let mut line = format!("{flag}: applied: {text}");
+                if !reopened.is_empty() {
+                    let names: Vec<&str> = reopened.iter().map(|s| s.title()).collect();
+                    line.push_str(&format!("; reopened {}", names.join(", ")));
+                }
+                printer.event(m.cursor, "flag", &line);
+            }
+            state::resume::FlagOutcome::Refused { flag, text } => {
+                refused = true;
+                printer.event(m.cursor, "refused", &format!("{flag}: {text}"));
+            }
+        }
+    }
+    if !outcomes.is_empty() {
+        let fx = vec![Effect::Save];
+        perform(m, runner, fx)?;
+    }
+    Ok(!refused)
 }
 
 /// Turn a Ctrl-C into `Msg::Cancel` for the running job (checked ten times a second).

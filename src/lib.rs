@@ -19,6 +19,7 @@ pub mod demo;
 pub mod django;
 pub mod headless;
 pub mod pg;
+pub mod resume_check;
 pub mod rules;
 pub mod runner;
 pub mod state;

@@ -5,9 +5,11 @@
 //! Secrets (the target's password) live here, in memory only.
 
 use crate::data::privileges::RecipeOptions;
+use crate::data::resume::Record;
 use crate::django::settings_rewrite;
 use crate::pg::Secret;
 use crate::pg::privileges;
+use crate::resume_check::now_text;
 use crate::state::{Effect, JobEvent, JobId, Msg, Role};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -117,21 +119,44 @@ impl Runner {
                 job,
                 project,
                 python,
-            } => spawn_job(
-                &self.tx,
-                job,
-                "discover",
-                move |_| match crate::django::discover(&project, python.as_deref()) {
-                    Ok(d) => JobEvent::Discovered(Box::new(d)),
+            } => spawn_job(&self.tx, job, "discover", move |tx| {
+                match crate::django::discover(&project, python.as_deref()) {
+                    Ok(d) => {
+                        // What a resume checks: is the SQLite file still this one?
+                        if let Some(s) = &d.sqlite
+                            && let Ok(stamp) = crate::resume_check::stamp(&s.path)
+                        {
+                            record(
+                                tx,
+                                job,
+                                Record::Sqlite {
+                                    stamp,
+                                    at: now_text(),
+                                },
+                            );
+                        }
+                        JobEvent::Discovered(Box::new(d))
+                    }
                     Err(e) => JobEvent::Failed(format!("{e:#}")),
-                },
-            ),
+                }
+            }),
             Effect::Connect { job, config } => {
                 let password = self.password.clone();
-                spawn_job(&self.tx, job, "connect", move |_| {
+                spawn_job(&self.tx, job, "connect", move |tx| {
                     match config.connect(password.as_ref()) {
                         Ok(mut client) => match crate::pg::describe(&mut client) {
-                            Ok(info) => JobEvent::Connected(Box::new(info)),
+                            Ok(info) => {
+                                // What a resume checks: the same server, database, role?
+                                // Unreadable, it is not recorded, and a resume redoes
+                                // Connect rather than trust it.
+                                if let Ok(identity) =
+                                    crate::resume_check::target_identity(&mut client)
+                                {
+                                    let at = now_text();
+                                    record(tx, job, Record::Target { identity, at });
+                                }
+                                JobEvent::Connected(Box::new(info))
+                            }
                             Err(e) => JobEvent::Failed(format!("{e:#}")),
                         },
                         Err(e) => JobEvent::ConnectFailed(e),
@@ -180,7 +205,10 @@ impl Runner {
                             });
                     throttle.flush();
                     match result {
-                        Ok(report) => JobEvent::CopyFinished(Box::new(report)),
+                        Ok(report) => {
+                            record(tx, job, Record::Copied { at: now_text() });
+                            JobEvent::CopyFinished(Box::new(report))
+                        }
                         Err(e) => failure(e),
                     }
                 })
@@ -317,8 +345,34 @@ impl Runner {
                 let cancel = self.control(job).cancel;
                 spawn_job(&self.tx, job, "create-schema", move |tx| {
                     let mut log = log_to(tx, job);
-                    match crate::django::create_schema(input, password, &mut log, cancel) {
-                        Ok(r) => JobEvent::SchemaCreated(Box::new(r)),
+                    let target = input.target.clone();
+                    match crate::django::create_schema(input, password.clone(), &mut log, cancel) {
+                        Ok(r) => {
+                            // What a resume checks: the migrations migrate applied.
+                            if r.passed() {
+                                let applied = target
+                                    .connect(password.as_ref())
+                                    .map_err(|e| e.message)
+                                    .and_then(|mut c| {
+                                        crate::resume_check::applied_migrations(&mut c)
+                                    });
+                                match applied {
+                                    Ok(applied) => record(
+                                        tx,
+                                        job,
+                                        Record::Schema {
+                                            applied,
+                                            at: now_text(),
+                                        },
+                                    ),
+                                    Err(e) => log(format!(
+                                        "could not read django_migrations back ({e}): a \
+                                         resume will run Create schema again"
+                                    )),
+                                }
+                            }
+                            JobEvent::SchemaCreated(Box::new(r))
+                        }
                         Err(e) => JobEvent::Failed(format!("{e:#}")),
                     }
                 })
@@ -438,6 +492,13 @@ impl Runner {
                     }
                 })
             }
+            Effect::CheckResume { job, input } => {
+                let password = self.password.clone();
+                spawn_job(&self.tx, job, "resume-check", move |_| {
+                    let seen = crate::resume_check::observe(&input, password.as_ref());
+                    JobEvent::Checked(Box::new(seen))
+                })
+            }
             Effect::Pause { job, paused } => {
                 if let Some(c) = self.jobs.get(&job) {
                     c.pause.store(paused, Ordering::SeqCst);
@@ -551,6 +612,11 @@ fn inject_panic(name: &str) {
         panic!("injected by DJ2PG_TEST_PANIC={name}");
     }
     let _ = name;
+}
+
+/// Send a fact the step rests on, for a later resume to check (before the job's own event).
+fn record(tx: &Sender<Msg>, job: JobId, r: Record) {
+    let _ = tx.send(Msg::Job(job, JobEvent::Recorded(Box::new(r))));
 }
 
 /// A job's log lines, as they come, for its step's log pane.

@@ -56,6 +56,7 @@ pub fn launch_with(
             lz4: None,
             backup_dir: args.backup_dir.clone(),
             leave_behind: Vec::new(),
+            reset_migrations: None,
         }),
     };
     let mut m = m;

@@ -182,6 +182,7 @@ fn copy_rows_verified() {
         checksum_match: ok,
         rejected_rows: 0,
         left_behind: Vec::new(),
+        target: String::new(),
     };
     let report = CopyReport {
         checks: vec![
@@ -274,6 +275,7 @@ fn copy_rows_verification_of_many_tables_scrolls() {
                 checksum_match: true,
                 rejected_rows: 0,
                 left_behind: Vec::new(),
+                target: String::new(),
             })
             .collect(),
         elapsed_ms: 2_000,

@@ -680,6 +680,7 @@ fn finished() -> Migration {
         checksum_match: true,
         rejected_rows: 0,
         left_behind: Vec::new(),
+        target: String::new(),
     };
     m.copy_report = Some(CopyReport {
         checks: vec![

@@ -474,6 +474,7 @@ pub fn run(
             checksum_match: ok,
             rejected_rows: rej,
             left_behind: plan.left_behind(&plan.tables[i].name),
+            target: plan.tables[i].target.clone(),
         });
     }
     if fixed > 0 {

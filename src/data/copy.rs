@@ -250,9 +250,22 @@ pub struct TableCheck {
     /// user): the checksum covers the copied columns only, and says so.
     #[serde(default)]
     pub left_behind: Vec<String>,
+    /// The PostgreSQL table, `"schema"."table"` (another name than `table` when Django or
+    /// PostgreSQL shortened a name over 63 characters). Empty in runs saved before it.
+    #[serde(default)]
+    pub target: String,
 }
 
 impl TableCheck {
+    /// The PostgreSQL table as SQL: `target`, or the quoted name of older saved runs.
+    pub fn target_sql(&self) -> String {
+        if self.target.is_empty() {
+            crate::pg::quote_ident(&self.table)
+        } else {
+            self.target.clone()
+        }
+    }
+
     /// Every source row is in PostgreSQL (or, as chosen, in the reject files) and the
     /// content checksums agree: the one verdict every surface uses.
     pub fn verified(&self) -> bool {

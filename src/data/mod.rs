@@ -10,4 +10,5 @@ pub mod django;
 pub mod pg;
 pub mod privileges;
 pub mod report;
+pub mod resume;
 pub mod settings;

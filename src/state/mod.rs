@@ -14,6 +14,7 @@
 mod backup_steps;
 mod finish_steps;
 pub mod report;
+pub mod resume;
 mod schema_steps;
 mod step;
 mod update;
@@ -38,6 +39,7 @@ use crate::data::django::Discovery;
 use crate::data::pg::{ConnConfig, ConnectError, Field, ServerInfo};
 use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
 use crate::data::report::RunReport;
+use crate::data::resume::{CheckInput, Observed, Record};
 use crate::data::settings::{Applied, RewritePlan, SettingsStyle, SettingsTarget, Validation};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -47,7 +49,9 @@ pub type JobId = u64;
 
 /// Format version of the saved state; a file of another version is moved aside, not
 /// resumed. 2: typed choices and questions (`ChoiceId`, `Question`), the copy's answers.
-pub const STATE_VERSION: u32 = 2;
+/// 3: what done steps rest on (`Witness`), checked when a run is resumed; the
+/// `--reset-migrations` value a headless run was given.
+pub const STATE_VERSION: u32 = 3;
 
 /// One step's status plus what it has said so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,6 +94,10 @@ pub struct RunOptions {
     /// (`--leave-behind`); anything else without a place stops the copy.
     #[serde(default)]
     pub leave_behind: Vec<String>,
+    /// `--reset-migrations` as a headless run was given it (`None`: the wizard, where the
+    /// user selects the apps on screen).
+    #[serde(default)]
+    pub reset_migrations: Option<String>,
 }
 
 /// The whole run.
@@ -171,6 +179,16 @@ pub struct Migration {
     pub paused: bool,
     /// Set once `Quit` was confirmed; the driver exits after the last `Save`.
     pub quitting: bool,
+    /// What the done steps rest on, recorded when they finished; a resume checks it.
+    #[serde(default)]
+    pub witness: resume::Witness,
+    /// The job checking a resumed run, while it runs.
+    #[serde(default)]
+    pub resume_check: Option<JobId>,
+    /// What the last resume check found, per step: whether its result still stands, and
+    /// the sentence that says so or what changed.
+    #[serde(default)]
+    pub resume_findings: Vec<resume::Finding>,
 }
 
 /// What a saved, unfinished run looked like.
@@ -263,6 +281,10 @@ pub enum JobEvent {
     SettingsReverted,
     /// Done wrote its report files.
     ReportWritten(Vec<PathBuf>),
+    /// A fact the step rests on, for a later resume to check.
+    Recorded(Box<Record>),
+    /// The resume check looked at what the done steps rest on.
+    Checked(Box<Observed>),
     /// The project's files were restored from the backup (or conflicts stopped it).
     Restored(Box<RestoreReport>),
     /// The job was cancelled at the user's request; the step can be resumed.
@@ -405,6 +427,8 @@ pub enum Effect {
         policy: ProblemPolicy,
         settings: CopySettings,
     },
+    /// Look again at what the done steps of a resumed run rest on (read-only).
+    CheckResume { job: JobId, input: Box<CheckInput> },
     /// Pause or resume the copy worker.
     Pause { job: JobId, paused: bool },
     /// Ask the worker to stop cleanly.
@@ -465,6 +489,9 @@ impl Migration {
             copy_report: None,
             paused: false,
             quitting: false,
+            witness: resume::Witness::default(),
+            resume_check: None,
+            resume_findings: Vec::new(),
         }
     }
 

@@ -207,6 +207,8 @@ pub(crate) fn mark_interrupted(m: &mut Migration) {
     if let Some((_, step)) = m.job.take() {
         m.cursor = step;
     }
+    // A resume check that was cut short is made again when the run is resumed.
+    m.resume_check = None;
     m.paused = false;
     m.quitting = false;
     // The settings plan's new text is not saved (it holds the project's own secrets): a

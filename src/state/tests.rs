@@ -1,6 +1,7 @@
 //! Transition tests: pure, no IO, one per rule of the state machine.
 
 use super::*;
+mod resume_tests;
 use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
 use crate::data::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
 use crate::data::pg::{ConnConfig, ServerInfo, SslMode};
@@ -480,6 +481,7 @@ fn copy_done_only_when_verified() {
             checksum_match: false,
             rejected_rows: 0,
             left_behind: Vec::new(),
+            target: String::new(),
         }],
         ..CopyReport::default()
     };
@@ -655,7 +657,11 @@ fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
             "another version",
         ),
         (
-            br#"{"version": 2, "steps": "garbled"}"#.to_vec(),
+            serde_json::to_vec(&serde_json::json!({"version": 2, "steps": []})).unwrap(),
+            "another version",
+        ),
+        (
+            format!(r#"{{"version": {STATE_VERSION}, "steps": "garbled"}}"#).into_bytes(),
             "cannot be read",
         ),
         (b"not json at all".to_vec(), "not a dj2pg state file"),

@@ -4,7 +4,7 @@ use super::{
     ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
     Step,
 };
-use super::{backup_steps, finish_steps, schema_steps};
+use super::{backup_steps, finish_steps, resume, schema_steps};
 use crate::data::copy::ProblemPolicy;
 use crate::rules::{self, CopyNext};
 
@@ -70,6 +70,8 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
             if let Some(offer) = m.resume_offer.take() {
                 if resume {
                     m.cursor = offer.step;
+                    // Before a done step is trusted, check that its result still stands.
+                    resume::start_check(m, &mut fx);
                 } else {
                     let options = m.options.clone();
                     *m = Migration::new(options);
@@ -340,6 +342,15 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
     if current != id {
         return; // a stale worker: its news no longer matters
     }
+    if m.resume_check == Some(id) {
+        match event {
+            JobEvent::Checked(seen) => resume::checked(m, &seen, fx),
+            JobEvent::Failed(why) => resume::check_failed(m, &why, fx),
+            JobEvent::Cancelled => resume::check_failed(m, "cancelled", fx),
+            _ => {}
+        }
+        return;
+    }
     match event {
         JobEvent::Log(line) => push_log(m, step, line),
         JobEvent::Progress { detail, fraction } => {
@@ -392,6 +403,9 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
         JobEvent::SettingsPlanned(p) => finish_steps::planned(m, *p, fx),
         JobEvent::SettingsApplied(a, v) => finish_steps::applied(m, a.map(|a| *a), *v, fx),
         JobEvent::SettingsReverted => finish_steps::reverted(m, fx),
+        JobEvent::Recorded(r) => resume::record(m, *r),
+        // Only the resume check's job reports this (handled above).
+        JobEvent::Checked(_) => {}
         JobEvent::ReportWritten(paths) => finish_steps::report_written(m, paths, fx),
         JobEvent::Restored(r) => finish_steps::restored(m, *r, fx),
         JobEvent::BackedUp(r) => backup_steps::backed_up(m, *r, fx),
