@@ -15,6 +15,10 @@ pub const MIGRATION_SCAN_PY: &str = include_str!("../assets/migration_scan.py");
 /// (see the script's docstring); used by `django::settings_rewrite::locate`.
 pub const SETTINGS_LOCATE_PY: &str = include_str!("../assets/settings_locate.py");
 
+/// Run by the project's Python, once per database backend, to list Django's table and
+/// column names for every model (`django::model_names`).
+pub const MODEL_NAMES_PY: &str = include_str!("../assets/model_names.py");
+
 /// The Python packages the sample project (and the test harness) pins.
 pub const REQUIREMENTS_TXT: &str = include_str!("../assets/requirements.txt");
 

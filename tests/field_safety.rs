@@ -414,3 +414,42 @@ fn durations_arrive_field_for_field_as_django_writes_them() {
     assert!(text.contains(", 0 differ"), "{text}");
     assert!(!text.contains("checked 0 durations"), "{text}");
 }
+
+#[test]
+fn migrate_copies_long_names_through_django_and_exits_0_only_when_every_row_arrived() {
+    let c = cluster();
+    let python = django_venv();
+    let (tmp, project) = long_names_project(&python);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dj2pg"))
+        .args(["migrate", "--project"])
+        .arg(&project)
+        .arg("--python")
+        .arg(&python)
+        .args(["--allow-dirty", "--yes", "--no-settings-rewrite", "--to"])
+        .arg(c.app().display_url())
+        .arg("--admin-url")
+        .arg(c.admin().display_url())
+        .env("DJ2PG_STATE_DIR", tmp.path().join("state"))
+        .env("PGPASSWORD", c.app_password().expose())
+        .env("DJ2PG_ADMIN_PASSWORD", c.admin_password().expose())
+        .output()
+        .expect("run dj2pg");
+    let printed = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    // Django itself named the tables for the copy.
+    assert!(
+        printed.contains("2 of them differently on PostgreSQL"),
+        "{printed}"
+    );
+    let sqlite = sqlite_counts(&project.join("db.sqlite3"));
+    for (table, n) in sqlite.iter().filter(|(t, _)| t.starts_with("longnames_")) {
+        assert!(
+            printed.contains(&format!(
+                "{table}: {n} source rows, {n} copied, 0 rejected, checksum OK"
+            )),
+            "{table} ({n} rows) not copied and verified:\n{printed}"
+        );
+    }
+    let text = compare_with_django(&c, &python, &project);
+    assert!(text.contains(" 0 differences"), "{text}");
+}

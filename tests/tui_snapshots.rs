@@ -725,6 +725,7 @@ fn create_schema_asks_to_install_the_driver() {
         migrate: None,
         failure: Some(MigrateFailure::DriverMissing),
         warnings: Vec::new(),
+        names: None,
     };
     run_step(
         &mut m,
@@ -753,6 +754,7 @@ fn create_schema_failed_on_permissions_points_back() {
             schema: Some("public".into()),
         }),
         warnings: Vec::new(),
+        names: None,
     };
     run_step(&mut m, &lines, JobEvent::SchemaCreated(Box::new(report)));
     let text = snap(&m, &UiState::default());

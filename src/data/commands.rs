@@ -312,6 +312,10 @@ pub struct CreateSchemaReport {
     pub failure: Option<MigrateFailure>,
     /// Things to show that did not stop the run (a connection-pool port).
     pub warnings: Vec<String>,
+    /// Django's names of every model on SQLite and on PostgreSQL, asked once the schema
+    /// exists, for the copy to match the two databases through Django.
+    #[serde(default)]
+    pub names: Option<crate::data::copy::NameMap>,
 }
 
 impl CreateSchemaReport {

@@ -30,6 +30,7 @@ pub fn create_schema(
             migrate: None,
             failure: Some(MigrateFailure::DriverMissing),
             warnings,
+            names: None,
         });
     }
     let overlay = Overlay::write(&input.project_dir, &input.settings_module)?;
@@ -59,11 +60,42 @@ pub fn create_schema(
     } else {
         Some(classify(&migrate.text()))
     };
+    // The copy matches the two databases through Django's names (a model's table over 63
+    // characters has another name on PostgreSQL); without them it falls back on the rules.
+    let names = if failure.is_none() && migrate.succeeded() {
+        match crate::django::model_names(&input.python, &input.project_dir, &input.settings_module)
+        {
+            Ok(names) => {
+                let renamed = names.tables.iter().filter(|t| t.sqlite != t.pg).count();
+                on_line(format!(
+                    "Django named {} model table(s){}",
+                    names.tables.len(),
+                    if renamed > 0 {
+                        format!(
+                            ", {renamed} of them differently on PostgreSQL (names over 63 characters)"
+                        )
+                    } else {
+                        String::new()
+                    }
+                ));
+                Some(names)
+            }
+            Err(e) => {
+                on_line(format!(
+                    "could not ask Django for the models' names ({e:#}): the copy matches tables by Django's naming rules instead"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
     Ok(CreateSchemaReport {
         driver,
         migrate: Some(migrate),
         failure,
         warnings,
+        names,
     })
 }
 

@@ -12,6 +12,7 @@ pub mod driver;
 pub mod dry_run;
 mod introspect;
 pub mod migrations;
+mod model_names;
 pub mod overlay;
 mod python;
 mod scan;
@@ -26,6 +27,7 @@ pub use discover::{discover, find_manage_py};
 pub use driver::{check_driver, install_driver};
 pub use dry_run::{MakeMigrationsInput, dry_run, make_migrations};
 pub use introspect::{Introspection, run_introspection};
+pub use model_names::model_names;
 pub use python::{PythonChoice, pick_python};
 pub use sqlite::summarize_sqlite;
 

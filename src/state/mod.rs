@@ -544,6 +544,7 @@ impl Migration {
             settings.lz4 = on;
         }
         settings.leave_behind = self.options.leave_behind.clone();
+        settings.names = self.schema.as_ref().and_then(|s| s.names.clone());
         if let Some(d) = &self.discovery {
             settings.use_tz = d.use_tz.unwrap_or(true);
             if let Some(tz) = &d.time_zone {

@@ -940,6 +940,7 @@ mod schema_steps {
                 schema: Some("public".into()),
             }),
             warnings: vec![],
+            names: None,
         };
         update(
             &mut m,
@@ -967,6 +968,7 @@ mod schema_steps {
             migrate: None,
             failure: Some(MigrateFailure::DriverMissing),
             warnings: vec![],
+            names: None,
         };
         update(
             &mut m,
