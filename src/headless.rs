@@ -62,8 +62,23 @@ impl Printer {
     }
 }
 
-/// `dj2pg migrate`.
+/// `dj2pg migrate`. A run stopped by Ctrl-C, SIGTERM or SIGHUP exits with the shell's
+/// status for that signal (130, 143, 129); it can be resumed.
 pub fn run(args: MigrateArgs) -> Result<ExitCode> {
+    let result = run_steps(args);
+    match crate::interrupt::signal() {
+        Some(sig) => {
+            eprintln!(
+                "dj2pg: stopped by {}; the run is saved: run the same command again to resume",
+                crate::interrupt::name(sig)
+            );
+            Ok(ExitCode::from(crate::interrupt::exit_status(sig)))
+        }
+        None => result,
+    }
+}
+
+fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
     let project = args.project.project.clone();
     let options = RunOptions {
         project: project.clone(),
@@ -85,7 +100,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     };
     let (tx, rx) = mpsc::channel();
     let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    cancel_on_signals(&interrupted)?;
+    crate::interrupt::install(&interrupted)?;
     forward_interrupt(interrupted, tx.clone());
     let mut runner = Runner::new(tx);
     let loaded = state::persist::load(&project)?;
@@ -566,8 +581,8 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
         None => (true, "UTC".to_string()),
     };
     let stop = crate::copy::Stop::default();
-    cancel_on_signals(&stop.cancel)?;
-    let report = crate::copy::standalone::run_with_stop(
+    crate::interrupt::install(&stop.cancel)?;
+    let result = crate::copy::standalone::run_with_stop(
         crate::copy::standalone::StandaloneArgs {
             from: args.from,
             to,
@@ -587,23 +602,19 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
         },
         &mut std::io::stdout().lock(),
         stop,
-    )?;
+    );
+    if let Some(sig) = crate::interrupt::signal() {
+        // Stopped on purpose: what was committed stays; the same command picks up the rest.
+        eprintln!(
+            "dj2pg copy: stopped by {}; run the same command again to copy the rest",
+            crate::interrupt::name(sig)
+        );
+        return Ok(ExitCode::from(crate::interrupt::exit_status(sig)));
+    }
+    let report = result?;
     Ok(if report.all_verified() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// Ctrl-C (or SIGTERM) asks the work to stop cleanly, so it can be resumed; a second
-/// Ctrl-C exits at once.
-fn cancel_on_signals(flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())
-            .context("could not install the Ctrl-C handler")?;
-        signal_hook::flag::register(sig, flag.clone())
-            .context("could not install the Ctrl-C handler")?;
-    }
-    Ok(())
 }

@@ -128,12 +128,18 @@ impl Runner {
             ),
             Effect::Connect { job, config } => {
                 let password = self.password.clone();
+                let cancel = self.control(job).cancel;
                 spawn_job(&self.tx, job, "connect", move |_| {
-                    match config.connect(password.as_ref()) {
+                    match config.connect_until(password.as_ref(), "", Some(&cancel)) {
                         Ok(mut client) => match crate::pg::describe(&mut client) {
                             Ok(info) => JobEvent::Connected(Box::new(info)),
                             Err(e) => JobEvent::Failed(format!("{e:#}")),
                         },
+                        Err(_) if cancel.load(Ordering::SeqCst) => JobEvent::Failed(
+                            "You stopped the connection attempt before the server answered. \
+                             Check the form and press Enter to try again."
+                                .into(),
+                        ),
                         Err(e) => JobEvent::ConnectFailed(e),
                     }
                 })

@@ -53,12 +53,37 @@ pub fn handle_paste(m: &Migration, ui: &mut UiState, text: &str) {
     }
 }
 
+/// How the wizard ended: the run as it stands, and what ended it.
+pub struct Ended {
+    pub run: Migration,
+    /// A stop signal (SIGTERM, SIGHUP, SIGINT) ended it.
+    pub signal: Option<i32>,
+    /// Ctrl-C ended it.
+    pub ctrl_c: bool,
+}
+
+impl Ended {
+    /// The exit status: 0 for a finished run; for one left unfinished, the shell's status
+    /// for the signal that ended it (130 for Ctrl-C, 143 SIGTERM, 129 SIGHUP), else 1.
+    pub fn exit_status(&self) -> u8 {
+        if self.run.finished() {
+            0
+        } else if let Some(sig) = self.signal {
+            crate::interrupt::exit_status(sig)
+        } else if self.ctrl_c {
+            crate::interrupt::exit_status(signal_hook::consts::SIGINT)
+        } else {
+            1
+        }
+    }
+}
+
 /// Run the wizard until the user quits; returns the run as it stands then.
 pub fn run(
     m: Migration,
     runner: crate::runner::Runner,
     rx: Receiver<Msg>,
     prefill: Prefill,
-) -> anyhow::Result<Migration> {
+) -> anyhow::Result<Ended> {
     event_loop::run(m, runner, rx, prefill)
 }
