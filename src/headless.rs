@@ -62,6 +62,66 @@ impl Printer {
     }
 }
 
+/// The connection settings the flags give, checked before anything runs.
+struct Inputs {
+    target: Option<(crate::pg::ConnConfig, Option<Secret>)>,
+    admin: Option<(crate::pg::ConnConfig, Option<Secret>)>,
+}
+
+/// Every flag and URL checked before the first step, so a typo costs no backup: the
+/// messages name the flag once and what to give instead.
+fn check_inputs(args: &MigrateArgs) -> Result<Inputs> {
+    if args.copy.jobs == 0 {
+        anyhow::bail!("--jobs: give at least 1 (the number of parallel connections)");
+    }
+    for label in crate::data::django::reset_labels(&args.reset_migrations) {
+        if !label.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            anyhow::bail!(
+                "--reset-migrations: {label:?} is not an app label: give all, none, or app \
+                 labels separated by commas (classifier,shop)"
+            );
+        }
+    }
+    let target = args
+        .target
+        .to
+        .as_deref()
+        .map(crate::cli::parse_target)
+        .transpose()?;
+    let admin = args
+        .admin_url
+        .as_deref()
+        .map(|url| {
+            crate::pg::ConnConfig::from_url(url).map_err(|e| anyhow::anyhow!("--admin-url: {e:#}"))
+        })
+        .transpose()?;
+    Ok(Inputs { target, admin })
+}
+
+/// What a saved run cannot supply either: the target, and a usable backup folder.
+fn check_inputs_against(m: &Migration, args: &MigrateArgs, inputs: &Inputs) -> Result<()> {
+    let connected = matches!(m.status(Step::Connect), Status::Done { .. });
+    if inputs.target.is_none() && m.target.is_none() && !connected {
+        anyhow::bail!(
+            "--to: dj2pg migrate needs the target: pass --to \
+             postgresql://USER@HOST:PORT/DB?sslmode=require (or set DJ2PG_TARGET_URL), with \
+             the password in $PGPASSWORD or ~/.pgpass"
+        );
+    }
+    if let (Some(dir), None) = (&args.backup_dir, &m.backup) {
+        let occupied = dir.is_file()
+            || std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+        if occupied {
+            anyhow::bail!(
+                "--backup-dir: {} is not an empty folder: give a new or empty one, so no \
+                 earlier backup is mixed in",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `dj2pg migrate`. A run stopped by Ctrl-C, SIGTERM or SIGHUP exits with the shell's
 /// status for that signal (130, 143, 129); it can be resumed.
 pub fn run(args: MigrateArgs) -> Result<ExitCode> {
@@ -79,6 +139,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
 }
 
 fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
+    let inputs = check_inputs(&args)?;
     let project = args.project.project.clone();
     let options = RunOptions {
         project: project.clone(),
@@ -127,18 +188,16 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
     {
         m.settings_style = style;
     }
-    let target = match &args.target.to {
-        Some(url) => {
-            let (config, password) = crate::cli::parse_target(url)?;
+    check_inputs_against(&m, &args, &inputs)?;
+    let target = match inputs.target {
+        Some((config, password)) => {
             runner.password = password;
             Some(config)
         }
         None => None,
     };
-    let admin = match &args.admin_url {
-        Some(url) => {
-            let (config, password) = crate::pg::ConnConfig::from_url(url)
-                .map_err(|e| anyhow::anyhow!("--admin-url: {e:#}"))?;
+    let admin = match inputs.admin {
+        Some((config, password)) => {
             runner.admin_password =
                 password.or_else(|| std::env::var("DJ2PG_ADMIN_PASSWORD").ok().map(Secret::new));
             Some(config)
@@ -147,6 +206,18 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
     };
 
     for step in Step::ALL {
+        if step == Step::Backup
+            && let Some(d) = &m.discovery
+            && let Err(why) = d.check_reset_labels(&args.reset_migrations)
+        {
+            // Known as soon as Discover has listed the apps: stop before the backup.
+            printer.event(
+                Step::ResetMigrations,
+                "failed",
+                &format!("--reset-migrations: {why}"),
+            );
+            return Ok(ExitCode::FAILURE);
+        }
         let fx = state::update(&mut m, Msg::Select(step));
         perform(&mut m, &mut runner, fx)?;
         match m.status(step).clone() {
