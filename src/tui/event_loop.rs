@@ -89,6 +89,9 @@ pub fn run(
     let _guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
+    let size = terminal.size()?;
+    d.ui.too_small
+        .set(view::is_too_small(size.width, size.height));
     let input = spawn_input_reader();
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -152,6 +155,7 @@ pub fn run(
                         }
                     }
                     Event::Paste(text) => handle_paste(&d.m, &mut d.ui, &text),
+                    Event::Resize(w, h) => d.ui.too_small.set(view::is_too_small(w, h)),
                     _ => {}
                 }
                 // Resize, focus and mouse events only need a redraw.

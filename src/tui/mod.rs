@@ -24,7 +24,7 @@ pub use admin_form::AdminForm;
 pub use connect_form::{ConnectForm, FormField};
 pub use keys::{Hint, handle_key, hints};
 pub use ui_state::{Overlay, UiState};
-pub use view::{MIN_HEIGHT, MIN_WIDTH, draw};
+pub use view::{MIN_HEIGHT, MIN_WIDTH, draw, is_too_small};
 
 use crate::pg::Secret;
 use crate::state::{Migration, Msg};
@@ -46,6 +46,7 @@ pub struct Prefill {
 /// else the Connect form.
 pub fn handle_paste(m: &Migration, ui: &mut UiState, text: &str) {
     if ui.overlay == Overlay::None
+        && !ui.too_small.get()
         && m.resume_offer.is_none()
         && !screens::admin_login::on_paste(m, ui, text)
     {
