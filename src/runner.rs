@@ -312,7 +312,7 @@ impl Runner {
                 app,
                 path,
             } => spawn_job(&self.tx, job, "save-sql", move |_| {
-                let script = privileges::dba_script(&recipe, &diagnosis, &app);
+                let script = privileges::dba_script(&recipe, &diagnosis, &app, &path);
                 match write_file(&path, script.as_bytes()) {
                     Ok(()) => JobEvent::DbaScriptSaved(path),
                     Err(e) => JobEvent::Failed(format!("{e:#}")),
