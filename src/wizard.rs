@@ -36,6 +36,7 @@ pub fn launch_with(
     mut prefill: Prefill,
     admin: Option<(ConnConfig, Option<Secret>)>,
 ) -> Result<ExitCode> {
+    ensure_terminal()?;
     let project = args.project.project.clone();
     if args.fresh {
         state::persist::forget(&project)?;
@@ -96,6 +97,21 @@ pub fn rollback_command(m: &crate::state::Migration) -> Option<String> {
     let moved = m.reset_report.as_ref().is_some_and(|r| !r.moved.is_empty());
     let rewrote = m.settings_applied.is_some();
     (m.backup.is_some() && (moved || rewrote)).then(|| state::restore_hint(m))
+}
+
+/// What to say when there is no terminal to draw the wizard on (a pipe, cron, CI).
+pub const NEEDS_A_TERMINAL: &str = "dj2pg needs a terminal for the wizard (its output is not \
+     one here); for scripts and CI use `dj2pg migrate --yes --to postgresql://…` (see `dj2pg \
+     migrate --help`)";
+
+/// The wizard draws on stdout and reads keys from the terminal: stop before any work when
+/// stdout is not a terminal.
+pub fn ensure_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("{NEEDS_A_TERMINAL}");
+    }
+    Ok(())
 }
 
 /// The password given to the wizard from the environment, if any (never from a file we write).

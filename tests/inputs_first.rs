@@ -81,3 +81,24 @@ fn migrate_checks_its_inputs_before_any_backup_exists() {
     assert!(text.contains("third-party"), "{text}");
     assert!(backups(&project).is_empty(), "{text}");
 }
+
+#[test]
+fn the_wizard_without_a_terminal_says_what_to_use_instead() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("manage.py"), "").unwrap();
+    // Output to a pipe, no terminal at hand: as under cron or CI.
+    let out = Command::new(env!("CARGO_BIN_EXE_dj2pg"))
+        .current_dir(tmp.path())
+        .env("DJ2PG_STATE_DIR", tmp.path().join("state"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run dj2pg");
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("needs a terminal"), "{text}");
+    assert!(text.contains("dj2pg migrate --yes"), "{text}");
+    assert!(!text.contains("os error"), "{text}");
+    assert!(!tmp.path().join("state").exists(), "nothing saved: {text}");
+}

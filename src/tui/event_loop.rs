@@ -86,7 +86,9 @@ pub fn run(
         signal_hook::flag::register(sig, stop.clone())?;
         signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)?;
     }
-    let _guard = TerminalGuard::enter()?;
+    // No terminal to take over (no /dev/tty: "No such device or address"): say what to do.
+    let _guard = TerminalGuard::enter()
+        .map_err(|e| anyhow::anyhow!("{} ({e:#})", crate::wizard::NEEDS_A_TERMINAL))?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
     let size = terminal.size()?;
