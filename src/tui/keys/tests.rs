@@ -359,3 +359,27 @@ fn on_a_too_small_terminal_a_paste_is_not_typed_into_a_hidden_form() {
     crate::tui::handle_paste(&m, &mut ui, "postgresql://app@db:25060/app");
     assert_eq!(ui.connect.url.value(), "");
 }
+
+#[test]
+fn esc_stops_a_connection_attempt_and_the_hint_says_so() {
+    let mut m = run();
+    done(&mut m, Step::Discover);
+    m.cursor = Step::Connect;
+    m.job = Some((7, Step::Connect));
+    m.step_mut(Step::Connect).status = Status::Running {
+        detail: "connecting".into(),
+        fraction: None,
+    };
+    let mut ui = UiState::default();
+    assert!(keys_of(&m, &ui).contains(&"Esc stop trying".to_string()));
+    assert_eq!(
+        handle_key(&m, &mut ui, press(KeyCode::Esc)),
+        Some(Msg::Cancel)
+    );
+    // And the state machine turns it into the job's cancel flag.
+    let fx = crate::state::update(&mut m, Msg::Cancel);
+    assert!(
+        fx.contains(&crate::state::Effect::Cancel { job: 7 }),
+        "{fx:?}"
+    );
+}
