@@ -18,6 +18,8 @@ fn say(line: &str) {
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    // Before the venv and the throwaway server: the demo ends in the wizard.
+    crate::wizard::ensure_terminal()?;
     let dir = match &args.dir {
         Some(d) => {
             std::fs::create_dir_all(d)

@@ -62,8 +62,84 @@ impl Printer {
     }
 }
 
-/// `dj2pg migrate`.
+/// The connection settings the flags give, checked before anything runs.
+struct Inputs {
+    target: Option<(crate::pg::ConnConfig, Option<Secret>)>,
+    admin: Option<(crate::pg::ConnConfig, Option<Secret>)>,
+}
+
+/// Every flag and URL checked before the first step, so a typo costs no backup: the
+/// messages name the flag once and what to give instead.
+fn check_inputs(args: &MigrateArgs) -> Result<Inputs> {
+    if args.copy.jobs == 0 {
+        anyhow::bail!("--jobs: give at least 1 (the number of parallel connections)");
+    }
+    for label in crate::data::django::reset_labels(&args.reset_migrations) {
+        if !label.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            anyhow::bail!(
+                "--reset-migrations: {label:?} is not an app label: give all, none, or app \
+                 labels separated by commas (classifier,shop)"
+            );
+        }
+    }
+    let target = args
+        .target
+        .to
+        .as_deref()
+        .map(crate::cli::parse_target)
+        .transpose()?;
+    let admin = args
+        .admin_url
+        .as_deref()
+        .map(|url| {
+            crate::pg::ConnConfig::from_url(url).map_err(|e| anyhow::anyhow!("--admin-url: {e:#}"))
+        })
+        .transpose()?;
+    Ok(Inputs { target, admin })
+}
+
+/// What a saved run cannot supply either: the target, and a usable backup folder.
+fn check_inputs_against(m: &Migration, args: &MigrateArgs, target_given: bool) -> Result<()> {
+    let connected = matches!(m.status(Step::Connect), Status::Done { .. });
+    if !target_given && m.target.is_none() && !connected {
+        anyhow::bail!(
+            "--to: dj2pg migrate needs the target: pass --to \
+             postgresql://USER@HOST:PORT/DB?sslmode=require (or set DJ2PG_TARGET_URL), with \
+             the password in $PGPASSWORD or ~/.pgpass"
+        );
+    }
+    if let (Some(dir), None) = (&args.backup_dir, &m.backup) {
+        let occupied = dir.is_file()
+            || std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+        if occupied {
+            anyhow::bail!(
+                "--backup-dir: {} is not an empty folder: give a new or empty one, so no \
+                 earlier backup is mixed in",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `dj2pg migrate`. A run stopped by Ctrl-C, SIGTERM or SIGHUP exits with the shell's
+/// status for that signal (130, 143, 129); it can be resumed.
 pub fn run(args: MigrateArgs) -> Result<ExitCode> {
+    let result = run_steps(args);
+    match crate::interrupt::signal() {
+        Some(sig) => {
+            eprintln!(
+                "dj2pg: stopped by {}; the run is saved: run the same command again to resume",
+                crate::interrupt::name(sig)
+            );
+            Ok(ExitCode::from(crate::interrupt::exit_status(sig)))
+        }
+        None => result,
+    }
+}
+
+fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
+    let inputs = check_inputs(&args)?;
     let project = args.project.project.clone();
     let options = RunOptions {
         project: project.clone(),
@@ -87,22 +163,20 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     };
     let (tx, rx) = mpsc::channel();
     let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    cancel_on_signals(&interrupted)?;
+    crate::interrupt::install(&interrupted)?;
     forward_interrupt(interrupted, tx.clone());
     let mut runner = Runner::new(tx);
     // The passwords first: the resume check of a saved run needs the target's.
-    let target = match &args.target.to {
-        Some(url) => {
-            let (config, password) = crate::cli::parse_target(url)?;
+    let target_given = inputs.target.is_some();
+    let target = match inputs.target {
+        Some((config, password)) => {
             runner.password = password;
             Some(config)
         }
         None => None,
     };
-    let admin = match &args.admin_url {
-        Some(url) => {
-            let (config, password) = crate::pg::ConnConfig::from_url(url)
-                .map_err(|e| anyhow::anyhow!("--admin-url: {e:#}"))?;
+    let admin = match inputs.admin {
+        Some((config, password)) => {
             runner.admin_password =
                 password.or_else(|| std::env::var("DJ2PG_ADMIN_PASSWORD").ok().map(Secret::new));
             Some(config)
@@ -143,8 +217,21 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             m
         }
     };
+    check_inputs_against(&m, &args, target_given)?;
 
     for step in Step::ALL {
+        if step == Step::Backup
+            && let Some(d) = &m.discovery
+            && let Err(why) = d.check_reset_labels(&args.reset_migrations)
+        {
+            // Known as soon as Discover has listed the apps: stop before the backup.
+            printer.event(
+                Step::ResetMigrations,
+                "failed",
+                &format!("--reset-migrations: {why}"),
+            );
+            return Ok(ExitCode::FAILURE);
+        }
         let fx = state::update(&mut m, Msg::Select(step));
         perform(&mut m, &mut runner, fx)?;
         match m.status(step).clone() {
@@ -631,8 +718,8 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
         None => (true, "UTC".to_string()),
     };
     let stop = crate::copy::Stop::default();
-    cancel_on_signals(&stop.cancel)?;
-    let report = crate::copy::standalone::run_with_stop(
+    crate::interrupt::install(&stop.cancel)?;
+    let result = crate::copy::standalone::run_with_stop(
         crate::copy::standalone::StandaloneArgs {
             from: args.from,
             to,
@@ -653,23 +740,19 @@ pub fn copy(args: CopyArgs) -> Result<ExitCode> {
         },
         &mut std::io::stdout().lock(),
         stop,
-    )?;
+    );
+    if let Some(sig) = crate::interrupt::signal() {
+        // Stopped on purpose: what was committed stays; the same command picks up the rest.
+        eprintln!(
+            "dj2pg copy: stopped by {}; run the same command again to copy the rest",
+            crate::interrupt::name(sig)
+        );
+        return Ok(ExitCode::from(crate::interrupt::exit_status(sig)));
+    }
+    let report = result?;
     Ok(if report.all_verified() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// Ctrl-C (or SIGTERM) asks the work to stop cleanly, so it can be resumed; a second
-/// Ctrl-C exits at once.
-fn cancel_on_signals(flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())
-            .context("could not install the Ctrl-C handler")?;
-        signal_hook::flag::register(sig, flag.clone())
-            .context("could not install the Ctrl-C handler")?;
-    }
-    Ok(())
 }

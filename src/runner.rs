@@ -142,8 +142,9 @@ impl Runner {
             }),
             Effect::Connect { job, config } => {
                 let password = self.password.clone();
+                let cancel = self.control(job).cancel;
                 spawn_job(&self.tx, job, "connect", move |tx| {
-                    match config.connect(password.as_ref()) {
+                    match config.connect_until(password.as_ref(), "", Some(&cancel)) {
                         Ok(mut client) => match crate::pg::describe(&mut client) {
                             Ok(info) => {
                                 // What a resume checks: the same server, database, role?
@@ -159,6 +160,11 @@ impl Runner {
                             }
                             Err(e) => JobEvent::Failed(format!("{e:#}")),
                         },
+                        Err(_) if cancel.load(Ordering::SeqCst) => JobEvent::Failed(
+                            "You stopped the connection attempt before the server answered. \
+                             Check the form and press Enter to try again."
+                                .into(),
+                        ),
                         Err(e) => JobEvent::ConnectFailed(e),
                     }
                 })
@@ -334,7 +340,7 @@ impl Runner {
                 app,
                 path,
             } => spawn_job(&self.tx, job, "save-sql", move |_| {
-                let script = privileges::dba_script(&recipe, &diagnosis, &app);
+                let script = privileges::dba_script(&recipe, &diagnosis, &app, &path);
                 match write_file(&path, script.as_bytes()) {
                     Ok(()) => JobEvent::DbaScriptSaved(path),
                     Err(e) => JobEvent::Failed(format!("{e:#}")),

@@ -36,6 +36,7 @@ pub fn launch_with(
     mut prefill: Prefill,
     admin: Option<(ConnConfig, Option<Secret>)>,
 ) -> Result<ExitCode> {
+    ensure_terminal()?;
     let project = args.project.project.clone();
     if args.fresh {
         state::persist::forget(&project)?;
@@ -74,7 +75,8 @@ pub fn launch_with(
         // again; the environment can give it, as for `dj2pg migrate`.
         runner.admin_password = std::env::var("DJ2PG_ADMIN_PASSWORD").ok().map(Secret::new);
     }
-    let end = crate::tui::run(m, runner, rx, prefill)?;
+    let ended = crate::tui::run(m, runner, rx, prefill)?;
+    let end = &ended.run;
     if end.finished() {
         println!("dj2pg: the run is complete.");
     } else {
@@ -83,7 +85,35 @@ pub fn launch_with(
             end.cursor.title()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some(cmd) = rollback_command(end) {
+        // Once, unboxed and on a line of its own: it pastes whole from any terminal width.
+        println!("dj2pg: to put the old migrations and settings.py back, run:");
+        println!("{cmd}");
+    }
+    Ok(ExitCode::from(ended.exit_status()))
+}
+
+/// The restore command, when the run changed the project's files (moved migrations or
+/// rewrote settings.py) and has a backup to restore them from.
+pub fn rollback_command(m: &crate::state::Migration) -> Option<String> {
+    let moved = m.reset_report.as_ref().is_some_and(|r| !r.moved.is_empty());
+    let rewrote = m.settings_applied.is_some();
+    (m.backup.is_some() && (moved || rewrote)).then(|| state::restore_hint(m))
+}
+
+/// What to say when there is no terminal to draw the wizard on (a pipe, cron, CI).
+pub const NEEDS_A_TERMINAL: &str = "dj2pg needs a terminal for the wizard (its output is not \
+     one here); for scripts and CI use `dj2pg migrate --yes --to postgresql://…` (see `dj2pg \
+     migrate --help`)";
+
+/// The wizard draws on stdout and reads keys from the terminal: stop before any work when
+/// stdout is not a terminal.
+pub fn ensure_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("{NEEDS_A_TERMINAL}");
+    }
+    Ok(())
 }
 
 /// The password given to the wizard from the environment, if any (never from a file we write).

@@ -67,7 +67,8 @@ fn demo_opens_the_wizard_shows_the_right_counts_and_quits_cleanly() {
     term.wait_for("Quit?", 10);
     term.send("y");
     let status = term.wait_exit(30);
-    assert!(status.success(), "{status:?}");
+    // Quitting before the end is not success: scripts and shells see the run unfinished.
+    assert_eq!(status.exit_code(), 1, "{status:?}");
     assert!(
         term.terminal_restored(),
         "the terminal was left in the alternate screen or without a cursor"
@@ -271,8 +272,8 @@ fn a_killed_wizard_offers_to_resume_at_the_same_step() {
         screen.contains("✓ Discover"),
         "Discover stays done:\n{screen}"
     );
-    term.send("\x03"); // Ctrl-C always exits cleanly
-    assert!(term.wait_exit(30).success());
+    term.send("\x03"); // Ctrl-C always exits cleanly, with the shell's status for it
+    assert_eq!(term.wait_exit(30).exit_code(), 130);
     assert!(term.terminal_restored());
 }
 
@@ -283,7 +284,7 @@ fn sigterm_ends_the_wizard_cleanly_and_the_run_resumes() {
     let args = wizard_args(&project, &common::django_venv());
     let mut term = discovered(Term::spawn(command(&args, &state), 100, 30));
     term.signal("TERM");
-    assert!(term.wait_exit(30).success());
+    assert_eq!(term.wait_exit(30).exit_code(), 143);
     assert!(
         term.terminal_restored(),
         "SIGTERM left the terminal in raw/alternate mode"
@@ -295,5 +296,5 @@ fn sigterm_ends_the_wizard_cleanly_and_the_run_resumes() {
     let screen = term.wait_for("Local apps", 10);
     assert!(screen.contains("✓ Discover"), "{screen}");
     term.send("\x03");
-    assert!(term.wait_exit(30).success());
+    assert_eq!(term.wait_exit(30).exit_code(), 130);
 }

@@ -47,12 +47,19 @@ fn has(events: &[serde_json::Value], step: &str, event: &str) -> bool {
 }
 
 #[test]
-fn migrate_discovers_then_stops_at_connect_without_a_target_and_resumes() {
+fn migrate_discovers_then_stops_at_connect_when_nothing_listens_and_resumes() {
     let python = common::django_venv();
     let (tmp, project) = common::sample_project(400);
     let state = tmp.path().join("state");
+    // Nothing listens on port 1: the run gets as far as Connect, and fails there. (Without
+    // --to at all it would not start: tests/trust.rs.)
+    let to = [
+        "--json",
+        "--to",
+        "postgresql://app@127.0.0.1:1/appdb?sslmode=disable",
+    ];
 
-    let out = dj2pg(&state, &migrate_args(&project, &python, &["--json"]), &[]);
+    let out = dj2pg(&state, &migrate_args(&project, &python, &to), &[]);
     let ev = events(&out);
     assert_eq!(out.status.code(), Some(1), "{ev:#?}");
     assert!(has(&ev, "discover", "done"), "{ev:#?}");
@@ -71,23 +78,24 @@ fn migrate_discovers_then_stops_at_connect_without_a_target_and_resumes() {
         .find(|e| e["step"] == "connect" && e["event"] == "failed")
         .expect("connect failure");
     assert!(
-        failed["message"].as_str().unwrap().contains("--to"),
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing accepts connections at 127.0.0.1:1"),
         "{failed}"
     );
 
     // The second run resumes: Discover is not run again.
-    let out = dj2pg(&state, &migrate_args(&project, &python, &["--json"]), &[]);
+    let out = dj2pg(&state, &migrate_args(&project, &python, &to), &[]);
     let ev = events(&out);
     assert!(has(&ev, "discover", "already-done"), "{ev:#?}");
     assert!(!has(&ev, "discover", "start"), "{ev:#?}");
     assert!(ev.iter().any(|e| e["event"] == "resume"), "{ev:#?}");
 
     // --fresh starts over.
-    let out = dj2pg(
-        &state,
-        &migrate_args(&project, &python, &["--json", "--fresh"]),
-        &[],
-    );
+    let mut fresh = to.to_vec();
+    fresh.push("--fresh");
+    let out = dj2pg(&state, &migrate_args(&project, &python, &fresh), &[]);
     assert!(has(&events(&out), "discover", "start"));
 }
 

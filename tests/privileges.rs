@@ -449,7 +449,12 @@ fn dba_script_runs_in_the_app_database(major: u32) {
     let c = cluster_pg(major);
     let d = diag(&c);
     let a = recipe(&d, RecipeId::GrantSchema);
-    let script = dba_script(&a, &d, &c.app());
+    // Saved where a project folder with a space and an accent keeps it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().join("my projé 1");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let file = folder.join("fix-permissions.sql");
+    let script = dba_script(&a, &d, &c.app(), &file);
     for secret in [c.admin_password(), c.app_password(), c.superuser_password()] {
         assert!(
             !script.contains(secret.expose()),
@@ -461,23 +466,37 @@ fn dba_script_runs_in_the_app_database(major: u32) {
         script.contains("GRANT USAGE, CREATE ON SCHEMA \"public\" TO \"app\";"),
         "{script}"
     );
-    // A DBA runs it with psql, connected to defaultdb out of habit: the script switches.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("fix.sql");
     std::fs::write(&file, &script).expect("write script");
+    assert!(!script.contains("this-file.sql"), "{script}");
+    assert!(
+        script.contains("press c on the Fix permissions step"),
+        "{script}"
+    );
+    // The DBA pastes the command from the header into a shell, naming the admin, and
+    // connected to defaultdb out of habit: the quoted path holds, the script switches.
+    let printed = script
+        .lines()
+        .find_map(|l| l.strip_prefix("--   psql "))
+        .unwrap_or_else(|| panic!("no psql command in\n{script}"));
+    let pasted = format!("psql {printed}")
+        .replace("user=ADMIN", "user=doadmin")
+        .replace("dbname=appdb", "dbname=defaultdb");
     let psql =
         dj2pg::pg::cluster::find_pg_bin("psql").expect("psql (apt-get install postgresql-client)");
-    let out = std::process::Command::new(psql)
-        .arg(format!(
-            "host=127.0.0.1 port={} dbname=defaultdb user=doadmin sslmode=require",
-            c.port()
-        ))
-        .arg("-f")
-        .arg(&file)
+    let path = format!(
+        "{}:{}",
+        psql.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&pasted)
+        .current_dir(dir.path())
+        .env("PATH", path)
         .env("PGPASSWORD", c.admin_password().expose())
         .output()
         .expect("run psql");
-    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(out.status.success(), "{pasted}\n{}", output_text(&out));
     let check = recheck(&a.goal, &c.app(), Some(c.app_password())).expect("recheck");
     assert!(check.effective, "{:#?}", check.checks);
     app_creates_table(&c).expect("app creates after the DBA ran the script");

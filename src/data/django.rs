@@ -100,6 +100,27 @@ impl Discovery {
         self.apps.iter().filter(|a| !a.local)
     }
 
+    /// `--reset-migrations`' app labels checked against the installed apps, so a typo
+    /// stops the run before its backup is taken. (Whether an app has migration files to
+    /// reset is the migration scan's to say, later.)
+    pub fn check_reset_labels(&self, spec: &str) -> Result<(), String> {
+        for label in reset_labels(spec) {
+            match self.apps.iter().find(|a| a.label == label) {
+                None => {
+                    return Err(unknown_app(
+                        label,
+                        self.local_apps().map(|a| a.label.as_str()),
+                    ));
+                }
+                Some(a) if !a.local => {
+                    return Err(format!("{label} is a third-party app: it is kept"));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     pub fn migration_file_count(&self) -> usize {
         self.local_apps().map(|a| a.migration_files.len()).sum()
     }
@@ -142,5 +163,69 @@ pub struct SqliteSummary {
 impl SqliteSummary {
     pub fn total_rows(&self) -> u64 {
         self.tables.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// The app labels a `--reset-migrations` value names (none for `all`, `none` or nothing).
+pub fn reset_labels(spec: &str) -> Vec<&str> {
+    match spec.trim() {
+        "" | "none" | "all" => Vec::new(),
+        list => list
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect(),
+    }
+}
+
+/// `no installed app is labelled "classifer": did you mean "classifier"?`, naming the
+/// local apps when none is close.
+pub fn unknown_app<'a>(label: &str, local: impl Iterator<Item = &'a str>) -> String {
+    let local: Vec<&str> = local.collect();
+    let mut msg = format!("no installed app is labelled {label:?}");
+    match nearest(label, &local) {
+        Some(near) => msg.push_str(&format!(": did you mean {near:?}?")),
+        None if local.is_empty() => msg.push_str(" (the project has no local apps)"),
+        None => msg.push_str(&format!(" (the local apps: {})", local.join(", "))),
+    }
+    msg
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo
+/// (at most a third of its letters, at least 2, differ).
+pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn typos_find_the_nearest_local_app() {
+        let local = ["classifier", "feedback", "shop"];
+        assert_eq!(nearest("classifer", &local), Some("classifier"));
+        assert_eq!(nearest("feedbak", &local), Some("feedback"));
+        assert_eq!(nearest("orders", &local), None);
+        let msg = unknown_app("classifer", local.into_iter());
+        assert_eq!(
+            msg,
+            r#"no installed app is labelled "classifer": did you mean "classifier"?"#
+        );
+        let msg = unknown_app("zzz", local.into_iter());
+        assert!(msg.contains("classifier, feedback, shop"), "{msg}");
+    }
+
+    #[test]
+    fn reset_labels_reads_lists() {
+        assert!(reset_labels("all").is_empty());
+        assert!(reset_labels(" none ").is_empty());
+        assert_eq!(reset_labels("a, b,,c"), ["a", "b", "c"]);
     }
 }

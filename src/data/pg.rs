@@ -50,6 +50,10 @@ pub struct ConnConfig {
     pub sslmode: SslMode,
     /// CA certificate file for `verify-ca` / `verify-full`.
     pub sslrootcert: Option<PathBuf>,
+    /// libpq's `connect_timeout` (seconds) from the URL: one deadline for TCP, TLS and the
+    /// startup exchange. `None`: `$PGCONNECT_TIMEOUT`, else 10 s (`pg::conn::connect_timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<u32>,
 }
 
 /// The form field a connection failure points at.

@@ -45,6 +45,10 @@ pub struct RunReport {
     pub other_environments: Vec<String>,
     /// How to undo all of it.
     pub rollback: Vec<String>,
+    /// The command that puts the project's files back, quoted for the shell
+    /// (`dj2pg restore …`), shown on a line of its own so it pastes.
+    #[serde(default)]
+    pub rollback_command: Option<String>,
 }
 
 impl RunReport {
@@ -154,6 +158,12 @@ impl RunReport {
         ] {
             if !lines.is_empty() {
                 let _ = writeln!(s, "\n## {title}\n");
+                if title == "Rolling back"
+                    && let Some(cmd) = &self.rollback_command
+                {
+                    // A fenced block of its own: copied whole, never wrapped or re-quoted.
+                    let _ = writeln!(s, "```sh\n{cmd}\n```\n");
+                }
                 for l in lines {
                     let _ = writeln!(s, "- {l}");
                 }

@@ -195,6 +195,7 @@ impl TempCluster {
             user: user.into(),
             sslmode: SslMode::Require,
             sslrootcert: None,
+            connect_timeout: None,
         }
     }
     /// `doadmin` at the app database, `sslmode=require`.

@@ -11,7 +11,9 @@ use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// A password or other secret. Never printed, never saved.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,6 +71,7 @@ impl ConnConfig {
             user,
             sslmode: SslMode::Prefer,
             sslrootcert: None,
+            connect_timeout: None,
         };
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
@@ -78,7 +81,12 @@ impl ConnConfig {
                     })?
                 }
                 "sslrootcert" => config.sslrootcert = Some(PathBuf::from(value.as_ref())),
-                "application_name" | "connect_timeout" | "options" => {}
+                "connect_timeout" => {
+                    config.connect_timeout = Some(value.trim().parse().with_context(|| {
+                        format!("connect_timeout={value} is not a whole number of seconds")
+                    })?)
+                }
+                "application_name" | "options" => {}
                 other => bail!("the URL parameter {other:?} is not supported by dj2pg"),
             }
         }
@@ -101,7 +109,32 @@ impl ConnConfig {
         if let Some(ca) = &self.sslrootcert {
             s.push_str(&format!("&sslrootcert={}", ca.display()));
         }
+        if let Some(t) = self.connect_timeout {
+            s.push_str(&format!("&connect_timeout={t}"));
+        }
         s
+    }
+
+    /// How long a connection attempt may take, TCP, TLS and the startup exchange together
+    /// (libpq's `connect_timeout`): the URL's parameter, else `$PGCONNECT_TIMEOUT`, else
+    /// [`DEFAULT_CONNECT_TIMEOUT`]. As in libpq, 1 counts as 2 and 0 waits without end
+    /// (`None`); Esc in the wizard and Ctrl-C/SIGTERM headless still stop it.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        let secs = match self.connect_timeout {
+            Some(t) => i64::from(t),
+            None => match std::env::var("PGCONNECT_TIMEOUT")
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+            {
+                Some(t) => t,
+                None => return Some(DEFAULT_CONNECT_TIMEOUT),
+            },
+        };
+        match secs {
+            ..=0 => None,
+            1 => Some(Duration::from_secs(2)),
+            n => Some(Duration::from_secs(n.unsigned_abs())),
+        }
     }
 
     /// The same server as another role, or another database on it.
@@ -146,13 +179,103 @@ impl ConnConfig {
         password: Option<&Secret>,
         options: &str,
     ) -> Result<postgres::Client, ConnectError> {
+        self.connect_until(password, options, None)
+    }
+
+    /// [`ConnConfig::connect_with`] within [`ConnConfig::connect_timeout`], given up at once
+    /// when `cancel` is set (Esc on the Connect screen) or a stop signal arrived
+    /// ([`crate::interrupt`]).
+    ///
+    /// The `postgres` crate bounds only the TCP connect: its TLS handshake and startup
+    /// exchange would wait without end on a server that accepts and never answers. So the
+    /// attempt runs on a thread of its own and this one waits for it with the deadline. An
+    /// abandoned attempt holds its socket until the server closes it (or the process ends);
+    /// it never touches the run.
+    pub fn connect_until(
+        &self,
+        password: Option<&Secret>,
+        options: &str,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<postgres::Client, ConnectError> {
+        let timeout = self.connect_timeout();
+        let started = Instant::now();
+        let (pg, tls) = self.postgres_config(password, options, timeout)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("dj2pg-connect".into())
+            .spawn(move || {
+                let _ = tx.send(pg.connect(tls));
+            })
+            .map_err(|e| ConnectError {
+                field: Field::Host,
+                message: format!("could not start the connection attempt: {e}"),
+            })?;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(Ok(client)) => return Ok(client),
+                Ok(Err(e)) => return Err(self.map_error(&e, timeout)),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(ConnectError {
+                        field: Field::Host,
+                        message: "the connection attempt ended without a result".into(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) || crate::interrupt::requested() {
+                return Err(self.cancelled());
+            }
+            if let Some(t) = timeout
+                && started.elapsed() >= t
+            {
+                return Err(self.timed_out(t));
+            }
+        }
+    }
+
+    /// The attempt was given up on purpose.
+    pub(crate) fn cancelled(&self) -> ConnectError {
+        ConnectError {
+            field: Field::Host,
+            message: format!(
+                "the connection attempt to {}:{} was stopped before the server answered",
+                self.host, self.port
+            ),
+        }
+    }
+
+    /// The deadline passed before the server finished the startup exchange.
+    pub(crate) fn timed_out(&self, t: Duration) -> ConnectError {
+        ConnectError {
+            field: Field::Port,
+            message: format!(
+                "{}:{} did not complete a PostgreSQL login within {} s (connect_timeout): a \
+                 firewall or trusted-sources list dropping the connection, a wrong host, or \
+                 something that is not PostgreSQL on this port (DigitalOcean: 25060); a slow \
+                 network may need connect_timeout=30 in the URL",
+                self.host,
+                self.port,
+                t.as_secs()
+            ),
+        }
+    }
+
+    /// The `postgres` crate's settings and TLS for this target.
+    fn postgres_config(
+        &self,
+        password: Option<&Secret>,
+        options: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(postgres::Config, MakeTlsConnector), ConnectError> {
         let mut pg = postgres::Config::new();
+        if let Some(t) = timeout {
+            pg.connect_timeout(t);
+        }
         pg.host(&self.host)
             .port(self.port)
             .dbname(&self.dbname)
             .user(&self.user)
             .application_name("dj2pg")
-            .connect_timeout(Duration::from_secs(15))
             // Naive timestamps are UTC in Django's SQLite files; never let the role's or the
             // server's default time zone reinterpret them.
             .options(&format!("-c TimeZone=UTC {options}"));
@@ -165,7 +288,7 @@ impl ConnConfig {
             _ => postgres::config::SslMode::Require,
         });
         let tls = self.tls_connector()?;
-        pg.connect(tls).map_err(|e| self.map_error(&e))
+        Ok((pg, tls))
     }
 
     fn tls_connector(&self) -> Result<MakeTlsConnector, ConnectError> {
@@ -219,7 +342,19 @@ impl ConnConfig {
         self.sslmode == SslMode::VerifyFull
     }
 
-    fn map_error(&self, e: &postgres::Error) -> ConnectError {
+    /// Something answered at host:port but it is not PostgreSQL (a web server, say).
+    pub(crate) fn not_postgres(&self) -> ConnectError {
+        ConnectError {
+            field: Field::Port,
+            message: format!(
+                "{}:{} answered, but it is not PostgreSQL: check the port (PostgreSQL's is \
+                 usually 5432; DigitalOcean: 25060, its pools 25061)",
+                self.host, self.port
+            ),
+        }
+    }
+
+    fn map_error(&self, e: &postgres::Error, timeout: Option<Duration>) -> ConnectError {
         use postgres::error::SqlState;
         let err = |field, message: String| ConnectError { field, message };
         if let Some(db) = e.as_db_error() {
@@ -262,11 +397,16 @@ impl ConnConfig {
         } else if lower.contains("server does not support tls")
             || lower.contains("server does not support ssl")
         {
-            err(
-                Field::SslMode,
-                "the server does not offer TLS: use sslmode=disable only on a trusted network"
-                    .into(),
-            )
+            // The client saw anything but 'S' to its TLS request: PostgreSQL says 'N';
+            // a web server or anything else says something else, or closes.
+            match probe(self, timeout) {
+                Probe::NotPostgres => self.not_postgres(),
+                _ => err(
+                    Field::SslMode,
+                    "the server does not offer TLS: use sslmode=disable only on a trusted network"
+                        .into(),
+                ),
+            }
         } else if lower.contains("certificate verify failed")
             || lower.contains("self-signed")
             || lower.contains("self signed")
@@ -301,11 +441,63 @@ impl ConnConfig {
                 Field::Host,
                 format!("the host name {:?} could not be resolved", self.host),
             )
+        } else if probe(self, timeout) == Probe::NotPostgres {
+            // Whatever the client made of the answer ("bytes remaining on stream",
+            // "unexpected message", a closed connection), the server is not PostgreSQL.
+            self.not_postgres()
         } else if lower.contains("ssl") || lower.contains("tls") {
             err(Field::SslMode, text)
         } else {
             err(Field::Host, text)
         }
+    }
+}
+
+/// The default of [`ConnConfig::connect_timeout`], libpq's advice for interactive use.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What answers at a target's address, asked the way every PostgreSQL client starts: a
+/// TLS request, which any PostgreSQL (also one without TLS) answers with one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probe {
+    Postgres,
+    NotPostgres,
+    /// No connection, or no answer in time: nothing learnt.
+    Unknown,
+}
+
+/// Ask `config`'s address whether it speaks PostgreSQL (after a failure that leaves it in
+/// doubt), within `timeout` (at most 5 s).
+pub(crate) fn probe(config: &ConnConfig, timeout: Option<Duration>) -> Probe {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let t = timeout
+        .unwrap_or(Duration::from_secs(5))
+        .min(Duration::from_secs(5));
+    let Some(addr) = (config.host.as_str(), config.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+    else {
+        return Probe::Unknown;
+    };
+    let Ok(mut tcp) = std::net::TcpStream::connect_timeout(&addr, t) else {
+        return Probe::Unknown;
+    };
+    let _ = tcp.set_read_timeout(Some(t));
+    let _ = tcp.set_write_timeout(Some(t));
+    let mut request = bytes::BytesMut::new();
+    postgres_protocol::message::frontend::ssl_request(&mut request);
+    if tcp.write_all(&request).is_err() {
+        return Probe::Unknown;
+    }
+    let mut answer = [0u8; 1];
+    match tcp.read(&mut answer) {
+        Ok(1) if matches!(answer[0], b'S' | b'N') => Probe::Postgres,
+        // Another byte, or a close without a word: not PostgreSQL.
+        Ok(_) => Probe::NotPostgres,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Probe::NotPostgres,
+        Err(_) => Probe::Unknown,
     }
 }
 

@@ -28,7 +28,7 @@ use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Bytes queued before they are written to the socket.
 const SEND_AT: usize = 256 * 1024;
@@ -61,6 +61,32 @@ pub struct Wire {
     sent: bool,
     round_trips: u64,
     broken: bool,
+    /// While logging in: when to give up (`None`: no deadline) and what to say then.
+    handshake: Option<Handshake>,
+}
+
+/// The connection attempt's deadline ([`ConnConfig::connect_timeout`]): reads wake up every
+/// [`SLICE`] to check it and the stop signals ([`crate::interrupt`]).
+struct Handshake {
+    deadline: Option<Instant>,
+    timed_out: String,
+    cancelled: String,
+}
+
+/// How often a read of the login wakes up to check the deadline and the signals.
+const SLICE: Duration = Duration::from_millis(100);
+
+impl Handshake {
+    /// Why to stop waiting now, if there is a reason.
+    fn check(&self) -> Option<&str> {
+        if crate::interrupt::requested() {
+            return Some(&self.cancelled);
+        }
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Some(&self.timed_out),
+            _ => None,
+        }
+    }
 }
 
 /// What a statement of a simple query answered, in order.
@@ -75,10 +101,23 @@ pub enum Reply {
 impl Wire {
     /// Connect and log in. `options` are server settings for the session, sent in the
     /// startup packet (`-c name=value ...`): no round trip of their own.
+    ///
+    /// TCP, TLS and the startup exchange share one deadline, [`ConnConfig::connect_timeout`]
+    /// (libpq's `connect_timeout`), and a stop signal ends the attempt at once.
     pub fn connect(config: &ConnConfig, password: Option<&Secret>, options: &str) -> Result<Wire> {
+        let timeout = config.connect_timeout();
+        let handshake = Handshake {
+            deadline: timeout.map(|t| Instant::now() + t),
+            timed_out: timeout
+                .map(|t| config.timed_out(t).message)
+                .unwrap_or_default(),
+            cancelled: config.cancelled().message,
+        };
         let addr = format!("{}:{}", config.host, config.port);
-        let tcp = connect_tcp(&addr)?;
+        let tcp = connect_tcp(&addr, &handshake)?;
         tcp.set_nodelay(true)?;
+        tcp.set_read_timeout(Some(SLICE))?;
+        let control = tcp.try_clone()?;
         let mut wire = Wire {
             stream: Box::new(tcp.try_clone()?),
             send: BytesMut::with_capacity(SEND_AT + COPY_CHUNK + 64),
@@ -86,12 +125,15 @@ impl Wire {
             sent: false,
             round_trips: 0,
             broken: false,
+            handshake: Some(handshake),
         };
         if config.sslmode != SslMode::Disable {
             frontend::ssl_request(&mut wire.send);
             wire.flush()?;
             let mut answer = [0u8; 1];
-            wire.stream.read_exact(&mut answer)?;
+            if wire.read_some(&mut answer)? == 0 {
+                bail!("{}", config.not_postgres().message);
+            }
             wire.round_trips += 1;
             wire.sent = false;
             match answer[0] {
@@ -99,17 +141,32 @@ impl Wire {
                     let ssl = config
                         .ssl_connector()
                         .map_err(|e| anyhow!("{}", e.message))?;
-                    let tls = ssl
+                    let mut attempt = ssl
                         .configure()?
                         .verify_hostname(config.verify_hostname())
-                        .connect(&config.host, tcp)
-                        .map_err(|e| anyhow!("TLS with {addr} failed: {e}"))?;
+                        .connect(&config.host, tcp);
+                    let tls = loop {
+                        match attempt {
+                            Ok(tls) => break tls,
+                            Err(openssl::ssl::HandshakeError::WouldBlock(mid)) => {
+                                if let Some(why) = wire.handshake.as_ref().and_then(|h| h.check()) {
+                                    bail!("{why}");
+                                }
+                                attempt = mid.handshake();
+                            }
+                            Err(e) => bail!("TLS with {addr} failed: {e}"),
+                        }
+                    };
                     wire.stream = Box::new(tls);
                     // The TLS handshake's own exchanges (one for TLS 1.3).
                     wire.round_trips += 1;
                 }
                 b'N' if config.sslmode == SslMode::Prefer => {}
-                _ => bail!("the server at {addr} does not offer TLS"),
+                b'N' => bail!(
+                    "the server at {addr} does not offer TLS: use sslmode=disable only on a \
+                     trusted network"
+                ),
+                _ => bail!("{}", config.not_postgres().message),
             }
         }
         let params = [
@@ -124,7 +181,12 @@ impl Wire {
         wire.authenticate(config, password.as_ref())?;
         loop {
             match wire.message()? {
-                Message::ReadyForQuery(_) => return Ok(wire),
+                Message::ReadyForQuery(_) => {
+                    // Logged in: from here on reads wait as long as the server works.
+                    control.set_read_timeout(None)?;
+                    wire.handshake = None;
+                    return Ok(wire);
+                }
                 Message::ErrorResponse(e) => bail!("{}", server_error(e.fields())),
                 _ => {}
             }
@@ -266,19 +328,40 @@ impl Wire {
                 self.sent = false;
             }
             let mut chunk = [0u8; 64 * 1024];
-            let n = match self.stream.read(&mut chunk) {
-                Ok(0) => {
+            let n = match self.read_some(&mut chunk)? {
+                0 => {
                     self.broken = true;
                     bail!("the server closed the connection")
                 }
-                Ok(n) => n,
+                n => n,
+            };
+            self.recv.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// One read from the server (0 at its end); while logging in, within the deadline.
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        loop {
+            match self.stream.read(buf) {
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if self.handshake.is_some()
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    if let Some(why) = self.handshake.as_ref().and_then(|h| h.check()) {
+                        self.broken = true;
+                        bail!("{why}");
+                    }
+                }
                 Err(e) => {
                     self.broken = true;
                     bail!("the connection to the server broke: {e}")
                 }
-            };
-            self.recv.extend_from_slice(&chunk[..n]);
+            }
         }
     }
 
@@ -434,14 +517,21 @@ impl CopyOut<'_> {
     }
 }
 
-fn connect_tcp(addr: &str) -> Result<TcpStream> {
+fn connect_tcp(addr: &str, handshake: &Handshake) -> Result<TcpStream> {
     use std::net::ToSocketAddrs;
     let mut last = None;
     for a in addr
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve {addr}"))?
     {
-        match TcpStream::connect_timeout(&a, Duration::from_secs(15)) {
+        let left = match handshake.deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(3600),
+        };
+        if left.is_zero() {
+            bail!("{}", handshake.timed_out);
+        }
+        match TcpStream::connect_timeout(&a, left) {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }

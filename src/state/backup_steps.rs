@@ -253,14 +253,23 @@ pub(super) fn reset_done(
     finish(m, Step::ResetMigrations, status, fx);
 }
 
-/// The command that undoes the reset (and the settings change).
+/// The command that undoes the reset (and the settings change), quoted for the shell and
+/// with absolute paths, so it pastes from any folder (`crate::shell`).
 pub fn restore_hint(m: &Migration) -> String {
-    let backup = m.backup.as_ref().map_or_else(
-        || "BACKUP_DIR".into(),
-        |b| b.backup_dir.display().to_string(),
-    );
-    format!(
-        "dj2pg restore --project {} --backup {backup}",
-        m.options.project.display()
-    )
+    let project = m
+        .discovery
+        .as_ref()
+        .map_or_else(|| m.options.project.clone(), |d| d.project_dir.clone());
+    match m.backup.as_ref() {
+        Some(b) => crate::shell::restore_command(&project, &b.backup_dir),
+        None => format!(
+            "{} --backup BACKUP_DIR",
+            crate::shell::command([
+                "dj2pg",
+                "restore",
+                "--project",
+                &crate::shell::path_word(&project)
+            ])
+        ),
+    }
 }

@@ -70,6 +70,7 @@ pub fn settings_target(m: &Migration) -> SettingsTarget {
             user: String::new(),
             sslmode: crate::data::pg::SslMode::Require,
             sslrootcert: None,
+            connect_timeout: None,
         });
     if let Some(user) = m
         .applied_recipe()

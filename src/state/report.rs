@@ -93,16 +93,16 @@ pub fn build(m: &Migration) -> RunReport {
     }
     let mut rollback = Vec::new();
     if backup_dir.is_some() {
-        rollback.push(format!(
-            "`{}` puts the old migrations and settings.py back byte for byte.",
-            restore_hint(m)
-        ));
+        rollback.push(
+            "The command above puts the old migrations and settings.py back byte for byte.".into(),
+        );
         rollback.push(
             "Your SQLite file was never modified: with the old settings.py, Django uses it \
              again as it was."
                 .into(),
         );
     }
+    let rollback_command = backup_dir.is_some().then(|| restore_hint(m));
     RunReport {
         project: m.options.project.clone(),
         steps,
@@ -120,6 +120,7 @@ pub fn build(m: &Migration) -> RunReport {
         settings_backup,
         env_lines,
         other_environments,
+        rollback_command,
         rollback,
     }
 }

@@ -48,6 +48,7 @@ fn target() -> ConnConfig {
         user: "app".into(),
         sslmode: SslMode::Require,
         sslrootcert: None,
+        connect_timeout: None,
     }
 }
 

@@ -24,6 +24,8 @@ struct Driver {
     quit: bool,
     /// A second quit while a file-moving job finishes: leave now anyway.
     force: bool,
+    /// The quit came from Ctrl-C (the exit status says so: 130).
+    ctrl_c: bool,
 }
 
 impl Driver {
@@ -65,7 +67,7 @@ pub fn run(
     runner: Runner,
     rx: Receiver<Msg>,
     prefill: Prefill,
-) -> anyhow::Result<Migration> {
+) -> anyhow::Result<super::Ended> {
     let ui = UiState::new(&m, &prefill);
     let mut d = Driver {
         m,
@@ -73,16 +75,25 @@ pub fn run(
         runner,
         quit: false,
         force: false,
+        ctrl_c: false,
     };
     // SIGTERM or a closed terminal (SIGHUP) ends the wizard the way `q` does: the job is
-    // cancelled cleanly, the run saved, the terminal restored.
+    // cancelled cleanly, the run saved, the terminal restored. (In raw mode Ctrl-C is a
+    // key; a SIGINT sent by `kill` counts too.)
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+    let signal = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for sig in crate::interrupt::SIGNALS {
         signal_hook::flag::register(sig, stop.clone())?;
+        signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)?;
     }
-    let _guard = TerminalGuard::enter()?;
+    // No terminal to take over (no /dev/tty: "No such device or address"): say what to do.
+    let _guard = TerminalGuard::enter()
+        .map_err(|e| anyhow::anyhow!("{} ({e:#})", crate::wizard::NEEDS_A_TERMINAL))?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
+    let size = terminal.size()?;
+    d.ui.too_small
+        .set(view::is_too_small(size.width, size.height));
     let input = spawn_input_reader();
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -138,11 +149,15 @@ pub fn run(
             Ok(event) => {
                 match event? {
                     Event::Key(key) => {
+                        if super::keys::is_ctrl_c(&key) {
+                            d.ctrl_c = true;
+                        }
                         if let Some(msg) = handle_key(&d.m, &mut d.ui, key) {
                             d.apply(msg);
                         }
                     }
                     Event::Paste(text) => handle_paste(&d.m, &mut d.ui, &text),
+                    Event::Resize(w, h) => d.ui.too_small.set(view::is_too_small(w, h)),
                     _ => {}
                 }
                 // Resize, focus and mouse events only need a redraw.
@@ -156,7 +171,15 @@ pub fn run(
         }
     }
     drop(terminal);
-    Ok(d.m)
+    let signal = match signal.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        n => i32::try_from(n).ok(),
+    };
+    Ok(super::Ended {
+        run: d.m,
+        signal,
+        ctrl_c: d.ctrl_c,
+    })
 }
 
 /// Terminal events, read on a thread of their own. crossterm's reader never returns once

@@ -74,6 +74,17 @@ pub fn handle_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg>
         ui.overlay = Overlay::None;
         return Some(Msg::Quit);
     }
+    if ui.too_small.get() {
+        // Only "Enlarge it" is on screen: a key typed blind must not run a step or answer
+        // a dialog nobody can see. q quits at once (a quit dialog could not be seen).
+        return match key.code {
+            KeyCode::Char('q') if key.modifiers.difference(KeyModifiers::SHIFT).is_empty() => {
+                ui.overlay = Overlay::None;
+                Some(Msg::Quit)
+            }
+            _ => None,
+        };
+    }
     match ui.overlay {
         Overlay::ConfirmQuit => {
             return match key.code {
@@ -156,6 +167,9 @@ fn global(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg> {
 
 /// The keys that do something now, screen keys first.
 pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
+    if ui.too_small.get() {
+        return vec![hint("q", "quit")];
+    }
     match ui.overlay {
         Overlay::ConfirmQuit => return vec![hint("y", "quit"), hint("n", "stay")],
         Overlay::Help => return vec![hint("↑↓", "scroll"), hint("Esc", "close help")],

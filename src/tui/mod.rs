@@ -24,7 +24,7 @@ pub use admin_form::AdminForm;
 pub use connect_form::{ConnectForm, FormField};
 pub use keys::{Hint, handle_key, hints};
 pub use ui_state::{Overlay, UiState};
-pub use view::{MIN_HEIGHT, MIN_WIDTH, draw};
+pub use view::{MIN_HEIGHT, MIN_WIDTH, draw, is_too_small};
 
 use crate::pg::Secret;
 use crate::state::{Migration, Msg};
@@ -46,10 +46,36 @@ pub struct Prefill {
 /// else the Connect form.
 pub fn handle_paste(m: &Migration, ui: &mut UiState, text: &str) {
     if ui.overlay == Overlay::None
+        && !ui.too_small.get()
         && m.resume_offer.is_none()
         && !screens::admin_login::on_paste(m, ui, text)
     {
         screens::connect::on_paste(m, ui, text);
+    }
+}
+
+/// How the wizard ended: the run as it stands, and what ended it.
+pub struct Ended {
+    pub run: Migration,
+    /// A stop signal (SIGTERM, SIGHUP, SIGINT) ended it.
+    pub signal: Option<i32>,
+    /// Ctrl-C ended it.
+    pub ctrl_c: bool,
+}
+
+impl Ended {
+    /// The exit status: 0 for a finished run; for one left unfinished, the shell's status
+    /// for the signal that ended it (130 for Ctrl-C, 143 SIGTERM, 129 SIGHUP), else 1.
+    pub fn exit_status(&self) -> u8 {
+        if self.run.finished() {
+            0
+        } else if let Some(sig) = self.signal {
+            crate::interrupt::exit_status(sig)
+        } else if self.ctrl_c {
+            crate::interrupt::exit_status(signal_hook::consts::SIGINT)
+        } else {
+            1
+        }
     }
 }
 
@@ -59,6 +85,6 @@ pub fn run(
     runner: crate::runner::Runner,
     rx: Receiver<Msg>,
     prefill: Prefill,
-) -> anyhow::Result<Migration> {
+) -> anyhow::Result<Ended> {
     event_loop::run(m, runner, rx, prefill)
 }

@@ -150,7 +150,8 @@ pub fn help(frame: &mut Frame, area: Rect, ui: &UiState) {
 /// Instead of the layout, on a terminal below the minimum size.
 pub fn too_small(frame: &mut Frame, area: Rect) {
     let text = format!(
-        "dj2pg needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it.",
+        "dj2pg needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it. \
+         Until then keys wait, except q, which quits (the run is saved).",
         area.width, area.height
     );
     let lines = wrapped(

@@ -39,6 +39,9 @@ pub struct UiState {
     /// keys never scroll past the end (a cache: it never changes what is drawn).
     pub(crate) scroll_limit: Cell<u16>,
     pub(crate) help_limit: Cell<u16>,
+    /// The last frame showed only "Enlarge it" (the terminal is below the minimum size):
+    /// keys typed blind must not act on what is hidden. Noted by the draw and on resize.
+    pub too_small: Cell<bool>,
 }
 
 impl UiState {

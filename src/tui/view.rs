@@ -18,10 +18,16 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 const SIDEBAR_WIDTH: u16 = 24;
 
+/// Whether a terminal of this size gets only the "Enlarge it" screen.
+pub fn is_too_small(width: u16, height: u16) -> bool {
+    width < MIN_WIDTH || height < MIN_HEIGHT
+}
+
 /// Draw everything. Pure: the same run and shell state always give the same screen.
 pub fn draw(frame: &mut Frame, m: &Migration, ui: &UiState) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    ui.too_small.set(is_too_small(area.width, area.height));
+    if ui.too_small.get() {
         overlays::too_small(frame, area);
         return;
     }

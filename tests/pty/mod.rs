@@ -129,9 +129,23 @@ impl Term {
     }
 
     /// Whether the program left the alternate screen and showed the cursor again.
+    /// Whether the terminal left the alternate screen and shows the cursor again. The
+    /// reader thread may still be parsing the last bytes when the child has exited (a
+    /// loaded machine), so this waits a little for them before answering no.
     pub fn terminal_restored(&self) -> bool {
-        let p = self.parser.lock().unwrap();
-        !p.screen().alternate_screen() && !p.screen().hide_cursor()
+        let deadline = Instant::now() + scaled(5);
+        loop {
+            {
+                let p = self.parser.lock().unwrap();
+                if !p.screen().alternate_screen() && !p.screen().hide_cursor() {
+                    return true;
+                }
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn wait_exit(&mut self, secs: u64) -> portable_pty::ExitStatus {

@@ -202,18 +202,21 @@ impl MigrationScan {
         }
         let mut out = Vec::new();
         for label in spec.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+            // The caller names the flag: these messages do not repeat it.
             let app = self.app(label).ok_or_else(|| {
-                format!("--reset-migrations: no installed app is labelled {label:?}")
+                crate::data::django::unknown_app(
+                    label,
+                    self.apps
+                        .iter()
+                        .filter(|a| a.local)
+                        .map(|a| a.label.as_str()),
+                )
             })?;
             if !app.local {
-                return Err(format!(
-                    "--reset-migrations: {label} is a third-party app: it is kept"
-                ));
+                return Err(format!("{label} is a third-party app: it is kept"));
             }
             if !app.resettable() {
-                return Err(format!(
-                    "--reset-migrations: {label} has no migration files to reset"
-                ));
+                return Err(format!("{label} has no migration files to reset"));
             }
             if !out.iter().any(|l| l == label) {
                 out.push(label.to_string());

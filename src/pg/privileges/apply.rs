@@ -5,6 +5,7 @@ use super::recheck;
 use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
 use crate::pg::{ConnConfig, Secret};
 use anyhow::{Result, anyhow, bail};
+use std::path::Path;
 
 /// Run `recipe` as the admin connected to the app database (`recipe.database`; the admin's own
 /// `dbname` is ignored), in one transaction, then re-check its goal as the app role connected
@@ -80,10 +81,12 @@ pub fn execute(
     Ok(ran_in)
 }
 
-/// The recipe as a psql script for a DBA: it connects to the app database itself (the
-/// mistake of running it in `defaultdb` cannot happen), stops at the first error, and runs in
-/// one transaction. No secrets: roles, database and host only.
-pub fn dba_script(recipe: &Recipe, diag: &Diagnosis, app: &ConnConfig) -> String {
+/// The recipe as a psql script for a DBA, to be saved at `path`: it connects to the app
+/// database itself (the mistake of running it in `defaultdb` cannot happen), stops at the
+/// first error, and runs in one transaction. Its header holds the psql command that runs
+/// it, quoted for the shell with the file's real path. No secrets: roles, database and host
+/// only.
+pub fn dba_script(recipe: &Recipe, diag: &Diagnosis, app: &ConnConfig, path: &Path) -> String {
     let admin = diag
         .admin
         .as_ref()
@@ -97,18 +100,34 @@ pub fn dba_script(recipe: &Recipe, diag: &Diagnosis, app: &ConnConfig) -> String
     for line in wrap(&recipe.explanation, 90) {
         s.push_str(&format!("-- {line}\n"));
     }
+    let conninfo = [
+        ("host", app.host.as_str()),
+        ("port", &app.port.to_string()),
+        ("dbname", recipe.database.as_str()),
+        ("user", "ADMIN"),
+        ("sslmode", app.sslmode.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}", conninfo_value(v)))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let psql = crate::shell::command([
+        "psql",
+        conninfo.as_str(),
+        "-f",
+        &crate::shell::path_word(path),
+    ]);
     s.push_str(&format!(
-        "--\n-- Run as {admin} or a superuser, e.g.:\n--   psql \"host={} port={} dbname={} user=ADMIN sslmode={}\" -f this-file.sql\n",
-        app.host,
-        app.port,
-        recipe.database,
-        app.sslmode.as_str()
+        "--\n-- Run as {admin} or a superuser (ADMIN below), e.g.:\n--   {psql}\n"
     ));
     s.push_str(&format!(
         "-- It must run in database {}, not defaultdb: schema grants are per database.\n",
         recipe.database
     ));
-    s.push_str("-- Then press \"re-check\" in dj2pg.\n\n");
+    s.push_str(
+        "-- Then check again: in the dj2pg wizard, press c on the Fix permissions step; \
+         headless, run the same `dj2pg migrate` command again.\n\n",
+    );
     s.push_str("\\set ON_ERROR_STOP on\n");
     s.push_str(&format!(
         "\\connect '{}'\n",
@@ -121,6 +140,15 @@ pub fn dba_script(recipe: &Recipe, diag: &Diagnosis, app: &ConnConfig) -> String
     }
     s.push_str("COMMIT;\n");
     s
+}
+
+/// A value of a libpq connection string: quoted (`'…'`, with `\` escapes) when it is
+/// empty or holds a space, a quote or a backslash.
+fn conninfo_value(v: &str) -> String {
+    if !v.is_empty() && !v.contains([' ', '\'', '\\', '\t', '\n']) {
+        return v.to_string();
+    }
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 fn wrap(text: &str, width: usize) -> Vec<String> {

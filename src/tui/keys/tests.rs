@@ -271,3 +271,115 @@ fn p_and_c_only_while_copying() {
     assert_eq!(handle_key(&m, &mut ui, ch('c')), Some(Msg::Cancel));
     assert!(keys_of(&m, &ui).contains(&"p pause".to_string()));
 }
+
+/// Draw `m` on a `w`×`h` terminal, as the event loop does before reading a key.
+fn draw_at(m: &Migration, ui: &UiState, w: u16, h: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    t.draw(|f| crate::tui::draw(f, m, ui)).unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn on_a_too_small_terminal_blind_keys_do_nothing_and_q_quits() {
+    // A question whose `y` writes settings.py, hidden behind "Enlarge it".
+    let mut m = run();
+    done(&mut m, Step::Discover);
+    m.cursor = Step::Backup;
+    m.step_mut(Step::Backup).status = Status::NeedsDecision {
+        kind: crate::state::Question::GitNotClean,
+        question: "The git tree has uncommitted changes".into(),
+        choices: vec![
+            Choice {
+                id: ChoiceId::Continue,
+                key: 'y',
+                label: "Go on with this backup".into(),
+            },
+            Choice {
+                id: ChoiceId::Abort,
+                key: 'a',
+                label: "Stop".into(),
+            },
+        ],
+    };
+    let mut ui = UiState::default();
+    // At a usable size the same `y` answers the question: the test below can fail.
+    draw_at(&m, &ui, 80, 24);
+    assert_eq!(
+        handle_key(&m, &mut ui, ch('y')),
+        Some(Msg::Decide(ChoiceId::Continue))
+    );
+
+    let screen = draw_at(&m, &ui, 60, 20);
+    assert!(screen.contains("Enlarge it"), "{screen}");
+    for key in [
+        ch('y'),
+        ch('a'),
+        ch('s'),
+        ch('r'),
+        ch('u'),
+        ch('?'),
+        ch('e'),
+        press(KeyCode::Enter),
+        press(KeyCode::Esc),
+        press(KeyCode::Tab),
+        press(KeyCode::Down),
+        press(KeyCode::PageDown),
+    ] {
+        assert_eq!(handle_key(&m, &mut ui, key), None, "{key:?}");
+        assert_eq!(ui.overlay, Overlay::None, "{key:?}");
+    }
+    assert_eq!(ui.scroll(Step::Backup), 0);
+    assert_eq!(keys_of(&m, &ui), ["q quit"]);
+    // q quits at once (no dialog nobody could see); Ctrl-C too.
+    assert_eq!(handle_key(&m, &mut ui, ch('q')), Some(Msg::Quit));
+    assert_eq!(
+        handle_key(
+            &m,
+            &mut ui,
+            KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+        ),
+        Some(Msg::Quit)
+    );
+
+    // Enlarged again, keys act again.
+    draw_at(&m, &ui, 100, 30);
+    assert_eq!(
+        handle_key(&m, &mut ui, ch('y')),
+        Some(Msg::Decide(ChoiceId::Continue))
+    );
+}
+
+#[test]
+fn on_a_too_small_terminal_a_paste_is_not_typed_into_a_hidden_form() {
+    let mut m = run();
+    done(&mut m, Step::Discover);
+    m.cursor = Step::Connect;
+    let mut ui = UiState::default();
+    draw_at(&m, &ui, 60, 20);
+    crate::tui::handle_paste(&m, &mut ui, "postgresql://app@db:25060/app");
+    assert_eq!(ui.connect.url.value(), "");
+}
+
+#[test]
+fn esc_stops_a_connection_attempt_and_the_hint_says_so() {
+    let mut m = run();
+    done(&mut m, Step::Discover);
+    m.cursor = Step::Connect;
+    m.job = Some((7, Step::Connect));
+    m.step_mut(Step::Connect).status = Status::Running {
+        detail: "connecting".into(),
+        fraction: None,
+    };
+    let mut ui = UiState::default();
+    assert!(keys_of(&m, &ui).contains(&"Esc stop trying".to_string()));
+    assert_eq!(
+        handle_key(&m, &mut ui, press(KeyCode::Esc)),
+        Some(Msg::Cancel)
+    );
+    // And the state machine turns it into the job's cancel flag.
+    let fx = crate::state::update(&mut m, Msg::Cancel);
+    assert!(
+        fx.contains(&crate::state::Effect::Cancel { job: 7 }),
+        "{fx:?}"
+    );
+}

@@ -28,6 +28,11 @@ pub fn form_shown(m: &Migration, ui: &UiState) -> bool {
     }
 }
 
+/// Whether a connection attempt is under way (Esc stops it).
+fn connecting(m: &Migration) -> bool {
+    matches!(m.job, Some((_, Step::Connect)))
+}
+
 /// Whether submitting the form would start a connection now.
 fn can_submit(m: &Migration) -> bool {
     m.job.is_none() && m.may_start(Step::Connect)
@@ -59,8 +64,19 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 Style::new(),
             );
             l.push(Line::default());
+            let wait = m
+                .target
+                .as_ref()
+                .and_then(|t| t.connect_timeout())
+                .map_or_else(
+                    || "as long as the server takes (connect_timeout=0)".to_string(),
+                    |t| format!("up to {} s (connect_timeout)", t.as_secs()),
+                );
             l.extend(wrapped(
-                "A firewall or a provider's trusted-sources list can make this wait up to 15 s.",
+                &format!(
+                    "A firewall or a provider's trusted-sources list can make this wait {wait}. \
+                     Esc stops trying."
+                ),
                 w,
                 Style::new().fg(Color::DarkGray),
             ));
@@ -283,6 +299,14 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
 }
 
 pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
+    if connecting(m) {
+        // Stop waiting for a server that does not answer; the form comes back.
+        return if key.code == KeyCode::Esc {
+            Handled::Send(Msg::Cancel)
+        } else {
+            Handled::Ignored
+        };
+    }
     if !form_shown(m, ui) {
         if key.code == KeyCode::Char('e')
             && m.job.is_none()
@@ -366,6 +390,10 @@ pub fn on_paste(m: &Migration, ui: &mut UiState, text: &str) {
 
 /// Returns whether the global keys apply (not while typing into the form).
 pub fn hints(m: &Migration, ui: &UiState, out: &mut Vec<Hint>) -> bool {
+    if connecting(m) {
+        out.push(hint("Esc", "stop trying"));
+        return true;
+    }
     if !form_shown(m, ui) {
         if m.job.is_none() && matches!(m.status(Step::Connect), Status::Done { .. }) {
             out.push(hint("e", "edit"));

@@ -169,6 +169,15 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
     }
     if !r.rollback.is_empty() {
         section(&mut lines, "Rolling back");
+        if let Some(cmd) = &r.rollback_command {
+            lines.extend(hanging(
+                cmd,
+                w,
+                2,
+                Some(Span::raw("  ")),
+                Style::new().fg(Color::Cyan),
+            ));
+        }
         for t in &r.rollback {
             lines.extend(bullet(t, w, Style::new()));
         }
