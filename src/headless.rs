@@ -193,6 +193,7 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
     }
     let mut m = match loaded.run {
         Some(mut saved) => {
+            saved.surface = crate::surface::Surface::CommandLine;
             let at = saved
                 .resume_offer
                 .as_ref()
@@ -211,6 +212,7 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         }
         None => {
             let mut m = Migration::new(options);
+            m.surface = crate::surface::Surface::CommandLine;
             if let Some(style) = settings_style {
                 m.settings_style = style;
             }

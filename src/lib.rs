@@ -25,6 +25,7 @@ pub mod rules;
 pub mod runner;
 pub mod shell;
 pub mod state;
+pub mod surface;
 pub mod tui;
 pub mod units;
 pub mod wizard;

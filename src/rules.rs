@@ -357,6 +357,7 @@ pub fn permission_question(
     diag: &Diagnosis,
     recipes: &[Recipe],
     admin_known: bool,
+    surface: Surface,
 ) -> (String, Vec<Choice>) {
     // The diagnosis's summary already names what is missing.
     let mut question = diag.summary.clone();
@@ -377,7 +378,15 @@ pub fn permission_question(
             question.push_str(" No recipe can work for this admin: save the SQL for a DBA.");
         }
     } else {
-        question.push_str(" Log in as the admin (l) to run a fix here, or save the SQL for a DBA.");
+        question.push_str(match surface {
+            Surface::Wizard => {
+                " Log in as the admin (l) to run a fix here, or save the SQL for a DBA."
+            }
+            Surface::CommandLine => {
+                " Pass --admin-url (its password in $DJ2PG_ADMIN_PASSWORD) to run a fix here, \
+                 or give the saved SQL to a DBA."
+            }
+        });
     }
     choices.push(choice(ChoiceId::SaveSql, 'w', "Save the SQL for a DBA"));
     choices.push(choice(
@@ -462,9 +471,15 @@ pub fn git_question(git: &GitState) -> (String, Vec<Choice>) {
 }
 
 /// The Reset migrations confirmation for the apps selected so far.
-pub fn reset_question(scan: &MigrationScan, selected: &[String]) -> (String, Vec<Choice>) {
+pub fn reset_question(
+    scan: &MigrationScan,
+    selected: &[String],
+    surface: Surface,
+) -> (String, Vec<Choice>) {
     let (files, bytes) = scan.totals(selected);
-    let mut question = if selected.is_empty() {
+    let mut question = if selected.is_empty() && surface == Surface::CommandLine {
+        "No app is selected (--reset-migrations none): every migration stays as it is.".to_string()
+    } else if selected.is_empty() {
         "Space selects the apps whose migrations go (none yet). Nothing moves before you confirm."
             .to_string()
     } else {
@@ -514,11 +529,7 @@ fn unmapped_list(report: &PreflightReport) -> String {
 }
 
 /// How a stop is explained: the wizard points at keys, the commands at flags.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Surface {
-    Wizard,
-    CommandLine,
-}
+pub use crate::surface::Surface;
 
 /// Why the copy stopped at `q`, and what to do about it.
 pub fn stop_message(report: &PreflightReport, q: Question, surface: Surface) -> String {

@@ -579,7 +579,7 @@ fn internal_error(name: &str, payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default();
     format!(
         "internal error in the {name} job: {what}{at} — please report it (nothing was lost; \
-         press r to retry)"
+         the step can run again)"
     )
 }
 

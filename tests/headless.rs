@@ -100,7 +100,7 @@ fn migrate_discovers_then_stops_at_connect_when_nothing_listens_and_resumes() {
 }
 
 #[test]
-fn migrate_names_the_password_field_when_the_password_is_wrong() {
+fn migrate_names_pgpassword_when_the_password_is_wrong() {
     let python = common::django_venv();
     let cluster = common::cluster();
     let (tmp, project) = common::sample_project(300);
@@ -113,7 +113,7 @@ fn migrate_names_the_password_field_when_the_password_is_wrong() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("[connect] failed") && text.contains("password field"),
+        text.contains("[connect] failed") && text.contains("$PGPASSWORD"),
         "{text}"
     );
     assert!(

@@ -469,7 +469,7 @@ fn dba_script_runs_in_the_app_database(major: u32) {
     std::fs::write(&file, &script).expect("write script");
     assert!(!script.contains("this-file.sql"), "{script}");
     assert!(
-        script.contains("press c on the Fix permissions step"),
+        script.contains("the key c on the dj2pg wizard's Fix permissions step"),
         "{script}"
     );
     // The DBA pastes the command from the header into a shell, naming the admin, and

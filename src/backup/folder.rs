@@ -9,11 +9,19 @@ use std::path::{Path, PathBuf};
 pub const DJ2PG_DIR: &str = ".dj2pg";
 
 /// `<project>/.dj2pg/backups/<timestamp>/`, the timestamp in UTC (`20261201-223045`).
+/// A second backup within the same second (a retry right after a stop) gets `-2`, `-3`…
+/// rather than the earlier backup's folder, which a backup never writes into.
 pub fn default_backup_dir(project_dir: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
-    project_dir
-        .join(DJ2PG_DIR)
-        .join("backups")
-        .join(now.format("%Y%m%d-%H%M%S").to_string())
+    let parent = project_dir.join(DJ2PG_DIR).join("backups");
+    let stamp = now.format("%Y%m%d-%H%M%S").to_string();
+    let first = parent.join(&stamp);
+    if !first.exists() {
+        return first;
+    }
+    (2u32..)
+        .map(|n| parent.join(format!("{stamp}-{n}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
 }
 
 /// Files and folders this run created, removed in reverse order unless [`Created::keep`]
@@ -161,5 +169,21 @@ pub fn inside_dj2pg_dir(project_dir: &Path, dir: &Path) -> bool {
     match (std::fs::canonicalize(&base), std::fs::canonicalize(dir)) {
         (Ok(b), Ok(d)) => d.starts_with(b),
         _ => dir.starts_with(&base),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_backup_in_the_same_second_gets_a_folder_of_its_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now();
+        let first = default_backup_dir(tmp.path(), now);
+        std::fs::create_dir_all(&first).unwrap();
+        let second = default_backup_dir(tmp.path(), now);
+        assert_ne!(first, second);
+        assert!(second.to_string_lossy().ends_with("-2"), "{second:?}");
     }
 }

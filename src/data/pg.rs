@@ -82,12 +82,21 @@ impl Field {
     }
 }
 
-/// A connection failure, mapped to the field to fix.
+/// A connection failure, mapped to the field to fix. Its `Display` names the setting in
+/// words true on every surface; [`ConnectError::render`] says where to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (check the {} field)", field.label())]
+#[error("{message} (check the {})", field.label())]
 pub struct ConnectError {
     pub field: Field,
     pub message: String,
+}
+
+impl ConnectError {
+    /// The message with where to fix it on `surface` (the form field, or the URL part or
+    /// environment variable).
+    pub fn render(&self, surface: crate::surface::Surface) -> String {
+        format!("{} ({})", self.message, surface.check(self.field))
+    }
 }
 
 /// A description of the target, shown by the Connect step.

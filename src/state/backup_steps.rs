@@ -101,16 +101,36 @@ pub(super) fn decide_git(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) 
             finish(m, Step::Backup, Status::Done { summary }, fx);
         }
         ChoiceId::Abort => {
-            fail(
-                m,
-                Step::Backup,
-                "Stopped so you can commit first (git commit -am …); the backup is kept. \
-                 Press r to take a fresh one.",
-            );
+            let message = stopped_for_git(m);
+            fail(m, Step::Backup, &message);
             fx.push(Effect::Save);
         }
         _ => {}
     }
+}
+
+/// Why the run stopped at the git question, with what to do: commit in a repository, or
+/// make one first where there is none (`git commit -am` would fail there).
+fn stopped_for_git(m: &Migration) -> String {
+    let not_a_repo = m
+        .backup
+        .as_ref()
+        .is_some_and(|b| matches!(b.git, GitState::NotARepository { .. }));
+    let commit = if not_a_repo {
+        "This folder is not in a git repository: to keep this code in git, make one first \
+         (git init && git add -A && git commit -m 'before dj2pg')"
+    } else {
+        "Commit your changes first (git add -A && git commit)"
+    };
+    let then = match m.surface {
+        crate::surface::Surface::Wizard => "then press r to take a fresh backup".to_string(),
+        crate::surface::Surface::CommandLine => {
+            "then run the same command again (it takes a fresh backup), or pass --allow-dirty \
+             to go on without"
+                .to_string()
+        }
+    };
+    format!("Stopped, as you chose; the backup is kept. {commit}; {then}.")
 }
 
 pub(super) fn scanned(m: &mut Migration, scan: MigrationScan, fx: &mut Vec<Effect>) {
@@ -127,7 +147,7 @@ fn reset_question(m: &Migration) -> Status {
     let Some(scan) = &m.migration_scan else {
         return Status::Pending;
     };
-    let (question, choices) = rules::reset_question(scan, &m.reset_selection);
+    let (question, choices) = rules::reset_question(scan, &m.reset_selection, m.surface);
     Status::NeedsDecision {
         kind: Question::ResetConfirm,
         question,
@@ -242,8 +262,9 @@ pub(super) fn reset_done(
     } else {
         Status::Failed {
             message: format!(
-                "The old files are in the backup, but makemigrations failed (log below). Fix \
-                 the models and press r, or put everything back: {}",
+                "The old files are in the backup, but makemigrations failed (see the log). \
+                 Fix the models, then {}; or put everything back: {}",
+                m.surface.then_again("run it again"),
                 restore_hint(m)
             ),
         }

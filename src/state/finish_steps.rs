@@ -231,8 +231,9 @@ pub(super) fn applied(
     } else {
         Status::Failed {
             message: format!(
-                "The settings did not pass: {}. Fix them, then press r.",
-                validation.message
+                "The settings did not pass: {}. Fix them, then {}.",
+                validation.message,
+                m.surface.then_again("check them again")
             ),
         }
     };
@@ -261,12 +262,11 @@ pub(super) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
             fx.push(Effect::Save);
         }
         ChoiceId::KeepSettings => {
-            fail(
-                m,
-                Step::UpdateSettings,
-                "The new settings.py is kept but does not pass yet: fix it, then press r to \
-                 check again.",
+            let message = format!(
+                "The new settings.py is kept but does not pass yet: fix it, then {}.",
+                m.surface.then_again("check it again")
             );
+            fail(m, Step::UpdateSettings, &message);
             fx.push(Effect::Save);
         }
         _ => {}
@@ -279,9 +279,10 @@ pub(super) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
         m,
         Step::UpdateSettings,
         Status::Failed {
-            message: "settings.py is back as it was (byte for byte). Press r to plan the \
-                      change again."
-                .into(),
+            message: format!(
+                "settings.py is back as it was (byte for byte). {}",
+                m.surface.again("plan the change again")
+            ),
         },
         fx,
     );

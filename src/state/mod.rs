@@ -189,6 +189,10 @@ pub struct Migration {
     /// the sentence that says so or what changed.
     #[serde(default)]
     pub resume_findings: Vec<resume::Finding>,
+    /// Who reads the messages: the wizard (keys, fields) or a command (flags, variables).
+    /// Set by the driver, never saved: either surface may resume a run.
+    #[serde(skip)]
+    pub surface: crate::surface::Surface,
 }
 
 /// What a saved, unfinished run looked like.
@@ -492,6 +496,7 @@ impl Migration {
             witness: resume::Witness::default(),
             resume_check: None,
             resume_findings: Vec::new(),
+            surface: crate::surface::Surface::Wizard,
         }
     }
 

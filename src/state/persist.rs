@@ -220,7 +220,8 @@ pub(crate) fn mark_interrupted(m: &mut Migration) {
     for s in &mut m.steps {
         if s.status.is_running() {
             s.status = Status::Failed {
-                message: "Interrupted: dj2pg stopped during this step. Press r to resume it."
+                message: "Interrupted: dj2pg stopped during this step; running it again \
+                          resumes it."
                     .into(),
             };
         }

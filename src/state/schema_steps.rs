@@ -86,7 +86,10 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
 pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut Vec<Effect>) {
     let status = if report.cancelled() {
         Status::Failed {
-            message: "Cancelled by you; nothing was changed. Press r to run it again.".into(),
+            message: format!(
+                "Cancelled by you; nothing was changed. {}",
+                m.surface.again("run it again")
+            ),
         }
     } else if !report.passed() {
         let why = match &report.migrate {
@@ -95,8 +98,9 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
         };
         Status::Failed {
             message: format!(
-                "The fresh migrations do not pass: {why}. The log below says where; fix the \
-                 code, then press r. Your SQLite file was not touched."
+                "The fresh migrations do not pass: {why}. The log says where; fix the code, \
+                 then {}. Your SQLite file was not touched.",
+                m.surface.then_again("run it again")
             ),
         }
     } else {
@@ -140,7 +144,8 @@ pub(super) fn diagnosed(
         finish(m, Step::FixPermissions, Status::Done { summary }, fx);
         return;
     }
-    let (question, choices) = rules::permission_question(&diag, &m.recipes, m.admin.is_some());
+    let (question, choices) =
+        rules::permission_question(&diag, &m.recipes, m.admin.is_some(), m.surface);
     m.diagnosis = Some(diag);
     finish(
         m,
@@ -177,9 +182,10 @@ pub(super) fn applied(m: &mut Migration, report: ApplyReport, fx: &mut Vec<Effec
         Status::Failed {
             message: format!(
                 "Recipe {letter} ran (in {}) but changed nothing for the app role: still \
-                 missing {}. Press r to diagnose again.",
+                 missing {}. {}",
                 report.ran_in,
-                still.join("; ")
+                still.join("; "),
+                m.surface.again("diagnose again")
             ),
         }
     };
@@ -244,9 +250,14 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
 pub(super) fn dba_script_saved(m: &mut Migration, path: PathBuf, fx: &mut Vec<Effect>) {
     m.dba_script = Some(path.clone());
     let Some(diag) = &m.diagnosis else { return };
-    let (question, choices) = rules::permission_question(diag, &m.recipes, m.admin.is_some());
+    let (question, choices) =
+        rules::permission_question(diag, &m.recipes, m.admin.is_some(), m.surface);
+    let then = match m.surface {
+        rules::Surface::Wizard => "press c to check again",
+        rules::Surface::CommandLine => "run the same command again: it checks first",
+    };
     let question = format!(
-        "{question} The SQL for a DBA is in {}: once it ran, press c to check again.",
+        "{question} The SQL for a DBA is in {}: once it ran, {then}.",
         path.display()
     );
     finish(
@@ -265,7 +276,7 @@ pub(super) fn schema_created(m: &mut Migration, report: CreateSchemaReport, fx: 
     let step = Step::CreateSchema;
     let status = if report.cancelled() {
         Status::Failed {
-            message: "Cancelled by you. Press r to run migrate again.".into(),
+            message: format!("Cancelled by you. {}", m.surface.again("run migrate again")),
         }
     } else if report.passed() {
         let owner = m.table_owner().map(|(c, _)| c.user).unwrap_or_default();
@@ -278,10 +289,12 @@ pub(super) fn schema_created(m: &mut Migration, report: CreateSchemaReport, fx: 
                 // The driver imports, yet migrate could not load it: installing it again
                 // would not help (and headless would loop).
                 Status::Failed {
-                    message: "migrate could not load the PostgreSQL driver although it is \
-                              installed: the log below says why (a broken install or a \
-                              missing libpq); fix it, then press r."
-                        .into(),
+                    message: format!(
+                        "migrate could not load the PostgreSQL driver although it is \
+                         installed: the log says why (a broken install or a missing \
+                         libpq); fix it, then {}.",
+                        m.surface.then_again("run migrate again")
+                    ),
                 }
             }
             Some(MigrateFailure::DriverMissing) => {
@@ -297,19 +310,28 @@ pub(super) fn schema_created(m: &mut Migration, report: CreateSchemaReport, fx: 
                 set_status(m, Step::FixPermissions, Status::Pending);
                 Status::Failed {
                     message: format!(
-                        "{}. Fix permissions was reopened: press Esc to go back to it.",
-                        capitalized(&f.describe())
+                        "{}. Fix permissions was reopened: {}.",
+                        capitalized(&f.describe()),
+                        match m.surface {
+                            rules::Surface::Wizard => "press Esc to go back to it",
+                            rules::Surface::CommandLine =>
+                                "run the same command again with --admin-url to fix them",
+                        }
                     ),
                 }
             }
             Some(f) => Status::Failed {
                 message: format!(
-                    "{}. The whole log is below; press r to retry.",
-                    capitalized(&f.describe())
+                    "{}. The whole log says more; {}.",
+                    capitalized(&f.describe()),
+                    m.surface.then_again("retry")
                 ),
             },
             None => Status::Failed {
-                message: "migrate did not finish; see the log, then press r.".into(),
+                message: format!(
+                    "migrate did not finish; see the log, then {}.",
+                    m.surface.then_again("retry")
+                ),
             },
         }
     };
@@ -342,7 +364,14 @@ pub(super) fn decide_driver(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect
             fail(
                 m,
                 Step::CreateSchema,
-                &format!("Install the driver ({cmd}), then press r."),
+                &format!(
+                    "Install the driver ({cmd}), then {}.",
+                    match m.surface {
+                        rules::Surface::Wizard => "press r",
+                        rules::Surface::CommandLine =>
+                            "run the same command again (or pass --install-driver)",
+                    }
+                ),
             );
             fx.push(Effect::Save);
         }
@@ -363,7 +392,8 @@ pub(super) fn driver_installed(m: &mut Migration, report: DriverInstall, fx: &mu
             Status::Failed {
                 message: format!(
                     "The driver could not be installed ({tail}). Install it yourself, then \
-                     press r."
+                     {}.",
+                    m.surface.then_again("run migrate again")
                 ),
             },
             fx,

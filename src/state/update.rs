@@ -300,7 +300,7 @@ fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
             fx.push(Effect::Save);
         }
         CopyNext::Stop(kind) => {
-            let message = rules::stop_message(report, kind, rules::Surface::Wizard);
+            let message = rules::stop_message(report, kind, m.surface);
             fail(m, Step::CopyRows, &message);
             fx.push(Effect::Save);
         }
@@ -418,13 +418,16 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
         JobEvent::SchemaCreated(r) => schema_steps::schema_created(m, *r, fx),
         JobEvent::DriverInstalled(r) => schema_steps::driver_installed(m, *r, fx),
         JobEvent::Cancelled => {
-            let message = "Cancelled by you; nothing is lost. Press r to resume.".to_string();
+            let message = format!(
+                "Cancelled by you; nothing is lost. {}",
+                m.surface.again("resume")
+            );
             finish(m, step, Status::Failed { message }, fx);
         }
         JobEvent::Failed(message) => finish(m, step, Status::Failed { message }, fx),
         JobEvent::ConnectFailed(e) => {
             m.connect_field = Some(e.field);
-            let message = e.to_string();
+            let message = e.render(m.surface);
             finish(m, step, Status::Failed { message }, fx)
         }
     }

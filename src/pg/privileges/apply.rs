@@ -54,9 +54,13 @@ pub fn execute(
     log: &mut dyn FnMut(String),
 ) -> Result<String> {
     let cfg = admin.with_dbname(database);
-    let mut client = cfg
-        .connect(admin_pw)
-        .map_err(|e| anyhow!("admin connection ({} to {database}): {e}", cfg.user))?;
+    let mut client = cfg.connect(admin_pw).map_err(|e| {
+        anyhow!(
+            "{} ({} to {database}): {e}",
+            super::ADMIN_CONNECTION,
+            cfg.user
+        )
+    })?;
     let mut tx = client.transaction()?;
     let ran_in: String = tx.query_one("SELECT current_database()::text", &[])?.get(0);
     for stmt in sql {
@@ -125,8 +129,8 @@ pub fn dba_script(recipe: &Recipe, diag: &Diagnosis, app: &ConnConfig, path: &Pa
         recipe.database
     ));
     s.push_str(
-        "-- Then check again: in the dj2pg wizard, press c on the Fix permissions step; \
-         headless, run the same `dj2pg migrate` command again.\n\n",
+        "-- Then check again: the key c on the dj2pg wizard's Fix permissions step, or the \
+         same `dj2pg migrate` command run again.\n\n",
     );
     s.push_str("\\set ON_ERROR_STOP on\n");
     s.push_str(&format!(

@@ -65,7 +65,7 @@ pub(crate) fn app_facts(
         )
         .with_context(|| format!("could not read the privileges of role {role:?}"))?;
     let Some(row) = row else {
-        bail!("role {role:?} does not exist on this server (check the user field)");
+        bail!("role {role:?} does not exist on this server (check the user name)");
     };
     let settings: Option<String> = row.get(3);
     let search_path_setting = settings.and_then(|s| {
@@ -208,7 +208,7 @@ pub(crate) fn admin_facts(client: &mut Client, app: &str, schema: &str) -> Resul
         .query_opt(&sql, &[&app])
         .context("could not read the admin's capabilities")?
     else {
-        bail!("role {app:?} does not exist on this server (check the user field)");
+        bail!("role {app:?} does not exist on this server (check the user name)");
     };
     let mut facts = AdminFacts {
         role: row.get(0),

@@ -26,6 +26,9 @@ use super::{ConnConfig, Secret};
 use crate::data::privileges::{Diagnosis, Goal, Recheck};
 use anyhow::{Context, Result, anyhow};
 
+/// How a failure to log in as the admin begins, so the wizard can point at the admin login.
+pub const ADMIN_CONNECTION: &str = "admin connection";
+
 /// Diagnose `schema` (`public` unless the user chose another) for the app role, connected to
 /// the app's database (`app.dbname`). The app role's part runs as the app role; when it cannot
 /// connect for lack of CONNECT, that is a finding, and its privileges are read through the
@@ -45,7 +48,7 @@ pub fn diagnose(
             log(format!("connecting as {} to {db}", cfg.user));
             Some(
                 cfg.connect(pw)
-                    .map_err(|e| anyhow!("admin connection ({}): {e}", cfg.user))?,
+                    .map_err(|e| anyhow!("{ADMIN_CONNECTION} ({}): {e}", cfg.user))?,
             )
         }
         None => None,
