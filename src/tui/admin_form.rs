@@ -50,6 +50,15 @@ impl AdminForm {
         };
     }
 
+    /// The field an error points at: the password after a refused login (the form
+    /// opens on it), else the URL (one that does not parse).
+    pub fn flagged(&self) -> FormField {
+        match &self.error {
+            Some(e) if e.contains("password") => FormField::Password,
+            _ => FormField::Url,
+        }
+    }
+
     /// Close the form, forgetting what was typed.
     pub fn close(&mut self) {
         *self = AdminForm::default();

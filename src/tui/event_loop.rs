@@ -4,8 +4,9 @@
 use super::terminal::TerminalGuard;
 use super::ui_state::UiState;
 use super::{Prefill, handle_key, handle_paste, view};
+use crate::pg::ConnConfig;
 use crate::runner::Runner;
-use crate::state::{self, Effect, Migration, Msg};
+use crate::state::{self, Effect, JobEvent, Migration, Msg, Role, Status, Step};
 use crossterm::event::{self, Event};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -48,6 +49,26 @@ impl Driver {
             // Likewise the admin's: the form forgets it once the runner holds it.
             self.runner.admin_password = Some(secret);
         }
+        if let Some((role, secret)) = self.ui.password.take() {
+            match role {
+                Role::App => self.runner.password = Some(secret),
+                Role::Admin => self.runner.admin_password = Some(secret),
+            }
+        }
+        // A resumed run knows no password: ask for the one this message needs first.
+        let (app_pw, admin_pw) = (&self.runner.password, &self.runner.admin_password);
+        let have = |role: Role, config: &ConnConfig| match role {
+            Role::App => config.resolve_password(app_pw.as_ref()).is_some(),
+            Role::Admin => admin_pw.is_some(),
+        };
+        let declined = self.ui.password.take_declined();
+        if let Some((role, config)) = super::password_prompt::needed(&self.m, &msg, have)
+            && !declined
+        {
+            self.ui.password.ask(role, config, msg);
+            return;
+        }
+        let failure = self.password_failure(&msg);
         for effect in state::update(&mut self.m, msg) {
             match effect {
                 Effect::Save => {
@@ -57,6 +78,62 @@ impl Driver {
                 }
                 Effect::Quit => self.quit = true,
                 other => self.runner.run(other),
+            }
+        }
+        if let Some(role) = failure {
+            self.point_at_password(role);
+        }
+    }
+
+    /// Whether `msg` reports that the running job failed on a password: whose.
+    fn password_failure(&self, msg: &Msg) -> Option<Role> {
+        let Msg::Job(id, JobEvent::Failed(text)) = msg else {
+            return None;
+        };
+        let (job, step) = self.m.job?;
+        if job != *id || step == Step::Connect {
+            // Connect has its own form, which the failure focuses.
+            return None;
+        }
+        if text.starts_with(crate::pg::privileges::ADMIN_CONNECTION) {
+            return Some(Role::Admin);
+        }
+        let password = text.contains("password") && text.contains("(check the password)");
+        password.then(|| {
+            self.m.table_owner().map_or(Role::App, |(_, r)| {
+                if step == Step::FixPermissions {
+                    Role::App
+                } else {
+                    r
+                }
+            })
+        })
+    }
+
+    /// A step failed on a password: forget the one that failed and open what takes a new
+    /// one — the admin login at Fix permissions (its `l`), else the password prompt,
+    /// which retries the step once given.
+    fn point_at_password(&mut self, role: Role) {
+        let step = self.m.cursor;
+        match role {
+            Role::Admin => {
+                self.runner.admin_password = None;
+                if step == Step::FixPermissions {
+                    self.ui.admin.open(&self.m);
+                    if let Status::Failed { message } = self.m.status(step) {
+                        self.ui.admin.error = Some(message.clone());
+                    }
+                }
+            }
+            Role::App => {
+                self.runner.password = None;
+                let config = match step {
+                    Step::FixPermissions => self.m.target.clone(),
+                    _ => self.m.table_owner().map(|(c, _)| c),
+                };
+                if let Some(config) = config {
+                    self.ui.password.ask(role, config, Msg::Retry);
+                }
             }
         }
     }

@@ -85,6 +85,9 @@ pub fn handle_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg>
             _ => None,
         };
     }
+    if ui.password.is_open() {
+        return ui.password.on_key(key);
+    }
     match ui.overlay {
         Overlay::ConfirmQuit => {
             return match key.code {
@@ -169,6 +172,9 @@ fn global(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg> {
 pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
     if ui.too_small.get() {
         return vec![hint("q", "quit")];
+    }
+    if ui.password.is_open() {
+        return vec![hint("Enter", "go on"), hint("Esc", ui.password.esc_label())];
     }
     match ui.overlay {
         Overlay::ConfirmQuit => return vec![hint("y", "quit"), hint("n", "stay")],

@@ -14,6 +14,7 @@ mod connect_form;
 mod event_loop;
 mod keys;
 mod overlays;
+mod password_prompt;
 mod screens;
 mod terminal;
 mod ui_state;
@@ -45,6 +46,10 @@ pub struct Prefill {
 /// Paste text into whatever takes it on the step on screen: the admin login when open,
 /// else the Connect form.
 pub fn handle_paste(m: &Migration, ui: &mut UiState, text: &str) {
+    if ui.password.is_open() {
+        ui.password.paste(text);
+        return;
+    }
     if ui.overlay == Overlay::None
         && !ui.too_small.get()
         && m.resume_offer.is_none()

@@ -25,6 +25,8 @@ pub struct UiState {
     pub connect: ConnectForm,
     /// The admin login of Fix permissions (holds its password until the driver takes it).
     pub admin: AdminForm,
+    /// The masked prompt of a resumed run for a password it needs.
+    pub password: super::password_prompt::PasswordPrompt,
     /// A message for the status bar (e.g. a failed save).
     pub status: Option<String>,
     /// Spinner frame; advanced only while a job runs.

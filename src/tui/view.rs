@@ -60,6 +60,9 @@ pub fn draw(frame: &mut Frame, m: &Migration, ui: &UiState) {
         Overlay::ConfirmQuit => overlays::confirm_quit(frame, area),
         Overlay::None => {}
     }
+    if ui.password.is_open() {
+        ui.password.render(frame, area);
+    }
 }
 
 fn title_bar(frame: &mut Frame, area: Rect, m: &Migration) {

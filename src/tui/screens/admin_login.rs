@@ -117,7 +117,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, form: &AdminForm) {
             value,
             cursor: Some(cursor),
             focused: form.focus() == field,
-            flagged: field == FormField::Url && form.error.is_some(),
+            flagged: form.error.is_some() && field == form.flagged(),
             placeholder,
         };
         render_field(frame, Rect::new(inner.x, y, inner.width, 1), &view, true);
