@@ -270,7 +270,7 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         {
             // Run again after a DBA ran the saved SQL: check again first.
             state::update(&mut m, Msg::Decide(ChoiceId::Recheck))
-        } else if matches!(m.status(step), Status::Failed { .. }) {
+        } else if m.status(step).can_run_again() {
             state::update(&mut m, Msg::Retry)
         } else {
             state::update(&mut m, Msg::Activate)
@@ -286,6 +286,10 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
             Status::Skipped { reason } => printer.event(step, "skipped", &reason),
             Status::Failed { message } => {
                 printer.event(step, "failed", &message);
+                return Ok(ExitCode::FAILURE);
+            }
+            Status::Stopped { message } => {
+                printer.event(step, "stopped", &message);
                 return Ok(ExitCode::FAILURE);
             }
             other => {

@@ -743,3 +743,59 @@ fn backup_pending_says_where_and_that_sqlite_is_only_read() {
     assert!(screen.contains(".dj2pg/backups/<time>/"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn backup_stopped_to_commit_reads_as_stopped_with_its_explanation_in_view() {
+    let mut m = ready_for(discovered(), Step::Backup);
+    run_step(&mut m, &[], JobEvent::BackedUp(Box::new(dirty_backup())));
+    state::update(&mut m, Msg::Decide(ChoiceId::Abort));
+    assert!(matches!(m.status(Step::Backup), Status::Stopped { .. }));
+    let screen = snap(&m, &UiState::default());
+    assert!(!screen.contains("Failed"), "{screen}");
+    assert!(
+        screen.contains("■ Stopped") && screen.contains("git add -A"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+/// The body lines of the step's box (between the borders), without the "more" note.
+fn body_lines(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split('│').nth(3).map(|s| s.trim_end().to_string()))
+        .filter(|l| !l.contains("PgDn") && !l.contains("PgUp"))
+        .collect()
+}
+
+#[test]
+fn pgdn_moves_a_page_keeping_the_last_line_in_view() {
+    let mut m = finished();
+    let mut ui = UiState::default();
+    let before = body_lines(&snap(&m, &ui));
+    press(&mut m, &mut ui, KeyCode::PageDown);
+    let after = body_lines(&snap(&m, &ui));
+    let last = before.iter().rev().find(|l| !l.trim().is_empty()).unwrap();
+    // The last line of the first page is now the first line on screen: a page, not 5 lines.
+    assert_eq!(
+        after.first(),
+        Some(last),
+        "before:\n{before:#?}\nafter:\n{after:#?}"
+    );
+}
+
+#[test]
+fn reset_preview_at_80_columns_ends_whole() {
+    let mut m = reset_asked();
+    let mut ui = UiState::default();
+    press(&mut m, &mut ui, KeyCode::Char(' '));
+    snap(&m, &ui);
+    for _ in 0..5 {
+        press(&mut m, &mut ui, KeyCode::PageDown);
+    }
+    let screen = snap(&m, &ui);
+    assert!(screen.contains("__init__.py"), "{screen}");
+    assert!(!screen.contains("__init__.py s "), "cut: {screen}");
+    insta::assert_snapshot!(screen);
+}

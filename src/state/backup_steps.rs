@@ -8,7 +8,7 @@
 //!   at first) and confirms explicitly; the files are *moved* into the backup, then
 //!   `makemigrations` runs for those apps on a scratch SQLite file.
 
-use super::update::{fail, finish, next_job, running};
+use super::update::{fail, finish, next_job, running, stop};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::backup::{BackupOutcome, BackupReport, GitState, MigrationScan, ResetReport};
 use crate::data::commands::MakeMigrationsReport;
@@ -102,7 +102,7 @@ pub(super) fn decide_git(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) 
         }
         ChoiceId::Abort => {
             let message = stopped_for_git(m);
-            fail(m, Step::Backup, &message);
+            stop(m, Step::Backup, &message);
             fx.push(Effect::Save);
         }
         _ => {}
@@ -130,7 +130,7 @@ fn stopped_for_git(m: &Migration) -> String {
                 .to_string()
         }
     };
-    format!("Stopped, as you chose; the backup is kept. {commit}; {then}.")
+    format!("As you chose; the backup is kept. {commit}; {then}.")
 }
 
 pub(super) fn scanned(m: &mut Migration, scan: MigrationScan, fx: &mut Vec<Effect>) {

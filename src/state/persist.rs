@@ -219,7 +219,7 @@ pub(crate) fn mark_interrupted(m: &mut Migration) {
     }
     for s in &mut m.steps {
         if s.status.is_running() {
-            s.status = Status::Failed {
+            s.status = Status::Stopped {
                 message: "Interrupted: dj2pg stopped during this step; running it again \
                           resumes it."
                     .into(),

@@ -15,7 +15,7 @@ pub fn build(m: &Migration) -> RunReport {
             text: match &s.status {
                 Status::Done { summary } => summary.clone(),
                 Status::Skipped { reason } => reason.clone(),
-                Status::Failed { message } => message.clone(),
+                Status::Failed { message } | Status::Stopped { message } => message.clone(),
                 Status::NeedsDecision { question, .. } => question.clone(),
                 _ => String::new(),
             },

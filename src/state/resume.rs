@@ -971,6 +971,7 @@ fn reopen_for(m: &mut Migration, step: Step, flag: &str) -> Vec<Step> {
             Status::Done { .. }
                 | Status::Skipped { .. }
                 | Status::Failed { .. }
+                | Status::Stopped { .. }
                 | Status::NeedsDecision { .. }
         )
     });

@@ -9,7 +9,7 @@
 //! - Create schema: `migrate` as the role that will own the tables; a missing driver asks to
 //!   install it; a permission failure sends the user back to Fix permissions.
 
-use super::update::{fail, finish, next_job, running, set_status};
+use super::update::{finish, next_job, running, set_status, stop};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
@@ -85,7 +85,7 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
 
 pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut Vec<Effect>) {
     let status = if report.cancelled() {
-        Status::Failed {
+        Status::Stopped {
             message: format!(
                 "Cancelled by you; nothing was changed. {}",
                 m.surface.again("run it again")
@@ -275,7 +275,7 @@ pub(super) fn dba_script_saved(m: &mut Migration, path: PathBuf, fx: &mut Vec<Ef
 pub(super) fn schema_created(m: &mut Migration, report: CreateSchemaReport, fx: &mut Vec<Effect>) {
     let step = Step::CreateSchema;
     let status = if report.cancelled() {
-        Status::Failed {
+        Status::Stopped {
             message: format!("Cancelled by you. {}", m.surface.again("run migrate again")),
         }
     } else if report.passed() {
@@ -361,7 +361,7 @@ pub(super) fn decide_driver(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect
                 .as_ref()
                 .and_then(|r| r.driver.install_display())
                 .unwrap_or_else(|| "pip install 'psycopg[binary]'".into());
-            fail(
+            stop(
                 m,
                 Step::CreateSchema,
                 &format!(

@@ -152,6 +152,10 @@ pub enum Status {
     Skipped { reason: String },
     /// It failed; `message` names what to fix. The step can be retried.
     Failed { message: String },
+    /// The user stopped it on purpose (to commit first, an abort, a cancel, an interrupt);
+    /// `message` says why and how to go on. Nothing went wrong; it runs again like a
+    /// failed step.
+    Stopped { message: String },
     /// Stopped until the user picks one of `choices`.
     NeedsDecision {
         /// Which question (the rules in `crate::rules` read the answer by it).
@@ -171,6 +175,7 @@ impl Status {
             Status::Done { .. } => "done",
             Status::Skipped { .. } => "skipped",
             Status::Failed { .. } => "failed",
+            Status::Stopped { .. } => "stopped",
             Status::NeedsDecision { .. } => "needs decision",
             Status::NotBuilt => "not built yet",
         }
@@ -182,6 +187,19 @@ impl Status {
             self,
             Status::Done { .. } | Status::Skipped { .. } | Status::NotBuilt
         )
+    }
+
+    /// Failed or stopped: the step may run again (`r`, or the same command again).
+    pub fn can_run_again(&self) -> bool {
+        matches!(self, Status::Failed { .. } | Status::Stopped { .. })
+    }
+
+    /// What a failed or stopped step said.
+    pub fn stop_message(&self) -> Option<&str> {
+        match self {
+            Status::Failed { message } | Status::Stopped { message } => Some(message),
+            _ => None,
+        }
     }
 
     pub fn is_running(&self) -> bool {

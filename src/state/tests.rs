@@ -338,7 +338,8 @@ fn preflight_problems_ask_and_abort_is_the_first_choice() {
     assert_eq!(choices[0].id, ChoiceId::Abort);
     assert!(m.job.is_none());
     update(&mut m, Msg::Decide(ChoiceId::Abort));
-    assert!(matches!(m.status(Step::CopyRows), Status::Failed { .. }));
+    // An abort is the user's choice: stopped, not failed.
+    assert!(matches!(m.status(Step::CopyRows), Status::Stopped { .. }));
 }
 
 #[test]
@@ -425,7 +426,7 @@ fn skipping_bad_rows_still_asks_before_emptying_nonempty_targets() {
         let fx = update(&mut aborted, Msg::Decide(ChoiceId::Abort));
         assert!(!fx.iter().any(|e| matches!(e, Effect::Copy { .. })));
         assert!(
-            matches!(aborted.status(Step::CopyRows), Status::Failed { message } if message.contains("classifier_label (4)"))
+            matches!(aborted.status(Step::CopyRows), Status::Stopped { message } if message.contains("classifier_label (4)"))
         );
         let fx = update(&mut m, Msg::Decide(ChoiceId::EmptyAndLoad));
         let want = if policy == ChoiceId::Fix {
@@ -462,7 +463,7 @@ fn pause_and_cancel_reach_the_copy_job() {
     );
     update(&mut m, Msg::Job(copy, JobEvent::Cancelled));
     assert!(
-        matches!(m.status(Step::CopyRows), Status::Failed { message } if message.contains("resume"))
+        matches!(m.status(Step::CopyRows), Status::Stopped { message } if message.contains("resume"))
     );
     assert!(!m.paused);
 }
@@ -540,7 +541,7 @@ fn interrupted_running_step_becomes_retryable_at_the_same_step() {
     assert_eq!(m.cursor, Step::CopyRows);
     assert!(m.job.is_none());
     assert!(
-        matches!(m.status(Step::CopyRows), Status::Failed { message } if message.contains("Interrupted"))
+        matches!(m.status(Step::CopyRows), Status::Stopped { message } if message.contains("Interrupted"))
     );
     let fx = update(&mut m, Msg::Retry);
     assert!(matches!(fx[0], Effect::Preflight { .. }));

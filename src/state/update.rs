@@ -140,14 +140,14 @@ fn activate(m: &mut Migration, fx: &mut Vec<Effect>) {
             }
         }
         Status::Pending if m.may_start(step) => start(m, step, fx),
-        Status::Failed { .. } => retry(m, fx),
+        Status::Failed { .. } | Status::Stopped { .. } => retry(m, fx),
         _ => {}
     }
 }
 
 fn retry(m: &mut Migration, fx: &mut Vec<Effect>) {
     let step = m.cursor;
-    if m.job.is_none() && matches!(m.status(step), Status::Failed { .. }) && m.may_start(step) {
+    if m.job.is_none() && m.status(step).can_run_again() && m.may_start(step) {
         start(m, step, fx);
     }
 }
@@ -156,7 +156,10 @@ fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
     let step = m.cursor;
     let skippable_now = matches!(
         m.status(step),
-        Status::Pending | Status::Failed { .. } | Status::NeedsDecision { .. }
+        Status::Pending
+            | Status::Failed { .. }
+            | Status::Stopped { .. }
+            | Status::NeedsDecision { .. }
     );
     if step.skippable() && skippable_now && m.job.is_none() {
         set_status(
@@ -301,7 +304,7 @@ fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
         }
         CopyNext::Stop(kind) => {
             let message = rules::stop_message(report, kind, m.surface);
-            fail(m, Step::CopyRows, &message);
+            stop(m, Step::CopyRows, &message);
             fx.push(Effect::Save);
         }
         CopyNext::Go(policy) => start_copy(m, policy, fx),
@@ -422,7 +425,7 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
                 "Cancelled by you; nothing is lost. {}",
                 m.surface.again("resume")
             );
-            finish(m, step, Status::Failed { message }, fx);
+            finish(m, step, Status::Stopped { message }, fx);
         }
         JobEvent::Failed(message) => finish(m, step, Status::Failed { message }, fx),
         JobEvent::ConnectFailed(e) => {
@@ -455,6 +458,17 @@ pub(super) fn finish(m: &mut Migration, step: Step, status: Status, fx: &mut Vec
     m.paused = false;
     set_status(m, step, status);
     fx.push(Effect::Save);
+}
+
+/// The user stopped `step` on purpose: not a failure (see `Status::Stopped`).
+pub(super) fn stop(m: &mut Migration, step: Step, message: &str) {
+    set_status(
+        m,
+        step,
+        Status::Stopped {
+            message: message.into(),
+        },
+    );
 }
 
 pub(super) fn fail(m: &mut Migration, step: Step, message: &str) {

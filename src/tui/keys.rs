@@ -43,12 +43,13 @@ pub fn enter_action(m: &Migration) -> Option<&'static str> {
             Some(if step == Step::Done { "finish" } else { "run" })
         }
         Status::Failed { .. } if m.may_start(step) => Some("retry"),
+        Status::Stopped { .. } if m.may_start(step) => Some("go on"),
         _ => None,
     }
 }
 
 pub fn can_retry(m: &Migration) -> bool {
-    m.job.is_none() && matches!(m.status(m.cursor), Status::Failed { .. }) && m.may_start(m.cursor)
+    m.job.is_none() && m.status(m.cursor).can_run_again() && m.may_start(m.cursor)
 }
 
 pub fn can_skip(m: &Migration) -> bool {
@@ -56,7 +57,10 @@ pub fn can_skip(m: &Migration) -> bool {
         && m.cursor.skippable()
         && matches!(
             m.status(m.cursor),
-            Status::Pending | Status::Failed { .. } | Status::NeedsDecision { .. }
+            Status::Pending
+                | Status::Failed { .. }
+                | Status::Stopped { .. }
+                | Status::NeedsDecision { .. }
         )
 }
 
@@ -157,11 +161,11 @@ fn global(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Option<Msg> {
         KeyCode::Char('r') => can_retry(m).then_some(Msg::Retry),
         KeyCode::Char('s') => can_skip(m).then_some(Msg::Skip),
         KeyCode::PageDown => {
-            ui.scroll_by(m.cursor, 5);
+            ui.scroll_by(m.cursor, ui.page());
             None
         }
         KeyCode::PageUp => {
-            ui.scroll_by(m.cursor, -5);
+            ui.scroll_by(m.cursor, -ui.page());
             None
         }
         _ => None,
@@ -198,11 +202,12 @@ pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
         }
     };
     // On a failed step Enter retries too; `r` says it once.
-    if let Some(label) = enter_action(m).filter(|l| *l != "retry") {
+    if let Some(label) = enter_action(m).filter(|l| !matches!(*l, "retry" | "go on")) {
         add(hint("Enter", label));
     }
     if can_retry(m) {
-        add(hint("r", "retry"));
+        let stopped = matches!(m.status(m.cursor), Status::Stopped { .. });
+        add(hint("r", if stopped { "go on" } else { "retry" }));
     }
     if can_skip(m) {
         add(hint("s", "skip"));
@@ -211,6 +216,47 @@ pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
     add(hint("?", "help"));
     add(hint("q", "quit"));
     out
+}
+
+/// The columns the hint bar takes for `hints`: a leading space, then `key label` entries
+/// two spaces apart.
+pub fn hints_width(hints: &[Hint]) -> usize {
+    1 + hints
+        .iter()
+        .map(|h| h.key.chars().count() + 1 + h.label.chars().count())
+        .sum::<usize>()
+        + 2 * hints.len().saturating_sub(1)
+}
+
+/// The hints that fit in `width` columns, never cut mid-word: when all do not fit, the
+/// step keys (`↑↓`) go first, then the screen's last keys, and `?` says "more keys" (the
+/// help lists every key); `q quit` always stays.
+pub fn fit_hints(mut hints: Vec<Hint>, width: usize) -> Vec<Hint> {
+    if hints_width(&hints) <= width {
+        return hints;
+    }
+    let essential = |h: &Hint| h.key == "q" || h.key == "?";
+    if let Some(help) = hints.iter_mut().find(|h| h.key == "?") {
+        help.label = "more keys".into();
+    } else {
+        let at = hints
+            .iter()
+            .position(|h| h.key == "q")
+            .unwrap_or(hints.len());
+        hints.insert(at, hint("?", "more keys"));
+    }
+    if let Some(at) = hints.iter().position(|h| h.key == "↑↓") {
+        hints.remove(at);
+    }
+    while hints_width(&hints) > width {
+        match hints.iter().rposition(|h| !essential(h)) {
+            Some(at) => {
+                hints.remove(at);
+            }
+            None => break,
+        }
+    }
+    hints
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ pub fn needed(
             let step = m.cursor;
             let starts = m.job.is_none()
                 && m.may_start(step)
-                && matches!(m.status(step), Status::Pending | Status::Failed { .. });
+                && (matches!(m.status(step), Status::Pending) || m.status(step).can_run_again());
             if !starts {
                 return None;
             }

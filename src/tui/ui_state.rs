@@ -40,6 +40,9 @@ pub struct UiState {
     /// How far the screen on view and the help can scroll, noted by the last draw so that
     /// keys never scroll past the end (a cache: it never changes what is drawn).
     pub(crate) scroll_limit: Cell<u16>,
+    /// How many lines (or table rows) the screen on view shows at once: what PgDn and
+    /// PgUp move, a page keeping one line of the last in view. Noted by the last draw.
+    pub(crate) scroll_page: Cell<u16>,
     pub(crate) help_limit: Cell<u16>,
     /// The last frame showed only "Enlarge it" (the terminal is below the minimum size):
     /// keys typed blind must not act on what is hidden. Noted by the draw and on resize.
@@ -73,6 +76,11 @@ impl UiState {
         let now = i32::from(self.scroll(step));
         let max = i32::from(self.scroll_limit.get());
         self.scroll = (Some(step), (now + delta).clamp(0, max) as u16);
+    }
+
+    /// One page of the screen on view, as the last draw measured it (at least one line).
+    pub fn page(&self) -> i32 {
+        i32::from(self.scroll_page.get().max(1))
     }
 
     pub fn help_scroll_by(&mut self, delta: i32) {

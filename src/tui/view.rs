@@ -118,7 +118,11 @@ fn sidebar(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             ])
         })
         .collect();
-    let legend = ["· pending ✓ done", "↷ skipped ✗ failed", "? decide"];
+    let legend = [
+        "· pending ✓ done",
+        "↷ skipped ✗ failed",
+        "? decide ■ stopped",
+    ];
     if inner.height as usize >= lines.len() + 1 + legend.len() {
         let pad = inner.height as usize - lines.len() - legend.len();
         lines.extend(std::iter::repeat_n(Line::default(), pad));
@@ -156,7 +160,8 @@ fn step_frame(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
 
 fn hint_bar(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let mut spans = vec![Span::raw(" ")];
-    for (i, h) in keys::hints(m, ui).into_iter().enumerate() {
+    let hints = keys::fit_hints(keys::hints(m, ui), usize::from(area.width));
+    for (i, h) in hints.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::raw("  "));
         }

@@ -383,3 +383,30 @@ fn esc_stops_a_connection_attempt_and_the_hint_says_so() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn a_hint_bar_too_wide_for_80_columns_drops_whole_hints_and_keeps_quit() {
+    let wide: Vec<Hint> = [
+        ("1", "recipe A"),
+        ("2", "recipe C"),
+        ("w", "save SQL"),
+        ("c", "recheck"),
+        ("l", "login"),
+        ("s", "skip"),
+        ("↑↓", "steps"),
+        ("?", "help"),
+        ("q", "quit"),
+    ]
+    .iter()
+    .map(|(k, l)| hint(k, l))
+    .collect();
+    assert!(hints_width(&wide) > 80);
+    let fit = fit_hints(wide.clone(), 80);
+    assert!(hints_width(&fit) <= 80, "{fit:?}");
+    assert_eq!(fit.last(), Some(&hint("q", "quit")));
+    assert!(fit.contains(&hint("?", "more keys")));
+    // The screen's own first keys stay, whole.
+    assert_eq!(&fit[..2], &wide[..2]);
+    // What fits is left alone.
+    assert_eq!(fit_hints(wide.clone(), 120), wide);
+}

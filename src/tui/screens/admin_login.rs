@@ -26,7 +26,10 @@ pub fn can_open(m: &Migration) -> bool {
     m.job.is_none()
         && matches!(
             m.status(Step::FixPermissions),
-            Status::Pending | Status::Failed { .. } | Status::NeedsDecision { .. }
+            Status::Pending
+                | Status::Failed { .. }
+                | Status::Stopped { .. }
+                | Status::NeedsDecision { .. }
         )
 }
 

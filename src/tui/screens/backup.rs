@@ -46,8 +46,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             lines.extend(checklist(report, w));
             lines
         }
-        (Status::Failed { message }, Some(report)) => {
-            let mut lines = failure(message, w);
+        (Status::Failed { .. } | Status::Stopped { .. }, Some(report)) => {
+            let mut lines = failure(status, w);
             lines.push(Line::default());
             lines.extend(checklist(report, w));
             lines

@@ -181,8 +181,8 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     }
     put(frame, vec![Line::default()], &mut y);
     let mut tail = Vec::new();
-    if let Some(message) = failed {
-        tail.extend(failure(message, w));
+    if failed.is_some() {
+        tail.extend(failure(m.status(Step::Connect), w));
         tail.pop(); // "Press r to retry": here Enter on the edited form is the retry.
         let what = if flagged.is_some() {
             "the field marked ✗"

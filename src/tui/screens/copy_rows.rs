@@ -78,8 +78,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             head.push(Line::default());
             render_report(frame, area, head, m.copy_report.as_ref(), ui);
         }
-        Status::Failed { message } => {
-            let head = failure(message, w);
+        Status::Failed { .. } | Status::Stopped { .. } => {
+            let head = failure(m.status(Step::CopyRows), w);
             render_report(frame, area, head, m.copy_report.as_ref(), ui);
         }
         _ => para(frame, area, status_lines(m, Step::CopyRows, w, ui.tick)),
@@ -231,6 +231,7 @@ fn render_preflight(
         let total = report.problems.len();
         let max = total.saturating_sub(fits);
         ui.scroll_limit.set(u16::try_from(max).unwrap_or(u16::MAX));
+        ui.scroll_page.set(u16::try_from(fits).unwrap_or(1));
         let skip = usize::from(ui.scroll(Step::CopyRows)).min(max);
         let rows = report.problems.iter().skip(skip).take(fits).map(|p| {
             Row::new(vec![
@@ -298,6 +299,7 @@ fn render_report(
     };
     let max = total - fits;
     ui.scroll_limit.set(u16::try_from(max).unwrap_or(u16::MAX));
+    ui.scroll_page.set(u16::try_from(fits).unwrap_or(1));
     let skip = usize::from(ui.scroll(Step::CopyRows)).min(max);
     let [table_area, more_area] = Layout::vertical([
         Constraint::Length(fits as u16 + 1),

@@ -76,8 +76,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 lines.extend(driver_lines(&r.driver, w));
             }
         }
-        Status::Failed { message } => {
-            lines.extend(step_failure(m, STEP, message, w));
+        Status::Failed { .. } | Status::Stopped { .. } => {
+            lines.extend(step_failure(m, STEP, w));
             if let Some(r) = &m.schema {
                 lines.extend(report_lines(r, w));
             }

@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             Some(d) => summary_lines(d, w),
             None => wrapped(summary, w, Style::new()),
         },
-        Status::Failed { message } => failure(message, w),
+        Status::Failed { .. } | Status::Stopped { .. } => failure(m.status(Step::Discover), w),
         _ => status_lines(m, Step::Discover, w, ui.tick),
     };
     scrolled(frame, area, lines, ui, Step::Discover);

@@ -51,8 +51,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 lines.extend(report_lines(r, w));
             }
         }
-        Status::Failed { message } => {
-            lines.extend(step_failure(m, STEP, message, w));
+        Status::Failed { .. } | Status::Stopped { .. } => {
+            lines.extend(step_failure(m, STEP, w));
             if let Some(r) = &m.dry_run {
                 lines.push(Line::default());
                 lines.extend(commands(r, w));

@@ -89,8 +89,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 }
             }
         }
-        Status::Failed { message } => {
-            lines.extend(step_failure(m, STEP, message, w));
+        Status::Failed { .. } | Status::Stopped { .. } => {
+            lines.extend(step_failure(m, STEP, w));
             lines.push(blank());
             if let Some(report) = &m.applied {
                 lines.extend(applied_lines(m, report, w));

@@ -79,7 +79,7 @@ pub fn status_lines(m: &Migration, step: Step, width: u16, tick: usize) -> Vec<L
         Status::Skipped { reason } => {
             widgets::wrapped(&format!("↷ Skipped: {reason}"), width, Default::default())
         }
-        Status::Failed { message } => widgets::failure(message, width),
+        s @ (Status::Failed { .. } | Status::Stopped { .. }) => widgets::failure(s, width),
         Status::NeedsDecision {
             question, choices, ..
         } => decision::lines(question, choices, width),
@@ -105,6 +105,7 @@ pub fn scrolled(
     let [text, more] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let max = total.saturating_sub(text.height);
     ui.scroll_limit.set(max);
+    ui.scroll_page.set(text.height.saturating_sub(1));
     let scroll = scroll.min(max);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), text);
     let below = max - scroll;

@@ -128,8 +128,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             ));
             lines
         }
-        Status::Failed { message } => {
-            let mut lines = failure(message, w);
+        Status::Failed { .. } | Status::Stopped { .. } => {
+            let mut lines = failure(m.status(Step::ResetMigrations), w);
             if m.regenerated.is_some() {
                 lines.push(Line::default());
                 lines.extend(wrapped(
@@ -327,11 +327,16 @@ fn tree_lines(m: &Migration, app: &AppScan, width: u16) -> Vec<Line<'static>> {
         }
     }
     lines.push(Line::default());
-    lines.push(Line::from(dim(format!(
-        "{} file(s), {}; __init__.py stays",
-        app.files.len(),
-        human_bytes(app.total_bytes())
-    ))));
+    // Wrapped, not one line: at 80 columns the tree's column cut it to "__init__.py s".
+    lines.extend(wrapped(
+        &format!(
+            "{} file(s), {}; __init__.py stays",
+            app.files.len(),
+            human_bytes(app.total_bytes())
+        ),
+        width,
+        Style::new().fg(Color::DarkGray),
+    ));
     lines
 }
 

@@ -52,8 +52,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             return;
         }
         Status::Done { summary } => done_lines(m, summary, w),
-        Status::Failed { message } => {
-            let mut lines = step_failure(m, Step::UpdateSettings, message, w);
+        Status::Failed { .. } | Status::Stopped { .. } => {
+            let mut lines = step_failure(m, Step::UpdateSettings, w);
             if m.settings_validation.as_ref().is_some_and(|v| !v.ok) {
                 lines.push(Line::default());
                 lines.extend(wrapped(

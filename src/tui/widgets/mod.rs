@@ -30,6 +30,7 @@ pub fn status_glyph(status: &Status, tick: usize) -> (&'static str, Color) {
         Status::Done { .. } => ("✓", Color::Green),
         Status::Skipped { .. } => ("↷", Color::Blue),
         Status::Failed { .. } => ("✗", Color::Red),
+        Status::Stopped { .. } => ("■", Color::Yellow),
         Status::NeedsDecision { .. } => ("?", Color::Yellow),
         Status::NotBuilt => ("—", Color::DarkGray),
     }
@@ -197,27 +198,36 @@ fn run_verb(step: Step) -> &'static str {
     }
 }
 
-/// A failed step's message in red, wrapped, and how to retry.
-pub fn failure(message: &str, width: u16) -> Vec<Line<'static>> {
+/// A failed step's message in red, wrapped, and how to retry; a step stopped on purpose
+/// (the user's choice: stop to commit, abort, cancel) says so in yellow instead: nothing
+/// went wrong. Empty for any other status.
+pub fn failure(status: &Status, width: u16) -> Vec<Line<'static>> {
+    let (head, color, message, again) = match status {
+        Status::Failed { message } => ("✗ Failed", Color::Red, message, " to retry."),
+        Status::Stopped { message } => ("■ Stopped", Color::Yellow, message, " to go on."),
+        _ => return Vec::new(),
+    };
     let mut lines = vec![Line::from(Span::styled(
-        "✗ Failed",
-        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        head,
+        Style::new().fg(color).add_modifier(Modifier::BOLD),
     ))];
-    lines.extend(wrapped(message, width, Style::new().fg(Color::Red)));
+    lines.extend(wrapped(message, width, Style::new().fg(color)));
     lines.push(Line::default());
-    lines.push(Line::from(vec![
-        Span::raw("Press "),
-        key("r"),
-        Span::raw(" to retry."),
-    ]));
+    if !message.to_lowercase().contains("press r") {
+        lines.push(Line::from(vec![
+            Span::raw("Press "),
+            key("r"),
+            Span::raw(again),
+        ]));
+    }
     lines
 }
 
 /// A failed `step`'s message, and how to retry when it may run again now; when an earlier
 /// step must be done first (Fix permissions reopened by Create schema), which one, instead
 /// of a retry key that would do nothing.
-pub fn step_failure(m: &Migration, step: Step, message: &str, width: u16) -> Vec<Line<'static>> {
-    let mut lines = failure(message, width);
+pub fn step_failure(m: &Migration, step: Step, width: u16) -> Vec<Line<'static>> {
+    let mut lines = failure(m.status(step), width);
     if let Some(before) = blocked_by(m, step) {
         lines.pop();
         lines.extend(wrapped(
