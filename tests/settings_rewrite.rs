@@ -116,6 +116,14 @@ fn sample_project_env_style_is_written_validated_and_reverted() {
     let applied = apply(&plan, backup_dir.path()).expect("apply");
     let written = std::fs::read_to_string(&settings).unwrap();
     assert_eq!(&written, new_text);
+    // .env.example says where the values go; .env, where the password goes, is ignored.
+    let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap_or_default();
+    assert!(gitignore.lines().any(|l| l == ".env"), "{gitignore}");
+    let example = std::fs::read_to_string(project.join(".env.example")).unwrap();
+    assert!(
+        example.contains("Django reads the process environment"),
+        "{example}"
+    );
     let mode = std::fs::metadata(&settings).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o640, "the written settings.py lost its permissions");
     assert_eq!(std::fs::read(&applied.backup.archived).unwrap(), original);

@@ -128,14 +128,26 @@ fn unwritable(path: &Path, e: std::io::Error) -> anyhow::Error {
 /// Make sure `.dj2pg/` is in the project's `.gitignore` (create it, or append one line).
 /// Idempotent: an existing `.dj2pg`, `.dj2pg/`, `/.dj2pg` or `/.dj2pg/` line counts.
 pub fn ensure_gitignore(project_dir: &Path) -> Result<GitignoreChange> {
+    ensure_ignored(
+        project_dir,
+        &format!("{DJ2PG_DIR}/"),
+        "# dj2pg backups (database copies)",
+    )
+}
+
+/// Make sure `entry` (a file or `folder/` at the project's top) is in `.gitignore`, after
+/// `comment`: created, or one line appended. Idempotent: the entry with or without a
+/// leading or trailing `/` counts.
+pub fn ensure_ignored(project_dir: &Path, entry: &str, comment: &str) -> Result<GitignoreChange> {
     let path = project_dir.join(".gitignore");
-    let line = format!("{DJ2PG_DIR}/");
+    let line = entry.to_string();
+    let bare = entry.trim_start_matches('/').trim_end_matches('/');
     match std::fs::read(&path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
             let present = text.lines().any(|l| {
                 let l = l.trim();
-                l.trim_start_matches('/').trim_end_matches('/') == DJ2PG_DIR
+                l.trim_start_matches('/').trim_end_matches('/') == bare
             });
             if present {
                 return Ok(GitignoreChange::AlreadyIgnored);
@@ -144,19 +156,14 @@ pub fn ensure_gitignore(project_dir: &Path) -> Result<GitignoreChange> {
             if !new.is_empty() && !new.ends_with(b"\n") {
                 new.push(b'\n');
             }
-            new.extend_from_slice(
-                format!("# dj2pg backups (database copies)\n{line}\n").as_bytes(),
-            );
+            new.extend_from_slice(format!("{comment}\n{line}\n").as_bytes());
             std::fs::write(&path, new)
                 .with_context(|| format!("could not update {}", path.display()))?;
             Ok(GitignoreChange::Appended)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::write(
-                &path,
-                format!("# dj2pg backups (database copies)\n{line}\n"),
-            )
-            .with_context(|| format!("could not create {}", path.display()))?;
+            std::fs::write(&path, format!("{comment}\n{line}\n"))
+                .with_context(|| format!("could not create {}", path.display()))?;
             Ok(GitignoreChange::Created)
         }
         Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),

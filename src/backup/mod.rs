@@ -25,7 +25,7 @@ mod sqlite;
 mod sqlite_errors;
 
 pub use archive::{ARCHIVE_DIR, archive_migrations};
-pub use folder::{DJ2PG_DIR, default_backup_dir, ensure_gitignore};
+pub use folder::{DJ2PG_DIR, default_backup_dir, ensure_gitignore, ensure_ignored};
 pub use git::git_state;
 pub use hash::sha256_file;
 pub use manifest::{MANIFEST_FILE, add_entries, read_manifest, write_manifest};

@@ -77,12 +77,45 @@ pub(super) fn env_vars(t: &SettingsTarget, shape: Shape) -> Vec<EnvVar> {
     }
 }
 
-/// The text of `.env.example`: names and non-secret values, the password empty.
-pub(super) fn env_example(vars: &[EnvVar], settings_file: &str) -> String {
+/// What loads `.env` into the environment in a project's settings, if anything does:
+/// python-dotenv's `load_dotenv()` or django-environ's `read_env()`.
+pub fn dotenv_loader(settings_text: &str) -> Option<&'static str> {
+    let code = settings_text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if code.contains("load_dotenv(") || code.contains("dotenv_values(") {
+        Some("python-dotenv")
+    } else if code.contains("read_env(") {
+        Some("django-environ")
+    } else {
+        None
+    }
+}
+
+/// The text of `.env.example`: names and non-secret values, the password empty, and how
+/// the values reach Django: Django reads the process environment, so a `.env` file does
+/// nothing unless the project loads it (`loader`) or something exports it.
+pub(super) fn env_example(vars: &[EnvVar], settings_file: &str, loader: Option<&str>) -> String {
     let mut out = format!(
-        "# The environment the PostgreSQL settings in {settings_file} read (written by dj2pg).\n\
-         # Copy it to .env (never commit that one) and fill in the password.\n"
+        "# The environment the PostgreSQL settings in {settings_file} read (written by dj2pg).\n"
     );
+    match loader {
+        Some(loader) => out.push_str(&format!(
+            "# {settings_file} loads .env with {loader}: copy this file to .env next to it and\n\
+             # fill in the password. .env is in .gitignore: never commit it.\n"
+        )),
+        None => out.push_str(
+            "# Django reads the process environment, not this file. Set these where the app runs:\n\
+             #   a shell: export each line (or: set -a; . ./.env; set +a) before manage.py;\n\
+             #   a process manager: systemd EnvironmentFile=, docker run --env-file .env,\n\
+             #   supervisor environment=;\n\
+             #   a platform (DigitalOcean App Platform, Heroku, Render…): its environment\n\
+             #   variables settings, the password as a secret.\n\
+             # Keep the real values in .env (in .gitignore: never commit it), not in this file.\n",
+        ),
+    }
     for v in vars {
         match v.secret {
             SecretSlot::None => out.push_str(&format!("{}={}\n", v.name, v.value)),
@@ -161,13 +194,49 @@ mod tests {
             filled[0].1,
             "postgresql://app:p%40ss%2Fw%3Ard@db.example.com:25060/app%20db?sslmode=verify-full&sslrootcert=/etc/ca.crt"
         );
-        assert!(!env_example(&vars, "s.py").contains("p@ss"));
+        assert!(!env_example(&vars, "s.py", None).contains("p@ss"));
     }
 
     #[test]
     fn env_example_leaves_the_password_empty() {
-        let text = env_example(&env_vars(&target(), Shape::Env), "s.py");
+        let text = env_example(&env_vars(&target(), Shape::Env), "s.py", None);
         assert!(text.contains("\nPOSTGRES_PASSWORD=\n"), "{text}");
         assert!(text.contains("POSTGRES_SSLROOTCERT=/etc/ca.crt"));
+    }
+
+    #[test]
+    fn env_example_says_how_the_values_reach_django() {
+        let vars = env_vars(&target(), Shape::Env);
+        let plain = env_example(&vars, "s.py", None);
+        assert!(
+            plain.contains("Django reads the process environment"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("export") && plain.contains("EnvironmentFile="),
+            "{plain}"
+        );
+        assert!(!plain.contains("Copy it to .env"), "{plain}");
+        let loaded = env_example(&vars, "s.py", Some("python-dotenv"));
+        assert!(
+            loaded.contains("s.py loads .env with python-dotenv"),
+            "{loaded}"
+        );
+    }
+
+    #[test]
+    fn a_settings_file_that_loads_dotenv_is_recognised_and_a_comment_is_not() {
+        assert_eq!(
+            dotenv_loader("from dotenv import load_dotenv\nload_dotenv(BASE_DIR / '.env')\n"),
+            Some("python-dotenv")
+        );
+        assert_eq!(
+            dotenv_loader("import environ\nenv = environ.Env()\nenviron.Env.read_env()\n"),
+            Some("django-environ")
+        );
+        assert_eq!(
+            dotenv_loader("# load_dotenv() one day\nDEBUG = True\n"),
+            None
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Planning the change: the new settings text and its diff, or the snippet to paste.
 
 use super::edit::{edit, missing_imports};
-use super::envvars::{env_example, env_vars, shell_lines};
+use super::envvars::{dotenv_loader, env_example, env_vars, shell_lines};
 use super::generate::{Shape, generate, verifies};
 use super::options::carry_over;
 use crate::data::settings::{
@@ -119,10 +119,23 @@ pub fn plan_rewrite(
         SettingsChange::Rewrite { file, .. } => rel(file),
         SettingsChange::Manual { .. } => rel(&location.settings_file),
     };
+    // A project that loads .env itself (python-dotenv, django-environ) gets its values
+    // from there: the new DATABASES reads os.environ, which that load fills.
+    let loader = [Some(&location.settings_file), site.map(|s| &s.file)]
+        .into_iter()
+        .flatten()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .find_map(|text| dotenv_loader(&text));
+    if let Some(loader) = loader {
+        notes.push(format!(
+            "{settings_name} loads .env with {loader}: copy .env.example to .env and fill in \
+             the password; the new DATABASES reads those values from the environment"
+        ));
+    }
     Ok(RewritePlan {
         style,
         project_dir: project_dir.to_path_buf(),
-        env_example: env_example(&env, &settings_name),
+        env_example: env_example(&env, &settings_name, loader),
         snippet,
         shell_lines: shell_lines(&env),
         env,

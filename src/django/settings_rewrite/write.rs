@@ -73,6 +73,12 @@ pub fn apply(plan: &RewritePlan, backup_dir: &Path) -> Result<Applied> {
         Err(_) => (None, plan.env_example.clone()),
     };
     atomic_write(&env_example, env_text.as_bytes())?;
+    // .env.example says to keep the real values in .env: make sure git never takes it.
+    crate::backup::ensure_ignored(
+        &plan.project_dir,
+        ".env",
+        "# secrets for the settings (see .env.example; written by dj2pg)",
+    )?;
     Ok(Applied {
         settings_file: real,
         backup,
