@@ -102,6 +102,18 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             admin.display_url()
         ));
     }
+    // The throwaway server's passwords are shown on purpose: clear a field once and the
+    // demo could not go on without them. They open nothing once the server is removed.
+    let notice = cluster.as_ref().map(|c| {
+        format!(
+            "Demo server (throwaway, removed when you quit): app password {}, doadmin password {}",
+            c.app_password().expose(),
+            c.admin_password().expose()
+        )
+    });
+    if let Some(n) = &notice {
+        say(n);
+    }
     say("opening the wizard (q quits; the folder is kept, the throwaway server is removed)");
 
     let code = crate::wizard::launch_with(
@@ -117,7 +129,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         Prefill {
             url: target.map(|t| t.display_url()),
             password,
-            notice: None,
+            notice,
+            disposable: cluster.is_some(),
         },
         admin,
     );

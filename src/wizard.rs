@@ -24,6 +24,7 @@ pub fn launch(args: WizardArgs) -> Result<ExitCode> {
             url,
             password,
             notice: None,
+            disposable: false,
         },
         None,
     )
@@ -45,6 +46,7 @@ pub fn launch_with(
     if loaded.notice.is_some() {
         prefill.notice = loaded.notice;
     }
+    let disposable = prefill.disposable;
     let m = match loaded.run {
         Some(saved) => saved,
         None => Migration::new(RunOptions {
@@ -79,6 +81,13 @@ pub fn launch_with(
     let end = &ended.run;
     if end.finished() {
         println!("dj2pg: the run is complete.");
+    } else if disposable {
+        println!(
+            "dj2pg: stopped at step \"{}\". The demo's throwaway PostgreSQL is removed now, \
+             with what was copied into it: this run cannot be resumed; `dj2pg demo` starts \
+             a new one.",
+            end.cursor.title()
+        );
     } else {
         println!(
             "dj2pg: progress saved at step \"{}\". Run the same command again to resume.",

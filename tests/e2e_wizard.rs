@@ -62,11 +62,23 @@ fn demo_opens_the_wizard_shows_the_right_counts_and_quits_cleanly() {
         "expected {expected:?} on the Discover screen:\n{screen}"
     );
     assert!(screen.contains("Django     5.2"), "{screen}");
+    // The throwaway credentials are in view: a cleared field can be filled again.
+    assert!(
+        screen.contains("Demo server (throwaway") && screen.contains("app password"),
+        "{screen}"
+    );
 
     term.send("q");
-    term.wait_for("Quit?", 10);
+    let screen = term.wait_for("Quit?", 10);
+    assert!(screen.contains("cannot be resumed"), "{screen}");
     term.send("y");
     let status = term.wait_exit(30);
+    let said = term.output_tail();
+    assert!(said.contains("throwaway PostgreSQL is removed"), "{said}");
+    assert!(
+        !said.contains("Run the same command again to resume"),
+        "{said}"
+    );
     // Quitting before the end is not success: scripts and shells see the run unfinished.
     assert_eq!(status.exit_code(), 1, "{status:?}");
     assert!(

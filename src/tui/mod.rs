@@ -41,6 +41,9 @@ pub struct Prefill {
     pub url: Option<String>,
     /// The password, masked on screen.
     pub password: Option<Secret>,
+    /// The target is the demo's throwaway server, removed when the wizard closes: the run
+    /// cannot be resumed, and quitting says so.
+    pub disposable: bool,
 }
 
 /// Paste text into whatever takes it on the step on screen: the admin login when open,

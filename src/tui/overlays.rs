@@ -39,12 +39,18 @@ fn question(frame: &mut Frame, area: Rect, title: &str, text: &str, keys: Vec<Sp
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-pub fn confirm_quit(frame: &mut Frame, area: Rect) {
+pub fn confirm_quit(frame: &mut Frame, area: Rect, disposable: bool) {
+    let text = if disposable {
+        "Quit? The demo's throwaway PostgreSQL is removed with it, so this run cannot be \
+         resumed; the project folder stays. (y/n)"
+    } else {
+        "Quit? Your progress is saved; run dj2pg again to resume. (y/n)"
+    };
     question(
         frame,
         area,
         "Quit",
-        "Quit? Your progress is saved; run dj2pg again to resume. (y/n)",
+        text,
         vec![
             key("y"),
             Span::raw(" quit   "),

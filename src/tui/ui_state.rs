@@ -27,6 +27,8 @@ pub struct UiState {
     pub admin: AdminForm,
     /// The masked prompt of a resumed run for a password it needs.
     pub password: super::password_prompt::PasswordPrompt,
+    /// The target is the demo's throwaway server (gone on quit: nothing to resume).
+    pub disposable: bool,
     /// A message for the status bar (e.g. a failed save).
     pub status: Option<String>,
     /// Spinner frame; advanced only while a job runs.
@@ -60,6 +62,7 @@ impl UiState {
         UiState {
             connect: ConnectForm::new(url.as_deref(), prefill.password.as_ref()),
             status: prefill.notice.clone(),
+            disposable: prefill.disposable,
             ..UiState::default()
         }
     }

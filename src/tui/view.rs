@@ -31,7 +31,28 @@ pub fn draw(frame: &mut Frame, m: &Migration, ui: &UiState) {
         overlays::too_small(frame, area);
         return;
     }
-    let status_h = u16::from(ui.status.is_some());
+    // The status message wraps (up to 3 lines) rather than being cut at 80 columns.
+    let status_lines: Vec<String> = ui
+        .status
+        .as_ref()
+        .map(|msg| {
+            let mut lines = widgets::wrap(
+                &format!("⚠ {msg}"),
+                usize::from(area.width).saturating_sub(2),
+            );
+            if lines.len() > 3 {
+                lines.truncate(3);
+                if let Some(last) = lines.last_mut() {
+                    *last = truncate(
+                        &format!("{last} …"),
+                        usize::from(area.width).saturating_sub(2),
+                    );
+                }
+            }
+            lines
+        })
+        .unwrap_or_default();
+    let status_h = status_lines.len() as u16;
     let [title, body, status, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -44,12 +65,12 @@ pub fn draw(frame: &mut Frame, m: &Migration, ui: &UiState) {
         Layout::horizontal([Constraint::Length(SIDEBAR_WIDTH), Constraint::Min(1)]).areas(body);
     sidebar(frame, side, m, ui);
     step_frame(frame, main, m, ui);
-    if let Some(msg) = &ui.status {
-        let line = Line::styled(
-            truncate(&format!(" ⚠ {msg}"), status.width as usize),
-            Style::new().fg(Color::Yellow),
-        );
-        frame.render_widget(Paragraph::new(line), status);
+    if !status_lines.is_empty() {
+        let lines: Vec<Line> = status_lines
+            .into_iter()
+            .map(|l| Line::styled(format!(" {l}"), Style::new().fg(Color::Yellow)))
+            .collect();
+        frame.render_widget(Paragraph::new(lines), status);
     }
     hint_bar(frame, hints, m, ui);
     if let Some(offer) = &m.resume_offer {
@@ -57,7 +78,7 @@ pub fn draw(frame: &mut Frame, m: &Migration, ui: &UiState) {
     }
     match ui.overlay {
         Overlay::Help => overlays::help(frame, body, ui),
-        Overlay::ConfirmQuit => overlays::confirm_quit(frame, area),
+        Overlay::ConfirmQuit => overlays::confirm_quit(frame, area, ui.disposable),
         Overlay::None => {}
     }
     if ui.password.is_open() {
