@@ -190,9 +190,18 @@ pub fn run_backup(
                         CheckKind::RowCounts,
                         CheckStatus::Ok,
                         &format!(
-                            "{} tables, {} rows, all equal",
-                            b.tables.len(),
-                            b.total_rows()
+                            "{}, all equal{}",
+                            crate::data::tables::counts_phrase(
+                                b.tables.iter().map(|t| (t.table.as_str(), t.copy_rows))
+                            ),
+                            if b.tables
+                                .iter()
+                                .any(|t| crate::data::tables::sqlite_internal(&t.table))
+                            {
+                                ", and SQLite's own counters (sqlite_sequence)"
+                            } else {
+                                ""
+                            }
                         ),
                         b.tables
                             .iter()

@@ -324,8 +324,11 @@ impl CopyReport {
                         .join("; ")
                 )
             };
+            // django_migrations is never copied: say so, or the counts look short of
+            // Discover's.
             format!(
-                "{} rows in {} tables copied and verified in {}{behind}",
+                "{} rows in {} tables copied and verified in {}{behind}; django_migrations \
+                 not copied (PostgreSQL keeps the rows its own migrate wrote)",
                 crate::units::thousands(rows),
                 self.checks.len(),
                 crate::units::hms(self.elapsed_ms / 1000)

@@ -133,9 +133,8 @@ impl Discovery {
             .unwrap_or_else(|| "Django (version unknown)".into());
         let db = match &self.sqlite {
             Some(s) => format!(
-                "{} tables, {} rows in {}",
-                s.tables.len(),
-                s.total_rows(),
+                "{} in {}",
+                super::tables::counts_phrase(s.tables.iter().map(|(t, n)| (t.as_str(), *n))),
                 s.path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())

@@ -12,3 +12,4 @@ pub mod privileges;
 pub mod report;
 pub mod resume;
 pub mod settings;
+pub mod tables;

@@ -290,7 +290,17 @@ fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
     };
     match rules::copy_next(report, &m.copy_answers) {
         CopyNext::Ask(kind) => {
-            let (question, choices) = rules::ask(report, kind);
+            let (mut question, choices) = rules::ask(report, kind);
+            if kind == Question::NonEmptyTargets
+                && let Some(d) = &m.discovery
+                && let Some(why) = crate::data::tables::written_by_data_migrations(
+                    &report.nonempty_targets,
+                    &d.apps,
+                )
+            {
+                question.push(' ');
+                question.push_str(&why);
+            }
             set_status(
                 m,
                 Step::CopyRows,

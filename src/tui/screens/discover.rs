@@ -120,6 +120,11 @@ fn summary_lines(d: &Discovery, w: u16) -> Vec<Line<'static>> {
                 thousands(s.total_rows())
             );
             lines.push(field_line("", LABEL, text(size, vw)));
+            // On a line of its own: "(2 of …" cut at 80 columns told nothing.
+            let tables = s.tables.iter().map(|(t, n)| (t.as_str(), *n));
+            if let Some(books) = crate::data::tables::bookkeeping_phrase(tables) {
+                lines.push(field_line("", LABEL, text(format!("({books})"), vw)));
+            }
         }
         None => lines.push(field_line(
             "SQLite",

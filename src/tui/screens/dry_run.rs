@@ -103,7 +103,12 @@ fn report_lines(r: &DryRunReport, w: u16) -> Vec<Line<'static>> {
 /// The comparison: each problem, red when copying would lose data, yellow otherwise.
 fn schema_lines(diff: &SchemaDiff, w: u16) -> Vec<Line<'static>> {
     let mut lines = vec![heading("Your data against the new schema")];
-    let mut counts = format!("{} table(s) compared", diff.tables_compared);
+    // Discover counted django_migrations too; the copy leaves it out, so the comparison
+    // does: say so, or 18 here and 19 there look like a lost table.
+    let mut counts = format!(
+        "{} table(s) compared (django_migrations is not copied: PostgreSQL keeps its own)",
+        diff.tables_compared
+    );
     if !diff.new_tables.is_empty() {
         counts.push_str(&format!(
             ", {} new table(s) (they start empty)",
