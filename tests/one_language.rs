@@ -115,6 +115,19 @@ fn a_headless_run_names_flags_and_variables_never_keys_or_fields() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     all.push_str(&t);
 
+    // DBA terms come after a plain sentence, never alone (issue 18, "words for DBAs").
+    for term in [
+        "(delete mode",
+        "hold(s) data",
+        "through a settings overlay",
+        "with the online backup API",
+        "is a runtime role",
+    ] {
+        assert!(
+            !all.contains(term),
+            "{term:?} without a plain sentence:\n{all}"
+        );
+    }
     let found = wizard_words(&all);
     assert!(
         found.is_empty(),

@@ -121,7 +121,8 @@ pub fn backup_sqlite(
         source_counts.push(n);
     }
     log(format!(
-        "reading {shown} ({journal_mode} mode, {} tables{})",
+        "reading {shown}: {} tables, as one consistent snapshot (SQLite journal mode \
+         {journal_mode}{})",
         tables.len(),
         if wal_bytes > 0 {
             format!(", {wal_bytes} bytes of WAL included")

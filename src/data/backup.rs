@@ -51,7 +51,7 @@ impl CheckKind {
             CheckKind::Git => "Git working tree",
             CheckKind::Folder => "Backup folder",
             CheckKind::FreeSpace => "Free space",
-            CheckKind::SqliteCopy => "SQLite copy (online backup)",
+            CheckKind::SqliteCopy => "SQLite copy (safe while the app writes)",
             CheckKind::Integrity => "Integrity check of the copy",
             CheckKind::RowCounts => "Row counts, copy vs source",
             CheckKind::Checksum => "SHA-256 and size",

@@ -116,7 +116,7 @@ impl Step {
                 "Find manage.py, the project's Python, Django's settings and the SQLite file."
             }
             Step::Backup => {
-                "Copy the SQLite file with the online backup API, verify it, archive migrations."
+                "Copy the SQLite file safely even while the app runs, verify it, archive migrations."
             }
             Step::ResetMigrations => {
                 "Move old migration files (and stale .pyc) into the backup archive."
@@ -126,7 +126,9 @@ impl Step {
             Step::FixPermissions => {
                 "Diagnose and fix schema privileges as the admin, in a transaction."
             }
-            Step::CreateSchema => "Run migrate on PostgreSQL through a settings overlay.",
+            Step::CreateSchema => {
+                "Run Django's migrate on PostgreSQL (your settings, only the database replaced)."
+            }
             Step::CopyRows => "Preflight every value, COPY every row, reset sequences, verify.",
             Step::UpdateSettings => {
                 "Back up settings.py and write an env-driven DATABASES atomically."

@@ -261,10 +261,15 @@ impl MigrationScan {
             let data = app.data_migrations();
             if !data.is_empty() {
                 hints.push(format!(
-                    "{}: {} hold(s) data or hand-written operations that makemigrations will not \
-                     regenerate ({}); keep them, or copy them into the new migrations by hand",
+                    "{}: {} write data or run hand-written code (RunPython, RunSQL), \
+                     which makemigrations will not write again ({}); keep them, or copy them \
+                     into the new migrations by hand",
                     app.label,
-                    data.len(),
+                    if data.len() == 1 {
+                        "1 migration file".to_string()
+                    } else {
+                        format!("{} migration files", data.len())
+                    },
                     data.iter()
                         .map(|f| f.rel_path.as_str())
                         .collect::<Vec<_>>()

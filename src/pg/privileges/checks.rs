@@ -43,10 +43,10 @@ pub fn checks_for(goal: &Goal, database: &str, database_owner: &str, app: &AppFa
                 format!("{role} may create tables in {schema}: Django's migrate can run as {role}")
             } else if schema == "public" {
                 format!(
-                    "{role} may not create tables in public: this is Django's \
-                     \"permission denied for schema public\" (MigrationSchemaMissing). Since \
-                     PostgreSQL 15 only the database owner ({database_owner}) may create in \
-                     public unless it grants CREATE"
+                    "{role} may not create tables in public, so Django's migrate would stop \
+                     with \"permission denied for schema public\" (the MigrationSchemaMissing \
+                     error). Since PostgreSQL 15 only the database owner ({database_owner}) \
+                     may create in public unless it grants CREATE"
                 )
             } else {
                 format!("{role} may not create tables in {schema}")

@@ -280,12 +280,13 @@ impl Ctx<'_> {
         let (s, app, admin) = (self.schema, self.app, self.admin_name);
         let mut r = self.recipe(
             RecipeId::RuntimeRole,
-            &format!("{admin} owns the tables, {app} is a runtime role"),
+            &format!("{admin} owns the tables, {app} only reads and writes rows"),
             format!(
-                "Django's migrate and the copy run as {admin}, which owns the tables; {app} gets \
-                 SELECT, INSERT, UPDATE, DELETE on every table and USAGE, SELECT on every \
-                 sequence in {s}, also on those later migrations create (ALTER DEFAULT \
-                 PRIVILEGES). The settings use {app}; migrations must later run as {admin}."
+                "Django's migrate and the copy run as {admin}, which owns the tables; {app} may \
+                 read, add, change and delete rows in every table of {s} (SELECT, INSERT, \
+                 UPDATE, DELETE; USAGE, SELECT on the sequences), also in the tables later \
+                 migrations create (ALTER DEFAULT PRIVILEGES). The settings use {app} (a \
+                 \"runtime role\"); migrations must later run as {admin}."
             ),
             Goal::RuntimeRole {
                 schema: s.into(),

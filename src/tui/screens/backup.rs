@@ -58,9 +58,10 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
 }
 
 const WHAT: &[&str] = &[
-    "Before anything changes: checks the git tree, copies the SQLite file with SQLite's \
-         online backup (consistent even while the app runs), checks the copy's integrity, \
-         row counts and SHA-256, and archives every local migrations folder with a manifest.",
+    "Before anything changes: checks the git tree, copies the SQLite file in a way that \
+         stays consistent even while your app keeps writing to it (SQLite's online backup), \
+         checks the copy's integrity, row counts and SHA-256, and archives every local \
+         migrations folder with a manifest.",
     "The SQLite file is only read, never modified.",
 ];
 

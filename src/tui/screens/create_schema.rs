@@ -34,9 +34,10 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     match m.status(STEP) {
         Status::Pending => {
             let mut what = vec![format!(
-                "Runs Django's migrate on PostgreSQL through a generated settings overlay \
-                 (--settings), as {}. The password goes only into that command's \
-                 environment: it is never written to a file.",
+                "As {}, runs Django's migrate on PostgreSQL: your settings as they are, with \
+                 only the database pointed at PostgreSQL (a generated settings overlay; \
+                 settings.py is not changed here). The password goes only into that \
+                 command's environment: it is never written to a file.",
                 owner(m)
             )];
             if let Some((c, _)) = m.table_owner() {

@@ -27,9 +27,10 @@ use std::path::Path;
 const SIDE_BY_SIDE: u16 = 50;
 
 const WHAT: &[&str] = &[
-    "Optional. Lists, per local app, exactly the migration files a reset would move (with the \
-     stale .pyc files that find -delete leaves behind) and what makemigrations would not \
-     regenerate. You pick the apps and confirm; nothing moves before.",
+    "Optional. Lists, per local app, exactly the migration files a reset would move \
+     (also the compiled .pyc copies a manual delete forgets, which would confuse Django \
+     later) and what makemigrations would not write again. You pick the apps and confirm; \
+     nothing moves before.",
     "Files are moved into the backup, never deleted; makemigrations then writes fresh ones, \
      and dj2pg restore puts the old ones back byte for byte. Keep them when other databases \
      already applied them, or when they hold data migrations.",
