@@ -137,7 +137,11 @@ impl Runner {
                         }
                         JobEvent::Discovered(Box::new(d))
                     }
-                    Err(e) => JobEvent::Failed(format!("{e:#}")),
+                    // A project dj2pg already moved no longer uses SQLite: say so.
+                    Err(e) => match crate::backup::latest_finished_run(&project) {
+                        Some(run) => JobEvent::Failed(run.explain(&format!("{e:#}"))),
+                        None => JobEvent::Failed(format!("{e:#}")),
+                    },
                 }
             }),
             Effect::Connect { job, config } => {

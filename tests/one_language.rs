@@ -115,6 +115,19 @@ fn a_headless_run_names_flags_and_variables_never_keys_or_fields() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     all.push_str(&t);
 
+    // Run again on the moved project, state forgotten: dj2pg recognises its own run.
+    args.push("--fresh");
+    let out = dj2pg(&state, &args, &[("PGPASSWORD", cluster.app_password().expose())]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("dj2pg already moved this project to PostgreSQL on")
+            && t.contains("report.md")
+            && t.contains("dj2pg restore --project"),
+        "{t}"
+    );
+    all.push_str(&t);
+
     // DBA terms come after a plain sentence, never alone (issue 18, "words for DBAs").
     for term in [
         "(delete mode",

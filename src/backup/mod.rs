@@ -10,6 +10,7 @@
 //!   verified, and whatever this run created is removed on failure.
 
 mod archive;
+mod earlier;
 mod folder;
 mod git;
 mod hash;
@@ -25,6 +26,7 @@ mod sqlite;
 mod sqlite_errors;
 
 pub use archive::{ARCHIVE_DIR, archive_migrations};
+pub use earlier::{EarlierRun, latest_finished_run};
 pub use folder::{DJ2PG_DIR, default_backup_dir, ensure_gitignore, ensure_ignored};
 pub use git::git_state;
 pub use hash::sha256_file;
