@@ -605,7 +605,11 @@ fn install_panic_hook() {
         let previous = std::panic::take_hook();
         let verbose = std::env::var_os("DJ2PG_DEBUG_PANICS").is_some();
         std::panic::set_hook(Box::new(move |info| {
-            let main = std::thread::current().name() == Some("main");
+            // A job's panic becomes its Failed event (shown in the step): keep the terminal
+            // clean of it. Any other thread's panic (main, a test's thread) prints as usual.
+            let main = !std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("dj2pg-"));
             if !main {
                 if let Ok(mut at) = LAST_PANIC_AT.lock() {
                     *at = info
