@@ -315,3 +315,119 @@ fn a_schema_change_on_sqlite_only_is_refused_with_the_reason() {
         output_text(&out)
     );
 }
+
+/// The app at work: inserts (examples, predictions, feedback), updates and deletes, until
+/// told to stop; prints how many rounds it made.
+const WRITER: &str = r#"
+import os, sqlite3, sys, time, uuid
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute('PRAGMA journal_mode=WAL')
+stop_file = sys.argv[2]
+n = 0
+while not os.path.exists(stop_file):
+    db.execute('BEGIN IMMEDIATE')
+    cur = db.execute(
+        "INSERT INTO classifier_trainingexample (dataset_id, text, weight, added_on, token_count, meta) "
+        "VALUES ((SELECT min(id) FROM classifier_dataset), 'live %d', 1.0, '2026-12-02', 3, '{\"n\": %d}')" % (n, n))
+    cur = db.execute(
+        "INSERT INTO classifier_prediction (model_version_id, example_id, input_text, score, confidence, "
+        "latency_ms, served_at, request_id, big_counter, small_rank) VALUES "
+        "((SELECT min(id) FROM classifier_modelversion), ?, 'live', 0.5, '0.5000', 3, '2026-12-02 10:00:00', ?, 0, 0)",
+        (cur.lastrowid, uuid.uuid4().hex))
+    db.execute(
+        "INSERT INTO classifier_feedback (prediction_id, correct, comment, created_at) "
+        "VALUES (?, 1, 'ok', '2026-12-02 10:00:01')", (cur.lastrowid,))
+    db.execute("UPDATE classifier_trainingexample SET weight = weight + 1, text = text || '!' "
+               "WHERE id = (SELECT min(id) FROM classifier_trainingexample) + ?", (n % 500,))
+    db.execute("DELETE FROM classifier_feedback WHERE id = (SELECT min(id) FROM classifier_feedback)")
+    db.execute("UPDATE classifier_label SET color = printf('#%06d', ?) WHERE id = (SELECT min(id) FROM classifier_label)", (n,))
+    db.execute('COMMIT')
+    n += 1
+    time.sleep(0.002)
+print(n)
+"#;
+
+#[test]
+fn after_a_copy_made_while_the_app_wrote_a_sync_leaves_postgresql_equal_to_sqlite() {
+    let c = cluster();
+    let python = django_venv();
+    let (tmp, project) = sample_project(20_000);
+    migrate_as_app(&c, &python, &project);
+    let state = tmp.path().join("state");
+    let db = project.join("db.sqlite3");
+    let from = db.to_str().unwrap().to_string();
+    let stop_file = tmp.path().join("stop-writer");
+    let writer = std::process::Command::new(&python)
+        .args(["-c", WRITER])
+        .arg(&db)
+        .arg(&stop_file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the writer");
+    let count = |sql: &str| -> i64 {
+        let conn = rusqlite::Connection::open_with_flags(
+            &db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    let live = "SELECT count(*) FROM classifier_trainingexample WHERE text LIKE 'live %'";
+    let started = std::time::Instant::now();
+    while count(live) < 20 {
+        assert!(started.elapsed().as_secs() < 60, "the writer wrote nothing");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = dj2pg(&c, &state, &["copy", "--from", &from, "--yes", "-q", "--batch-rows", "0"]);
+    let before_stop = count(live);
+    std::fs::write(&stop_file, "").unwrap();
+    let written = writer.wait_with_output().expect("the writer ends");
+    let printed = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    let rounds: i64 = String::from_utf8_lossy(&written.stdout).trim().parse().unwrap();
+    let copied = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT count(*) FROM classifier_trainingexample WHERE text LIKE 'live %'",
+    )
+    .and_then(|s| s.parse::<i64>().ok())
+    .unwrap();
+    assert!(
+        copied < count(live),
+        "the writer went on after the snapshot ({rounds} rounds, {copied} copied, {before_stop} at the copy's end)"
+    );
+
+    // The cutover: the app is stopped; the sync brings the rest.
+    let out = dj2pg(&c, &state, &["sync", "--from", &from, "--yes"]);
+    let printed = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("Synced and verified"), "{printed}");
+    for t in ["classifier_trainingexample", "classifier_prediction", "classifier_feedback", "classifier_label"] {
+        assert!(printed.contains(t), "{t} changed:\n{printed}");
+    }
+    let text = compare_with_django(&c, &python, &project);
+    assert!(text.contains(" 0 differences"), "{text}\n{printed}");
+
+    // A second sync with no change moves nothing.
+    let out = dj2pg(&c, &state, &["sync", "--from", &from, "--yes", "--json"]);
+    let printed = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("\"event\":\"done\""), "{printed}");
+    assert!(printed.contains("Nothing changed"), "{printed}");
+
+    // The sequences are past the maximum: Django inserts the next rows on PostgreSQL.
+    let script = "from classifier.models import *\n\
+        d = Dataset.objects.order_by('id').first()\n\
+        e = TrainingExample.objects.create(dataset=d, text='after cutover', added_on='2026-12-03')\n\
+        f = Feedback.objects.create(prediction=Prediction.objects.first(), comment='x', created_at='2026-12-03T00:00:00Z')\n\
+        print('ids', e.id, f.id)";
+    write_pg_settings(&project);
+    let out = manage_py(
+        &python,
+        &project,
+        &["shell", "-c", script, &format!("--settings={PG_SETTINGS}")],
+        &pg_env(&c.app(), c.app_password()),
+    );
+    assert!(out.status.success(), "{}", output_text(&out));
+}
