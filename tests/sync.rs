@@ -365,12 +365,11 @@ fn after_a_copy_made_while_the_app_wrote_a_sync_leaves_postgresql_equal_to_sqlit
         .spawn()
         .expect("start the writer");
     let count = |sql: &str| -> i64 {
-        let conn = rusqlite::Connection::open_with_flags(
-            &db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        let conn =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
     };
     let live = "SELECT count(*) FROM classifier_trainingexample WHERE text LIKE 'live %'";
@@ -379,13 +378,20 @@ fn after_a_copy_made_while_the_app_wrote_a_sync_leaves_postgresql_equal_to_sqlit
         assert!(started.elapsed().as_secs() < 60, "the writer wrote nothing");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let out = dj2pg(&c, &state, &["copy", "--from", &from, "--yes", "-q", "--batch-rows", "0"]);
+    let out = dj2pg(
+        &c,
+        &state,
+        &["copy", "--from", &from, "--yes", "-q", "--batch-rows", "0"],
+    );
     let before_stop = count(live);
     std::fs::write(&stop_file, "").unwrap();
     let written = writer.wait_with_output().expect("the writer ends");
     let printed = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
-    let rounds: i64 = String::from_utf8_lossy(&written.stdout).trim().parse().unwrap();
+    let rounds: i64 = String::from_utf8_lossy(&written.stdout)
+        .trim()
+        .parse()
+        .unwrap();
     let copied = scalar(
         &c.app(),
         c.app_password(),
@@ -403,7 +409,12 @@ fn after_a_copy_made_while_the_app_wrote_a_sync_leaves_postgresql_equal_to_sqlit
     let printed = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     assert!(printed.contains("Synced and verified"), "{printed}");
-    for t in ["classifier_trainingexample", "classifier_prediction", "classifier_feedback", "classifier_label"] {
+    for t in [
+        "classifier_trainingexample",
+        "classifier_prediction",
+        "classifier_feedback",
+        "classifier_label",
+    ] {
         assert!(printed.contains(t), "{t} changed:\n{printed}");
     }
     let text = compare_with_django(&c, &python, &project);

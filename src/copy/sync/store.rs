@@ -1,6 +1,9 @@
 //! What a copy keeps for a later sync, and where: the SQLite snapshot it copied from and the
-//! settings it copied with, in a folder of the user's data directory keyed by the SQLite
-//! file and the target (`<state dir>/sync/<file>-<hash>/`).
+//! settings it copied with, in `.dj2pg/sync/<file>-<hash>/` next to the SQLite file (for a
+//! Django project, its own `.dj2pg/` folder), keyed by the file and the target. Next to the
+//! file, not in the user's data folder: it is as large as the file, it goes with the
+//! project when the folder is removed, and the file's folder is writable (SQLite needs it
+//! for its journal). The folder holds a `.gitignore` so git never picks a copy of the data.
 //!
 //! Invariants: `snapshot.sqlite3` is always the SQLite state PostgreSQL was last made equal
 //! to (by the copy, then by each sync); a sync works on `next.sqlite3` and renames it over
@@ -62,11 +65,15 @@ pub struct Store {
 impl Store {
     /// The store of copying `sqlite` into `target` (nothing is created yet).
     pub fn of(sqlite: &Path, target: &ConnConfig) -> Result<Store> {
-        Ok(Store::in_dir(
-            &crate::state::persist::state_dir()?.join("sync"),
-            sqlite,
-            target,
-        ))
+        let canonical = sqlite
+            .canonicalize()
+            .with_context(|| format!("cannot find {}", sqlite.display()))?;
+        let folder = canonical
+            .parent()
+            .context("the SQLite file has no folder")?
+            .join(".dj2pg")
+            .join("sync");
+        Ok(Store::in_dir(&folder, sqlite, target))
     }
 
     fn in_dir(root: &Path, sqlite: &Path, target: &ConnConfig) -> Store {
@@ -112,6 +119,15 @@ impl Store {
     pub fn create(&self) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("could not create {}", self.dir.display()))?;
+        if let Some(root) = self.dir.parent() {
+            let ignore = root.join(".gitignore");
+            if !ignore.exists() {
+                let _ = std::fs::write(
+                    &ignore,
+                    "# dj2pg's snapshots for dj2pg sync: copies of the data\n*\n",
+                );
+            }
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
