@@ -144,6 +144,11 @@ fn a_sync_moves_exactly_the_changes_for_every_kind_of_key_and_again_nothing() {
         printed.contains("kept in"),
         "the copy says where the snapshot is:\n{printed}"
     );
+    // Next to the SQLite file, out of git's way (the snapshot is a copy of the data).
+    let kept = tmp.path().join(".dj2pg/sync");
+    assert!(printed.contains(kept.to_str().unwrap()), "{printed}");
+    let ignore = std::fs::read_to_string(kept.join(".gitignore")).unwrap();
+    assert_eq!(ignore.lines().last(), Some("*"));
 
     // The app goes on: inserts, updates and deletes in every table; ids of deleted rows
     // are past the AUTOINCREMENT counter.
