@@ -37,7 +37,7 @@ pub fn run(
         truncate_all(pg, tables)?;
         let state = dir.join("sync-state");
         let _ = std::fs::remove_dir_all(&state);
-        let mut step = |args: &[&str], log: &str| -> Result<(f64, Option<usize>)> {
+        let step = |args: &[&str], log: &str| -> Result<(f64, Option<usize>)> {
             if let Some(p) = proxy {
                 p.take();
             }
