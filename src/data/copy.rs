@@ -324,8 +324,15 @@ impl CopyReport {
                         .join("; ")
                 )
             };
+            // `2026-12-02T16:13:05Z` → `16:13:05 UTC`: the moment the rows are from.
+            let at = self
+                .snapshot_at
+                .as_deref()
+                .and_then(|t| t.get(11..19))
+                .map(|t| format!(" (the file as of {t} UTC)"))
+                .unwrap_or_default();
             format!(
-                "{} rows in {} tables copied and verified in {}{behind}",
+                "{} rows in {} tables copied and verified in {}{at}{behind}",
                 crate::units::thousands(rows),
                 self.checks.len(),
                 crate::units::hms(self.elapsed_ms / 1000)

@@ -16,7 +16,7 @@ const STEP: Step = Step::DryRun;
 
 const WHAT: &[&str] = &[
     "Runs makemigrations --check and then migrate from zero on a NEW scratch SQLite file, \
-     through a generated settings overlay (--settings). Your SQLite file is never opened for \
+     with your own settings, only DATABASES pointed at that file. Your SQLite file is never opened for \
      writing.",
     "Then it compares the fresh schema with your data's schema and lists the tables and \
      columns whose rows would not fit.",
