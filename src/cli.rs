@@ -1,4 +1,5 @@
-//! The command line: `dj2pg [wizard]`, `dj2pg migrate`, `dj2pg copy`, `dj2pg demo`.
+//! The command line: `dj2pg [wizard]`, `dj2pg migrate`, `dj2pg copy`, `dj2pg sync`,
+//! `dj2pg demo`.
 
 use crate::data::copy::ProblemPolicy;
 use crate::pg::{ConnConfig, Secret};
@@ -24,6 +25,9 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Copy the rows of any SQLite file into an existing PostgreSQL schema.
     Copy(CopyArgs),
+    /// After a copy made while the app kept writing: apply to PostgreSQL only what changed
+    /// in the SQLite file since, verified, in one transaction (the cutover).
+    Sync(SyncArgs),
     /// Create the sample AI-prototype project and a throwaway PostgreSQL, then open the wizard.
     Demo(DemoArgs),
     /// Put back the migrations a reset moved (and settings.py), from a backup folder.
@@ -221,6 +225,37 @@ pub struct CopyArgs {
     pub time_zone: Option<String>,
 }
 
+/// What to do with rows changed on both sides since the copy.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ConflictChoice {
+    /// Leave PostgreSQL's row as it is.
+    KeepPostgres,
+    /// Write SQLite's row over it.
+    TakeSqlite,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The SQLite file that was copied (read through a snapshot; never modified).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Apply without asking (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Rows changed on PostgreSQL since the copy that SQLite changed too: without this
+    /// flag the sync lists them and changes nothing.
+    #[arg(long, value_enum, value_name = "CHOICE")]
+    pub on_conflict: Option<ConflictChoice>,
+    /// Remove the snapshot the copy kept for syncs of this file into this database.
+    #[arg(long)]
+    pub forget: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// About how many rows the sample project's SQLite file gets.
@@ -257,6 +292,7 @@ pub fn main() -> ExitCode {
         Some(Command::Wizard(args)) => crate::wizard::launch(args),
         Some(Command::Migrate(args)) => crate::headless::run(args),
         Some(Command::Copy(args)) => crate::headless::copy(args),
+        Some(Command::Sync(args)) => sync(args),
         Some(Command::Demo(args)) => crate::demo::run(args),
         Some(Command::Restore(args)) => {
             crate::backup::restore_command(&args.project, &args.backup, args.yes)
@@ -269,6 +305,40 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `dj2pg sync`: exit 0 synced (or nothing to do), 1 conflicts or declined, 2 an error.
+fn sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
+    use crate::copy::sync::{OnConflict, command};
+    let Some(url) = args.target.to.as_deref() else {
+        anyhow::bail!(
+            "dj2pg sync needs the target: --to postgresql://USER@HOST:PORT/DB?sslmode=require"
+        );
+    };
+    let (to, password) = parse_target(url)?;
+    let stop = crate::copy::Stop::default();
+    crate::interrupt::install(&stop.cancel)?;
+    let ending = command::run(
+        command::SyncArgs {
+            from: args.from,
+            to,
+            password,
+            yes: args.yes,
+            json: args.json,
+            on_conflict: match args.on_conflict {
+                None => OnConflict::Stop,
+                Some(ConflictChoice::KeepPostgres) => OnConflict::KeepPostgres,
+                Some(ConflictChoice::TakeSqlite) => OnConflict::TakeSqlite,
+            },
+            forget: args.forget,
+        },
+        &mut std::io::stdout().lock(),
+        stop,
+    )?;
+    Ok(match ending {
+        command::Ending::Synced => ExitCode::SUCCESS,
+        command::Ending::Conflicts | command::Ending::Declined => ExitCode::FAILURE,
+    })
 }
 
 #[cfg(test)]
@@ -284,7 +354,7 @@ mod tests {
     #[test]
     fn help_documents_every_subcommand() {
         let help = Cli::command().render_long_help().to_string();
-        for sub in ["wizard", "migrate", "copy", "demo", "restore"] {
+        for sub in ["wizard", "migrate", "copy", "sync", "demo", "restore"] {
             assert!(help.contains(sub), "{sub} missing from --help:\n{help}");
         }
     }

@@ -52,6 +52,8 @@ struct Throttle {
     tx: Sender<Msg>,
     job: JobId,
     last_sent: Option<Instant>,
+    /// The stage of the last progress sent: a new stage is sent at once.
+    last_stage: Option<String>,
     pending: Option<CopyProgress>,
 }
 
@@ -61,20 +63,27 @@ impl Throttle {
             tx,
             job,
             last_sent: None,
+            last_stage: None,
             pending: None,
         }
     }
 
+    /// Send `p` unless one was sent less than 100 ms ago (then keep it for later). A change
+    /// of stage always goes at once: kept back, a short stage followed by a long one (a
+    /// quick ANALYZE, then the verification) would show the older stage the whole time.
     fn offer(&mut self, p: &CopyProgress) {
-        if self
-            .last_sent
-            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        let new_stage = self.last_stage.as_deref() != Some(p.stage.as_str());
+        if !new_stage
+            && self
+                .last_sent
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
         {
             self.pending = Some(p.clone());
             return;
         }
         self.pending = None;
         self.last_sent = Some(Instant::now());
+        self.last_stage = Some(p.stage.clone());
         let _ = self.tx.send(Msg::Job(
             self.job,
             JobEvent::CopyProgress(Box::new(p.clone())),
@@ -600,7 +609,11 @@ fn install_panic_hook() {
         let previous = std::panic::take_hook();
         let verbose = std::env::var_os("DJ2PG_DEBUG_PANICS").is_some();
         std::panic::set_hook(Box::new(move |info| {
-            let main = std::thread::current().name() == Some("main");
+            // A job's panic becomes its Failed event (shown in the step): keep the terminal
+            // clean of it. Any other thread's panic (main, a test's thread) prints as usual.
+            let main = !std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("dj2pg-"));
             if !main {
                 if let Ok(mut at) = LAST_PANIC_AT.lock() {
                     *at = info
@@ -703,4 +716,33 @@ fn reset_and_regenerate(
         log(format!("could not record the regenerated files: {e:#}"));
     }
     JobEvent::ResetDone(Box::new(report), Box::new(made))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(stage: &str) -> CopyProgress {
+        CopyProgress {
+            stage: stage.into(),
+            ..CopyProgress::default()
+        }
+    }
+
+    #[test]
+    fn a_new_stage_is_sent_at_once_the_same_stage_is_throttled() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut t = Throttle::new(tx, 1);
+        for stage in ["analyzing", "analyzing", "verifying"] {
+            t.offer(&progress(stage));
+        }
+        let sent: Vec<String> = rx
+            .try_iter()
+            .filter_map(|m| match m {
+                Msg::Job(_, JobEvent::CopyProgress(p)) => Some(p.stage),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, ["analyzing", "verifying"]);
+    }
 }

@@ -106,12 +106,31 @@ fn args(c: &TempCluster, file: &Path, policy: ProblemPolicy) -> StandaloneArgs {
     }
 }
 
+/// [`args`] for the messy fixture, whose SQLite-only table and column are left behind on
+/// purpose.
+fn messy_args(c: &TempCluster, file: &Path, policy: ProblemPolicy) -> StandaloneArgs {
+    StandaloneArgs {
+        leave_behind: vec!["legacy_only".into(), "parent.legacy".into()],
+        ..args(c, file, policy)
+    }
+}
+
 #[test]
 fn messy_schema_is_reported_and_copied() {
     let (c, _tmp, file) = setup();
     let before = std::fs::read(&file).unwrap();
+    // Data without a place on PostgreSQL stops the copy first, unless it is named.
+    let unnamed = args(&c, &file, ProblemPolicy::Abort);
+    let e = run_standalone(unnamed, &mut Vec::new()).expect_err("unmapped data");
+    assert!(
+        e.to_string()
+            .contains("table legacy_only (1 row(s)); column parent.legacy (1 value(s))")
+            && e.to_string()
+                .contains("--leave-behind legacy_only,parent.legacy"),
+        "{e:#}"
+    );
     let mut out = Vec::new();
-    let e = run_standalone(args(&c, &file, ProblemPolicy::Abort), &mut out)
+    let e = run_standalone(messy_args(&c, &file, ProblemPolicy::Abort), &mut out)
         .expect_err("dangling reference");
     let printed = String::from_utf8_lossy(&out).to_string();
     assert!(
@@ -127,8 +146,8 @@ fn messy_schema_is_reported_and_copied() {
     for note in [
         "SQLite table docs is not copied: a virtual table",
         "SQLite table docs_data is not copied: a shadow table",
-        "SQLite table legacy_only (1 rows) has no table of that name on PostgreSQL: NOT copied",
-        "parent.legacy exists only in SQLite",
+        "table legacy_only (1 row(s)) has no place on PostgreSQL: left behind, as --leave-behind asked",
+        "column parent.legacy (1 value(s)) has no place on PostgreSQL: left behind, as --leave-behind asked",
         "parent.search is GENERATED ALWAYS",
         "parent.note exists only on PostgreSQL",
         "PostgreSQL table pg_only has no SQLite counterpart",
@@ -138,7 +157,7 @@ fn messy_schema_is_reported_and_copied() {
     }
 
     let mut out = Vec::new();
-    let report = run_standalone(args(&c, &file, ProblemPolicy::Fix), &mut out)
+    let report = run_standalone(messy_args(&c, &file, ProblemPolicy::Fix), &mut out)
         .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
     let printed = String::from_utf8_lossy(&out);
     assert!(report.all_verified(), "{printed}");
@@ -223,7 +242,7 @@ fn messy_schema_is_reported_and_copied() {
         c.app_password(),
         "DELETE FROM parent WHERE name = 'next'; DELETE FROM node WHERE id = 5",
     );
-    let again = run_standalone(args(&c, &file, ProblemPolicy::Fix), &mut out)
+    let again = run_standalone(messy_args(&c, &file, ProblemPolicy::Fix), &mut out)
         .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&out)));
     assert!(
         again.all_verified(),
@@ -235,7 +254,8 @@ fn messy_schema_is_reported_and_copied() {
         "INSERT INTO nopk VALUES ('extra', 0)",
     );
     let mut out = Vec::new();
-    let e = run_standalone(args(&c, &file, ProblemPolicy::Fix), &mut out).expect_err("needs --yes");
+    let e = run_standalone(messy_args(&c, &file, ProblemPolicy::Fix), &mut out)
+        .expect_err("needs --yes");
     assert!(
         e.to_string().contains("--yes") && e.to_string().contains("nopk (4)"),
         "{e:#}"
@@ -251,8 +271,8 @@ fn table_owned_by_another_role_is_named_before_anything_is_written() {
         "CREATE TABLE legacy_only (id integer PRIMARY KEY, v text)",
     );
     let mut out = Vec::new();
-    let e =
-        run_standalone(args(&c, &file, ProblemPolicy::Fix), &mut out).expect_err("not writable");
+    let e = run_standalone(messy_args(&c, &file, ProblemPolicy::Fix), &mut out)
+        .expect_err("not writable");
     let text = format!("{e:#}");
     assert!(
         text.contains("legacy_only belongs to role \"doadmin\""),

@@ -117,7 +117,11 @@ fn a_headless_run_names_flags_and_variables_never_keys_or_fields() {
 
     // Run again on the moved project, state forgotten: dj2pg recognises its own run.
     args.push("--fresh");
-    let out = dj2pg(&state, &args, &[("PGPASSWORD", cluster.app_password().expose())]);
+    let out = dj2pg(
+        &state,
+        &args,
+        &[("PGPASSWORD", cluster.app_password().expose())],
+    );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(

@@ -6,6 +6,7 @@
 
 use dj2pg::copy::{
     CopyProgress, CopyReport, PreflightReport, Problem, TableCheck, TablePhase, TableProgress,
+    Unmapped,
 };
 use dj2pg::state::{self, JobEvent, Migration, Msg, ResumeOffer, Status, Step};
 use dj2pg::tui::{ConnectForm, Overlay, UiState};
@@ -169,6 +170,39 @@ fn copy_rows_preflight_problems_ask_what_to_do() {
         Status::NeedsDecision { .. }
     ));
     insta::assert_snapshot!(snap(&m, &UiState::default()));
+}
+
+#[test]
+fn copy_rows_asks_about_data_without_a_place_on_postgresql() {
+    let mut m = connected();
+    m.cursor = Step::CopyRows;
+    m.job = Some((5, Step::CopyRows));
+    m.step_mut(Step::CopyRows).status = Status::Running {
+        detail: "starting".into(),
+        fraction: None,
+    };
+    let unmapped = |table: &str, column: Option<&str>, rows: u64| Unmapped {
+        table: table.into(),
+        column: column.map(str::to_string),
+        rows,
+        named: false,
+    };
+    let report = PreflightReport {
+        unmapped: vec![
+            unmapped("legacy_scores", None, 12_134),
+            unmapped("ml_prediction", Some("old_explanation"), 930),
+        ],
+        ..PreflightReport::default()
+    };
+    state::update(&mut m, Msg::Job(5, JobEvent::Preflight(Box::new(report))));
+    assert!(matches!(
+        m.status(Step::CopyRows),
+        Status::NeedsDecision { .. }
+    ));
+    let screen = snap(&m, &UiState::default());
+    assert!(screen.contains("[a] Abort"), "{screen}");
+    assert!(screen.contains("[l] Leave them behind"), "{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 #[test]

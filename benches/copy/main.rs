@@ -20,6 +20,7 @@ mod phases;
 mod proxy;
 mod report;
 mod schema;
+mod sync;
 
 use anyhow::{Context, Result, bail};
 use dj2pg::django::overlay::Overlay;
@@ -80,6 +81,9 @@ struct Args {
     /// Round-trip time to add between the tools and the server (a delaying proxy).
     #[arg(long, default_value_t = 0)]
     rtt_ms: u64,
+    /// The cutover instead: a full copy, 1% of the rows changed, then `dj2pg sync`.
+    #[arg(long)]
+    sync: bool,
     /// Passed by `cargo bench` to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
@@ -260,6 +264,21 @@ fn bench(args: &Args, dir: &Path) -> Result<()> {
 
     let url = format!("postgresql://app@127.0.0.1:{port}/appdb?sslmode=require");
     let dj2pg_bin = args.dj2pg.clone().unwrap_or_else(|| PathBuf::from(DJ2PG));
+    if args.sync {
+        sync::run(
+            dir,
+            &dj2pg_bin,
+            &db,
+            &url,
+            &password,
+            proxy.as_ref(),
+            &mut pg,
+            &tables,
+            args.repeat,
+        )?;
+        drop(pg);
+        return cluster.stop();
+    }
     let quiet_flag = no_progress_flag(&dj2pg_bin);
     let pgloader = which("pgloader").is_some();
     if !pgloader {

@@ -513,6 +513,16 @@ pub fn run(
             "Every table was read from one snapshot of the SQLite file, taken at {} UTC: rows the app wrote after that moment are not in PostgreSQL.",
             at.format("%Y-%m-%d %H:%M:%S")
         ));
+        if checks.iter().all(TableCheck::verified) {
+            // What `dj2pg sync` needs to bring those rows over later.
+            notes.push(match super::sync::record_copy(cx) {
+                Ok(dir) => format!(
+                    "The snapshot is kept in {} for dj2pg sync, which applies what changed since (run it after stopping the app; dj2pg sync --forget removes it).",
+                    dir.display()
+                ),
+                Err(e) => format!("The snapshot could not be kept for dj2pg sync ({e:#}): a later sync needs a new copy."),
+            });
+        }
     }
     Ok(CopyReport {
         snapshot_at: snapshot_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),

@@ -33,6 +33,7 @@ mod rows;
 mod schedule;
 mod schema;
 pub mod standalone;
+pub mod sync;
 mod task;
 mod tracker;
 mod types;
@@ -93,15 +94,18 @@ impl Stop {
 }
 
 /// The one moment of the SQLite file a copy reads: a point-in-time copy made with the
-/// online backup API when the context first reads, removed with the context.
+/// online backup API when the context first reads (in a temporary folder removed with the
+/// context), or one a sync took and keeps ([`Context::read_from`]).
 struct Snapshot {
-    dir: tempfile::TempDir,
+    /// The temporary folder, when the context made the snapshot itself.
+    _dir: Option<tempfile::TempDir>,
+    file: PathBuf,
     taken_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Snapshot {
     fn file(&self) -> PathBuf {
-        self.dir.path().join("snapshot.sqlite3")
+        self.file.clone()
     }
 }
 
@@ -193,7 +197,8 @@ impl Context {
             .tempdir()
             .context("could not create a temporary folder for the SQLite snapshot (set TMPDIR to a folder with room for a copy of the file)")?;
         let snapshot = Snapshot {
-            dir,
+            file: dir.path().join("snapshot.sqlite3"),
+            _dir: Some(dir),
             taken_at: chrono::Utc::now(),
         };
         let opts = crate::backup::CopyOptions {
@@ -209,6 +214,31 @@ impl Context {
         let at = snapshot.taken_at;
         *slot = Some(snapshot);
         Ok(at)
+    }
+
+    /// Read from `file`, a snapshot already taken at `taken_at` (a sync's), instead of
+    /// taking one. The caller keeps the file.
+    pub fn read_from(&self, file: PathBuf, taken_at: chrono::DateTime<chrono::Utc>) {
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Snapshot {
+            _dir: None,
+            file,
+            taken_at,
+        });
+    }
+
+    /// Keep the snapshot this context read as `dest` (moved when on the same file system,
+    /// else copied), for a later sync; the context reads it there from now on.
+    pub fn keep_snapshot(&self, dest: &Path) -> Result<()> {
+        let mut slot = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(snap) = slot.as_mut() else {
+            anyhow::bail!("no snapshot was taken");
+        };
+        if std::fs::rename(&snap.file, dest).is_err() {
+            std::fs::copy(&snap.file, dest)
+                .with_context(|| format!("could not keep the snapshot as {}", dest.display()))?;
+        }
+        snap.file = dest.to_path_buf();
+        Ok(())
     }
 
     /// When the snapshot was taken, if it was.

@@ -392,6 +392,12 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, inputs: Inputs<'_>) -> Result<P
             ));
         }
     }
+    for u in unmapped.iter().filter(|u| u.named) {
+        notes.push(format!(
+            "{} has no place on PostgreSQL: left behind, as --leave-behind asked.",
+            u.describe()
+        ));
+    }
     if !errors.is_empty() {
         bail!("the copy cannot start:\n- {}", errors.join("\n- "));
     }

@@ -53,7 +53,7 @@ impl Checksum {
 }
 
 /// Append one field's canonical form to `out`, so that both sides hash the same bytes.
-fn canonical(ty: &PgType, bytes: &[u8], canon: Canon, out: &mut Vec<u8>) {
+pub(super) fn canonical(ty: &PgType, bytes: &[u8], canon: Canon, out: &mut Vec<u8>) {
     match ty {
         PgType::Numeric { .. } => {
             out.extend_from_slice(numeric::decode_text(bytes).unwrap_or_default().as_bytes())
@@ -129,7 +129,7 @@ thread_local! {
 /// The row's canonical stream (per field: `0xff` for NULL, else `0`, the canonical length as
 /// `u64` LE, the canonical bytes) is hashed with XXH3-128: the checksum detects copy errors,
 /// it is not a security boundary, and SHA-256 was a large share of the copy's CPU.
-fn row_hash(types: &[&PgType], row: &[u8], canon: Canon) -> u128 {
+pub(super) fn row_hash(types: &[&PgType], row: &[u8], canon: Canon) -> u128 {
     CANON.with(|buf| match buf.try_borrow_mut() {
         Ok(mut buf) => row_hash_into(types, row, canon, &mut buf),
         Err(_) => row_hash_into(types, row, canon, &mut Vec::new()),
@@ -271,6 +271,13 @@ pub fn key_ranges(
 pub fn checksum_copy(reader: impl Read, table: &TablePlan, canon: Canon) -> Result<Checksum> {
     let types: Vec<&PgType> = table.columns.iter().map(|c| &c.ty).collect();
     let mut sum = Checksum::default();
+    for_each_tuple(reader, |row| sum.add_row_by(&types, row, canon))?;
+    Ok(sum)
+}
+
+/// Call `f` with each tuple (field count, then length + bytes per field) of a binary
+/// `COPY ... TO STDOUT` stream.
+pub(super) fn for_each_tuple(reader: impl Read, mut f: impl FnMut(&[u8])) -> Result<()> {
     let mut r = std::io::BufReader::with_capacity(1 << 16, reader);
     let mut header = [0u8; 19];
     r.read_exact(&mut header)?;
@@ -300,9 +307,9 @@ pub fn checksum_copy(reader: impl Read, table: &TablePlan, canon: Canon) -> Resu
                 r.read_exact(&mut row[start..])?;
             }
         }
-        sum.add_row_by(&types, &row, canon);
+        f(&row);
     }
-    Ok(sum)
+    Ok(())
 }
 
 #[cfg(test)]

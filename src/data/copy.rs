@@ -324,10 +324,17 @@ impl CopyReport {
                         .join("; ")
                 )
             };
+            // `2026-12-02T16:13:05Z` → `16:13:05 UTC`: the moment the rows are from.
+            let at = self
+                .snapshot_at
+                .as_deref()
+                .and_then(|t| t.get(11..19))
+                .map(|t| format!(" (the file as of {t} UTC)"))
+                .unwrap_or_default();
             // django_migrations is never copied: say so, or the counts look short of
             // Discover's.
             format!(
-                "{} rows in {} tables copied and verified in {}{behind}; django_migrations \
+                "{} rows in {} tables copied and verified in {}{at}{behind}; django_migrations \
                  not copied (PostgreSQL keeps the rows its own migrate wrote)",
                 crate::units::thousands(rows),
                 self.checks.len(),

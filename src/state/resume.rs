@@ -944,7 +944,17 @@ fn apply_flags_to(m: &mut Migration, flags: &Flags) -> Vec<FlagOutcome> {
             path_or(&old.rejects_dir)
         ),
     );
+    copy_flag(
+        "--leave-behind",
+        new.leave_behind != old.leave_behind,
+        format!(
+            "--leave-behind {} (the saved run: {})",
+            list_or_none(&new.leave_behind),
+            list_or_none(&old.leave_behind)
+        ),
+    );
     m.options.jobs = new.jobs;
+    m.options.leave_behind = new.leave_behind.clone();
     if new.bulk_min_rows.is_some() {
         m.options.bulk_min_rows = new.bulk_min_rows;
     }
@@ -958,6 +968,14 @@ fn apply_flags_to(m: &mut Migration, flags: &Flags) -> Vec<FlagOutcome> {
         m.options.rejects_dir = new.rejects_dir.clone();
     }
     out
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(",")
+    }
 }
 
 /// Reopen `step` and what rests on it because `flag` changed; the steps that were not

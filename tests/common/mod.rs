@@ -315,9 +315,18 @@ pub fn compare_with_django(c: &TempCluster, python: &Path, project: &Path) -> St
     let script = r#"
 import json, sys
 from django.apps import apps
+def plain(v):
+    # -0.0 is 0.0 as a value (jsonb's numbers have no negative zero).
+    if isinstance(v, float) and v == 0:
+        return 0.0
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    return v
 def canon(v):
     # JSON objects compare as values: jsonb keeps its keys in its own order.
-    return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else repr(v)
+    return json.dumps(plain(v), sort_keys=True) if isinstance(v, (dict, list)) else repr(plain(v))
 out = []
 for model in apps.get_models(include_auto_created=True):
     for o in model.objects.all():

@@ -594,8 +594,9 @@ fn copy_options_apply_without_redoing_a_verified_copy_and_say_so() {
     let mut flags = same_flags(&m);
     flags.options.jobs = m.options.jobs + 2;
     flags.options.batch_rows = Some(5);
+    flags.options.leave_behind = vec!["legacy_notes".into()];
     let out = apply_flags(&mut m, &flags);
-    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out.len(), 3, "{out:?}");
     for o in &out {
         let FlagOutcome::Applied { text, reopened, .. } = o else {
             panic!("{o:?}")
@@ -604,6 +605,7 @@ fn copy_options_apply_without_redoing_a_verified_copy_and_say_so() {
         assert!(text.contains("does not run again"), "{text}");
     }
     assert_eq!(m.options.batch_rows, Some(5));
+    assert_eq!(m.options.leave_behind, ["legacy_notes"]);
     done(&m, &[Step::CopyRows]);
 }
 

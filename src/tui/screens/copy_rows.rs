@@ -211,7 +211,22 @@ fn render_preflight(
         Constraint::Length(notes.len() as u16),
     ])
     .areas(area);
-    if kind == Question::DerivedTables {
+    if kind == Question::UnmappedData {
+        let name_width = usize::from(table_area.width.saturating_sub(15)).max(8);
+        let rows = report.unmapped.iter().map(|u| {
+            let holds = match &u.column {
+                Some(_) => format!("{} values", thousands(u.rows)),
+                None => format!("{} rows", thousands(u.rows)),
+            };
+            Row::new(vec![
+                Cell::from(truncate_middle(&u.name(), name_width)),
+                Cell::from(holds),
+            ])
+        });
+        let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(14)])
+            .header(header(&["No place on PostgreSQL", "Holds"]));
+        frame.render_widget(table, table_area);
+    } else if kind == Question::DerivedTables {
         let rows = report.derived.iter().map(|d| {
             Row::new(vec![
                 Cell::from(vec![

@@ -15,9 +15,9 @@ use ratatui::text::{Line, Span};
 const STEP: Step = Step::DryRun;
 
 const WHAT: &[&str] = &[
-    "Runs makemigrations --check and then migrate from zero on a NEW scratch SQLite file: \
-     your settings as they are, with only the database pointed at the scratch file (a \
-     generated settings overlay, --settings). Your SQLite file is never opened for writing.",
+    "Runs makemigrations --check and then migrate from zero on a NEW scratch SQLite file, \
+     with your own settings, only DATABASES pointed at that file. Your SQLite file is never opened for \
+     writing.",
     "Then it compares the fresh schema with your data's schema and lists the tables and \
      columns whose rows would not fit.",
 ];
