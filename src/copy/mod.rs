@@ -21,6 +21,7 @@
 mod batch;
 mod bulk;
 mod convert;
+pub mod embeddings;
 pub mod jsonb;
 mod load;
 pub mod names;
@@ -36,6 +37,7 @@ pub mod standalone;
 mod task;
 mod tracker;
 mod types;
+pub mod vector;
 mod verify;
 mod weight;
 
