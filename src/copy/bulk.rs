@@ -224,7 +224,18 @@ pub fn set_aside(
 /// Step 4: the statements that build the indexes again and add the foreign keys back
 /// (each validated at once), sent behind the `COPY`.
 pub fn put_back_sql(set: &SetAside) -> Vec<String> {
-    let mut sql: Vec<String> = set.indexes.clone();
+    let mut sql = Vec::new();
+    if set.indexes.iter().any(|i| is_vector_index(i)) {
+        // pgvector builds an HNSW graph fast only while it fits in maintenance_work_mem
+        // (it says so in a NOTICE, then slows down by an order of magnitude). Raise it for
+        // this transaction only, and never lower a server that already allows more.
+        sql.push(format!(
+            "DO $$BEGIN IF pg_size_bytes(current_setting('maintenance_work_mem')) < \
+             pg_size_bytes('{VECTOR_INDEX_MEM}') THEN SET LOCAL maintenance_work_mem = \
+             '{VECTOR_INDEX_MEM}'; END IF; END$$"
+        ));
+    }
+    sql.extend(set.indexes.iter().cloned());
     for (t, name, def) in &set.foreign_keys {
         sql.push(format!(
             "ALTER TABLE {t} ADD CONSTRAINT {} {def}",
@@ -232,6 +243,14 @@ pub fn put_back_sql(set: &SetAside) -> Vec<String> {
         ));
     }
     sql
+}
+
+/// The `maintenance_work_mem` an HNSW/IVFFlat index is built with (at least).
+pub const VECTOR_INDEX_MEM: &str = "256MB";
+
+/// Whether `CREATE INDEX …` is a pgvector index, built after the load.
+fn is_vector_index(def: &str) -> bool {
+    def.contains(" USING hnsw ") || def.contains(" USING ivfflat ")
 }
 
 /// What to tell the user when putting an index or key back failed.

@@ -14,6 +14,7 @@ mod introspect;
 pub mod migrations;
 mod model_names;
 pub mod overlay;
+pub mod pgvector;
 mod python;
 mod scan;
 pub mod schema_diff;
