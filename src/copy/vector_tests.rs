@@ -83,8 +83,10 @@ fn half_rounding_matches_ieee() {
     ] {
         assert_eq!(f32_to_f16(f), h, "{f}");
     }
-    let mut e = Elements::default();
-    e.f32s = vec![70000.0];
+    let e = Elements {
+        f32s: vec![70000.0],
+        wide: None,
+    };
     assert!(matches!(
         encode(&e, VecKind::Half, None, &mut Vec::new()),
         Err(VecIssue::HalfOverflow { index: 0, .. })

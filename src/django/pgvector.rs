@@ -218,11 +218,10 @@ fn class_body(text: &str, model: &str) -> Option<(usize, usize)> {
 
 /// In a class body: where `field = models.XField(` starts its call, the class, and the
 /// offset of its `(`.
-fn field_call<'a>(body: &'a str, field: &str) -> Option<(usize, &'static str, usize)> {
+fn field_call(body: &str, field: &str) -> Option<(usize, &'static str, usize)> {
     let mut pos = 0;
     for line in body.split_inclusive('\n') {
         let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
         if let Some(rest) = trimmed.strip_prefix(field) {
             let rest_trim = rest.trim_start();
             if let Some(value) = rest_trim.strip_prefix('=') {
@@ -235,7 +234,6 @@ fn field_call<'a>(body: &'a str, field: &str) -> Option<(usize, &'static str, us
                         return Some((call_at, class, open));
                     }
                 }
-                let _ = indent;
                 return None;
             }
         }
