@@ -425,3 +425,238 @@ fn embeddings_become_pgvector_bit_for_bit_with_a_reversible_migration() {
         "{printed}"
     );
 }
+
+fn dj2pg(state: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dj2pg"));
+    cmd.args(args)
+        .env("DJ2PG_STATE_DIR", state)
+        .env_remove("PGPASSWORD")
+        .env_remove("DJ2PG_TARGET_URL")
+        .env_remove("DJ2PG_ADMIN_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run dj2pg")
+}
+
+fn events(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn said(ev: &[serde_json::Value], event: &str) -> Vec<String> {
+    ev.iter()
+        .filter(|e| e["event"] == event)
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `dj2pg migrate --embeddings=vector --embeddings=classifier.Embedding.vector_blob=halfvec`
+/// on the sample project: the change is previewed and written before Create schema, the
+/// copy fills vector(12)/halfvec(12) columns and verifies them, and restore undoes it.
+#[test]
+fn migrate_with_embeddings_turns_the_sample_project_to_pgvector_and_restore_undoes_it() {
+    let py = django_venv();
+    let c = pgvector_cluster();
+    let mut su = c.superuser();
+    su.dbname = c.options().app_db.clone();
+    // What the provider's admin does (doadmin can on DigitalOcean; the test's cannot).
+    exec(&su, c.superuser_password(), "CREATE EXTENSION vector");
+    let (tmp, project) = sample_project(600);
+    // App code that reads the old field: listed as a reader to change.
+    std::fs::write(
+        project.join("classifier/search.py"),
+        "import json\n\n\ndef vector_of(e):\n    return json.loads(e.vector_json)\n",
+    )
+    .unwrap();
+    let before = tree_hashes(&project, &[".dj2pg", "__pycache__"]);
+    let p = project.to_str().unwrap();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &[
+            "migrate",
+            "--project",
+            p,
+            "--python",
+            py.to_str().unwrap(),
+            "--allow-dirty",
+            "--to",
+            &c.app().display_url(),
+            "--admin-url",
+            &c.admin().display_url(),
+            "--yes",
+            "--json",
+            "--reset-migrations",
+            "all",
+            "--embeddings=vector",
+            "--embeddings=classifier.Embedding.vector_blob=halfvec",
+            "--embeddings-index=hnsw-l2",
+        ],
+        &[
+            ("PGPASSWORD", c.app_password().expose()),
+            ("DJ2PG_ADMIN_PASSWORD", c.admin_password().expose()),
+        ],
+    );
+    let ev = events(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{ev:#?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = said(&ev, "embeddings");
+    assert!(
+        found
+            .iter()
+            .any(|l| l.contains("classifier_embedding.vector_json:")
+                && l.contains("12-dimension JSON lists of numbers")),
+        "{found:#?}"
+    );
+    assert!(
+        found.iter().any(|l| l.contains("packed float32 blobs")),
+        "{found:#?}"
+    );
+    let preview = said(&ev, "preview").join("\n");
+    assert!(
+        preview
+            .contains("+    vector_json = VectorField(dimensions=12, help_text='list of floats')"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("+from pgvector.django import HalfVectorField, VectorField"),
+        "{preview}"
+    );
+    assert!(
+        said(&ev, "proof")
+            .iter()
+            .any(|l| l.contains("L2Distance('vector_json', query_vector)")),
+        "{ev:#?}"
+    );
+    assert!(
+        said(&ev, "reader")
+            .iter()
+            .any(|l| l == "classifier/search.py:5: return json.loads(e.vector_json)"),
+        "{ev:#?}"
+    );
+    let types = rows(
+        &c.app(),
+        c.app_password(),
+        "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute \
+         WHERE attrelid = 'classifier_embedding'::regclass AND attname LIKE 'vector_%' ORDER BY 1",
+    );
+    assert_eq!(
+        types,
+        [
+            [
+                Some("vector_blob".to_string()),
+                Some("halfvec(12)".to_string())
+            ],
+            [
+                Some("vector_json".to_string()),
+                Some("vector(12)".to_string())
+            ],
+        ]
+    );
+    let hnsw = scalar(
+        &c.app(),
+        c.app_password(),
+        "SELECT count(*)::text FROM pg_indexes WHERE tablename = 'classifier_embedding' AND indexdef LIKE '%hnsw%_l2_ops%'",
+    );
+    assert_eq!(hnsw.as_deref(), Some("2"));
+    let counts = sqlite_counts(&project.join("db.sqlite3"));
+    let n = counts
+        .iter()
+        .find(|(t, _)| t == "classifier_embedding")
+        .unwrap()
+        .1;
+    assert_eq!(
+        scalar(
+            &c.app(),
+            c.app_password(),
+            "SELECT count(vector_json)::text FROM classifier_embedding"
+        )
+        .as_deref(),
+        Some(n.to_string().as_str())
+    );
+    // Restore gives every file back (models.py, requirements, the migration moved out).
+    let report = ev
+        .iter()
+        .find(|e| e["step"] == "done" && e["event"] == "report")
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_else(|| panic!("no report: {ev:#?}"));
+    let backup = Path::new(report).parent().unwrap();
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &[
+            "restore",
+            "--project",
+            p,
+            "--backup",
+            backup.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let skip = [".dj2pg", "__pycache__", ".env.example", ".gitignore"];
+    let mut before = before;
+    before.remove(".gitignore");
+    assert_eq!(
+        tree_hashes(&project, &skip),
+        before,
+        "restore gives back every file"
+    );
+}
+
+/// Without the extension and without an admin, the run stops before Create schema with what
+/// to run and who may.
+#[test]
+fn migrate_with_embeddings_names_the_admin_rule_when_the_extension_is_missing() {
+    let py = django_venv();
+    let c = pgvector_cluster();
+    let mut su = c.superuser();
+    su.dbname = c.options().app_db.clone();
+    exec(
+        &su,
+        c.superuser_password(),
+        "GRANT ALL ON SCHEMA public TO app",
+    );
+    let (tmp, project) = sample_project(200);
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &[
+            "migrate",
+            "--project",
+            project.to_str().unwrap(),
+            "--python",
+            py.to_str().unwrap(),
+            "--allow-dirty",
+            "--to",
+            &c.app().display_url(),
+            "--yes",
+            "--json",
+            "--embeddings=vector",
+        ],
+        &[("PGPASSWORD", c.app_password().expose())],
+    );
+    let ev = events(&out);
+    assert_ne!(out.status.code(), Some(0));
+    let failed = said(&ev, "failed").join("\n");
+    assert!(
+        failed.contains("the vector extension is not installed in appdb")
+            && failed.contains("CREATE EXTENSION IF NOT EXISTS vector")
+            && failed.contains("DigitalOcean: doadmin"),
+        "{ev:#?}"
+    );
+    let models = std::fs::read_to_string(project.join("classifier/models.py")).unwrap();
+    assert!(
+        !models.contains("VectorField"),
+        "nothing written before the extension is there"
+    );
+}

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 /// Values looked at to decide whether a column holds embeddings.
 const SAMPLE: usize = 50;
 /// Fewer dimensions than this is a short list of numbers, not an embedding.
-pub const MIN_DIM: usize = 16;
+pub const MIN_DIM: usize = 8;
 /// Problems listed per column; the rest are counted.
 const MAX_LISTED: usize = 100;
 
