@@ -134,6 +134,10 @@ pub fn run(
     for c in &change.changes {
         say("proof", &plan::proof_query(c).replace('\n', "; "));
     }
+    let report = backup.join(REPORT_FILE);
+    std::fs::write(&report, report_text(&found, &change))
+        .with_context(|| format!("cannot write {}", report.display()))?;
+    say("report", &report.display().to_string());
     if !change.readers.is_empty() {
         say(
             "embeddings",
@@ -144,6 +148,58 @@ pub fn run(
         }
     }
     Ok(change)
+}
+
+/// The embeddings report, next to the run's report in the backup folder.
+pub const REPORT_FILE: &str = "embeddings.md";
+
+/// What changed, what the narrowing costs, how to query, and what app code to check.
+pub fn report_text(found: &[Embeddings], change: &plan::ProjectChange) -> String {
+    let mut md = String::from("# Embeddings moved to pgvector\n\n## Columns\n\n");
+    md.push_str("| field | source | rows (NULL) | becomes | index | precision |\n|---|---|---|---|---|---|\n");
+    for c in &change.changes {
+        // Django's column is the field's name unless db_column says otherwise.
+        let e = found
+            .iter()
+            .find(|e| e.dim == c.dim && e.source == c.source && e.column == c.field);
+        let (rows, precision) = e.map_or((String::new(), String::new()), |e| {
+            (
+                format!("{} ({})", e.rows, e.nulls),
+                e.precision(c.kind).describe(),
+            )
+        });
+        md.push_str(&format!(
+            "| {}.{}.{} | {} | {rows} | `{}` | {} | {precision} |\n",
+            c.app_label,
+            c.model,
+            c.field,
+            c.source.describe(),
+            c.kind.sql(c.dim),
+            c.index.map_or("none".to_string(), |m| format!(
+                "HNSW `{}`",
+                m.opclass(c.kind)
+            )),
+        ));
+    }
+    md.push_str("\n## Nearest neighbours through Django's ORM\n\n```python\n");
+    for c in &change.changes {
+        md.push_str(&plan::proof_query(c));
+        md.push_str("\n\n");
+    }
+    md.push_str(
+        "```\n\nThe copy verified every stored vector bit for bit (float4; half for halfvec).\n",
+    );
+    md.push_str("\n## App code that reads the changed fields\n\n");
+    if change.readers.is_empty() {
+        md.push_str("None found (models.py and migrations aside).\n");
+    } else {
+        md.push_str("They now read a list of floats, not JSON text or bytes (a DRF serializer outputs a string):\n\n");
+        for r in &change.readers {
+            md.push_str(&format!("- `{r}`\n"));
+        }
+    }
+    md.push_str("\n## Undo\n\n`dj2pg restore` puts models.py and requirements.txt back and moves the generated migration out; on a database that already ran it, `manage.py migrate APP <previous migration>` converts the columns back first.\n");
+    md
 }
 
 fn already_changed(d: &Discovery) -> bool {

@@ -580,6 +580,20 @@ fn migrate_with_embeddings_turns_the_sample_project_to_pgvector_and_restore_undo
         .as_deref(),
         Some(n.to_string().as_str())
     );
+    let md = said(&ev, "report")
+        .into_iter()
+        .find(|r| r.ends_with("embeddings.md"))
+        .map(|r| std::fs::read_to_string(r).unwrap())
+        .unwrap_or_else(|| panic!("no embeddings.md: {ev:#?}"));
+    for want in [
+        "| classifier.Embedding.vector_blob | packed float32 blobs | ",
+        "| `halfvec(12)` | HNSW `halfvec_l2_ops` | narrowed: max abs error",
+        "| `vector(12)` | HNSW `vector_l2_ops` | narrowed: max abs error",
+        "Embedding.objects.order_by(L2Distance('vector_json', query_vector))[:5]",
+        "- `classifier/search.py:5: return json.loads(e.vector_json)`",
+    ] {
+        assert!(md.contains(want), "{want}\n{md}");
+    }
     // Restore gives every file back (models.py, requirements, the migration moved out).
     let report = ev
         .iter()
