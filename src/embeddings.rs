@@ -249,14 +249,15 @@ fn extension(inputs: &Inputs<'_>, say: &mut dyn FnMut(&str, &str)) -> Result<()>
     )? {
         bail!(
             "the target server has no pgvector (no 'vector' in pg_available_extensions): choose \
-             a server or plan with pgvector, or keep the embeddings (--embeddings=keep)"
+             a server or plan with pgvector, or keep the embeddings as they are"
         );
     }
     let sql = "CREATE EXTENSION IF NOT EXISTS vector";
     let Some((admin, admin_password)) = inputs.admin else {
         bail!(
             "the vector extension is not installed in {db}: {PROVIDER_RULES}. Run as the admin, \
-             connected to {db}: {sql}; or pass --admin-url",
+             connected to {db}: {sql}; or give dj2pg the admin's login (--admin-url, or l at \
+             Fix permissions)",
             db = target.dbname
         );
     };

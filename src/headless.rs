@@ -263,7 +263,14 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
             _ => {}
         }
         if step == Step::CreateSchema
-            && !embeddings_change(&m, &runner, &inputs.embeddings, &admin, &args, &mut printer)
+            && !embeddings_change(
+                &mut m,
+                &runner,
+                &inputs.embeddings,
+                &admin,
+                &args,
+                &mut printer,
+            )
         {
             return Ok(ExitCode::FAILURE);
         }
@@ -312,7 +319,7 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
 /// Embeddings, before Create schema runs `migrate` (see `crate::embeddings`): printed as
 /// events of Create schema. False when the chosen change cannot be made.
 fn embeddings_change(
-    m: &Migration,
+    m: &mut Migration,
     runner: &Runner,
     choice: &crate::django::pgvector_plan::Choice,
     admin: &Option<crate::pg::ConnConfig>,
@@ -333,7 +340,21 @@ fn embeddings_change(
     match crate::embeddings::run(&inputs, choice, &mut |event, text| {
         printer.event(step, event, text)
     }) {
-        Ok(_) => true,
+        Ok(change) => {
+            // Decided by the flags: the state machine does not ask again.
+            m.embeddings = Some(if change.is_empty() {
+                crate::data::embeddings::EmbeddingsChoice::Keep
+            } else if change
+                .changes
+                .iter()
+                .all(|c| c.kind == crate::copy::vector::VecKind::Half)
+            {
+                crate::data::embeddings::EmbeddingsChoice::HalfVec
+            } else {
+                crate::data::embeddings::EmbeddingsChoice::Vector
+            });
+            true
+        }
         Err(e) => {
             printer.event(step, "failed", &format!("embeddings: {e:#}"));
             false
@@ -646,6 +667,8 @@ fn headless_choice(
         } else {
             ChoiceId::ResetSelected
         }),
+        // The `--embeddings` flags answered it before Create schema started.
+        Question::Embeddings => Some(ChoiceId::KeepEmbeddings),
         Question::InstallDriver => Some(if args.install_driver {
             ChoiceId::InstallDriver
         } else {
