@@ -158,11 +158,7 @@ fn scan_column(
     while let Some(row) = cursor.next()? {
         let v = row.get_ref(0)?;
         let this = match v {
-            ValueRef::Text(t)
-                if t.first() == Some(&b'[') || t.trim_ascii_start().first() == Some(&b'[') =>
-            {
-                Source::Json
-            }
+            ValueRef::Text(t) if t.trim_ascii_start().first() == Some(&b'[') => Source::Json,
             ValueRef::Blob(b) => match blob_width(b) {
                 Some(w) => Source::Blob(w),
                 None => return Ok(None),
