@@ -208,6 +208,15 @@ pub struct MigrateArgs {
     /// Forget any saved run of this project and start over (default: resume it).
     #[arg(long)]
     pub fresh: bool,
+    /// Embeddings in the SQLite file (JSON lists of numbers, packed float blobs): keep them
+    /// as they are (the default), or turn them into pgvector's vector or halfvec, with a
+    /// generated migration. For all columns, or per field: app.Model.field=halfvec
+    /// (repeat the flag). pgvector-python is installed with --install-driver.
+    #[arg(long, value_name = "CHOICE")]
+    pub embeddings: Vec<String>,
+    /// The index of each pgvector column: hnsw-cosine (the default), hnsw-l2, hnsw-ip or none.
+    #[arg(long, value_name = "INDEX")]
+    pub embeddings_index: Option<String>,
 }
 
 #[derive(Debug, Args)]

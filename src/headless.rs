@@ -66,6 +66,7 @@ impl Printer {
 struct Inputs {
     target: Option<(crate::pg::ConnConfig, Option<Secret>)>,
     admin: Option<(crate::pg::ConnConfig, Option<Secret>)>,
+    embeddings: crate::django::pgvector_plan::Choice,
 }
 
 /// Every flag and URL checked before the first step, so a typo costs no backup: the
@@ -95,7 +96,15 @@ fn check_inputs(args: &MigrateArgs) -> Result<Inputs> {
             crate::pg::ConnConfig::from_url(url).map_err(|e| anyhow::anyhow!("--admin-url: {e:#}"))
         })
         .transpose()?;
-    Ok(Inputs { target, admin })
+    let embeddings = crate::django::pgvector_plan::Choice::parse(
+        &args.embeddings,
+        args.embeddings_index.as_deref(),
+    )?;
+    Ok(Inputs {
+        target,
+        admin,
+        embeddings,
+    })
 }
 
 /// What a saved run cannot supply either: the target, and a usable backup folder.
@@ -255,6 +264,18 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
             }
             _ => {}
         }
+        if step == Step::CreateSchema
+            && !embeddings_change(
+                &mut m,
+                &runner,
+                &inputs.embeddings,
+                &admin,
+                &args,
+                &mut printer,
+            )
+        {
+            return Ok(ExitCode::FAILURE);
+        }
         let fx = if step == Step::Connect {
             let Some(config) = target.clone().or_else(|| m.target.clone()) else {
                 printer.event(step, "failed", "Connect needs the target: pass --to postgresql://USER@HOST:PORT/DB?sslmode=require");
@@ -299,6 +320,52 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Embeddings, before Create schema runs `migrate` (see `crate::embeddings`): printed as
+/// events of Create schema. False when the chosen change cannot be made.
+fn embeddings_change(
+    m: &mut Migration,
+    runner: &Runner,
+    choice: &crate::django::pgvector_plan::Choice,
+    admin: &Option<crate::pg::ConnConfig>,
+    args: &MigrateArgs,
+    printer: &mut Printer,
+) -> bool {
+    let Some(discovery) = &m.discovery else {
+        return true;
+    };
+    let inputs = crate::embeddings::Inputs {
+        discovery,
+        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.as_path()),
+        target: m.target.as_ref().map(|t| (t, runner.password.as_ref())),
+        admin: admin.as_ref().map(|a| (a, runner.admin_password.as_ref())),
+        install: args.install_driver,
+    };
+    let step = Step::CreateSchema;
+    match crate::embeddings::run(&inputs, choice, &mut |event, text| {
+        printer.event(step, event, text)
+    }) {
+        Ok(change) => {
+            // Decided by the flags: the state machine does not ask again.
+            m.embeddings = Some(if change.is_empty() {
+                crate::data::embeddings::EmbeddingsChoice::Keep
+            } else if change
+                .changes
+                .iter()
+                .all(|c| c.kind == crate::copy::vector::VecKind::Half)
+            {
+                crate::data::embeddings::EmbeddingsChoice::HalfVec
+            } else {
+                crate::data::embeddings::EmbeddingsChoice::Vector
+            });
+            true
+        }
+        Err(e) => {
+            printer.event(step, "failed", &format!("embeddings: {e:#}"));
+            false
+        }
+    }
 }
 
 /// Resume a saved run: check that what its done steps rest on still stands (reopening what
@@ -606,6 +673,8 @@ fn headless_choice(
         } else {
             ChoiceId::ResetSelected
         }),
+        // The `--embeddings` flags answered it before Create schema started.
+        Question::Embeddings => Some(ChoiceId::KeepEmbeddings),
         Question::InstallDriver => Some(if args.install_driver {
             ChoiceId::InstallDriver
         } else {

@@ -17,6 +17,7 @@ pub mod copy;
 pub mod data;
 pub mod demo;
 pub mod django;
+pub mod embeddings;
 pub mod headless;
 pub mod interrupt;
 pub mod pg;

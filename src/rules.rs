@@ -62,6 +62,12 @@ pub enum ChoiceId {
     RestoreFiles,
     /// Restore, moving the files changed since into the backup first (`--yes`).
     RestoreAnyway,
+    /// Leave the embeddings as they are.
+    KeepEmbeddings,
+    /// Turn the embeddings into pgvector's `vector`.
+    ToVector,
+    /// Turn the embeddings into pgvector's `halfvec`.
+    ToHalfVec,
 }
 
 impl ChoiceId {
@@ -77,6 +83,7 @@ impl ChoiceId {
             ChoiceId::RevertSettings => "revert".into(),
             ChoiceId::KeepSettings => "keep".into(),
             ChoiceId::SaveSql => "save SQL".into(),
+            ChoiceId::KeepEmbeddings => "keep".into(),
             other => other.slug().into(),
         }
     }
@@ -103,6 +110,9 @@ impl ChoiceId {
             ChoiceId::KeepSettings => "keep-settings",
             ChoiceId::RestoreFiles => "restore",
             ChoiceId::RestoreAnyway => "restore-anyway",
+            ChoiceId::KeepEmbeddings => "keep-embeddings",
+            ChoiceId::ToVector => "vector",
+            ChoiceId::ToHalfVec => "halfvec",
         }
     }
 }
@@ -150,6 +160,8 @@ pub enum Question {
     SettingsInvalid,
     /// Roll the project's files back from the backup (Done)?
     Restore,
+    /// The SQLite file holds embeddings: keep them, or make them pgvector columns?
+    Embeddings,
 }
 
 /// The copy's answers so far. `None`: not asked yet.
@@ -429,6 +441,33 @@ pub fn driver_question(check: &DriverCheck) -> (String, Vec<Choice>) {
     )
 }
 
+/// The embeddings question: what was found (`lines`), and the three answers.
+pub fn embeddings_question(lines: &[String]) -> (String, Vec<Choice>) {
+    (
+        format!(
+            "The SQLite file holds embeddings:\n{}\nKeep them as they are, or make them \
+             pgvector columns with an HNSW (cosine) index? v or h writes models.py, \
+             requirements.txt and a generated migration (backed up, the diff in the log, \
+             undone by dj2pg restore) and installs pgvector-python if missing. The vector \
+             extension needs the admin (Fix permissions) or your provider.",
+            lines.join("\n")
+        ),
+        vec![
+            choice(ChoiceId::KeepEmbeddings, 'k', "Keep them as they are"),
+            choice(
+                ChoiceId::ToVector,
+                'v',
+                "vector (float4, exact for float32)",
+            ),
+            choice(
+                ChoiceId::ToHalfVec,
+                'h',
+                "halfvec (half the space, ~3 digits)",
+            ),
+        ],
+    )
+}
+
 /// The git tree's state in a few words.
 pub fn git_words(git: &GitState) -> String {
     match git {
@@ -623,6 +662,8 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
         Question::SettingsWrite => ChoiceId::WriteSettings,
         Question::SettingsInvalid => ChoiceId::RevertSettings,
         Question::Restore => ChoiceId::Abort,
+        // Decided by `--embeddings` before Create schema asks.
+        Question::Embeddings => ChoiceId::KeepEmbeddings,
     }
 }
 

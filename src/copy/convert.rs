@@ -10,6 +10,7 @@
 use super::jsonb::JsonError;
 use super::numeric::Decimal;
 use super::types::PgType;
+use super::vector::{self, VecKind};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset as _, TimeZone, Timelike};
 use rusqlite::types::ValueRef;
 use std::borrow::Cow;
@@ -226,33 +227,16 @@ pub fn encode(
             inet(s.trim(), *ty == PgType::Cidr, out)?;
         }
         PgType::Array { elem, elem_oid } => array(v, elem, *elem_oid, out)?,
-        PgType::Vector(dim) => {
-            let values = floats(v, 4)?;
-            if let Some(d) = dim {
-                if values.len() != *d {
-                    return Err(issue(format!(
-                        "has {} dimensions, the column is vector({d})",
-                        values.len()
-                    )));
-                }
-            }
-            if values
-                .iter()
-                .any(|f| !f.is_finite() || !(*f as f32).is_finite())
-            {
-                return Err(issue("a vector cannot hold NaN or infinite values"));
-            }
-            if values.len() > VECTOR_MAX_DIM {
-                return Err(issue(format!(
-                    "has {} dimensions; pgvector holds at most {VECTOR_MAX_DIM}",
-                    values.len()
-                )));
-            }
-            out.extend_from_slice(&(values.len() as i16).to_be_bytes());
-            out.extend_from_slice(&0i16.to_be_bytes());
-            for f in values {
-                out.extend_from_slice(&(f as f32).to_be_bytes());
-            }
+        PgType::Vector(dim) | PgType::HalfVec(dim) => {
+            let kind = if matches!(ty, PgType::HalfVec(_)) {
+                VecKind::Half
+            } else {
+                VecKind::Vector
+            };
+            let mut e = vector::Elements::default();
+            vector::elements(v, *dim, None, false, &mut e)
+                .and_then(|()| vector::encode(&e, kind, *dim, out))
+                .map_err(|i| issue(i.describe()))?;
         }
         PgType::TsVector | PgType::Other(_) => {
             return Err(issue(format!("the type {} is not copied", ty.sql_name())));
@@ -742,9 +726,6 @@ fn inet(s: &str, cidr: bool, out: &mut Vec<u8>) -> Result<(), Issue> {
     out.extend_from_slice(&bytes);
     Ok(())
 }
-
-/// pgvector's largest `vector`.
-const VECTOR_MAX_DIM: usize = 16_000;
 
 /// Numbers of a JSON array text, or a packed little-endian float blob of `width` bytes each.
 fn floats(v: ValueRef<'_>, width: usize) -> Result<Vec<f64>, Issue> {

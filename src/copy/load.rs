@@ -162,10 +162,10 @@ pub fn run(
     }
 
     // The tasks, group by group, and what each locks besides its own tables.
-    let bulk_ok = if cx.settings.bulk {
-        bulk::eligible(&mut pg, plan)?
+    let (bulk_ok, vector_indexed): (Vec<bool>, Vec<bool>) = if cx.settings.bulk {
+        bulk::eligible(&mut pg, plan)?.into_iter().unzip()
     } else {
-        vec![false; n]
+        (vec![false; n], vec![false; n])
     };
     // The table that is most of the work loads in slices on every connection instead of in
     // one bulk transaction (which would leave the other connections idle meanwhile).
@@ -179,13 +179,17 @@ pub fn run(
     let mut locks: schedule::Locks = Vec::with_capacity(plan.groups.len());
     for (g, group) in plan.groups.iter().enumerate() {
         let rows: u64 = group.iter().map(|&t| plan.tables[t].source_rows).sum();
+        // A pgvector index is built once after the load (bulk mode), never row by row.
         let long_pole = matches!(group[..], [t] if !keep[t]
+            && !vector_indexed[t]
             && plan.tables[t].has_rowid
             && !plan.tables[t].references_itself()
             && rows >= cx.settings.bulk_min_rows.max(super::weight::SPLIT_MIN_ROWS)
             && super::weight::is_long_pole(work[t], total_work, cx.jobs()));
-        let in_bulk =
-            rows >= cx.settings.bulk_min_rows && group.iter().all(|&t| bulk_ok[t]) && !long_pole;
+        let in_bulk = (rows >= cx.settings.bulk_min_rows
+            || group.iter().any(|&t| vector_indexed[t]))
+            && group.iter().all(|&t| bulk_ok[t])
+            && !long_pole;
         // Referencing tables to empty along (FREEZE): only those this run reloads after
         // this group (or that are empty anyway), and no PostgreSQL-only referrer.
         // (PostgreSQL wants every table referencing a truncated one in the same statement.)

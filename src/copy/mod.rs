@@ -21,6 +21,7 @@
 mod batch;
 mod bulk;
 mod convert;
+pub mod embeddings;
 pub mod jsonb;
 mod load;
 pub mod names;
@@ -37,6 +38,7 @@ pub mod sync;
 mod task;
 mod tracker;
 mod types;
+pub mod vector;
 mod verify;
 mod weight;
 

@@ -42,6 +42,8 @@ pub enum PgType {
     },
     /// pgvector's `vector(dim)`.
     Vector(Option<usize>),
+    /// pgvector's `halfvec(dim)`.
+    HalfVec(Option<usize>),
     /// `tsvector`: derived data, never copied (rebuilt from the text columns).
     TsVector,
     /// Anything else, by its SQL name: not copied by this engine.
@@ -89,6 +91,7 @@ impl PgType {
             "inet" => PgType::Inet,
             "cidr" => PgType::Cidr,
             "vector" => PgType::Vector((typmod > 0).then_some(typmod as usize)),
+            "halfvec" => PgType::HalfVec((typmod > 0).then_some(typmod as usize)),
             "tsvector" => PgType::TsVector,
             name if name.starts_with('_') => match elem {
                 Some((elem_name, elem_oid)) => {
@@ -161,6 +164,8 @@ impl PgType {
             PgType::Array { elem, .. } => format!("{}[]", elem.sql_name()),
             PgType::Vector(Some(n)) => format!("vector({n})"),
             PgType::Vector(None) => "vector".into(),
+            PgType::HalfVec(Some(n)) => format!("halfvec({n})"),
+            PgType::HalfVec(None) => "halfvec".into(),
             PgType::TsVector => "tsvector".into(),
             PgType::Other(name) => name.clone(),
         }

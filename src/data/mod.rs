@@ -7,6 +7,7 @@ pub mod backup;
 pub mod commands;
 pub mod copy;
 pub mod django;
+pub mod embeddings;
 pub mod pg;
 pub mod privileges;
 pub mod report;

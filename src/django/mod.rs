@@ -14,6 +14,8 @@ mod introspect;
 pub mod migrations;
 mod model_names;
 pub mod overlay;
+pub mod pgvector;
+pub mod pgvector_plan;
 mod python;
 mod scan;
 pub mod schema_diff;

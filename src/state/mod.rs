@@ -129,6 +129,9 @@ pub struct Migration {
     pub migration_scan: Option<MigrationScan>,
     #[serde(default)]
     pub reset_selection: Vec<String>,
+    /// The embeddings answer (asked at the start of Create schema when there are any).
+    #[serde(default)]
+    pub embeddings: Option<crate::data::embeddings::EmbeddingsChoice>,
     #[serde(default)]
     pub reset_report: Option<ResetReport>,
     #[serde(default)]
@@ -277,6 +280,10 @@ pub enum JobEvent {
     SchemaCreated(Box<CreateSchemaReport>),
     /// The driver install finished.
     DriverInstalled(Box<DriverInstall>),
+    /// The SQLite file's embeddings, described line by line (none: empty).
+    EmbeddingsFound(Vec<String>),
+    /// The pgvector change was made (its lines went to the log).
+    EmbeddingsApplied(crate::data::embeddings::EmbeddingsChoice),
     /// Update settings planned its change (nothing written yet).
     SettingsPlanned(Box<RewritePlan>),
     /// The settings were written (or, pasted by hand, only checked) and validated.
@@ -378,6 +385,21 @@ pub enum Effect {
     },
     /// Install the PostgreSQL driver into the project's Python.
     InstallDriver { job: JobId, check: DriverCheck },
+    /// Look for embeddings in the SQLite file (read-only), before Create schema's migrate.
+    FindEmbeddings {
+        job: JobId,
+        discovery: Box<Discovery>,
+    },
+    /// Make the chosen pgvector change: extension, pgvector-python, project files (backed
+    /// up), as `crate::embeddings::run` does.
+    ApplyEmbeddings {
+        job: JobId,
+        discovery: Box<Discovery>,
+        backup_dir: Option<PathBuf>,
+        target: ConnConfig,
+        admin: Option<ConnConfig>,
+        choice: crate::data::embeddings::EmbeddingsChoice,
+    },
     /// Find where DATABASES is set and plan the env-driven rewrite (writes nothing).
     PlanSettings {
         job: JobId,
@@ -472,6 +494,7 @@ impl Migration {
             backup: None,
             migration_scan: None,
             reset_selection: Vec::new(),
+            embeddings: None,
             reset_report: None,
             regenerated: None,
             dry_run: None,

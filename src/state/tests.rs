@@ -1,6 +1,7 @@
 //! Transition tests: pure, no IO, one per rule of the state machine.
 
 use super::*;
+mod embeddings_tests;
 mod resume_tests;
 use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
 use crate::data::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
@@ -741,6 +742,8 @@ mod schema_steps {
 
     fn at(step: Step) -> Migration {
         let mut m = at_copy();
+        // The embeddings question (tests/embeddings_tests.rs) is answered.
+        m.embeddings = Some(crate::data::embeddings::EmbeddingsChoice::Keep);
         for s in Step::ALL {
             if s >= step && s.built() {
                 m.step_mut(s).status = Status::Pending;

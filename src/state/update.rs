@@ -264,6 +264,7 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match kind {
         Question::PermissionFix => schema_steps::decide_permissions(m, id, fx),
         Question::InstallDriver => schema_steps::decide_driver(m, id, fx),
+        Question::Embeddings => schema_steps::decide_embeddings(m, id, fx),
         Question::GitNotClean => backup_steps::decide_git(m, id, fx),
         Question::ResetConfirm => backup_steps::decide_reset(m, id, fx),
         Question::SettingsWrite => finish_steps::decide_settings(m, id, fx),
@@ -430,6 +431,8 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
         JobEvent::DbaScriptSaved(path) => schema_steps::dba_script_saved(m, path, fx),
         JobEvent::SchemaCreated(r) => schema_steps::schema_created(m, *r, fx),
         JobEvent::DriverInstalled(r) => schema_steps::driver_installed(m, *r, fx),
+        JobEvent::EmbeddingsFound(lines) => schema_steps::embeddings_found(m, lines, fx),
+        JobEvent::EmbeddingsApplied(c) => schema_steps::embeddings_applied(m, c, fx),
         JobEvent::Cancelled => {
             let message = format!(
                 "Cancelled by you; nothing is lost. {}",

