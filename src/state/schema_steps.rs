@@ -9,7 +9,7 @@
 //! - Create schema: `migrate` as the role that will own the tables; a missing driver asks to
 //!   install it; a permission failure sends the user back to Fix permissions.
 
-use super::update::{finish, next_job, running, set_status, stop};
+use super::update::{fail, finish, next_job, running, set_status, stop};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
