@@ -195,7 +195,7 @@ impl TempCluster {
             user: user.into(),
             sslmode: SslMode::Require,
             sslrootcert: None,
-            connect_timeout: None,
+            ..ConnConfig::default()
         }
     }
     /// `doadmin` at the app database, `sslmode=require`.

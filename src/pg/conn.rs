@@ -5,7 +5,8 @@
 //! file, `verify-full` also checks the host name. The password is a [`Secret`]: it is never
 //! serialized, and its `Debug`/`Display` are masked.
 
-pub use crate::data::pg::{ConnConfig, ConnectError, Field, SslMode};
+use crate::data::pg::TARGET_SESSION_ATTRS;
+pub use crate::data::pg::{ChannelBinding, ConnConfig, ConnectError, Field, SslMode};
 use anyhow::{Context, Result, bail};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
@@ -38,8 +39,18 @@ impl fmt::Debug for Secret {
 impl ConnConfig {
     /// Parse `postgresql://user:password@host:port/db?sslmode=require&sslrootcert=/ca.crt`.
     /// Returns the settings and, separately, the password if the URL carried one.
+    ///
+    /// Every libpq parameter a provider's connection string carries is accepted: the ones
+    /// that change how dj2pg connects are honoured (`sslmode`, `sslrootcert` — `system` too —,
+    /// `connect_timeout`, `channel_binding`, `target_session_attrs`, `options`,
+    /// `sslnegotiation`); the ones that only tune the socket or name the client are accepted
+    /// and left to libpq defaults ([`IGNORED_PARAMETERS`]).
     pub fn from_url(input: &str) -> Result<(ConnConfig, Option<Secret>)> {
-        let url = url::Url::parse(input.trim()).with_context(|| {
+        let input = input.trim();
+        if let Some(message) = super::url_shape::unencoded_password(input) {
+            bail!("{message}");
+        }
+        let url = url::Url::parse(input).with_context(|| {
             "the URL is not of the form postgresql://user:password@host:port/database".to_string()
         })?;
         if !matches!(url.scheme(), "postgres" | "postgresql") {
@@ -48,8 +59,11 @@ impl ConnConfig {
                 url.scheme()
             );
         }
-        let decode = |s: &str| {
-            percent_decode(s).with_context(|| format!("the URL has a bad %-escape in {s:?}"))
+        // What a bad escape names: never the password's own text.
+        let decode = |s: &str, what: &str| {
+            percent_decode(s).with_context(|| {
+                format!("the URL's {what} has %-escapes that do not decode to UTF-8 text (write a % itself as %25)")
+            })
         };
         let host = url
             .host_str()
@@ -57,9 +71,13 @@ impl ConnConfig {
             .context("the URL has no host")?
             .trim_matches(|c| c == '[' || c == ']')
             .to_string();
-        let user = decode(url.username())?;
-        let password = url.password().map(decode).transpose()?.map(Secret::new);
-        let dbname = decode(url.path().trim_start_matches('/'))?;
+        let user = decode(url.username(), "user name")?;
+        let password = url
+            .password()
+            .map(|p| decode(p, "password"))
+            .transpose()?
+            .map(Secret::new);
+        let dbname = decode(url.path().trim_start_matches('/'), "database name")?;
         let mut config = ConnConfig {
             host,
             port: url.port().unwrap_or(5432),
@@ -70,25 +88,85 @@ impl ConnConfig {
             },
             user,
             sslmode: SslMode::Prefer,
-            sslrootcert: None,
-            connect_timeout: None,
+            ..ConnConfig::default()
         };
+        let mut sslmode_given = false;
         for (key, value) in url.query_pairs() {
+            let value = value.trim();
             match key.as_ref() {
                 "sslmode" => {
-                    config.sslmode = SslMode::parse(&value).with_context(|| {
+                    sslmode_given = true;
+                    config.sslmode = SslMode::parse(value).with_context(|| {
                         format!("sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full")
                     })?
                 }
-                "sslrootcert" => config.sslrootcert = Some(PathBuf::from(value.as_ref())),
+                "sslrootcert" => config.sslrootcert = Some(PathBuf::from(value)),
                 "connect_timeout" => {
-                    config.connect_timeout = Some(value.trim().parse().with_context(|| {
+                    config.connect_timeout = Some(value.parse().with_context(|| {
                         format!("connect_timeout={value} is not a whole number of seconds")
                     })?)
                 }
-                "application_name" | "options" => {}
-                other => bail!("the URL parameter {other:?} is not supported by dj2pg"),
+                "channel_binding" => {
+                    config.channel_binding =
+                        Some(ChannelBinding::parse(value).with_context(|| {
+                            format!(
+                                "channel_binding={value} is not one of disable, prefer, require"
+                            )
+                        })?)
+                }
+                "target_session_attrs" => {
+                    if !TARGET_SESSION_ATTRS.contains(&value) {
+                        bail!(
+                            "target_session_attrs={value} is not one of {}",
+                            TARGET_SESSION_ATTRS.join(", ")
+                        );
+                    }
+                    config.target_session_attrs = Some(value.to_string());
+                }
+                "options" => config.options = Some(value.to_string()).filter(|o| !o.is_empty()),
+                "sslnegotiation" => {
+                    config.ssl_direct = match value {
+                        "postgres" => false,
+                        "direct" => true,
+                        _ => bail!("sslnegotiation={value} is not one of postgres, direct"),
+                    }
+                }
+                k if IGNORED_PARAMETERS.contains(&k) => {}
+                other => bail!(
+                    "the URL parameter {other:?} is not one dj2pg can honour: remove it from the \
+                     URL (dj2pg understands sslmode, sslrootcert, connect_timeout, \
+                     channel_binding, target_session_attrs, options, sslnegotiation)"
+                ),
             }
+        }
+        if config.is_system_ca() {
+            // libpq: sslrootcert=system defaults to verify-full and refuses anything weaker,
+            // because the system's CAs would vouch for any host with a public certificate.
+            if !sslmode_given {
+                config.sslmode = SslMode::VerifyFull;
+            } else if config.sslmode != SslMode::VerifyFull {
+                bail!(
+                    "sslrootcert=system needs sslmode=verify-full (libpq refuses sslmode={} with \
+                     it): the system's CAs vouch for any host with a public certificate, so \
+                     only the host name check makes them mean something",
+                    config.sslmode.as_str()
+                );
+            }
+        }
+        if config.ssl_direct && matches!(config.sslmode, SslMode::Disable | SslMode::Prefer) {
+            bail!(
+                "sslnegotiation=direct needs sslmode=require or stronger (it starts TLS at once, \
+                 with no fallback; libpq refuses sslmode={})",
+                config.sslmode.as_str()
+            );
+        }
+        if config.channel_binding == Some(ChannelBinding::Require)
+            && config.sslmode == SslMode::Disable
+        {
+            bail!(
+                "channel_binding=require binds the login to TLS, which sslmode=disable turns \
+                 off: use sslmode=require (or remove channel_binding)"
+            );
         }
         if config.user.is_empty() {
             bail!("the URL has no user name (postgresql://USER:password@host/db)");
@@ -109,8 +187,9 @@ impl ConnConfig {
         if let Some(ca) = &self.sslrootcert {
             s.push_str(&format!("&sslrootcert={}", ca.display()));
         }
-        if let Some(t) = self.connect_timeout {
-            s.push_str(&format!("&connect_timeout={t}"));
+        for (name, value) in self.libpq_parameters() {
+            let value: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            s.push_str(&format!("&{name}={value}"));
         }
         s
     }
@@ -276,9 +355,18 @@ impl ConnConfig {
             .dbname(&self.dbname)
             .user(&self.user)
             .application_name("dj2pg")
-            // Naive timestamps are UTC in Django's SQLite files; never let the role's or the
-            // server's default time zone reinterpret them.
-            .options(&format!("-c TimeZone=UTC {options}"));
+            .options(&self.startup_options(options))
+            .channel_binding(match self.channel_binding.unwrap_or_default() {
+                ChannelBinding::Disable => postgres::config::ChannelBinding::Disable,
+                ChannelBinding::Prefer => postgres::config::ChannelBinding::Prefer,
+                ChannelBinding::Require => postgres::config::ChannelBinding::Require,
+            })
+            .target_session_attrs(self.own_session_attrs())
+            .ssl_negotiation(if self.ssl_direct {
+                postgres::config::SslNegotiation::Direct
+            } else {
+                postgres::config::SslNegotiation::Postgres
+            });
         if let Some(p) = self.resolve_password(password) {
             pg.password(p.expose());
         }
@@ -289,6 +377,35 @@ impl ConnConfig {
         });
         let tls = self.tls_connector()?;
         Ok((pg, tls))
+    }
+
+    /// `target_session_attrs` for dj2pg's own sessions: as given for `any`, `read-write` and
+    /// `primary` (checked like `read-write`); dj2pg writes, so the read-only values
+    /// (`read-only`, `standby`, `prefer-standby`) also mean a server that accepts writes here —
+    /// they stay in the written settings for the app. Unset: `any`, no extra round trip.
+    fn own_session_attrs(&self) -> postgres::config::TargetSessionAttrs {
+        match self.target_session_attrs.as_deref() {
+            None | Some("any") => postgres::config::TargetSessionAttrs::Any,
+            Some(_) => postgres::config::TargetSessionAttrs::ReadWrite,
+        }
+    }
+
+    /// The startup packet's `options`: the URL's own (Neon's `endpoint=…`) first, then
+    /// `TimeZone=UTC` and the caller's `-c name=value` settings.
+    pub fn startup_options(&self, extra: &str) -> String {
+        // Naive timestamps are UTC in Django's SQLite files; never let the role's or the
+        // server's default time zone reinterpret them.
+        let mut o = String::new();
+        if let Some(url) = &self.options {
+            o.push_str(url);
+            o.push(' ');
+        }
+        o.push_str("-c TimeZone=UTC");
+        if !extra.trim().is_empty() {
+            o.push(' ');
+            o.push_str(extra.trim());
+        }
+        o
     }
 
     fn tls_connector(&self) -> Result<MakeTlsConnector, ConnectError> {
@@ -312,7 +429,33 @@ impl ConnConfig {
         };
         let mut builder = SslConnector::builder(SslMethod::tls_client())
             .map_err(|e| tls_err(Field::SslMode, format!("could not set up TLS: {e}")))?;
+        if self.ssl_direct {
+            // Direct TLS (PostgreSQL 17) requires the "postgresql" ALPN protocol.
+            postgres_openssl::set_postgresql_alpn(&mut builder)
+                .map_err(|e| tls_err(Field::SslMode, format!("could not set up TLS: {e}")))?;
+        }
         match self.sslmode {
+            SslMode::VerifyCa | SslMode::VerifyFull if self.is_system_ca() => {
+                let bundle = system_ca_bundle().ok_or_else(|| {
+                    tls_err(
+                        Field::CaFile,
+                        "sslrootcert=system: no system CA bundle was found (looked at \
+                         $SSL_CERT_FILE and the usual places such as \
+                         /etc/ssl/certs/ca-certificates.crt; on Debian install ca-certificates)"
+                            .into(),
+                    )
+                })?;
+                builder.set_ca_file(&bundle).map_err(|e| {
+                    tls_err(
+                        Field::CaFile,
+                        format!(
+                            "the system CA bundle {} could not be read: {e}",
+                            bundle.display()
+                        ),
+                    )
+                })?;
+                builder.set_verify(SslVerifyMode::PEER);
+            }
             SslMode::VerifyCa | SslMode::VerifyFull => {
                 let ca = self.sslrootcert.as_deref().ok_or_else(|| {
                     tls_err(
@@ -340,6 +483,22 @@ impl ConnConfig {
     /// Whether TLS checks the server's name against its certificate (verify-full only).
     pub fn verify_hostname(&self) -> bool {
         self.sslmode == SslMode::VerifyFull
+    }
+
+    /// `channel_binding=require` and the login was not bound to the TLS channel.
+    pub(crate) fn channel_binding_refused(&self) -> ConnectError {
+        ConnectError {
+            field: Field::SslMode,
+            message: format!(
+                "channel_binding=require, but {}:{} did not bind the login to TLS \
+                 (SCRAM-SHA-256-PLUS): it needs TLS in use (sslmode=require or stronger) and \
+                 scram-sha-256 password authentication (PostgreSQL 11+); a server that logs \
+                 in with md5, a plain password or no password, or a pool or proxy that ends TLS \
+                 itself, cannot bind. Remove channel_binding=require only if you trust the \
+                 network path",
+                self.host, self.port
+            ),
+        }
     }
 
     /// Something answered at host:port but it is not PostgreSQL (a web server, say).
@@ -389,6 +548,24 @@ impl ConnConfig {
         }
         let text = full_chain(e);
         let lower = text.to_lowercase();
+        if lower.contains("channel binding") {
+            return self.channel_binding_refused();
+        }
+        if lower.contains("does not allow writes") {
+            return err(
+                Field::Host,
+                format!(
+                    "{}:{} accepts only reads (a standby or read replica); dj2pg writes, so it \
+                     needs the primary's host{}",
+                    self.host,
+                    self.port,
+                    self.target_session_attrs
+                        .as_deref()
+                        .map(|t| format!(" (target_session_attrs={t} stays in the settings)"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
         if lower.contains("password missing") || lower.contains("password authentication") {
             err(
                 Field::Password,
@@ -453,6 +630,21 @@ impl ConnConfig {
     }
 }
 
+/// libpq parameters a provider's string may carry that change nothing dj2pg must honour:
+/// the client's name, socket keep-alives, GSSAPI encryption (never offered by managed
+/// servers; TLS is used instead), the client encoding (dj2pg always speaks UTF-8).
+pub const IGNORED_PARAMETERS: [&str; 9] = [
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "gssencmode",
+    "client_encoding",
+];
+
 /// The default of [`ConnConfig::connect_timeout`], libpq's advice for interactive use.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -499,6 +691,24 @@ pub(crate) fn probe(config: &ConnConfig, timeout: Option<Duration>) -> Probe {
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Probe::NotPostgres,
         Err(_) => Probe::Unknown,
     }
+}
+
+/// The operating system's CA bundle for `sslrootcert=system` (OpenSSL is built into dj2pg,
+/// so its own default paths would not be the system's): `$SSL_CERT_FILE`, else the first
+/// bundle found where Debian/Ubuntu, Fedora/RHEL, Alpine/macOS and openSUSE keep it.
+fn system_ca_bundle() -> Option<PathBuf> {
+    let env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    env.into_iter()
+        .chain(
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+                "/etc/ssl/ca-bundle.pem",
+            ]
+            .map(PathBuf::from),
+        )
+        .find(|p| p.is_file())
 }
 
 fn check_readable(path: &Path) -> Result<(), ConnectError> {
@@ -626,6 +836,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no user"), "{e}");
+    }
+
+    #[test]
+    fn provider_parameters_are_accepted_and_kept() {
+        let (c, pw) = ConnConfig::from_url(
+            "postgresql://neondb_owner:npg_x@ep-x-123.eu-central-1.aws.neon.tech/neondb?sslmode=require&channel_binding=require",
+        )
+        .unwrap();
+        assert_eq!(c.channel_binding, Some(ChannelBinding::Require));
+        assert_eq!(c.sslmode, SslMode::Require);
+        assert_eq!(pw.unwrap().expose(), "npg_x");
+        assert!(c.display_url().contains("channel_binding=require"));
+        let (c, _) = ConnConfig::from_url(
+            "postgresql://u@h/db?options=endpoint%3Dep-x-123&target_session_attrs=read-write\
+             &sslnegotiation=direct&sslmode=require&application_name=x&keepalives=1",
+        )
+        .unwrap();
+        assert_eq!(c.options.as_deref(), Some("endpoint=ep-x-123"));
+        assert_eq!(c.target_session_attrs.as_deref(), Some("read-write"));
+        assert!(c.ssl_direct);
+        assert_eq!(
+            c.startup_options("-c lock_timeout=5s"),
+            "endpoint=ep-x-123 -c TimeZone=UTC -c lock_timeout=5s"
+        );
+        assert!(c.display_url().contains("options=endpoint%3Dep-x-123"));
+    }
+
+    #[test]
+    fn sslrootcert_system_means_verify_full_and_refuses_weaker() {
+        let (c, _) = ConnConfig::from_url("postgresql://u@h/db?sslrootcert=system").unwrap();
+        assert_eq!(c.sslmode, SslMode::VerifyFull);
+        assert!(c.is_system_ca());
+        let e = ConnConfig::from_url("postgresql://u@h/db?sslrootcert=system&sslmode=require")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs sslmode=verify-full"), "{e}");
+        let e = ConnConfig::from_url("postgresql://u@h/db?sslnegotiation=direct")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sslmode=require or stronger"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_escape_in_the_password_never_shows_it() {
+        let e = ConnConfig::from_url("postgresql://u:ab%FFcd@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("password") && !e.contains("ab%FFcd"), "{e}");
     }
 
     #[test]

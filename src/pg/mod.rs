@@ -6,9 +6,10 @@ pub mod cluster;
 mod conn;
 mod info;
 pub mod privileges;
+mod url_shape;
 pub mod wire;
 
-pub use conn::{ConnConfig, ConnectError, Field, Secret, SslMode, percent_decode};
+pub use conn::{ChannelBinding, ConnConfig, ConnectError, Field, Secret, SslMode, percent_decode};
 pub use info::{ServerInfo, describe};
 
 /// `"name"` with any `"` doubled: a PostgreSQL (and SQLite) identifier, safe in SQL text.

@@ -70,13 +70,21 @@ pub fn settings_target(m: &Migration) -> SettingsTarget {
             user: String::new(),
             sslmode: crate::data::pg::SslMode::Require,
             sslrootcert: None,
-            connect_timeout: None,
+            ..Default::default()
         });
     if let Some(user) = m
         .applied_recipe()
         .map(|r| r.roles_after.settings_user.clone())
     {
         config.user = user;
+    }
+    // The sslmode written is at least what was used: a URL without one means libpq's
+    // `prefer`, which a machine on the path can downgrade to no encryption at all. dj2pg's
+    // own connection used TLS, so the app is told to insist on it.
+    if config.sslmode == crate::data::pg::SslMode::Prefer
+        && m.server.as_ref().is_some_and(|s| s.tls)
+    {
+        config.sslmode = crate::data::pg::SslMode::Require;
     }
     SettingsTarget::from_conn(&config, m.search_path())
 }

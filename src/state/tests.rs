@@ -48,7 +48,7 @@ fn target() -> ConnConfig {
         user: "app".into(),
         sslmode: SslMode::Require,
         sslrootcert: None,
-        connect_timeout: None,
+        ..ConnConfig::default()
     }
 }
 

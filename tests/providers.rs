@@ -1,0 +1,267 @@
+//! Managed providers' role models and connection strings, simulated on the harness's real
+//! PostgreSQL 15 and 17 (issue 19): a hidden superuser makes the provider's roles with their
+//! attributes and groups, then `dj2pg migrate` runs headless with the string the provider's
+//! console hands out, and the app reads and writes through Django with the settings dj2pg
+//! wrote (only the password given, every other value the written default).
+
+mod common;
+
+use dj2pg::pg::Secret;
+use dj2pg::pg::cluster::TempCluster;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dj2pg(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dj2pg"));
+    cmd.args(args)
+        .env("DJ2PG_STATE_DIR", state_dir)
+        .env_remove("PGPASSWORD")
+        .env_remove("DJ2PG_TARGET_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run dj2pg")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A password a provider would generate: letters and digits only.
+fn password() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(7);
+    format!("Pw{nanos:x}{:x}", std::process::id())
+}
+
+/// Run statements one by one as the hidden superuser, in database `db`.
+fn as_superuser(c: &TempCluster, db: &str, statements: &[String]) {
+    let mut su = c.superuser();
+    su.dbname = db.into();
+    for sql in statements {
+        common::exec(&su, c.superuser_password(), sql);
+    }
+}
+
+/// The headless whole flow on `project` with `url` (password in the URL, as pasted).
+fn migrate(tmp: &Path, project: &Path, python: &Path, url: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "migrate",
+        "--project",
+        project.to_str().unwrap(),
+        "--python",
+        python.to_str().unwrap(),
+        "--allow-dirty",
+        "--to",
+        url,
+        "--yes",
+    ];
+    args.extend_from_slice(extra);
+    dj2pg(&tmp.join("state"), &args, &[])
+}
+
+/// The app, through Django and the written settings, with only the password given: counts,
+/// creates, changes and deletes a row. Returns what the script printed.
+fn django_reads_and_writes(python: &Path, project: &Path, password: &str) -> String {
+    let orm = r#"
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiproto.settings")
+django.setup()
+from django.db import connection
+from classifier.models import Label
+n = Label.objects.count()
+l = Label.objects.create(name="provider-check")
+l.name = "provider-checked"; l.save()
+l.delete()
+with connection.cursor() as c:
+    c.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    tls = c.fetchone()[0]
+print("orm-ok", connection.settings_dict["USER"], n, "tls" if tls else "plain")
+"#;
+    let out = Command::new(python)
+        .args(["-c", orm])
+        .current_dir(project)
+        .env_remove("PGPASSWORD")
+        .env_remove("DATABASE_URL")
+        .env("POSTGRES_PASSWORD", password)
+        .output()
+        .expect("run the project's Python");
+    let t = text(&out);
+    assert!(
+        out.status.success(),
+        "Django with the written settings:\n{t}"
+    );
+    t
+}
+
+fn settings_py(project: &Path) -> String {
+    std::fs::read_to_string(project.join("aiproto/settings.py")).expect("settings.py")
+}
+
+/// Neon: the database's owner `neondb_owner`, in `neon_superuser` (CREATEDB CREATEROLE), and
+/// the console's string with `sslmode=require&channel_binding=require`.
+fn neon(major: u32) {
+    let python = common::django_venv();
+    let cluster = common::cluster_pg(major);
+    let pw = password();
+    as_superuser(
+        &cluster,
+        "postgres",
+        &[
+            "CREATE ROLE neon_superuser NOLOGIN CREATEDB CREATEROLE".into(),
+            format!(
+                "CREATE ROLE neondb_owner LOGIN PASSWORD '{pw}' CREATEDB CREATEROLE \
+                 IN ROLE neon_superuser"
+            ),
+            "CREATE DATABASE neondb OWNER neondb_owner".into(),
+        ],
+    );
+    let (tmp, project) = common::sample_project(300);
+    let url = format!(
+        "postgresql://neondb_owner:{pw}@127.0.0.1:{}/neondb?sslmode=require&channel_binding=require",
+        cluster.port()
+    );
+    let out = migrate(tmp.path(), &project, &python, &url, &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains("not supported"), "{t}");
+    assert!(
+        t.contains("channel_binding=require"),
+        "the target states it: {t}"
+    );
+    assert!(!t.contains(&pw), "the password reached the output: {t}");
+    let settings = settings_py(&project);
+    assert!(
+        settings.contains("\"channel_binding\": \"require\""),
+        "channel_binding carried into the settings:\n{settings}"
+    );
+    assert!(!settings.contains(&pw), "password in settings.py");
+    let orm = django_reads_and_writes(&python, &project, &pw);
+    assert!(orm.contains("orm-ok neondb_owner"), "{orm}");
+    assert!(orm.contains("tls"), "{orm}");
+}
+
+#[test]
+fn neon_console_string_with_channel_binding_passes_the_whole_flow_on_pg15() {
+    neon(15);
+}
+
+#[test]
+fn neon_console_string_with_channel_binding_passes_the_whole_flow_on_pg17() {
+    neon(17);
+}
+
+/// Heroku: the one credential owns the database and `public`, cannot create roles or
+/// databases; its URL (`postgres://`) has no sslmode. dj2pg connects over TLS (libpq's
+/// `prefer`), so the settings it writes must insist on TLS: `require`, never `prefer`.
+#[test]
+fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer() {
+    let python = common::django_venv();
+    let cluster = common::cluster();
+    let pw = password();
+    as_superuser(
+        &cluster,
+        "postgres",
+        &[
+            format!("CREATE ROLE u1abcdef LOGIN PASSWORD '{pw}' NOCREATEDB NOCREATEROLE"),
+            "CREATE DATABASE d9xyz OWNER u1abcdef".into(),
+        ],
+    );
+    as_superuser(
+        &cluster,
+        "d9xyz",
+        &["ALTER SCHEMA public OWNER TO u1abcdef".into()],
+    );
+    let (tmp, project) = common::sample_project(300);
+    let url = format!(
+        "postgres://u1abcdef:{pw}@127.0.0.1:{}/d9xyz",
+        cluster.port()
+    );
+    let out = migrate(tmp.path(), &project, &python, &url, &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let settings = settings_py(&project);
+    assert!(
+        settings.contains("os.environ.get(\"POSTGRES_SSLMODE\", \"require\")"),
+        "TLS was used, so the written sslmode is require:\n{settings}"
+    );
+    assert!(!settings.contains("\"prefer\""), "{settings}");
+    let orm = django_reads_and_writes(&python, &project, &pw);
+    assert!(
+        orm.contains("orm-ok u1abcdef") && orm.contains("tls"),
+        "{orm}"
+    );
+}
+
+/// Issue 18: a password with `@`, `#` and `/` pasted unencoded is refused before any step,
+/// with the encoded form shown masked, never the password.
+#[test]
+fn an_unencoded_password_is_refused_with_its_encoded_form_and_never_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let python = common::django_venv();
+    let (_t, project) = common::sample_project(50);
+    let out = migrate(
+        tmp.path(),
+        &project,
+        &python,
+        "postgresql://app:p@ss#w/rd@127.0.0.1:55499/db?sslmode=require",
+        &[],
+    );
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("Percent-encode the password"), "{t}");
+    assert!(t.contains("app:…%40…%23…%2F…@127.0.0.1:55499/db"), "{t}");
+    assert!(t.contains("PGPASSWORD"), "{t}");
+    for part in ["p@ss", "ss#w", "w/rd"] {
+        assert!(!t.contains(part), "{part} shown: {t}");
+    }
+    assert!(
+        !project.join(".dj2pg").exists(),
+        "no backup behind a refused URL"
+    );
+}
+
+/// `channel_binding=require` is honoured, not ignored: a server that logs the client in
+/// without binding the login to TLS (here: no TLS offered, then no password asked) is
+/// refused, by the `postgres` crate's connections and by the copy's own sessions alike.
+#[test]
+fn channel_binding_require_refuses_a_login_that_is_not_bound() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                // SSLRequest: no TLS here.
+                if s.read(&mut buf).unwrap_or(0) == 8 {
+                    let _ = s.write_all(b"N");
+                    let _ = s.read(&mut buf);
+                }
+                // StartupMessage read: AuthenticationOk (trust), as a server without a
+                // password would.
+                let _ = s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0]);
+                let _ = s.read(&mut buf);
+            });
+        }
+    });
+    let (c, _) = dj2pg::pg::ConnConfig::from_url(&format!(
+        "postgresql://app@127.0.0.1:{port}/appdb?sslmode=prefer&channel_binding=require"
+    ))
+    .unwrap();
+    let pw = Secret::new("x");
+    let e = c.connect(Some(&pw)).err().expect("refused").to_string();
+    assert!(e.contains("did not bind the login to TLS"), "{e}");
+    let e = dj2pg::pg::wire::Wire::connect(&c, Some(&pw), "")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("did not bind the login to TLS"), "{e}");
+}
