@@ -66,6 +66,7 @@ impl Printer {
 struct Inputs {
     target: Option<(crate::pg::ConnConfig, Option<Secret>)>,
     admin: Option<(crate::pg::ConnConfig, Option<Secret>)>,
+    direct: Option<crate::pg::ConnConfig>,
 }
 
 /// Every flag and URL checked before the first step, so a typo costs no backup: the
@@ -95,7 +96,16 @@ fn check_inputs(args: &MigrateArgs) -> Result<Inputs> {
             crate::pg::ConnConfig::from_url(url).map_err(|e| anyhow::anyhow!("--admin-url: {e:#}"))
         })
         .transpose()?;
-    Ok(Inputs { target, admin })
+    let direct = args
+        .direct_url
+        .as_deref()
+        .map(crate::cli::parse_direct)
+        .transpose()?;
+    Ok(Inputs {
+        target,
+        admin,
+        direct,
+    })
 }
 
 /// What a saved run cannot supply either: the target, and a usable backup folder.
@@ -140,6 +150,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
 
 fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
     let inputs = check_inputs(&args)?;
+    let options_direct = inputs.direct.clone();
     let project = args.project.project.clone();
     let options = RunOptions {
         project: project.clone(),
@@ -152,6 +163,7 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         backup_dir: args.backup_dir.clone(),
         leave_behind: args.copy.leave_behind.clone(),
         reset_migrations: Some(args.reset_migrations.clone()),
+        direct_url: inputs.direct.clone(),
     };
     if args.fresh {
         state::persist::forget(&project)?;
@@ -218,6 +230,9 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         }
     };
     check_inputs_against(&m, &args, target_given)?;
+    if let Some(direct) = &options_direct {
+        m.options.direct_url = Some(direct.clone());
+    }
 
     for step in Step::ALL {
         if step == Step::Backup
@@ -599,6 +614,24 @@ fn headless_choice(
             ChoiceId::KeepMigrations
         } else {
             ChoiceId::ResetSelected
+        }),
+        Question::DefaultGrants => Some(match args.default_grants.as_deref() {
+            Some("revoke") => ChoiceId::RevokeGrants,
+            Some("keep") => ChoiceId::KeepGrants,
+            _ => {
+                if let Some(g) = &m.default_grants {
+                    for line in rules::dedicated_role_sql(g) {
+                        printer.event(step, "sql", &line);
+                    }
+                }
+                printer.event(
+                    step,
+                    "hint",
+                    "run the SQL above as the admin and use that role in --to (recommended), or \
+                     pass --default-grants revoke (or keep)",
+                );
+                ChoiceId::Abort
+            }
         }),
         Question::InstallDriver => Some(if args.install_driver {
             ChoiceId::InstallDriver

@@ -62,6 +62,10 @@ pub enum ChoiceId {
     RestoreFiles,
     /// Restore, moving the files changed since into the backup first (`--yes`).
     RestoreAnyway,
+    /// Run migrate, then revoke the default grants on the tables it made (Create schema).
+    RevokeGrants,
+    /// Run migrate and keep the default grants (stated in the report).
+    KeepGrants,
 }
 
 impl ChoiceId {
@@ -77,6 +81,8 @@ impl ChoiceId {
             ChoiceId::RevertSettings => "revert".into(),
             ChoiceId::KeepSettings => "keep".into(),
             ChoiceId::SaveSql => "save SQL".into(),
+            ChoiceId::RevokeGrants => "revoke".into(),
+            ChoiceId::KeepGrants => "keep".into(),
             other => other.slug().into(),
         }
     }
@@ -103,6 +109,8 @@ impl ChoiceId {
             ChoiceId::KeepSettings => "keep-settings",
             ChoiceId::RestoreFiles => "restore",
             ChoiceId::RestoreAnyway => "restore-anyway",
+            ChoiceId::RevokeGrants => "revoke-grants",
+            ChoiceId::KeepGrants => "keep-grants",
         }
     }
 }
@@ -150,6 +158,9 @@ pub enum Question {
     SettingsInvalid,
     /// Roll the project's files back from the backup (Done)?
     Restore,
+    /// The role that runs migrate hands its new tables to other roles (Supabase's API
+    /// roles) through default privileges: stop, revoke after migrate, or keep?
+    DefaultGrants,
 }
 
 /// The copy's answers so far. `None`: not asked yet.
@@ -398,6 +409,57 @@ pub fn flag_recipe(recipes: &[Recipe], wanted: Option<RecipeId>) -> Option<&Reci
     r.available.is_ok().then_some(r)
 }
 
+/// The SQL that makes a dedicated role for the app, whose tables no default privilege of
+/// `grants.role` reaches.
+pub fn dedicated_role_sql(grants: &crate::data::privileges::DefaultGrants) -> Vec<String> {
+    vec![
+        "CREATE ROLE django_app LOGIN PASSWORD 'choose-a-password';".into(),
+        "GRANT USAGE, CREATE ON SCHEMA public TO django_app;".into(),
+        format!("-- run as {}, connected to the app's database", grants.role),
+    ]
+}
+
+/// The question when `migrate` would publish Django's tables through default privileges.
+pub fn default_grants_question(
+    g: &crate::data::privileges::DefaultGrants,
+) -> (String, Vec<Choice>) {
+    (
+        format!(
+            "Every table {role} creates in schema public is granted to {who} ({what}) by \
+             default privileges (ALTER DEFAULT PRIVILEGES): on Supabase these are the public \
+             API roles, so Django's tables — auth_user with its password hashes, \
+             django_session — would be readable through the API. Recommended: stop, and let \
+             the admin make a role of its own for the app (the SQL is shown), then run dj2pg \
+             with that role's URL. Or revoke these grants on the tables migrate creates, or \
+             keep them (the report says so).",
+            role = g.role,
+            who = g.grantee_words(),
+            what = if g.privileges.is_empty() {
+                "sequences".to_string()
+            } else {
+                g.privileges.join(", ")
+            },
+        ),
+        vec![
+            choice(
+                ChoiceId::Abort,
+                'a',
+                "Stop: make a role for the app first (recommended)",
+            ),
+            choice(
+                ChoiceId::RevokeGrants,
+                'v',
+                "Revoke them on Django's tables after migrate",
+            ),
+            choice(
+                ChoiceId::KeepGrants,
+                'g',
+                "Keep the grants (stated in the report)",
+            ),
+        ],
+    )
+}
+
 /// The install-driver question.
 pub fn driver_question(check: &DriverCheck) -> (String, Vec<Choice>) {
     let cmd = check
@@ -607,6 +669,7 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
         // Decided by their own flags (`--admin-url`, `--fix-permissions`, `--install-driver`).
         Question::PermissionFix => ChoiceId::SaveSql,
         Question::InstallDriver => ChoiceId::Abort,
+        Question::DefaultGrants => ChoiceId::Abort,
         Question::GitNotClean => ChoiceId::Continue,
         Question::ResetConfirm => ChoiceId::KeepMigrations,
         Question::SettingsWrite => ChoiceId::WriteSettings,

@@ -145,6 +145,22 @@ impl ConnConfig {
     }
 }
 
+/// A connection pool recognised in front of the target (`pg::pool_route`), and the direct
+/// connection that schema creation and the copy use instead. The app's settings keep the
+/// pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRoute {
+    /// How the pool was recognised, in a sentence.
+    pub reason: String,
+    /// The database behind the pool (`current_database()`; a pool's name may differ).
+    pub database: String,
+    /// The same role and database without the pool: the schema and the copy go here.
+    pub direct: ConnConfig,
+    /// Where the direct connection came from (`--direct-url`, the provider's direct port,
+    /// the server's own port).
+    pub direct_from: String,
+}
+
 /// The form field a connection failure points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Field {

@@ -276,8 +276,28 @@ impl ConnConfig {
         options: &str,
         cancel: Option<&AtomicBool>,
     ) -> Result<postgres::Client, ConnectError> {
-        let timeout = self.connect_timeout();
         let started = Instant::now();
+        match self.attempt(password, Some(options), cancel, started) {
+            // A connection pool (PgBouncer in transaction mode) refuses every startup
+            // parameter it does not know, `options` among them: the same login without
+            // them reaches the pool, for the light queries that recognise it
+            // (`pg::pool_route`). Schema and copy then go over the direct connection.
+            Err(e) if e.message.contains("unsupported startup parameter") => {
+                self.attempt(password, None, cancel, started)
+            }
+            other => other,
+        }
+    }
+
+    /// One connection attempt; `options: None` sends no `options` startup parameter at all.
+    fn attempt(
+        &self,
+        password: Option<&Secret>,
+        options: Option<&str>,
+        cancel: Option<&AtomicBool>,
+        started: Instant,
+    ) -> Result<postgres::Client, ConnectError> {
+        let timeout = self.connect_timeout();
         let (pg, tls) = self.postgres_config(password, options, timeout)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -343,7 +363,7 @@ impl ConnConfig {
     fn postgres_config(
         &self,
         password: Option<&Secret>,
-        options: &str,
+        options: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<(postgres::Config, MakeTlsConnector), ConnectError> {
         let mut pg = postgres::Config::new();
@@ -355,7 +375,6 @@ impl ConnConfig {
             .dbname(&self.dbname)
             .user(&self.user)
             .application_name("dj2pg")
-            .options(&self.startup_options(options))
             .channel_binding(match self.channel_binding.unwrap_or_default() {
                 ChannelBinding::Disable => postgres::config::ChannelBinding::Disable,
                 ChannelBinding::Prefer => postgres::config::ChannelBinding::Prefer,
@@ -367,6 +386,9 @@ impl ConnConfig {
             } else {
                 postgres::config::SslNegotiation::Postgres
             });
+        if let Some(o) = options {
+            pg.options(&self.startup_options(o));
+        }
         if let Some(p) = self.resolve_password(password) {
             pg.password(p.expose());
         }

@@ -4,7 +4,9 @@
 
 pub mod cluster;
 mod conn;
+pub mod default_grants;
 mod info;
+pub mod pool_route;
 pub mod privileges;
 mod url_shape;
 pub mod wire;

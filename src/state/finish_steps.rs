@@ -86,7 +86,11 @@ pub fn settings_target(m: &Migration) -> SettingsTarget {
     {
         config.sslmode = crate::data::pg::SslMode::Require;
     }
-    SettingsTarget::from_conn(&config, m.search_path())
+    let mut target = SettingsTarget::from_conn(&config, m.search_path());
+    // Behind a pool the settings keep it (its database name too), with no startup options
+    // and DISABLE_SERVER_SIDE_CURSORS.
+    target.pool |= m.pool.is_some();
+    target
 }
 
 /// Where the backup (and so the report) lives; the project's `.dj2pg/` before Backup ran.

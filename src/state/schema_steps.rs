@@ -14,7 +14,7 @@ use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
 };
-use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
+use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswer, Recipe};
 use crate::rules;
 use std::path::PathBuf;
 
@@ -54,10 +54,10 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                 sqlite_path: m.sqlite_path().cloned(),
             },
         }),
-        Step::FixPermissions => match &m.target {
+        Step::FixPermissions => match m.work_target() {
             Some(app) => Ok(Effect::Diagnose {
                 job,
-                app: app.clone(),
+                app,
                 admin: m.admin.clone(),
                 schema: SCHEMA.into(),
             }),
@@ -77,6 +77,7 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                     search_path: m.search_path(),
                 },
                 role,
+                grants: m.grants_answer,
             })
         }),
         _ => return None,
@@ -196,7 +197,7 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
         ChoiceId::Recipe(rid) => {
             let (Some(recipe), Some(app), Some(admin)) = (
                 m.recipes.iter().find(|r| r.id == rid).cloned(),
-                m.target.clone(),
+                m.work_target(),
                 m.admin.clone(),
             ) else {
                 return;
@@ -215,7 +216,7 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
             fx.push(Effect::Save);
         }
         ChoiceId::SaveSql => {
-            let Some(app) = m.target.clone() else { return };
+            let Some(app) = m.work_target() else { return };
             let recipe = m
                 .recipes
                 .iter()
@@ -376,5 +377,52 @@ fn capitalized(s: &str) -> String {
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+/// Create schema found default grants to other roles before running migrate: ask.
+pub(super) fn grants_found(m: &mut Migration, grants: DefaultGrants, fx: &mut Vec<Effect>) {
+    let (question, choices) = rules::default_grants_question(&grants);
+    m.default_grants = Some(grants);
+    finish(
+        m,
+        Step::CreateSchema,
+        Status::NeedsDecision {
+            kind: Question::DefaultGrants,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+pub(super) fn decide_grants(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    match id {
+        ChoiceId::RevokeGrants | ChoiceId::KeepGrants => {
+            m.grants_answer = Some(if id == ChoiceId::RevokeGrants {
+                GrantsAnswer::Revoke
+            } else {
+                GrantsAnswer::Keep
+            });
+            super::update::start(m, Step::CreateSchema, fx);
+        }
+        ChoiceId::Abort => {
+            let Some(g) = m.default_grants.clone() else {
+                return;
+            };
+            let sql = rules::dedicated_role_sql(&g).join(" ");
+            fail(
+                m,
+                Step::CreateSchema,
+                &format!(
+                    "Stopped before migrate: nothing was created. Make a role of its own for \
+                     the app, whose tables no default privilege of {} reaches: {sql} Then run \
+                     dj2pg again with that role in the URL (postgresql://django_app@…).",
+                    g.role
+                ),
+            );
+            fx.push(Effect::Save);
+        }
+        _ => {}
     }
 }

@@ -1,6 +1,7 @@
 //! Transition tests: pure, no IO, one per rule of the state machine.
 
 use super::*;
+mod provider_tests;
 mod resume_tests;
 use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
 use crate::data::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
