@@ -156,7 +156,7 @@ impl Runner {
                             &mut client,
                         ) {
                             Err(e) => JobEvent::ConnectFailed(e),
-                            Ok(routed) => connected(tx, job, client, routed),
+                            Ok(routed) => connected(tx, job, client, routed, &config.host),
                         },
                         Err(_) if cancel.load(Ordering::SeqCst) => JobEvent::Failed(
                             "You stopped the connection attempt before the server answered. \
@@ -710,6 +710,7 @@ fn connected(
     job: JobId,
     mut client: postgres::Client,
     routed: Option<(crate::data::pg::PoolRoute, postgres::Client)>,
+    host: &str,
 ) -> JobEvent {
     // Unreadable, the identity is not recorded, and a resume redoes Connect rather than
     // trust it.
@@ -725,7 +726,12 @@ fn connected(
         None => client,
     };
     match crate::pg::describe(&mut client) {
-        Ok(info) => JobEvent::Connected(Box::new(info)),
+        Ok(mut info) => {
+            if info.provider.is_none() {
+                info.provider = crate::pg::provider::from_host(host);
+            }
+            JobEvent::Connected(Box::new(info))
+        }
         Err(e) => JobEvent::Failed(format!("{e:#}")),
     }
 }

@@ -135,6 +135,7 @@ fn neon(major: u32) {
         t.contains("channel_binding=require"),
         "the target states it: {t}"
     );
+    assert!(t.contains("Neon (role neon_superuser)"), "{t}");
     assert!(!t.contains(&pw), "the password reached the output: {t}");
     let settings = settings_py(&project);
     assert!(
@@ -454,6 +455,14 @@ fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_
         "{t}"
     );
     assert!(t.contains("CREATE ROLE django_app"), "{t}");
+    let connect = t
+        .lines()
+        .find(|l| l.starts_with("[connect] done"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        connect.contains("Supabase (API roles") && connect.contains("statement_timeout=2min"),
+        "{connect}"
+    );
     assert!(t.contains("--default-grants"), "{t}");
     assert_eq!(
         tables(),

@@ -209,17 +209,42 @@ pub struct ServerInfo {
     pub schema_create: bool,
     /// Tables in `public` and their owners.
     pub tables: Vec<(String, String)>,
+    /// The managed provider, as the catalog (its roles) or the host name shows it, and why
+    /// (`pg::provider`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The role's or database's timeouts that are set (`statement_timeout`,
+    /// `idle_in_transaction_session_timeout`), as `(name, value)`: dj2pg's copy overrides
+    /// them, Django's `migrate` runs under them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeouts: Vec<(String, String)>,
 }
 
 impl ServerInfo {
     pub fn summary_line(&self) -> String {
-        format!(
+        let mut s = format!(
             "PostgreSQL {} as {} on {}, {}, {} table(s) in public",
             self.version,
             self.user,
             self.database,
             if self.tls { "TLS" } else { "NOT encrypted" },
             self.tables.len()
-        )
+        );
+        if let Some(p) = &self.provider {
+            s.push_str(&format!("; {p}"));
+        }
+        if !self.timeouts.is_empty() {
+            let set: Vec<String> = self
+                .timeouts
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            s.push_str(&format!(
+                "; {} set for this role or database: the copy overrides it, Django's migrate \
+                 runs under it (a long migration could be cut off)",
+                set.join(", ")
+            ));
+        }
+        s
     }
 }

@@ -8,6 +8,7 @@ pub mod default_grants;
 mod info;
 pub mod pool_route;
 pub mod privileges;
+pub mod provider;
 mod url_shape;
 pub mod wire;
 

@@ -65,6 +65,8 @@ fn server() -> ServerInfo {
         schema_usage: true,
         schema_create: true,
         tables: vec![],
+        provider: None,
+        timeouts: vec![],
     }
 }
 
