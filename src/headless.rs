@@ -619,16 +619,14 @@ fn headless_choice(
             Some("revoke") => ChoiceId::RevokeGrants,
             Some("keep") => ChoiceId::KeepGrants,
             _ => {
-                if let Some(g) = &m.default_grants {
-                    for line in rules::dedicated_role_sql(g) {
-                        printer.event(step, "sql", &line);
-                    }
+                for line in rules::dedicated_role_sql() {
+                    printer.event(step, "sql", &line);
                 }
                 printer.event(
                     step,
                     "hint",
-                    "run the SQL above as the admin and use that role in --to (recommended), or \
-                     pass --default-grants revoke (or keep)",
+                    "run the SQL above as the admin, connected to the app's database, and use \
+                     that role in --to (recommended), or pass --default-grants revoke (or keep)",
                 );
                 ChoiceId::Abort
             }

@@ -411,11 +411,12 @@ pub fn flag_recipe(recipes: &[Recipe], wanted: Option<RecipeId>) -> Option<&Reci
 
 /// The SQL that makes a dedicated role for the app, whose tables no default privilege of
 /// `grants.role` reaches.
-pub fn dedicated_role_sql(grants: &crate::data::privileges::DefaultGrants) -> Vec<String> {
+/// Run as `grants.role` (it may create roles: Supabase's `postgres` has CREATEROLE),
+/// connected to the app's database.
+pub fn dedicated_role_sql() -> Vec<String> {
     vec![
         "CREATE ROLE django_app LOGIN PASSWORD 'choose-a-password';".into(),
         "GRANT USAGE, CREATE ON SCHEMA public TO django_app;".into(),
-        format!("-- run as {}, connected to the app's database", grants.role),
     ]
 }
 

@@ -371,16 +371,18 @@ impl Runner {
                                 && let Some((found, before)) = before
                             {
                                 match revoke_after(&target, password.as_ref(), &found, &before) {
-                                    Ok(sql) => {
-                                        for s in &sql {
+                                    Ok(done) => {
+                                        for s in &done.sql {
                                             log(s.clone());
                                         }
                                         r.warnings.push(format!(
                                             "revoked {}'s default grants to {} on the {} \
-                                             statement(s) above",
+                                             table(s) and {} sequence(s) migrate created \
+                                             (REVOKE in the log)",
                                             found.role,
                                             found.grantee_words(),
-                                            sql.len()
+                                            done.tables,
+                                            done.sequences
                                         ));
                                     }
                                     Err(e) => return JobEvent::Failed(format!("{e:#}")),
@@ -694,7 +696,7 @@ fn revoke_after(
     password: Option<&Secret>,
     found: &crate::data::privileges::DefaultGrants,
     before: &[(String, String)],
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<crate::pg::default_grants::Revoked> {
     let mut client = target
         .connect(password)
         .map_err(|e| anyhow::anyhow!("{e}"))?;

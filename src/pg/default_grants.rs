@@ -66,14 +66,21 @@ pub fn relations(client: &mut postgres::Client) -> Result<Vec<(String, String)>>
         .collect())
 }
 
+/// What [`revoke_new`] did: the SQL run, and on how many tables and sequences.
+pub struct Revoked {
+    pub sql: Vec<String>,
+    pub tables: usize,
+    pub sequences: usize,
+}
+
 /// Revoke every privilege of `grants`' grantees on the relations that are in `after` and
-/// not in `before` (what `migrate` made), in one transaction. Returns the SQL run.
+/// not in `before` (what `migrate` made), in one transaction.
 pub fn revoke_new(
     client: &mut postgres::Client,
     grants: &DefaultGrants,
     before: &[(String, String)],
     after: &[(String, String)],
-) -> Result<Vec<String>> {
+) -> Result<Revoked> {
     let from = grants
         .grantees
         .iter()
@@ -88,6 +95,12 @@ pub fn revoke_new(
         .join(", ");
     let new: Vec<&(String, String)> = after.iter().filter(|r| !before.contains(r)).collect();
     let mut sql = Vec::new();
+    let sequences = new.iter().filter(|(_, k)| k == "S").count();
+    let revoked = |sql| Revoked {
+        sql,
+        tables: new.len() - sequences,
+        sequences,
+    };
     for kind in ["TABLE", "SEQUENCE"] {
         let names: Vec<String> = new
             .iter()
@@ -102,7 +115,7 @@ pub fn revoke_new(
         }
     }
     if sql.is_empty() {
-        return Ok(sql);
+        return Ok(revoked(sql));
     }
     let mut tx = client.transaction()?;
     for s in &sql {
@@ -110,5 +123,5 @@ pub fn revoke_new(
             .with_context(|| format!("could not revoke the default grants: {s}"))?;
     }
     tx.commit()?;
-    Ok(sql)
+    Ok(revoked(sql))
 }

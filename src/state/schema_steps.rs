@@ -410,15 +410,17 @@ pub(super) fn decide_grants(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect
             let Some(g) = m.default_grants.clone() else {
                 return;
             };
-            let sql = rules::dedicated_role_sql(&g).join(" ");
+            let sql = rules::dedicated_role_sql().join(" ");
+            let db = m.work_target().map(|t| t.dbname).unwrap_or_default();
             fail(
                 m,
                 Step::CreateSchema,
                 &format!(
-                    "Stopped before migrate: nothing was created. Make a role of its own for \
-                     the app, whose tables no default privilege of {} reaches: {sql} Then run \
-                     dj2pg again with that role in the URL (postgresql://django_app@…).",
-                    g.role
+                    "Stopped before migrate: nothing was created. Give the app a role of its \
+                     own, whose tables no default privilege of {role} reaches: as {role}, \
+                     connected to database {db}, run  {sql}  Then connect with that role \
+                     (postgresql://django_app@…).",
+                    role = g.role
                 ),
             );
             fx.push(Effect::Save);
