@@ -349,6 +349,7 @@ impl Runner {
                 input,
                 role,
                 grants,
+                app_roles,
             } => {
                 let password = self.secret(role);
                 let cancel = self.control(job).cancel;
@@ -357,7 +358,8 @@ impl Runner {
                     let target = input.target.clone();
                     // Before migrate creates anything: would its tables be handed to other
                     // roles (Supabase's API roles)? Asked once; the answer comes back here.
-                    let before = match grants_before(&target, password.as_ref(), grants) {
+                    let before = match grants_before(&target, password.as_ref(), grants, &app_roles)
+                    {
                         Ok(GrantsBefore::Ask(found)) => {
                             return JobEvent::DefaultGrantsFound(Box::new(found));
                         }
@@ -671,6 +673,7 @@ fn grants_before(
     target: &crate::pg::ConnConfig,
     password: Option<&Secret>,
     answer: Option<crate::data::privileges::GrantsAnswer>,
+    app_roles: &[String],
 ) -> anyhow::Result<GrantsBefore> {
     use crate::data::privileges::GrantsAnswer;
     if answer == Some(GrantsAnswer::Keep) {
@@ -679,7 +682,7 @@ fn grants_before(
     let mut client = target
         .connect(password)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(found) = crate::pg::default_grants::find(&mut client)? else {
+    let Some(found) = crate::pg::default_grants::find(&mut client, app_roles)? else {
         return Ok(GrantsBefore::Nothing);
     };
     Ok(match answer {

@@ -105,8 +105,9 @@ fn settings_py(project: &Path) -> String {
 }
 
 /// Neon: the database's owner `neondb_owner`, in `neon_superuser` (CREATEDB CREATEROLE), and
-/// the console's string with `sslmode=require&channel_binding=require`.
-fn neon(major: u32) {
+/// the console's string with `sslmode=require&channel_binding=require` (`extra`: more of
+/// libpq's parameters).
+fn neon(major: u32, extra: &str) {
     let python = common::django_venv();
     let cluster = common::cluster_pg(major);
     let pw = password();
@@ -124,7 +125,7 @@ fn neon(major: u32) {
     );
     let (tmp, project) = common::sample_project(300);
     let url = format!(
-        "postgresql://neondb_owner:{pw}@127.0.0.1:{}/neondb?sslmode=require&channel_binding=require",
+        "postgresql://neondb_owner:{pw}@127.0.0.1:{}/neondb?sslmode=require&channel_binding=require{extra}",
         cluster.port()
     );
     let out = migrate(tmp.path(), &project, &python, &url, &[]);
@@ -150,12 +151,19 @@ fn neon(major: u32) {
 
 #[test]
 fn neon_console_string_with_channel_binding_passes_the_whole_flow_on_pg15() {
-    neon(15);
+    neon(15, "");
 }
 
 #[test]
 fn neon_console_string_with_channel_binding_passes_the_whole_flow_on_pg17() {
-    neon(17);
+    neon(17, "");
+}
+
+/// PostgreSQL 17's direct TLS (`sslnegotiation=direct`, no SSLRequest round trip), on dj2pg's
+/// connections, the copy's own sessions and, through the written settings, Django's.
+#[test]
+fn neon_string_with_direct_tls_negotiation_passes_the_whole_flow_on_pg17() {
+    neon(17, "&sslnegotiation=direct&target_session_attrs=read-write");
 }
 
 /// Heroku: the one credential owns the database and `public`, cannot create roles or

@@ -13,8 +13,9 @@ use crate::pg::quote_ident;
 use anyhow::{Context, Result};
 
 /// The default grants of the current role on its new tables and sequences in `public` to
-/// other roles, if there are any.
-pub fn find(client: &mut postgres::Client) -> Result<Option<DefaultGrants>> {
+/// other roles, if there are any. `app_roles` are not other roles: the app's own role, to
+/// which the runtime-role recipe grants the admin's new tables on purpose.
+pub fn find(client: &mut postgres::Client, app_roles: &[String]) -> Result<Option<DefaultGrants>> {
     let rows = client
         .query(
             "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
@@ -33,6 +34,9 @@ pub fn find(client: &mut postgres::Client) -> Result<Option<DefaultGrants>> {
     let mut privileges: Vec<String> = Vec::new();
     for row in &rows {
         let (who, what, kind): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+        if app_roles.contains(&who) {
+            continue;
+        }
         if !grantees.contains(&who) {
             grantees.push(who);
         }

@@ -398,6 +398,9 @@ pub enum Effect {
         /// What to do about default grants to other roles (`None`: look for them first,
         /// and ask before running migrate when there are some).
         grants: Option<GrantsAnswer>,
+        /// Roles the run itself grants the tables to (the app role of the runtime-role
+        /// recipe): not "other roles".
+        app_roles: Vec<String>,
     },
     /// Install the PostgreSQL driver into the project's Python.
     InstallDriver { job: JobId, check: DriverCheck },

@@ -78,6 +78,15 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                 },
                 role,
                 grants: m.grants_answer,
+                app_roles: m
+                    .target
+                    .iter()
+                    .map(|t| t.user.clone())
+                    .chain(
+                        m.applied_recipe()
+                            .map(|r| r.roles_after.settings_user.clone()),
+                    )
+                    .collect(),
             })
         }),
         _ => return None,
