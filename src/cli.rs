@@ -22,7 +22,7 @@ pub enum Command {
     /// Open the terminal wizard on a project (the default).
     Wizard(WizardArgs),
     /// Run the wizard's steps without a terminal, printing one line per event.
-    Migrate(MigrateArgs),
+    Migrate(Box<MigrateArgs>),
     /// Copy the rows of any SQLite file into an existing PostgreSQL schema.
     Copy(CopyArgs),
     /// After a copy made while the app kept writing: apply to PostgreSQL only what changed
@@ -86,6 +86,12 @@ pub struct WizardArgs {
     /// Forget any saved run of this project and start over.
     #[arg(long)]
     pub fresh: bool,
+    /// When the target is a connection pool (DigitalOcean 25061, Supabase 6543, Azure 6432):
+    /// the same role and database without the pool, for the schema and the copy
+    /// (postgresql://USER@HOST:DIRECT_PORT/DB). Default: the provider's direct port, or the
+    /// server's own port behind the pool. The app's settings keep the pool.
+    #[arg(long, value_name = "URL")]
+    pub direct_url: Option<String>,
 }
 
 /// What to do with values that PostgreSQL would reject.
@@ -180,6 +186,12 @@ pub struct MigrateArgs {
         hide_env_values = true
     )]
     pub admin_url: Option<String>,
+    /// When the target is a connection pool (DigitalOcean 25061, Supabase 6543, Azure 6432):
+    /// the same role and database without the pool, for the schema and the copy
+    /// (postgresql://USER@HOST:DIRECT_PORT/DB). Default: the provider's direct port, or the
+    /// server's own port behind the pool. The app's settings keep the pool.
+    #[arg(long, value_name = "URL")]
+    pub direct_url: Option<String>,
     /// Which permission fix to run as the admin: grant-schema, own-schema, runtime-role,
     /// owner, or recommended (the default: the one that works with the fewest changes).
     #[arg(long, value_name = "RECIPE", value_parser = ["recommended", "grant-schema", "own-schema", "runtime-role", "owner"])]
@@ -187,6 +199,12 @@ pub struct MigrateArgs {
     /// Install the PostgreSQL driver (psycopg) into the project's Python when it is missing.
     #[arg(long)]
     pub install_driver: bool,
+    /// When the role that runs migrate grants its new tables to other roles by default
+    /// (Supabase's API roles anon and authenticated): revoke those grants on Django's tables
+    /// after migrate, or keep them. Without it the run stops before migrate with the SQL for
+    /// a role of the app's own (recommended).
+    #[arg(long, value_name = "WHAT", value_parser = ["revoke", "keep"])]
+    pub default_grants: Option<String>,
     /// Where the backup goes (a new or empty folder); default: .dj2pg/backups/<time>/ in
     /// the project, which is added to .gitignore.
     #[arg(long, value_name = "DIR")]
@@ -278,6 +296,13 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// Parse `--direct-url` (a password in it is not used: the target's is).
+pub fn parse_direct(url: &str) -> anyhow::Result<ConnConfig> {
+    ConnConfig::from_url(url)
+        .map(|(c, _)| c)
+        .map_err(|e| anyhow::anyhow!("--direct-url: {e:#}"))
+}
+
 /// Parse a target URL, keeping a password it carries apart from the settings.
 pub fn parse_target(url: &str) -> anyhow::Result<(ConnConfig, Option<Secret>)> {
     ConnConfig::from_url(url).map_err(|e| anyhow::anyhow!("--to: {e:#}"))
@@ -297,9 +322,10 @@ pub fn main() -> ExitCode {
             },
             backup_dir: None,
             fresh: false,
+            direct_url: None,
         }),
         Some(Command::Wizard(args)) => crate::wizard::launch(args),
-        Some(Command::Migrate(args)) => crate::headless::run(args),
+        Some(Command::Migrate(args)) => crate::headless::run(*args),
         Some(Command::Copy(args)) => crate::headless::copy(args),
         Some(Command::Sync(args)) => sync(args),
         Some(Command::Demo(args)) => crate::demo::run(args),

@@ -125,6 +125,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             target: TargetArgs { to: None },
             backup_dir: None,
             fresh: true,
+            direct_url: None,
         },
         Prefill {
             url: target.map(|t| t.display_url()),

@@ -67,6 +67,7 @@ struct Inputs {
     target: Option<(crate::pg::ConnConfig, Option<Secret>)>,
     admin: Option<(crate::pg::ConnConfig, Option<Secret>)>,
     embeddings: crate::django::pgvector_plan::Choice,
+    direct: Option<crate::pg::ConnConfig>,
 }
 
 /// Every flag and URL checked before the first step, so a typo costs no backup: the
@@ -100,10 +101,16 @@ fn check_inputs(args: &MigrateArgs) -> Result<Inputs> {
         &args.embeddings,
         args.embeddings_index.as_deref(),
     )?;
+    let direct = args
+        .direct_url
+        .as_deref()
+        .map(crate::cli::parse_direct)
+        .transpose()?;
     Ok(Inputs {
         target,
         admin,
         embeddings,
+        direct,
     })
 }
 
@@ -149,6 +156,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
 
 fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
     let inputs = check_inputs(&args)?;
+    let options_direct = inputs.direct.clone();
     let project = args.project.project.clone();
     let options = RunOptions {
         project: project.clone(),
@@ -161,6 +169,7 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         backup_dir: args.backup_dir.clone(),
         leave_behind: args.copy.leave_behind.clone(),
         reset_migrations: Some(args.reset_migrations.clone()),
+        direct_url: inputs.direct.clone(),
     };
     if args.fresh {
         state::persist::forget(&project)?;
@@ -229,6 +238,9 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         }
     };
     check_inputs_against(&m, &args, target_given)?;
+    if let Some(direct) = &options_direct {
+        m.options.direct_url = Some(direct.clone());
+    }
 
     for step in Step::ALL {
         if step == Step::Backup
@@ -675,6 +687,22 @@ fn headless_choice(
         }),
         // The `--embeddings` flags answered it before Create schema started.
         Question::Embeddings => Some(ChoiceId::KeepEmbeddings),
+        Question::DefaultGrants => Some(match args.default_grants.as_deref() {
+            Some("revoke") => ChoiceId::RevokeGrants,
+            Some("keep") => ChoiceId::KeepGrants,
+            _ => {
+                for line in rules::dedicated_role_sql() {
+                    printer.event(step, "sql", &line);
+                }
+                printer.event(
+                    step,
+                    "hint",
+                    "run the SQL above as the admin, connected to the app's database, and use \
+                     that role in --to (recommended), or pass --default-grants revoke (or keep)",
+                );
+                ChoiceId::Abort
+            }
+        }),
         Question::InstallDriver => Some(if args.install_driver {
             ChoiceId::InstallDriver
         } else {

@@ -68,6 +68,10 @@ pub enum ChoiceId {
     ToVector,
     /// Turn the embeddings into pgvector's `halfvec`.
     ToHalfVec,
+    /// Run migrate, then revoke the default grants on the tables it made (Create schema).
+    RevokeGrants,
+    /// Run migrate and keep the default grants (stated in the report).
+    KeepGrants,
 }
 
 impl ChoiceId {
@@ -84,6 +88,8 @@ impl ChoiceId {
             ChoiceId::KeepSettings => "keep".into(),
             ChoiceId::SaveSql => "save SQL".into(),
             ChoiceId::KeepEmbeddings => "keep".into(),
+            ChoiceId::RevokeGrants => "revoke".into(),
+            ChoiceId::KeepGrants => "keep".into(),
             other => other.slug().into(),
         }
     }
@@ -113,6 +119,8 @@ impl ChoiceId {
             ChoiceId::KeepEmbeddings => "keep-embeddings",
             ChoiceId::ToVector => "vector",
             ChoiceId::ToHalfVec => "halfvec",
+            ChoiceId::RevokeGrants => "revoke-grants",
+            ChoiceId::KeepGrants => "keep-grants",
         }
     }
 }
@@ -162,6 +170,9 @@ pub enum Question {
     Restore,
     /// The SQLite file holds embeddings: keep them, or make them pgvector columns?
     Embeddings,
+    /// The role that runs migrate hands its new tables to other roles (Supabase's API
+    /// roles) through default privileges: stop, revoke after migrate, or keep?
+    DefaultGrants,
 }
 
 /// The copy's answers so far. `None`: not asked yet.
@@ -419,6 +430,58 @@ pub fn flag_recipe(recipes: &[Recipe], wanted: Option<RecipeId>) -> Option<&Reci
     r.available.is_ok().then_some(r)
 }
 
+/// The SQL that makes a dedicated role for the app, whose tables no default privilege of
+/// `grants.role` reaches.
+/// Run as `grants.role` (it may create roles: Supabase's `postgres` has CREATEROLE),
+/// connected to the app's database.
+pub fn dedicated_role_sql() -> Vec<String> {
+    vec![
+        "CREATE ROLE django_app LOGIN PASSWORD 'choose-a-password';".into(),
+        "GRANT USAGE, CREATE ON SCHEMA public TO django_app;".into(),
+    ]
+}
+
+/// The question when `migrate` would publish Django's tables through default privileges.
+pub fn default_grants_question(
+    g: &crate::data::privileges::DefaultGrants,
+) -> (String, Vec<Choice>) {
+    (
+        format!(
+            "Every table {role} creates in schema public is granted to {who} ({what}) by \
+             default privileges (ALTER DEFAULT PRIVILEGES): on Supabase these are the public \
+             API roles, so Django's tables — auth_user with its password hashes, \
+             django_session — would be readable through the API. Recommended: stop, and let \
+             the admin make a role of its own for the app (the SQL is shown), then run dj2pg \
+             with that role's URL. Or revoke these grants on the tables migrate creates, or \
+             keep them (the report says so).",
+            role = g.role,
+            who = g.grantee_words(),
+            what = if g.privileges.is_empty() {
+                "sequences".to_string()
+            } else {
+                g.privileges.join(", ")
+            },
+        ),
+        vec![
+            choice(
+                ChoiceId::Abort,
+                'a',
+                "Stop: make a role for the app first (recommended)",
+            ),
+            choice(
+                ChoiceId::RevokeGrants,
+                'v',
+                "Revoke them on Django's tables after migrate",
+            ),
+            choice(
+                ChoiceId::KeepGrants,
+                'g',
+                "Keep the grants (stated in the report)",
+            ),
+        ],
+    )
+}
+
 /// The install-driver question.
 pub fn driver_question(check: &DriverCheck) -> (String, Vec<Choice>) {
     let cmd = check
@@ -657,6 +720,7 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
         // Decided by their own flags (`--admin-url`, `--fix-permissions`, `--install-driver`).
         Question::PermissionFix => ChoiceId::SaveSql,
         Question::InstallDriver => ChoiceId::Abort,
+        Question::DefaultGrants => ChoiceId::Abort,
         Question::GitNotClean => ChoiceId::Continue,
         Question::ResetConfirm => ChoiceId::KeepMigrations,
         Question::SettingsWrite => ChoiceId::WriteSettings,

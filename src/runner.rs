@@ -153,25 +153,23 @@ impl Runner {
                     },
                 }
             }),
-            Effect::Connect { job, config } => {
+            Effect::Connect {
+                job,
+                config,
+                direct,
+            } => {
                 let password = self.password.clone();
                 let cancel = self.control(job).cancel;
                 spawn_job(&self.tx, job, "connect", move |tx| {
                     match config.connect_until(password.as_ref(), "", Some(&cancel)) {
-                        Ok(mut client) => match crate::pg::describe(&mut client) {
-                            Ok(info) => {
-                                // What a resume checks: the same server, database, role?
-                                // Unreadable, it is not recorded, and a resume redoes
-                                // Connect rather than trust it.
-                                if let Ok(identity) =
-                                    crate::resume_check::target_identity(&mut client)
-                                {
-                                    let at = now_text();
-                                    record(tx, job, Record::Target { identity, at });
-                                }
-                                JobEvent::Connected(Box::new(info))
-                            }
-                            Err(e) => JobEvent::Failed(format!("{e:#}")),
+                        Ok(mut client) => match crate::pg::pool_route::route(
+                            &config,
+                            direct.as_ref(),
+                            password.as_ref(),
+                            &mut client,
+                        ) {
+                            Err(e) => JobEvent::ConnectFailed(e),
+                            Ok(routed) => connected(tx, job, client, routed, &config.host),
                         },
                         Err(_) if cancel.load(Ordering::SeqCst) => JobEvent::Failed(
                             "You stopped the connection attempt before the server answered. \
@@ -359,14 +357,52 @@ impl Runner {
                     Err(e) => JobEvent::Failed(format!("{e:#}")),
                 }
             }),
-            Effect::CreateSchema { job, input, role } => {
+            Effect::CreateSchema {
+                job,
+                input,
+                role,
+                grants,
+                app_roles,
+            } => {
                 let password = self.secret(role);
                 let cancel = self.control(job).cancel;
                 spawn_job(&self.tx, job, "create-schema", move |tx| {
                     let mut log = log_to(tx, job);
                     let target = input.target.clone();
+                    // Before migrate creates anything: would its tables be handed to other
+                    // roles (Supabase's API roles)? Asked once; the answer comes back here.
+                    let before = match grants_before(&target, password.as_ref(), grants, &app_roles)
+                    {
+                        Ok(GrantsBefore::Ask(found)) => {
+                            return JobEvent::DefaultGrantsFound(Box::new(found));
+                        }
+                        Ok(GrantsBefore::Revoke(found, before)) => Some((found, before)),
+                        Ok(GrantsBefore::Nothing) => None,
+                        Err(e) => return JobEvent::Failed(format!("{e:#}")),
+                    };
                     match crate::django::create_schema(input, password.clone(), &mut log, cancel) {
-                        Ok(r) => {
+                        Ok(mut r) => {
+                            if r.passed()
+                                && let Some((found, before)) = before
+                            {
+                                match revoke_after(&target, password.as_ref(), &found, &before) {
+                                    Ok(done) => {
+                                        for s in &done.sql {
+                                            log(s.clone());
+                                        }
+                                        r.warnings.push(format!(
+                                            "revoked {}'s default grants to {} on the {} \
+                                             table(s) and {} sequence(s) migrate created \
+                                             (REVOKE in the log)",
+                                            found.role,
+                                            found.grantee_words(),
+                                            done.tables,
+                                            done.sequences
+                                        ));
+                                    }
+                                    Err(e) => return JobEvent::Failed(format!("{e:#}")),
+                                }
+                            }
                             // What a resume checks: the migrations migrate applied.
                             if r.passed() {
                                 let applied = target
@@ -680,6 +716,91 @@ fn inject_panic(name: &str) {
         panic!("injected by DJ2PG_TEST_PANIC={name}");
     }
     let _ = name;
+}
+
+/// What Create schema does about default grants before migrate.
+enum GrantsBefore {
+    /// None found, or the user keeps them.
+    Nothing,
+    /// Found and not yet answered: ask.
+    Ask(crate::data::privileges::DefaultGrants),
+    /// Revoke after migrate: the grants, and the relations of `public` before it.
+    Revoke(
+        crate::data::privileges::DefaultGrants,
+        Vec<(String, String)>,
+    ),
+}
+
+fn grants_before(
+    target: &crate::pg::ConnConfig,
+    password: Option<&Secret>,
+    answer: Option<crate::data::privileges::GrantsAnswer>,
+    app_roles: &[String],
+) -> anyhow::Result<GrantsBefore> {
+    use crate::data::privileges::GrantsAnswer;
+    if answer == Some(GrantsAnswer::Keep) {
+        return Ok(GrantsBefore::Nothing);
+    }
+    let mut client = target
+        .connect(password)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(found) = crate::pg::default_grants::find(&mut client, app_roles)? else {
+        return Ok(GrantsBefore::Nothing);
+    };
+    Ok(match answer {
+        Some(_) => {
+            let before = crate::pg::default_grants::relations(&mut client)?;
+            GrantsBefore::Revoke(found, before)
+        }
+        None => GrantsBefore::Ask(found),
+    })
+}
+
+fn revoke_after(
+    target: &crate::pg::ConnConfig,
+    password: Option<&Secret>,
+    found: &crate::data::privileges::DefaultGrants,
+    before: &[(String, String)],
+) -> anyhow::Result<crate::pg::default_grants::Revoked> {
+    let mut client = target
+        .connect(password)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let after = crate::pg::default_grants::relations(&mut client)?;
+    crate::pg::default_grants::revoke_new(&mut client, found, before, &after)
+}
+
+/// Connect's result: what a resume checks (the target as given: the same server, database,
+/// role?), the pool and its direct connection when there is one, then the description of
+/// the connection the schema and the copy will use.
+fn connected(
+    tx: &Sender<Msg>,
+    job: JobId,
+    mut client: postgres::Client,
+    routed: Option<(crate::data::pg::PoolRoute, postgres::Client)>,
+    host: &str,
+) -> JobEvent {
+    // Unreadable, the identity is not recorded, and a resume redoes Connect rather than
+    // trust it.
+    if let Ok(identity) = crate::resume_check::target_identity(&mut client) {
+        let at = now_text();
+        record(tx, job, Record::Target { identity, at });
+    }
+    let mut client = match routed {
+        Some((route, direct)) => {
+            let _ = tx.send(Msg::Job(job, JobEvent::PoolRouted(Box::new(route))));
+            direct
+        }
+        None => client,
+    };
+    match crate::pg::describe(&mut client) {
+        Ok(mut info) => {
+            if info.provider.is_none() {
+                info.provider = crate::pg::provider::from_host(host);
+            }
+            JobEvent::Connected(Box::new(info))
+        }
+        Err(e) => JobEvent::Failed(format!("{e:#}")),
+    }
 }
 
 /// Send a fact the step rests on, for a later resume to check (before the job's own event).

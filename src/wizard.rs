@@ -60,9 +60,13 @@ pub fn launch_with(
             backup_dir: args.backup_dir.clone(),
             leave_behind: Vec::new(),
             reset_migrations: None,
+            direct_url: None,
         }),
     };
     let mut m = m;
+    if let Some(url) = &args.direct_url {
+        m.options.direct_url = Some(crate::cli::parse_direct(url)?);
+    }
     let (tx, rx) = mpsc::channel();
     let mut runner = Runner::new(tx);
     runner.password = prefill.password.clone();

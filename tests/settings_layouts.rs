@@ -22,6 +22,7 @@ fn target() -> SettingsTarget {
         sslrootcert: Some("/home/me/ca-certificate.crt".into()),
         search_path: None,
         pool: false,
+        ..Default::default()
     }
 }
 

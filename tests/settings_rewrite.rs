@@ -330,6 +330,7 @@ fn apply_refuses_a_file_changed_after_planning_and_a_manual_plan() {
         sslrootcert: None,
         search_path: None,
         pool: false,
+        ..Default::default()
     };
     let plan = plan_rewrite(&project, &location, &target, SettingsStyle::Env).expect("plan");
     let settings = project.join("aiproto/settings.py");

@@ -278,7 +278,7 @@ impl Context {
         warm.started = true;
         // The sessions follow the plan's settings (lz4), read when they open.
         let (tx, rx) = std::sync::mpsc::channel();
-        let options = format!("-c TimeZone=UTC {}", self.load_options());
+        let options = self.config.startup_options(&self.load_options());
         for _ in 0..self.jobs() {
             let (config, password, tx) = (self.config.clone(), self.password.clone(), tx.clone());
             let options = options.clone();
@@ -353,7 +353,7 @@ impl Context {
         crate::pg::wire::Wire::connect(
             &self.config,
             self.password.as_ref(),
-            &format!("-c TimeZone=UTC {}", self.load_options()),
+            &self.config.startup_options(&self.load_options()),
         )
     }
 

@@ -40,8 +40,53 @@ impl SslMode {
     }
 }
 
+/// libpq's `channel_binding`: whether SCRAM binds the login to the TLS channel
+/// (SCRAM-SHA-256-PLUS), which a machine in the middle with its own certificate cannot fake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelBinding {
+    Disable,
+    /// libpq's default: bind when TLS is used and the server offers SCRAM-SHA-256-PLUS.
+    #[default]
+    Prefer,
+    Require,
+}
+
+impl ChannelBinding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelBinding::Disable => "disable",
+            ChannelBinding::Prefer => "prefer",
+            ChannelBinding::Require => "require",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ChannelBinding> {
+        [
+            ChannelBinding::Disable,
+            ChannelBinding::Prefer,
+            ChannelBinding::Require,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+/// libpq's `target_session_attrs` values (libpq 14+).
+pub const TARGET_SESSION_ATTRS: [&str; 6] = [
+    "any",
+    "read-write",
+    "read-only",
+    "primary",
+    "standby",
+    "prefer-standby",
+];
+
 /// Where a target lives and how to reach it. No password: see [`Secret`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The libpq parameters after `connect_timeout` are kept as the provider's connection string
+/// gave them: dj2pg honours them on its own connections (`pg::conn`) and carries them into
+/// the settings it writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnConfig {
     pub host: String,
     pub port: u16,
@@ -54,6 +99,66 @@ pub struct ConnConfig {
     /// startup exchange. `None`: `$PGCONNECT_TIMEOUT`, else 10 s (`pg::conn::connect_timeout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<u32>,
+    /// libpq's `channel_binding` (Neon's strings carry `require`). `None`: `prefer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_binding: Option<ChannelBinding>,
+    /// libpq's `target_session_attrs`, one of [`TARGET_SESSION_ATTRS`]. dj2pg writes, so its
+    /// own sessions always need a server that accepts writes; the value is carried as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_session_attrs: Option<String>,
+    /// libpq's `options` from the URL (e.g. Neon's `endpoint=ep-…`, or `-c name=value`),
+    /// sent in the startup packet ahead of dj2pg's own settings; never to a pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+    /// libpq's `sslnegotiation=direct` (PostgreSQL 17+: TLS from the first byte, no
+    /// SSLRequest round trip). `false`: `postgres`, the default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ssl_direct: bool,
+}
+
+impl ConnConfig {
+    /// `sslrootcert=system`: the operating system's trusted CAs instead of a file.
+    pub fn is_system_ca(&self) -> bool {
+        self.sslrootcert.as_deref() == Some(std::path::Path::new("system"))
+    }
+
+    /// The libpq parameters beyond host, port, database, user, sslmode and sslrootcert, as
+    /// `(name, value)`, in the order libpq documents them: what the written settings carry.
+    pub fn libpq_parameters(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if let Some(t) = self.connect_timeout {
+            p.push(("connect_timeout", t.to_string()));
+        }
+        if let Some(o) = &self.options {
+            p.push(("options", o.clone()));
+        }
+        if let Some(cb) = self.channel_binding {
+            p.push(("channel_binding", cb.as_str().to_string()));
+        }
+        if self.ssl_direct {
+            p.push(("sslnegotiation", "direct".to_string()));
+        }
+        if let Some(t) = &self.target_session_attrs {
+            p.push(("target_session_attrs", t.clone()));
+        }
+        p
+    }
+}
+
+/// A connection pool recognised in front of the target (`pg::pool_route`), and the direct
+/// connection that schema creation and the copy use instead. The app's settings keep the
+/// pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRoute {
+    /// How the pool was recognised, in a sentence.
+    pub reason: String,
+    /// The database behind the pool (`current_database()`; a pool's name may differ).
+    pub database: String,
+    /// The same role and database without the pool: the schema and the copy go here.
+    pub direct: ConnConfig,
+    /// Where the direct connection came from (`--direct-url`, the provider's direct port,
+    /// the server's own port).
+    pub direct_from: String,
 }
 
 /// The form field a connection failure points at.
@@ -113,17 +218,42 @@ pub struct ServerInfo {
     pub schema_create: bool,
     /// Tables in `public` and their owners.
     pub tables: Vec<(String, String)>,
+    /// The managed provider, as the catalog (its roles) or the host name shows it, and why
+    /// (`pg::provider`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The role's or database's timeouts that are set (`statement_timeout`,
+    /// `idle_in_transaction_session_timeout`), as `(name, value)`: dj2pg's copy overrides
+    /// them, Django's `migrate` runs under them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeouts: Vec<(String, String)>,
 }
 
 impl ServerInfo {
     pub fn summary_line(&self) -> String {
-        format!(
+        let mut s = format!(
             "PostgreSQL {} as {} on {}, {}, {} table(s) in public",
             self.version,
             self.user,
             self.database,
             if self.tls { "TLS" } else { "NOT encrypted" },
             self.tables.len()
-        )
+        );
+        if let Some(p) = &self.provider {
+            s.push_str(&format!("; {p}"));
+        }
+        if !self.timeouts.is_empty() {
+            let set: Vec<String> = self
+                .timeouts
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            s.push_str(&format!(
+                "; {} set for this role or database: the copy overrides it, Django's migrate \
+                 runs under it (a long migration could be cut off)",
+                set.join(", ")
+            ));
+        }
+        s
     }
 }

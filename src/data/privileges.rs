@@ -287,3 +287,38 @@ pub struct PoolFinding {
     /// The advice to show.
     pub advice: String,
 }
+
+/// Default privileges of the role that runs `migrate` that hand every table (or sequence)
+/// it creates in `public` to other roles: on Supabase, `postgres`'s new tables go to the
+/// public API roles `anon` and `authenticated` (and `service_role`), so `auth_user`'s
+/// password hashes and `django_session` would be readable through the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultGrants {
+    /// The role whose new tables are granted.
+    pub role: String,
+    /// Who receives them (`PUBLIC` for everyone).
+    pub grantees: Vec<String>,
+    /// What they receive on tables (`SELECT`, `INSERT`, …).
+    pub privileges: Vec<String>,
+}
+
+impl DefaultGrants {
+    /// The grantees in a few words: `anon, authenticated and service_role`.
+    pub fn grantee_words(&self) -> String {
+        match self.grantees.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        }
+    }
+}
+
+/// What to do about [`DefaultGrants`] before `migrate` creates Django's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GrantsAnswer {
+    /// Run `migrate`, then revoke those grants on the tables and sequences it created.
+    Revoke,
+    /// Keep them, as the provider set them (the report says so).
+    Keep,
+}

@@ -39,7 +39,7 @@ impl SettingsStyle {
 }
 
 /// The PostgreSQL connection the new settings point at. No password.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsTarget {
     pub host: String,
     pub port: u16,
@@ -53,6 +53,14 @@ pub struct SettingsTarget {
     pub search_path: Option<String>,
     /// The port is a connection pool's (PgBouncer, DigitalOcean's 25061).
     pub pool: bool,
+    /// libpq parameters of the tested connection string carried into `OPTIONS` as given
+    /// (`connect_timeout`, `channel_binding`, `sslnegotiation`, `target_session_attrs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libpq: Vec<(String, String)>,
+    /// libpq's `options` from the connection string (Neon's `endpoint=…`); never written
+    /// for a pool, which refuses startup options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_options: Option<String>,
 }
 
 /// Which statement sets `DATABASES`.
@@ -361,6 +369,13 @@ impl SettingsTarget {
             sslrootcert: config.sslrootcert.clone(),
             search_path,
             pool: config.port == DO_POOL_PORT,
+            libpq: config
+                .libpq_parameters()
+                .into_iter()
+                .filter(|(name, _)| *name != "options")
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+            startup_options: config.options.clone(),
         }
     }
 }

@@ -244,7 +244,7 @@ mod tests {
                 user: "app".into(),
                 sslmode: SslMode::Require,
                 sslrootcert: None,
-                connect_timeout: None,
+                ..ConnConfig::default()
             },
             password: Some(Secret::new("s3cret-pw")),
             search_path: Some("app schema".into()),

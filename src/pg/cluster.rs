@@ -204,7 +204,7 @@ impl TempCluster {
                 SslMode::Disable
             },
             sslrootcert: None,
-            connect_timeout: None,
+            ..ConnConfig::default()
         }
     }
     /// `doadmin` at the app database, `sslmode=require`.

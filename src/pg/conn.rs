@@ -5,8 +5,7 @@
 //! file, `verify-full` also checks the host name. The password is a [`Secret`]: it is never
 //! serialized, and its `Debug`/`Display` are masked.
 
-pub use crate::data::pg::{ConnConfig, ConnectError, Field, SslMode};
-use anyhow::{Context, Result, bail};
+pub use crate::data::pg::{ChannelBinding, ConnConfig, ConnectError, Field, SslMode};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
 use std::fmt;
@@ -36,85 +35,6 @@ impl fmt::Debug for Secret {
 }
 
 impl ConnConfig {
-    /// Parse `postgresql://user:password@host:port/db?sslmode=require&sslrootcert=/ca.crt`.
-    /// Returns the settings and, separately, the password if the URL carried one.
-    pub fn from_url(input: &str) -> Result<(ConnConfig, Option<Secret>)> {
-        let url = url::Url::parse(input.trim()).with_context(|| {
-            "the URL is not of the form postgresql://user:password@host:port/database".to_string()
-        })?;
-        if !matches!(url.scheme(), "postgres" | "postgresql") {
-            bail!(
-                "the URL must start with postgresql:// (it starts with {}://)",
-                url.scheme()
-            );
-        }
-        let decode = |s: &str| {
-            percent_decode(s).with_context(|| format!("the URL has a bad %-escape in {s:?}"))
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .context("the URL has no host")?
-            .trim_matches(|c| c == '[' || c == ']')
-            .to_string();
-        let user = decode(url.username())?;
-        let password = url.password().map(decode).transpose()?.map(Secret::new);
-        let dbname = decode(url.path().trim_start_matches('/'))?;
-        let mut config = ConnConfig {
-            host,
-            port: url.port().unwrap_or(5432),
-            dbname: if dbname.is_empty() {
-                user.clone()
-            } else {
-                dbname
-            },
-            user,
-            sslmode: SslMode::Prefer,
-            sslrootcert: None,
-            connect_timeout: None,
-        };
-        for (key, value) in url.query_pairs() {
-            match key.as_ref() {
-                "sslmode" => {
-                    config.sslmode = SslMode::parse(&value).with_context(|| {
-                        format!("sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full")
-                    })?
-                }
-                "sslrootcert" => config.sslrootcert = Some(PathBuf::from(value.as_ref())),
-                "connect_timeout" => {
-                    config.connect_timeout = Some(value.trim().parse().with_context(|| {
-                        format!("connect_timeout={value} is not a whole number of seconds")
-                    })?)
-                }
-                "application_name" | "options" => {}
-                other => bail!("the URL parameter {other:?} is not supported by dj2pg"),
-            }
-        }
-        if config.user.is_empty() {
-            bail!("the URL has no user name (postgresql://USER:password@host/db)");
-        }
-        Ok((config, password))
-    }
-
-    /// The URL without the password, for the screen and logs.
-    pub fn display_url(&self) -> String {
-        let mut s = format!(
-            "postgresql://{}@{}:{}/{}?sslmode={}",
-            self.user,
-            host_for_url(&self.host),
-            self.port,
-            self.dbname,
-            self.sslmode.as_str()
-        );
-        if let Some(ca) = &self.sslrootcert {
-            s.push_str(&format!("&sslrootcert={}", ca.display()));
-        }
-        if let Some(t) = self.connect_timeout {
-            s.push_str(&format!("&connect_timeout={t}"));
-        }
-        s
-    }
-
     /// How long a connection attempt may take, TCP, TLS and the startup exchange together
     /// (libpq's `connect_timeout`): the URL's parameter, else `$PGCONNECT_TIMEOUT`, else
     /// [`DEFAULT_CONNECT_TIMEOUT`]. As in libpq, 1 counts as 2 and 0 waits without end
@@ -197,8 +117,28 @@ impl ConnConfig {
         options: &str,
         cancel: Option<&AtomicBool>,
     ) -> Result<postgres::Client, ConnectError> {
-        let timeout = self.connect_timeout();
         let started = Instant::now();
+        match self.attempt(password, Some(options), cancel, started) {
+            // A connection pool (PgBouncer in transaction mode) refuses every startup
+            // parameter it does not know, `options` among them: the same login without
+            // them reaches the pool, for the light queries that recognise it
+            // (`pg::pool_route`). Schema and copy then go over the direct connection.
+            Err(e) if e.message.contains("unsupported startup parameter") => {
+                self.attempt(password, None, cancel, started)
+            }
+            other => other,
+        }
+    }
+
+    /// One connection attempt; `options: None` sends no `options` startup parameter at all.
+    fn attempt(
+        &self,
+        password: Option<&Secret>,
+        options: Option<&str>,
+        cancel: Option<&AtomicBool>,
+        started: Instant,
+    ) -> Result<postgres::Client, ConnectError> {
+        let timeout = self.connect_timeout();
         let (pg, tls) = self.postgres_config(password, options, timeout)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -264,7 +204,7 @@ impl ConnConfig {
     fn postgres_config(
         &self,
         password: Option<&Secret>,
-        options: &str,
+        options: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<(postgres::Config, MakeTlsConnector), ConnectError> {
         let mut pg = postgres::Config::new();
@@ -276,9 +216,20 @@ impl ConnConfig {
             .dbname(&self.dbname)
             .user(&self.user)
             .application_name("dj2pg")
-            // Naive timestamps are UTC in Django's SQLite files; never let the role's or the
-            // server's default time zone reinterpret them.
-            .options(&format!("-c TimeZone=UTC {options}"));
+            .channel_binding(match self.channel_binding.unwrap_or_default() {
+                ChannelBinding::Disable => postgres::config::ChannelBinding::Disable,
+                ChannelBinding::Prefer => postgres::config::ChannelBinding::Prefer,
+                ChannelBinding::Require => postgres::config::ChannelBinding::Require,
+            })
+            .target_session_attrs(self.own_session_attrs())
+            .ssl_negotiation(if self.ssl_direct {
+                postgres::config::SslNegotiation::Direct
+            } else {
+                postgres::config::SslNegotiation::Postgres
+            });
+        if let Some(o) = options {
+            pg.options(&self.startup_options(o));
+        }
         if let Some(p) = self.resolve_password(password) {
             pg.password(p.expose());
         }
@@ -289,6 +240,35 @@ impl ConnConfig {
         });
         let tls = self.tls_connector()?;
         Ok((pg, tls))
+    }
+
+    /// `target_session_attrs` for dj2pg's own sessions: as given for `any`, `read-write` and
+    /// `primary` (checked like `read-write`); dj2pg writes, so the read-only values
+    /// (`read-only`, `standby`, `prefer-standby`) also mean a server that accepts writes here —
+    /// they stay in the written settings for the app. Unset: `any`, no extra round trip.
+    fn own_session_attrs(&self) -> postgres::config::TargetSessionAttrs {
+        match self.target_session_attrs.as_deref() {
+            None | Some("any") => postgres::config::TargetSessionAttrs::Any,
+            Some(_) => postgres::config::TargetSessionAttrs::ReadWrite,
+        }
+    }
+
+    /// The startup packet's `options`: the URL's own (Neon's `endpoint=…`) first, then
+    /// `TimeZone=UTC` and the caller's `-c name=value` settings.
+    pub fn startup_options(&self, extra: &str) -> String {
+        // Naive timestamps are UTC in Django's SQLite files; never let the role's or the
+        // server's default time zone reinterpret them.
+        let mut o = String::new();
+        if let Some(url) = &self.options {
+            o.push_str(url);
+            o.push(' ');
+        }
+        o.push_str("-c TimeZone=UTC");
+        if !extra.trim().is_empty() {
+            o.push(' ');
+            o.push_str(extra.trim());
+        }
+        o
     }
 
     fn tls_connector(&self) -> Result<MakeTlsConnector, ConnectError> {
@@ -312,7 +292,33 @@ impl ConnConfig {
         };
         let mut builder = SslConnector::builder(SslMethod::tls_client())
             .map_err(|e| tls_err(Field::SslMode, format!("could not set up TLS: {e}")))?;
+        if self.ssl_direct {
+            // Direct TLS (PostgreSQL 17) requires the "postgresql" ALPN protocol.
+            postgres_openssl::set_postgresql_alpn(&mut builder)
+                .map_err(|e| tls_err(Field::SslMode, format!("could not set up TLS: {e}")))?;
+        }
         match self.sslmode {
+            SslMode::VerifyCa | SslMode::VerifyFull if self.is_system_ca() => {
+                let bundle = system_ca_bundle().ok_or_else(|| {
+                    tls_err(
+                        Field::CaFile,
+                        "sslrootcert=system: no system CA bundle was found (looked at \
+                         $SSL_CERT_FILE and the usual places such as \
+                         /etc/ssl/certs/ca-certificates.crt; on Debian install ca-certificates)"
+                            .into(),
+                    )
+                })?;
+                builder.set_ca_file(&bundle).map_err(|e| {
+                    tls_err(
+                        Field::CaFile,
+                        format!(
+                            "the system CA bundle {} could not be read: {e}",
+                            bundle.display()
+                        ),
+                    )
+                })?;
+                builder.set_verify(SslVerifyMode::PEER);
+            }
             SslMode::VerifyCa | SslMode::VerifyFull => {
                 let ca = self.sslrootcert.as_deref().ok_or_else(|| {
                     tls_err(
@@ -340,6 +346,22 @@ impl ConnConfig {
     /// Whether TLS checks the server's name against its certificate (verify-full only).
     pub fn verify_hostname(&self) -> bool {
         self.sslmode == SslMode::VerifyFull
+    }
+
+    /// `channel_binding=require` and the login was not bound to the TLS channel.
+    pub(crate) fn channel_binding_refused(&self) -> ConnectError {
+        ConnectError {
+            field: Field::SslMode,
+            message: format!(
+                "channel_binding=require, but {}:{} did not bind the login to TLS \
+                 (SCRAM-SHA-256-PLUS): it needs TLS in use (sslmode=require or stronger) and \
+                 scram-sha-256 password authentication (PostgreSQL 11+); a server that logs \
+                 in with md5, a plain password or no password, or a pool or proxy that ends TLS \
+                 itself, cannot bind. Remove channel_binding=require only if you trust the \
+                 network path",
+                self.host, self.port
+            ),
+        }
     }
 
     /// Something answered at host:port but it is not PostgreSQL (a web server, say).
@@ -389,6 +411,24 @@ impl ConnConfig {
         }
         let text = full_chain(e);
         let lower = text.to_lowercase();
+        if lower.contains("channel binding") {
+            return self.channel_binding_refused();
+        }
+        if lower.contains("does not allow writes") {
+            return err(
+                Field::Host,
+                format!(
+                    "{}:{} accepts only reads (a standby or read replica); dj2pg writes, so it \
+                     needs the primary's host{}",
+                    self.host,
+                    self.port,
+                    self.target_session_attrs
+                        .as_deref()
+                        .map(|t| format!(" (target_session_attrs={t} stays in the settings)"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
         if lower.contains("password missing") || lower.contains("password authentication") {
             err(
                 Field::Password,
@@ -501,6 +541,24 @@ pub(crate) fn probe(config: &ConnConfig, timeout: Option<Duration>) -> Probe {
     }
 }
 
+/// The operating system's CA bundle for `sslrootcert=system` (OpenSSL is built into dj2pg,
+/// so its own default paths would not be the system's): `$SSL_CERT_FILE`, else the first
+/// bundle found where Debian/Ubuntu, Fedora/RHEL, Alpine/macOS and openSUSE keep it.
+fn system_ca_bundle() -> Option<PathBuf> {
+    let env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    env.into_iter()
+        .chain(
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+                "/etc/ssl/ca-bundle.pem",
+            ]
+            .map(PathBuf::from),
+        )
+        .find(|p| p.is_file())
+}
+
 fn check_readable(path: &Path) -> Result<(), ConnectError> {
     std::fs::metadata(path)
         .map(|_| ())
@@ -522,22 +580,6 @@ fn full_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-fn host_for_url(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
-}
-
-/// `s@cret%21` → `s@cret!`: the %-escapes of a URL's user, password or database.
-pub fn percent_decode(s: &str) -> Result<String> {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8()
-        .map(|d| d.into_owned())
-        .context("%-escapes do not form UTF-8")
 }
 
 /// Find the password for `config` in the text of a `.pgpass` file
@@ -595,38 +637,6 @@ fn split_pgpass(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digitalocean_url_parses_and_keeps_the_password_apart() {
-        let (c, pw) = ConnConfig::from_url(
-            "postgresql://doadmin:s%40cret@db-x.ondigitalocean.com:25060/defaultdb?sslmode=require",
-        )
-        .unwrap();
-        assert_eq!(c.host, "db-x.ondigitalocean.com");
-        assert_eq!(c.port, 25060);
-        assert_eq!(c.dbname, "defaultdb");
-        assert_eq!(c.user, "doadmin");
-        assert_eq!(c.sslmode, SslMode::Require);
-        assert_eq!(pw.unwrap().expose(), "s@cret");
-        assert!(!c.display_url().contains("cret"));
-        assert!(!format!("{c:?}").contains("cret"));
-    }
-
-    #[test]
-    fn bad_urls_say_what_is_wrong() {
-        let e = ConnConfig::from_url("mysql://u@h/db")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("postgresql://"), "{e}");
-        let e = ConnConfig::from_url("postgresql://u@h/db?sslmode=strict")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("sslmode=strict"), "{e}");
-        let e = ConnConfig::from_url("postgresql://h/db")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("no user"), "{e}");
-    }
 
     #[test]
     fn secret_debug_is_masked() {

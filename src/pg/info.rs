@@ -32,6 +32,16 @@ pub fn describe(client: &mut postgres::Client) -> Result<ServerInfo> {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    let timeouts = client
+        .query(
+            "SELECT name::text, current_setting(name) FROM pg_settings
+              WHERE name IN ('statement_timeout', 'idle_in_transaction_session_timeout')
+                AND setting <> '0' ORDER BY 1",
+            &[],
+        )
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .unwrap_or_default();
+    let provider = super::provider::from_catalog(client);
     Ok(ServerInfo {
         version: row.get(0),
         version_num: row.get(1),
@@ -43,5 +53,7 @@ pub fn describe(client: &mut postgres::Client) -> Result<ServerInfo> {
         schema_create: row.get(7),
         tls: row.get(8),
         tables,
+        provider,
+        timeouts,
     })
 }

@@ -4,12 +4,18 @@
 
 pub mod cluster;
 mod conn;
+pub mod default_grants;
 mod info;
+pub mod pool_route;
 pub mod privileges;
+pub mod provider;
+mod url;
+mod url_shape;
 pub mod wire;
 
-pub use conn::{ConnConfig, ConnectError, Field, Secret, SslMode, percent_decode};
+pub use conn::{ChannelBinding, ConnConfig, ConnectError, Field, Secret, SslMode};
 pub use info::{ServerInfo, describe};
+pub use url::percent_decode;
 
 /// `"name"` with any `"` doubled: a PostgreSQL (and SQLite) identifier, safe in SQL text.
 pub fn quote_ident(name: &str) -> String {

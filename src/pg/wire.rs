@@ -19,7 +19,7 @@
 //! Round trips are counted where the client waits: a read that must block after the client
 //! sent something is one round trip ([`Wire::round_trips`]).
 
-use super::{ConnConfig, Secret, SslMode};
+use super::{ChannelBinding, ConnConfig, Secret, SslMode};
 use anyhow::{Context as _, Result, anyhow, bail};
 use bytes::{Buf, BytesMut};
 use fallible_iterator::FallibleIterator;
@@ -89,6 +89,25 @@ impl Handshake {
     }
 }
 
+/// The `tls-server-end-point` channel binding data (RFC 5929): the server certificate's
+/// hash, with the certificate's own signature digest (SHA-256 for MD5 and SHA-1), as
+/// `postgres-openssl` computes it for the `postgres` crate's connections.
+fn tls_server_end_point(ssl: &openssl::ssl::SslRef) -> Option<Vec<u8>> {
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    let cert = ssl.peer_certificate()?;
+    let algorithms = cert
+        .signature_algorithm()
+        .object()
+        .nid()
+        .signature_algorithms()?;
+    let md = match algorithms.digest {
+        Nid::MD5 | Nid::SHA1 => MessageDigest::sha256(),
+        nid => MessageDigest::from_nid(nid)?,
+    };
+    cert.digest(md).ok().map(|d| d.to_vec())
+}
+
 /// What a statement of a simple query answered, in order.
 #[derive(Debug)]
 pub enum Reply {
@@ -127,16 +146,23 @@ impl Wire {
             broken: false,
             handshake: Some(handshake),
         };
+        let mut binding = None;
         if config.sslmode != SslMode::Disable {
-            frontend::ssl_request(&mut wire.send);
-            wire.flush()?;
-            let mut answer = [0u8; 1];
-            if wire.read_some(&mut answer)? == 0 {
-                bail!("{}", config.not_postgres().message);
-            }
-            wire.round_trips += 1;
-            wire.sent = false;
-            match answer[0] {
+            let answer = if config.ssl_direct {
+                // sslnegotiation=direct: TLS from the first byte (PostgreSQL 17+).
+                b'S'
+            } else {
+                frontend::ssl_request(&mut wire.send);
+                wire.flush()?;
+                let mut answer = [0u8; 1];
+                if wire.read_some(&mut answer)? == 0 {
+                    bail!("{}", config.not_postgres().message);
+                }
+                wire.round_trips += 1;
+                wire.sent = false;
+                answer[0]
+            };
+            match answer {
                 b'S' => {
                     let ssl = config
                         .ssl_connector()
@@ -157,6 +183,7 @@ impl Wire {
                             Err(e) => bail!("TLS with {addr} failed: {e}"),
                         }
                     };
+                    binding = tls_server_end_point(tls.ssl());
                     wire.stream = Box::new(tls);
                     // The TLS handshake's own exchanges (one for TLS 1.3).
                     wire.round_trips += 1;
@@ -178,7 +205,7 @@ impl Wire {
         frontend::startup_message(params.iter().copied(), &mut wire.send)?;
         wire.flush()?;
         let password = config.resolve_password(password);
-        wire.authenticate(config, password.as_ref())?;
+        wire.authenticate(config, password.as_ref(), binding)?;
         loop {
             match wire.message()? {
                 Message::ReadyForQuery(_) => {
@@ -193,17 +220,41 @@ impl Wire {
         }
     }
 
-    fn authenticate(&mut self, config: &ConnConfig, password: Option<&Secret>) -> Result<()> {
+    /// Log in. `binding` is the TLS channel's `tls-server-end-point` hash, when TLS is in
+    /// use: with it SCRAM-SHA-256-PLUS binds the login to this channel (libpq's
+    /// `channel_binding`; `require` refuses any login that is not bound).
+    fn authenticate(
+        &mut self,
+        config: &ConnConfig,
+        password: Option<&Secret>,
+        binding: Option<Vec<u8>>,
+    ) -> Result<()> {
         let need = || anyhow!("user {:?} needs a password", config.user);
+        let mode = config.channel_binding.unwrap_or_default();
+        let binding = binding.filter(|_| mode != ChannelBinding::Disable);
+        let unbound = || -> Result<()> {
+            if mode == ChannelBinding::Require {
+                bail!("{}", config.channel_binding_refused().message);
+            }
+            Ok(())
+        };
+        let mut bound = false;
         loop {
             match self.message()? {
-                Message::AuthenticationOk => return Ok(()),
+                Message::AuthenticationOk => {
+                    if !bound {
+                        unbound()?;
+                    }
+                    return Ok(());
+                }
                 Message::AuthenticationCleartextPassword => {
+                    unbound()?;
                     let p = password.ok_or_else(need)?;
                     frontend::password_message(p.expose().as_bytes(), &mut self.send)?;
                     self.flush()?;
                 }
                 Message::AuthenticationMd5Password(body) => {
+                    unbound()?;
                     let p = password.ok_or_else(need)?;
                     let hash = md5_hash(config.user.as_bytes(), p.expose().as_bytes(), body.salt());
                     frontend::password_message(hash.as_bytes(), &mut self.send)?;
@@ -212,23 +263,32 @@ impl Wire {
                 Message::AuthenticationSasl(body) => {
                     let p = password.ok_or_else(need)?;
                     let mut mechanisms = body.mechanisms();
-                    let mut scram = false;
+                    let (mut scram, mut plus) = (false, false);
                     while let Some(m) = mechanisms.next()? {
                         scram |= m == sasl::SCRAM_SHA_256;
+                        plus |= m == sasl::SCRAM_SHA_256_PLUS;
                     }
-                    if !scram {
-                        bail!("the server offers no SASL mechanism dj2pg speaks (SCRAM-SHA-256)");
+                    // As libpq: bind when both sides can; "y" tells the server this client
+                    // could have bound, so a downgrade by someone in the middle shows.
+                    let (cb, mechanism) = match (plus, binding.clone()) {
+                        (true, Some(b)) => (
+                            sasl::ChannelBinding::tls_server_end_point(b),
+                            sasl::SCRAM_SHA_256_PLUS,
+                        ),
+                        (false, Some(_)) if scram => {
+                            (sasl::ChannelBinding::unrequested(), sasl::SCRAM_SHA_256)
+                        }
+                        _ if scram => (sasl::ChannelBinding::unsupported(), sasl::SCRAM_SHA_256),
+                        _ => bail!(
+                            "the server offers no SASL mechanism dj2pg speaks (SCRAM-SHA-256)"
+                        ),
+                    };
+                    bound = mechanism == sasl::SCRAM_SHA_256_PLUS;
+                    if !bound {
+                        unbound()?;
                     }
-                    // No channel binding ("n,,"), as a client without it; the server accepts.
-                    let mut s = sasl::ScramSha256::new(
-                        p.expose().as_bytes(),
-                        sasl::ChannelBinding::unsupported(),
-                    );
-                    frontend::sasl_initial_response(
-                        sasl::SCRAM_SHA_256,
-                        s.message(),
-                        &mut self.send,
-                    )?;
+                    let mut s = sasl::ScramSha256::new(p.expose().as_bytes(), cb);
+                    frontend::sasl_initial_response(mechanism, s.message(), &mut self.send)?;
                     self.flush()?;
                     match self.message()? {
                         Message::AuthenticationSaslContinue(b) => s.update(b.data())?,

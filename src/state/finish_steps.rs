@@ -70,7 +70,7 @@ pub fn settings_target(m: &Migration) -> SettingsTarget {
             user: String::new(),
             sslmode: crate::data::pg::SslMode::Require,
             sslrootcert: None,
-            connect_timeout: None,
+            ..Default::default()
         });
     if let Some(user) = m
         .applied_recipe()
@@ -78,7 +78,19 @@ pub fn settings_target(m: &Migration) -> SettingsTarget {
     {
         config.user = user;
     }
-    SettingsTarget::from_conn(&config, m.search_path())
+    // The sslmode written is at least what was used: a URL without one means libpq's
+    // `prefer`, which a machine on the path can downgrade to no encryption at all. dj2pg's
+    // own connection used TLS, so the app is told to insist on it.
+    if config.sslmode == crate::data::pg::SslMode::Prefer
+        && m.server.as_ref().is_some_and(|s| s.tls)
+    {
+        config.sslmode = crate::data::pg::SslMode::Require;
+    }
+    let mut target = SettingsTarget::from_conn(&config, m.search_path());
+    // Behind a pool the settings keep it (its database name too), with no startup options
+    // and DISABLE_SERVER_SIDE_CURSORS.
+    target.pool |= m.pool.is_some();
+    target
 }
 
 /// Where the backup (and so the report) lives; the project's `.dj2pg/` before Backup ran.

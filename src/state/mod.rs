@@ -36,8 +36,8 @@ use crate::data::commands::{
 };
 use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
 use crate::data::django::Discovery;
-use crate::data::pg::{ConnConfig, ConnectError, Field, ServerInfo};
-use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
+use crate::data::pg::{ConnConfig, ConnectError, Field, PoolRoute, ServerInfo};
+use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswer, Recipe};
 use crate::data::report::RunReport;
 use crate::data::resume::{CheckInput, Observed, Record};
 use crate::data::settings::{Applied, RewritePlan, SettingsStyle, SettingsTarget, Validation};
@@ -98,6 +98,9 @@ pub struct RunOptions {
     /// user selects the apps on screen).
     #[serde(default)]
     pub reset_migrations: Option<String>,
+    /// `--direct-url`: the connection without the pool, when the target is a pool.
+    #[serde(default)]
+    pub direct_url: Option<ConnConfig>,
 }
 
 /// The whole run.
@@ -117,6 +120,16 @@ pub struct Migration {
     /// The connection the user chose; the password is never part of it on disk.
     pub target: Option<ConnConfig>,
     pub server: Option<ServerInfo>,
+    /// The connection pool Connect found in front of the target, and the direct
+    /// connection the schema and the copy use instead ([`Migration::work_target`]).
+    #[serde(default)]
+    pub pool: Option<PoolRoute>,
+    /// Default privileges of the role that runs migrate granting its new tables to other
+    /// roles (Supabase's API roles), and what the user chose about them.
+    #[serde(default)]
+    pub default_grants: Option<DefaultGrants>,
+    #[serde(default)]
+    pub grants_answer: Option<GrantsAnswer>,
     /// The form field the last failed Connect points at (cleared by a new attempt).
     #[serde(default)]
     pub connect_field: Option<Field>,
@@ -256,6 +269,12 @@ pub enum JobEvent {
     Discovered(Box<Discovery>),
     /// Connect finished.
     Connected(Box<ServerInfo>),
+    /// Create schema found default privileges that would grant Django's new tables to
+    /// other roles; nothing ran (sent instead of [`JobEvent::SchemaCreated`]).
+    DefaultGrantsFound(Box<DefaultGrants>),
+    /// Connect found a connection pool in front of the target, and the direct connection
+    /// behind it (sent before [`JobEvent::Connected`], which then describes the direct one).
+    PoolRouted(Box<PoolRoute>),
     /// The copy's preflight finished (nothing written yet).
     Preflight(Box<PreflightReport>),
     /// The copy's latest progress (latest value wins).
@@ -328,7 +347,12 @@ pub enum Effect {
         python: Option<PathBuf>,
     },
     /// Connect to the target and describe it (the driver supplies the password).
-    Connect { job: JobId, config: ConnConfig },
+    Connect {
+        job: JobId,
+        config: ConnConfig,
+        /// `--direct-url`: the server behind a pool, tried first when the target is one.
+        direct: Option<ConnConfig>,
+    },
     /// Copy the SQLite file (online backup), verify it, archive the migrations folders.
     Backup {
         job: JobId,
@@ -382,6 +406,12 @@ pub enum Effect {
         job: JobId,
         input: CreateSchemaInput,
         role: Role,
+        /// What to do about default grants to other roles (`None`: look for them first,
+        /// and ask before running migrate when there are some).
+        grants: Option<GrantsAnswer>,
+        /// Roles the run itself grants the tables to (the app role of the runtime-role
+        /// recipe): not "other roles".
+        app_roles: Vec<String>,
     },
     /// Install the PostgreSQL driver into the project's Python.
     InstallDriver { job: JobId, check: DriverCheck },
@@ -490,6 +520,9 @@ impl Migration {
             discovery: None,
             target: None,
             server: None,
+            pool: None,
+            default_grants: None,
+            grants_answer: None,
             connect_field: None,
             backup: None,
             migration_scan: None,
@@ -585,7 +618,7 @@ impl Migration {
     /// Who runs `migrate` on PostgreSQL and the copy: the role that will own the tables.
     /// That is the app role, unless the permission fix made the admin the owner (recipe C).
     pub fn table_owner(&self) -> Option<(ConnConfig, Role)> {
-        let target = self.target.clone()?;
+        let target = self.work_target()?;
         let owner = self
             .applied_recipe()
             .map(|r| r.roles_after.schema_and_copy.clone());
@@ -596,6 +629,15 @@ impl Migration {
                 Some((config, Role::Admin))
             }
             _ => Some((target, Role::App)),
+        }
+    }
+
+    /// The app role's connection for everything but the app's own settings: the direct
+    /// connection when the target is a pool, else the target.
+    pub fn work_target(&self) -> Option<ConnConfig> {
+        match &self.pool {
+            Some(p) => Some(p.direct.clone()),
+            None => self.target.clone(),
         }
     }
 

@@ -88,6 +88,34 @@ pub fn build(m: &Migration) -> RunReport {
                 .into(),
         );
     }
+    if let (Some(g), Some(answer)) = (&m.default_grants, m.grants_answer) {
+        other_environments.push(match answer {
+            crate::data::privileges::GrantsAnswer::Keep => format!(
+                "Django's tables are granted to {} ({}) by {}'s default privileges, kept as you \
+                 chose: on Supabase they are reachable through the public API unless row-level \
+                 security or a revoke stops it.",
+                g.grantee_words(),
+                g.privileges.join(", "),
+                g.role
+            ),
+            crate::data::privileges::GrantsAnswer::Revoke => format!(
+                "{}'s default grants to {} were revoked on the tables and sequences migrate \
+                 created. Tables made later by the same role (a new migration) get them again: \
+                 revoke them there too, or move the app to a role of its own.",
+                g.role,
+                g.grantee_words()
+            ),
+        });
+    }
+    if let Some(p) = &m.pool {
+        other_environments.push(format!(
+            "The settings use the connection pool ({}). Run later migrations over the direct \
+             connection, which dj2pg used for the schema and the copy: \
+             POSTGRES_HOST={} POSTGRES_PORT={} POSTGRES_DB={} python manage.py migrate \
+             (or the same in DATABASE_URL).",
+            p.reason, p.direct.host, p.direct.port, p.direct.dbname
+        ));
+    }
     for d in &derived {
         other_environments.push(format!("{}: {}.", d.table, d.rebuild_hint()));
     }

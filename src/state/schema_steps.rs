@@ -15,7 +15,7 @@ use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
 };
 use crate::data::embeddings::EmbeddingsChoice;
-use crate::data::privileges::{ApplyReport, Diagnosis, Recipe};
+use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswer, Recipe};
 use crate::rules;
 use std::path::PathBuf;
 
@@ -55,10 +55,10 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                 sqlite_path: m.sqlite_path().cloned(),
             },
         }),
-        Step::FixPermissions => match &m.target {
+        Step::FixPermissions => match m.work_target() {
             Some(app) => Ok(Effect::Diagnose {
                 job,
-                app: app.clone(),
+                app,
                 admin: m.admin.clone(),
                 schema: SCHEMA.into(),
             }),
@@ -88,6 +88,16 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                     search_path: m.search_path(),
                 },
                 role,
+                grants: m.grants_answer,
+                app_roles: m
+                    .target
+                    .iter()
+                    .map(|t| t.user.clone())
+                    .chain(
+                        m.applied_recipe()
+                            .map(|r| r.roles_after.settings_user.clone()),
+                    )
+                    .collect(),
             })
         }),
         _ => return None,
@@ -213,7 +223,7 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
         ChoiceId::Recipe(rid) => {
             let (Some(recipe), Some(app), Some(admin)) = (
                 m.recipes.iter().find(|r| r.id == rid).cloned(),
-                m.target.clone(),
+                m.work_target(),
                 m.admin.clone(),
             ) else {
                 return;
@@ -232,7 +242,7 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
             fx.push(Effect::Save);
         }
         ChoiceId::SaveSql => {
-            let Some(app) = m.target.clone() else { return };
+            let Some(app) = m.work_target() else { return };
             let recipe = m
                 .recipes
                 .iter()
@@ -481,5 +491,54 @@ fn capitalized(s: &str) -> String {
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+/// Create schema found default grants to other roles before running migrate: ask.
+pub(super) fn grants_found(m: &mut Migration, grants: DefaultGrants, fx: &mut Vec<Effect>) {
+    let (question, choices) = rules::default_grants_question(&grants);
+    m.default_grants = Some(grants);
+    finish(
+        m,
+        Step::CreateSchema,
+        Status::NeedsDecision {
+            kind: Question::DefaultGrants,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+pub(super) fn decide_grants(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    match id {
+        ChoiceId::RevokeGrants | ChoiceId::KeepGrants => {
+            m.grants_answer = Some(if id == ChoiceId::RevokeGrants {
+                GrantsAnswer::Revoke
+            } else {
+                GrantsAnswer::Keep
+            });
+            super::update::start(m, Step::CreateSchema, fx);
+        }
+        ChoiceId::Abort => {
+            let Some(g) = m.default_grants.clone() else {
+                return;
+            };
+            let sql = rules::dedicated_role_sql().join(" ");
+            let db = m.work_target().map(|t| t.dbname).unwrap_or_default();
+            fail(
+                m,
+                Step::CreateSchema,
+                &format!(
+                    "Stopped before migrate: nothing was created. Give the app a role of its \
+                     own, whose tables no default privilege of {role} reaches: as {role}, \
+                     connected to database {db}, run  {sql}  Then connect with that role \
+                     (postgresql://django_app@…).",
+                    role = g.role
+                ),
+            );
+            fx.push(Effect::Save);
+        }
+        _ => {}
     }
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 mod embeddings_tests;
+mod provider_tests;
 mod resume_tests;
 use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
 use crate::data::django::{DatabaseInfo, Discovery, Method, SqliteSummary};
@@ -49,7 +50,7 @@ fn target() -> ConnConfig {
         user: "app".into(),
         sslmode: SslMode::Require,
         sslrootcert: None,
-        connect_timeout: None,
+        ..ConnConfig::default()
     }
 }
 
@@ -65,6 +66,8 @@ fn server() -> ServerInfo {
         schema_usage: true,
         schema_create: true,
         tables: vec![],
+        provider: None,
+        timeouts: vec![],
     }
 }
 

@@ -39,6 +39,7 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
                 }
                 m.target = Some(config);
                 m.server = None;
+                m.pool = None;
                 m.connect_field = None;
                 start(m, Step::Connect, &mut fx);
             }
@@ -205,6 +206,7 @@ pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
             Some(config) => Effect::Connect {
                 job,
                 config: config.clone(),
+                direct: m.options.direct_url.clone(),
             },
             None => {
                 fail(
@@ -265,6 +267,7 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
         Question::PermissionFix => schema_steps::decide_permissions(m, id, fx),
         Question::InstallDriver => schema_steps::decide_driver(m, id, fx),
         Question::Embeddings => schema_steps::decide_embeddings(m, id, fx),
+        Question::DefaultGrants => schema_steps::decide_grants(m, id, fx),
         Question::GitNotClean => backup_steps::decide_git(m, id, fx),
         Question::ResetConfirm => backup_steps::decide_reset(m, id, fx),
         Question::SettingsWrite => finish_steps::decide_settings(m, id, fx),
@@ -375,8 +378,19 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             m.discovery = Some(*d);
             finish(m, step, Status::Done { summary }, fx);
         }
+        JobEvent::PoolRouted(route) => m.pool = Some(*route),
+        JobEvent::DefaultGrantsFound(g) => schema_steps::grants_found(m, *g, fx),
         JobEvent::Connected(info) => {
-            let summary = info.summary_line();
+            let mut summary = info.summary_line();
+            if let Some(p) = &m.pool {
+                summary.push_str(&format!(
+                    "; through a connection pool ({}): the schema and the copy go over the \
+                     direct connection {} ({}), the app's settings keep the pool",
+                    p.reason,
+                    p.direct.display_url(),
+                    p.direct_from
+                ));
+            }
             m.server = Some(*info);
             finish(m, step, Status::Done { summary }, fx);
         }

@@ -190,7 +190,7 @@ impl ConnectForm {
             }
         }
         if let Ok((config, _)) = ConnConfig::from_url(self.url.value()) {
-            if self.url.value().contains("sslmode=") {
+            if self.url.value().contains("sslmode=") || config.is_system_ca() {
                 self.sslmode = config.sslmode;
             }
             if let Some(ca) = config.sslrootcert

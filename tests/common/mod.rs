@@ -10,8 +10,11 @@
 //! - [`sample_project`]: a copy of `assets/sample_project` with a generated `db.sqlite3`.
 //! - [`manage_py`], [`write_pg_settings`], [`pg_env`]: run Django against a cluster.
 //! - [`rows`], [`exec`], [`try_exec`]: SQL as a given role.
+//! - [`pgbouncer::pgbouncer`]: a real PgBouncer in transaction mode in front of a cluster.
 
 #![allow(dead_code)]
+
+pub mod pgbouncer;
 
 use dj2pg::pg::cluster::{ClusterOptions, TempCluster};
 use dj2pg::pg::{ConnConfig, Secret};

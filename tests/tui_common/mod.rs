@@ -160,6 +160,8 @@ pub fn connected() -> Migration {
         schema_usage: true,
         schema_create: false,
         tables: Vec::new(),
+        provider: None,
+        timeouts: Vec::new(),
     };
     m.step_mut(Step::Connect).status = Status::Done {
         summary: info.summary_line(),

@@ -44,6 +44,12 @@ pub(super) fn database_url(t: &SettingsTarget, password: &str) -> String {
         url.push_str("&sslrootcert=");
         url.push_str(&pct(&ca.to_string_lossy(), b"/:"));
     }
+    for (k, v) in &t.libpq {
+        url.push_str(&format!("&{k}={}", pct(v, &[])));
+    }
+    if let (false, Some(o)) = (t.pool, &t.startup_options) {
+        url.push_str(&format!("&options={}", pct(o, &[])));
+    }
     url
 }
 
@@ -183,6 +189,7 @@ mod tests {
             sslrootcert: Some("/etc/ca.crt".into()),
             search_path: None,
             pool: false,
+            ..Default::default()
         }
     }
 

@@ -78,6 +78,12 @@ pub(super) fn generate(
     if let Some(item) = libpq_options_item(target, carried, &mut g.notes) {
         options.push(item);
     }
+    // Carried after the old settings' entries, so a key both name is written once, ours.
+    let libpq = libpq_items(target, shape);
+    options.retain(|o| !libpq.iter().any(|l| l.key == o.key));
+    if shape != Shape::DjDatabaseUrl {
+        options.extend(libpq.iter().cloned());
+    }
     if carried.isolation_import {
         g.imports
             .push((ISOLATION_IMPORT.0.into(), ISOLATION_IMPORT.1.into()));
@@ -90,7 +96,7 @@ pub(super) fn generate(
     }
     match shape {
         Shape::Env | Shape::UrlLib => dict_code(&mut g, target, shape, kind, carried, &options),
-        Shape::DjDatabaseUrl => dj_code(&mut g, target, kind, carried, &options),
+        Shape::DjDatabaseUrl => dj_code(&mut g, target, kind, carried, &options, &libpq),
     }
     g
 }
@@ -101,33 +107,66 @@ fn libpq_options_item(
     notes: &mut Vec<String>,
 ) -> Option<Item> {
     let search = target.search_path.as_deref().filter(|s| !s.is_empty());
-    if let (Some(schema), true) = (search, target.pool) {
-        notes.push(format!(
-            "search_path is not set through options='-c search_path=…': connection pools reject that startup parameter. Run once, as the admin: ALTER ROLE {} SET search_path = {schema};",
-            target.user
-        ));
+    let url_options = target.startup_options.as_deref().filter(|o| !o.is_empty());
+    if target.pool {
+        if let Some(schema) = search {
+            notes.push(format!(
+                "search_path is not set through options='-c search_path=…': connection pools reject that startup parameter. Run once, as the admin: ALTER ROLE {} SET search_path = {schema};",
+                target.user
+            ));
+        }
+        if let Some(o) = url_options {
+            notes.push(format!(
+                "options={o} from the connection string is not written: connection pools reject startup options"
+            ));
+        }
         return c.libpq_options.as_ref().map(|o| Item {
             key: "options".into(),
             expr: o.clone(),
             comment: Some("kept from the old settings".into()),
         });
     }
-    let sp = search.map(search_path_option);
-    let expr = match (&c.libpq_options, sp) {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(o) = url_options {
+        parts.push(o.to_string());
+    }
+    if let Some(sp) = search.map(search_path_option) {
+        parts.push(sp);
+    }
+    let new = (!parts.is_empty()).then(|| parts.join(" "));
+    let expr = match (&c.libpq_options, &new) {
         (None, None) => return None,
         (Some(old), None) => old.clone(),
-        (None, Some(sp)) => py_str(&sp),
-        (Some(old), Some(sp)) => format!("{old} + {}", py_str(&format!(" {sp}"))),
+        (None, Some(n)) => py_str(n),
+        (Some(old), Some(n)) => format!("{old} + {}", py_str(&format!(" {n}"))),
     };
-    let comment = match search {
-        Some(s) => format!("the app's tables live in schema {s}"),
-        None => "kept from the old settings".into(),
+    let comment = match (search, url_options) {
+        (Some(s), _) => format!("the app's tables live in schema {s}"),
+        (None, Some(_)) => "from the connection string dj2pg tested".into(),
+        (None, None) => "kept from the old settings".into(),
     };
     Some(Item {
         key: "options".into(),
         expr,
         comment: Some(comment),
     })
+}
+
+/// The connection string's other libpq parameters (`channel_binding=require` and the like),
+/// as `OPTIONS` entries: psycopg hands them to libpq as they are.
+fn libpq_items(target: &SettingsTarget, shape: Shape) -> Vec<Item> {
+    target
+        .libpq
+        .iter()
+        .map(|(k, v)| Item {
+            key: k.clone(),
+            expr: match shape {
+                Shape::UrlLib => format!("_dj2pg_query.get({}, {})", py_str(k), py_str(v)),
+                Shape::Env | Shape::DjDatabaseUrl => py_str(v),
+            },
+            comment: Some("from the connection string dj2pg tested".into()),
+        })
+        .collect()
 }
 
 fn pool_comment(target: &SettingsTarget) -> [String; 2] {
@@ -152,6 +191,9 @@ fn url_example(target: &SettingsTarget) -> String {
     let mut q = format!("sslmode={}", target.sslmode);
     if verifies(&target.sslmode) {
         q.push_str("&sslrootcert=/path/to/ca-certificate.crt");
+    }
+    for (k, v) in &target.libpq {
+        q.push_str(&format!("&{k}={v}"));
     }
     format!("postgresql://USER:PASSWORD@HOST:PORT/NAME?{q}")
 }
@@ -287,7 +329,14 @@ fn alias_line(a: &crate::data::settings::OldAlias) -> String {
     }
 }
 
-fn dj_code(g: &mut Generated, t: &SettingsTarget, kind: SiteKind, c: &Carried, options: &[Item]) {
+fn dj_code(
+    g: &mut Generated,
+    t: &SettingsTarget,
+    kind: SiteKind,
+    c: &Carried,
+    options: &[Item],
+    libpq: &[Item],
+) {
     g.imports
         .push(("dj_database_url".into(), "import dj_database_url".into()));
     g.lines.push("# PostgreSQL from the DATABASE_URL environment variable (written by dj2pg; see .env.example):".into());
@@ -322,6 +371,14 @@ fn dj_code(g: &mut Generated, t: &SettingsTarget, kind: SiteKind, c: &Carried, o
         g.lines.push(format!(
             "{d}[\"OPTIONS\"].setdefault(\"sslrootcert\", {})",
             py_str(&ca)
+        ));
+    }
+    // dj-database-url copies the URL's query into OPTIONS: the URL's value wins.
+    for it in libpq {
+        g.lines.push(format!(
+            "{d}[\"OPTIONS\"].setdefault({}, {})",
+            py_str(&it.key),
+            it.expr
         ));
     }
     for it in options {

@@ -270,6 +270,44 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
         L,
         v(format!("{} in public", info.tables.len())),
     ));
+    if let Some(p) = &info.provider {
+        lines.push(Line::default());
+        lines.extend(wrapped(&format!("Provider: {p}"), w, Style::new()));
+    }
+    if let Some(p) = &m.pool {
+        lines.push(Line::default());
+        lines.extend(wrapped(
+            &format!(
+                "⚠ A connection pool ({}). The schema and the copy go over the direct \
+                 connection {}@{}:{}/{} ({}); the app's settings keep the pool.",
+                p.reason,
+                p.direct.user,
+                p.direct.host,
+                p.direct.port,
+                p.direct.dbname,
+                p.direct_from
+            ),
+            w,
+            yellow,
+        ));
+    }
+    if !info.timeouts.is_empty() {
+        let set: Vec<String> = info
+            .timeouts
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        lines.push(Line::default());
+        lines.extend(wrapped(
+            &format!(
+                "⚠ {} for this role or database: the copy overrides it; Django's migrate \
+                 runs under it, so a long migration could be cut off.",
+                set.join(", ")
+            ),
+            w,
+            yellow,
+        ));
+    }
     if !info.schema_create {
         lines.push(Line::default());
         lines.extend(wrapped(
