@@ -30,6 +30,33 @@ fn args(c: &TempCluster, project: &Path) -> StandaloneArgs {
     }
 }
 
+/// `dj2pg migrate --yes` of `project` into `c` as the app role, with the admin's URL and
+/// both passwords in the environment (the one-command headless run).
+fn migrate_headless(
+    c: &TempCluster,
+    python: &Path,
+    project: &Path,
+    state: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dj2pg"))
+        .args(["migrate", "--project"])
+        .arg(project)
+        .arg("--python")
+        .arg(python)
+        .args(["--allow-dirty", "--yes"])
+        .args(extra)
+        .arg("--to")
+        .arg(c.app().display_url())
+        .arg("--admin-url")
+        .arg(c.admin().display_url())
+        .env("DJ2PG_STATE_DIR", state)
+        .env("PGPASSWORD", c.app_password().expose())
+        .env("DJ2PG_ADMIN_PASSWORD", c.admin_password().expose())
+        .output()
+        .expect("run dj2pg")
+}
+
 /// A 67-character model table (Django shortens it with a hash on PostgreSQL only), its
 /// automatic many-to-many table, a 71-character `db_table` (PostgreSQL cuts it) and two
 /// `db_column`s over 63 characters.
@@ -328,20 +355,7 @@ fn a_settings_module_that_reads_settings_at_import_goes_through_the_whole_flow()
     let out = manage_py(&python, &project, &["check"], &[]);
     assert!(out.status.success(), "{}", output_text(&out));
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dj2pg"))
-        .args(["migrate", "--project"])
-        .arg(&project)
-        .arg("--python")
-        .arg(&python)
-        .args(["--allow-dirty", "--yes", "--to"])
-        .arg(c.app().display_url())
-        .arg("--admin-url")
-        .arg(c.admin().display_url())
-        .env("DJ2PG_STATE_DIR", tmp.path().join("state"))
-        .env("PGPASSWORD", c.app_password().expose())
-        .env("DJ2PG_ADMIN_PASSWORD", c.admin_password().expose())
-        .output()
-        .expect("run dj2pg");
+    let out = migrate_headless(&c, &python, &project, &tmp.path().join("state"), &[]);
     let printed = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     for step in ["dry-run", "create-schema", "copy-rows", "update-settings"] {
@@ -420,20 +434,13 @@ fn migrate_copies_long_names_through_django_and_exits_0_only_when_every_row_arri
     let c = cluster();
     let python = django_venv();
     let (tmp, project) = long_names_project(&python);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dj2pg"))
-        .args(["migrate", "--project"])
-        .arg(&project)
-        .arg("--python")
-        .arg(&python)
-        .args(["--allow-dirty", "--yes", "--no-settings-rewrite", "--to"])
-        .arg(c.app().display_url())
-        .arg("--admin-url")
-        .arg(c.admin().display_url())
-        .env("DJ2PG_STATE_DIR", tmp.path().join("state"))
-        .env("PGPASSWORD", c.app_password().expose())
-        .env("DJ2PG_ADMIN_PASSWORD", c.admin_password().expose())
-        .output()
-        .expect("run dj2pg");
+    let out = migrate_headless(
+        &c,
+        &python,
+        &project,
+        &tmp.path().join("state"),
+        &["--no-settings-rewrite"],
+    );
     let printed = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     // Django itself named the tables for the copy.
