@@ -146,7 +146,11 @@ impl TempCluster {
             .tempdir_in(&root)
             .with_context(|| format!("cannot create a directory in {}", root.display()))?;
         let base = dir.path().to_path_buf();
-        fs::write(base.join("owner"), std::process::id().to_string())?;
+        // Written whole through a rename: another process reaping orphans must never read an
+        // empty `owner` (the moment between create and write) and take this cluster for dead.
+        let owner_tmp = base.join("owner.tmp");
+        fs::write(&owner_tmp, std::process::id().to_string())?;
+        fs::rename(&owner_tmp, base.join("owner"))?;
         let runner = Runner::for_dir(&base, opts.die_with_parent)?;
         let mut cluster = TempCluster {
             data: base.join("data"),
@@ -695,7 +699,8 @@ fn reap_orphans(root: &Path) {
         let Ok(owner) = fs::read_to_string(path.join("owner")) else {
             continue;
         };
-        if alive(owner.trim()) {
+        // An owner that is not a process id is a cluster being made (or not ours): leave it.
+        if owner.trim().parse::<u32>().is_err() || alive(owner.trim()) {
             continue;
         }
         let pm = fs::read_to_string(path.join("data/postmaster.pid")).unwrap_or_default();
