@@ -481,8 +481,8 @@ fn dba_script_runs_in_the_app_database(major: u32) {
     let pasted = format!("psql {printed}")
         .replace("user=ADMIN", "user=doadmin")
         .replace("dbname=appdb", "dbname=defaultdb");
-    let psql =
-        dj2pg::pg::cluster::find_pg_bin("psql").expect("psql (apt-get install postgresql-client)");
+    let psql = dj2pg::pg::cluster::find_pg_bin("psql")
+        .unwrap_or_else(|| common::debian_program(&["/usr/bin/psql"], "postgresql-client"));
     let path = format!(
         "{}:{}",
         psql.parent().unwrap().display(),

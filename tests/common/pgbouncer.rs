@@ -34,16 +34,7 @@ impl Drop for TempPgBouncer {
 }
 
 fn pgbouncer_bin() -> PathBuf {
-    ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "PgBouncer not found: install Debian's package (`apt-get install pgbouncer`; \
-                 `.ci/run` does)"
-            )
-        })
+    super::debian_program(&["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"], "pgbouncer")
 }
 
 fn free_port() -> u16 {
