@@ -88,6 +88,11 @@ fn rds(major: u32) {
         orm.contains("orm-ok webapp") && orm.contains("tls"),
         "{orm}"
     );
+    // The master user is found in the catalog, for the admin login to start with.
+    let (config, _) = dj2pg::pg::ConnConfig::from_url(&url).unwrap();
+    let mut client = common::connect(&config, &Secret::new(&app_pw));
+    let p = dj2pg::pg::provider::recognise(&mut client, "127.0.0.1").expect("recognised");
+    assert_eq!(p.admin_role.as_deref(), Some("dbmaster"));
 }
 
 #[test]

@@ -31,6 +31,7 @@ fn supabase() -> Migration {
         admin: "postgres (dashboard: Connect); its new tables in public go to the API roles \
                 anon and authenticated by default"
             .into(),
+        admin_role: Some("postgres".into()),
         pool: Some("Supavisor on the pooler host: 6543 transaction mode".into()),
         ca: None,
     });
@@ -45,7 +46,7 @@ fn supabase() -> Migration {
 fn connect_done_names_the_provider_its_admin_and_the_timeouts() {
     let m = supabase();
     let text = snap(&m, &UiState::default());
-    assert!(text.contains("Provider: Supabase"), "{text}");
+    assert!(text.contains("· Supabase (role anon"), "{text}");
     assert!(text.contains("statement_timeout=2min"), "{text}");
     insta::assert_snapshot!(text);
 }
@@ -149,6 +150,7 @@ fn fix_permissions_names_the_provider_its_admin_and_the_recipe() {
         admin: "the master user named when the instance was made (RDS console: \
                 Configuration), in rds_superuser"
             .into(),
+        admin_role: Some("dbmaster".into()),
         pool: None,
         ca: None,
     });
@@ -173,6 +175,16 @@ fn fix_permissions_names_the_provider_its_admin_and_the_recipe() {
     let text = snap(&m, &UiState::default());
     assert!(text.contains("AWS RDS/Aurora"), "{text}");
     insta::assert_snapshot!(text);
+    // The admin login starts with the master user the catalog shows, and says where its
+    // password is.
+    let mut ui = UiState::default();
+    ui.admin.open(&m);
+    let text = snap(&m, &ui);
+    assert!(text.contains("postgresql://dbmaster@"), "{text}");
+    assert!(
+        text.contains("on AWS RDS/Aurora, the master"),
+        "{text}"
+    );
 }
 
 fn diagnosis() -> Diagnosis {

@@ -221,6 +221,11 @@ pub struct Provider {
     pub role_model: String,
     /// Where the provider's admin credentials are found.
     pub admin: String,
+    /// The admin's role name as the catalog shows it (a login role in the provider's group,
+    /// `dbmaster`), or the provider's fixed one (`doadmin`, `postgres`): the admin login
+    /// starts with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_role: Option<String>,
     /// The provider's connection pool and its rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,

@@ -19,6 +19,9 @@ struct Known {
     /// Host name endings.
     hosts: &'static [&'static str],
     admin: &'static str,
+    /// The admin's fixed role name, when the provider names it (else: a login role in the
+    /// first group, read from the catalog).
+    admin_name: Option<&'static str>,
     pool: Option<&'static str>,
     ca: Option<&'static str>,
 }
@@ -30,6 +33,7 @@ const KNOWN: [Known; 8] = [
         hosts: &[".rds.amazonaws.com"],
         admin: "the master user named when the instance was made (RDS console: Configuration; \
                 its password in Secrets Manager when RDS manages it), in rds_superuser",
+        admin_name: None,
         pool: Some(
             "RDS Proxy, when used, pins a session that sets session state: the schema and \
              the copy work through it",
@@ -42,6 +46,7 @@ const KNOWN: [Known; 8] = [
         hosts: &[],
         admin: "postgres or a user made in the console (Users page), both in \
                 cloudsqlsuperuser",
+        admin_name: None,
         pool: None,
         ca: Some("server-ca.pem (Connections, Security), with sslmode=verify-ca"),
     },
@@ -51,6 +56,7 @@ const KNOWN: [Known; 8] = [
         hosts: &[".postgres.database.azure.com"],
         admin: "the administrator login named when the server was made (portal: Overview), \
                 in azure_pg_admin",
+        admin_name: None,
         pool: Some(
             "built-in PgBouncer on port 6432, transaction mode, same database names: schema \
              and copy go to port 5432, the settings may keep 6432",
@@ -62,6 +68,7 @@ const KNOWN: [Known; 8] = [
         groups: &["neon_superuser"],
         hosts: &[".neon.tech"],
         admin: "the database's <db>_owner role (console: Connect), in neon_superuser",
+        admin_name: None,
         pool: Some(
             "PgBouncer on the -pooler host (transaction mode): schema and copy go to the \
              host without -pooler",
@@ -74,6 +81,7 @@ const KNOWN: [Known; 8] = [
         hosts: &[".supabase.co", ".supabase.com"],
         admin: "postgres (dashboard: Connect); its new tables in public go to the API roles \
                 anon and authenticated by default",
+        admin_name: Some("postgres"),
         pool: Some(
             "Supavisor on the pooler host: 6543 transaction mode, 5432 session mode, user \
              postgres.<ref>; direct host db.<ref>.supabase.co",
@@ -85,6 +93,7 @@ const KNOWN: [Known; 8] = [
         groups: &[],
         hosts: &[".ondigitalocean.com"],
         admin: "doadmin (the cluster's page: Connection details), CREATEDB CREATEROLE",
+        admin_name: Some("doadmin"),
         pool: Some(
             "PgBouncer on port 25061, the database name is the pool's: schema and copy go \
              to port 25060",
@@ -96,6 +105,7 @@ const KNOWN: [Known; 8] = [
         groups: &[],
         hosts: &[".compute-1.amazonaws.com", ".compute.amazonaws.com"],
         admin: "none: the one credential in DATABASE_URL owns the database",
+        admin_name: None,
         pool: Some("server-side PgBouncer (transaction mode) when enabled on the add-on"),
         ca: None,
     },
@@ -104,6 +114,7 @@ const KNOWN: [Known; 8] = [
         groups: &[],
         hosts: &[".render.com"],
         admin: "none: the one user named when the database was made owns it",
+        admin_name: None,
         pool: Some("PgBouncer on paid plans"),
         ca: None,
     },
@@ -130,6 +141,9 @@ struct Facts {
     present: Vec<String>,
     /// Provider group roles the connected role is a member of.
     member_of: Vec<String>,
+    /// Per provider group role: its first login member that may create roles and is not a
+    /// superuser (the provider's admin), as `(group, role)`.
+    admins: Vec<(String, String)>,
     version_num: i32,
 }
 
@@ -162,7 +176,25 @@ fn facts(client: &mut postgres::Client) -> Option<Facts> {
         present: row.get(7),
         member_of: row.get(8),
         version_num: row.get(9),
+        admins: admins(client, &groups),
     })
+}
+
+/// The first login member of each provider group that may create roles and is not a
+/// superuser: the provider's admin (RDS's master user, Azure's administrator login).
+/// `pg_has_role` on another role needs no privilege; the current user comes last.
+fn admins(client: &mut postgres::Client, groups: &[String]) -> Vec<(String, String)> {
+    client
+        .query(
+            "SELECT DISTINCT ON (g.rolname) g.rolname::text, r.rolname::text
+               FROM pg_roles g, pg_roles r
+              WHERE g.rolname = ANY($1::text[]) AND r.rolcanlogin AND NOT r.rolsuper
+                AND r.rolcreaterole AND r.oid <> g.oid AND pg_has_role(r.oid, g.oid, 'MEMBER')
+              ORDER BY g.rolname, r.rolname = current_user, r.oid",
+            &[&groups],
+        )
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .unwrap_or_default()
 }
 
 /// The provider and the connected role's place in its role model, from the catalog (and
@@ -204,6 +236,15 @@ pub fn recognise(client: &mut postgres::Client, host: &str) -> Option<Provider> 
                 f.user, f.database
             ),
         },
+        admin_role: known.and_then(|k| {
+            k.admin_name.map(str::to_string).or_else(|| {
+                let group = k.groups.first()?;
+                f.admins
+                    .iter()
+                    .find(|(g, _)| g == group)
+                    .map(|(_, r)| r.clone())
+            })
+        }),
         pool: known.and_then(|k| k.pool).map(str::to_string),
         ca: known.and_then(|k| k.ca).map(str::to_string),
     })
@@ -265,6 +306,7 @@ mod tests {
             present: member_of.iter().map(|s| s.to_string()).collect(),
             member_of: member_of.iter().map(|s| s.to_string()).collect(),
             version_num: 170000,
+            admins: Vec::new(),
         }
     }
 

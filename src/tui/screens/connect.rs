@@ -8,14 +8,14 @@ use super::super::connect_form::FormField;
 use super::super::keys::{Hint, hint};
 use super::super::ui_state::UiState;
 use super::super::widgets::form::{FieldView, LABEL_WIDTH, render_field};
-use super::super::widgets::{failure, field_line, key, spinner, wrapped};
+use super::super::widgets::{failure, field_line, hanging, key, spinner, wrapped};
 use super::{Handled, status_lines};
 use crate::pg::{ServerInfo, SslMode};
 use crate::state::{Migration, Msg, Status, Step};
 use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -328,13 +328,13 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
     // The provider's rules last: what needs the user's attention comes first.
     if let Some(p) = &info.provider {
         lines.push(Line::default());
-        for (i, l) in p.lines().iter().enumerate() {
-            let l = if i == 0 {
-                format!("Provider: {l}")
-            } else {
-                l.clone()
-            };
-            lines.extend(wrapped(&l, w, Style::new()));
+        lines.extend(wrapped(
+            "Provider",
+            w,
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        for l in p.lines() {
+            lines.extend(hanging(&l, w, 2, Some(Span::raw("· ")), Style::new()));
         }
     }
     lines.push(Line::default());
