@@ -254,6 +254,7 @@ fn azure(major: u32) {
         md.contains("Azure") && md.contains("connection pool"),
         "{md}"
     );
+    assert!(md.contains("the admin URL's host and port"), "{md}");
     let logins = |log: String| log.matches("login attempt: db=shop user=webapp").count();
     let before = logins(bouncer.log());
     let orm = django_reads_and_writes(&python, &project, &app_pw);
@@ -400,4 +401,69 @@ fn role_and_database_timeouts_are_read_stated_and_overridden_by_dj2pgs_sessions(
         md.contains("## Provider") && md.contains("statement_timeout=2min"),
         "{md}"
     );
+}
+
+/// A pool whose server's address nothing reveals (PgBouncer reaching the server over a Unix
+/// socket, as a pool on another host): no direct connection can be derived, so the run
+/// stops at Connect before any backup of the target is touched, naming `--direct-url`
+/// (the wizard asks for it in its Direct field); given it, the schema and the copy go there
+/// and the settings keep the pool.
+#[test]
+fn a_pool_that_hides_its_server_asks_for_the_direct_connection_then_passes() {
+    let python = common::django_venv();
+    let cluster = common::cluster_pg(17);
+    let app_pw = cluster.app_password().clone();
+    common::exec(
+        &cluster.admin(),
+        cluster.admin_password(),
+        "GRANT ALL ON SCHEMA public TO app",
+    );
+    let bouncer =
+        common::pgbouncer::pgbouncer_via(&cluster, "app-pool", "appdb", &[("app", &app_pw)], true);
+    let (tmp, project) = common::sample_project(200);
+    let url = format!(
+        "postgresql://app:{}@127.0.0.1:{}/app-pool?sslmode=require",
+        app_pw.expose(),
+        bouncer.port()
+    );
+    let out = migrate(tmp.path(), &project, &python, &url, &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}\n{}", bouncer.log());
+    let failed = t
+        .lines()
+        .find(|l| l.starts_with("[connect] failed"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        failed.contains("is a connection pool") && failed.contains("--direct-url"),
+        "{failed}"
+    );
+    assert!(
+        table_owners(&cluster, "appdb").is_empty(),
+        "nothing created"
+    );
+
+    let direct = format!(
+        "postgresql://app@127.0.0.1:{}/appdb?sslmode=require",
+        cluster.port()
+    );
+    let out = migrate(
+        tmp.path(),
+        &project,
+        &python,
+        &url,
+        &["--direct-url", &direct],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}\n{}", bouncer.log());
+    let connect = done_line(&t, "connect");
+    assert!(connect.contains("given with --direct-url"), "{connect}");
+    assert_eq!(table_owners(&cluster, "appdb"), vec!["app".to_string()]);
+    rows_arrived(&cluster, &project, "app", app_pw.expose(), "appdb");
+    let settings = settings_py(&project);
+    assert!(
+        settings.contains(&format!("\"POSTGRES_PORT\", \"{}\"", bouncer.port())),
+        "{settings}"
+    );
+    let orm = django_reads_and_writes(&python, &project, app_pw.expose());
+    assert!(orm.contains("orm-ok app"), "{orm}");
 }

@@ -181,10 +181,7 @@ fn fix_permissions_names_the_provider_its_admin_and_the_recipe() {
     ui.admin.open(&m);
     let text = snap(&m, &ui);
     assert!(text.contains("postgresql://dbmaster@"), "{text}");
-    assert!(
-        text.contains("on AWS RDS/Aurora, the master"),
-        "{text}"
-    );
+    assert!(text.contains("on AWS RDS/Aurora, the master"), "{text}");
 }
 
 fn diagnosis() -> Diagnosis {
