@@ -79,10 +79,9 @@ fn neon_string_with_direct_tls_negotiation_passes_the_whole_flow_on_pg17() {
 /// Heroku: the one credential owns the database and `public`, cannot create roles or
 /// databases; its URL (`postgres://`) has no sslmode. dj2pg connects over TLS (libpq's
 /// `prefer`), so the settings it writes must insist on TLS: `require`, never `prefer`.
-#[test]
-fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer() {
+fn heroku(major: u32) {
     let python = common::django_venv();
-    let cluster = common::cluster();
+    let cluster = common::cluster_pg(major);
     let pw = password();
     as_superuser(
         &cluster,
@@ -105,6 +104,10 @@ fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer() {
     let out = migrate(tmp.path(), &project, &python, &url, &[]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("u1abcdef owns its database d9xyz and cannot create roles"),
+        "the owner-only role model, from the catalog: {t}"
+    );
     let settings = settings_py(&project);
     assert!(
         settings.contains("os.environ.get(\"POSTGRES_SSLMODE\", \"require\")"),
@@ -116,6 +119,16 @@ fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer() {
         orm.contains("orm-ok u1abcdef") && orm.contains("tls"),
         "{orm}"
     );
+}
+
+#[test]
+fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer_on_pg15() {
+    heroku(15);
+}
+
+#[test]
+fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer_on_pg17() {
+    heroku(17);
 }
 
 /// Issue 18: a password with `@`, `#` and `/` pasted unencoded is refused before any step,
@@ -317,10 +330,9 @@ fn digitalocean_pool_string_schema_and_copy_go_direct_settings_keep_the_pool_on_
 /// dj2pg asks before creating anything; headless without `--default-grants` stops with the
 /// SQL for a role of the app's own, nothing created; with `--default-grants revoke` Django's
 /// tables are not the API roles' and a table that was there before keeps its grants.
-#[test]
-fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_tables() {
+fn supabase(major: u32) {
     let python = common::django_venv();
-    let cluster = common::cluster();
+    let cluster = common::cluster_pg(major);
     let pw = password();
     as_superuser(
         &cluster,
@@ -440,4 +452,14 @@ fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_
         orm.contains("orm-ok sbpostgres") && orm.contains("tls"),
         "{orm}"
     );
+}
+
+#[test]
+fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_tables_on_pg15() {
+    supabase(15);
+}
+
+#[test]
+fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_tables_on_pg17() {
+    supabase(17);
 }
