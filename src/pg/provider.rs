@@ -18,6 +18,9 @@ struct Known {
     groups: &'static [&'static str],
     /// Host name endings.
     hosts: &'static [&'static str],
+    /// The host names it only when the catalog shows its role model, an owner-only
+    /// credential (Heroku's hosts are any EC2 host's).
+    owner_only: bool,
     admin: &'static str,
     /// The admin's fixed role name, when the provider names it (else: a login role in the
     /// first group, read from the catalog).
@@ -31,6 +34,7 @@ const KNOWN: [Known; 8] = [
         name: "AWS RDS/Aurora",
         groups: &["rds_superuser"],
         hosts: &[".rds.amazonaws.com"],
+        owner_only: false,
         admin: "the master user named when the instance was made (RDS console: Configuration; \
                 its password in Secrets Manager when RDS manages it), in rds_superuser",
         admin_name: None,
@@ -44,6 +48,7 @@ const KNOWN: [Known; 8] = [
         name: "Google Cloud SQL",
         groups: &["cloudsqlsuperuser"],
         hosts: &[],
+        owner_only: false,
         admin: "postgres or a user made in the console (Users page), both in \
                 cloudsqlsuperuser",
         admin_name: None,
@@ -54,6 +59,7 @@ const KNOWN: [Known; 8] = [
         name: "Azure Database for PostgreSQL",
         groups: &["azure_pg_admin"],
         hosts: &[".postgres.database.azure.com"],
+        owner_only: false,
         admin: "the administrator login named when the server was made (portal: Overview), \
                 in azure_pg_admin",
         admin_name: None,
@@ -67,6 +73,7 @@ const KNOWN: [Known; 8] = [
         name: "Neon",
         groups: &["neon_superuser"],
         hosts: &[".neon.tech"],
+        owner_only: false,
         admin: "the database's <db>_owner role (console: Connect), in neon_superuser",
         admin_name: None,
         pool: Some(
@@ -79,6 +86,7 @@ const KNOWN: [Known; 8] = [
         name: "Supabase",
         groups: &["anon", "authenticated"],
         hosts: &[".supabase.co", ".supabase.com"],
+        owner_only: false,
         admin: "postgres (dashboard: Connect); its new tables in public go to the API roles \
                 anon and authenticated by default",
         admin_name: Some("postgres"),
@@ -92,6 +100,7 @@ const KNOWN: [Known; 8] = [
         name: "DigitalOcean",
         groups: &[],
         hosts: &[".ondigitalocean.com"],
+        owner_only: false,
         admin: "doadmin (the cluster's page: Connection details), CREATEDB CREATEROLE",
         admin_name: Some("doadmin"),
         pool: Some(
@@ -104,6 +113,7 @@ const KNOWN: [Known; 8] = [
         name: "Heroku",
         groups: &[],
         hosts: &[".compute-1.amazonaws.com", ".compute.amazonaws.com"],
+        owner_only: true,
         admin: "none: the one credential in DATABASE_URL owns the database",
         admin_name: None,
         pool: Some("server-side PgBouncer (transaction mode) when enabled on the add-on"),
@@ -113,6 +123,7 @@ const KNOWN: [Known; 8] = [
         name: "Render",
         groups: &[],
         hosts: &[".render.com"],
+        owner_only: true,
         admin: "none: the one user named when the database was made owns it",
         admin_name: None,
         pool: Some("PgBouncer on paid plans"),
@@ -201,14 +212,20 @@ fn admins(client: &mut postgres::Client, groups: &[String]) -> Vec<(String, Stri
 /// the host for a provider whose roles a client cannot see). `None`: no provider is
 /// recognised and the role model says nothing a self-managed server would not.
 pub fn recognise(client: &mut postgres::Client, host: &str) -> Option<Provider> {
-    let f = facts(client)?;
+    identify(&facts(client)?, host)
+}
+
+/// [`recognise`] from the catalog's facts, read.
+fn identify(f: &Facts, host: &str) -> Option<Provider> {
     let by_catalog = KNOWN.iter().find(|k| {
         !k.groups.is_empty() && k.groups.iter().all(|g| f.present.iter().any(|p| p == g))
     });
+    let owner_only = !f.superuser && !f.createrole && f.owns_database;
     let by_host = || {
         let h = host.to_ascii_lowercase();
         KNOWN
             .iter()
+            .filter(|k| owner_only || !k.owner_only)
             .find(|k| k.hosts.iter().any(|s| h.ends_with(s)))
     };
     let (known, evidence) = match by_catalog {
@@ -221,14 +238,13 @@ pub fn recognise(client: &mut postgres::Client, host: &str) -> Option<Provider> 
             None => (None, "the catalog".to_string()),
         },
     };
-    let owner_only = !f.superuser && !f.createrole && f.owns_database;
     if known.is_none() && !owner_only {
         return None;
     }
     Some(Provider {
         name: known.map(|k| k.name.to_string()),
         evidence,
-        role_model: role_model(&f, known),
+        role_model: role_model(f, known),
         admin: match known {
             Some(k) if !owner_only || k.groups.is_empty() => k.admin.to_string(),
             _ => format!(
@@ -326,6 +342,16 @@ mod tests {
         );
         let m = role_model(&f(false, false, false, &[]), None);
         assert!(m.contains("app role: o owns d"), "{m}");
+    }
+
+    #[test]
+    fn a_host_names_an_owner_only_provider_only_when_the_catalog_shows_that_model() {
+        let ec2 = "ec2-3-1-2-3.compute-1.amazonaws.com";
+        assert_eq!(identify(&f(false, true, false, &[]), ec2), None);
+        let p = identify(&f(false, false, true, &[]), ec2).expect("owner-only");
+        assert_eq!(p.name.as_deref(), Some("Heroku"));
+        let p = identify(&f(false, true, false, &[]), "x.db.ondigitalocean.com").unwrap();
+        assert_eq!(p.admin_role.as_deref(), Some("doadmin"));
     }
 
     #[test]
