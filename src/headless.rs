@@ -241,6 +241,11 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
     if let Some(direct) = &options_direct {
         m.options.direct_url = Some(direct.clone());
     }
+    if m.admin.is_none() {
+        // Known before Connect: behind a pool, its host and port are a candidate for the
+        // direct connection (`pg::pool_route`).
+        m.admin = admin.clone();
+    }
 
     for step in Step::ALL {
         if step == Step::Backup

@@ -157,6 +157,7 @@ impl Runner {
                 job,
                 config,
                 direct,
+                admin,
             } => {
                 let password = self.password.clone();
                 let cancel = self.control(job).cancel;
@@ -165,6 +166,7 @@ impl Runner {
                         Ok(mut client) => match crate::pg::pool_route::route(
                             &config,
                             direct.as_ref(),
+                            admin.as_ref(),
                             password.as_ref(),
                             &mut client,
                         ) {
@@ -785,6 +787,7 @@ fn connected(
         let at = now_text();
         record(tx, job, Record::Target { identity, at });
     }
+    let timeouts = crate::pg::timeouts(&mut client);
     let mut client = match routed {
         Some((route, direct)) => {
             let _ = tx.send(Msg::Job(job, JobEvent::PoolRouted(Box::new(route))));
@@ -794,9 +797,8 @@ fn connected(
     };
     match crate::pg::describe(&mut client) {
         Ok(mut info) => {
-            if info.provider.is_none() {
-                info.provider = crate::pg::provider::from_host(host);
-            }
+            info.provider = crate::pg::provider::recognise(&mut client, host);
+            info.timeouts = timeouts;
             JobEvent::Connected(Box::new(info))
         }
         Err(e) => JobEvent::Failed(format!("{e:#}")),

@@ -48,6 +48,9 @@ impl Surface {
             }
             (Surface::CommandLine, Field::SslMode) => "check sslmode in the --to URL".into(),
             (Surface::CommandLine, Field::CaFile) => "check sslrootcert in the --to URL".into(),
+            (Surface::CommandLine, Field::Direct) => {
+                "give the direct connection with --direct-url".into()
+            }
             (Surface::CommandLine, f) => format!("check the {} in the --to URL", f.label()),
         }
     }

@@ -313,6 +313,7 @@ fn migrate_as_the_fresh_app_role_fails_on_the_schema_and_passes_once_granted() {
         settings_module: "aiproto.settings".into(),
         target: c.app(),
         search_path: None,
+        timeouts: Vec::new(),
     };
     let password = c.app_password().expose().to_string();
     let mut lines = Vec::new();
@@ -399,6 +400,7 @@ fn a_wrong_password_is_an_authentication_failure_and_is_never_shown() {
             settings_module: "aiproto.settings".into(),
             target: c.app(),
             search_path: None,
+            timeouts: Vec::new(),
         },
         Some(wrong.clone()),
         &mut |l| lines.push(l),
@@ -513,6 +515,7 @@ fn the_driver_check_finds_psycopg_and_offers_the_install_without_it() {
             settings_module: "aiproto.settings".into(),
             target: config,
             search_path: None,
+            timeouts: Vec::new(),
         },
         None,
         &mut |_| {},
@@ -543,6 +546,7 @@ fn a_search_path_puts_the_tables_in_a_dedicated_schema() {
             settings_module: "aiproto.settings".into(),
             target: c.app(),
             search_path: Some("ml_app".into()),
+            timeouts: Vec::new(),
         },
         Some(c.app_password().clone()),
         &mut |_| {},

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use dj2pg::pg::privileges::{check_pool, pool_by_port, pool_from_error};
+use dj2pg::pg::pool_route;
 use dj2pg::pg::{Field, SslMode};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -76,31 +76,23 @@ fn another_self_signed_cert() -> Vec<u8> {
 }
 
 #[test]
-fn pool_ports_and_pgbouncer_errors_are_recognised() {
-    let (mut config, _) =
-        dj2pg::pg::ConnConfig::from_url("postgresql://doadmin@db-x.ondigitalocean.com:25061/pool")
-            .expect("url");
-    let f = pool_by_port(&config).expect("25061 is a pool port");
-    assert_eq!(f.direct_port, Some(25060));
-    assert!(f.advice.contains("port 25060"), "{}", f.advice);
-    assert!(
-        f.advice.contains("DISABLE_SERVER_SIDE_CURSORS"),
-        "{}",
-        f.advice
-    );
-    let f = pool_from_error(&config, "unsupported startup parameter: options").expect("pgbouncer");
-    assert_eq!(f.direct_port, Some(25060));
-    config.port = 25060;
-    assert!(pool_by_port(&config).is_none());
-    assert!(pool_from_error(&config, "password authentication failed").is_none());
+fn pgbouncer_refusing_startup_options_is_recognised() {
+    assert!(pool_route::refused_startup_options(
+        "unsupported startup parameter: options"
+    ));
+    assert!(!pool_route::refused_startup_options(
+        "password authentication failed for user \"app\""
+    ));
 }
 
-/// Something between us and the server (a pool, a forwarder) shows as a port mismatch.
+/// Something between us and the server (a pool, a forwarder) shows as a port mismatch; the
+/// server's own port answers as the same database, so the work goes there.
 #[test]
 fn a_forwarder_in_front_of_the_server_is_detected() {
     let c = cluster_pg(17);
+    let mut direct = connect(&c.app(), c.app_password());
     assert!(
-        check_pool(&c.app(), Some(c.app_password()))
+        pool_route::route(&c.app(), None, None, Some(c.app_password()), &mut direct)
             .expect("direct")
             .is_none(),
         "the direct port is not a pool"
@@ -122,14 +114,17 @@ fn a_forwarder_in_front_of_the_server_is_detected() {
     });
     let mut via = c.app();
     via.port = proxy_port;
-    let f = check_pool(&via, Some(c.app_password()))
+    let mut client = connect(&via, c.app_password());
+    let (route, _) = pool_route::route(&via, None, None, Some(c.app_password()), &mut client)
         .expect("connects through the forwarder")
         .expect("the forwarder is noticed");
-    assert_eq!(f.direct_port, Some(server_port));
+    assert_eq!(route.direct.port, server_port);
     assert!(
-        f.reason.contains(&format!("dialled port {proxy_port}")),
+        route.reason.contains(&format!(
+            "listens on port {server_port} behind port {proxy_port}"
+        )),
         "{}",
-        f.reason
+        route.reason
     );
 }
 

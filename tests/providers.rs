@@ -6,103 +6,10 @@
 
 mod common;
 
+use common::flow::{
+    as_superuser, dj2pg, django_reads_and_writes, migrate, password, settings_py, text,
+};
 use dj2pg::pg::Secret;
-use dj2pg::pg::cluster::TempCluster;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn dj2pg(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dj2pg"));
-    cmd.args(args)
-        .env("DJ2PG_STATE_DIR", state_dir)
-        .env_remove("PGPASSWORD")
-        .env_remove("DJ2PG_TARGET_URL");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run dj2pg")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A password a provider would generate: letters and digits only.
-fn password() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(7);
-    format!("Pw{nanos:x}{:x}", std::process::id())
-}
-
-/// Run statements one by one as the hidden superuser, in database `db`.
-fn as_superuser(c: &TempCluster, db: &str, statements: &[String]) {
-    let mut su = c.superuser();
-    su.dbname = db.into();
-    for sql in statements {
-        common::exec(&su, c.superuser_password(), sql);
-    }
-}
-
-/// The headless whole flow on `project` with `url` (password in the URL, as pasted).
-fn migrate(tmp: &Path, project: &Path, python: &Path, url: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "migrate",
-        "--project",
-        project.to_str().unwrap(),
-        "--python",
-        python.to_str().unwrap(),
-        "--allow-dirty",
-        "--to",
-        url,
-        "--yes",
-    ];
-    args.extend_from_slice(extra);
-    dj2pg(&tmp.join("state"), &args, &[])
-}
-
-/// The app, through Django and the written settings, with only the password given: counts,
-/// creates, changes and deletes a row. Returns what the script printed.
-fn django_reads_and_writes(python: &Path, project: &Path, password: &str) -> String {
-    let orm = r#"
-import django, os
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiproto.settings")
-django.setup()
-from django.db import connection
-from classifier.models import Label
-n = Label.objects.count()
-l = Label.objects.create(name="provider-check")
-l.name = "provider-checked"; l.save()
-l.delete()
-with connection.cursor() as c:
-    c.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-    tls = c.fetchone()[0]
-print("orm-ok", connection.settings_dict["USER"], n, "tls" if tls else "plain")
-"#;
-    let out = Command::new(python)
-        .args(["-c", orm])
-        .current_dir(project)
-        .env_remove("PGPASSWORD")
-        .env_remove("DATABASE_URL")
-        .env("POSTGRES_PASSWORD", password)
-        .output()
-        .expect("run the project's Python");
-    let t = text(&out);
-    assert!(
-        out.status.success(),
-        "Django with the written settings:\n{t}"
-    );
-    t
-}
-
-fn settings_py(project: &Path) -> String {
-    std::fs::read_to_string(project.join("aiproto/settings.py")).expect("settings.py")
-}
 
 /// Neon: the database's owner `neondb_owner`, in `neon_superuser` (CREATEDB CREATEROLE), and
 /// the console's string with `sslmode=require&channel_binding=require` (`extra`: more of
@@ -136,7 +43,10 @@ fn neon(major: u32, extra: &str) {
         t.contains("channel_binding=require"),
         "the target states it: {t}"
     );
-    assert!(t.contains("Neon (role neon_superuser)"), "{t}");
+    assert!(
+        t.contains("Neon (role neon_superuser in the catalog)"),
+        "{t}"
+    );
     assert!(!t.contains(&pw), "the password reached the output: {t}");
     let settings = settings_py(&project);
     assert!(
@@ -169,10 +79,9 @@ fn neon_string_with_direct_tls_negotiation_passes_the_whole_flow_on_pg17() {
 /// Heroku: the one credential owns the database and `public`, cannot create roles or
 /// databases; its URL (`postgres://`) has no sslmode. dj2pg connects over TLS (libpq's
 /// `prefer`), so the settings it writes must insist on TLS: `require`, never `prefer`.
-#[test]
-fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer() {
+fn heroku(major: u32) {
     let python = common::django_venv();
-    let cluster = common::cluster();
+    let cluster = common::cluster_pg(major);
     let pw = password();
     as_superuser(
         &cluster,
@@ -195,6 +104,10 @@ fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer() {
     let out = migrate(tmp.path(), &project, &python, &url, &[]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("u1abcdef owns its database d9xyz and cannot create roles"),
+        "the owner-only role model, from the catalog: {t}"
+    );
     let settings = settings_py(&project);
     assert!(
         settings.contains("os.environ.get(\"POSTGRES_SSLMODE\", \"require\")"),
@@ -206,6 +119,16 @@ fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer() {
         orm.contains("orm-ok u1abcdef") && orm.contains("tls"),
         "{orm}"
     );
+}
+
+#[test]
+fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer_on_pg15() {
+    heroku(15);
+}
+
+#[test]
+fn heroku_owner_only_url_without_sslmode_writes_require_not_prefer_on_pg17() {
+    heroku(17);
 }
 
 /// Issue 18: a password with `@`, `#` and `/` pasted unencoded is refused before any step,
@@ -407,10 +330,9 @@ fn digitalocean_pool_string_schema_and_copy_go_direct_settings_keep_the_pool_on_
 /// dj2pg asks before creating anything; headless without `--default-grants` stops with the
 /// SQL for a role of the app's own, nothing created; with `--default-grants revoke` Django's
 /// tables are not the API roles' and a table that was there before keeps its grants.
-#[test]
-fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_tables() {
+fn supabase(major: u32) {
     let python = common::django_venv();
-    let cluster = common::cluster();
+    let cluster = common::cluster_pg(major);
     let pw = password();
     as_superuser(
         &cluster,
@@ -468,7 +390,8 @@ fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_
         .find(|l| l.starts_with("[connect] done"))
         .unwrap_or_else(|| panic!("{t}"));
     assert!(
-        connect.contains("Supabase (API roles") && connect.contains("statement_timeout=2min"),
+        connect.contains("Supabase (role anon and authenticated in the catalog)")
+            && connect.contains("statement_timeout=2min"),
         "{connect}"
     );
     assert!(t.contains("--default-grants"), "{t}");
@@ -529,4 +452,14 @@ fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_
         orm.contains("orm-ok sbpostgres") && orm.contains("tls"),
         "{orm}"
     );
+}
+
+#[test]
+fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_tables_on_pg15() {
+    supabase(15);
+}
+
+#[test]
+fn supabase_default_grants_to_api_roles_are_asked_about_then_revoked_on_djangos_tables_on_pg17() {
+    supabase(17);
 }

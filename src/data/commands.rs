@@ -277,6 +277,10 @@ pub enum MigrateFailure {
     CannotConnect,
     /// Neither psycopg nor psycopg2 imports: offer the install command.
     DriverMissing,
+    /// The server cancelled a statement at the role's or database's `statement_timeout`
+    /// (Supabase: 2 minutes for `postgres`), or ended an idle transaction: migrate runs
+    /// under them, dj2pg's own sessions do not.
+    Timeout,
     /// Anything else (a broken migration, a failing `RunPython`): the log says what.
     Other,
 }
@@ -296,6 +300,13 @@ impl MigrateFailure {
             }
             MigrateFailure::DriverMissing => {
                 "the project's Python has no PostgreSQL driver (psycopg or psycopg2)".into()
+            }
+            MigrateFailure::Timeout => {
+                "the server cancelled a migration at the timeout set for this role or database \
+                 (statement_timeout or idle_in_transaction_session_timeout): run it with \
+                 PGOPTIONS=\"-c statement_timeout=0\" over the direct connection, or raise \
+                 the timeout for the role"
+                    .into()
             }
             MigrateFailure::Other => "migrate failed: see the log".into(),
         }
@@ -339,6 +350,9 @@ pub struct CreateSchemaInput {
     /// A dedicated schema to create the tables in (`-c search_path=…`), if the permission fix
     /// chose one.
     pub search_path: Option<String>,
+    /// The role's or database's timeouts Connect read: migrate runs under them.
+    #[serde(default)]
+    pub timeouts: Vec<(String, String)>,
 }
 
 /// What `make_migrations` needs: the project, and each reset app with its migrations folder

@@ -171,6 +171,8 @@ pub enum Field {
     Password,
     SslMode,
     CaFile,
+    /// The direct connection behind a pool (`--direct-url`; the Connect form's Direct field).
+    Direct,
 }
 
 impl Field {
@@ -183,6 +185,7 @@ impl Field {
             Field::Password => "password",
             Field::SslMode => "SSL mode",
             Field::CaFile => "CA file",
+            Field::Direct => "direct connection",
         }
     }
 }
@@ -204,6 +207,55 @@ impl ConnectError {
     }
 }
 
+/// The managed provider in front of the target and its role model: who its admin is and
+/// where its credentials are found, its pool's rule, its CA file. Recognised from the
+/// catalog (the provider's own group role, the connected role's attributes and what it
+/// owns); the host's shape only names a provider whose roles a client cannot see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provider {
+    /// `AWS RDS/Aurora`; `None` when only the role model is known.
+    pub name: Option<String>,
+    /// How the provider was recognised (`role rds_superuser in the catalog`, `the host name`).
+    pub evidence: String,
+    /// The connected role's place in the role model, read from the catalog.
+    pub role_model: String,
+    /// Where the provider's admin credentials are found.
+    pub admin: String,
+    /// The admin's role name as the catalog shows it (a login role in the provider's group,
+    /// `dbmaster`), or the provider's fixed one (`doadmin`, `postgres`): the admin login
+    /// starts with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_role: Option<String>,
+    /// The provider's connection pool and its rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// The CA file to verify the server with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+}
+
+impl Provider {
+    /// The provider and the role model, in one line (Connect's summary).
+    pub fn line(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({}): {}", self.evidence, self.role_model),
+            None => self.role_model.clone(),
+        }
+    }
+
+    /// Every fact, one per line (the Connect screen, the report).
+    pub fn lines(&self) -> Vec<String> {
+        let mut v = vec![self.line(), format!("Admin: {}", self.admin)];
+        if let Some(p) = &self.pool {
+            v.push(format!("Pool: {p}"));
+        }
+        if let Some(c) = &self.ca {
+            v.push(format!("CA file: {c}"));
+        }
+        v
+    }
+}
+
 /// A description of the target, shown by the Connect step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {
@@ -218,10 +270,10 @@ pub struct ServerInfo {
     pub schema_create: bool,
     /// Tables in `public` and their owners.
     pub tables: Vec<(String, String)>,
-    /// The managed provider, as the catalog (its roles) or the host name shows it, and why
-    /// (`pg::provider`).
+    /// The managed provider and the connected role's place in its role model, as the
+    /// catalog (and, for the name only, the host) shows them (`pg::provider`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Provider>,
     /// The role's or database's timeouts that are set (`statement_timeout`,
     /// `idle_in_transaction_session_timeout`), as `(name, value)`: dj2pg's copy overrides
     /// them, Django's `migrate` runs under them.
@@ -240,20 +292,24 @@ impl ServerInfo {
             self.tables.len()
         );
         if let Some(p) = &self.provider {
-            s.push_str(&format!("; {p}"));
+            s.push_str(&format!("; {}", p.line()));
         }
         if !self.timeouts.is_empty() {
-            let set: Vec<String> = self
-                .timeouts
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            s.push_str(&format!(
-                "; {} set for this role or database: the copy overrides it, Django's migrate \
-                 runs under it (a long migration could be cut off)",
-                set.join(", ")
-            ));
+            s.push_str(&format!("; {}", timeouts_note(&self.timeouts)));
         }
         s
     }
+}
+
+/// The role's or database's timeouts, and what they cut: not dj2pg's own sessions, which
+/// override them, but Django's `migrate` (Create schema, and later migrations) runs under
+/// them.
+pub fn timeouts_note(timeouts: &[(String, String)]) -> String {
+    let set: Vec<String> = timeouts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!(
+        "{} set for this role or database: dj2pg's own sessions override it, Django's migrate \
+         runs under it, so a longer migration is cut off (run such a one with \
+         PGOPTIONS=\"-c statement_timeout=0\" over the direct connection)",
+        set.join(", ")
+    )
 }

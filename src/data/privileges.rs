@@ -277,17 +277,6 @@ pub struct Recheck {
     pub effective: bool,
 }
 
-/// A connection pool in front of the server (DigitalOcean's pool port, PgBouncer).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolFinding {
-    /// How it was recognised.
-    pub reason: String,
-    /// The port to use instead (DigitalOcean: 25060), when known.
-    pub direct_port: Option<u16>,
-    /// The advice to show.
-    pub advice: String,
-}
-
 /// Default privileges of the role that runs `migrate` that hand every table (or sequence)
 /// it creates in `public` to other roles: on Supabase, `postgres`'s new tables go to the
 /// public API roles `anon` and `authenticated` (and `service_role`), so `auth_user`'s

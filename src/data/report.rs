@@ -41,6 +41,10 @@ pub struct RunReport {
     pub settings_backup: Option<PathBuf>,
     /// The lines that set the variables the settings read (the password as a placeholder).
     pub env_lines: Vec<String>,
+    /// The managed provider and its role model, where its admin is, the recipe chosen, the
+    /// pool's rule, the timeouts (`state::report::provider_notes`).
+    #[serde(default)]
+    pub provider: Vec<String>,
     /// What the other environments (staging, production) need.
     pub other_environments: Vec<String>,
     /// How to undo all of it.
@@ -89,6 +93,12 @@ impl RunReport {
             let _ = writeln!(s, "\nWritten by makemigrations:\n");
             for f in &self.migrations_written {
                 let _ = writeln!(s, "- `{}`", f.display());
+            }
+        }
+        if !self.provider.is_empty() {
+            let _ = writeln!(s, "\n## Provider\n");
+            for l in &self.provider {
+                let _ = writeln!(s, "- {l}");
             }
         }
         if let Some(fix) = &self.permission_fix {

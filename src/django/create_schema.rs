@@ -9,7 +9,7 @@ use crate::django::commands::{Scrubber, run_streamed};
 use crate::django::driver::check_driver;
 use crate::django::dry_run::display;
 use crate::django::overlay::{Overlay, PgTarget};
-use crate::pg::{ConnConfig, Secret};
+use crate::pg::Secret;
 use anyhow::Result;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -23,7 +23,15 @@ pub fn create_schema(
     cancel: Arc<AtomicBool>,
 ) -> Result<CreateSchemaReport> {
     let driver = check_driver(&input.python)?;
-    let warnings = pool_warning(&input.target).into_iter().collect();
+    // Django's migrate runs under the role's or database's timeouts (dj2pg's own sessions
+    // override them): said before it starts.
+    let warnings: Vec<String> = (!input.timeouts.is_empty())
+        .then(|| crate::data::pg::timeouts_note(&input.timeouts))
+        .into_iter()
+        .collect();
+    for w in &warnings {
+        on_line(format!("note: {w}"));
+    }
     if driver.driver.is_none() {
         return Ok(CreateSchemaReport {
             driver,
@@ -121,6 +129,11 @@ pub fn classify(log: &str) -> MigrateFailure {
     {
         return MigrateFailure::Authentication;
     }
+    if lower.contains("canceling statement due to statement timeout")
+        || lower.contains("idle-in-transaction timeout")
+    {
+        return MigrateFailure::Timeout;
+    }
     if lower.contains("error loading psycopg") || lower.contains("no module named 'psycopg") {
         return MigrateFailure::DriverMissing;
     }
@@ -141,20 +154,6 @@ pub fn classify(log: &str) -> MigrateFailure {
         return MigrateFailure::CannotConnect;
     }
     MigrateFailure::Other
-}
-
-/// Connection pools reject startup parameters and break long transactions: DigitalOcean's
-/// pools listen on 25061, PgBouncer by default on 6432.
-pub fn pool_warning(target: &ConnConfig) -> Option<String> {
-    let what = match target.port {
-        25061 => "a DigitalOcean connection pool port",
-        6432 => "PgBouncer's default port",
-        _ => return None,
-    };
-    Some(format!(
-        "port {} is {what}: migrate and the copy need a direct connection (DigitalOcean: port 25060, the database's own name)",
-        target.port
-    ))
 }
 
 #[cfg(test)]
@@ -192,10 +191,12 @@ mod tests {
     }
 
     #[test]
-    fn pool_ports_are_flagged() {
-        let (mut c, _) = ConnConfig::from_url("postgresql://u@h:25061/pool").unwrap();
-        assert!(pool_warning(&c).unwrap().contains("25060"));
-        c.port = 25060;
-        assert!(pool_warning(&c).is_none());
+    fn a_statement_cut_by_the_roles_timeout_is_named() {
+        assert_eq!(
+            classify(
+                "django.db.utils.OperationalError: canceling statement due to statement timeout"
+            ),
+            MigrateFailure::Timeout
+        );
     }
 }

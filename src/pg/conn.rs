@@ -14,6 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// dj2pg's own sessions run without the role's or database's timeouts (Supabase sets a
+/// 2-minute `statement_timeout` on `postgres`): a permission fix or a check on a busy server
+/// is not cut off half way. Sent in the startup packet (no round trip); a pool refuses it,
+/// and the session through the pool only recognises the pool.
+pub const SESSION_DEFAULTS: &str =
+    "-c statement_timeout=0 -c idle_in_transaction_session_timeout=0";
+
 /// A password or other secret. Never printed, never saved.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -87,9 +94,10 @@ impl ConnConfig {
         pgpass_lookup(&text, self).map(Secret::new)
     }
 
-    /// Connect, mapping every failure to the field to fix.
+    /// Connect, mapping every failure to the field to fix. The session overrides the role's
+    /// or database's timeouts ([`SESSION_DEFAULTS`]).
     pub fn connect(&self, password: Option<&Secret>) -> Result<postgres::Client, ConnectError> {
-        self.connect_with(password, "")
+        self.connect_with(password, SESSION_DEFAULTS)
     }
 
     /// [`ConnConfig::connect`], with more server settings for the session in the startup
@@ -123,7 +131,7 @@ impl ConnConfig {
             // parameter it does not know, `options` among them: the same login without
             // them reaches the pool, for the light queries that recognise it
             // (`pg::pool_route`). Schema and copy then go over the direct connection.
-            Err(e) if e.message.contains("unsupported startup parameter") => {
+            Err(e) if super::pool_route::refused_startup_options(&e.message) => {
                 self.attempt(password, None, cancel, started)
             }
             other => other,

@@ -32,16 +32,6 @@ pub fn describe(client: &mut postgres::Client) -> Result<ServerInfo> {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let timeouts = client
-        .query(
-            "SELECT name::text, current_setting(name) FROM pg_settings
-              WHERE name IN ('statement_timeout', 'idle_in_transaction_session_timeout')
-                AND setting <> '0' ORDER BY 1",
-            &[],
-        )
-        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-        .unwrap_or_default();
-    let provider = super::provider::from_catalog(client);
     Ok(ServerInfo {
         version: row.get(0),
         version_num: row.get(1),
@@ -53,7 +43,24 @@ pub fn describe(client: &mut postgres::Client) -> Result<ServerInfo> {
         schema_create: row.get(7),
         tls: row.get(8),
         tables,
-        provider,
-        timeouts,
+        provider: None,
+        timeouts: Vec::new(),
     })
+}
+
+/// The role's or database's timeouts that are set (`statement_timeout`,
+/// `idle_in_transaction_session_timeout`), as `(name, value)`, read on a session that did
+/// not override them: the first one Connect opens (through a pool, a server session of the
+/// same role and database). dj2pg's own later sessions override them
+/// ([`crate::pg::SESSION_DEFAULTS`]); Django's migrate runs under them.
+pub fn timeouts(client: &mut postgres::Client) -> Vec<(String, String)> {
+    client
+        .query(
+            "SELECT name::text, current_setting(name) FROM pg_settings
+              WHERE name IN ('statement_timeout', 'idle_in_transaction_session_timeout')
+                AND setting <> '0' ORDER BY 1",
+            &[],
+        )
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .unwrap_or_default()
 }

@@ -14,8 +14,10 @@ mod url;
 mod url_shape;
 pub mod wire;
 
-pub use conn::{ChannelBinding, ConnConfig, ConnectError, Field, Secret, SslMode};
-pub use info::{ServerInfo, describe};
+pub use conn::{
+    ChannelBinding, ConnConfig, ConnectError, Field, SESSION_DEFAULTS, Secret, SslMode,
+};
+pub use info::{ServerInfo, describe, timeouts};
 pub use url::percent_decode;
 
 /// `"name"` with any `"` doubled: a PostgreSQL (and SQLite) identifier, safe in SQL text.

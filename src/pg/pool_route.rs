@@ -7,8 +7,9 @@
 //! the server itself, so they run over the direct connection; the app's settings keep the
 //! pool.
 //!
-//! Signs, on the connection to the target: the provider's pool port or host; the startup
-//! `options` refused or ignored (`TimeZone` is not the `UTC` dj2pg asked for); the database
+//! The one place pools are recognised. Signs, on the connection to the target: the
+//! provider's pool port or host; the startup `options` refused
+//! ([`refused_startup_options`]) or ignored (`TimeZone` is not the `UTC` dj2pg asked for); the database
 //! behind it (`current_database()`) not the URL's. The server's own port
 //! (`inet_server_port()`) differing from the one dialled is a weaker sign (a port forward
 //! looks the same): it counts only when that port answers as the same database. Never the
@@ -55,11 +56,23 @@ fn known_pool(config: &ConnConfig) -> Option<Known> {
     })
 }
 
+/// A pool's refusal of the startup `options` dj2pg sends (PgBouncer: `unsupported startup
+/// parameter: options`): the login is tried again without them, and the session that gets
+/// in only serves [`route`] to recognise the pool. The one place a pool is told from its
+/// error.
+pub fn refused_startup_options(message: &str) -> bool {
+    message.contains("unsupported startup parameter")
+}
+
 /// Look at the open connection to `target` and, when it is a pool, find and check the
-/// direct connection (`given`: `--direct-url`, tried first). `Ok(None)`: not a pool.
+/// direct connection (`given`: `--direct-url` or the Connect form's Direct field, tried
+/// first; then the admin's host and port, the provider's direct port, the server's own
+/// port). `Ok(None)`: not a pool. When none answers, the error points at
+/// [`Field::Direct`]: the wizard asks for it once.
 pub fn route(
     target: &ConnConfig,
     given: Option<&ConnConfig>,
+    admin: Option<&ConnConfig>,
     password: Option<&Secret>,
     client: &mut postgres::Client,
 ) -> Result<Option<(PoolRoute, postgres::Client)>, ConnectError> {
@@ -108,6 +121,12 @@ pub fn route(
     if let Some(g) = given {
         candidates.push((g.clone(), "given with --direct-url".into()));
     }
+    if let Some(a) = admin.filter(|a| (a.host.as_str(), a.port) != (&target.host, target.port)) {
+        candidates.push((
+            same(Some(a.host.as_str()), a.port),
+            "the admin URL's host and port".into(),
+        ));
+    }
     if let Some(k) = &known {
         candidates.push((
             same(k.host.as_deref(), k.port),
@@ -149,11 +168,11 @@ pub fn route(
         return Ok(None);
     }
     Err(ConnectError {
-        field: Field::Port,
+        field: Field::Direct,
         message: format!(
             "{}:{} is a connection pool ({}): dj2pg creates the schema and copies over the \
-             direct connection, but {}. Give the provider's direct connection string with \
-             --direct-url (the same role and database, without the pool)",
+             direct connection, but {}. Give the provider's direct connection string (the \
+             same role and database, without the pool)",
             target.host,
             target.port,
             strong.join("; "),

@@ -237,6 +237,12 @@ pub enum Msg {
     Decide(ChoiceId),
     /// The Connect form was submitted (password travels in memory only).
     SubmitConnection(ConnConfig),
+    /// The Connect form with the direct connection behind a pool, asked for when none
+    /// could be derived: kept for the run (as `--direct-url`), then Connect again.
+    SubmitDirect {
+        target: ConnConfig,
+        direct: Box<ConnConfig>,
+    },
     /// The admin's credentials were given (Fix permissions; password in memory only).
     SubmitAdmin(ConnConfig),
     /// Select (or unselect) an app for Reset migrations.
@@ -352,6 +358,9 @@ pub enum Effect {
         config: ConnConfig,
         /// `--direct-url`: the server behind a pool, tried first when the target is one.
         direct: Option<ConnConfig>,
+        /// The admin's connection when known (`--admin-url`): its host and port are a
+        /// candidate for the direct connection behind a pool.
+        admin: Option<ConnConfig>,
     },
     /// Copy the SQLite file (online backup), verify it, archive the migrations folders.
     Backup {

@@ -147,8 +147,75 @@ pub fn build(m: &Migration) -> RunReport {
         settings_file,
         settings_backup,
         env_lines,
+        provider: provider_notes(m),
         other_environments,
         rollback_command,
         rollback,
     }
+}
+
+/// The provider and its role model as Connect recognised them (from the catalog), where its
+/// admin credentials are found, the permission recipe chosen for that model, the pool's rule
+/// and the role's timeouts: on Fix permissions and in the report. Empty when nothing about
+/// the server calls for it.
+pub fn provider_notes(m: &Migration) -> Vec<String> {
+    let mut v = permission_notes(m);
+    let info = m.server.as_ref();
+    match (&m.pool, info.and_then(|i| i.provider.as_ref())) {
+        (Some(p), _) => v.push(format!(
+            "Connection pool ({}): the schema and the copy went over {}:{}/{} ({}); the \
+             settings keep the pool, with DISABLE_SERVER_SIDE_CURSORS = True and no startup \
+             options.",
+            p.reason, p.direct.host, p.direct.port, p.direct.dbname, p.direct_from
+        )),
+        (None, Some(prov)) => {
+            if let Some(rule) = &prov.pool {
+                v.push(format!("Its pool: {rule}."));
+            }
+        }
+        (None, None) => {}
+    }
+    if let Some(ca) = info
+        .and_then(|i| i.provider.as_ref())
+        .and_then(|p| p.ca.as_ref())
+    {
+        v.push(format!("CA file: {ca}."));
+    }
+    if let Some(i) = info.filter(|i| !i.timeouts.is_empty()) {
+        v.push(crate::data::pg::timeouts_note(&i.timeouts));
+    }
+    v
+}
+
+/// The provider and the connected role's place in its role model, where the admin's
+/// credentials are found, and the permission recipe chosen for that model: Fix permissions'
+/// own part of [`provider_notes`].
+pub fn permission_notes(m: &Migration) -> Vec<String> {
+    let mut v = Vec::new();
+    let info = m.server.as_ref();
+    if let Some(p) = info.and_then(|i| i.provider.as_ref()) {
+        v.push(match &p.name {
+            Some(n) => format!("{n}, recognised from {}: {}.", p.evidence, p.role_model),
+            None => format!("Recognised from the catalog: {}.", p.role_model),
+        });
+        v.push(format!("Admin credentials: {}.", p.admin));
+    }
+    if let Some(r) = m.applied_recipe() {
+        v.push(format!(
+            "Permission recipe for this role model: {} ({}), run as {}.",
+            r.id.letter(),
+            r.title,
+            m.admin.as_ref().map_or("the admin", |a| a.user.as_str())
+        ));
+    } else if let Some(r) = m.recipes.iter().find(|r| r.recommended) {
+        v.push(format!(
+            "Permission recipe recommended for this role model: {} ({}).",
+            r.id.letter(),
+            r.title
+        ));
+    } else if matches!(m.status(super::Step::FixPermissions), Status::Done { .. }) && !v.is_empty()
+    {
+        v.push("Permission recipe: none needed, the role may create in public.".into());
+    }
+    v
 }

@@ -86,6 +86,11 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                     settings_module,
                     target,
                     search_path: m.search_path(),
+                    timeouts: m
+                        .server
+                        .as_ref()
+                        .map(|s| s.timeouts.clone())
+                        .unwrap_or_default(),
                 },
                 role,
                 grants: m.grants_answer,

@@ -31,6 +31,12 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Decide(id) => decide(m, id, &mut fx),
+        Msg::SubmitDirect { target, direct } => {
+            if m.job.is_none() && m.may_start(Step::Connect) {
+                m.options.direct_url = Some(*direct);
+                fx = update(m, Msg::SubmitConnection(target));
+            }
+        }
         Msg::SubmitConnection(config) => {
             if m.job.is_none() && m.may_start(Step::Connect) {
                 if m.target.as_ref().is_some_and(|old| *old != config) {
@@ -207,6 +213,7 @@ pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
                 job,
                 config: config.clone(),
                 direct: m.options.direct_url.clone(),
+                admin: m.admin.clone(),
             },
             None => {
                 fail(

@@ -25,14 +25,20 @@ pub struct AdminForm {
 }
 
 impl AdminForm {
-    /// Open the form: the admin of the last login, or the target's server as `doadmin`;
-    /// the password field empty and focused.
+    /// Open the form: the admin of the last login, or the target's server (behind a pool,
+    /// the direct connection) as the provider's admin the catalog shows (`doadmin` when
+    /// none); the password field empty and focused.
     pub fn open(&mut self, m: &Migration) {
-        let url = match (&m.admin, &m.target) {
+        let url = match (&m.admin, m.work_target()) {
             (Some(admin), _) => Some(admin.display_url()),
             (None, Some(target)) => {
-                let mut admin = target.clone();
-                admin.user = DEFAULT_ADMIN.into();
+                let mut admin = target;
+                admin.user = m
+                    .server
+                    .as_ref()
+                    .and_then(|s| s.provider.as_ref())
+                    .and_then(|p| p.admin_role.clone())
+                    .unwrap_or_else(|| DEFAULT_ADMIN.into());
                 Some(admin.display_url())
             }
             (None, None) => None,

@@ -1,4 +1,6 @@
-//! The Connect form's own state: URL, password, SSL mode and CA file.
+//! The Connect form's own state: URL, password, SSL mode and CA file; and, once Connect
+//! found a pool whose direct connection it could not derive, the Direct field that asks
+//! for it (once: the answer is kept for the run, as `--direct-url` is).
 //!
 //! Invariants: the password lives only in the password field (a pasted URL's password is
 //! moved there at once and cut out of the URL text); it is never shown unmasked and never
@@ -17,14 +19,17 @@ pub enum FormField {
     Password,
     SslMode,
     CaFile,
+    /// The direct connection behind a pool: shown only when Connect asks for it.
+    Direct,
 }
 
 impl FormField {
-    pub const ALL: [FormField; 4] = [
+    pub const ALL: [FormField; 5] = [
         FormField::Url,
         FormField::Password,
         FormField::SslMode,
         FormField::CaFile,
+        FormField::Direct,
     ];
 
     pub fn label(self) -> &'static str {
@@ -33,6 +38,7 @@ impl FormField {
             FormField::Password => "Password",
             FormField::SslMode => "SSL mode",
             FormField::CaFile => "CA file",
+            FormField::Direct => "Direct",
         }
     }
 
@@ -53,6 +59,7 @@ impl FormField {
             Field::Password => FormField::Password,
             Field::SslMode => FormField::SslMode,
             Field::CaFile => FormField::CaFile,
+            Field::Direct => FormField::Direct,
         }
     }
 }
@@ -64,6 +71,10 @@ pub struct ConnectForm {
     password: Input,
     pub sslmode: SslMode,
     pub ca_file: Input,
+    /// The direct connection behind a pool (same role and database, without the pool).
+    pub direct: Input,
+    /// The Direct field is shown (Connect found a pool and no direct connection).
+    pub ask_direct: bool,
     pub focus: FormField,
     /// Keys go to the form (typing) rather than to the wizard.
     pub active: bool,
@@ -80,6 +91,8 @@ impl Default for ConnectForm {
             password: Input::default(),
             sslmode: SslMode::Require,
             ca_file: Input::default(),
+            direct: Input::default(),
+            ask_direct: false,
             focus: FormField::Url,
             active: true,
             url_error: None,
@@ -122,20 +135,55 @@ impl ConnectForm {
 
     /// The URL as it may be shown: any password still in it (while it is being typed) masked.
     pub fn masked_url(&self) -> String {
-        let url = self.url.value();
-        match password_range(url) {
-            Some(r) => format!(
-                "{}{}{}",
-                &url[..r.start],
-                "•".repeat(url[r.clone()].chars().count()),
-                &url[r.end..]
-            ),
-            None => url.to_string(),
+        masked(self.url.value())
+    }
+
+    /// The Direct field as it may be shown: a password in it masked (it is not used).
+    pub fn masked_direct(&self) -> String {
+        masked(self.direct.value())
+    }
+}
+
+/// `url` with its password, if any, shown as bullets.
+fn masked(url: &str) -> String {
+    match password_range(url) {
+        Some(r) => format!(
+            "{}{}{}",
+            &url[..r.start],
+            "•".repeat(url[r.clone()].chars().count()),
+            &url[r.end..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+impl ConnectForm {
+    pub fn focus_next(&mut self, forward: bool) {
+        self.focus = self.focus.step(forward);
+        if self.focus == FormField::Direct && !self.ask_direct {
+            self.focus = self.focus.step(forward);
         }
     }
 
-    pub fn focus_next(&mut self, forward: bool) {
-        self.focus = self.focus.step(forward);
+    /// Ask for the direct connection: show the Direct field and put the cursor in it.
+    pub fn ask_for_direct(&mut self) {
+        if !self.ask_direct {
+            self.ask_direct = true;
+            self.active = true;
+            self.focus = FormField::Direct;
+        }
+    }
+
+    /// The Direct field's connection, when it is shown and filled in; `Err` with why it
+    /// does not parse. A password in it is not used: the target's is.
+    pub fn direct_config(&self) -> Result<Option<ConnConfig>, String> {
+        let text = self.direct.value().trim();
+        if !self.ask_direct || text.is_empty() {
+            return Ok(None);
+        }
+        ConnConfig::from_url(text)
+            .map(|(c, _)| Some(c))
+            .map_err(|e| format!("Direct: {e:#}"))
     }
 
     /// Apply an editing request to the focused text field.
@@ -144,6 +192,7 @@ impl ConnectForm {
             FormField::Url => self.url.handle(req).is_some(),
             FormField::Password => self.password.handle(req).is_some(),
             FormField::CaFile => self.ca_file.handle(req).is_some(),
+            FormField::Direct => self.direct.handle(req).is_some(),
             FormField::SslMode => false,
         };
         if changed && self.focus == FormField::Url {

@@ -36,7 +36,7 @@ impl Driver {
             self.force = true;
             return;
         }
-        if matches!(msg, Msg::SubmitConnection(_))
+        if matches!(msg, Msg::SubmitConnection(_) | Msg::SubmitDirect { .. })
             && let Some(secret) = self.ui.connect.secret()
         {
             // The runner holds the secret; the run (which is saved) never does. An empty
@@ -83,6 +83,7 @@ impl Driver {
         if let Some(role) = failure {
             self.point_at_password(role);
         }
+        super::after_update(&self.m, &mut self.ui);
     }
 
     /// Whether `msg` reports that the running job failed on a password: whose.

@@ -46,6 +46,20 @@ pub struct Prefill {
     pub disposable: bool,
 }
 
+/// After the run changed: what the screens show next that the run alone does not decide.
+/// Connect found a pool whose direct connection it could not derive: its form asks for it,
+/// once (`ConnectForm::ask_for_direct`).
+pub fn after_update(m: &Migration, ui: &mut UiState) {
+    if m.connect_field == Some(crate::pg::Field::Direct)
+        && matches!(
+            m.status(crate::state::Step::Connect),
+            crate::state::Status::Failed { .. }
+        )
+    {
+        ui.connect.ask_for_direct();
+    }
+}
+
 /// Paste text into whatever takes it on the step on screen: the admin login when open,
 /// else the Connect form.
 pub fn handle_paste(m: &Migration, ui: &mut UiState, text: &str) {

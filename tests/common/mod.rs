@@ -14,6 +14,7 @@
 
 #![allow(dead_code)]
 
+pub mod flow;
 pub mod pgbouncer;
 
 use dj2pg::pg::cluster::{ClusterOptions, TempCluster};

@@ -52,6 +52,19 @@ pub fn pgbouncer(
     db: &str,
     users: &[(&str, &Secret)],
 ) -> TempPgBouncer {
+    pgbouncer_via(cluster, pool, db, users, false)
+}
+
+/// [`pgbouncer`], reaching the server over its Unix socket when `socket` is set: behind it
+/// the server shows no port (`inet_server_port()` is NULL), as a pool on another host whose
+/// direct address nothing reveals.
+pub fn pgbouncer_via(
+    cluster: &TempCluster,
+    pool: &str,
+    db: &str,
+    users: &[(&str, &Secret)],
+    socket: bool,
+) -> TempPgBouncer {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let root = super::is_root();
@@ -67,13 +80,18 @@ pub fn pgbouncer(
     let log = dir.path().join("pgbouncer.log");
     let ini = dir.path().join("pgbouncer.ini");
     let conf = format!(
-        "[databases]\n{pool} = host=127.0.0.1 port={cport} dbname={db}\n\n[pgbouncer]\n\
+        "[databases]\n{pool} = host={server} port={cport} dbname={db}\n\n[pgbouncer]\n\
          listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
          auth_type = scram-sha-256\nauth_file = {userlist}\npool_mode = transaction\n\
          client_tls_sslmode = require\nclient_tls_cert_file = {cert}\nclient_tls_key_file = {key}\n\
          server_tls_sslmode = require\nlogfile = {log}\npidfile =\nmax_client_conn = 100\n\
          default_pool_size = 20\n",
         cport = cluster.port(),
+        server = if socket {
+            cluster.data_dir().display().to_string()
+        } else {
+            "127.0.0.1".to_string()
+        },
         userlist = userlist.display(),
         cert = cert.display(),
         key = key.display(),

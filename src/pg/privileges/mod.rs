@@ -14,12 +14,10 @@
 mod apply;
 mod checks;
 mod facts;
-mod pool;
 mod recipes;
 
 pub use apply::{apply, dba_script, execute};
 pub use checks::{checks_for, summary};
-pub use pool::{check_pool, detect_pool, pool_by_port, pool_from_error};
 pub use recipes::{recipes, search_path_value};
 
 use super::{ConnConfig, Secret};

@@ -51,9 +51,19 @@ fn not_ready(m: &Migration) -> Option<String> {
 pub fn render(frame: &mut Frame, area: Rect, m: &Migration, form: &AdminForm) {
     let width = area.width.min(60);
     let text_w = width.saturating_sub(4);
+    let who = match m.server.as_ref().and_then(|s| s.provider.as_ref()) {
+        Some(p) => format!(
+            "on {}, {}",
+            p.name.as_deref().unwrap_or("this server"),
+            p.admin
+        ),
+        None => "on DigitalOcean, doadmin (its password is under Databases › Users)".into(),
+    };
     let mut intro = wrapped(
-        "Log in as a role that may grant privileges on this database: on DigitalOcean, \
-         doadmin (its password is under Databases › Users). It stays in memory only.",
+        &format!(
+            "Log in as a role that may grant privileges on this database: {who}. It stays in \
+             memory only."
+        ),
         text_w,
         Style::new().fg(Color::Gray),
     );

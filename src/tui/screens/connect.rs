@@ -8,14 +8,14 @@ use super::super::connect_form::FormField;
 use super::super::keys::{Hint, hint};
 use super::super::ui_state::UiState;
 use super::super::widgets::form::{FieldView, LABEL_WIDTH, render_field};
-use super::super::widgets::{failure, field_line, key, spinner, wrapped};
+use super::super::widgets::{failure, field_line, hanging, key, spinner, wrapped};
 use super::{Handled, status_lines};
 use crate::pg::{ServerInfo, SslMode};
 use crate::state::{Migration, Msg, Status, Step};
 use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -83,7 +83,10 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             l
         }
         Status::Done { .. } => match &m.server {
-            Some(info) => server_lines(m, info, w),
+            Some(info) => {
+                // The provider's rules can run past the bottom: scroll (PgDn / PgUp).
+                return super::scrolled(frame, area, server_lines(m, info, w), ui, Step::Connect);
+            }
             None => status_lines(m, Step::Connect, w, ui.tick),
         },
         _ => status_lines(m, Step::Connect, w, ui.tick),
@@ -146,6 +149,13 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             "(for verify-ca / verify-full)",
         ),
     ];
+    let direct = (
+        FormField::Direct,
+        form.masked_direct(),
+        Some(form.direct.cursor()),
+        "postgresql://user@host:5432/db (the same, without the pool)",
+    );
+    let fields = fields.into_iter().chain(form.ask_direct.then_some(direct));
     for (field, value, cursor, placeholder) in fields {
         if y >= area.bottom() {
             break;
@@ -270,10 +280,6 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
         L,
         v(format!("{} in public", info.tables.len())),
     ));
-    if let Some(p) = &info.provider {
-        lines.push(Line::default());
-        lines.extend(wrapped(&format!("Provider: {p}"), w, Style::new()));
-    }
     if let Some(p) = &m.pool {
         lines.push(Line::default());
         lines.extend(wrapped(
@@ -292,18 +298,9 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
         ));
     }
     if !info.timeouts.is_empty() {
-        let set: Vec<String> = info
-            .timeouts
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect();
         lines.push(Line::default());
         lines.extend(wrapped(
-            &format!(
-                "⚠ {} for this role or database: the copy overrides it; Django's migrate \
-                 runs under it, so a long migration could be cut off.",
-                set.join(", ")
-            ),
+            &format!("⚠ {}.", crate::data::pg::timeouts_note(&info.timeouts)),
             w,
             yellow,
         ));
@@ -327,6 +324,18 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
             w,
             yellow,
         ));
+    }
+    // The provider's rules last: what needs the user's attention comes first.
+    if let Some(p) = &info.provider {
+        lines.push(Line::default());
+        lines.extend(wrapped(
+            "Provider",
+            w,
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        for l in p.lines() {
+            lines.extend(hanging(&l, w, 2, Some(Span::raw("· ")), Style::new()));
+        }
     }
     lines.push(Line::default());
     lines.push(Line::from(vec![
@@ -363,10 +372,24 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
             return Handled::Consumed;
         }
         match ui.connect.submit() {
-            Some(config) => {
-                ui.connect.editing = false;
-                Handled::Send(Msg::SubmitConnection(config))
-            }
+            Some(config) => match ui.connect.direct_config() {
+                Ok(Some(direct)) => {
+                    ui.connect.editing = false;
+                    Handled::Send(Msg::SubmitDirect {
+                        target: config,
+                        direct: Box::new(direct),
+                    })
+                }
+                Ok(None) => {
+                    ui.connect.editing = false;
+                    Handled::Send(Msg::SubmitConnection(config))
+                }
+                Err(e) => {
+                    ui.connect.url_error = Some(e);
+                    ui.connect.focus = FormField::Direct;
+                    Handled::Consumed
+                }
+            },
             None => {
                 ui.connect.active = true;
                 ui.connect.focus = FormField::Url;

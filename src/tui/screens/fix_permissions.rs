@@ -38,6 +38,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Pending => {
             lines.extend(pending_intro(m, STEP, WHAT, w));
             lines.push(blank());
+            lines.extend(provider_lines(m, w));
             lines.extend(admin_login::admin_line(m, w));
         }
         Status::Running { detail, .. } => {
@@ -61,6 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 lines.extend(diagnosis_lines(d, w));
                 lines.push(blank());
             }
+            lines.extend(provider_lines(m, w));
             lines.extend(admin_login::admin_line(m, w));
             if let Some(path) = &m.dba_script {
                 lines.extend(wrapped(
@@ -80,6 +82,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 Style::new().fg(Color::Green),
             ));
             lines.push(blank());
+            lines.extend(provider_lines(m, w));
             match &m.applied {
                 Some(report) => lines.extend(applied_lines(m, report, w)),
                 None => {
@@ -104,6 +107,26 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     if admin_login::shown(m, ui) {
         admin_login::render(frame, area, m, &ui.admin);
     }
+}
+
+/// The provider and the role model Connect recognised from the catalog, where the admin's
+/// credentials are found, the recipe for that model; a blank line after, when any.
+fn provider_lines(m: &Migration, w: u16) -> Vec<Line<'static>> {
+    let recognised = m.server.as_ref().is_some_and(|s| s.provider.is_some());
+    let notes = crate::state::report::permission_notes(m);
+    let mut lines = Vec::new();
+    // Without a provider there is no role model to name; a recipe that ran is shown below.
+    let shown = notes
+        .iter()
+        .filter(|_| recognised)
+        .filter(|n| m.applied.is_none() || !n.starts_with("Permission recipe"));
+    for n in shown {
+        lines.extend(hanging(n, w, 2, Some(Span::raw("· ")), Style::new()));
+    }
+    if !lines.is_empty() {
+        lines.push(Line::default());
+    }
+    lines
 }
 
 /// One check: `✓`/`✗` and its name, then why, indented under it.
