@@ -519,7 +519,7 @@ pub fn run(
         ));
         if checks.iter().all(TableCheck::verified) {
             // What `dj2pg sync` needs to bring those rows over later.
-            notes.push(match super::sync::record_copy(cx) {
+            notes.push(match super::sync::record_copy(cx, plan) {
                 Ok(dir) => format!(
                     "The snapshot is kept in {} for dj2pg sync, which applies what changed since (run it after stopping the app; dj2pg sync --forget removes it).",
                     dir.display()
