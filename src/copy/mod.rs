@@ -392,9 +392,14 @@ impl Context {
     /// Read both schemas and match them.
     pub fn plan(&self) -> Result<plan::Plan> {
         phase_log::stage("planning");
+        let dst = schema::read_pg(&mut *self.control()?)?;
+        self.plan_with(dst)
+    }
+
+    /// Match the SQLite schema with `dst`, PostgreSQL's, read by the caller.
+    pub fn plan_with(&self, dst: schema::PgSchema) -> Result<plan::Plan> {
         let conn = self.open_sqlite()?;
         let src = schema::read_sqlite(&conn).context("could not read the SQLite schema")?;
-        let dst = schema::read_pg(&mut *self.control()?)?;
         if dst.tables.is_empty() {
             anyhow::bail!(
                 "the PostgreSQL database {} has no tables visible to {}: run Django's migrate against it first",

@@ -115,7 +115,7 @@ pub struct Prepared {
     record: Record,
     found: Found,
     /// Connected only when something changed.
-    cx: Option<Context>,
+    wire: Option<crate::pg::wire::Wire>,
     work: Vec<apply::Work>,
     next_at: chrono::DateTime<chrono::Utc>,
 }
@@ -133,7 +133,7 @@ pub fn prepare(
     let conn = diff::open_pair(sqlite, &store.snapshot())?;
     conn.execute_batch("BEGIN")?;
     let found = find(&conn, &store, &record)?;
-    let mut cx = None;
+    let mut wire = None;
     let mut work = Vec::new();
     if !found.look.changes.is_empty() {
         let settings: CopySettings = CopySettings {
@@ -142,7 +142,10 @@ pub fn prepare(
         };
         let c = Context::new(sqlite, config.clone(), password.cloned(), settings, stop)?;
         c.read_from(sqlite.to_path_buf(), next_at);
-        let plan = c.plan()?;
+        // One session for the catalog and the changes: one login.
+        let mut w = session::connect(&c)?;
+        let plan = c.plan_with(super::schema::read_pg_wire(&mut w)?)?;
+        wire = Some(w);
         let mut indexed = Vec::new();
         for (t, cmp) in record.tables.iter().zip(&found.compared) {
             if cmp.inserted.is_empty()
@@ -174,14 +177,13 @@ pub fn prepare(
         // Plan order: parents before their children.
         indexed.sort_by_key(|(i, _)| *i);
         work = indexed.into_iter().map(|(_, w)| w).collect();
-        cx = Some(c);
     }
     conn.execute_batch("COMMIT")?;
     Ok(Prepared {
         store,
         record,
         found,
-        cx,
+        wire,
         work,
         next_at,
     })
@@ -212,8 +214,8 @@ impl Prepared {
         let started = Instant::now();
         let changes = self.changes();
         let from_snapshot = self.record.taken_at.clone();
-        let (applied, round_trips) = match &self.cx {
-            Some(cx) if !self.work.is_empty() => session::apply(cx, &self.work, on_conflict)?,
+        let (applied, round_trips) = match &mut self.wire {
+            Some(wire) if !self.work.is_empty() => session::apply(wire, &self.work, on_conflict)?,
             _ => (
                 Applied {
                     committed: true,

@@ -114,23 +114,27 @@ impl Batch {
     }
 }
 
+/// The sync's session (login: a few round trips; nothing else is sent yet).
+pub(super) fn connect(cx: &Context) -> Result<Wire> {
+    let options = cx.config.startup_options(OPTIONS);
+    Wire::connect(&cx.config, cx.password.as_ref(), &options)
+        .map_err(|e| anyhow!("could not connect to PostgreSQL for the sync: {e:#}"))
+}
+
 /// Apply the changes read into `work` (in plan order: parents first); verify; commit.
-/// Returns what was done and the round trips the session waited for.
+/// Returns what was done and the round trips the session waited for in all.
 pub(super) fn apply(
-    cx: &Context,
+    wire: &mut Wire,
     work: &[Work],
     on_conflict: OnConflict,
 ) -> Result<(Applied, u64)> {
-    let options = cx.config.startup_options(OPTIONS);
-    let mut wire = Wire::connect(&cx.config, cx.password.as_ref(), &options)
-        .map_err(|e| anyhow!("could not connect to PostgreSQL for the sync: {e:#}"))?;
     let names = work
         .iter()
         .map(|w| w.t.name.as_str())
         .collect::<Vec<_>>()
         .join(", ");
     let before = first_batch(work)
-        .run(&mut wire, work)
+        .run(wire, work)
         .with_context(|| format!("could not read the changed rows of {names} on PostgreSQL"))?;
     let mut applied = Applied::default();
     let mut actions = Vec::new();
@@ -145,7 +149,7 @@ pub(super) fn apply(
         return Ok((applied, wire.round_trips()));
     }
     let after = second_batch(work, &actions)
-        .run(&mut wire, work)
+        .run(wire, work)
         .with_context(|| format!("could not apply the changes to {names} (nothing was changed)"))?;
     let failed: Vec<&str> = work
         .iter()
