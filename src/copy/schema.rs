@@ -56,8 +56,13 @@ pub fn quote_sqlite(name: &str) -> String {
     crate::pg::quote_ident(name)
 }
 
-/// Read the SQLite schema. `django_migrations` and `sqlite_*` are never copied.
-pub fn read_sqlite(conn: &Connection) -> Result<SqliteSchema> {
+/// Read the SQLite schema. `django_migrations` and `sqlite_*` are never copied. The row
+/// counts are counted, or taken from `known` (a sync has just read every row: counting them
+/// again would read the file a second time; tables not in `known` count as empty).
+pub fn read_sqlite_with(
+    conn: &Connection,
+    known: Option<&HashMap<String, u64>>,
+) -> Result<SqliteSchema> {
     let mut all: Vec<(String, String)> = conn
         .prepare(
             "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -123,13 +128,16 @@ pub fn read_sqlite(conn: &Connection) -> Result<SqliteSchema> {
         }
         pk.sort();
         let has_rowid = !sql.to_ascii_uppercase().contains("WITHOUT ROWID");
-        let rows: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM {}", quote_sqlite(&name)),
-                [],
-                |r| r.get(0),
-            )
-            .with_context(|| format!("could not count the rows of the SQLite table {name}"))?;
+        let rows: i64 = match known {
+            Some(k) => k.get(&name).copied().unwrap_or(0) as i64,
+            None => conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {}", quote_sqlite(&name)),
+                    [],
+                    |r| r.get(0),
+                )
+                .with_context(|| format!("could not count the rows of the SQLite table {name}"))?,
+        };
         schema.tables.push(SqliteTable {
             name,
             columns,
@@ -433,7 +441,7 @@ mod tests {
              ANALYZE;",
         )
         .unwrap();
-        let s = read_sqlite(&c).unwrap();
+        let s = read_sqlite_with(&c, None).unwrap();
         let names: Vec<_> = s.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "nopk", "wr"]);
         assert_eq!(s.tables[0].pk, ["id"]);

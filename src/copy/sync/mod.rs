@@ -144,7 +144,12 @@ pub fn prepare(
         c.read_from(sqlite.to_path_buf(), next_at);
         // One session for the catalog and the changes: one login.
         let mut w = session::connect(&c)?;
-        let plan = c.plan_with(super::schema::read_pg_wire(&mut w)?)?;
+        let rows: std::collections::HashMap<String, u64> = found
+            .scans
+            .iter()
+            .map(|t| (t.name.clone(), t.rows()))
+            .collect();
+        let plan = c.plan_with(super::schema::read_pg_wire(&mut w)?, Some(&rows))?;
         wire = Some(w);
         let mut indexed = Vec::new();
         for (t, cmp) in record.tables.iter().zip(&found.compared) {
