@@ -659,11 +659,13 @@ impl Runner {
     }
 }
 
-/// How often Cutover looks at the SQLite file while the app still runs.
+/// How often Cutover looks at the SQLite file while the app still runs, at most.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
 
-/// Cutover's watch: a look at what changed every [`WATCH_EVERY`] until cancelled (the
-/// user said the app is stopped, or skipped the step). Reads the SQLite file only.
+/// Cutover's watch: a look at what changed every [`WATCH_EVERY`] (or, on a file that takes
+/// long to read, twice as long as a look takes, so the watch never keeps a core busy)
+/// until cancelled (the user said the app is stopped, or skipped the step). Reads the
+/// SQLite file only.
 fn watch_changes(
     tx: &Sender<Msg>,
     job: JobId,
@@ -672,13 +674,14 @@ fn watch_changes(
     stop: &crate::copy::Stop,
 ) -> JobEvent {
     loop {
+        let started = Instant::now();
         match crate::copy::sync::look(sqlite, config) {
             Ok(look) => {
                 let _ = tx.send(Msg::Job(job, JobEvent::ChangesSeen(Box::new(look))));
             }
             Err(e) => return JobEvent::Failed(format!("{e:#}")),
         }
-        let next = Instant::now() + WATCH_EVERY;
+        let next = Instant::now() + WATCH_EVERY.max(started.elapsed() * 2);
         while Instant::now() < next {
             if stop.cancel.load(Ordering::SeqCst) {
                 return JobEvent::Cancelled;

@@ -196,7 +196,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     let screen = term.wait_for("copied and verified", 180);
     assert!(!screen.contains("MISMATCH"), "{screen}");
     term.enter(); // on to Cutover
-    term.wait_for("7/11 Cutover", 10);
+    term.wait_for("9/11 Cutover", 10);
 
     // The app goes on writing after the copy: Cutover sees it, counts it, and moves it.
     let app = |sql: &str| {

@@ -80,11 +80,11 @@ impl RunReport {
         for (i, r) in self.cutover.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "Sync {}: cutover window {:.1} s (from \"the app is stopped\" to synced and \
+                "Sync {}: cutover window {} (from \"the app is stopped\" to synced and \
                  verified), {} row(s) moved, {} round trip(s) to PostgreSQL; PostgreSQL matches \
                  the SQLite file as of {}.\n",
                 i + 1,
-                r.cutover_ms as f64 / 1000.0,
+                crate::data::sync::duration_text(r.cutover_ms),
                 r.applied.moved(),
                 r.round_trips,
                 r.to_snapshot

@@ -140,3 +140,12 @@ pub struct Cutover {
     /// The syncs that committed, oldest first.
     pub runs: Vec<SyncReport>,
 }
+
+/// A duration for people: milliseconds under a second, else seconds with one decimal.
+pub fn duration_text(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}

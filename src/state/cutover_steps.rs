@@ -153,12 +153,12 @@ pub(super) fn synced(m: &mut Migration, report: SyncReport, fx: &mut Vec<Effect>
 
 /// One line for a committed sync.
 pub fn summary(r: &SyncReport) -> String {
-    let secs = r.cutover_ms as f64 / 1000.0;
+    let took = crate::data::sync::duration_text(r.cutover_ms);
     let moved = r.applied.moved();
     if r.changes.is_empty() {
         return format!(
             "nothing changed since the copy's snapshot: PostgreSQL holds every row (checked in \
-             {secs:.1} s)"
+             {took})"
         );
     }
     let kept: u64 = r.applied.tables.iter().map(|t| t.kept_postgres).sum();
@@ -168,7 +168,7 @@ pub fn summary(r: &SyncReport) -> String {
         String::new()
     };
     format!(
-        "synced and verified: {moved} row(s) moved in {} table(s); cutover window {secs:.1} s \
+        "synced and verified: {moved} row(s) moved in {} table(s); cutover window {took} \
          from \"stopped\" to verified{kept}",
         r.changes.len()
     )

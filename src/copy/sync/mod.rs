@@ -99,14 +99,13 @@ fn find(conn: &rusqlite::Connection, store: &Store, record: &Record) -> Result<F
 }
 
 /// What changed since the snapshot, read locally (PostgreSQL is not asked): the wizard's
-/// live counts while the app still runs.
+/// live counts while the app still runs. Each table is read in a statement of its own, not
+/// in one transaction: the app's writers wait for one table's read at most (counts taken
+/// while it writes are a moment's anyway; the sync itself reads in one transaction).
 pub fn look(sqlite: &Path, config: &ConnConfig) -> Result<Look> {
     let (store, record) = open(sqlite, config)?;
     let conn = diff::open_pair(sqlite, &store.snapshot())?;
-    conn.execute_batch("BEGIN")?;
-    let found = find(&conn, &store, &record)?;
-    conn.execute_batch("COMMIT")?;
-    Ok(found.look)
+    Ok(find(&conn, &store, &record)?.look)
 }
 
 /// A sync ready to apply: the live file read, compared, and the changed rows encoded.

@@ -8,7 +8,7 @@ use super::super::widgets::{
     decision, dim, pending_intro, spinner, step_failure, truncate_middle, wrapped,
 };
 use super::{Handled, scrolled, status_lines};
-use crate::data::sync::{Conflict, Counts, Look, SyncReport};
+use crate::data::sync::{Conflict, Counts, Look, SyncReport, duration_text};
 use crate::state::{Migration, Msg, Status, Step};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -204,10 +204,10 @@ fn run_lines(r: &SyncReport, w: u16) -> Vec<Line<'static>> {
     }
     lines.extend(wrapped(
         &format!(
-            "Read the SQLite file in {:.1} s; applied and verified in {:.1} s ({} round trips). \
+            "Read the SQLite file in {}; applied and verified in {} ({} round trips). \
              PostgreSQL matches the SQLite file as of {}.",
-            r.scan_ms as f64 / 1000.0,
-            r.window_ms as f64 / 1000.0,
+            duration_text(r.scan_ms),
+            duration_text(r.window_ms),
             r.round_trips,
             r.to_snapshot
         ),
