@@ -517,7 +517,11 @@ pub(super) fn write_snapshot(snapshot: &std::path::Path, work: &[Work]) -> Resul
     let mut conn = Connection::open(snapshot)?;
     // The rows come from the live file, where they held together; in between (a parent
     // replaced before its children) they may not.
-    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    // Not synchronous: the journal still makes the transaction atomic against a crash of
+    // this process; only the operating system failing in these milliseconds could leave
+    // the snapshot behind PostgreSQL, which the next sync reads as changes already
+    // applied ("already"), never as conflicts.
+    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF")?;
     let tx = conn.transaction()?;
     for w in work {
         let table = quote_sqlite(&w.t.name);

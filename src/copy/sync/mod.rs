@@ -127,6 +127,7 @@ pub fn prepare(
     password: Option<&Secret>,
     stop: Stop,
 ) -> Result<Prepared> {
+    super::phase_log::stage("sync: reading the SQLite file");
     let (store, record) = open(sqlite, config)?;
     let next_at = chrono::Utc::now();
     let conn = diff::open_pair(sqlite, &store.snapshot())?;
@@ -142,6 +143,7 @@ pub fn prepare(
         let c = Context::new(sqlite, config.clone(), password.cloned(), settings, stop)?;
         c.read_from(sqlite.to_path_buf(), next_at);
         // One session for the catalog and the changes: one login.
+        super::phase_log::stage("sync: connecting and planning");
         let mut w = session::connect(&c)?;
         let rows: std::collections::HashMap<String, u64> = found
             .scans
@@ -150,6 +152,7 @@ pub fn prepare(
             .collect();
         let plan = c.plan_with(super::schema::read_pg_wire(&mut w)?, Some(&rows))?;
         wire = Some(w);
+        super::phase_log::stage("sync: reading the changed rows");
         let mut indexed = Vec::new();
         for (t, cmp) in record.tables.iter().zip(&found.compared) {
             if cmp.inserted.is_empty()
@@ -216,6 +219,7 @@ impl Prepared {
     /// With conflicts and [`OnConflict::Stop`], nothing changes (`applied.committed` false).
     pub fn apply(mut self, on_conflict: OnConflict) -> Result<SyncReport> {
         let started = Instant::now();
+        super::phase_log::stage("sync: applying");
         let changes = self.changes();
         let from_snapshot = self.record.taken_at.clone();
         let (applied, round_trips) = match &mut self.wire {
@@ -242,12 +246,15 @@ impl Prepared {
         if !report.applied.committed {
             return Ok(report);
         }
+        super::phase_log::stage("sync: moving the snapshot forward");
         if !self.work.is_empty() {
             apply::write_snapshot(&self.store.snapshot(), &self.work).context(
                 "the sync committed, but the snapshot could not be moved forward (the next sync finds the same changes already applied)",
             )?;
+            super::phase_log::stage("sync: saving the hashes");
             scan::save(&self.store.hashes(), &self.found.scans)?;
         }
+        super::phase_log::stage("sync: saving the record");
         self.record.taken_at = self
             .next_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -262,6 +269,7 @@ impl Prepared {
             .save(&self.record)
             .context("the sync committed, but its record could not be written")?;
         report.to_snapshot = self.record.taken_at.clone();
+        super::phase_log::stage("sync: done");
         Ok(report)
     }
 }
