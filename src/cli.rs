@@ -235,6 +235,14 @@ pub struct MigrateArgs {
     /// The index of each pgvector column: hnsw-cosine (the default), hnsw-l2, hnsw-ip or none.
     #[arg(long, value_name = "INDEX")]
     pub embeddings_index: Option<String>,
+    /// Cutover: rows changed on PostgreSQL since the copy that SQLite changed too. Without
+    /// this flag the run lists them, changes nothing and stops.
+    #[arg(long, value_enum, value_name = "CHOICE")]
+    pub on_conflict: Option<ConflictChoice>,
+    /// Skip the Cutover step (the sync of what the app wrote since the copy's snapshot);
+    /// dj2pg sync does it later.
+    #[arg(long)]
+    pub skip_cutover: bool,
 }
 
 #[derive(Debug, Args)]

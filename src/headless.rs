@@ -262,6 +262,20 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
         }
         let fx = state::update(&mut m, Msg::Select(step));
         perform(&mut m, &mut runner, fx)?;
+        if step == Step::Cutover
+            && args.skip_cutover
+            && !matches!(m.status(step), Status::Done { .. } | Status::Skipped { .. })
+        {
+            let fx = state::update(&mut m, Msg::Skip);
+            perform(&mut m, &mut runner, fx)?;
+            printer.event(
+                step,
+                "skipped",
+                "--skip-cutover: rows the app writes after the copy's snapshot are not \
+                 moved; run dj2pg sync --from FILE --to URL after stopping the app",
+            );
+            continue;
+        }
         match m.status(step).clone() {
             Status::NotBuilt => {
                 printer.event(
@@ -692,6 +706,29 @@ fn headless_choice(
         }),
         // The `--embeddings` flags answered it before Create schema started.
         Question::Embeddings => Some(ChoiceId::KeepEmbeddings),
+        Question::SyncConflicts => {
+            for c in &m.cutover.conflicts {
+                printer.event(
+                    step,
+                    "conflict",
+                    &format!("{} key {}: {}", c.table, c.key, c.what),
+                );
+            }
+            match args.on_conflict {
+                Some(crate::cli::ConflictChoice::KeepPostgres) => Some(ChoiceId::KeepPostgres),
+                Some(crate::cli::ConflictChoice::TakeSqlite) => Some(ChoiceId::TakeSqlite),
+                None => {
+                    printer.event(
+                        step,
+                        "stopped",
+                        "rows changed on both sides (above); nothing was written: run the \
+                         same command again with --on-conflict keep-postgres or \
+                         --on-conflict take-sqlite",
+                    );
+                    None
+                }
+            }
+        }
         Question::DefaultGrants => Some(match args.default_grants.as_deref() {
             Some("revoke") => ChoiceId::RevokeGrants,
             Some("keep") => ChoiceId::KeepGrants,
@@ -774,6 +811,24 @@ fn report_done(m: &Migration, step: Step, printer: &mut Printer) {
                     for line in crate::backup::backup_lines(r) {
                         printer.event(step, "info", &line);
                     }
+                }
+            }
+        }
+        Step::Cutover => {
+            if let Some(r) = m.cutover.runs.last() {
+                printer.value(step, "report", serde_json::to_value(r).unwrap_or_default());
+                for t in r.applied.tables.iter().filter(|t| t.moved() > 0) {
+                    printer.event(
+                        step,
+                        "synced",
+                        &format!(
+                            "{}: {} inserted, {} updated, {} deleted",
+                            t.table,
+                            t.inserted + t.reloaded.unwrap_or(0),
+                            t.updated,
+                            t.deleted
+                        ),
+                    );
                 }
             }
         }

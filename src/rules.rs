@@ -72,6 +72,10 @@ pub enum ChoiceId {
     RevokeGrants,
     /// Run migrate and keep the default grants (stated in the report).
     KeepGrants,
+    /// Cutover: leave the rows changed on both sides as PostgreSQL has them.
+    KeepPostgres,
+    /// Cutover: write SQLite's version over the rows changed on both sides.
+    TakeSqlite,
 }
 
 impl ChoiceId {
@@ -90,6 +94,8 @@ impl ChoiceId {
             ChoiceId::KeepEmbeddings => "keep".into(),
             ChoiceId::RevokeGrants => "revoke".into(),
             ChoiceId::KeepGrants => "keep".into(),
+            ChoiceId::KeepPostgres => "keep PostgreSQL's".into(),
+            ChoiceId::TakeSqlite => "take SQLite's".into(),
             other => other.slug().into(),
         }
     }
@@ -121,6 +127,8 @@ impl ChoiceId {
             ChoiceId::ToHalfVec => "halfvec",
             ChoiceId::RevokeGrants => "revoke-grants",
             ChoiceId::KeepGrants => "keep-grants",
+            ChoiceId::KeepPostgres => "keep-postgres",
+            ChoiceId::TakeSqlite => "take-sqlite",
         }
     }
 }
@@ -173,6 +181,8 @@ pub enum Question {
     /// The role that runs migrate hands its new tables to other roles (Supabase's API
     /// roles) through default privileges: stop, revoke after migrate, or keep?
     DefaultGrants,
+    /// Cutover: rows changed on PostgreSQL since the copy that SQLite changed too.
+    SyncConflicts,
 }
 
 /// The copy's answers so far. `None`: not asked yet.
@@ -721,6 +731,8 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
         Question::PermissionFix => ChoiceId::SaveSql,
         Question::InstallDriver => ChoiceId::Abort,
         Question::DefaultGrants => ChoiceId::Abort,
+        // Decided by `--on-conflict`; without it the run stops and lists them.
+        Question::SyncConflicts => ChoiceId::Abort,
         Question::GitNotClean => ChoiceId::Continue,
         Question::ResetConfirm => ChoiceId::KeepMigrations,
         Question::SettingsWrite => ChoiceId::WriteSettings,

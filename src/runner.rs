@@ -232,6 +232,39 @@ impl Runner {
                     }
                 })
             }
+            Effect::WatchChanges {
+                job,
+                sqlite,
+                config,
+            } => {
+                let stop = self.control(job).stop();
+                spawn_job(&self.tx, job, "watch", move |tx| {
+                    watch_changes(tx, job, &sqlite, &config, &stop)
+                })
+            }
+            Effect::Sync {
+                job,
+                sqlite,
+                config,
+                role,
+                on_conflict,
+            } => {
+                let password = self.secret(role);
+                let stop = self.control(job).stop();
+                spawn_job(&self.tx, job, "sync", move |_| {
+                    let started = Instant::now();
+                    let result =
+                        crate::copy::sync::prepare(&sqlite, &config, password.as_ref(), stop)
+                            .and_then(|p| p.apply(on_conflict));
+                    match result {
+                        Ok(mut report) => {
+                            report.cutover_ms = started.elapsed().as_millis() as u64;
+                            JobEvent::Synced(Box::new(report))
+                        }
+                        Err(e) => failure(e),
+                    }
+                })
+            }
             Effect::Backup {
                 job,
                 discovery,
@@ -625,6 +658,38 @@ impl Runner {
     /// Register the control flags of a new job.
     pub fn control(&mut self, job: JobId) -> JobControl {
         self.jobs.entry(job).or_default().clone()
+    }
+}
+
+/// How often Cutover looks at the SQLite file while the app still runs, at most.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// Cutover's watch: a look at what changed every [`WATCH_EVERY`] (or, on a file that takes
+/// long to read, twice as long as a look takes, so the watch never keeps a core busy)
+/// until cancelled (the user said the app is stopped, or skipped the step). Reads the
+/// SQLite file only.
+fn watch_changes(
+    tx: &Sender<Msg>,
+    job: JobId,
+    sqlite: &std::path::Path,
+    config: &crate::pg::ConnConfig,
+    stop: &crate::copy::Stop,
+) -> JobEvent {
+    loop {
+        let started = Instant::now();
+        match crate::copy::sync::look(sqlite, config) {
+            Ok(look) => {
+                let _ = tx.send(Msg::Job(job, JobEvent::ChangesSeen(Box::new(look))));
+            }
+            Err(e) => return JobEvent::Failed(format!("{e:#}")),
+        }
+        let next = Instant::now() + WATCH_EVERY.max(started.elapsed() * 2);
+        while Instant::now() < next {
+            if stop.cancel.load(Ordering::SeqCst) {
+                return JobEvent::Cancelled;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

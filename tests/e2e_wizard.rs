@@ -120,7 +120,6 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     let cluster = common::cluster();
     let (tmp, project) = common::sample_project(2500);
     let sqlite = project.join("db.sqlite3");
-    let sqlite_before = std::fs::read(&sqlite).unwrap();
     let settings_before = std::fs::read(project.join("aiproto/settings.py")).unwrap();
 
     // A fresh app role, as on DigitalOcean: no privilege on schema public, no tables.
@@ -133,7 +132,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
         24,
     ));
     term.enter(); // on to Backup
-    term.wait_for("2/10 Backup", 10);
+    term.wait_for("2/11 Backup", 10);
     term.enter();
     // The temporary project is not a git repository: a warning to acknowledge.
     term.wait_for("Go on with this backup", 60);
@@ -145,7 +144,7 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.send("n");
     term.wait_for("↷ Reset migrations", 10);
     term.enter(); // on to Dry run
-    term.wait_for("4/10 Dry run", 10);
+    term.wait_for("4/11 Dry run", 10);
     term.enter();
     term.wait_for("✓ Dry run on SQLite", 120);
     term.enter(); // on to Connect
@@ -196,6 +195,32 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.send("y");
     let screen = term.wait_for("copied and verified", 180);
     assert!(!screen.contains("MISMATCH"), "{screen}");
+    term.enter(); // on to Cutover
+    term.wait_for("9/11 Cutover", 10);
+
+    // The app goes on writing after the copy: Cutover sees it, counts it, and moves it.
+    let app = |sql: &str| {
+        let conn = rusqlite::Connection::open(&sqlite).unwrap();
+        conn.execute_batch(sql).unwrap();
+    };
+    app("UPDATE classifier_label SET color = '#abcdef' WHERE id = (SELECT min(id) FROM classifier_label);
+         INSERT INTO classifier_feedback (prediction_id, correct, comment, created_at)
+             SELECT prediction_id, correct, 'written after the copy', created_at
+             FROM classifier_feedback ORDER BY id LIMIT 2;");
+    term.enter(); // watch
+    let screen = term.wait_for("3 row(s) changed;", 30);
+    assert!(
+        screen.contains("classifier_feedback") && screen.contains("classifier_label"),
+        "{screen}"
+    );
+    assert!(screen.contains("Stop your app now"), "{screen}");
+    app("DELETE FROM classifier_feedback WHERE id = (SELECT min(id) FROM classifier_feedback);");
+    term.wait_for("4 row(s) changed;", 30); // the counts move while the app runs
+    let sqlite_before = std::fs::read(&sqlite).unwrap();
+    term.enter(); // the app is stopped: sync
+    let screen = term.wait_for("synced and verified", 60);
+    assert!(screen.contains("4 row(s) moved"), "{screen}");
+    assert!(screen.contains("cutover window"), "{screen}");
     term.enter(); // on to Update settings
     term.enter();
     term.wait_for("Write it and check it", 60);
@@ -204,7 +229,16 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.enter(); // on to Done
     term.enter();
     term.wait_for("✓ Done", 30);
-    // The SQLite file was never modified.
+    // The report gives the cutover window and the rows moved.
+    let backups = project.join(".dj2pg/backups");
+    let report = std::fs::read_dir(&backups)
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("report.md")).ok())
+        .next()
+        .expect("report.md in the backup folder");
+    assert!(report.contains("## Cutover"), "{report}");
+    assert!(report.contains("4 row(s) moved"), "{report}");
+    // The SQLite file was never modified by dj2pg (only by the "app" above, before Cutover).
     assert_eq!(std::fs::read(&sqlite).unwrap(), sqlite_before);
     // Independently, through Django's ORM on both databases, with the new settings and
     // the environment only (the password is in no file).
@@ -271,7 +305,7 @@ fn a_killed_wizard_offers_to_resume_at_the_same_step() {
     term.send("y");
     term.wait_for("✓ Backup", 10);
     term.enter(); // on to Reset migrations
-    term.wait_for("3/10 Reset migrations", 10);
+    term.wait_for("3/11 Reset migrations", 10);
     term.kill9();
 
     let mut term = Term::spawn(command(&args, &state), 100, 30);
@@ -281,7 +315,7 @@ fn a_killed_wizard_offers_to_resume_at_the_same_step() {
         "the offer names the step:\n{screen}"
     );
     term.send("y");
-    let screen = term.wait_for("3/10 Reset migrations", 10);
+    let screen = term.wait_for("3/11 Reset migrations", 10);
     assert!(screen.contains("✓ Backup"), "Backup stays done:\n{screen}");
     assert!(
         screen.contains("✓ Discover"),

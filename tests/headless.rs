@@ -194,11 +194,24 @@ fn migrate_with_an_admin_url_fixes_permissions_creates_the_schema_and_copies() {
         "fix-permissions",
         "create-schema",
         "copy-rows",
+        "cutover",
         "update-settings",
         "done",
     ] {
         assert!(has(&ev, step, "done"), "{step} not done: {ev:#?}");
     }
+    // Cutover runs as a step right after the copy: nothing changed in between, nothing moved.
+    let cutover = ev
+        .iter()
+        .find(|e| e["step"] == "cutover" && e["event"] == "done")
+        .unwrap();
+    assert!(
+        cutover["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing changed since the copy's snapshot"),
+        "{cutover}"
+    );
     let fix = ev
         .iter()
         .find(|e| e["step"] == "fix-permissions" && e["event"] == "done")

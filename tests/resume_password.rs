@@ -72,7 +72,7 @@ fn a_resumed_run_prompts_for_its_passwords_and_a_wrong_admin_password_opens_the_
     assert!(!screen.contains(password), "the password is drawn masked");
     term.enter();
     // Checked with it, the steps on the target stand (none was reopened).
-    let screen = term.wait_for("6/10 Fix permissions", 60);
+    let screen = term.wait_for("6/11 Fix permissions", 60);
     assert!(screen.contains("✓ Connect"), "{screen}");
 
     // A wrong admin password: the failure opens the admin login, focused on its password.

@@ -57,7 +57,7 @@ pub fn run(
             Ok((secs, proxy.map(|p| p.take().total())))
         };
         let copy = step(&["copy", "--quiet"], "sync-copy.log")?;
-        let (changed_rows, changed_tables) = change_one_percent(db)?;
+        let (changed_rows, changed_tables) = change_one_percent(db, round)?;
         let sync = step(&["sync"], "sync.log")?;
         let idle = step(&["sync"], "sync-idle.log")?;
         results.push(Round {
@@ -119,8 +119,15 @@ pub fn run(
 
 /// Change about 1% of the rows of the big tables (a third updated, a third deleted, a
 /// third inserted) and one row of a few small ones, keeping every foreign key whole.
-/// Returns the rows changed and the tables they are in.
-fn change_one_percent(db: &Path) -> Result<(u64, usize)> {
+/// Each round picks other rows (residues shifted by the round), so that every round's
+/// updates and deletes change rows that are still there. Returns the rows changed and the
+/// tables they are in.
+fn change_one_percent(db: &Path, round: u64) -> Result<(u64, usize)> {
+    let (r1, r2, r3) = (
+        (3 * round + 1) % 300,
+        (3 * round + 2) % 300,
+        (3 * round + 3) % 300,
+    );
     let conn = rusqlite::Connection::open(db)?;
     let before = conn.total_changes();
     let copy_rows = |table: &str, fresh: &[(&str, &str)], filter: &str| -> Result<String> {
@@ -147,27 +154,27 @@ fn change_one_percent(db: &Path) -> Result<(u64, usize)> {
             values.join(", ")
         ))
     };
-    let mut sql = String::from(
+    let mut sql = format!(
         "BEGIN;
-         UPDATE classifier_trainingexample SET text = text || ' (edited)', weight = weight + 1 WHERE id % 300 = 1;
+         UPDATE classifier_trainingexample SET text = text || ' (edited)', weight = weight + 1 WHERE id % 300 = {r1};
          UPDATE classifier_embedding SET vector_json = (SELECT e.vector_json FROM classifier_embedding e WHERE e.id < classifier_embedding.id ORDER BY e.id DESC LIMIT 1),
              vector_blob = (SELECT e.vector_blob FROM classifier_embedding e WHERE e.id < classifier_embedding.id ORDER BY e.id DESC LIMIT 1)
-             WHERE id % 300 = 1 AND id > (SELECT min(id) FROM classifier_embedding);
-         UPDATE classifier_prediction SET score = score / 2 WHERE id % 300 = 1;
-         UPDATE classifier_feedback SET comment = comment || ' (edited)' WHERE id % 300 = 1;
-         UPDATE classifier_label SET color = '#123456' WHERE id = (SELECT min(id) FROM classifier_label);
+             WHERE id % 300 = {r1} AND id > (SELECT min(id) FROM classifier_embedding);
+         UPDATE classifier_prediction SET score = score / 2 WHERE id % 300 = {r1};
+         UPDATE classifier_feedback SET comment = comment || ' (edited)' WHERE id % 300 = {r1};
+         UPDATE classifier_label SET color = printf('#%06d', {round}) WHERE id = (SELECT min(id) FROM classifier_label);
          UPDATE classifier_dataset SET description = description || ' (edited)' WHERE id = (SELECT min(id) FROM classifier_dataset);
-         DELETE FROM classifier_feedback WHERE id % 300 = 2
-             OR prediction_id IN (SELECT id FROM classifier_prediction WHERE id % 300 = 2);
-         DELETE FROM classifier_prediction WHERE id % 300 = 2;
-         UPDATE classifier_prediction SET example_id = NULL WHERE example_id % 300 = 2;
-         DELETE FROM classifier_embedding WHERE example_id % 300 = 2 OR id % 300 = 2;
-         DELETE FROM classifier_trainingexample WHERE id % 300 = 2;",
+         DELETE FROM classifier_feedback WHERE id % 300 = {r2}
+             OR prediction_id IN (SELECT id FROM classifier_prediction WHERE id % 300 = {r2});
+         DELETE FROM classifier_prediction WHERE id % 300 = {r2};
+         UPDATE classifier_prediction SET example_id = NULL WHERE example_id % 300 = {r2};
+         DELETE FROM classifier_embedding WHERE example_id % 300 = {r2} OR id % 300 = {r2};
+         DELETE FROM classifier_trainingexample WHERE id % 300 = {r2};",
     );
     sql.push_str(&copy_rows(
         "classifier_trainingexample",
         &[("text", "text || ' (new)'")],
-        "WHERE id % 300 = 3",
+        &format!("WHERE id % 300 = {r3}"),
     )?);
     sql.push_str(
         "INSERT INTO classifier_embedding (example_id, vector_json, vector_blob, dim)
@@ -179,12 +186,12 @@ fn change_one_percent(db: &Path) -> Result<(u64, usize)> {
     sql.push_str(&copy_rows(
         "classifier_prediction",
         &[("request_id", "lower(hex(randomblob(16)))")],
-        "WHERE id % 300 = 3",
+        &format!("WHERE id % 300 = {r3}"),
     )?);
     sql.push_str(&copy_rows(
         "classifier_feedback",
         &[],
-        "WHERE id % 300 = 3",
+        &format!("WHERE id % 300 = {r3}"),
     )?);
     sql.push_str("COMMIT;");
     conn.execute_batch(&sql)?;

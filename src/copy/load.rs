@@ -519,10 +519,12 @@ pub fn run(
         ));
         if checks.iter().all(TableCheck::verified) {
             // What `dj2pg sync` needs to bring those rows over later.
-            notes.push(match super::sync::record_copy(cx) {
+            let hashing = std::time::Instant::now();
+            notes.push(match super::sync::record_copy(cx, plan) {
                 Ok(dir) => format!(
-                    "The snapshot is kept in {} for dj2pg sync, which applies what changed since (run it after stopping the app; dj2pg sync --forget removes it).",
-                    dir.display()
+                    "The snapshot is kept in {} with a hash of each row (made in {:.1} s) for dj2pg sync, which applies what changed since (run it after stopping the app; dj2pg sync --forget removes it).",
+                    dir.display(),
+                    hashing.elapsed().as_secs_f64()
                 ),
                 Err(e) => format!("The snapshot could not be kept for dj2pg sync ({e:#}): a later sync needs a new copy."),
             });

@@ -392,9 +392,20 @@ impl Context {
     /// Read both schemas and match them.
     pub fn plan(&self) -> Result<plan::Plan> {
         phase_log::stage("planning");
-        let conn = self.open_sqlite()?;
-        let src = schema::read_sqlite(&conn).context("could not read the SQLite schema")?;
         let dst = schema::read_pg(&mut *self.control()?)?;
+        self.plan_with(dst, None)
+    }
+
+    /// Match the SQLite schema with `dst`, PostgreSQL's, read by the caller; with the
+    /// SQLite tables' row counts when the caller knows them.
+    pub fn plan_with(
+        &self,
+        dst: schema::PgSchema,
+        rows: Option<&std::collections::HashMap<String, u64>>,
+    ) -> Result<plan::Plan> {
+        let conn = self.open_sqlite()?;
+        let src =
+            schema::read_sqlite_with(&conn, rows).context("could not read the SQLite schema")?;
         if dst.tables.is_empty() {
             anyhow::bail!(
                 "the PostgreSQL database {} has no tables visible to {}: run Django's migrate against it first",

@@ -56,8 +56,13 @@ pub fn quote_sqlite(name: &str) -> String {
     crate::pg::quote_ident(name)
 }
 
-/// Read the SQLite schema. `django_migrations` and `sqlite_*` are never copied.
-pub fn read_sqlite(conn: &Connection) -> Result<SqliteSchema> {
+/// Read the SQLite schema. `django_migrations` and `sqlite_*` are never copied. The row
+/// counts are counted, or taken from `known` (a sync has just read every row: counting them
+/// again would read the file a second time; tables not in `known` count as empty).
+pub fn read_sqlite_with(
+    conn: &Connection,
+    known: Option<&HashMap<String, u64>>,
+) -> Result<SqliteSchema> {
     let mut all: Vec<(String, String)> = conn
         .prepare(
             "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -123,13 +128,16 @@ pub fn read_sqlite(conn: &Connection) -> Result<SqliteSchema> {
         }
         pk.sort();
         let has_rowid = !sql.to_ascii_uppercase().contains("WITHOUT ROWID");
-        let rows: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM {}", quote_sqlite(&name)),
-                [],
-                |r| r.get(0),
-            )
-            .with_context(|| format!("could not count the rows of the SQLite table {name}"))?;
+        let rows: i64 = match known {
+            Some(k) => k.get(&name).copied().unwrap_or(0) as i64,
+            None => conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {}", quote_sqlite(&name)),
+                    [],
+                    |r| r.get(0),
+                )
+                .with_context(|| format!("could not count the rows of the SQLite table {name}"))?,
+        };
         schema.tables.push(SqliteTable {
             name,
             columns,
@@ -221,6 +229,70 @@ const VISIBLE: &str = "c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) \
 /// Read the tables on the connecting role's search path: tables, columns and foreign keys
 /// in one simple query (one round trip; the server may be tens of milliseconds away).
 pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
+    let messages = client
+        .simple_query(&catalog_sql())
+        .context("could not read the PostgreSQL tables, columns and foreign keys")?;
+    // The statements' rows, in order.
+    let mut results: Vec<Vec<postgres::SimpleQueryRow>> = vec![Vec::new()];
+    for m in messages {
+        match m {
+            postgres::SimpleQueryMessage::Row(r) => {
+                if let Some(last) = results.last_mut() {
+                    last.push(r)
+                }
+            }
+            postgres::SimpleQueryMessage::CommandComplete(_) => results.push(Vec::new()),
+            _ => {}
+        }
+    }
+    parse_catalog(&results)
+}
+
+/// [`read_pg`] over a pipelined session (the sync's: no second connection to log in).
+pub fn read_pg_wire(wire: &mut crate::pg::wire::Wire) -> Result<PgSchema> {
+    let sql = catalog_sql();
+    wire.query(&sql)?;
+    let mut results = Vec::new();
+    // tables, columns, foreign keys, lz4 (see `catalog_sql`).
+    for _ in 0..4 {
+        match wire.rows()? {
+            Ok(rows) => results.push(rows),
+            Err(e) => {
+                wire.finish_query()?;
+                anyhow::bail!(
+                    "could not read the PostgreSQL tables, columns and foreign keys: {e}"
+                );
+            }
+        }
+    }
+    if let Some(e) = wire.end_query()? {
+        anyhow::bail!("could not read the PostgreSQL tables, columns and foreign keys: {e}");
+    }
+    parse_catalog(&results)
+}
+
+/// A row of the catalog query, as text.
+trait CatalogRow {
+    fn cell(&self, i: usize) -> Result<Option<&str>>;
+}
+
+impl CatalogRow for postgres::SimpleQueryRow {
+    fn cell(&self, i: usize) -> Result<Option<&str>> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+impl CatalogRow for Vec<Option<String>> {
+    fn cell(&self, i: usize) -> Result<Option<&str>> {
+        Ok(self
+            .get(i)
+            .context("the catalog gave fewer columns than asked")?
+            .as_deref())
+    }
+}
+
+/// The four statements of the catalog read, `;\n` apart.
+fn catalog_sql() -> String {
     let tables_sql = format!(
         "SELECT c.oid::int8, n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text,
                 has_table_privilege(c.oid, 'SELECT'), has_table_privilege(c.oid, 'INSERT'),
@@ -247,25 +319,11 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
                FROM pg_constraint WHERE contype = 'f'";
     let lz4_sql = "SELECT count(*) FROM pg_settings \
                    WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)";
-    let messages = client
-        .simple_query(&format!(
-            "{tables_sql};\n{columns_sql};\n{keys_sql};\n{lz4_sql}"
-        ))
-        .context("could not read the PostgreSQL tables, columns and foreign keys")?;
-    // The three statements' rows, in order.
-    let mut results: Vec<Vec<postgres::SimpleQueryRow>> = vec![Vec::new()];
-    for m in messages {
-        match m {
-            postgres::SimpleQueryMessage::Row(r) => {
-                if let Some(last) = results.last_mut() {
-                    last.push(r)
-                }
-            }
-            postgres::SimpleQueryMessage::CommandComplete(_) => results.push(Vec::new()),
-            _ => {}
-        }
-    }
-    let [table_rows, column_rows, key_rows, lz4_rows, ..] = results.as_slice() else {
+    format!("{tables_sql};\n{columns_sql};\n{keys_sql};\n{lz4_sql}")
+}
+
+fn parse_catalog<R: CatalogRow>(results: &[Vec<R>]) -> Result<PgSchema> {
+    let [table_rows, column_rows, key_rows, lz4_rows, ..] = results else {
         anyhow::bail!("reading the PostgreSQL catalog returned fewer results than asked");
     };
     let mut tables: Vec<PgTable> = Vec::new();
@@ -289,7 +347,7 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
             continue;
         };
         let typname = text(r, 3)?;
-        let elem = r.get(5).map(str::to_string);
+        let elem = r.cell(5)?.map(str::to_string);
         let elem_oid = int(r, 6)?;
         tables[i].columns.push(PgColumn {
             attnum: int(r, 1)? as i16,
@@ -304,7 +362,7 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
             has_default: flag(r, 8)?,
             identity: !text(r, 9)?.is_empty(),
             generated: !text(r, 10)?.is_empty(),
-            sequence: r.get(12).map(str::to_string),
+            sequence: r.cell(12)?.map(str::to_string),
         });
     }
     let mut foreign_keys = Vec::new();
@@ -338,23 +396,23 @@ pub fn read_pg(client: &mut postgres::Client) -> Result<PgSchema> {
     })
 }
 
-fn text(r: &postgres::SimpleQueryRow, i: usize) -> Result<String> {
-    Ok(r.try_get(i)?.unwrap_or_default().to_string())
+fn text(r: &impl CatalogRow, i: usize) -> Result<String> {
+    Ok(r.cell(i)?.unwrap_or_default().to_string())
 }
 
-fn int(r: &postgres::SimpleQueryRow, i: usize) -> Result<i64> {
-    let v = r.try_get(i)?.unwrap_or("0");
+fn int(r: &impl CatalogRow, i: usize) -> Result<i64> {
+    let v = r.cell(i)?.unwrap_or("0");
     v.parse()
         .with_context(|| format!("the catalog gave {v:?} where a number belongs"))
 }
 
-fn flag(r: &postgres::SimpleQueryRow, i: usize) -> Result<bool> {
-    Ok(r.try_get(i)? == Some("t"))
+fn flag(r: &impl CatalogRow, i: usize) -> Result<bool> {
+    Ok(r.cell(i)? == Some("t"))
 }
 
 /// An `int2[]` in its text form, `{1,2}`.
-fn int_array(r: &postgres::SimpleQueryRow, i: usize) -> Result<Vec<i16>> {
-    let v = r.try_get(i)?.unwrap_or("{}");
+fn int_array(r: &impl CatalogRow, i: usize) -> Result<Vec<i16>> {
+    let v = r.cell(i)?.unwrap_or("{}");
     v.trim_matches(|c| c == '{' || c == '}')
         .split(',')
         .filter(|s| !s.is_empty())
@@ -383,7 +441,7 @@ mod tests {
              ANALYZE;",
         )
         .unwrap();
-        let s = read_sqlite(&c).unwrap();
+        let s = read_sqlite_with(&c, None).unwrap();
         let names: Vec<_> = s.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "nopk", "wr"]);
         assert_eq!(s.tables[0].pk, ["id"]);

@@ -13,4 +13,5 @@ pub mod privileges;
 pub mod report;
 pub mod resume;
 pub mod settings;
+pub mod sync;
 pub mod tables;

@@ -16,7 +16,7 @@ pub struct StepLine {
 }
 
 /// Everything the user needs after the migration.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     pub project: PathBuf,
     pub steps: Vec<StepLine>,
@@ -36,6 +36,12 @@ pub struct RunReport {
     #[serde(default)]
     pub copy_notes: Vec<String>,
     pub derived: Vec<DerivedTable>,
+    /// The Cutover syncs that committed: the window and the rows each moved.
+    #[serde(default)]
+    pub cutover: Vec<crate::data::sync::SyncReport>,
+    /// The Cutover step's line when no sync committed (skipped, or why not).
+    #[serde(default)]
+    pub cutover_note: Option<String>,
     /// The settings file changed, and where its old version is.
     pub settings_file: Option<PathBuf>,
     pub settings_backup: Option<PathBuf>,
@@ -64,6 +70,49 @@ impl RunReport {
     pub fn rows_per_sec(&self) -> Option<f64> {
         (self.copy_elapsed_ms > 0)
             .then(|| self.rows_copied() as f64 * 1000.0 / self.copy_elapsed_ms as f64)
+    }
+
+    /// The Cutover section: each sync's window and the rows it moved, per table.
+    fn cutover_markdown(&self, s: &mut String) {
+        if self.cutover.is_empty() && self.cutover_note.is_none() {
+            return;
+        }
+        let _ = writeln!(s, "\n## Cutover\n");
+        if let Some(note) = &self.cutover_note {
+            let _ = writeln!(s, "{note}\n");
+        }
+        for (i, r) in self.cutover.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "Sync {}: cutover window {} (from \"the app is stopped\" to synced and \
+                 verified), {} row(s) moved, {} round trip(s) to PostgreSQL; PostgreSQL matches \
+                 the SQLite file as of {}.\n",
+                i + 1,
+                crate::data::sync::duration_text(r.cutover_ms),
+                r.applied.moved(),
+                r.round_trips,
+                r.to_snapshot
+            );
+            if r.applied.tables.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "| table | inserted | updated | deleted | kept (PostgreSQL's) |\n|---|---:|---:|---:|---:|"
+            );
+            for t in &r.applied.tables {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    t.table,
+                    t.inserted + t.reloaded.unwrap_or(0),
+                    t.updated,
+                    t.deleted,
+                    t.kept_postgres
+                );
+            }
+            let _ = writeln!(s);
+        }
     }
 
     /// `report.md`.
@@ -139,6 +188,7 @@ impl RunReport {
                 let _ = writeln!(s, "\n- {note}");
             }
         }
+        self.cutover_markdown(&mut s);
         if !self.derived.is_empty() {
             let _ = writeln!(s, "\n## Left empty, to rebuild\n");
             for d in &self.derived {

@@ -12,6 +12,7 @@
 //! - nothing here holds a secret, so the whole value can be saved after every transition.
 
 mod backup_steps;
+mod cutover_steps;
 mod finish_steps;
 pub mod report;
 pub mod resume;
@@ -25,6 +26,7 @@ mod tests;
 
 pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
 pub use backup_steps::restore_hint;
+pub use cutover_steps::{can_sync_now, summary as sync_summary};
 pub use finish_steps::{report_dir, settings_target};
 pub use step::{Status, Step};
 pub use update::update;
@@ -41,6 +43,7 @@ use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswe
 use crate::data::report::RunReport;
 use crate::data::resume::{CheckInput, Observed, Record};
 use crate::data::settings::{Applied, RewritePlan, SettingsStyle, SettingsTarget, Validation};
+use crate::data::sync::{Cutover, Look, OnConflict, SyncReport};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -50,8 +53,8 @@ pub type JobId = u64;
 /// Format version of the saved state; a file of another version is moved aside, not
 /// resumed. 2: typed choices and questions (`ChoiceId`, `Question`), the copy's answers.
 /// 3: what done steps rest on (`Witness`), checked when a run is resumed; the
-/// `--reset-migrations` value a headless run was given.
-pub const STATE_VERSION: u32 = 3;
+/// `--reset-migrations` value a headless run was given. 4: the Cutover step.
+pub const STATE_VERSION: u32 = 4;
 
 /// One step's status plus what it has said so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,6 +194,9 @@ pub struct Migration {
     pub copy_answers: CopyAnswers,
     pub copy: Option<CopyProgress>,
     pub copy_report: Option<CopyReport>,
+    /// Cutover: the latest look at the changes, the conflicts, the syncs that ran.
+    #[serde(default)]
+    pub cutover: Cutover,
     /// Whether the copy job is paused (the driver also tells the worker).
     pub paused: bool,
     /// Set once `Quit` was confirmed; the driver exits after the last `Save`.
@@ -253,6 +259,8 @@ pub enum Msg {
     TogglePause,
     /// Cancel the running job; it stops cleanly and can be resumed.
     Cancel,
+    /// Cutover: the app is stopped; sync now (the cutover window starts).
+    SyncNow,
     /// Resume the saved run (true) or start over (false).
     Resume(bool),
     /// The user confirmed quitting.
@@ -287,6 +295,10 @@ pub enum JobEvent {
     CopyProgress(Box<CopyProgress>),
     /// The copy finished, verified or not.
     CopyFinished(Box<CopyReport>),
+    /// Cutover's latest look at what changed in the SQLite file (the watch goes on).
+    ChangesSeen(Box<Look>),
+    /// A sync ended: committed and verified, or stopped on conflicts (nothing written).
+    Synced(Box<SyncReport>),
     /// Backup finished (verified or not).
     BackedUp(Box<BackupReport>),
     /// Reset migrations' scan: the files that would go, per app.
@@ -492,6 +504,21 @@ pub enum Effect {
         policy: ProblemPolicy,
         settings: CopySettings,
     },
+    /// Look at what changed in the SQLite file since the copy's snapshot every couple of
+    /// seconds, until cancelled (reads the file only; PostgreSQL is not asked).
+    WatchChanges {
+        job: JobId,
+        sqlite: PathBuf,
+        config: ConnConfig,
+    },
+    /// Apply what changed since the snapshot, in one verified transaction.
+    Sync {
+        job: JobId,
+        sqlite: PathBuf,
+        config: ConnConfig,
+        role: Role,
+        on_conflict: OnConflict,
+    },
     /// Look again at what the done steps of a resumed run rest on (read-only).
     CheckResume { job: JobId, input: Box<CheckInput> },
     /// Pause or resume the copy worker.
@@ -556,6 +583,7 @@ impl Migration {
             copy_answers: CopyAnswers::default(),
             copy: None,
             copy_report: None,
+            cutover: Cutover::default(),
             paused: false,
             quitting: false,
             witness: resume::Witness::default(),
@@ -584,6 +612,15 @@ impl Migration {
             .copied()
             .find(|s| !self.status(*s).lets_next_start())
             .unwrap_or(Step::Done)
+    }
+
+    /// Whether `step` may run again now that it ended: failed or stopped, or (Cutover) done
+    /// or skipped — each sync moves the snapshot forward.
+    pub fn may_run_again(&self, step: Step) -> bool {
+        let status = self.status(step);
+        status.can_run_again()
+            || (step == Step::Cutover
+                && matches!(status, Status::Done { .. } | Status::Skipped { .. }))
     }
 
     /// Whether every step before `step` lets it start.

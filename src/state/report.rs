@@ -131,6 +131,15 @@ pub fn build(m: &Migration) -> RunReport {
         );
     }
     let rollback_command = backup_dir.is_some().then(|| restore_hint(m));
+    let cutover_note = match m.status(super::Step::Cutover) {
+        _ if !m.cutover.runs.is_empty() => None,
+        Status::Skipped { reason } => Some(format!(
+            "Skipped ({reason}): rows the app wrote after the copy's snapshot are not in \
+             PostgreSQL; dj2pg sync moves them."
+        )),
+        Status::Pending => None,
+        other => Some(format!("Cutover: {}.", other.label())),
+    };
     RunReport {
         project: m.options.project.clone(),
         steps,
@@ -144,6 +153,8 @@ pub fn build(m: &Migration) -> RunReport {
         copy_elapsed_ms,
         copy_notes,
         derived,
+        cutover: m.cutover.runs.clone(),
+        cutover_note,
         settings_file,
         settings_backup,
         env_lines,

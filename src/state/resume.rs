@@ -62,6 +62,8 @@ pub fn rests_on(step: Step) -> &'static [Step] {
             Step::FixPermissions,
         ],
         Step::CopyRows => &[Step::Discover, Step::CreateSchema],
+        // The sync applies what changed since the copy's snapshot.
+        Step::Cutover => &[Step::CopyRows],
         // The old settings go into the backup folder; validation reads the schema.
         Step::UpdateSettings => &[
             Step::Discover,
@@ -682,6 +684,7 @@ fn reopen_one(m: &mut Migration, step: Step, line: &str) {
             m.copy_report = None;
             m.witness.copied_at = None;
         }
+        Step::Cutover => m.cutover = Default::default(),
         Step::UpdateSettings => {
             m.settings_plan = None;
             m.settings_validation = None;

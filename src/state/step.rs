@@ -17,12 +17,13 @@ pub enum Step {
     FixPermissions,
     CreateSchema,
     CopyRows,
+    Cutover,
     UpdateSettings,
     Done,
 }
 
 impl Step {
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 11] = [
         Step::Discover,
         Step::Backup,
         Step::ResetMigrations,
@@ -31,6 +32,7 @@ impl Step {
         Step::FixPermissions,
         Step::CreateSchema,
         Step::CopyRows,
+        Step::Cutover,
         Step::UpdateSettings,
         Step::Done,
     ];
@@ -57,6 +59,7 @@ impl Step {
             Step::FixPermissions => "Fix permissions",
             Step::CreateSchema => "Create schema",
             Step::CopyRows => "Copy rows",
+            Step::Cutover => "Cutover",
             Step::UpdateSettings => "Update settings",
             Step::Done => "Done",
         }
@@ -73,6 +76,7 @@ impl Step {
             Step::FixPermissions => "fix-permissions",
             Step::CreateSchema => "create-schema",
             Step::CopyRows => "copy-rows",
+            Step::Cutover => "cutover",
             Step::UpdateSettings => "update-settings",
             Step::Done => "done",
         }
@@ -87,6 +91,7 @@ impl Step {
                 | Step::DryRun
                 | Step::FixPermissions
                 | Step::CreateSchema
+                | Step::Cutover
                 | Step::UpdateSettings
         )
     }
@@ -104,6 +109,7 @@ impl Step {
                 | Step::FixPermissions
                 | Step::CreateSchema
                 | Step::CopyRows
+                | Step::Cutover
                 | Step::UpdateSettings
                 | Step::Done
         )
@@ -130,6 +136,9 @@ impl Step {
                 "Run Django's migrate on PostgreSQL (your settings, only the database replaced)."
             }
             Step::CopyRows => "Preflight every value, COPY every row, reset sequences, verify.",
+            Step::Cutover => {
+                "With the app stopped, apply what it wrote since the copy's snapshot; verify."
+            }
             Step::UpdateSettings => {
                 "Back up settings.py and write an env-driven DATABASES atomically."
             }

@@ -1,6 +1,7 @@
 //! Transition tests: pure, no IO, one per rule of the state machine.
 
 use super::*;
+mod cutover_tests;
 mod embeddings_tests;
 mod provider_tests;
 mod resume_tests;

@@ -4,7 +4,7 @@ use super::{
     ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
     Step,
 };
-use super::{backup_steps, finish_steps, resume, schema_steps};
+use super::{backup_steps, cutover_steps, finish_steps, resume, schema_steps};
 use crate::data::copy::ProblemPolicy;
 use crate::rules::{self, CopyNext};
 
@@ -73,6 +73,7 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
                 fx.push(Effect::Cancel { job });
             }
         }
+        Msg::SyncNow => cutover_steps::sync_now(m, &mut fx),
         Msg::Resume(resume) => {
             if let Some(offer) = m.resume_offer.take() {
                 if resume {
@@ -106,6 +107,7 @@ fn reopen_after_connect(m: &mut Migration) {
         Step::FixPermissions,
         Step::CreateSchema,
         Step::CopyRows,
+        Step::Cutover,
         Step::UpdateSettings,
         Step::Done,
     ] {
@@ -123,6 +125,7 @@ fn reopen_after_connect(m: &mut Migration) {
     m.copy_answers = CopyAnswers::default();
     m.copy = None;
     m.copy_report = None;
+    m.cutover = Default::default();
     m.settings_plan = None;
     m.settings_applied = None;
     m.settings_validation = None;
@@ -154,13 +157,16 @@ fn activate(m: &mut Migration, fx: &mut Vec<Effect>) {
 
 fn retry(m: &mut Migration, fx: &mut Vec<Effect>) {
     let step = m.cursor;
-    if m.job.is_none() && m.status(step).can_run_again() && m.may_start(step) {
+    if m.job.is_none() && m.may_run_again(step) && m.may_start(step) {
         start(m, step, fx);
     }
 }
 
 fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
     let step = m.cursor;
+    if step == Step::Cutover {
+        cutover_steps::stop_watch(m, fx);
+    }
     let skippable_now = matches!(
         m.status(step),
         Status::Pending
@@ -185,6 +191,10 @@ fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
 
 /// Start `step`: a new job id, the step running, and the effect that does the work.
 pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
+    if step == Step::Cutover {
+        cutover_steps::start(m, fx);
+        return;
+    }
     let job = m.next_job;
     let effect = schema_steps::start_effect(m, step, job)
         .or_else(|| backup_steps::start_effect(m, step, job))
@@ -280,6 +290,7 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
         Question::SettingsWrite => finish_steps::decide_settings(m, id, fx),
         Question::SettingsInvalid => finish_steps::decide_invalid(m, id, fx),
         Question::Restore => finish_steps::decide_restore(m, id, fx),
+        Question::SyncConflicts => cutover_steps::decide(m, id, fx),
         q if step == Step::CopyRows && rules::answer(&mut m.copy_answers, q, id) => {
             advance_copy(m, fx)
         }
@@ -433,8 +444,15 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
                 }
             };
             m.copy_report = Some(*report);
+            // A new copy is a new snapshot: what Cutover saw or did was about the old one.
+            m.cutover = Default::default();
+            if !matches!(m.status(Step::Cutover), Status::NotBuilt) {
+                set_status(m, Step::Cutover, Status::Pending);
+            }
             finish(m, step, status, fx);
         }
+        JobEvent::ChangesSeen(look) => cutover_steps::seen(m, *look),
+        JobEvent::Synced(report) => cutover_steps::synced(m, *report, fx),
         JobEvent::SettingsPlanned(p) => finish_steps::planned(m, *p, fx),
         JobEvent::SettingsApplied(a, v) => finish_steps::applied(m, a.map(|a| *a), *v, fx),
         JobEvent::SettingsReverted => finish_steps::reverted(m, fx),

@@ -49,7 +49,7 @@ pub fn enter_action(m: &Migration) -> Option<&'static str> {
 }
 
 pub fn can_retry(m: &Migration) -> bool {
-    m.job.is_none() && m.status(m.cursor).can_run_again() && m.may_start(m.cursor)
+    m.job.is_none() && m.may_run_again(m.cursor) && m.may_start(m.cursor)
 }
 
 pub fn can_skip(m: &Migration) -> bool {
@@ -206,8 +206,12 @@ pub fn hints(m: &Migration, ui: &UiState) -> Vec<Hint> {
         add(hint("Enter", label));
     }
     if can_retry(m) {
-        let stopped = matches!(m.status(m.cursor), Status::Stopped { .. });
-        add(hint("r", if stopped { "go on" } else { "retry" }));
+        let label = match m.status(m.cursor) {
+            Status::Stopped { .. } => "go on",
+            Status::Done { .. } | Status::Skipped { .. } => "sync again",
+            _ => "retry",
+        };
+        add(hint("r", label));
     }
     if can_skip(m) {
         add(hint("s", "skip"));

@@ -84,9 +84,9 @@ const KEYS: [(&str, &str); 14] = [
     ("↑↓ j k", "look at another step (never runs it)"),
     (
         "Enter",
-        "run the step, go on to the next, or submit the form",
+        "run the step, go on, submit the form; Cutover: app stopped, sync",
     ),
-    ("r", "retry a failed step"),
+    ("r", "retry a failed step; Cutover: sync again"),
     ("s", "skip the step (only where that is safe)"),
     ("p  c", "pause/resume, cancel the copy (while copying)"),
     ("l", "log in as the admin (Fix permissions)"),

@@ -1,98 +1,30 @@
-//! Applying the changes on PostgreSQL, in one transaction: find conflicts, write, advance
-//! sequences, verify, commit — or roll back and change nothing.
+//! The local half of applying a sync: each changed row read from both sides of the SQLite
+//! file (the snapshot PostgreSQL matches, and the live file) and encoded as the copy encodes
+//! it; then, with PostgreSQL's version in hand ([`super::session`]), each key's fate.
 //!
-//! Conflicts are found by content, never by time: for every key that changed in SQLite,
-//! PostgreSQL's row (read through a temporary table of the keys, so only changed rows
-//! cross the link) is hashed the way the copy's verification hashes rows ([`verify`]) and
-//! compared with the snapshot's version (what the copy or the last sync wrote) and with the
-//! new one. Equal to the old: ours to change. Equal to the new: already applied (a sync
-//! that committed but did not record it; running again is harmless). Anything else was
-//! written on PostgreSQL by someone else: a conflict, never overwritten unless asked.
-//!
-//! Order: deletes children-first, then inserts and updates parents-first (as upserts), so
-//! that even foreign keys that are not deferrable hold; Django's are `DEFERRABLE
-//! INITIALLY DEFERRED` and are checked at the commit.
+//! Conflicts are found by content, never by time: PostgreSQL's row for a changed key is
+//! hashed the way the copy's verification hashes rows ([`verify`]) and compared with the
+//! snapshot's version (what the copy or the last sync wrote) and with the new one. Equal to
+//! the old: ours to change. Equal to the new: already applied (a sync that committed but did
+//! not record it; running again is harmless). Anything else was written on PostgreSQL by
+//! someone else: a conflict, never overwritten unless asked.
 
 use super::super::Context;
-use super::super::plan::{Plan, TablePlan};
+use super::super::plan::TablePlan;
 use super::super::refcheck::RefCheck;
 use super::super::rows::{self, RowOutcome};
 use super::super::schema::{quote_pg, quote_sqlite};
 use super::super::types::PgType;
 use super::super::verify::{self, Canon};
 use super::diff::{Key, TableDiff, key_positions};
-use anyhow::{Context as _, Result, bail};
+pub use crate::data::sync::{Applied, Conflict, OnConflict, TableResult};
+use anyhow::{Result, bail};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use rusqlite::types::Value;
 use std::collections::HashMap;
-use std::io::Write;
-
-/// The sync's sessions: no statement timeout may cut it, and the commit is durable.
-const OPTIONS: &str = "-c TimeZone=UTC -c statement_timeout=0 -c lock_timeout=0 \
-     -c idle_in_transaction_session_timeout=0";
-
-const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
-
-/// What to do with a row changed on both sides.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OnConflict {
-    /// Change nothing and list the conflicts (the default).
-    #[default]
-    Stop,
-    /// Leave PostgreSQL's row as it is.
-    KeepPostgres,
-    /// Write SQLite's version over it.
-    TakeSqlite,
-}
-
-/// A row changed on PostgreSQL since the snapshot, that SQLite changed too.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Conflict {
-    pub table: String,
-    /// The primary key, as text (columns joined by commas).
-    pub key: String,
-    pub what: String,
-}
-
-/// What a sync did to one table.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TableResult {
-    pub table: String,
-    pub inserted: u64,
-    pub updated: u64,
-    pub deleted: u64,
-    /// A table without a primary key, reloaded whole (its rows after the reload).
-    pub reloaded: Option<u64>,
-    /// Changes PostgreSQL already held (a previous sync that was not recorded).
-    pub already: u64,
-    /// Conflicts left as PostgreSQL had them.
-    pub kept_postgres: u64,
-}
-
-impl TableResult {
-    /// Rows written or deleted.
-    pub fn moved(&self) -> u64 {
-        self.inserted + self.updated + self.deleted + self.reloaded.unwrap_or(0)
-    }
-}
-
-/// The outcome of [`apply`].
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Applied {
-    pub tables: Vec<TableResult>,
-    pub conflicts: Vec<Conflict>,
-    /// Committed and verified; false: stopped on conflicts, nothing changed.
-    pub committed: bool,
-}
-
-impl Applied {
-    pub fn moved(&self) -> u64 {
-        self.tables.iter().map(TableResult::moved).sum()
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Insert,
     Update,
     Delete,
@@ -100,7 +32,7 @@ enum Kind {
 
 /// What becomes of one key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+pub(super) enum Action {
     Write,
     Delete,
     Already,
@@ -108,202 +40,88 @@ enum Action {
 }
 
 /// One changed key, with both versions as COPY tuples.
-struct Item {
-    kind: Kind,
-    label: String,
-    key_id: Vec<u8>,
-    key_tuple: Vec<u8>,
-    old: Option<Vec<u8>>,
-    new: Option<Vec<u8>>,
+pub(super) struct Item {
+    pub kind: Kind,
+    pub label: String,
+    pub key_id: Vec<u8>,
+    pub key_tuple: Vec<u8>,
+    pub old: Option<Vec<u8>>,
+    pub new: Option<Vec<u8>>,
+    /// The live row as SQLite holds it (every column), for the snapshot; `None`: deleted.
+    pub raw: Option<Vec<Value>>,
+    /// The key as SQLite holds it.
+    pub sqlite_key: Key,
 }
 
 /// One changed table, read locally.
-struct Work<'a> {
-    index: usize,
-    t: &'a TablePlan,
-    types: Vec<&'a PgType>,
+pub(super) struct Work {
+    pub t: TablePlan,
+    pub types: Vec<PgType>,
     /// `None`: no primary key; reloaded whole from `all_new`.
-    keys: Option<Vec<usize>>,
-    items: Vec<Item>,
-    all_old: Vec<Vec<u8>>,
-    all_new: Vec<Vec<u8>>,
+    pub keys: Option<Vec<usize>>,
+    pub items: Vec<Item>,
+    pub all_old: Vec<Vec<u8>>,
+    pub all_new: Vec<Vec<u8>>,
+    /// Every live row as SQLite holds it (tables reloaded whole), for the snapshot.
+    pub all_raw: Vec<Vec<Value>>,
+    /// The SQLite table's columns, in the order of the `raw` values.
+    pub raw_columns: Vec<String>,
 }
 
-impl Work<'_> {
+impl Work {
+    pub fn type_refs(&self) -> Vec<&PgType> {
+        self.types.iter().collect()
+    }
+
     fn same(&self, a: &[u8], b: &[u8]) -> bool {
-        verify::row_hash(&self.types, a, Canon::Exact)
-            == verify::row_hash(&self.types, b, Canon::Exact)
-            || (verify::has_json(self.t)
-                && verify::row_hash(&self.types, a, Canon::ByValue)
-                    == verify::row_hash(&self.types, b, Canon::ByValue))
+        let types = self.type_refs();
+        verify::row_hash(&types, a, Canon::Exact) == verify::row_hash(&types, b, Canon::Exact)
+            || (verify::has_json(&self.t)
+                && verify::row_hash(&types, a, Canon::ByValue)
+                    == verify::row_hash(&types, b, Canon::ByValue))
     }
 }
 
-/// Apply `diffs` (from the snapshot attached as `old` to the new one, `main`, of `conn`)
-/// on PostgreSQL; verify; commit. With conflicts and [`OnConflict::Stop`], nothing is
-/// written and the conflicts are returned.
-pub fn apply(
+/// Read the changed rows of one table from both sides (`old`: the snapshot; `main`: the
+/// live file, in the caller's read transaction), as COPY tuples.
+pub(super) fn read_local(
     cx: &Context,
     conn: &Connection,
-    plan: &Plan,
-    diffs: &[TableDiff],
-    on_conflict: OnConflict,
-) -> Result<Applied> {
-    let mut work = Vec::new();
-    for d in diffs.iter().filter(|d| !d.is_empty()) {
-        work.push(read_local(cx, conn, plan, d)?);
-    }
-    let mut pg = cx
-        .config
-        .connect_with(cx.password.as_ref(), OPTIONS)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut tx = pg.transaction()?;
-    // The keys of every changed table, in temporary tables dropped at the end.
-    let mut ddl = String::new();
-    for w in work.iter().filter(|w| w.keys.is_some()) {
-        let (keys, cols) = (key_list(w), w.t.column_list());
-        for (name, list) in [("k", &keys), ("n", &cols), ("d", &keys)] {
-            ddl.push_str(&format!(
-                "CREATE TEMP TABLE dj2pg_{name}{} ON COMMIT DROP AS SELECT {list} FROM {} WITH NO DATA;",
-                w.index, w.t.target
-            ));
-        }
-    }
-    if !ddl.is_empty() {
-        tx.batch_execute(&ddl)
-            .context("could not prepare the sync on PostgreSQL")?;
-    }
-    // PostgreSQL's version of every changed key.
-    let mut before = Vec::new();
-    for w in &work {
-        before.push(read_pg(&mut tx, w, true)?);
-    }
-    let mut applied = Applied::default();
-    let mut actions = Vec::new();
-    for (w, pg_rows) in work.iter().zip(&before) {
-        let (acts, result) = decide(w, pg_rows, on_conflict, &mut applied.conflicts);
-        actions.push(acts);
-        applied.tables.push(result);
-    }
-    if !applied.conflicts.is_empty() && on_conflict == OnConflict::Stop {
-        return Ok(applied);
-    }
-    // Send the rows to write and the keys to delete, then change the tables.
-    let mut deletes = Vec::new();
-    for (w, acts) in work.iter().zip(&actions) {
-        if w.keys.is_none() {
-            if acts.first() == Some(&Action::Write) {
-                deletes.push(format!("DELETE FROM {};", w.t.target));
-            }
-            continue;
-        }
-        let pick = |a: Action| w.items.iter().zip(acts).filter(move |(_, x)| **x == a);
-        let writes: Vec<&[u8]> = pick(Action::Write)
-            .filter_map(|(i, _)| i.new.as_deref())
-            .collect();
-        let dels: Vec<&[u8]> = pick(Action::Delete)
-            .map(|(i, _)| &i.key_tuple[..])
-            .collect();
-        if !writes.is_empty() {
-            copy_in(
-                &mut tx,
-                &format!("COPY pg_temp.dj2pg_n{} FROM STDIN (FORMAT binary)", w.index),
-                &writes,
-            )?;
-        }
-        if !dels.is_empty() {
-            copy_in(
-                &mut tx,
-                &format!("COPY pg_temp.dj2pg_d{} FROM STDIN (FORMAT binary)", w.index),
-                &dels,
-            )?;
-            deletes.push(format!(
-                "DELETE FROM {} t USING pg_temp.dj2pg_d{} d WHERE {};",
-                w.t.target,
-                w.index,
-                key_match(w, "t", "d")
-            ));
-        }
-    }
-    // Children first: the plan lists parents before their children.
-    deletes.reverse();
-    let mut statements = deletes.concat();
-    for (w, acts) in work.iter().zip(&actions) {
-        if w.keys.is_none() {
-            if acts.first() == Some(&Action::Write) {
-                if !statements.is_empty() {
-                    tx.batch_execute(&statements)
-                        .context("could not apply the changes")?;
-                    statements.clear();
-                }
-                let rows: Vec<&[u8]> = w.all_new.iter().map(|r| &r[..]).collect();
-                copy_in(&mut tx, &w.t.copy_in_sql(false), &rows)?;
-            }
-            continue;
-        }
-        if acts.contains(&Action::Write) {
-            statements.push_str(&upsert(w));
-        }
-    }
-    statements.push_str(&sequences(&work));
-    if !statements.is_empty() {
-        tx.batch_execute(&statements).with_context(|| {
-            format!(
-                "could not apply the changes to {} (nothing was changed)",
-                work.iter()
-                    .map(|w| w.t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?;
-    }
-    // Verify before the commit: each changed key holds what was decided.
-    let mut failed = Vec::new();
-    for ((w, acts), pg_before) in work.iter().zip(&actions).zip(&before) {
-        let after = read_pg(&mut tx, w, false)?;
-        if !verified(w, acts, pg_before, &after) {
-            failed.push(w.t.name.clone());
-        }
-    }
-    if !failed.is_empty() {
-        bail!(
-            "verification failed for {} after applying the changes: rolled back, nothing was changed",
-            failed.join(", ")
-        );
-    }
-    tx.commit()
-        .context("could not commit the sync (nothing was changed)")?;
-    applied.committed = true;
-    Ok(applied)
-}
-
-/// Read the changed rows of one table from both snapshots, as COPY tuples.
-fn read_local<'a>(
-    cx: &Context,
-    conn: &Connection,
-    plan: &'a Plan,
+    t: &TablePlan,
     d: &TableDiff,
-) -> Result<Work<'a>> {
-    let t = &plan.tables[d.table];
+) -> Result<Work> {
     let mut w = Work {
-        index: d.table,
-        t,
-        types: t.columns.iter().map(|c| &c.ty).collect(),
+        t: t.clone(),
+        types: t.columns.iter().map(|c| c.ty.clone()).collect(),
         keys: key_positions(t),
         items: Vec::new(),
         all_old: Vec::new(),
         all_new: Vec::new(),
+        all_raw: Vec::new(),
+        raw_columns: Vec::new(),
     };
+    {
+        let stmt = conn.prepare_cached(&format!("SELECT * FROM main.{}", quote_sqlite(&t.name)))?;
+        w.raw_columns = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    }
     let Some(pos) = w.keys.clone() else {
-        w.all_old = read_all(cx, conn, "old", t)?;
-        w.all_new = read_all(cx, conn, "main", t)?;
+        w.all_old = read_all(cx, conn, "old", t)?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        for (tuple, raw) in read_all(cx, conn, "main", t)? {
+            w.all_new.push(tuple);
+            w.all_raw.push(raw);
+        }
         return Ok(w);
     };
+    let types = w.type_refs();
     let lists = [
         (Kind::Insert, &d.inserted),
         (Kind::Update, &d.updated),
         (Kind::Delete, &d.deleted),
     ];
+    let mut items = Vec::new();
     for (kind, keys) in lists {
         for key in keys {
             let old = match kind {
@@ -314,40 +132,47 @@ fn read_local<'a>(
                 Kind::Delete => None,
                 _ => fetch(cx, conn, "main", t, key)?,
             };
-            let Some((label, tuple)) = new.as_ref().or(old.as_ref()) else {
+            let Some((label, tuple, _)) = new.as_ref().or(old.as_ref()) else {
                 continue;
             };
-            w.items.push(Item {
+            items.push(Item {
                 kind,
                 label: label.clone(),
-                key_id: key_id(&w.types, &pos, tuple),
+                key_id: key_id(&types, &pos, tuple),
                 key_tuple: sub_tuple(&pos, tuple),
                 old: old.map(|o| o.1),
+                raw: new.as_ref().map(|n| n.2.clone()),
                 new: new.map(|n| n.1),
+                sqlite_key: key.clone(),
             });
         }
     }
+    w.items = items;
     Ok(w)
 }
 
+/// `SELECT <key>, <copied columns>, * FROM db.t`: what the copy encodes, then every column
+/// as SQLite holds it.
 fn select_sql(db: &str, t: &TablePlan) -> String {
     let cols: Vec<String> = t.columns.iter().map(|c| quote_sqlite(&c.name)).collect();
     format!(
-        "SELECT {}, {} FROM {db}.{}",
+        "SELECT {}, {}, * FROM {db}.{}",
         t.key_expr(),
         cols.join(", "),
         quote_sqlite(&t.name)
     )
 }
 
-/// One row by its key, converted as the copy converts it, with its key as text.
+type Fetched = (String, Vec<u8>, Vec<Value>);
+
+/// One row by its key: its key as text, converted as the copy converts it, and raw.
 fn fetch(
     cx: &Context,
     conn: &Connection,
     db: &str,
     t: &TablePlan,
     key: &Key,
-) -> Result<Option<(String, Vec<u8>)>> {
+) -> Result<Option<Fetched>> {
     let cond: Vec<String> =
         t.pk.iter()
             .enumerate()
@@ -359,21 +184,25 @@ fn fetch(
     let Some(row) = found.next()? else {
         return Ok(None);
     };
-    let label = rows::key_text(row.get_ref(0)?);
-    let mut buf = Vec::new();
-    encode(cx, t, row, &label, &mut buf)?;
-    Ok(Some((label, buf)))
+    Ok(Some(encode(cx, t, row)?))
 }
 
-fn encode(
-    cx: &Context,
-    t: &TablePlan,
-    row: &rusqlite::Row<'_>,
-    label: &str,
-    buf: &mut Vec<u8>,
-) -> Result<()> {
-    match rows::encode_row(t, row, &cx.zone, false, &RefCheck::default(), None, buf)? {
-        RowOutcome::Written(_) => Ok(()),
+fn encode(cx: &Context, t: &TablePlan, row: &rusqlite::Row<'_>) -> Result<Fetched> {
+    let label = rows::key_text(row.get_ref(0)?);
+    let mut buf = Vec::new();
+    let raw = (t.columns.len() + 1..row.as_ref().column_count())
+        .map(|i| row.get::<_, Value>(i))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    match rows::encode_row(
+        t,
+        row,
+        &cx.zone,
+        false,
+        &RefCheck::default(),
+        None,
+        &mut buf,
+    )? {
+        RowOutcome::Written(_) => Ok((label, buf, raw)),
         RowOutcome::Rejected(issues) => {
             let what: Vec<String> = issues
                 .iter()
@@ -388,8 +217,13 @@ fn encode(
     }
 }
 
-/// Every row of a table without a primary key.
-fn read_all(cx: &Context, conn: &Connection, db: &str, t: &TablePlan) -> Result<Vec<Vec<u8>>> {
+/// Every row of a table without a primary key: encoded, and raw.
+fn read_all(
+    cx: &Context,
+    conn: &Connection,
+    db: &str,
+    t: &TablePlan,
+) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
     let mut out = Vec::new();
     if t.columns.is_empty() {
         return Ok(out);
@@ -397,16 +231,14 @@ fn read_all(cx: &Context, conn: &Connection, db: &str, t: &TablePlan) -> Result<
     let mut stmt = conn.prepare(&select_sql(db, t))?;
     let mut found = stmt.query([])?;
     while let Some(row) = found.next()? {
-        let label = rows::key_text(row.get_ref(0)?);
-        let mut buf = Vec::new();
-        encode(cx, t, row, &label, &mut buf)?;
-        out.push(buf);
+        let (_, tuple, raw) = encode(cx, t, row)?;
+        out.push((tuple, raw));
     }
     Ok(out)
 }
 
 /// The fields of a COPY tuple (`None`: NULL).
-fn fields(tuple: &[u8]) -> Vec<Option<&[u8]>> {
+pub(super) fn fields(tuple: &[u8]) -> Vec<Option<&[u8]>> {
     let mut out = Vec::new();
     let mut at = 2;
     while let Some(len) = tuple.get(at..at + 4) {
@@ -424,7 +256,7 @@ fn fields(tuple: &[u8]) -> Vec<Option<&[u8]>> {
 }
 
 /// The key fields of a row in canonical form: equal on both sides for the same key.
-fn key_id(types: &[&PgType], pos: &[usize], tuple: &[u8]) -> Vec<u8> {
+pub(super) fn key_id(types: &[&PgType], pos: &[usize], tuple: &[u8]) -> Vec<u8> {
     let f = fields(tuple);
     let mut out = Vec::new();
     for &p in pos {
@@ -458,7 +290,7 @@ fn sub_tuple(pos: &[usize], tuple: &[u8]) -> Vec<u8> {
     out
 }
 
-fn key_list(w: &Work<'_>) -> String {
+pub(super) fn key_list(w: &Work) -> String {
     w.keys
         .iter()
         .flatten()
@@ -467,7 +299,7 @@ fn key_list(w: &Work<'_>) -> String {
         .join(", ")
 }
 
-fn key_match(w: &Work<'_>, a: &str, b: &str) -> String {
+pub(super) fn key_match(w: &Work, a: &str, b: &str) -> String {
     w.keys
         .iter()
         .flatten()
@@ -479,62 +311,9 @@ fn key_match(w: &Work<'_>, a: &str, b: &str) -> String {
         .join(" AND ")
 }
 
-/// PostgreSQL's rows for the changed keys (by key id), or the whole table's rows.
-fn read_pg(
-    tx: &mut postgres::Transaction<'_>,
-    w: &Work<'_>,
-    _before: bool,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let sql = match &w.keys {
-        Some(_) => {
-            let cols: Vec<String> =
-                w.t.columns
-                    .iter()
-                    .map(|c| format!("t.{}", quote_pg(&c.target)))
-                    .collect();
-            format!(
-                "COPY (SELECT {} FROM {} t JOIN pg_temp.dj2pg_k{} k USING ({})) TO STDOUT (FORMAT binary)",
-                cols.join(", "),
-                w.t.target,
-                w.index,
-                key_list(w)
-            )
-        }
-        None if w.t.columns.is_empty() => return Ok(Vec::new()),
-        None => verify::read_back_sql(w.t),
-    };
-    if let Some(pos) = &w.keys {
-        let tuples: Vec<&[u8]> = w.items.iter().map(|i| &i.key_tuple[..]).collect();
-        if _before {
-            copy_in(
-                tx,
-                &format!("COPY pg_temp.dj2pg_k{} FROM STDIN (FORMAT binary)", w.index),
-                &tuples,
-            )?;
-        }
-        let mut out = Vec::new();
-        let reader = tx.copy_out(&sql).with_context(|| {
-            format!(
-                "could not read the changed rows of {} on PostgreSQL",
-                w.t.name
-            )
-        })?;
-        verify::for_each_tuple(reader, |row| {
-            out.push((key_id(&w.types, pos, row), row.to_vec()))
-        })?;
-        return Ok(out);
-    }
-    let mut out = Vec::new();
-    let reader = tx
-        .copy_out(&sql)
-        .with_context(|| format!("could not read {} on PostgreSQL", w.t.name))?;
-    verify::for_each_tuple(reader, |row| out.push((Vec::new(), row.to_vec())))?;
-    Ok(out)
-}
-
 /// Decide each key's fate from PostgreSQL's rows; conflicts are added to `conflicts`.
-fn decide(
-    w: &Work<'_>,
+pub(super) fn decide(
+    w: &Work,
     pg_rows: &[(Vec<u8>, Vec<u8>)],
     on_conflict: OnConflict,
     conflicts: &mut Vec<Conflict>,
@@ -544,14 +323,15 @@ fn decide(
         ..TableResult::default()
     };
     if w.keys.is_none() {
+        let types = w.type_refs();
         let holds = |rows: &[Vec<u8>]| {
             let mut a: Vec<u128> = rows
                 .iter()
-                .map(|r| verify::row_hash(&w.types, r, Canon::ByValue))
+                .map(|r| verify::row_hash(&types, r, Canon::ByValue))
                 .collect();
             let mut b: Vec<u128> = pg_rows
                 .iter()
-                .map(|(_, r)| verify::row_hash(&w.types, r, Canon::ByValue))
+                .map(|(_, r)| verify::row_hash(&types, r, Canon::ByValue))
                 .collect();
             a.sort_unstable();
             b.sort_unstable();
@@ -634,13 +414,14 @@ fn decide(
 }
 
 /// Whether PostgreSQL now holds what was decided for every changed key.
-fn verified(
-    w: &Work<'_>,
+pub(super) fn verified(
+    w: &Work,
     acts: &[Action],
     before: &[(Vec<u8>, Vec<u8>)],
     after: &[(Vec<u8>, Vec<u8>)],
 ) -> bool {
     if w.keys.is_none() {
+        let types = w.type_refs();
         let expect: Vec<&[u8]> = match acts.first() {
             Some(Action::KeepPostgres) => before.iter().map(|(_, r)| &r[..]).collect(),
             _ => w.all_new.iter().map(|r| &r[..]).collect(),
@@ -648,7 +429,7 @@ fn verified(
         let sum = |rows: &mut dyn Iterator<Item = &[u8]>| {
             let mut c = verify::Checksum::default();
             for r in rows {
-                c.add_row_by(&w.types, r, Canon::ByValue);
+                c.add_row_by(&types, r, Canon::ByValue);
             }
             c
         };
@@ -671,7 +452,7 @@ fn verified(
 }
 
 /// `INSERT … ON CONFLICT (key) DO UPDATE` from the table's rows to write.
-fn upsert(w: &Work<'_>) -> String {
+pub(super) fn upsert(w: &Work, source: &str, filter: &str) -> String {
     let cols = w.t.column_list();
     let keys = w.keys.as_deref().unwrap_or_default();
     let set: Vec<String> =
@@ -690,10 +471,9 @@ fn upsert(w: &Work<'_>) -> String {
         format!("UPDATE SET {}", set.join(", "))
     };
     format!(
-        "INSERT INTO {} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM pg_temp.dj2pg_n{} \
-         ON CONFLICT ({}) DO {action};",
+        "INSERT INTO {} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM {source} n \
+         WHERE NOT n.dj2pg_del{filter} ON CONFLICT ({}) DO {action}",
         w.t.target,
-        w.index,
         key_list(w)
     )
 }
@@ -701,10 +481,10 @@ fn upsert(w: &Work<'_>) -> String {
 /// Each changed table's sequences past the largest of: the column's maximum on
 /// PostgreSQL (both sides' rows are there now), SQLite's AUTOINCREMENT counter, and the
 /// sequence's own last value (ids the new app used and deleted are not reused).
-fn sequences(work: &[Work<'_>]) -> String {
+pub(super) fn sequences(work: &[Work]) -> String {
     let mut calls = Vec::new();
     for w in work {
-        let t = w.t;
+        let t = &w.t;
         for (col, seq) in &t.sequences {
             let counter = if t.pk.len() == 1 && t.target_of(&t.pk[0]) == col {
                 t.sqlite_seq.unwrap_or(0)
@@ -730,23 +510,55 @@ fn sequences(work: &[Work<'_>]) -> String {
     }
 }
 
-/// Send COPY tuples.
-fn copy_in(tx: &mut postgres::Transaction<'_>, sql: &str, rows: &[&[u8]]) -> Result<()> {
-    let mut w = tx
-        .copy_in(sql)
-        .with_context(|| format!("could not send rows ({sql})"))?;
-    let mut buf = Vec::with_capacity(1 << 16);
-    buf.extend_from_slice(HEADER);
-    for r in rows {
-        buf.extend_from_slice(r);
-        if buf.len() >= 1 << 20 {
-            w.write_all(&buf)?;
-            buf.clear();
+/// Write the rows a sync moved into the snapshot, so that it is again the SQLite state
+/// PostgreSQL matches (rows kept as PostgreSQL had them included: SQLite's change to them
+/// was seen and decided on). One transaction: all of it or none.
+pub(super) fn write_snapshot(snapshot: &std::path::Path, work: &[Work]) -> Result<()> {
+    let mut conn = Connection::open(snapshot)?;
+    // The rows come from the live file, where they held together; in between (a parent
+    // replaced before its children) they may not.
+    // Not synchronous: the journal still makes the transaction atomic against a crash of
+    // this process; only the operating system failing in these milliseconds could leave
+    // the snapshot behind PostgreSQL, which the next sync reads as changes already
+    // applied ("already"), never as conflicts.
+    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF")?;
+    let tx = conn.transaction()?;
+    for w in work {
+        let table = quote_sqlite(&w.t.name);
+        let cols: Vec<String> = w.raw_columns.iter().map(|c| quote_sqlite(c)).collect();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let mut put = tx.prepare(&format!(
+            "INSERT OR REPLACE INTO {table} ({}) VALUES ({})",
+            cols.join(", "),
+            marks.join(", ")
+        ))?;
+        if w.keys.is_none() {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+            for raw in &w.all_raw {
+                put.execute(rusqlite::params_from_iter(raw.iter()))?;
+            }
+            continue;
+        }
+        let cond: Vec<String> =
+            w.t.pk
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("{} = ?{}", quote_sqlite(k), i + 1))
+                .collect();
+        let mut delete =
+            tx.prepare(&format!("DELETE FROM {table} WHERE {}", cond.join(" AND ")))?;
+        for item in &w.items {
+            match (&item.raw, item.kind) {
+                (Some(raw), _) => {
+                    put.execute(rusqlite::params_from_iter(raw.iter()))?;
+                }
+                (None, Kind::Delete) => {
+                    delete.execute(rusqlite::params_from_iter(item.sqlite_key.iter()))?;
+                }
+                _ => {}
+            }
         }
     }
-    buf.extend_from_slice(&(-1i16).to_be_bytes());
-    w.write_all(&buf)?;
-    w.finish()
-        .with_context(|| format!("could not send rows ({sql})"))?;
+    tx.commit()?;
     Ok(())
 }

@@ -82,9 +82,10 @@ pub fn run(args: SyncArgs, out: &mut dyn Write, stop: Stop) -> Result<Ending> {
     o.say(
         "changes",
         &format!(
-            "Changes in {} since the snapshot of {} (found in {:.1} s):",
+            "Changes in {} since the snapshot of {} ({} rows read in {:.1} s):",
             args.from.display(),
             prepared.since().format("%Y-%m-%d %H:%M:%S UTC"),
+            prepared.look().rows,
             started.elapsed().as_secs_f64()
         ),
         serde_json::to_value(&changes).unwrap_or_default(),
@@ -183,9 +184,10 @@ fn print_report(o: &mut Out<'_>, r: &SyncReport, on_conflict: OnConflict) {
     o.say(
         "done",
         &format!(
-            "Synced and verified: {} row(s) moved in {:.2} s{kept}. PostgreSQL now matches the SQLite file as of {}.",
+            "Synced and verified: {} row(s) moved in {:.2} s ({} round trips){kept}. PostgreSQL now matches the SQLite file as of {}.",
             r.applied.moved(),
             r.window_ms as f64 / 1000.0,
+            r.round_trips,
             r.to_snapshot
         ),
         serde_json::to_value(r).unwrap_or_default(),

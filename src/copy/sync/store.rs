@@ -5,10 +5,12 @@
 //! project when the folder is removed, and the file's folder is writable (SQLite needs it
 //! for its journal). The folder holds a `.gitignore` so git never picks a copy of the data.
 //!
-//! Invariants: `snapshot.sqlite3` is always the SQLite state PostgreSQL was last made equal
-//! to (by the copy, then by each sync); a sync works on `next.sqlite3` and renames it over
-//! the snapshot only after its transaction committed verified. Nothing secret is kept: the
-//! target is named by its URL without the password.
+//! Invariants: `snapshot.sqlite3` is the SQLite state PostgreSQL was last made equal to
+//! (by the copy, then by each sync, which writes the rows it moved into it after its
+//! transaction committed verified); `hashes.bin` holds a hash of each of its rows by key
+//! ([`super::scan`]), so a sync finds changes by reading the live file once and reads the
+//! snapshot only for the rows that changed. Nothing secret is kept: the target is named by
+//! its URL without the password.
 
 use crate::data::copy::CopySettings;
 use crate::pg::ConnConfig;
@@ -17,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// The format of `sync.json`.
-const VERSION: u32 = 1;
+/// The format of `sync.json`. 2: the followed tables and `hashes.bin`.
+const VERSION: u32 = 2;
 
 /// One sync that ran, for the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +46,9 @@ pub struct Record {
     /// The copy's settings (time zone, tables left behind, Django's names): the sync
     /// converts rows exactly as the copy did.
     pub settings: CopySettings,
+    /// The tables the copy moved, each with the key that names its rows.
+    #[serde(default)]
+    pub tables: Vec<super::scan::Followed>,
     #[serde(default)]
     pub syncs: Vec<SyncLog>,
 }
@@ -106,9 +111,9 @@ impl Store {
         self.dir.join("snapshot.sqlite3")
     }
 
-    /// Where a sync takes its new snapshot of the live file.
-    pub fn next(&self) -> PathBuf {
-        self.dir.join("next.sqlite3")
+    /// Each snapshot row's hash by key.
+    pub fn hashes(&self) -> PathBuf {
+        self.dir.join("hashes.bin")
     }
 
     fn record_file(&self) -> PathBuf {
@@ -139,7 +144,7 @@ impl Store {
     /// The record, when a copy left one (and its snapshot is still there).
     pub fn load(&self) -> Result<Option<Record>> {
         let file = self.record_file();
-        if !file.exists() || !self.snapshot().exists() {
+        if !file.exists() || !self.snapshot().exists() || !self.hashes().exists() {
             return Ok(None);
         }
         let text =
@@ -176,6 +181,7 @@ impl Store {
         sqlite: &Path,
         target: &ConnConfig,
         settings: &CopySettings,
+        tables: Vec<super::scan::Followed>,
         taken_at: chrono::DateTime<chrono::Utc>,
     ) -> Record {
         Record {
@@ -184,18 +190,9 @@ impl Store {
             target: target.display_url(),
             taken_at: taken_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             settings: settings.clone(),
+            tables,
             syncs: Vec::new(),
         }
-    }
-
-    /// The new snapshot becomes the one PostgreSQL matches.
-    pub fn advance(&self) -> Result<()> {
-        std::fs::rename(self.next(), self.snapshot()).with_context(|| {
-            format!(
-                "could not move the snapshot forward in {}",
-                self.dir.display()
-            )
-        })
     }
 
     /// Remove everything kept for this pair.

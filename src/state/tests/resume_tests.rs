@@ -172,6 +172,7 @@ fn the_dependents_of_a_step_are_the_steps_resting_on_it() {
             Step::FixPermissions,
             Step::CreateSchema,
             Step::CopyRows,
+            Step::Cutover,
             Step::UpdateSettings,
             Step::Done
         ]
@@ -181,8 +182,8 @@ fn the_dependents_of_a_step_are_the_steps_resting_on_it() {
     assert!(of_discover.contains(&Step::CopyRows), "{of_discover:?}");
     assert_eq!(
         dependents(Step::CopyRows),
-        vec![Step::Done],
-        "only the report rests on the copy"
+        vec![Step::Cutover, Step::Done],
+        "only the sync of the copy's snapshot and the report rest on the copy"
     );
 }
 
@@ -245,7 +246,8 @@ fn nothing_changed_keeps_every_done_step_and_says_so() {
         m.resume_findings
     );
     assert!(m.job.is_none() && m.resume_check.is_none());
-    assert_eq!(m.cursor, Step::UpdateSettings);
+    // The first step not done: Cutover, after the copy.
+    assert_eq!(m.cursor, Step::Cutover);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod connect;
 pub mod copy_rows;
 pub mod create_schema;
+pub mod cutover;
 pub mod discover;
 pub mod done;
 pub mod dry_run;
@@ -58,6 +59,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         (Step::FixPermissions, _) => fix_permissions::render(frame, body, m, ui),
         (Step::CreateSchema, _) => create_schema::render(frame, body, m, ui),
         (Step::CopyRows, _) => copy_rows::render(frame, body, m, ui),
+        (Step::Cutover, _) => cutover::render(frame, body, m, ui),
         (Step::UpdateSettings, _) => update_settings::render(frame, body, m, ui),
         (Step::Done, _) => done::render(frame, body, m, ui),
     }
@@ -136,6 +138,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
         Step::Connect => connect::on_key(m, ui, key),
         Step::FixPermissions => fix_permissions::on_key(m, ui, key),
         Step::CopyRows => copy_rows::on_key(m, key),
+        Step::Cutover => cutover::on_key(m, key),
         Step::ResetMigrations => reset_migrations::on_key(m, ui, key),
         Step::Done => done::on_key(m, key),
         _ => Handled::Ignored,
@@ -164,6 +167,10 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
         }
         Step::CopyRows => {
             copy_rows::hints(m, &mut out);
+            true
+        }
+        Step::Cutover => {
+            cutover::hints(m, &mut out);
             true
         }
         Step::ResetMigrations => {
