@@ -277,14 +277,6 @@ fn run_steps(args: MigrateArgs) -> Result<ExitCode> {
             continue;
         }
         match m.status(step).clone() {
-            Status::NotBuilt => {
-                printer.event(
-                    step,
-                    "not-built",
-                    "not built yet in this version; passed over",
-                );
-                continue;
-            }
             Status::Done { summary } if step != Step::Done => {
                 printer.event(step, "already-done", &summary);
                 continue;
@@ -524,7 +516,6 @@ fn drive(
             let step = m.job.map(|(_, s)| s).unwrap_or(m.cursor);
             match event {
                 JobEvent::Log(line) => printer.event(step, "log", line),
-                JobEvent::Progress { detail, .. } => printer.progress(step, detail),
                 JobEvent::CopyProgress(p) => printer.progress(step, &p.line()),
                 _ => {}
             }

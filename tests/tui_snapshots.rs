@@ -238,16 +238,6 @@ fn copy_rows_verified() {
 }
 
 #[test]
-fn not_built_step_says_so() {
-    // Every step is built in this version; a step a future version adds before it is
-    // built still says so honestly instead of pretending.
-    let mut m = discovered();
-    m.cursor = Step::Backup;
-    m.step_mut(Step::Backup).status = Status::NotBuilt;
-    insta::assert_snapshot!(snap(&m, &UiState::default()));
-}
-
-#[test]
 fn help_overlay() {
     let mut ui = UiState::default();
     ui.overlay = Overlay::Help;

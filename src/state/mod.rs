@@ -274,11 +274,6 @@ pub enum Msg {
 pub enum JobEvent {
     /// A line of output for the step's log.
     Log(String),
-    /// Measurable progress.
-    Progress {
-        detail: String,
-        fraction: Option<f64>,
-    },
     /// Discover finished.
     Discovered(Box<Discovery>),
     /// Connect finished.
@@ -536,11 +531,7 @@ impl Migration {
             .iter()
             .map(|&step| StepState {
                 step,
-                status: if step.built() {
-                    Status::Pending
-                } else {
-                    Status::NotBuilt
-                },
+                status: Status::Pending,
                 attempts: 0,
                 log: Vec::new(),
             })

@@ -123,7 +123,6 @@ pub fn load_in(dir: &Path, project: &Path) -> Result<Loaded> {
         return Ok(Loaded::default());
     }
     mark_interrupted(&mut m);
-    let newly_built = rederive(&mut m);
     let saved_at = std::fs::metadata(&path)
         .and_then(|md| md.modified())
         .map(|t| {
@@ -136,39 +135,10 @@ pub fn load_in(dir: &Path, project: &Path) -> Result<Loaded> {
         step: m.cursor,
         saved_at,
     });
-    let notice = (!newly_built.is_empty()).then(|| {
-        let names: Vec<&str> = newly_built.iter().map(|s| s.title()).collect();
-        format!(
-            "This version of dj2pg builds steps the saved run passed over ({}): resuming starts \
-             at {}.",
-            names.join(", "),
-            m.cursor.title()
-        )
-    });
     Ok(Loaded {
         run: Some(m),
-        notice,
+        notice: None,
     })
-}
-
-/// Statuses against what this version builds: unbuilt steps say so, a built step saved as
-/// "not built" becomes pending. The cursor moves back to the first step that is not done,
-/// so nothing new is passed over. Returns the steps that became pending.
-pub(crate) fn rederive(m: &mut Migration) -> Vec<Step> {
-    let mut newly_built = Vec::new();
-    for s in &mut m.steps {
-        if !s.step.built() {
-            s.status = Status::NotBuilt;
-        } else if s.status == Status::NotBuilt {
-            s.status = Status::Pending;
-            newly_built.push(s.step);
-        }
-    }
-    let frontier = m.frontier();
-    if !newly_built.is_empty() && frontier < m.cursor {
-        m.cursor = frontier;
-    }
-    newly_built
 }
 
 /// Rename an unusable state file out of the way (never delete it: it may be needed to

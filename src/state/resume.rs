@@ -616,7 +616,7 @@ pub fn reopen(m: &mut Migration, gone: &[(Step, String)]) -> Vec<Finding> {
     }
     for (step, _) in gone {
         for dep in dependents(*step) {
-            if reopened.contains(&dep) || !dep.built() {
+            if reopened.contains(&dep) {
                 continue;
             }
             let was = m.status(dep).clone();
@@ -647,9 +647,6 @@ pub fn reopen(m: &mut Migration, gone: &[(Step, String)]) -> Vec<Finding> {
 
 /// One step back to pending, what it learnt forgotten, the reason in its log.
 fn reopen_one(m: &mut Migration, step: Step, line: &str) {
-    if matches!(m.status(step), Status::NotBuilt) {
-        return;
-    }
     set_status(m, step, Status::Pending);
     let log = &mut m.step_mut(step).log;
     log.push(line.to_string());

@@ -96,25 +96,6 @@ impl Step {
         )
     }
 
-    /// Whether this version of dj2pg implements the step. Unbuilt steps say so on screen
-    /// and in headless output instead of pretending to succeed.
-    pub fn built(self) -> bool {
-        matches!(
-            self,
-            Step::Discover
-                | Step::Backup
-                | Step::ResetMigrations
-                | Step::DryRun
-                | Step::Connect
-                | Step::FixPermissions
-                | Step::CreateSchema
-                | Step::CopyRows
-                | Step::Cutover
-                | Step::UpdateSettings
-                | Step::Done
-        )
-    }
-
     /// What the step is for, in one sentence (help overlay, headless `--help`).
     pub fn purpose(self) -> &'static str {
         match self {
@@ -174,8 +155,6 @@ pub enum Status {
         question: String,
         choices: Vec<Choice>,
     },
-    /// This version of dj2pg does not implement the step yet.
-    NotBuilt,
 }
 
 impl Status {
@@ -188,16 +167,12 @@ impl Status {
             Status::Failed { .. } => "failed",
             Status::Stopped { .. } => "stopped",
             Status::NeedsDecision { .. } => "needs decision",
-            Status::NotBuilt => "not built yet",
         }
     }
 
-    /// Whether later steps may start: done, skipped, or honestly not built.
+    /// Whether later steps may start: done or skipped.
     pub fn lets_next_start(&self) -> bool {
-        matches!(
-            self,
-            Status::Done { .. } | Status::Skipped { .. } | Status::NotBuilt
-        )
+        matches!(self, Status::Done { .. } | Status::Skipped { .. })
     }
 
     /// Failed or stopped: the step may run again (`r`, or the same command again).

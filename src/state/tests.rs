@@ -89,7 +89,7 @@ fn discovered() -> Migration {
     );
     // The steps between Discover and Connect, as if they passed.
     for step in [Step::Backup, Step::ResetMigrations, Step::DryRun] {
-        if step.built() {
+        {
             m.step_mut(step).status = Status::Done {
                 summary: "passed".into(),
             };
@@ -127,7 +127,6 @@ fn new_run_marks_unbuilt_steps_honestly() {
     let m = run();
     assert_eq!(m.status(Step::Discover), &Status::Pending);
     for step in Step::ALL {
-        assert!(step.built(), "{step:?} is built in this version");
         assert_eq!(m.status(step), &Status::Pending);
     }
     assert_eq!(m.frontier(), Step::Discover);
@@ -619,37 +618,6 @@ fn save_and_load_round_trip_offers_resume() {
     );
 }
 
-/// Finding 4 of the hardening issue: a run saved while a step was not built kept
-/// `NotBuilt` in its file; once the step is built, resuming passed over it silently.
-#[test]
-fn a_step_saved_as_not_built_is_run_once_this_version_builds_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("proj");
-    std::fs::create_dir_all(&project).unwrap();
-    let mut m = discovered();
-    m.options.project = project.clone();
-    // Saved by a version that did not build Connect (a built step here), resumed at Copy.
-    m.step_mut(Step::Connect).status = Status::NotBuilt;
-    m.cursor = Step::CopyRows;
-    persist::save_in(dir.path(), &m).unwrap();
-    let loaded = persist::load_in(dir.path(), &project).unwrap();
-    let run = loaded.run.expect("a saved run");
-    assert_eq!(run.status(Step::Connect), &Status::Pending);
-    assert_eq!(run.resume_offer.as_ref().unwrap().step, Step::Connect);
-    assert!(
-        loaded
-            .notice
-            .as_deref()
-            .is_some_and(|n| n.contains("Connect")),
-        "{:?}",
-        loaded.notice
-    );
-    // And the other way: a step this version does not build is shown as such.
-    for s in Step::ALL {
-        assert_eq!(run.status(s) == &Status::NotBuilt, !s.built(), "{s:?}");
-    }
-}
-
 #[test]
 fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
     let dir = tempfile::tempdir().unwrap();
@@ -749,7 +717,7 @@ mod schema_steps {
         // The embeddings question (tests/embeddings_tests.rs) is answered.
         m.embeddings = Some(crate::data::embeddings::EmbeddingsChoice::Keep);
         for s in Step::ALL {
-            if s >= step && s.built() {
+            if s >= step {
                 m.step_mut(s).status = Status::Pending;
             }
         }

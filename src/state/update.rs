@@ -111,9 +111,7 @@ fn reopen_after_connect(m: &mut Migration) {
         Step::UpdateSettings,
         Step::Done,
     ] {
-        if step.built() {
-            m.step_mut(step).status = Status::Pending;
-        }
+        m.step_mut(step).status = Status::Pending;
     }
     m.admin = None;
     m.diagnosis = None;
@@ -144,7 +142,7 @@ fn activate(m: &mut Migration, fx: &mut Vec<Effect>) {
     }
     let step = m.cursor;
     match m.status(step) {
-        Status::Done { .. } | Status::Skipped { .. } | Status::NotBuilt => {
+        Status::Done { .. } | Status::Skipped { .. } => {
             if let Some(next) = step.next() {
                 look_at(m, next, fx);
             }
@@ -388,9 +386,6 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
     }
     match event {
         JobEvent::Log(line) => push_log(m, step, line),
-        JobEvent::Progress { detail, fraction } => {
-            m.step_mut(step).status = Status::Running { detail, fraction };
-        }
         JobEvent::Discovered(d) => {
             let summary = d.summary_line();
             m.discovery = Some(*d);
@@ -446,9 +441,7 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             m.copy_report = Some(*report);
             // A new copy is a new snapshot: what Cutover saw or did was about the old one.
             m.cutover = Default::default();
-            if !matches!(m.status(Step::Cutover), Status::NotBuilt) {
-                set_status(m, Step::Cutover, Status::Pending);
-            }
+            set_status(m, Step::Cutover, Status::Pending);
             finish(m, step, status, fx);
         }
         JobEvent::ChangesSeen(look) => cutover_steps::seen(m, *look),

@@ -36,9 +36,7 @@ pub fn enter_action(m: &Migration) -> Option<&'static str> {
     }
     let step = m.cursor;
     match m.status(step) {
-        Status::Done { .. } | Status::Skipped { .. } | Status::NotBuilt => {
-            step.next().map(|_| "next")
-        }
+        Status::Done { .. } | Status::Skipped { .. } => step.next().map(|_| "next"),
         Status::Pending if m.may_start(step) => {
             Some(if step == Step::Done { "finish" } else { "run" })
         }

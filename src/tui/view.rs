@@ -124,8 +124,6 @@ fn sidebar(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             let marker = if here { "▸" } else { " " };
             let title_style = if here {
                 Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
-            } else if *status == crate::state::Status::NotBuilt {
-                Style::new().fg(Color::DarkGray)
             } else {
                 Style::new()
             };

@@ -8,7 +8,7 @@ use crate::data::embeddings::EmbeddingsChoice;
 fn at_create_schema() -> Migration {
     let mut m = at_copy();
     for s in Step::ALL {
-        if s >= Step::CreateSchema && s.built() {
+        if s >= Step::CreateSchema {
             m.step_mut(s).status = Status::Pending;
         }
     }

@@ -182,15 +182,6 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
             lines.extend(bullet(t, w, Style::new()));
         }
     }
-    if Step::ALL.iter().any(|s| *m.status(*s) == Status::NotBuilt) {
-        lines.push(Line::default());
-        lines.extend(wrapped(
-            "Steps marked — are not built in this version: do them by hand (see the README) \
-             before switching production to PostgreSQL.",
-            w,
-            Style::new().fg(Color::Yellow),
-        ));
-    }
     lines
 }
 

@@ -15,7 +15,6 @@ pub mod discover;
 pub mod done;
 pub mod dry_run;
 pub mod fix_permissions;
-pub mod not_built;
 pub mod reset_migrations;
 pub mod update_settings;
 
@@ -50,7 +49,6 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(log_h)]).areas(area);
     match (step, m.status(step)) {
         // A saved run of an older version may still hold a step as not built.
-        (_, Status::NotBuilt) => not_built::render(frame, body, m, ui),
         (Step::Discover, _) => discover::render(frame, body, m, ui),
         (Step::Backup, _) => backup::render(frame, body, m, ui),
         (Step::ResetMigrations, _) => reset_migrations::render(frame, body, m, ui),
@@ -85,7 +83,6 @@ pub fn status_lines(m: &Migration, step: Step, width: u16, tick: usize) -> Vec<L
         Status::NeedsDecision {
             question, choices, ..
         } => decision::lines(question, choices, width),
-        Status::NotBuilt => vec![Line::from("Not built yet in this version.")],
     }
 }
 

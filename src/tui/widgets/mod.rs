@@ -32,7 +32,6 @@ pub fn status_glyph(status: &Status, tick: usize) -> (&'static str, Color) {
         Status::Failed { .. } => ("✗", Color::Red),
         Status::Stopped { .. } => ("■", Color::Yellow),
         Status::NeedsDecision { .. } => ("?", Color::Yellow),
-        Status::NotBuilt => ("—", Color::DarkGray),
     }
 }
 
