@@ -833,6 +833,15 @@ fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
             fix: None,
         }],
         nonempty_targets: vec![("classifier_label".into(), 3)],
+        notes: [
+            "django_content_type",
+            "auth_permission",
+            "auth_group",
+            "classifier_dataset",
+        ]
+        .iter()
+        .map(|t| format!("{t} already holds exactly the SQLite rows (57): kept as it is."))
+        .collect(),
         ..PreflightReport::default()
     };
     state::update(&mut m, Msg::Job(5, JobEvent::Preflight(Box::new(report))));
@@ -846,6 +855,15 @@ fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
     );
     assert!(!text.contains("is not a valid datetime"), "{text}");
     assert!(text.contains("Empty them and copy"), "{text}");
+    // Notes are shown whole or counted, never cut mid-sentence (at 80×24 not all fit).
+    let begun = text.matches("already holds exactly").count();
+    let ended = text.matches("kept as it is.").count();
+    assert_eq!(begun, ended, "a note is cut:\n{text}");
+    assert!(
+        begun == 4 || text.contains(&format!("{} more note(s)", 4 - begun)),
+        "the notes that do not fit are counted:\n{text}"
+    );
+    assert!(text.contains("[a] Abort"), "{text}");
 }
 
 /// When the app role already may do everything (often when it is the admin itself), the

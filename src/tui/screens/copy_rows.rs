@@ -199,14 +199,21 @@ fn render_preflight(
 ) {
     ui.scroll_limit.set(0);
     let w = area.width;
-    let mut notes: Vec<Line> = report
-        .notes
-        .iter()
-        .flat_map(|n| wrapped(&format!("· {n}"), w, Style::new().fg(Color::Gray)))
-        .collect();
-    notes.truncate((area.height / 3) as usize);
+    // The table takes what its rows need (at most half), the notes the rest: whole notes
+    // only, never one cut mid-sentence; those that do not fit are counted.
+    let table_rows = 1 + match kind {
+        Question::UnmappedData => report.unmapped.len(),
+        Question::DerivedTables => 2 * report.derived.len(),
+        Question::BadValues if !report.problems.is_empty() => 2 * report.problems.len(),
+        _ => report.nonempty_targets.len(),
+    };
+    let table_height = u16::try_from(table_rows)
+        .unwrap_or(u16::MAX)
+        .clamp(2, (area.height / 2).max(2));
+    let room = usize::from(area.height.saturating_sub(table_height + 1));
+    let notes = fit_notes(&report.notes, w, room);
     let [table_area, more_area, notes_area] = Layout::vertical([
-        Constraint::Min(2),
+        Constraint::Min(table_height),
         Constraint::Length(1),
         Constraint::Length(notes.len() as u16),
     ])
@@ -290,6 +297,36 @@ fn render_preflight(
         frame.render_widget(table, table_area);
     }
     para(frame, notes_area, notes);
+}
+
+/// Whole notes, wrapped to `width`, as many as fit in `room` lines; when some do not, the
+/// last line counts them.
+fn fit_notes(notes: &[String], width: u16, room: usize) -> Vec<Line<'static>> {
+    let style = Style::new().fg(Color::Gray);
+    let all: Vec<Vec<Line<'static>>> = notes
+        .iter()
+        .map(|n| wrapped(&format!("· {n}"), width, style))
+        .collect();
+    if all.iter().map(Vec::len).sum::<usize>() <= room {
+        return all.into_iter().flatten().collect();
+    }
+    let mut out = Vec::new();
+    let mut shown = 0;
+    for note in &all {
+        if out.len() + note.len() + 1 > room {
+            break;
+        }
+        out.extend(note.iter().cloned());
+        shown += 1;
+    }
+    if room > 0 {
+        let more = format!(
+            "· {} more note(s): a taller terminal shows them",
+            all.len() - shown
+        );
+        out.extend(wrapped(&more, width, style).into_iter().take(1));
+    }
+    out
 }
 
 fn render_report(
