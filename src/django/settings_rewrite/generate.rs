@@ -9,6 +9,7 @@
 
 use super::options::{Carried, Item};
 use crate::data::settings::{SettingsTarget, SiteKind};
+use crate::pg::privileges::search_path_option;
 
 /// Which code is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,25 +42,6 @@ pub(super) fn py_str(s: &str) -> String {
 /// Whether the mode verifies the server's certificate (and so needs `sslrootcert`).
 pub(super) fn verifies(sslmode: &str) -> bool {
     matches!(sslmode, "verify-ca" | "verify-full")
-}
-
-/// The libpq `options` value that sets `search_path` to `schema`.
-pub(super) fn search_path_option(schema: &str) -> String {
-    let plain = schema
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && schema
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
-    let value = if plain {
-        schema.to_string()
-    } else {
-        // A quoted identifier; libpq splits `options` on spaces unless backslash-escaped.
-        let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-        quoted.replace('\\', "\\\\").replace(' ', "\\ ")
-    };
-    format!("-c search_path={value}")
 }
 
 /// Generate the code replacing a statement of `kind`.

@@ -18,7 +18,7 @@ mod recipes;
 
 pub use apply::{apply, dba_script, execute};
 pub use checks::{checks_for, summary};
-pub use recipes::{recipes, search_path_value};
+pub use recipes::{recipes, search_path_option, search_path_value};
 
 use super::{ConnConfig, Secret};
 use crate::data::privileges::{Diagnosis, Goal, Recheck};

@@ -217,8 +217,9 @@ impl Ctx<'_> {
             format!(
                 "Creates schema {name} belonging to {app} and makes it {app}'s search_path in \
                  {db}. The tables go there instead of public; the settings must set \
-                 search_path={path} (OPTIONS: {{\"options\": \"-c search_path={path}\"}}).",
-                db = self.db
+                 search_path={path} (OPTIONS: {{\"options\": \"{option}\"}}).",
+                db = self.db,
+                option = search_path_option(name)
             ),
             Goal::AppOwnsTables {
                 schema: name.into(),
@@ -392,8 +393,9 @@ impl Ctx<'_> {
     }
 }
 
-/// The `search_path` value for a schema: bare when it is a plain lower-case identifier,
-/// double-quoted otherwise.
+/// The `search_path` value for a schema: bare when it is a plain lower-case identifier
+/// (PostgreSQL's rule: a letter or `_`, then letters, digits, `_` or `$`), double-quoted
+/// otherwise. The one quoting rule for `search_path` (SQL, settings, messages).
 pub fn search_path_value(schema: &str) -> String {
     let plain = schema
         .chars()
@@ -401,10 +403,19 @@ pub fn search_path_value(schema: &str) -> String {
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && schema
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
     if plain {
         schema.to_string()
     } else {
         ident(schema)
     }
+}
+
+/// The libpq `options` value that sets `search_path` to `schema`: [`search_path_value`],
+/// with the backslash escapes libpq needs (it splits `options` on spaces).
+pub fn search_path_option(schema: &str) -> String {
+    let value = search_path_value(schema)
+        .replace('\\', "\\\\")
+        .replace(' ', "\\ ");
+    format!("-c search_path={value}")
 }

@@ -174,4 +174,10 @@ fn identifiers_are_quoted() {
     );
     assert_eq!(search_path_value("My Schema"), "\"My Schema\"");
     assert_eq!(search_path_value("app_2"), "app_2");
+    assert_eq!(search_path_value("app$1"), "app$1");
+    // The settings and the recipe's advice use the same libpq form (spaces escaped).
+    assert_eq!(
+        search_path_option("My Schema"),
+        "-c search_path=\"My\\ Schema\""
+    );
 }
