@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod assets;
+pub mod atomic;
 pub mod backup;
 pub mod cli;
 pub mod copy;

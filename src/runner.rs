@@ -883,20 +883,9 @@ fn log_to(tx: &Sender<Msg>, job: JobId) -> impl FnMut(String) + use<> {
     }
 }
 
-/// Write `bytes` to `path` (creating its folder), through a temporary file and a rename.
+/// Write `bytes` to `path` (creating its folder) atomically (see [`crate::atomic`]).
 fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .with_context(|| format!("{} has no folder", path.display()))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("could not write in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path)
-        .with_context(|| format!("could not write {}", path.display()))?;
-    Ok(())
+    crate::atomic::write(path, bytes)
 }
 
 /// What a reset job needs.

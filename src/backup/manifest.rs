@@ -3,7 +3,6 @@
 
 use crate::data::backup::{Manifest, ManifestEntry};
 use anyhow::{Context, Result, bail};
-use std::io::Write;
 use std::path::Path;
 
 /// The manifest's file name inside the backup folder.
@@ -38,17 +37,10 @@ pub fn read_manifest(backup_dir: &Path) -> Result<Manifest> {
 pub fn write_manifest(backup_dir: &Path, manifest: &Manifest) -> Result<()> {
     let path = backup_dir.join(MANIFEST_FILE);
     let json = serde_json::to_vec_pretty(manifest).context("could not encode the manifest")?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".manifest-")
-        .suffix(".partial")
-        .tempfile_in(backup_dir)
-        .with_context(|| format!("could not write in {}", backup_dir.display()))?;
-    tmp.write_all(&json)
-        .and_then(|_| tmp.write_all(b"\n"))
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("could not write {}", path.display()))?;
-    tmp.persist(&path)
-        .map_err(|e| anyhow::anyhow!("could not write {}: {}", path.display(), e.error))?;
+    crate::atomic::write_with(&path, |w| {
+        w.write_all(&json)?;
+        w.write_all(b"\n")
+    })?;
     Ok(())
 }
 

@@ -8,7 +8,6 @@
 use super::{Migration, ResumeOffer, STATE_VERSION, Status, Step};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The directory holding saved runs.
@@ -56,12 +55,7 @@ pub fn save_in(dir: &Path, m: &Migration) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("could not create the state directory {}", dir.display()))?;
     let json = serde_json::to_vec_pretty(m).context("could not serialize the run")?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("could not write in {}", dir.display()))?;
-    tmp.write_all(&json)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path)
-        .with_context(|| format!("could not replace {}", path.display()))?;
+    crate::atomic::write(&path, &json)?;
     Ok(path)
 }
 

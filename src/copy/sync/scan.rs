@@ -17,7 +17,7 @@ use anyhow::{Context as _, Result, bail};
 use rusqlite::Connection;
 use rusqlite::types::{Value, ValueRef};
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
@@ -230,10 +230,7 @@ pub fn compare(old: &TableHashes, new: &TableHashes) -> Compared {
 
 /// Write every table's hashes to `path` (through a temporary file and a rename).
 pub fn save(path: &Path, tables: &[TableHashes]) -> Result<()> {
-    let dir = path.parent().context("the hashes file has no folder")?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+    crate::atomic::write_with(path, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&(tables.len() as u64).to_le_bytes())?;
         for t in tables {
@@ -256,12 +253,8 @@ pub fn save(path: &Path, tables: &[TableHashes]) -> Result<()> {
                 w.write_all(&h.to_le_bytes())?;
             }
         }
-        w.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("could not write {}", path.display()))?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Read what [`save`] wrote.

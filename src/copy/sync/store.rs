@@ -168,12 +168,7 @@ impl Store {
     pub fn save(&self, r: &Record) -> Result<()> {
         self.create()?;
         let json = serde_json::to_vec_pretty(r)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        std::io::Write::write_all(&mut tmp, &json)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(self.record_file())
-            .with_context(|| format!("could not write {}", self.record_file().display()))?;
-        Ok(())
+        crate::atomic::write(&self.record_file(), &json)
     }
 
     /// A new record for a copy that read a snapshot taken at `taken_at`.

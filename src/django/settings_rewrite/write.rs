@@ -9,7 +9,6 @@
 use crate::data::settings::{Applied, BackupRecord, RewritePlan, SettingsChange};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The manifest file in the backup folder.
@@ -186,53 +185,7 @@ pub(crate) fn backup_file(
     Ok(record)
 }
 
-/// Replace `path` with `bytes` atomically, keeping its permissions (and owner where allowed).
+/// Replace `path` with `bytes` atomically (see [`crate::atomic`]).
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".dj2pg-")
-        .tempfile_in(dir)
-        .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("could not write {}", tmp.path().display()))?;
-    match std::fs::metadata(path) {
-        Ok(meta) => {
-            std::fs::set_permissions(tmp.path(), meta.permissions()).with_context(|| {
-                format!("could not set the permissions of {}", tmp.path().display())
-            })?;
-            keep_owner(tmp.path(), &meta);
-        }
-        Err(_) => {
-            // A new file: the usual 0644 rather than tempfile's private 0600.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ =
-                    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
-            }
-        }
-    }
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("could not sync {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("could not replace {}", path.display()))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::atomic::write(path, bytes)
 }
-
-#[cfg(unix)]
-fn keep_owner(path: &Path, meta: &std::fs::Metadata) {
-    use std::os::unix::fs::MetadataExt;
-    // Only root may give a file away; for anyone else the owner is already theirs.
-    let _ = std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid()));
-}
-
-#[cfg(not(unix))]
-fn keep_owner(_path: &Path, _meta: &std::fs::Metadata) {}
