@@ -5,8 +5,7 @@ use crate::data::backup::GitignoreChange;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
-/// The folder, inside the project, that holds dj2pg's backups (and is git-ignored).
-pub const DJ2PG_DIR: &str = ".dj2pg";
+pub use crate::data::backup::DJ2PG_DIR;
 
 /// `<project>/.dj2pg/backups/<timestamp>/`, the timestamp in UTC (`20261201-223045`).
 /// A second backup within the same second (a retry right after a stop) gets `-2`, `-3`…

@@ -46,7 +46,10 @@ pub fn git_state(project_dir: &Path) -> GitState {
         .lines()
         .filter(|l| !l.trim().is_empty())
         // Our own folder is ignored once .gitignore is updated; before that it is noise.
-        .filter(|l| !porcelain_path(l).starts_with(".dj2pg/"))
+        .filter(|l| {
+            let path = porcelain_path(l);
+            !(path.starts_with(super::DJ2PG_DIR) && path[super::DJ2PG_DIR.len()..].starts_with('/'))
+        })
         .map(str::to_string)
         .collect();
     if changed.is_empty() {

@@ -236,3 +236,7 @@ impl BackupReport {
         self.checklist.iter().find(|i| i.kind == kind)
     }
 }
+
+/// The folder, inside the project, that holds dj2pg's backups, reports and records (and is
+/// git-ignored). The one spelling of `.dj2pg`.
+pub const DJ2PG_DIR: &str = ".dj2pg";

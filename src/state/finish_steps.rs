@@ -98,7 +98,7 @@ pub fn report_dir(m: &Migration) -> PathBuf {
     m.backup
         .as_ref()
         .map(|b| b.backup_dir.clone())
-        .unwrap_or_else(|| m.options.project.join(".dj2pg"))
+        .unwrap_or_else(|| m.options.project.join(crate::data::backup::DJ2PG_DIR))
 }
 
 pub(super) fn planned(m: &mut Migration, plan: RewritePlan, fx: &mut Vec<Effect>) {

@@ -255,7 +255,11 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
                 .or_else(|| m.recipes.first())
                 .cloned();
             let Some(recipe) = recipe else { return };
-            let path = m.options.project.join(".dj2pg").join("fix-permissions.sql");
+            let path = m
+                .options
+                .project
+                .join(crate::data::backup::DJ2PG_DIR)
+                .join("fix-permissions.sql");
             let job = next_job(m);
             running(m, Step::FixPermissions, job, "saving the SQL for a DBA");
             fx.push(Effect::SaveDbaScript {
