@@ -118,7 +118,7 @@ pub fn system_allowed() -> bool {
 /// since the server then runs as the `postgres` account, which cannot enter `/root`; else the
 /// user's cache folder (`~/.cache/dj2pg/packages`).
 pub fn cache_root() -> PathBuf {
-    if std::env::var_os("DJ2PG_CACHE_DIR").is_some() || !running_as_root() {
+    if std::env::var_os("DJ2PG_CACHE_DIR").is_some() || !super::cluster::running_as_root() {
         crate::demo::cache_dir().join("packages")
     } else {
         PathBuf::from("/var/cache/dj2pg/packages")
@@ -197,11 +197,6 @@ fn run_script(pkg: &Package, dest: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 #[cfg(test)]
