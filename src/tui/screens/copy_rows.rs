@@ -212,10 +212,18 @@ fn render_preflight(
         .clamp(2, (area.height / 2).max(2));
     let room = usize::from(area.height.saturating_sub(table_height + 1));
     let notes = fit_notes(&report.notes, w, room);
-    let [table_area, more_area, notes_area] = Layout::vertical([
-        Constraint::Min(table_height),
+    // Only the list of bad values pages, so only it grows into spare room; the other tables
+    // keep their height and the notes follow them instead of sinking to the bottom.
+    let (table, spare) = if kind == Question::BadValues {
+        (Constraint::Min(table_height), Constraint::Length(0))
+    } else {
+        (Constraint::Length(table_height), Constraint::Fill(1))
+    };
+    let [table_area, more_area, notes_area, _] = Layout::vertical([
+        table,
         Constraint::Length(1),
         Constraint::Length(notes.len() as u16),
+        spare,
     ])
     .areas(area);
     if kind == Question::UnmappedData {
