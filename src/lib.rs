@@ -21,6 +21,7 @@ pub mod django;
 pub mod embeddings;
 pub mod headless;
 pub mod interrupt;
+pub mod jobs;
 pub mod pg;
 pub mod resume_check;
 pub mod rules;
