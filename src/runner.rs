@@ -18,7 +18,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use crate::copy::CopyProgress;
+use crate::copy::{CopyProgress, Stage};
 
 /// Flags a running job watches.
 #[derive(Clone, Default)]
@@ -53,7 +53,7 @@ struct Throttle {
     job: JobId,
     last_sent: Option<Instant>,
     /// The stage of the last progress sent: a new stage is sent at once.
-    last_stage: Option<String>,
+    last_stage: Option<Stage>,
     pending: Option<CopyProgress>,
 }
 
@@ -72,7 +72,7 @@ impl Throttle {
     /// of stage always goes at once: kept back, a short stage followed by a long one (a
     /// quick ANALYZE, then the verification) would show the older stage the whole time.
     fn offer(&mut self, p: &CopyProgress) {
-        let new_stage = self.last_stage.as_deref() != Some(p.stage.as_str());
+        let new_stage = self.last_stage != Some(p.stage);
         if !new_stage
             && self
                 .last_sent
@@ -83,7 +83,7 @@ impl Throttle {
         }
         self.pending = None;
         self.last_sent = Some(Instant::now());
-        self.last_stage = Some(p.stage.clone());
+        self.last_stage = Some(p.stage);
         let _ = self.tx.send(Msg::Job(
             self.job,
             JobEvent::CopyProgress(Box::new(p.clone())),
@@ -944,9 +944,9 @@ fn reset_and_regenerate(
 mod tests {
     use super::*;
 
-    fn progress(stage: &str) -> CopyProgress {
+    fn progress(stage: Stage) -> CopyProgress {
         CopyProgress {
-            stage: stage.into(),
+            stage,
             ..CopyProgress::default()
         }
     }
@@ -955,16 +955,16 @@ mod tests {
     fn a_new_stage_is_sent_at_once_the_same_stage_is_throttled() {
         let (tx, rx) = std::sync::mpsc::channel();
         let mut t = Throttle::new(tx, 1);
-        for stage in ["analyzing", "analyzing", "verifying"] {
+        for stage in [Stage::Analyzing, Stage::Analyzing, Stage::Verifying] {
             t.offer(&progress(stage));
         }
-        let sent: Vec<String> = rx
+        let sent: Vec<Stage> = rx
             .try_iter()
             .filter_map(|m| match m {
                 Msg::Job(_, JobEvent::CopyProgress(p)) => Some(p.stage),
                 _ => None,
             })
             .collect();
-        assert_eq!(sent, ["analyzing", "verifying"]);
+        assert_eq!(sent, [Stage::Analyzing, Stage::Verifying]);
     }
 }

@@ -47,7 +47,7 @@ mod weight;
 
 pub use crate::data::copy::{
     CopyProgress, CopyReport, CopySettings, NameMap, PreflightReport, Problem, ProblemPolicy,
-    TableCheck, TableNames, TablePhase, TableProgress, Unmapped,
+    Stage, StageTime, TableCheck, TableNames, TablePhase, TableProgress, Unmapped,
 };
 pub use convert::{Fix, Issue, Zone};
 pub use types::PgType;
@@ -225,7 +225,8 @@ impl Context {
     }
 
     /// Row counts of the target tables, in plan order, in one round trip (the server may
-    /// be far away: DigitalOcean's are tens of milliseconds from most laptops).
+    /// be far away: DigitalOcean's are tens of milliseconds from most laptops). Takes the
+    /// control connection: not while holding it.
     fn target_counts(&self, plan: &plan::Plan) -> Result<Vec<u64>> {
         count_rows(
             &mut *self.control()?,

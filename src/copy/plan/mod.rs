@@ -126,12 +126,41 @@ impl TablePlan {
             .map_or(source, |c| c.target.as_str())
     }
 
+    /// Refuse a table with no column to copy (its `COPY` would have no column list).
+    pub fn ensure_copyable(&self) -> Result<()> {
+        if self.columns.is_empty() {
+            bail!("table {} has no column that can be copied", self.name);
+        }
+        Ok(())
+    }
+
     pub fn column_list(&self) -> String {
         self.columns
             .iter()
             .map(|c| quote_pg(&c.target))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+impl TablePlan {
+    /// A table of `rows` rows referencing `parents`, without columns: for tests of the
+    /// load's order and decisions.
+    pub fn bare(name: &str, rows: u64, parents: &[usize]) -> TablePlan {
+        TablePlan {
+            name: name.into(),
+            target: name.into(),
+            pg_name: name.into(),
+            columns: Vec::new(),
+            pk: Vec::new(),
+            has_rowid: true,
+            source_rows: rows,
+            sequences: Vec::new(),
+            sqlite_seq: None,
+            parents: parents.to_vec(),
+            refs: Vec::new(),
+        }
     }
 }
 
