@@ -18,7 +18,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use crate::copy::{CopyProgress, Stage};
+use crate::copy::ProgressPump;
 
 /// Flags a running job watches.
 #[derive(Clone, Default)]
@@ -43,59 +43,6 @@ fn failure(e: anyhow::Error) -> JobEvent {
         JobEvent::Cancelled
     } else {
         JobEvent::Failed(format!("{e:#}"))
-    }
-}
-
-/// Progress to the state machine at most ten times a second; the newest value wins, and
-/// the last one is always delivered.
-struct Throttle {
-    tx: Sender<Msg>,
-    job: JobId,
-    last_sent: Option<Instant>,
-    /// The stage of the last progress sent: a new stage is sent at once.
-    last_stage: Option<Stage>,
-    pending: Option<CopyProgress>,
-}
-
-impl Throttle {
-    fn new(tx: Sender<Msg>, job: JobId) -> Throttle {
-        Throttle {
-            tx,
-            job,
-            last_sent: None,
-            last_stage: None,
-            pending: None,
-        }
-    }
-
-    /// Send `p` unless one was sent less than 100 ms ago (then keep it for later). A change
-    /// of stage always goes at once: kept back, a short stage followed by a long one (a
-    /// quick ANALYZE, then the verification) would show the older stage the whole time.
-    fn offer(&mut self, p: &CopyProgress) {
-        let new_stage = self.last_stage != Some(p.stage);
-        if !new_stage
-            && self
-                .last_sent
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            self.pending = Some(p.clone());
-            return;
-        }
-        self.pending = None;
-        self.last_sent = Some(Instant::now());
-        self.last_stage = Some(p.stage);
-        let _ = self.tx.send(Msg::Job(
-            self.job,
-            JobEvent::CopyProgress(Box::new(p.clone())),
-        ));
-    }
-
-    fn flush(&mut self) {
-        if let Some(p) = self.pending.take() {
-            let _ = self
-                .tx
-                .send(Msg::Job(self.job, JobEvent::CopyProgress(Box::new(p))));
-        }
     }
 }
 
@@ -216,13 +163,16 @@ impl Runner {
                 let password = self.secret(role);
                 let stop = self.control(job).stop();
                 spawn_job(&self.tx, job, "copy", move |tx| {
-                    let mut throttle = Throttle::new(tx.clone(), job);
+                    // The newest progress at most ten times a second, a new stage at once,
+                    // and never held back (see `copy::ProgressPump`).
+                    let to_state = tx.clone();
+                    let pump = ProgressPump::start(Duration::from_millis(100), move |p| {
+                        let _ = to_state.send(Msg::Job(job, JobEvent::CopyProgress(Box::new(p))));
+                    });
                     let result =
                         crate::copy::Context::new(&sqlite, config, password, settings, stop)
-                            .and_then(|cx| {
-                                crate::copy::copy(&cx, policy, &mut |p| throttle.offer(p))
-                            });
-                    throttle.flush();
+                            .and_then(|cx| crate::copy::copy(&cx, policy, &mut |p| pump.offer(p)));
+                    pump.finish();
                     match result {
                         Ok(report) => {
                             record(tx, job, Record::Copied { at: now_text() });
@@ -938,33 +888,4 @@ fn reset_and_regenerate(
         log(format!("could not record the regenerated files: {e:#}"));
     }
     JobEvent::ResetDone(Box::new(report), Box::new(made))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn progress(stage: Stage) -> CopyProgress {
-        CopyProgress {
-            stage,
-            ..CopyProgress::default()
-        }
-    }
-
-    #[test]
-    fn a_new_stage_is_sent_at_once_the_same_stage_is_throttled() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut t = Throttle::new(tx, 1);
-        for stage in [Stage::Analyzing, Stage::Analyzing, Stage::Verifying] {
-            t.offer(&progress(stage));
-        }
-        let sent: Vec<Stage> = rx
-            .try_iter()
-            .filter_map(|m| match m {
-                Msg::Job(_, JobEvent::CopyProgress(p)) => Some(p.stage),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(sent, [Stage::Analyzing, Stage::Verifying]);
-    }
 }

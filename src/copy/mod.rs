@@ -30,6 +30,7 @@ mod parallel;
 mod phase_log;
 mod plan;
 mod preflight;
+mod progress;
 mod refcheck;
 mod rows;
 mod schedule;
@@ -50,6 +51,7 @@ pub use crate::data::copy::{
     Stage, StageTime, TableCheck, TableNames, TablePhase, TableProgress, Unmapped,
 };
 pub use convert::{Fix, Issue, Zone};
+pub use progress::ProgressPump;
 pub use types::PgType;
 
 pub use sessions::Control;
