@@ -170,6 +170,49 @@ mod tests {
     }
 
     #[test]
+    fn a_stage_is_serialized_as_the_words_of_the_progress_line() {
+        // `copy --json` and saved runs carry these words: they must not change.
+        let words = [
+            (Stage::Starting, "starting"),
+            (Stage::CheckingTarget, "checking the target"),
+            (Stage::EmptyingTargets, "emptying target tables"),
+            (Stage::Loading, "loading"),
+            (Stage::ResettingSequences, "resetting sequences"),
+            (Stage::Analyzing, "analyzing"),
+            (Stage::Verifying, "verifying"),
+            (Stage::Done, "done"),
+        ];
+        for (stage, text) in words {
+            assert_eq!(serde_json::to_value(stage).unwrap(), text);
+            assert_eq!(stage.to_string(), text);
+            let back: Stage = serde_json::from_value(text.into()).unwrap();
+            assert_eq!(back, stage);
+        }
+        // A run saved before any stage was set (or by another version).
+        let old: Stage = serde_json::from_value("".into()).unwrap();
+        assert_eq!(old, Stage::Starting);
+    }
+
+    #[test]
+    fn the_timings_note_is_written_from_the_stage_times() {
+        let t = |stage, ms| StageTime { stage, ms };
+        let timings = [
+            t(Stage::Starting, 100),
+            t(Stage::CheckingTarget, 1_200),
+            t(Stage::EmptyingTargets, 200),
+            t(Stage::Loading, 9_000),
+            t(Stage::ResettingSequences, 50),
+            t(Stage::Analyzing, 250),
+            t(Stage::Verifying, 700),
+        ];
+        assert_eq!(
+            crate::data::copy::timings_note(&timings, 3),
+            "Timings: checking the target 1.5 s, load 9.0 s (with 3 table(s) read back as soon \
+             as committed), sequences and ANALYZE 0.3 s, verification of the rest 0.7 s."
+        );
+    }
+
+    #[test]
     fn each_stage_is_timed_when_the_next_begins() {
         let t = Tracker::new(&[]);
         t.set_stage(Stage::CheckingTarget);
