@@ -2,15 +2,14 @@
 //! changes while the app still runs, and the sync.
 
 use super::{Job, Outcome};
-use crate::copy::CopyProgress;
+use crate::copy::ProgressPump;
 use crate::data::copy::ProblemPolicy;
 use crate::data::resume::Record;
 use crate::pg::{ConnConfig, Secret};
 use crate::resume_check::now_text;
-use crate::state::{JobEvent, JobId, Msg};
+use crate::state::{JobEvent, Msg};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 /// What the copy engine needs from the run.
@@ -38,13 +37,17 @@ pub fn preflight(job: &Job, c: CopyJob) -> Outcome {
     Ok(JobEvent::Preflight(Box::new(report)))
 }
 
-/// The copy, its progress at most ten times a second (a new stage at once).
+/// The copy, its newest progress at most ten times a second, a new stage at once, and
+/// never held back (see [`crate::copy::ProgressPump`]).
 pub fn copy(job: &Job, c: CopyJob, policy: ProblemPolicy) -> Outcome {
-    let mut throttle = Throttle::new(job.tx.clone(), job.id);
+    let (to_state, id) = (job.tx.clone(), job.id);
+    let pump = ProgressPump::start(Duration::from_millis(100), move |p| {
+        let _ = to_state.send(Msg::Job(id, JobEvent::CopyProgress(Box::new(p))));
+    });
     let result = c
         .context(job)
-        .and_then(|cx| crate::copy::copy(&cx, policy, &mut |p| throttle.offer(p)));
-    throttle.flush();
+        .and_then(|cx| crate::copy::copy(&cx, policy, &mut |p| pump.offer(p)));
+    pump.finish();
     let report = result?;
     job.record(Record::Copied { at: now_text() });
     Ok(JobEvent::CopyFinished(Box::new(report)))
@@ -84,87 +87,5 @@ pub fn watch_changes(job: &Job, sqlite: &Path, config: &ConnConfig) -> Outcome {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-/// Progress to the state machine at most ten times a second; the newest value wins, and
-/// the last one is always delivered.
-pub(crate) struct Throttle {
-    tx: Sender<Msg>,
-    job: JobId,
-    last_sent: Option<Instant>,
-    /// The stage of the last progress sent: a new stage is sent at once.
-    last_stage: Option<String>,
-    pending: Option<CopyProgress>,
-}
-
-impl Throttle {
-    pub(crate) fn new(tx: Sender<Msg>, job: JobId) -> Throttle {
-        Throttle {
-            tx,
-            job,
-            last_sent: None,
-            last_stage: None,
-            pending: None,
-        }
-    }
-
-    /// Send `p` unless one was sent less than 100 ms ago (then keep it for later). A change
-    /// of stage always goes at once: kept back, a short stage followed by a long one (a
-    /// quick ANALYZE, then the verification) would show the older stage the whole time.
-    pub(crate) fn offer(&mut self, p: &CopyProgress) {
-        let new_stage = self.last_stage.as_deref() != Some(p.stage.as_str());
-        if !new_stage
-            && self
-                .last_sent
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            self.pending = Some(p.clone());
-            return;
-        }
-        self.pending = None;
-        self.last_sent = Some(Instant::now());
-        self.last_stage = Some(p.stage.clone());
-        let _ = self.tx.send(Msg::Job(
-            self.job,
-            JobEvent::CopyProgress(Box::new(p.clone())),
-        ));
-    }
-
-    pub(crate) fn flush(&mut self) {
-        if let Some(p) = self.pending.take() {
-            let _ = self
-                .tx
-                .send(Msg::Job(self.job, JobEvent::CopyProgress(Box::new(p))));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn progress(stage: &str) -> CopyProgress {
-        CopyProgress {
-            stage: stage.into(),
-            ..CopyProgress::default()
-        }
-    }
-
-    #[test]
-    fn a_new_stage_is_sent_at_once_the_same_stage_is_throttled() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut t = Throttle::new(tx, 1);
-        for stage in ["analyzing", "analyzing", "verifying"] {
-            t.offer(&progress(stage));
-        }
-        let sent: Vec<String> = rx
-            .try_iter()
-            .filter_map(|m| match m {
-                Msg::Job(_, JobEvent::CopyProgress(p)) => Some(p.stage),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(sent, ["analyzing", "verifying"]);
     }
 }
