@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use crate::copy::CopyProgress;
 
+mod embeddings;
+
 /// Flags a running job watches.
 #[derive(Clone, Default)]
 pub struct JobControl {
@@ -467,51 +469,9 @@ impl Runner {
                     }
                 })
             }
-            Effect::FindEmbeddings { job, discovery } => spawn_job(
-                &self.tx,
-                job,
-                "find-embeddings",
-                move |_| match crate::embeddings::find(&discovery) {
-                    Ok(found) => JobEvent::EmbeddingsFound(crate::embeddings::describe(&found)),
-                    Err(e) => JobEvent::Failed(format!("{e:#}")),
-                },
-            ),
-            Effect::ApplyEmbeddings {
-                job,
-                discovery,
-                backup_dir,
-                target,
-                admin,
-                choice,
-            } => {
-                let (password, admin_password) =
-                    (self.password.clone(), self.admin_password.clone());
-                spawn_job(&self.tx, job, "apply-embeddings", move |tx| {
-                    let mut log = log_to(tx, job);
-                    let inputs = crate::embeddings::Inputs {
-                        discovery: &discovery,
-                        backup_dir: backup_dir.as_deref(),
-                        target: Some((&target, password.as_ref())),
-                        admin: admin.as_ref().map(|a| (a, admin_password.as_ref())),
-                        // The user chose the change on a screen that says it installs it.
-                        install: true,
-                    };
-                    let kind = match choice {
-                        crate::data::embeddings::EmbeddingsChoice::HalfVec => "halfvec",
-                        _ => "vector",
-                    };
-                    let chosen = crate::django::pgvector_plan::Choice::parse(&[kind.into()], None);
-                    let result = chosen.and_then(|c| {
-                        crate::embeddings::run(&inputs, &c, &mut |event, text| {
-                            log(format!("{event}: {text}"))
-                        })
-                    });
-                    match result {
-                        Ok(_) => JobEvent::EmbeddingsApplied(choice),
-                        Err(e) => JobEvent::Failed(format!("{e:#}")),
-                    }
-                })
-            }
+            e @ (Effect::FindEmbeddings { .. }
+            | Effect::PlanEmbeddings { .. }
+            | Effect::ApplyEmbeddings { .. }) => self.embeddings(e),
             Effect::InstallDriver { job, check } => {
                 let cancel = self.control(job).cancel;
                 spawn_job(&self.tx, job, "install-driver", move |tx| {

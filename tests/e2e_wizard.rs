@@ -184,9 +184,9 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.wait_for("effective", 60);
     term.enter(); // on to Create schema
     term.enter();
-    // The sample's embeddings are found and asked about first: keep them.
-    term.wait_for("k keep  v vector  h halfvec", 60);
-    term.send("k");
+    // The sample's embeddings are found and asked about first, per column: keep them all.
+    term.wait_for("Embeddings found in the SQLite file", 60);
+    term.send("a");
     term.wait_for("✓ Create schema", 180);
     term.enter(); // on to Copy rows
     term.enter();

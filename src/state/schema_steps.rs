@@ -14,7 +14,6 @@ use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
 };
-use crate::data::embeddings::EmbeddingsChoice;
 use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswer, Recipe};
 use crate::rules;
 use std::path::PathBuf;
@@ -429,70 +428,6 @@ pub(super) fn driver_installed(m: &mut Migration, report: DriverInstall, fx: &mu
             fx,
         );
     }
-}
-
-pub(super) fn embeddings_found(m: &mut Migration, lines: Vec<String>, fx: &mut Vec<Effect>) {
-    if lines.is_empty() {
-        m.embeddings = Some(EmbeddingsChoice::Keep);
-        m.job = None;
-        super::update::start(m, Step::CreateSchema, fx);
-        return;
-    }
-    let (question, choices) = rules::embeddings_question(&lines);
-    finish(
-        m,
-        Step::CreateSchema,
-        Status::NeedsDecision {
-            kind: Question::Embeddings,
-            question,
-            choices,
-        },
-        fx,
-    );
-}
-
-pub(super) fn decide_embeddings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
-    let choice = match id {
-        ChoiceId::KeepEmbeddings => EmbeddingsChoice::Keep,
-        ChoiceId::ToVector => EmbeddingsChoice::Vector,
-        ChoiceId::ToHalfVec => EmbeddingsChoice::HalfVec,
-        _ => return,
-    };
-    if choice == EmbeddingsChoice::Keep {
-        embeddings_applied(m, choice, fx);
-        return;
-    }
-    let (Some(discovery), Some(target)) = (m.discovery.clone(), m.target.clone()) else {
-        fail(
-            m,
-            Step::CreateSchema,
-            "Connect to PostgreSQL first (step Connect).",
-        );
-        fx.push(Effect::Save);
-        return;
-    };
-    let job = next_job(m);
-    running(m, Step::CreateSchema, job, "making the pgvector change");
-    fx.push(Effect::ApplyEmbeddings {
-        job,
-        discovery: Box::new(discovery),
-        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.clone()),
-        target,
-        admin: m.admin.clone(),
-        choice,
-    });
-    fx.push(Effect::Save);
-}
-
-/// The embeddings are decided (and changed, if asked): on to `migrate`.
-pub(super) fn embeddings_applied(
-    m: &mut Migration,
-    choice: EmbeddingsChoice,
-    fx: &mut Vec<Effect>,
-) {
-    m.embeddings = Some(choice);
-    m.job = None;
-    super::update::start(m, Step::CreateSchema, fx);
 }
 
 fn capitalized(s: &str) -> String {

@@ -14,6 +14,7 @@ pub mod cutover;
 pub mod discover;
 pub mod done;
 pub mod dry_run;
+pub mod embeddings;
 pub mod fix_permissions;
 pub mod reset_migrations;
 pub mod update_settings;
@@ -55,6 +56,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         (Step::DryRun, _) => dry_run::render(frame, body, m, ui),
         (Step::Connect, _) => connect::render(frame, body, m, ui),
         (Step::FixPermissions, _) => fix_permissions::render(frame, body, m, ui),
+        (Step::CreateSchema, _) if embeddings::shown(m) => embeddings::render(frame, body, m, ui),
         (Step::CreateSchema, _) => create_schema::render(frame, body, m, ui),
         (Step::CopyRows, _) => copy_rows::render(frame, body, m, ui),
         (Step::Cutover, _) => cutover::render(frame, body, m, ui),
@@ -137,6 +139,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
         Step::CopyRows => copy_rows::on_key(m, key),
         Step::Cutover => cutover::on_key(m, key),
         Step::ResetMigrations => reset_migrations::on_key(m, ui, key),
+        Step::CreateSchema => embeddings::on_key(m, ui, key),
         Step::Done => done::on_key(m, key),
         _ => Handled::Ignored,
     }
@@ -176,6 +179,10 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
         }
         Step::Done => {
             done::hints(m, &mut out);
+            true
+        }
+        Step::CreateSchema => {
+            embeddings::hints(m, &mut out);
             true
         }
         _ => true,

@@ -1,0 +1,199 @@
+//! Embeddings at the start of Create schema: found → a choice per column (type and index,
+//! the dimension limits enforced with the reason) → the change planned and shown as a diff →
+//! written only once the user confirms → `migrate`. With every column kept, nothing is
+//! planned or written and `migrate` runs at once.
+//!
+//! Invariant: no [`Effect::ApplyEmbeddings`] before the user applied the diff on screen
+//! (`ChoiceId::ApplyEmbeddings` on `Question::EmbeddingsDiff`).
+
+use super::update::{fail, finish, next_job, running};
+use super::{ChoiceId, Effect, Migration, Question, Status, Step};
+use crate::data::embeddings::{
+    EmbeddingColumn, EmbeddingsChoice, EmbeddingsDiff, EmbeddingsPlan, IndexChoice,
+};
+use crate::rules;
+
+const STEP: Step = Step::CreateSchema;
+
+/// The columns were found: ask per column (choices made before for the same field stay).
+pub(super) fn found(m: &mut Migration, mut cols: Vec<EmbeddingColumn>, fx: &mut Vec<Effect>) {
+    if cols.is_empty() {
+        applied(m, EmbeddingsChoice::Keep, fx);
+        return;
+    }
+    if let Some(old) = &m.embeddings_plan {
+        for c in &mut cols {
+            if let Some(o) = old.columns.iter().find(|o| o.field == c.field)
+                && c.refusal(o.ty, o.index).is_none()
+            {
+                (c.ty, c.index) = (o.ty, o.index);
+            }
+        }
+    }
+    m.embeddings_plan = Some(EmbeddingsPlan {
+        columns: cols,
+        ..EmbeddingsPlan::default()
+    });
+    ask_columns(m, fx);
+}
+
+fn ask_columns(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let n = m.embeddings_plan.as_ref().map_or(0, |p| p.columns.len());
+    let (question, choices) = rules::embeddings_question(n);
+    finish(
+        m,
+        STEP,
+        Status::NeedsDecision {
+            kind: Question::Embeddings,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+/// The choice screen is up (and no job runs): choices may change.
+fn choosing(m: &mut Migration) -> Option<&mut EmbeddingsPlan> {
+    let asking = matches!(
+        m.status(STEP),
+        Status::NeedsDecision {
+            kind: Question::Embeddings,
+            ..
+        }
+    );
+    if !asking || m.job.is_some() {
+        return None;
+    }
+    m.embeddings_plan.as_mut()
+}
+
+/// Column `column` becomes `ty`; its index stays when the limits allow, else none. Refused
+/// (with the reason kept for the screen) when `ty` itself is not possible.
+pub(super) fn set_type(m: &mut Migration, column: usize, ty: EmbeddingsChoice) {
+    let Some(plan) = choosing(m) else { return };
+    let Some(c) = plan.columns.get_mut(column) else {
+        return;
+    };
+    let index = c.fitting_index(ty);
+    match c.refusal(ty, index) {
+        Some(why) => plan.refusal = Some(why),
+        None => {
+            plan.refusal = (index != c.index && ty != EmbeddingsChoice::Keep).then(|| {
+                format!(
+                    "{}: {} cannot be indexed with {} at {} dimensions: no index",
+                    c.field,
+                    ty.word(),
+                    c.index.word(),
+                    c.dim
+                )
+            });
+            (c.ty, c.index) = (ty, index);
+        }
+    }
+}
+
+/// Column `column` gets `index`; refused (with the reason) beyond the type's limit.
+pub(super) fn set_index(m: &mut Migration, column: usize, index: IndexChoice) {
+    let Some(plan) = choosing(m) else { return };
+    let Some(c) = plan.columns.get_mut(column) else {
+        return;
+    };
+    match c.refusal(c.ty, index) {
+        Some(why) => plan.refusal = Some(why),
+        None => {
+            plan.refusal = None;
+            c.index = index;
+        }
+    }
+}
+
+/// `a` on the choice screen: all kept → migrate; else plan the change, to show its diff.
+pub(super) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    if id != ChoiceId::EmbeddingsChosen {
+        return;
+    }
+    let Some(plan) = &m.embeddings_plan else {
+        return;
+    };
+    if !plan.changes() {
+        applied(m, EmbeddingsChoice::Keep, fx);
+        return;
+    }
+    let columns = plan.columns.clone();
+    let Some(discovery) = m.discovery.clone() else {
+        fail(m, STEP, "Run Discover first.");
+        fx.push(Effect::Save);
+        return;
+    };
+    let job = next_job(m);
+    running(m, STEP, job, "planning the pgvector change");
+    fx.push(Effect::PlanEmbeddings {
+        job,
+        discovery: Box::new(discovery),
+        columns,
+    });
+    fx.push(Effect::Save);
+}
+
+/// The change is planned: show it, and ask before writing anything.
+pub(super) fn planned(m: &mut Migration, diff: EmbeddingsDiff, fx: &mut Vec<Effect>) {
+    if let Some(plan) = &mut m.embeddings_plan {
+        plan.diff = Some(diff);
+    }
+    let (question, choices) = rules::embeddings_diff_question();
+    finish(
+        m,
+        STEP,
+        Status::NeedsDecision {
+            kind: Question::EmbeddingsDiff,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+/// On the diff: apply (extension, pgvector-python, files) or go back to the choices.
+pub(super) fn decide_diff(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    match id {
+        ChoiceId::BackToChoices => {
+            if let Some(plan) = &mut m.embeddings_plan {
+                plan.diff = None;
+            }
+            ask_columns(m, fx);
+        }
+        ChoiceId::ApplyEmbeddings => apply(m, fx),
+        _ => {}
+    }
+}
+
+fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let columns = m
+        .embeddings_plan
+        .as_ref()
+        .map(|p| p.columns.clone())
+        .unwrap_or_default();
+    let (Some(discovery), Some(target)) = (m.discovery.clone(), m.target.clone()) else {
+        fail(m, STEP, "Connect to PostgreSQL first (step Connect).");
+        fx.push(Effect::Save);
+        return;
+    };
+    let job = next_job(m);
+    running(m, STEP, job, "making the pgvector change");
+    fx.push(Effect::ApplyEmbeddings {
+        job,
+        discovery: Box::new(discovery),
+        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.clone()),
+        target,
+        admin: m.admin.clone(),
+        columns,
+    });
+    fx.push(Effect::Save);
+}
+
+/// The embeddings are decided (and changed, if asked): on to `migrate`.
+pub(super) fn applied(m: &mut Migration, choice: EmbeddingsChoice, fx: &mut Vec<Effect>) {
+    m.embeddings = Some(choice);
+    m.job = None;
+    super::update::start(m, STEP, fx);
+}
