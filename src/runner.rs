@@ -338,12 +338,19 @@ impl Runner {
                 app,
                 admin,
                 schema,
+                vector,
+                provider,
             } => {
                 let (app_pw, admin_pw) = (self.password.clone(), self.admin_password.clone());
                 spawn_job(&self.tx, job, "diagnose", move |tx| {
                     let mut log = log_to(tx, job);
                     let admin = admin.as_ref().map(|a| (a, admin_pw.as_ref()));
-                    match privileges::diagnose(&app, app_pw.as_ref(), admin, &schema, &mut log) {
+                    let diag =
+                        privileges::diagnose(&app, app_pw.as_ref(), admin, &schema, &mut log)
+                            .and_then(|d| {
+                                embeddings::with_vector(d, vector, &app, app_pw.as_ref(), provider)
+                            });
+                    match diag {
                         Ok(d) => {
                             let options = RecipeOptions {
                                 admin_role: d
@@ -352,7 +359,10 @@ impl Runner {
                                     .map_or_else(|| "doadmin".into(), |a| a.role.clone()),
                                 ..RecipeOptions::default()
                             };
-                            let recipes = privileges::recipes(&d, &options);
+                            let mut recipes = privileges::recipes(&d, &options);
+                            if let Some(need) = &d.extension {
+                                privileges::add_to_recipes(need, &mut recipes);
+                            }
                             JobEvent::Diagnosed(Box::new(d), recipes)
                         }
                         Err(e) => JobEvent::Failed(format!("{e:#}")),

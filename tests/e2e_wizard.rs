@@ -146,7 +146,10 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.enter(); // on to Dry run
     term.wait_for("4/11 Dry run", 10);
     term.enter();
-    term.wait_for("✓ Dry run on SQLite", 120);
+    // Passed: the sample's embeddings are found and chosen per column: keep them all.
+    term.wait_for("Embeddings found in the SQLite file", 120);
+    term.send("a");
+    term.wait_for("✓ Dry run on SQLite", 30);
     term.enter(); // on to Connect
 
     // A wrong password first, corrected in the form.
@@ -184,9 +187,6 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.wait_for("effective", 60);
     term.enter(); // on to Create schema
     term.enter();
-    // The sample's embeddings are found and asked about first, per column: keep them all.
-    term.wait_for("Embeddings found in the SQLite file", 60);
-    term.send("a");
     term.wait_for("✓ Create schema", 180);
     term.enter(); // on to Copy rows
     term.enter();

@@ -464,6 +464,8 @@ fn dry_run_done_with_schema_problems() {
     };
     let logs: Vec<&str> = drift.iter().chain(applied.iter()).copied().collect();
     run_step(&mut m, &logs, JobEvent::DryRunFinished(Box::new(report)));
+    // Passed: the SQLite file is looked at for embeddings next (none here).
+    feed(&mut m, &[], JobEvent::EmbeddingsFound(vec![]));
     let text = snap(&m, &UiState::default());
     assert!(text.contains("sentiment_score"), "{text}");
     insta::assert_snapshot!(text);
@@ -556,6 +558,7 @@ fn diagnosis(app: AppFacts, admin: Option<AdminFacts>) -> Diagnosis {
         schema: "public".into(),
         schemas: vec![("public".into(), "pg_database_owner".into())],
         summary: dj2pg::pg::privileges::summary(&goal(), "sentiment", "sentiment", &checks),
+        extension: None,
         app,
         admin,
         checks,

@@ -3,6 +3,7 @@
 //! project change before anything is written. The shared helpers are in `tui_common`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use dj2pg::data::commands::{CommandOutcome, CommandStatus, DryRunReport};
 use dj2pg::data::embeddings::{EmbeddingColumn, EmbeddingsChoice, EmbeddingsDiff, IndexChoice};
 use dj2pg::django::settings_rewrite::diff_texts;
 use dj2pg::state::{self, Effect, JobEvent, Migration, Msg, Status, Step};
@@ -23,8 +24,68 @@ fn column(field: &str, dim: usize, rows: u64, nulls: u64, half: &str) -> Embeddi
     }
 }
 
-/// At Create schema with two embeddings columns found.
+fn cols() -> Vec<EmbeddingColumn> {
+    vec![
+        column(
+            "classifier.Embedding.vector_json",
+            384,
+            2000,
+            0,
+            "rel err ≤4.9e-4",
+        ),
+        column(
+            "classifier.Document.vector_blob",
+            3072,
+            2000,
+            12,
+            "rel err ≤4.9e-4",
+        ),
+    ]
+}
+
+/// The dry run passed and found two embeddings columns: the choice is on screen.
 fn asked() -> Migration {
+    let mut m = connected();
+    for s in &Step::ALL[..Step::DryRun.index()] {
+        if !m.status(*s).lets_next_start() {
+            m.step_mut(*s).status = Status::Done {
+                summary: "ok".into(),
+            };
+        }
+    }
+    m.step_mut(Step::DryRun).status = Status::Pending;
+    m.cursor = Step::DryRun;
+    let out = state::update(&mut m, Msg::Activate);
+    let Some(Effect::DryRun { job, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    let ok = CommandOutcome {
+        display: "python manage.py migrate".into(),
+        status: CommandStatus::Succeeded,
+        lines: vec![],
+        omitted_lines: 0,
+        duration_ms: 10,
+    };
+    let report = DryRunReport {
+        makemigrations: ok.clone(),
+        drifted_apps: vec![],
+        migrate: Some(ok),
+        schema: None,
+        schema_error: None,
+    };
+    let out = state::update(
+        &mut m,
+        Msg::Job(*job, JobEvent::DryRunFinished(Box::new(report))),
+    );
+    let Some(Effect::FindEmbeddings { job, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    state::update(&mut m, Msg::Job(*job, JobEvent::EmbeddingsFound(cols())));
+    m
+}
+
+/// At Create schema, asked there (a run saved before the dry run asked).
+fn asked_at_create_schema() -> Migration {
     let mut m = connected();
     for s in &Step::ALL[..Step::CreateSchema.index()] {
         if !m.status(*s).lets_next_start() {
@@ -38,28 +99,7 @@ fn asked() -> Migration {
     let Some(Effect::FindEmbeddings { job, .. }) = out.first() else {
         panic!("{out:?}")
     };
-    state::update(
-        &mut m,
-        Msg::Job(
-            *job,
-            JobEvent::EmbeddingsFound(vec![
-                column(
-                    "classifier.Embedding.vector_json",
-                    384,
-                    2000,
-                    0,
-                    "rel err ≤4.9e-4",
-                ),
-                column(
-                    "classifier.Document.vector_blob",
-                    3072,
-                    2000,
-                    12,
-                    "rel err ≤4.9e-4",
-                ),
-            ]),
-        ),
-    );
+    state::update(&mut m, Msg::Job(*job, JobEvent::EmbeddingsFound(cols())));
     m
 }
 
@@ -91,7 +131,7 @@ fn embeddings_choice_per_column_with_a_refused_index() {
 
 #[test]
 fn embeddings_diff_before_anything_is_written() {
-    let mut m = asked();
+    let mut m = asked_at_create_schema();
     let mut ui = UiState::default();
     press(&mut m, &mut ui, KeyCode::Char('v'));
     let out = state::update(

@@ -2,7 +2,24 @@
 //! write it): each a job of `crate::embeddings`, kept out of `Runner::run`.
 
 use super::{Runner, log_to, spawn_job};
+use crate::data::privileges::Diagnosis;
+use crate::pg::{ConnConfig, Secret};
 use crate::state::{Effect, JobEvent};
+
+/// Fix permissions' diagnosis, with the `vector` extension when a column becomes a pgvector
+/// column and the app database lacks it.
+pub(super) fn with_vector(
+    mut d: Diagnosis,
+    vector: bool,
+    app: &ConnConfig,
+    app_pw: Option<&Secret>,
+    provider: Option<String>,
+) -> anyhow::Result<Diagnosis> {
+    if vector {
+        d.extension = crate::pg::privileges::vector_need(app, app_pw, provider.as_deref())?;
+    }
+    Ok(d)
+}
 
 impl Runner {
     pub(super) fn embeddings(&mut self, effect: Effect) {

@@ -1,11 +1,17 @@
-//! Embeddings at the start of Create schema: found → a choice per column (type and index,
-//! the dimension limits enforced with the reason) → the change planned and shown as a diff →
-//! written only once the user confirms → `migrate`. With every column kept, nothing is
-//! planned or written and `migrate` runs at once.
+//! Embeddings: found when the dry run passed → a choice per column (type and index, the
+//! dimension limits enforced with the reason), the end of Dry run → Fix permissions plans
+//! the `vector` extension when a column becomes a pgvector column → at Create schema the
+//! change is planned and shown as a diff → written only once the user confirms → `migrate`.
+//! With every column kept, nothing is planned or written.
+//!
+//! Why at the dry run: Fix permissions (before Create schema) must know whether the
+//! extension is needed, and the choice needs only the SQLite file and the models. A run
+//! saved before the dry run asked is asked at Create schema instead (same screen).
 //!
 //! Invariant: no [`Effect::ApplyEmbeddings`] before the user applied the diff on screen
 //! (`ChoiceId::ApplyEmbeddings` on `Question::EmbeddingsDiff`).
 
+use super::schema_steps::dry_run_summary;
 use super::update::{fail, finish, next_job, running};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::embeddings::{
@@ -17,10 +23,7 @@ const STEP: Step = Step::CreateSchema;
 
 /// The columns were found: ask per column (choices made before for the same field stay).
 pub(super) fn found(m: &mut Migration, mut cols: Vec<EmbeddingColumn>, fx: &mut Vec<Effect>) {
-    if cols.is_empty() {
-        applied(m, EmbeddingsChoice::Keep, fx);
-        return;
-    }
+    let step = m.job.map_or(STEP, |(_, s)| s);
     if let Some(old) = &m.embeddings_plan {
         for c in &mut cols {
             if let Some(o) = old.columns.iter().find(|o| o.field == c.field)
@@ -30,19 +33,46 @@ pub(super) fn found(m: &mut Migration, mut cols: Vec<EmbeddingColumn>, fx: &mut 
             }
         }
     }
+    let none = cols.is_empty();
     m.embeddings_plan = Some(EmbeddingsPlan {
         columns: cols,
         ..EmbeddingsPlan::default()
     });
-    ask_columns(m, fx);
+    match (none, step) {
+        (true, Step::DryRun) => chosen_at_dry_run(m, fx),
+        (true, _) => applied(m, EmbeddingsChoice::Keep, fx),
+        (false, step) => ask_columns(m, step, fx),
+    }
 }
 
-fn ask_columns(m: &mut Migration, fx: &mut Vec<Effect>) {
+/// The dry run ends once the embeddings are chosen.
+fn chosen_at_dry_run(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let plan = m.embeddings_plan.as_ref();
+    let changed = plan.map_or(0, |p| {
+        p.columns
+            .iter()
+            .filter(|c| c.ty != EmbeddingsChoice::Keep)
+            .count()
+    });
+    if changed == 0 {
+        m.embeddings = Some(EmbeddingsChoice::Keep);
+    }
+    let mut summary = m.dry_run.as_ref().map(dry_run_summary).unwrap_or_default();
+    if plan.is_some_and(|p| !p.columns.is_empty()) {
+        summary.push_str(&match changed {
+            0 => "; embeddings kept as they are".to_string(),
+            n => format!("; {n} embeddings column(s) to become pgvector columns at Create schema"),
+        });
+    }
+    finish(m, Step::DryRun, Status::Done { summary }, fx);
+}
+
+fn ask_columns(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
     let n = m.embeddings_plan.as_ref().map_or(0, |p| p.columns.len());
     let (question, choices) = rules::embeddings_question(n);
     finish(
         m,
-        STEP,
+        step,
         Status::NeedsDecision {
             kind: Question::Embeddings,
             question,
@@ -54,13 +84,15 @@ fn ask_columns(m: &mut Migration, fx: &mut Vec<Effect>) {
 
 /// The choice screen is up (and no job runs): choices may change.
 fn choosing(m: &mut Migration) -> Option<&mut EmbeddingsPlan> {
-    let asking = matches!(
-        m.status(STEP),
-        Status::NeedsDecision {
-            kind: Question::Embeddings,
-            ..
-        }
-    );
+    let asking = [Step::DryRun, STEP].iter().any(|s| {
+        matches!(
+            m.status(*s),
+            Status::NeedsDecision {
+                kind: Question::Embeddings,
+                ..
+            }
+        )
+    });
     if !asking || m.job.is_some() {
         return None;
     }
@@ -107,9 +139,14 @@ pub(super) fn set_index(m: &mut Migration, column: usize, index: IndexChoice) {
     }
 }
 
-/// `a` on the choice screen: all kept → migrate; else plan the change, to show its diff.
+/// `a` on the choice screen: at the dry run, it ends; at Create schema, all kept → migrate,
+/// else plan the change, to show its diff.
 pub(super) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     if id != ChoiceId::EmbeddingsChosen {
+        return;
+    }
+    if m.cursor == Step::DryRun {
+        chosen_at_dry_run(m, fx);
         return;
     }
     let Some(plan) = &m.embeddings_plan else {
@@ -160,7 +197,7 @@ pub(super) fn decide_diff(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>)
             if let Some(plan) = &mut m.embeddings_plan {
                 plan.diff = None;
             }
-            ask_columns(m, fx);
+            ask_columns(m, STEP, fx);
         }
         ChoiceId::ApplyEmbeddings => apply(m, fx),
         _ => {}

@@ -419,6 +419,11 @@ pub enum Effect {
         app: ConnConfig,
         admin: Option<ConnConfig>,
         schema: String,
+        /// A column becomes a pgvector column: is the `vector` extension there, or who
+        /// creates it (planned with the recipes)?
+        vector: bool,
+        /// The provider Connect recognised (its rule for the extension).
+        provider: Option<String>,
     },
     /// Run a permission recipe as the admin, then re-check as the app role.
     ApplyRecipe {

@@ -60,11 +60,35 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                 app,
                 admin: m.admin.clone(),
                 schema: SCHEMA.into(),
+                vector: m.embeddings_plan.as_ref().is_some_and(|p| p.changes()),
+                provider: m
+                    .server
+                    .as_ref()
+                    .and_then(|s| s.provider.as_ref())
+                    .and_then(|p| p.name.clone()),
             }),
             None => Err("Connect to PostgreSQL first (step Connect).".into()),
         },
-        // First, once: does the SQLite file hold embeddings to ask about?
-        Step::CreateSchema if m.embeddings.is_none() && m.sqlite_path().is_some() => {
+        // The pgvector change chosen at the end of the dry run: planned and shown first.
+        Step::CreateSchema
+            if m.embeddings.is_none()
+                && m.embeddings_plan.as_ref().is_some_and(|p| p.changes()) =>
+        {
+            match (&m.discovery, &m.embeddings_plan) {
+                (Some(d), Some(p)) => Ok(Effect::PlanEmbeddings {
+                    job,
+                    discovery: Box::new(d.clone()),
+                    columns: p.columns.clone(),
+                }),
+                _ => Err("Run Discover first.".into()),
+            }
+        }
+        // Not asked at the dry run (a run saved before it asked): ask here.
+        Step::CreateSchema
+            if m.embeddings.is_none()
+                && m.embeddings_plan.is_none()
+                && m.sqlite_path().is_some() =>
+        {
             match &m.discovery {
                 Some(d) => Ok(Effect::FindEmbeddings {
                     job,
@@ -128,6 +152,26 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
                 m.surface.then_again("run it again")
             ),
         }
+    } else if m.embeddings.is_none()
+        && m.embeddings_plan.is_none()
+        && let Some(d) = m.discovery.clone().filter(|_| m.sqlite_path().is_some())
+    {
+        // Passed: the embeddings are chosen now, so Fix permissions knows whether the
+        // vector extension is needed (see `embeddings_steps`).
+        m.dry_run = Some(report);
+        let job = next_job(m);
+        running(
+            m,
+            Step::DryRun,
+            job,
+            "looking for embeddings in the SQLite file",
+        );
+        fx.push(Effect::FindEmbeddings {
+            job,
+            discovery: Box::new(d),
+        });
+        fx.push(Effect::Save);
+        return;
     } else {
         Status::Done {
             summary: dry_run_summary(&report),
@@ -137,7 +181,7 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
     finish(m, Step::DryRun, status, fx);
 }
 
-fn dry_run_summary(r: &DryRunReport) -> String {
+pub(super) fn dry_run_summary(r: &DryRunReport) -> String {
     let mut s = "migrations pass on a fresh SQLite file".to_string();
     if !r.drifted_apps.is_empty() {
         s.push_str(&format!(

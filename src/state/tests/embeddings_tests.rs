@@ -334,23 +334,132 @@ fn a_failed_change_is_retryable_and_asks_again_with_the_choices_kept() {
         m.status(Step::CreateSchema),
         Status::Failed { .. }
     ));
+    // The retry plans the same change again and shows its diff: nothing written yet.
     let out = update(&mut m, Msg::Retry);
+    let Effect::PlanEmbeddings { columns, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        columns[0].ty,
+        EmbeddingsChoice::Vector,
+        "the choices are kept"
+    );
+    assert!(!applies(&out));
+}
+
+fn passed_dry_run() -> crate::data::commands::DryRunReport {
+    use crate::data::commands::{CommandOutcome, CommandStatus, DryRunReport};
+    let ok = CommandOutcome {
+        display: "python manage.py migrate".into(),
+        status: CommandStatus::Succeeded,
+        lines: vec![],
+        omitted_lines: 0,
+        duration_ms: 10,
+    };
+    DryRunReport {
+        makemigrations: ok.clone(),
+        drifted_apps: vec![],
+        migrate: Some(ok),
+        schema: None,
+        schema_error: None,
+    }
+}
+
+/// The choice is made when the dry run passed, so that Fix permissions, before Create
+/// schema, plans the vector extension; Create schema then shows the diff first.
+#[test]
+fn chosen_at_the_dry_run_then_fix_permissions_wants_the_extension_then_the_diff() {
+    let mut m = at_create_schema();
+    for s in [Step::DryRun, Step::FixPermissions] {
+        m.step_mut(s).status = Status::Pending;
+    }
+    update(&mut m, Msg::Select(Step::DryRun));
+    let out = update(&mut m, Msg::Activate);
+    let Effect::DryRun { job, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    let out = update(
+        &mut m,
+        Msg::Job(*job, JobEvent::DryRunFinished(Box::new(passed_dry_run()))),
+    );
+    let Effect::FindEmbeddings { job, .. } = &out[0] else {
+        panic!("the dry run passed: embeddings are looked for: {out:?}")
+    };
+    assert!(matches!(m.status(Step::DryRun), Status::Running { .. }));
+    update(
+        &mut m,
+        Msg::Job(
+            *job,
+            JobEvent::EmbeddingsFound(vec![column("classifier.Embedding.vector_json", 384)]),
+        ),
+    );
+    assert!(matches!(
+        m.status(Step::DryRun),
+        Status::NeedsDecision {
+            kind: Question::Embeddings,
+            ..
+        }
+    ));
+    update(
+        &mut m,
+        Msg::EmbeddingType {
+            column: 0,
+            ty: EmbeddingsChoice::Vector,
+        },
+    );
+    let out = update(&mut m, Msg::Decide(ChoiceId::EmbeddingsChosen));
+    assert!(!applies(&out));
+    let Status::Done { summary } = m.status(Step::DryRun) else {
+        panic!("{:?}", m.status(Step::DryRun))
+    };
+    assert!(
+        summary.contains("1 embeddings column(s) to become pgvector"),
+        "{summary}"
+    );
+    assert_eq!(m.embeddings, None, "the change is made at Create schema");
+
+    update(&mut m, Msg::Select(Step::FixPermissions));
+    let out = update(&mut m, Msg::Activate);
+    let Effect::Diagnose { vector, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert!(*vector, "Fix permissions looks for the vector extension");
+    m.step_mut(Step::FixPermissions).status = Status::Done {
+        summary: "ok".into(),
+    };
+    m.job = None;
+
+    update(&mut m, Msg::Select(Step::CreateSchema));
+    let out = update(&mut m, Msg::Activate);
+    let Effect::PlanEmbeddings { columns, .. } = &out[0] else {
+        panic!("Create schema plans the change first: {out:?}")
+    };
+    assert_eq!(columns[0].ty, EmbeddingsChoice::Vector);
+}
+
+#[test]
+fn all_kept_at_the_dry_run_needs_no_extension_and_migrate_runs_at_once() {
+    let mut m = at_create_schema();
+    m.step_mut(Step::DryRun).status = Status::Pending;
+    update(&mut m, Msg::Select(Step::DryRun));
+    let out = update(&mut m, Msg::Activate);
+    let Effect::DryRun { job, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    let out = update(
+        &mut m,
+        Msg::Job(*job, JobEvent::DryRunFinished(Box::new(passed_dry_run()))),
+    );
     let Effect::FindEmbeddings { job, .. } = &out[0] else {
         panic!("{out:?}")
     };
     update(
         &mut m,
-        Msg::Job(
-            *job,
-            JobEvent::EmbeddingsFound(vec![
-                column("classifier.Embedding.vector_json", 384),
-                column("classifier.Document.vector_blob", 3072),
-            ]),
-        ),
+        Msg::Job(*job, JobEvent::EmbeddingsFound(vec![column("a.B.c", 12)])),
     );
-    assert_eq!(
-        choice_of(&m, 0).0,
-        EmbeddingsChoice::Vector,
-        "kept from before"
-    );
+    update(&mut m, Msg::Decide(ChoiceId::EmbeddingsChosen));
+    assert_eq!(m.embeddings, Some(EmbeddingsChoice::Keep));
+    update(&mut m, Msg::Select(Step::CreateSchema));
+    let out = update(&mut m, Msg::Activate);
+    assert!(matches!(&out[0], Effect::CreateSchema { .. }), "{out:?}");
 }

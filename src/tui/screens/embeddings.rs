@@ -1,6 +1,7 @@
-//! Create schema's embeddings screens: the choice per column (type and index, moved with
-//! ↑/↓, chosen with letter keys; a choice the dimension limits forbid is refused with the
-//! reason, shown here), then the change as a diff (the settings diff view, scrolled with
+//! The embeddings screens: the choice per column at the end of Dry run (or at Create schema
+//! for a run saved before; type and index, moved with ↑/↓, chosen with letter keys; a choice
+//! the dimension limits forbid is refused with the reason, shown here), then at Create
+//! schema the change as a diff (the settings diff view, scrolled with
 //! PgUp/PgDn) with apply / go back. Nothing is written before apply.
 //!
 //! Invariant: the column cursor lives in `UiState`; it indexes the plan's columns and is
@@ -22,11 +23,12 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-const STEP: Step = Step::CreateSchema;
-
 /// The question on screen when it is one of the embeddings screens (and the plan exists).
 fn asking(m: &Migration) -> Option<(Question, &EmbeddingsPlan)> {
-    match m.status(STEP) {
+    if !matches!(m.cursor, Step::DryRun | Step::CreateSchema) {
+        return None;
+    }
+    match m.status(m.cursor) {
         Status::NeedsDecision { kind, .. }
             if matches!(kind, Question::Embeddings | Question::EmbeddingsDiff) =>
         {
@@ -91,7 +93,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     };
     let Status::NeedsDecision {
         question, choices, ..
-    } = m.status(STEP)
+    } = m.status(m.cursor)
     else {
         return;
     };
@@ -108,7 +110,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             lines
         }
     };
-    scrolled(frame, area, lines, ui, STEP);
+    scrolled(frame, area, lines, ui, m.cursor);
 }
 
 /// Two lines per column (what it holds; what it becomes), the refusal, the limits.

@@ -53,10 +53,12 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         (Step::Discover, _) => discover::render(frame, body, m, ui),
         (Step::Backup, _) => backup::render(frame, body, m, ui),
         (Step::ResetMigrations, _) => reset_migrations::render(frame, body, m, ui),
+        (Step::DryRun | Step::CreateSchema, _) if embeddings::shown(m) => {
+            embeddings::render(frame, body, m, ui)
+        }
         (Step::DryRun, _) => dry_run::render(frame, body, m, ui),
         (Step::Connect, _) => connect::render(frame, body, m, ui),
         (Step::FixPermissions, _) => fix_permissions::render(frame, body, m, ui),
-        (Step::CreateSchema, _) if embeddings::shown(m) => embeddings::render(frame, body, m, ui),
         (Step::CreateSchema, _) => create_schema::render(frame, body, m, ui),
         (Step::CopyRows, _) => copy_rows::render(frame, body, m, ui),
         (Step::Cutover, _) => cutover::render(frame, body, m, ui),
@@ -139,7 +141,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
         Step::CopyRows => copy_rows::on_key(m, key),
         Step::Cutover => cutover::on_key(m, key),
         Step::ResetMigrations => reset_migrations::on_key(m, ui, key),
-        Step::CreateSchema => embeddings::on_key(m, ui, key),
+        Step::DryRun | Step::CreateSchema => embeddings::on_key(m, ui, key),
         Step::Done => done::on_key(m, key),
         _ => Handled::Ignored,
     }
@@ -181,7 +183,7 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
             done::hints(m, &mut out);
             true
         }
-        Step::CreateSchema => {
+        Step::DryRun | Step::CreateSchema => {
             embeddings::hints(m, &mut out);
             true
         }
