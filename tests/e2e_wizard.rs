@@ -172,7 +172,8 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     // Fix permissions: the diagnosis names the missing CREATE; a wrong admin password
     // fails the step, then the right one lets recipe A run and be re-checked.
     term.enter();
-    term.wait_for("CREATE on schema", 60);
+    // The ✗ line, not the intro (which names CREATE on schema too): the diagnosis is in.
+    term.wait_for("✗ CREATE on schema", 60);
     term.send("l");
     term.wait_for("Enter log in", 10);
     term.send("wrong-admin-password");
