@@ -69,8 +69,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             (None, Some(config), password, None)
         }
         None => {
-            say("starting a throwaway PostgreSQL on 127.0.0.1 (TLS, scram-sha-256)…");
-            match TempCluster::start(ClusterOptions::default()) {
+            match demo_server() {
                 Ok(cluster) => {
                     // The app role starts like a fresh DigitalOcean user: no privilege on
                     // schema public, no tables. Fix permissions and Create schema do the rest,
@@ -138,6 +137,92 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     drop(cluster);
     say(&format!("the sample project stays in {}", dir.display()));
     code
+}
+
+/// The demo's server: PostgreSQL 16 with pgvector (the pinned PyPI wheel the tests use),
+/// so that choosing `vector` for an embeddings column works to the end; the system's or
+/// npm's PostgreSQL 15 (TLS, no pgvector) when it cannot be had or does not start.
+fn demo_server() -> Result<TempCluster> {
+    let started = pgvector_server(&mut |l| say(l)).and_then(|bin| {
+        say(
+            "starting a throwaway PostgreSQL 16 with pgvector on 127.0.0.1 (scram-sha-256; no \
+             TLS: this server build has no OpenSSL, so the demo connects with sslmode=disable \
+             on loopback — use sslmode=require or verify-full for a real server)…",
+        );
+        TempCluster::start(ClusterOptions {
+            pg_bin: Some(bin),
+            tls: false,
+            ..ClusterOptions::default()
+        })
+    });
+    match started {
+        Ok(cluster) => {
+            say(
+                "pgvector is marked trusted in the demo's copy of that server, so doadmin (the \
+                 database owner, not a superuser) can create it at Fix permissions, as \
+                 DigitalOcean's doadmin can",
+            );
+            Ok(cluster)
+        }
+        Err(e) => {
+            say(&format!(
+                "no PostgreSQL with pgvector ({e:#}): the embeddings can only be kept"
+            ));
+            say("starting a throwaway PostgreSQL on 127.0.0.1 (TLS, scram-sha-256)…");
+            TempCluster::start(ClusterOptions::default())
+        }
+    }
+}
+
+/// The demo's own copy of the pgvector server (`bin`), made once from the cached wheel, with
+/// `trusted = true` in `vector.control` (the wheel's own copy stays as it is: the tests
+/// check that an admin who is not a superuser is refused there).
+fn pgvector_server(say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+    use crate::pg::provision;
+    let bin = provision::ensure(&provision::pgvector_package()?, say)?;
+    // The whole unpacked wheel: its programs find their libraries beside it (RPATH).
+    let unpacked = provision::cache_root().join(provision::pgvector_package()?.name);
+    let inside = bin
+        .strip_prefix(&unpacked)
+        .context("the pgvector server is not where it was unpacked")?;
+    let root = provision::cache_root().join("demo-pg16-pgvector-trusted");
+    let demo_bin = root.join(inside);
+    if demo_bin.join("postgres").is_file() {
+        return Ok(demo_bin);
+    }
+    let tmp = provision::cache_root().join(format!(".demo-pgvector.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(&unpacked)
+        .arg(&tmp)
+        .output()
+        .context("could not run cp")?;
+    if !out.status.success() {
+        bail!(
+            "cp -a {}: {}",
+            unpacked.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let control = tmp
+        .join(inside)
+        .join("../share/postgresql/extension/vector.control");
+    let mut text = std::fs::read_to_string(&control)
+        .with_context(|| format!("could not read {}", control.display()))?;
+    if !text.lines().any(|l| l.trim_start().starts_with("trusted")) {
+        text.push_str("trusted = true\n");
+    }
+    std::fs::write(&control, text)
+        .with_context(|| format!("could not write {}", control.display()))?;
+    if let Err(e) = std::fs::rename(&tmp, &root) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        // Made by another demo meanwhile: use that one.
+        if !demo_bin.join("postgres").is_file() {
+            return Err(e).with_context(|| format!("could not create {}", root.display()));
+        }
+    }
+    Ok(demo_bin)
 }
 
 /// `.venv` in the project pointing at the cached venv, so Discover finds it as a user's would.

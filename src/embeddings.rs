@@ -9,6 +9,8 @@
 //! regenerated `0001_initial`, which the dry run wrote. Nothing changes with `keep` (the
 //! default): the findings are only reported.
 
+pub mod columns;
+
 use crate::copy::embeddings::{self, Embeddings};
 use crate::copy::vector::VecKind;
 use crate::data::django::Discovery;

@@ -696,7 +696,8 @@ fn headless_choice(
             ChoiceId::ResetSelected
         }),
         // The `--embeddings` flags answered it before Create schema started.
-        Question::Embeddings => Some(ChoiceId::KeepEmbeddings),
+        Question::Embeddings => Some(ChoiceId::EmbeddingsChosen),
+        Question::EmbeddingsDiff => Some(ChoiceId::ApplyEmbeddings),
         Question::SyncConflicts => {
             for c in &m.cutover.conflicts {
                 printer.event(

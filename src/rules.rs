@@ -68,6 +68,12 @@ pub enum ChoiceId {
     ToVector,
     /// Turn the embeddings into pgvector's `halfvec`.
     ToHalfVec,
+    /// Go on with the per-column embeddings choices shown.
+    EmbeddingsChosen,
+    /// Write the pgvector change shown as a diff.
+    ApplyEmbeddings,
+    /// Back to the per-column embeddings choices.
+    BackToChoices,
     /// Run migrate, then revoke the default grants on the tables it made (Create schema).
     RevokeGrants,
     /// Run migrate and keep the default grants (stated in the report).
@@ -92,6 +98,9 @@ impl ChoiceId {
             ChoiceId::KeepSettings => "keep".into(),
             ChoiceId::SaveSql => "save SQL".into(),
             ChoiceId::KeepEmbeddings => "keep".into(),
+            ChoiceId::EmbeddingsChosen => "go on".into(),
+            ChoiceId::ApplyEmbeddings => "apply".into(),
+            ChoiceId::BackToChoices => "go back".into(),
             ChoiceId::RevokeGrants => "revoke".into(),
             ChoiceId::KeepGrants => "keep".into(),
             ChoiceId::KeepPostgres => "keep PostgreSQL's".into(),
@@ -125,6 +134,9 @@ impl ChoiceId {
             ChoiceId::KeepEmbeddings => "keep-embeddings",
             ChoiceId::ToVector => "vector",
             ChoiceId::ToHalfVec => "halfvec",
+            ChoiceId::EmbeddingsChosen => "embeddings-chosen",
+            ChoiceId::ApplyEmbeddings => "apply-embeddings",
+            ChoiceId::BackToChoices => "back-to-choices",
             ChoiceId::RevokeGrants => "revoke-grants",
             ChoiceId::KeepGrants => "keep-grants",
             ChoiceId::KeepPostgres => "keep-postgres",
@@ -176,8 +188,11 @@ pub enum Question {
     SettingsInvalid,
     /// Roll the project's files back from the backup (Done)?
     Restore,
-    /// The SQLite file holds embeddings: keep them, or make them pgvector columns?
+    /// The SQLite file holds embeddings: per column, keep them or make them pgvector
+    /// columns (Create schema's choice screen)?
     Embeddings,
+    /// The pgvector change, shown as a diff: write it, or go back to the choices?
+    EmbeddingsDiff,
     /// The role that runs migrate hands its new tables to other roles (Supabase's API
     /// roles) through default privileges: stop, revoke after migrate, or keep?
     DefaultGrants,
@@ -514,29 +529,32 @@ pub fn driver_question(check: &DriverCheck) -> (String, Vec<Choice>) {
     )
 }
 
-/// The embeddings question: what was found (`lines`), and the three answers.
-pub fn embeddings_question(lines: &[String]) -> (String, Vec<Choice>) {
+/// The embeddings choice screen's question: the columns and their choices are drawn by
+/// the screen; `a` goes on with them.
+pub fn embeddings_question(columns: usize) -> (String, Vec<Choice>) {
     (
         format!(
-            "The SQLite file holds embeddings:\n{}\nKeep them as they are, or make them \
-             pgvector columns with an HNSW (cosine) index? v or h writes models.py, \
-             requirements.txt and a generated migration (backed up, the diff in the log, \
-             undone by dj2pg restore) and installs pgvector-python if missing. The vector \
-             extension needs the admin (Fix permissions) or your provider.",
-            lines.join("\n")
+            "{columns} column(s) of embeddings: keep each as it is, or make it a pgvector \
+             column. A change is shown as a diff before anything is written."
         ),
+        vec![choice(
+            ChoiceId::EmbeddingsChosen,
+            'a',
+            "Go on with these choices",
+        )],
+    )
+}
+
+/// The pgvector change as a diff: write it, or go back to the choices.
+pub fn embeddings_diff_question() -> (String, Vec<Choice>) {
+    (
+        "The pgvector change, not written yet: models.py, requirements.txt and a generated \
+         migration (extension, conversion, index; nothing on SQLite). Applying backs the files \
+         up (dj2pg restore undoes it), installs pgvector-python if missing, then runs migrate."
+            .into(),
         vec![
-            choice(ChoiceId::KeepEmbeddings, 'k', "Keep them as they are"),
-            choice(
-                ChoiceId::ToVector,
-                'v',
-                "vector (float4, exact for float32)",
-            ),
-            choice(
-                ChoiceId::ToHalfVec,
-                'h',
-                "halfvec (half the space, ~3 digits)",
-            ),
+            choice(ChoiceId::ApplyEmbeddings, 'a', "Apply: write these files"),
+            choice(ChoiceId::BackToChoices, 'b', "Go back to the choices"),
         ],
     )
 }
@@ -739,7 +757,8 @@ pub fn flag_choice(flags: &CopyAnswers, q: Question) -> ChoiceId {
         Question::SettingsInvalid => ChoiceId::RevertSettings,
         Question::Restore => ChoiceId::Abort,
         // Decided by `--embeddings` before Create schema asks.
-        Question::Embeddings => ChoiceId::KeepEmbeddings,
+        Question::Embeddings => ChoiceId::EmbeddingsChosen,
+        Question::EmbeddingsDiff => ChoiceId::ApplyEmbeddings,
     }
 }
 

@@ -61,6 +61,7 @@ impl Runner {
             | Effect::SaveDbaScript { .. }
             | Effect::CreateSchema { .. }
             | Effect::FindEmbeddings { .. }
+            | Effect::PlanEmbeddings { .. }
             | Effect::ApplyEmbeddings { .. }) => self.target(e),
             e @ (Effect::Preflight { .. }
             | Effect::Copy { .. }
@@ -150,10 +151,18 @@ impl Runner {
                 app,
                 admin,
                 schema,
-            } => self.spawn(job, "diagnose", move |j| {
-                let admin = admin.as_ref().map(|a| (a, admin_pw.as_ref()));
-                t::diagnose(j, &app, app_pw.as_ref(), admin, &schema)
-            }),
+                vector,
+                provider,
+            } => {
+                let work = t::DiagnoseJob {
+                    app: (app, app_pw),
+                    admin: admin.map(|a| (a, admin_pw)),
+                    schema,
+                    vector,
+                    provider,
+                };
+                self.spawn(job, "diagnose", move |j| t::diagnose(j, work))
+            }
             Effect::ApplyRecipe {
                 job,
                 recipe,
@@ -192,24 +201,31 @@ impl Runner {
                 self.spawn(job, "create-schema", move |j| s::create_schema(j, work))
             }
             Effect::FindEmbeddings { job, discovery } => {
-                self.spawn(job, "find-embeddings", move |_| {
-                    s::find_embeddings(&discovery)
+                self.spawn(job, "find-embeddings", move |j| {
+                    s::find_embeddings(j, &discovery)
                 })
             }
+            Effect::PlanEmbeddings {
+                job,
+                discovery,
+                columns,
+            } => self.spawn(job, "plan-embeddings", move |_| {
+                s::plan_embeddings(&discovery, &columns)
+            }),
             Effect::ApplyEmbeddings {
                 job,
                 discovery,
                 backup_dir,
                 target,
                 admin,
-                choice,
+                columns,
             } => {
                 let work = s::EmbeddingsJob {
                     discovery,
                     backup_dir,
                     target: (target, app_pw),
                     admin: admin.map(|a| (a, admin_pw)),
-                    choice,
+                    columns,
                 };
                 self.spawn(job, "apply-embeddings", move |j| {
                     s::apply_embeddings(j, work)

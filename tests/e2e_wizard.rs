@@ -146,7 +146,10 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.enter(); // on to Dry run
     term.wait_for("4/11 Dry run", 10);
     term.enter();
-    term.wait_for("✓ Dry run on SQLite", 120);
+    // Passed: the sample's embeddings are found and chosen per column: keep them all.
+    term.wait_for("Embeddings found in the SQLite file", 120);
+    term.send("a");
+    term.wait_for("✓ Dry run on SQLite", 30);
     term.enter(); // on to Connect
 
     // A wrong password first, corrected in the form.
@@ -169,7 +172,8 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     // Fix permissions: the diagnosis names the missing CREATE; a wrong admin password
     // fails the step, then the right one lets recipe A run and be re-checked.
     term.enter();
-    term.wait_for("CREATE on schema", 60);
+    // The ✗ line, not the intro (which names CREATE on schema too): the diagnosis is in.
+    term.wait_for("✗ CREATE on schema", 60);
     term.send("l");
     term.wait_for("Enter log in", 10);
     term.send("wrong-admin-password");
@@ -184,9 +188,6 @@ fn the_whole_wizard_from_discover_to_done_then_every_row_is_checked() {
     term.wait_for("effective", 60);
     term.enter(); // on to Create schema
     term.enter();
-    // The sample's embeddings are found and asked about first: keep them.
-    term.wait_for("k keep  v vector  h halfvec", 60);
-    term.send("k");
     term.wait_for("✓ Create schema", 180);
     term.enter(); // on to Copy rows
     term.enter();

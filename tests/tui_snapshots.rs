@@ -464,6 +464,8 @@ fn dry_run_done_with_schema_problems() {
     };
     let logs: Vec<&str> = drift.iter().chain(applied.iter()).copied().collect();
     run_step(&mut m, &logs, JobEvent::DryRunFinished(Box::new(report)));
+    // Passed: the SQLite file is looked at for embeddings next (none here).
+    feed(&mut m, &[], JobEvent::EmbeddingsFound(vec![]));
     let text = snap(&m, &UiState::default());
     assert!(text.contains("sentiment_score"), "{text}");
     insta::assert_snapshot!(text);
@@ -556,6 +558,7 @@ fn diagnosis(app: AppFacts, admin: Option<AdminFacts>) -> Diagnosis {
         schema: "public".into(),
         schemas: vec![("public".into(), "pg_database_owner".into())],
         summary: dj2pg::pg::privileges::summary(&goal(), "sentiment", "sentiment", &checks),
+        extension: None,
         app,
         admin,
         checks,
@@ -884,5 +887,32 @@ fn fix_permissions_no_fix_needed() {
     let text = snap(&m, &UiState::default());
     assert!(text.contains("no fix needed"), "{text}");
     assert!(!text.contains("✗ CREATE"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// A column is to become a pgvector column and the database lacks the extension: Fix
+/// permissions lists it with DigitalOcean's rule, and recipe A creates it first.
+#[test]
+fn fix_permissions_lists_the_vector_extension_with_the_providers_rule() {
+    let mut m = ready_for(connected(), Step::FixPermissions);
+    let (rule, _) = dj2pg::pg::provider::vector_rule(Some("DigitalOcean"));
+    let need = dj2pg::data::privileges::ExtensionNeed {
+        name: "vector".into(),
+        sql: "CREATE EXTENSION IF NOT EXISTS vector".into(),
+        available: true,
+        rule,
+    };
+    let mut d = diagnosis(app_facts(true), Some(doadmin()));
+    d.extension = Some(need.clone());
+    let mut recipes = dj2pg::pg::privileges::recipes(&d, &RecipeOptions::default());
+    dj2pg::pg::privileges::add_to_recipes(&need, &mut recipes);
+    assert_eq!(recipes[0].sql[0], need.sql);
+    run_step(&mut m, &[], JobEvent::Diagnosed(Box::new(d), recipes));
+    let mut ui = UiState::default();
+    ui.scroll_by(Step::FixPermissions, 0);
+    let _ = snap(&m, &ui); // measures the scroll limit
+    ui.scroll_by(Step::FixPermissions, 9);
+    let text = snap(&m, &ui);
+    assert!(text.contains("extension vector in database"), "{text}");
     insta::assert_snapshot!(text);
 }

@@ -233,6 +233,7 @@ fn diagnosis() -> Diagnosis {
         schema: "public".into(),
         schemas: vec![("public".into(), "pg_database_owner".into())],
         summary: dj2pg::pg::privileges::summary(&goal, "sentiment", "sentiment", &checks),
+        extension: None,
         app,
         admin: Some(admin),
         checks,

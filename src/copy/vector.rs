@@ -12,11 +12,8 @@
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};
 
-/// pgvector's largest `vector`/`halfvec`.
-pub const MAX_DIM: usize = 16_000;
-/// The largest dimension an HNSW or IVFFlat index accepts, per type.
-pub const INDEX_MAX_DIM_VECTOR: usize = 2_000;
-pub const INDEX_MAX_DIM_HALFVEC: usize = 4_000;
+// pgvector's limits, stated once (the choice screen explains them too).
+pub use crate::data::embeddings::{INDEX_MAX_DIM_HALFVEC, INDEX_MAX_DIM_VECTOR, MAX_DIM};
 /// The largest finite half.
 const HALF_MAX: f32 = 65_504.0;
 

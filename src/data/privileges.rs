@@ -143,12 +143,28 @@ pub struct Diagnosis {
     pub checks: Vec<Check>,
     /// What Django's `migrate` and the copy need, in one or two sentences.
     pub summary: String,
+    /// The `vector` extension, when a column becomes a pgvector column and the database
+    /// lacks it: the admin creates it (prepended to every recipe).
+    #[serde(default)]
+    pub extension: Option<ExtensionNeed>,
+}
+
+/// An extension the run needs that the database lacks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionNeed {
+    pub name: String,
+    /// The statement the admin runs, connected to the app database.
+    pub sql: String,
+    /// The server offers it (`pg_available_extensions`); `false`: no recipe can create it.
+    pub available: bool,
+    /// Who may create it on this server: the provider's rule, in words.
+    pub rule: String,
 }
 
 impl Diagnosis {
     /// True when every check passes: the step is done with "no fix needed".
     pub fn fix_needed(&self) -> bool {
-        self.checks.iter().any(|c| !c.ok)
+        self.checks.iter().any(|c| !c.ok) || self.extension.is_some()
     }
 
     /// The failing checks.

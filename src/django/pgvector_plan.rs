@@ -12,7 +12,7 @@
 use super::pgvector::{self as pv, Change, Metric};
 use crate::copy::embeddings::Embeddings;
 use crate::copy::vector::VecKind;
-use crate::data::django::Discovery;
+use crate::data::django::{AppInfo, Discovery, FieldInfo, ModelInfo};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +44,8 @@ pub struct Choice {
     pub default: Target,
     pub per_field: BTreeMap<String, Target>,
     pub index: Option<Metric>,
+    /// Per-field index overrides (the wizard's choice screen), over `index`.
+    pub per_field_index: BTreeMap<String, Option<Metric>>,
 }
 
 impl Default for Choice {
@@ -52,6 +54,7 @@ impl Default for Choice {
             default: Target::Keep,
             per_field: BTreeMap::new(),
             index: Some(Metric::Cosine),
+            per_field_index: BTreeMap::new(),
         }
     }
 }
@@ -97,6 +100,10 @@ impl Choice {
 
     fn target(&self, key: &str) -> Target {
         self.per_field.get(key).copied().unwrap_or(self.default)
+    }
+
+    fn index_for(&self, key: &str) -> Option<Metric> {
+        self.per_field_index.get(key).copied().unwrap_or(self.index)
     }
 }
 
@@ -151,15 +158,7 @@ pub fn plan(d: &Discovery, found: &[Embeddings], choice: &Choice) -> Result<Proj
     // models.py per app, and the changes in it.
     let mut per_app: BTreeMap<String, (PathBuf, PathBuf, Vec<Change>)> = BTreeMap::new();
     for e in found {
-        let located = d.apps.iter().find_map(|app| {
-            app.models.iter().find_map(|m| {
-                (m.table == e.table)
-                    .then(|| m.fields.iter().find(|f| f.column == e.column))
-                    .flatten()
-                    .map(|f| (app, m, f))
-            })
-        });
-        let Some((app, model, field)) = located else {
+        let Some((app, model, field)) = locate(d, e) else {
             out.kept.push(format!(
                 "{}.{}: no Django model field holds it; kept as it is",
                 e.table, e.column
@@ -204,7 +203,7 @@ pub fn plan(d: &Discovery, found: &[Embeddings], choice: &Choice) -> Result<Proj
             field: field.name.clone(),
             kind,
             dim: e.dim,
-            index: choice.index,
+            index: choice.index_for(&key),
             source: e.source,
         };
         change.check()?;
@@ -261,6 +260,21 @@ pub fn plan(d: &Discovery, found: &[Embeddings], choice: &Choice) -> Result<Proj
     }
     out.readers = readers(&d.project_dir, &out.changes);
     Ok(out)
+}
+
+/// The Django app, model and field whose column holds `e`.
+pub fn locate<'d>(
+    d: &'d Discovery,
+    e: &Embeddings,
+) -> Option<(&'d AppInfo, &'d ModelInfo, &'d FieldInfo)> {
+    d.apps.iter().find_map(|app| {
+        app.models.iter().find_map(|m| {
+            (m.table == e.table)
+                .then(|| m.fields.iter().find(|f| f.column == e.column))
+                .flatten()
+                .map(|f| (app, m, f))
+        })
+    })
 }
 
 /// Lines of the project's Python (migrations and dj2pg's own files aside) that name a

@@ -108,12 +108,23 @@ fn revoke_after(
     crate::pg::default_grants::revoke_new(&mut client, found, before, &after)
 }
 
-/// The SQLite file's embeddings, described line by line for the question.
-pub fn find_embeddings(discovery: &crate::data::django::Discovery) -> Outcome {
+/// The SQLite file's embeddings: described in the log, one choice line per column.
+pub fn find_embeddings(job: &Job, discovery: &crate::data::django::Discovery) -> Outcome {
     let found = crate::embeddings::find(discovery)?;
-    Ok(JobEvent::EmbeddingsFound(crate::embeddings::describe(
-        &found,
-    )))
+    crate::embeddings::describe(&found)
+        .into_iter()
+        .for_each(job.log());
+    let cols = crate::embeddings::columns::columns(discovery, &found);
+    Ok(JobEvent::EmbeddingsFound(cols))
+}
+
+/// The chosen change as diffs, nothing written.
+pub fn plan_embeddings(
+    discovery: &crate::data::django::Discovery,
+    columns: &[crate::data::embeddings::EmbeddingColumn],
+) -> Outcome {
+    let diff = crate::embeddings::columns::preview(discovery, columns)?;
+    Ok(JobEvent::EmbeddingsPlanned(Box::new(diff)))
 }
 
 /// What the embeddings change needs.
@@ -122,10 +133,11 @@ pub struct EmbeddingsJob {
     pub backup_dir: Option<std::path::PathBuf>,
     pub target: (ConnConfig, Option<Secret>),
     pub admin: Option<(ConnConfig, Option<Secret>)>,
-    pub choice: crate::data::embeddings::EmbeddingsChoice,
+    pub columns: Vec<crate::data::embeddings::EmbeddingColumn>,
 }
 
-/// The chosen pgvector change written into the project (with backups), the extension made.
+/// The confirmed pgvector change written into the project (with backups), the extension
+/// made.
 pub fn apply_embeddings(job: &Job, e: EmbeddingsJob) -> Outcome {
     let mut log = job.log();
     let inputs = crate::embeddings::Inputs {
@@ -136,13 +148,14 @@ pub fn apply_embeddings(job: &Job, e: EmbeddingsJob) -> Outcome {
         // The user chose the change on a screen that says it installs it.
         install: true,
     };
-    let kind = match e.choice {
-        crate::data::embeddings::EmbeddingsChoice::HalfVec => "halfvec",
-        _ => "vector",
-    };
-    let chosen = crate::django::pgvector_plan::Choice::parse(&[kind.into()], None)?;
+    let chosen = crate::embeddings::columns::choice(&e.columns);
     crate::embeddings::run(&inputs, &chosen, &mut |event, text| {
         log(format!("{event}: {text}"))
     })?;
-    Ok(JobEvent::EmbeddingsApplied(e.choice))
+    let choice = crate::data::embeddings::EmbeddingsPlan {
+        columns: e.columns,
+        ..Default::default()
+    }
+    .summary();
+    Ok(JobEvent::EmbeddingsApplied(choice))
 }

@@ -63,15 +63,25 @@ fn connected(
     Ok(JobEvent::Connected(Box::new(info)))
 }
 
+/// What Fix permissions diagnoses: the app role (and the admin, when known) in `schema`;
+/// with `vector`, the `vector` extension too (a column becomes a pgvector column), with
+/// the rule of `provider`.
+pub struct DiagnoseJob {
+    pub app: (ConnConfig, Option<Secret>),
+    pub admin: Option<(ConnConfig, Option<Secret>)>,
+    pub schema: String,
+    pub vector: bool,
+    pub provider: Option<String>,
+}
+
 /// Fix permissions: what the app role lacks, and the recipes that would give it.
-pub fn diagnose(
-    job: &Job,
-    app: &ConnConfig,
-    app_pw: Option<&Secret>,
-    admin: Option<(&ConnConfig, Option<&Secret>)>,
-    schema: &str,
-) -> Outcome {
-    let d = privileges::diagnose(app, app_pw, admin, schema, &mut job.log())?;
+pub fn diagnose(job: &Job, w: DiagnoseJob) -> Outcome {
+    let (app, app_pw) = (&w.app.0, w.app.1.as_ref());
+    let admin = w.admin.as_ref().map(|(a, pw)| (a, pw.as_ref()));
+    let mut d = privileges::diagnose(app, app_pw, admin, &w.schema, &mut job.log())?;
+    if w.vector {
+        d.extension = privileges::vector_need(app, app_pw, w.provider.as_deref())?;
+    }
     let options = RecipeOptions {
         admin_role: d
             .admin
@@ -79,7 +89,10 @@ pub fn diagnose(
             .map_or_else(|| "doadmin".into(), |a| a.role.clone()),
         ..RecipeOptions::default()
     };
-    let recipes = privileges::recipes(&d, &options);
+    let mut recipes = privileges::recipes(&d, &options);
+    if let Some(need) = &d.extension {
+        privileges::add_to_recipes(need, &mut recipes);
+    }
     Ok(JobEvent::Diagnosed(Box::new(d), recipes))
 }
 

@@ -208,6 +208,30 @@ fn admins(client: &mut postgres::Client, groups: &[String]) -> Vec<(String, Stri
         .unwrap_or_default()
 }
 
+/// Who may run `CREATE EXTENSION vector` on this provider (pgvector is not a trusted
+/// extension), and the schema it goes into when the provider has one for extensions.
+pub fn vector_rule(provider: Option<&str>) -> (String, Option<&'static str>) {
+    let rule = match provider {
+        Some("DigitalOcean") => "DigitalOcean: doadmin can create it",
+        Some("AWS RDS/Aurora") => "Amazon RDS: a member of rds_superuser creates it",
+        Some("Google Cloud SQL") => "Cloud SQL: a member of cloudsqlsuperuser creates it",
+        Some("Azure Database for PostgreSQL") => {
+            "Azure: add VECTOR to the server parameter azure.extensions first, then the \
+             admin creates it"
+        }
+        Some("Supabase") => {
+            "Supabase: the postgres role creates it in schema extensions (or enable it in \
+             the dashboard)"
+        }
+        Some("Neon") => "Neon: the neon_superuser role creates it",
+        _ => {
+            "a superuser (or the provider's admin) creates it: pgvector is not a trusted extension"
+        }
+    };
+    let schema = (provider == Some("Supabase")).then_some("extensions");
+    (rule.to_string(), schema)
+}
+
 /// The provider and the connected role's place in its role model, from the catalog (and
 /// the host for a provider whose roles a client cannot see). `None`: no provider is
 /// recognised and the role model says nothing a self-managed server would not.

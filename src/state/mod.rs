@@ -13,6 +13,7 @@
 
 mod backup_steps;
 mod cutover_steps;
+mod embeddings_steps;
 mod finish_steps;
 pub mod report;
 pub mod resume;
@@ -148,6 +149,10 @@ pub struct Migration {
     /// The embeddings answer (asked at the start of Create schema when there are any).
     #[serde(default)]
     pub embeddings: Option<crate::data::embeddings::EmbeddingsChoice>,
+    /// The embeddings found, each column's choice, and the change once planned (Create
+    /// schema's choice screen and its diff).
+    #[serde(default)]
+    pub embeddings_plan: Option<crate::data::embeddings::EmbeddingsPlan>,
     #[serde(default)]
     pub reset_report: Option<ResetReport>,
     #[serde(default)]
@@ -251,6 +256,17 @@ pub enum Msg {
     },
     /// The admin's credentials were given (Fix permissions; password in memory only).
     SubmitAdmin(ConnConfig),
+    /// Create schema's choice screen: the type of embeddings column `column` (its index in
+    /// `embeddings_plan`).
+    EmbeddingType {
+        column: usize,
+        ty: crate::data::embeddings::EmbeddingsChoice,
+    },
+    /// Create schema's choice screen: the index of embeddings column `column`.
+    EmbeddingIndex {
+        column: usize,
+        index: crate::data::embeddings::IndexChoice,
+    },
     /// Select (or unselect) an app for Reset migrations.
     ToggleApp(String),
     /// Done: offer to put the old migrations and settings.py back from the backup.
@@ -312,8 +328,10 @@ pub enum JobEvent {
     SchemaCreated(Box<CreateSchemaReport>),
     /// The driver install finished.
     DriverInstalled(Box<DriverInstall>),
-    /// The SQLite file's embeddings, described line by line (none: empty).
-    EmbeddingsFound(Vec<String>),
+    /// The SQLite file's embeddings, one per column (none: empty).
+    EmbeddingsFound(Vec<crate::data::embeddings::EmbeddingColumn>),
+    /// The project change of the chosen columns was planned (nothing written).
+    EmbeddingsPlanned(Box<crate::data::embeddings::EmbeddingsDiff>),
     /// The pgvector change was made (its lines went to the log).
     EmbeddingsApplied(crate::data::embeddings::EmbeddingsChoice),
     /// Update settings planned its change (nothing written yet).
@@ -401,6 +419,11 @@ pub enum Effect {
         app: ConnConfig,
         admin: Option<ConnConfig>,
         schema: String,
+        /// A column becomes a pgvector column: is the `vector` extension there, or who
+        /// creates it (planned with the recipes)?
+        vector: bool,
+        /// The provider Connect recognised (its rule for the extension).
+        provider: Option<String>,
     },
     /// Run a permission recipe as the admin, then re-check as the app role.
     ApplyRecipe {
@@ -444,7 +467,13 @@ pub enum Effect {
         backup_dir: Option<PathBuf>,
         target: ConnConfig,
         admin: Option<ConnConfig>,
-        choice: crate::data::embeddings::EmbeddingsChoice,
+        columns: Vec<crate::data::embeddings::EmbeddingColumn>,
+    },
+    /// Plan the project change of the chosen columns, as diffs (writes nothing).
+    PlanEmbeddings {
+        job: JobId,
+        discovery: Box<Discovery>,
+        columns: Vec<crate::data::embeddings::EmbeddingColumn>,
     },
     /// Find where DATABASES is set and plan the env-driven rewrite (writes nothing).
     PlanSettings {
@@ -555,6 +584,7 @@ impl Migration {
             migration_scan: None,
             reset_selection: Vec::new(),
             embeddings: None,
+            embeddings_plan: None,
             reset_report: None,
             regenerated: None,
             dry_run: None,

@@ -14,7 +14,6 @@ use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
 };
-use crate::data::embeddings::EmbeddingsChoice;
 use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswer, Recipe};
 use crate::rules;
 use std::path::PathBuf;
@@ -61,11 +60,35 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                 app,
                 admin: m.admin.clone(),
                 schema: SCHEMA.into(),
+                vector: m.embeddings_plan.as_ref().is_some_and(|p| p.changes()),
+                provider: m
+                    .server
+                    .as_ref()
+                    .and_then(|s| s.provider.as_ref())
+                    .and_then(|p| p.name.clone()),
             }),
             None => Err("Connect to PostgreSQL first (step Connect).".into()),
         },
-        // First, once: does the SQLite file hold embeddings to ask about?
-        Step::CreateSchema if m.embeddings.is_none() && m.sqlite_path().is_some() => {
+        // The pgvector change chosen at the end of the dry run: planned and shown first.
+        Step::CreateSchema
+            if m.embeddings.is_none()
+                && m.embeddings_plan.as_ref().is_some_and(|p| p.changes()) =>
+        {
+            match (&m.discovery, &m.embeddings_plan) {
+                (Some(d), Some(p)) => Ok(Effect::PlanEmbeddings {
+                    job,
+                    discovery: Box::new(d.clone()),
+                    columns: p.columns.clone(),
+                }),
+                _ => Err("Run Discover first.".into()),
+            }
+        }
+        // Not asked at the dry run (a run saved before it asked): ask here.
+        Step::CreateSchema
+            if m.embeddings.is_none()
+                && m.embeddings_plan.is_none()
+                && m.sqlite_path().is_some() =>
+        {
             match &m.discovery {
                 Some(d) => Ok(Effect::FindEmbeddings {
                     job,
@@ -129,6 +152,26 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
                 m.surface.then_again("run it again")
             ),
         }
+    } else if m.embeddings.is_none()
+        && m.embeddings_plan.is_none()
+        && let Some(d) = m.discovery.clone().filter(|_| m.sqlite_path().is_some())
+    {
+        // Passed: the embeddings are chosen now, so Fix permissions knows whether the
+        // vector extension is needed (see `embeddings_steps`).
+        m.dry_run = Some(report);
+        let job = next_job(m);
+        running(
+            m,
+            Step::DryRun,
+            job,
+            "looking for embeddings in the SQLite file",
+        );
+        fx.push(Effect::FindEmbeddings {
+            job,
+            discovery: Box::new(d),
+        });
+        fx.push(Effect::Save);
+        return;
     } else {
         Status::Done {
             summary: dry_run_summary(&report),
@@ -138,7 +181,7 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
     finish(m, Step::DryRun, status, fx);
 }
 
-fn dry_run_summary(r: &DryRunReport) -> String {
+pub(super) fn dry_run_summary(r: &DryRunReport) -> String {
     let mut s = "migrations pass on a fresh SQLite file".to_string();
     if !r.drifted_apps.is_empty() {
         s.push_str(&format!(
@@ -429,70 +472,6 @@ pub(super) fn driver_installed(m: &mut Migration, report: DriverInstall, fx: &mu
             fx,
         );
     }
-}
-
-pub(super) fn embeddings_found(m: &mut Migration, lines: Vec<String>, fx: &mut Vec<Effect>) {
-    if lines.is_empty() {
-        m.embeddings = Some(EmbeddingsChoice::Keep);
-        m.job = None;
-        super::update::start(m, Step::CreateSchema, fx);
-        return;
-    }
-    let (question, choices) = rules::embeddings_question(&lines);
-    finish(
-        m,
-        Step::CreateSchema,
-        Status::NeedsDecision {
-            kind: Question::Embeddings,
-            question,
-            choices,
-        },
-        fx,
-    );
-}
-
-pub(super) fn decide_embeddings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
-    let choice = match id {
-        ChoiceId::KeepEmbeddings => EmbeddingsChoice::Keep,
-        ChoiceId::ToVector => EmbeddingsChoice::Vector,
-        ChoiceId::ToHalfVec => EmbeddingsChoice::HalfVec,
-        _ => return,
-    };
-    if choice == EmbeddingsChoice::Keep {
-        embeddings_applied(m, choice, fx);
-        return;
-    }
-    let (Some(discovery), Some(target)) = (m.discovery.clone(), m.target.clone()) else {
-        fail(
-            m,
-            Step::CreateSchema,
-            "Connect to PostgreSQL first (step Connect).",
-        );
-        fx.push(Effect::Save);
-        return;
-    };
-    let job = next_job(m);
-    running(m, Step::CreateSchema, job, "making the pgvector change");
-    fx.push(Effect::ApplyEmbeddings {
-        job,
-        discovery: Box::new(discovery),
-        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.clone()),
-        target,
-        admin: m.admin.clone(),
-        choice,
-    });
-    fx.push(Effect::Save);
-}
-
-/// The embeddings are decided (and changed, if asked): on to `migrate`.
-pub(super) fn embeddings_applied(
-    m: &mut Migration,
-    choice: EmbeddingsChoice,
-    fx: &mut Vec<Effect>,
-) {
-    m.embeddings = Some(choice);
-    m.job = None;
-    super::update::start(m, Step::CreateSchema, fx);
 }
 
 fn capitalized(s: &str) -> String {

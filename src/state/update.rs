@@ -4,7 +4,7 @@ use super::{
     ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
     Step,
 };
-use super::{backup_steps, cutover_steps, finish_steps, resume, schema_steps};
+use super::{backup_steps, cutover_steps, embeddings_steps, finish_steps, resume, schema_steps};
 use crate::data::copy::ProblemPolicy;
 use crate::rules::{self, CopyNext};
 
@@ -57,6 +57,8 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
                 start(m, Step::FixPermissions, &mut fx);
             }
         }
+        Msg::EmbeddingType { column, ty } => embeddings_steps::set_type(m, column, ty),
+        Msg::EmbeddingIndex { column, index } => embeddings_steps::set_index(m, column, index),
         Msg::ToggleApp(label) => backup_steps::toggle_app(m, &label, &mut fx),
         Msg::OfferRestore => finish_steps::offer_restore(m, &mut fx),
         Msg::TogglePause => {
@@ -281,7 +283,8 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match kind {
         Question::PermissionFix => schema_steps::decide_permissions(m, id, fx),
         Question::InstallDriver => schema_steps::decide_driver(m, id, fx),
-        Question::Embeddings => schema_steps::decide_embeddings(m, id, fx),
+        Question::Embeddings => embeddings_steps::decide_columns(m, id, fx),
+        Question::EmbeddingsDiff => embeddings_steps::decide_diff(m, id, fx),
         Question::DefaultGrants => schema_steps::decide_grants(m, id, fx),
         Question::GitNotClean => backup_steps::decide_git(m, id, fx),
         Question::ResetConfirm => backup_steps::decide_reset(m, id, fx),
@@ -463,8 +466,9 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
         JobEvent::DbaScriptSaved(path) => schema_steps::dba_script_saved(m, path, fx),
         JobEvent::SchemaCreated(r) => schema_steps::schema_created(m, *r, fx),
         JobEvent::DriverInstalled(r) => schema_steps::driver_installed(m, *r, fx),
-        JobEvent::EmbeddingsFound(lines) => schema_steps::embeddings_found(m, lines, fx),
-        JobEvent::EmbeddingsApplied(c) => schema_steps::embeddings_applied(m, c, fx),
+        JobEvent::EmbeddingsFound(cols) => embeddings_steps::found(m, cols, fx),
+        JobEvent::EmbeddingsPlanned(d) => embeddings_steps::planned(m, *d, fx),
+        JobEvent::EmbeddingsApplied(c) => embeddings_steps::applied(m, c, fx),
         JobEvent::Cancelled => {
             let message = format!(
                 "Cancelled by you; nothing is lost. {}",

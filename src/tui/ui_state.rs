@@ -39,6 +39,9 @@ pub struct UiState {
     /// The app under the cursor on the Reset migrations question (an index into the scan's
     /// apps; clamped when drawn and used).
     pub reset_cursor: usize,
+    /// The column under the cursor on Create schema's embeddings choice screen (an index
+    /// into the plan's columns; clamped when drawn and used).
+    pub embeddings_cursor: usize,
     /// How far the screen on view and the help can scroll, noted by the last draw so that
     /// keys never scroll past the end (a cache: it never changes what is drawn).
     pub(crate) scroll_limit: Cell<u16>,

@@ -13,11 +13,13 @@
 
 mod apply;
 mod checks;
+mod extension;
 mod facts;
 mod recipes;
 
 pub use apply::{apply, dba_script, execute};
 pub use checks::{checks_for, summary};
+pub use extension::{add_to_recipes, vector_need};
 pub use recipes::{recipes, search_path_option, search_path_value};
 
 use super::{ConnConfig, Secret};
@@ -94,6 +96,7 @@ pub fn diagnose(
         admin: admin_facts,
         checks,
         summary,
+        extension: None,
     })
 }
 

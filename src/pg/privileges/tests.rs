@@ -59,6 +59,7 @@ pub(crate) fn diagnosis(app: AppFacts, admin: Option<AdminFacts>) -> Diagnosis {
         schema: "public".into(),
         schemas: vec![("public".into(), "pg_database_owner".into())],
         summary: summary(&goal, "appdb", &app.role, &checks),
+        extension: None,
         app,
         admin,
         checks,

@@ -10,7 +10,7 @@ use super::super::widgets::{
     decision, hanging, pending_intro, spinner, step_failure, wrap, wrapped,
 };
 use super::{Handled, admin_login, scrolled, status_lines};
-use crate::data::privileges::{ApplyReport, Check, Diagnosis, Recipe};
+use crate::data::privileges::{ApplyReport, Check, Diagnosis, ExtensionNeed, Recipe};
 use crate::state::{Choice, ChoiceId, Migration, Status, Step};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -170,6 +170,36 @@ fn diagnosis_lines(d: &Diagnosis, w: u16) -> Vec<Line<'static>> {
     for c in &d.checks {
         lines.extend(check_lines(c, w));
     }
+    if let Some(e) = &d.extension {
+        lines.extend(extension_lines(e, &d.database, w));
+    }
+    lines
+}
+
+/// The `vector` extension a pgvector column needs: missing, who may create it, the SQL.
+fn extension_lines(e: &ExtensionNeed, db: &str, w: u16) -> Vec<Line<'static>> {
+    let red = Style::new().fg(Color::Red);
+    let mut lines = hanging(
+        &format!("extension {} in database {db}", e.name),
+        w,
+        2,
+        Some(Span::styled("✗ ", red)),
+        red.add_modifier(Modifier::BOLD),
+    );
+    let what = if e.available {
+        format!(
+            "missing, and your embeddings choice needs it. The app role cannot create it; \
+             the admin runs {} (first in every recipe). Rule: {}",
+            e.sql, e.rule
+        )
+    } else {
+        format!(
+            "this server does not offer pgvector: keep the embeddings (Dry run on SQLite), or \
+             use a server with it. Rule: {}",
+            e.rule
+        )
+    };
+    lines.extend(hanging(&what, w, 4, None, Style::new()));
     lines
 }
 

@@ -14,6 +14,7 @@ pub mod cutover;
 pub mod discover;
 pub mod done;
 pub mod dry_run;
+pub mod embeddings;
 pub mod fix_permissions;
 pub mod reset_migrations;
 pub mod update_settings;
@@ -52,6 +53,9 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         (Step::Discover, _) => discover::render(frame, body, m, ui),
         (Step::Backup, _) => backup::render(frame, body, m, ui),
         (Step::ResetMigrations, _) => reset_migrations::render(frame, body, m, ui),
+        (Step::DryRun | Step::CreateSchema, _) if embeddings::shown(m) => {
+            embeddings::render(frame, body, m, ui)
+        }
         (Step::DryRun, _) => dry_run::render(frame, body, m, ui),
         (Step::Connect, _) => connect::render(frame, body, m, ui),
         (Step::FixPermissions, _) => fix_permissions::render(frame, body, m, ui),
@@ -137,6 +141,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
         Step::CopyRows => copy_rows::on_key(m, key),
         Step::Cutover => cutover::on_key(m, key),
         Step::ResetMigrations => reset_migrations::on_key(m, ui, key),
+        Step::DryRun | Step::CreateSchema => embeddings::on_key(m, ui, key),
         Step::Done => done::on_key(m, key),
         _ => Handled::Ignored,
     }
@@ -176,6 +181,10 @@ pub fn hints(m: &Migration, ui: &UiState) -> (Vec<Hint>, bool) {
         }
         Step::Done => {
             done::hints(m, &mut out);
+            true
+        }
+        Step::DryRun | Step::CreateSchema => {
+            embeddings::hints(m, &mut out);
             true
         }
         _ => true,

@@ -11,7 +11,7 @@ use super::super::widgets::{
     decision, dim, hanging, heading, pending_intro, step_failure, wrapped,
 };
 use super::{scrolled, status_lines};
-use crate::data::settings::{DiffKind, RewritePlan, SettingsChange, Validation};
+use crate::data::settings::{DiffKind, RewritePlan, SettingsChange, SettingsDiff, Validation};
 use crate::state::{Migration, Question, Status, Step};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -69,6 +69,24 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     scrolled(frame, area, lines, ui, Step::UpdateSettings);
 }
 
+/// A diff's hunks, coloured (`+` green, `-` red, context grey), long lines wrapped with `↪`:
+/// the one diff view of the wizard (settings here, the pgvector change at Create schema).
+pub(super) fn diff_lines(diff: &SettingsDiff, w: u16) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for hunk in &diff.hunks {
+        lines.extend(code(&hunk.header, "", w, Style::new().fg(Color::Cyan)));
+        for l in &hunk.lines {
+            let (sign, style) = match l.kind {
+                DiffKind::Added => ("+", Style::new().fg(Color::Green)),
+                DiffKind::Removed => ("-", Style::new().fg(Color::Red)),
+                DiffKind::Context => (" ", Style::new().fg(Color::DarkGray)),
+            };
+            lines.extend(code(&l.text, sign, w, style));
+        }
+    }
+    lines
+}
+
 /// The change (diff or snippet), the notes and the variables to set.
 fn plan_lines(plan: &RewritePlan, w: u16) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -79,17 +97,7 @@ fn plan_lines(plan: &RewritePlan, w: u16) -> Vec<Line<'static>> {
                 w,
                 Style::new().add_modifier(Modifier::BOLD),
             ));
-            for hunk in &diff.hunks {
-                lines.extend(code(&hunk.header, "", w, Style::new().fg(Color::Cyan)));
-                for l in &hunk.lines {
-                    let (sign, style) = match l.kind {
-                        DiffKind::Added => ("+", Style::new().fg(Color::Green)),
-                        DiffKind::Removed => ("-", Style::new().fg(Color::Red)),
-                        DiffKind::Context => (" ", Style::new().fg(Color::DarkGray)),
-                    };
-                    lines.extend(code(&l.text, sign, w, style));
-                }
-            }
+            lines.extend(diff_lines(diff, w));
         }
         SettingsChange::Manual {
             reason,

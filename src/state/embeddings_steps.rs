@@ -1,0 +1,236 @@
+//! Embeddings: found when the dry run passed → a choice per column (type and index, the
+//! dimension limits enforced with the reason), the end of Dry run → Fix permissions plans
+//! the `vector` extension when a column becomes a pgvector column → at Create schema the
+//! change is planned and shown as a diff → written only once the user confirms → `migrate`.
+//! With every column kept, nothing is planned or written.
+//!
+//! Why at the dry run: Fix permissions (before Create schema) must know whether the
+//! extension is needed, and the choice needs only the SQLite file and the models. A run
+//! saved before the dry run asked is asked at Create schema instead (same screen).
+//!
+//! Invariant: no [`Effect::ApplyEmbeddings`] before the user applied the diff on screen
+//! (`ChoiceId::ApplyEmbeddings` on `Question::EmbeddingsDiff`).
+
+use super::schema_steps::dry_run_summary;
+use super::update::{fail, finish, next_job, running};
+use super::{ChoiceId, Effect, Migration, Question, Status, Step};
+use crate::data::embeddings::{
+    EmbeddingColumn, EmbeddingsChoice, EmbeddingsDiff, EmbeddingsPlan, IndexChoice,
+};
+use crate::rules;
+
+const STEP: Step = Step::CreateSchema;
+
+/// The columns were found: ask per column (choices made before for the same field stay).
+pub(super) fn found(m: &mut Migration, mut cols: Vec<EmbeddingColumn>, fx: &mut Vec<Effect>) {
+    let step = m.job.map_or(STEP, |(_, s)| s);
+    if let Some(old) = &m.embeddings_plan {
+        for c in &mut cols {
+            if let Some(o) = old.columns.iter().find(|o| o.field == c.field)
+                && c.refusal(o.ty, o.index).is_none()
+            {
+                (c.ty, c.index) = (o.ty, o.index);
+            }
+        }
+    }
+    let none = cols.is_empty();
+    m.embeddings_plan = Some(EmbeddingsPlan {
+        columns: cols,
+        ..EmbeddingsPlan::default()
+    });
+    match (none, step) {
+        (true, Step::DryRun) => chosen_at_dry_run(m, fx),
+        (true, _) => applied(m, EmbeddingsChoice::Keep, fx),
+        (false, step) => ask_columns(m, step, fx),
+    }
+}
+
+/// The dry run ends once the embeddings are chosen.
+fn chosen_at_dry_run(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let plan = m.embeddings_plan.as_ref();
+    let changed = plan.map_or(0, |p| {
+        p.columns
+            .iter()
+            .filter(|c| c.ty != EmbeddingsChoice::Keep)
+            .count()
+    });
+    if changed == 0 {
+        m.embeddings = Some(EmbeddingsChoice::Keep);
+    }
+    let mut summary = m.dry_run.as_ref().map(dry_run_summary).unwrap_or_default();
+    if plan.is_some_and(|p| !p.columns.is_empty()) {
+        summary.push_str(&match changed {
+            0 => "; embeddings kept as they are".to_string(),
+            n => format!("; {n} embeddings column(s) to become pgvector columns at Create schema"),
+        });
+    }
+    finish(m, Step::DryRun, Status::Done { summary }, fx);
+}
+
+fn ask_columns(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
+    let n = m.embeddings_plan.as_ref().map_or(0, |p| p.columns.len());
+    let (question, choices) = rules::embeddings_question(n);
+    finish(
+        m,
+        step,
+        Status::NeedsDecision {
+            kind: Question::Embeddings,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+/// The choice screen is up (and no job runs): choices may change.
+fn choosing(m: &mut Migration) -> Option<&mut EmbeddingsPlan> {
+    let asking = [Step::DryRun, STEP].iter().any(|s| {
+        matches!(
+            m.status(*s),
+            Status::NeedsDecision {
+                kind: Question::Embeddings,
+                ..
+            }
+        )
+    });
+    if !asking || m.job.is_some() {
+        return None;
+    }
+    m.embeddings_plan.as_mut()
+}
+
+/// Column `column` becomes `ty`; its index stays when the limits allow, else none. Refused
+/// (with the reason kept for the screen) when `ty` itself is not possible.
+pub(super) fn set_type(m: &mut Migration, column: usize, ty: EmbeddingsChoice) {
+    let Some(plan) = choosing(m) else { return };
+    let Some(c) = plan.columns.get_mut(column) else {
+        return;
+    };
+    let index = c.fitting_index(ty);
+    match c.refusal(ty, index) {
+        Some(why) => plan.refusal = Some(why),
+        None => {
+            plan.refusal = (index != c.index && ty != EmbeddingsChoice::Keep).then(|| {
+                format!(
+                    "{}: {} cannot be indexed with {} at {} dimensions: no index",
+                    c.field,
+                    ty.word(),
+                    c.index.word(),
+                    c.dim
+                )
+            });
+            (c.ty, c.index) = (ty, index);
+        }
+    }
+}
+
+/// Column `column` gets `index`; refused (with the reason) beyond the type's limit.
+pub(super) fn set_index(m: &mut Migration, column: usize, index: IndexChoice) {
+    let Some(plan) = choosing(m) else { return };
+    let Some(c) = plan.columns.get_mut(column) else {
+        return;
+    };
+    match c.refusal(c.ty, index) {
+        Some(why) => plan.refusal = Some(why),
+        None => {
+            plan.refusal = None;
+            c.index = index;
+        }
+    }
+}
+
+/// `a` on the choice screen: at the dry run, it ends; at Create schema, all kept → migrate,
+/// else plan the change, to show its diff.
+pub(super) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    if id != ChoiceId::EmbeddingsChosen {
+        return;
+    }
+    if m.cursor == Step::DryRun {
+        chosen_at_dry_run(m, fx);
+        return;
+    }
+    let Some(plan) = &m.embeddings_plan else {
+        return;
+    };
+    if !plan.changes() {
+        applied(m, EmbeddingsChoice::Keep, fx);
+        return;
+    }
+    let columns = plan.columns.clone();
+    let Some(discovery) = m.discovery.clone() else {
+        fail(m, STEP, "Run Discover first.");
+        fx.push(Effect::Save);
+        return;
+    };
+    let job = next_job(m);
+    running(m, STEP, job, "planning the pgvector change");
+    fx.push(Effect::PlanEmbeddings {
+        job,
+        discovery: Box::new(discovery),
+        columns,
+    });
+    fx.push(Effect::Save);
+}
+
+/// The change is planned: show it, and ask before writing anything.
+pub(super) fn planned(m: &mut Migration, diff: EmbeddingsDiff, fx: &mut Vec<Effect>) {
+    if let Some(plan) = &mut m.embeddings_plan {
+        plan.diff = Some(diff);
+    }
+    let (question, choices) = rules::embeddings_diff_question();
+    finish(
+        m,
+        STEP,
+        Status::NeedsDecision {
+            kind: Question::EmbeddingsDiff,
+            question,
+            choices,
+        },
+        fx,
+    );
+}
+
+/// On the diff: apply (extension, pgvector-python, files) or go back to the choices.
+pub(super) fn decide_diff(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+    match id {
+        ChoiceId::BackToChoices => {
+            if let Some(plan) = &mut m.embeddings_plan {
+                plan.diff = None;
+            }
+            ask_columns(m, STEP, fx);
+        }
+        ChoiceId::ApplyEmbeddings => apply(m, fx),
+        _ => {}
+    }
+}
+
+fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let columns = m
+        .embeddings_plan
+        .as_ref()
+        .map(|p| p.columns.clone())
+        .unwrap_or_default();
+    let (Some(discovery), Some(target)) = (m.discovery.clone(), m.target.clone()) else {
+        fail(m, STEP, "Connect to PostgreSQL first (step Connect).");
+        fx.push(Effect::Save);
+        return;
+    };
+    let job = next_job(m);
+    running(m, STEP, job, "making the pgvector change");
+    fx.push(Effect::ApplyEmbeddings {
+        job,
+        discovery: Box::new(discovery),
+        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.clone()),
+        target,
+        admin: m.admin.clone(),
+        columns,
+    });
+    fx.push(Effect::Save);
+}
+
+/// The embeddings are decided (and changed, if asked): on to `migrate`.
+pub(super) fn applied(m: &mut Migration, choice: EmbeddingsChoice, fx: &mut Vec<Effect>) {
+    m.embeddings = Some(choice);
+    m.job = None;
+    super::update::start(m, STEP, fx);
+}
