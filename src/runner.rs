@@ -173,11 +173,7 @@ impl Runner {
                             Err(e) => JobEvent::ConnectFailed(e),
                             Ok(routed) => connected(tx, job, client, routed, &config.host),
                         },
-                        Err(_) if cancel.load(Ordering::SeqCst) => JobEvent::Failed(
-                            "You stopped the connection attempt before the server answered. \
-                             Check the form and press Enter to try again."
-                                .into(),
-                        ),
+                        Err(_) if cancel.load(Ordering::SeqCst) => JobEvent::ConnectStopped,
                         Err(e) => JobEvent::ConnectFailed(e),
                     }
                 })
