@@ -5,30 +5,15 @@
 
 mod common;
 
+use common::flow::dj2pg;
+use common::output_text as printed;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const SCHEMA: &str = include_str!("../assets/events.schema.json");
 
-fn dj2pg(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dj2pg"));
-    cmd.args(args)
-        .env("DJ2PG_STATE_DIR", state_dir)
-        .env_remove("PGPASSWORD")
-        .env_remove("DJ2PG_ADMIN_PASSWORD")
-        .env_remove("DJ2PG_TARGET_URL");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run dj2pg")
-}
-
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn printed(out: &Output) -> String {
-    format!("{}{}", stdout(out), String::from_utf8_lossy(&out.stderr))
 }
 
 /// Every line of `out` as JSON, each valid against the schema (all errors of a line named).

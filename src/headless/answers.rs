@@ -17,16 +17,12 @@ pub(super) fn headless_choice(
     let step = m.cursor;
     match kind {
         Question::PermissionFix => permission_fix(m, printer, args),
-        Question::GitNotClean => Some(if args.allow_dirty {
-            ChoiceId::Continue
-        } else {
-            printer.say(
-                step,
-                Name::Hint,
-                "commit first, or pass --allow-dirty to go on with this backup",
-            );
-            ChoiceId::Abort
-        }),
+        Question::GitNotClean => Some(given_or_abort(
+            args.allow_dirty.then_some(ChoiceId::Continue),
+            step,
+            printer,
+            "commit first, or pass --allow-dirty to go on with this backup",
+        )),
         Question::SettingsWrite => match &m.settings_plan {
             Some(p) if matches!(p.change, SettingsChange::Manual { .. }) => {
                 printer.say(
@@ -48,18 +44,27 @@ pub(super) fn headless_choice(
         Question::Embeddings => Some(ChoiceId::KeepEmbeddings),
         Question::SyncConflicts => sync_conflicts(m, printer, args),
         Question::DefaultGrants => Some(default_grants(step, printer, args)),
-        Question::InstallDriver => Some(if args.install_driver {
-            ChoiceId::InstallDriver
-        } else {
-            printer.say(
-                step,
-                Name::Hint,
-                "pass --install-driver to let dj2pg install it into the project's Python",
-            );
-            ChoiceId::Abort
-        }),
+        Question::InstallDriver => Some(given_or_abort(
+            args.install_driver.then_some(ChoiceId::InstallDriver),
+            step,
+            printer,
+            "pass --install-driver to let dj2pg install it into the project's Python",
+        )),
         copy => Some(copy_question(m, copy, printer, args)),
     }
+}
+
+/// The answer a flag gave, else abort after the hint that names the flag.
+fn given_or_abort(
+    given: Option<ChoiceId>,
+    step: Step,
+    printer: &mut Printer<'_>,
+    hint: &str,
+) -> ChoiceId {
+    given.unwrap_or_else(|| {
+        printer.say(step, Name::Hint, hint);
+        ChoiceId::Abort
+    })
 }
 
 /// Fix permissions: the recipe `--fix-permissions` names (with `--admin-url`), else the
