@@ -442,6 +442,33 @@ mod tests {
     }
 
     #[test]
+    fn the_copy_prints_its_verification_as_one_table() {
+        let check = |table: &str, ok| TableCheck {
+            table: table.into(),
+            source_rows: 3,
+            target_rows: 3,
+            checksum_match: ok,
+            rejected_rows: 0,
+            left_behind: Vec::new(),
+            target: String::new(),
+        };
+        let mut buf = Vec::new();
+        let mut p = Printer::new(Box::new(&mut buf), false, false, Layout::Plain);
+        p.emit(&Event::verified(Step::CopyRows, &check("a", true)));
+        p.emit(&Event::verified(Step::CopyRows, &check("b", false)));
+        drop(p);
+        let out = String::from_utf8(buf).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(lines[0].starts_with("table ") && lines[0].ends_with("checksum"));
+        assert!(
+            lines[1].starts_with("a ") && lines[1].ends_with("  OK"),
+            "{out}"
+        );
+        assert!(lines[2].ends_with("  MISMATCH"), "{out}");
+    }
+
+    #[test]
     fn data_only_events_are_json_only() {
         let e = Event::data(Step::Discover, Name::Discovery, Data::of(&vec![1, 2]));
         let mut buf = Vec::new();
