@@ -68,7 +68,7 @@ fn progress(frame: u64, frames: u64) -> CopyProgress {
         tables,
         elapsed_ms: 1_000 + frame * 50,
         rows_per_sec: 200_000.0 + (frame % 97) as f64,
-        stage: "loading".into(),
+        stage: dj2pg::copy::Stage::Loading,
     }
 }
 

@@ -23,6 +23,7 @@ pub mod embeddings;
 pub mod headless;
 pub mod interrupt;
 pub mod output;
+pub mod jobs;
 pub mod pg;
 pub mod resume_check;
 pub mod rules;

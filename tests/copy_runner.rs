@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use dj2pg::copy::CopySettings;
-use dj2pg::data::copy::ProblemPolicy;
+use dj2pg::data::copy::{ProblemPolicy, Stage};
 use dj2pg::runner::Runner;
 use dj2pg::state::{Effect, JobEvent, Msg, Role};
 use std::sync::mpsc;
@@ -68,7 +68,7 @@ fn preflight_then_copy_report_through_the_runner() {
     });
     loop {
         match next_event(&rx).1 {
-            JobEvent::CopyProgress(p) if p.stage == "loading" => {
+            JobEvent::CopyProgress(p) if p.stage == Stage::Loading => {
                 runner.run(Effect::Cancel { job: 2 });
             }
             JobEvent::CopyProgress(_) => {}
@@ -88,7 +88,7 @@ fn preflight_then_copy_report_through_the_runner() {
         policy: ProblemPolicy::Abort,
     });
     let mut times = Vec::new();
-    let mut stages: Vec<String> = Vec::new();
+    let mut stages: Vec<Stage> = Vec::new();
     let report = loop {
         match next_event(&rx) {
             (t, JobEvent::CopyProgress(p)) => {
@@ -96,7 +96,7 @@ fn preflight_then_copy_report_through_the_runner() {
                 if stages.last() == Some(&p.stage) {
                     times.push(t);
                 }
-                stages.push(p.stage.clone());
+                stages.push(p.stage);
             }
             (_, JobEvent::CopyFinished(r)) => break r,
             // What a later resume checks (the copy's moment).

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use dj2pg::copy::standalone::{StandaloneArgs, run_standalone, run_with_stop};
 use dj2pg::copy::{Cancelled, Context, CopySettings, Stop, TablePhase};
-use dj2pg::data::copy::ProblemPolicy;
+use dj2pg::data::copy::{ProblemPolicy, Stage};
 use dj2pg::pg::cluster::TempCluster;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -175,7 +175,7 @@ fn cancelled_mid_table_resumes_to_exact_rows() {
     let mut partial_seen = false;
     let mut paused_ticks = 0;
     let result = dj2pg::copy::copy(&cx, ProblemPolicy::Abort, &mut |p| {
-        if p.stage == "loading" && !stop.pause.load(Ordering::SeqCst) {
+        if p.stage == Stage::Loading && !stop.pause.load(Ordering::SeqCst) {
             // Freeze the workers at their next batch, then cancel while tables are half done.
             stop.pause.store(true, Ordering::SeqCst);
             return;

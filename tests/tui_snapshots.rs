@@ -114,7 +114,7 @@ fn copy_rows_in_progress() {
         ],
         elapsed_ms: 2_400,
         rows_per_sec: 33_812.4,
-        stage: "loading".into(),
+        stage: dj2pg::data::copy::Stage::Loading,
     };
     m.step_mut(Step::CopyRows).status = Status::Running {
         detail: p.line(),
@@ -347,7 +347,7 @@ fn copy_progress_keeps_the_tables_at_work_in_view() {
         tables,
         elapsed_ms: 3_000,
         rows_per_sec: 633.0,
-        stage: "loading".into(),
+        stage: dj2pg::data::copy::Stage::Loading,
     };
     m.step_mut(Step::CopyRows).status = Status::Running {
         detail: p.line(),

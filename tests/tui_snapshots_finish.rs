@@ -702,6 +702,7 @@ fn finished() -> Migration {
         }],
         left_behind: Vec::new(),
         snapshot_at: None,
+        timings: Vec::new(),
     });
     m.settings_plan = Some(plan(rewrite()));
     m.settings_applied = Some(applied());

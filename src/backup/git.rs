@@ -50,6 +50,9 @@ pub fn git_state(project_dir: &Path) -> GitState {
             let path = porcelain_path(l);
             !(path.starts_with(super::DJ2PG_DIR) && path[super::DJ2PG_DIR.len()..].starts_with('/'))
         })
+        // A SQLite file's own -wal/-shm/-journal come and go while the app runs: they are
+        // the database's state (the backup reads it), not uncommitted code.
+        .filter(|l| !is_sqlite_side_file(project_dir, porcelain_path(l)))
         .map(str::to_string)
         .collect();
     if changed.is_empty() {
@@ -64,9 +67,61 @@ fn porcelain_path(line: &str) -> &str {
     line.get(3..).unwrap_or("").trim_matches('"')
 }
 
+/// `path` (relative to the project) is `X-wal`, `X-shm` or `X-journal` next to a file `X`.
+fn is_sqlite_side_file(project_dir: &Path, path: &str) -> bool {
+    ["-wal", "-shm", "-journal"].iter().any(|suffix| {
+        path.strip_suffix(suffix)
+            .is_some_and(|db| !db.is_empty() && project_dir.join(db).is_file())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sqlite_files_wal_and_shm_are_not_uncommitted_code() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("db.sqlite3"), b"").unwrap();
+        assert!(is_sqlite_side_file(dir.path(), "db.sqlite3-wal"));
+        assert!(is_sqlite_side_file(dir.path(), "db.sqlite3-shm"));
+        assert!(is_sqlite_side_file(dir.path(), "db.sqlite3-journal"));
+        // Without the database beside it, a file of that name is the user's.
+        assert!(!is_sqlite_side_file(dir.path(), "other.db-wal"));
+        assert!(!is_sqlite_side_file(dir.path(), "-wal"));
+        assert!(!is_sqlite_side_file(dir.path(), "notes.txt"));
+    }
+
+    #[test]
+    fn a_clean_tree_with_a_live_wal_database_is_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {out:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(dir.path().join("db.sqlite3"), b"x").unwrap();
+        git(&["add", "-A"]);
+        git(&[
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "init",
+        ]);
+        std::fs::write(dir.path().join("db.sqlite3-wal"), b"w").unwrap();
+        std::fs::write(dir.path().join("db.sqlite3-shm"), b"s").unwrap();
+        assert_eq!(git_state(dir.path()), GitState::Clean);
+        std::fs::write(dir.path().join("views.py"), b"").unwrap();
+        assert!(matches!(git_state(dir.path()), GitState::Dirty { .. }));
+    }
 
     #[test]
     fn porcelain_path_skips_the_status_columns() {

@@ -19,7 +19,7 @@
 //! earlier. If the commit fails, the batch fails and nothing of it counts.
 
 use super::plan::TablePlan;
-use super::task::{Shared, TableOutcome, Task, stream_rows};
+use super::task::{Shared, TableOutcome, Task, TaskMode, stream_rows};
 use super::verify::{self, Canon};
 use crate::pg::wire::{Reply, ServerError, Wire};
 use anyhow::{Result, anyhow, bail};
@@ -118,8 +118,8 @@ pub fn run(
 /// The task's tables, each with a column to copy.
 fn copyable<'a>(sh: &Shared<'a>, task: &Task) -> Result<Vec<&'a TablePlan>> {
     let tables: Vec<&TablePlan> = task.tables.iter().map(|&t| &sh.plan.tables[t]).collect();
-    if let Some(t) = tables.iter().find(|t| t.columns.is_empty()) {
-        bail!("table {} has no column that can be copied", t.name);
+    for t in &tables {
+        t.ensure_copyable()?;
     }
     Ok(tables)
 }
@@ -163,10 +163,14 @@ pub fn run_bulk(
     let tables = copyable(sh, task)?;
     let targets: Vec<&str> = tables.iter().map(|t| t.target.as_str()).collect();
     let before = wire.round_trips();
-    let (set, drops, freeze) =
-        super::bulk::set_aside(wire, &targets, task.truncate_too.as_deref(), task.light)?;
+    let (set, drops, freeze) = super::bulk::set_aside(
+        wire,
+        &targets,
+        task.truncate_too.as_deref(),
+        task.mode == TaskMode::Light,
+    )?;
     let mut put_back = super::bulk::put_back_sql(&set);
-    if task.light && !put_back.is_empty() {
+    if task.mode == TaskMode::Light && !put_back.is_empty() {
         // The kept foreign keys queued a check per row; PostgreSQL builds no index on a
         // table with checks pending, so they run first (and wait here, not at the
         // commit, for a sibling holding the parent).

@@ -10,7 +10,7 @@
 //! bounds the copy's time, and a big table's children can then load beside the others.
 
 use super::Cancelled;
-use super::task::{self, Shared, TableOutcome, Task};
+use super::task::{self, Shared, TableOutcome, Task, TaskMode};
 use super::tracker::Clock;
 use crate::data::copy::{CopyProgress, TablePhase};
 use anyhow::Result;
@@ -21,20 +21,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Per group: whether it loads in bulk mode, and the other tables it locks.
-pub type Locks = Vec<(bool, BTreeSet<String>)>;
+pub type Locks = Vec<Lock>;
 
-/// A task's lock set: its group's; a check task ([`Task::check`]) reads and `ANALYZE`s its
+/// Whether a group loads in bulk mode, and the other tables it locks.
+pub type Lock = (bool, BTreeSet<String>);
+
+/// A task's lock set: its group's; a check task ([`TaskMode::Check`]) reads and `ANALYZE`s its
 /// own tables, which a child's foreign-key drop would lock, so it counts as strong on them.
 ///
-/// A light task ([`Task::light`]) keeps its foreign keys, so it locks no parent while it
+/// A light task ([`TaskMode::Light`]) keeps its foreign keys, so it locks no parent while it
 /// loads: only the referencing tables it empties along. At its commit the deferred key
 /// checks read the parent and wait, if a sibling in full bulk mode still holds it, until
 /// that sibling commits — a wait at the end, never a deadlock (the sibling needs nothing
 /// the light task holds).
 fn lock_set<'a>(locks: &'a Locks, own: &'a Locks, t: &Task) -> (bool, Cow<'a, BTreeSet<String>>) {
-    if t.check {
+    if t.mode == TaskMode::Check {
         (true, Cow::Borrowed(&own[t.group].1))
-    } else if t.light {
+    } else if t.mode == TaskMode::Light {
         let too = t.truncate_too.iter().flatten().cloned().collect();
         (true, Cow::Owned(too))
     } else {
@@ -43,7 +46,7 @@ fn lock_set<'a>(locks: &'a Locks, own: &'a Locks, t: &Task) -> (bool, Cow<'a, BT
 }
 
 fn conflicts(locks: &Locks, own: &Locks, a: &Task, b: &Task) -> bool {
-    if a.group == b.group && a.check == b.check {
+    if a.group == b.group && (a.mode == TaskMode::Check) == (b.mode == TaskMode::Check) {
         return false; // slices of one table, or the parts of its read-back
     }
     let ((sa, la), (sb, lb)) = (lock_set(locks, own, a), lock_set(locks, own, b));
@@ -78,45 +81,30 @@ fn chain_rows(plan: &super::plan::Plan) -> Vec<u64> {
     chain
 }
 
+/// The load's work, group by group, as the scheduler takes it.
+pub struct Groups {
+    /// Per group, its tasks (none for a group kept whole).
+    pub tasks: Vec<Vec<Task>>,
+    pub locks: Locks,
+    /// Per group: small and plain, so it may load in a batch with others.
+    pub batchable: Vec<bool>,
+}
+
 /// Run the tasks on `jobs` workers, a group only after the groups it references, and
-/// report progress about ten times a second.
-#[allow(clippy::too_many_arguments)]
+/// report progress about ten times a second. `kept`: per table, kept from an earlier run.
 pub fn schedule(
     sh: &Shared<'_>,
-    tasks_of: &[Vec<Task>],
-    keep: &[bool],
-    locks: &Locks,
-    batchable: &[bool],
-    batch_rows: u64,
+    groups: &Groups,
+    kept: &[bool],
     clock: &mut Clock,
     on_progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<Scheduled> {
-    let plan = sh.plan;
-    let ngroups = plan.groups.len();
-    let mut done = keep.to_vec();
-    let mut left: Vec<usize> = tasks_of.iter().map(Vec::len).collect();
-    let mut started = vec![false; tasks_of.len()];
-    // Batches get group numbers from `ngroups` on; their members, by batch.
-    let mut locks: Locks = locks.to_vec();
-    let mut batches: Vec<Vec<usize>> = Vec::new();
-    let light_ok = sh.cx.settings.siblings_together;
-    let mut light_tables: Vec<usize> = Vec::new();
-    for (g, tasks) in tasks_of.iter().enumerate() {
-        if tasks.is_empty() {
-            started[g] = true;
-        }
-    }
+    let mut board = Board::new(sh, groups, kept);
     let (task_tx, task_rx) = mpsc::channel::<Task>();
     let task_rx = Arc::new(Mutex::new(task_rx));
     let (res_tx, res_rx) = mpsc::channel::<(Task, Result<Vec<TableOutcome>>)>();
-    let mut outcomes = Vec::new();
-    let mut error: Option<anyhow::Error> = None;
     std::thread::scope(|s| {
-        let workers = sh
-            .cx
-            .jobs()
-            .min(tasks_of.iter().map(Vec::len).sum::<usize>().max(1));
-        for _ in 0..workers {
+        for _ in 0..board.workers {
             let rx = Arc::clone(&task_rx);
             let tx = res_tx.clone();
             s.spawn(move || {
@@ -134,174 +122,255 @@ pub fn schedule(
             });
         }
         drop(res_tx);
-        let mut chain = chain_rows(plan);
-        let mut in_flight = 0usize;
-        let mut running: Vec<Task> = Vec::new();
-        let mut pending: VecDeque<Task> = VecDeque::new();
-        // Checks of committed groups, handed out when no load task can start.
-        let mut checks: VecDeque<Task> = VecDeque::new();
-        let mut own: Locks = plan
-            .groups
-            .iter()
-            .map(|g| {
-                (
-                    true,
-                    g.iter().map(|&t| plan.tables[t].target.clone()).collect(),
-                )
-            })
-            .collect();
         loop {
-            if error.is_none() {
-                for (g, group) in plan.groups.iter().enumerate() {
-                    if started[g] || batchable[g] {
-                        continue;
-                    }
-                    let ready = group.iter().all(|&t| {
-                        plan.tables[t]
-                            .parents
-                            .iter()
-                            .all(|p| done[*p] || group.contains(p))
-                    });
-                    if ready {
-                        started[g] = true;
-                        pending.extend(tasks_of[g].iter().cloned());
-                    }
-                }
+            if board.error.is_none() {
+                board.start_ready_groups();
+                board.start_batches();
             }
-            if error.is_none() {
-                for members in gather_batches(plan, batchable, &mut started, &done, batch_rows) {
-                    let k = ngroups + batches.len();
-                    let tables: Vec<usize> = members
-                        .iter()
-                        .flat_map(|&g| plan.groups[g].clone())
-                        .collect();
-                    let targets: BTreeSet<String> = tables
-                        .iter()
-                        .map(|&t| plan.tables[t].target.clone())
-                        .collect();
-                    // What the batch locks beyond its own tables: their parents elsewhere.
-                    let outside: BTreeSet<String> = members
-                        .iter()
-                        .flat_map(|&g| locks[g].1.iter().cloned())
-                        .filter(|t| !targets.contains(t))
-                        .collect();
-                    locks.push((false, outside));
-                    own.push((true, targets));
-                    chain.push(members.iter().map(|&g| chain[g]).max().unwrap_or(0));
-                    left.push(1);
-                    started.push(true);
-                    pending.push_back(Task {
-                        group: k,
-                        tables,
-                        slice: None,
-                        bulk: false,
-                        truncate_too: None,
-                        check: false,
-                        batch: true,
-                        light: false,
-                    });
-                    batches.push(members);
-                }
-            }
-            // Hand out tasks while a worker is free, skipping those that would wait on a lock;
-            // the head of the longest chain first.
-            while error.is_none() && in_flight < workers {
-                let t = next_task(
-                    &mut pending,
-                    &mut checks,
-                    &running,
-                    (&locks, &own),
-                    &chain,
-                    light_ok,
-                );
-                if let Some(t) = t.as_ref().filter(|t| t.light) {
-                    light_tables.extend(t.tables.iter().copied());
-                }
-                let Some(t) = t else { break };
-                running.push(t.clone());
+            // Hand out tasks while a worker is free, skipping those that would wait on a
+            // lock; the head of the longest chain first.
+            while board.error.is_none() && board.in_flight < board.workers {
+                let Some(t) = board.next() else { break };
                 if task_tx.send(t).is_ok() {
-                    in_flight += 1;
+                    board.in_flight += 1;
                 }
             }
-            if in_flight == 0 {
+            if board.in_flight == 0 {
                 break;
             }
             match res_rx.recv_timeout(Duration::from_millis(100)) {
-                Ok((task, r)) => {
-                    in_flight -= 1;
-                    if let Some(k) = running.iter().position(|r| *r == task) {
-                        running.swap_remove(k);
-                    }
-                    match r {
-                        Ok(o) if task.check => outcomes.extend(o),
-                        Ok(o) => {
-                            outcomes.extend(o);
-                            left[task.group] -= 1;
-                            if left[task.group] == 0 {
-                                for &t in &task.tables {
-                                    done[t] = true;
-                                    sh.tracker.set_phase(t, TablePhase::Loaded);
-                                }
-                                // A batch read its tables back already.
-                                if !task.batch {
-                                    let check = Task {
-                                        tables: plan.groups[task.group].clone(),
-                                        slice: None,
-                                        bulk: false,
-                                        truncate_too: None,
-                                        check: true,
-                                        light: false,
-                                        ..task.clone()
-                                    };
-                                    checks.extend(split_check(sh, check, workers));
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            for &t in &task.tables {
-                                sh.tracker.set_phase(t, TablePhase::Failed);
-                            }
-                            let cancelled = e.downcast_ref::<Cancelled>().is_some();
-                            if error.as_ref().is_none_or(|old| {
-                                old.downcast_ref::<Cancelled>().is_some() && !cancelled
-                            }) {
-                                error = Some(e);
-                            }
-                            // Let running tasks stop at their next batch.
-                            if !cancelled {
-                                sh.cx
-                                    .stop
-                                    .cancel
-                                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                            }
-                        }
-                    }
-                }
+                Ok((task, r)) => board.finished(task, r),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             clock.tick(sh.cx.stop.paused(), sh.tracker);
             on_progress(&sh.tracker.snapshot(clock));
         }
-        if error.is_none() && started.iter().any(|s| !s) {
-            error = Some(anyhow::anyhow!(
-                "some tables could not be scheduled (a foreign-key order problem)"
-            ));
-        }
         drop(task_tx);
     });
-    match error {
-        Some(e) => Err(e),
-        None => Ok(Scheduled {
-            outcomes,
-            batches: batches.len(),
-            batched_tables: batches
+    board.into_scheduled()
+}
+
+/// The scheduler's state: which groups started and committed, what runs, what waits.
+struct Board<'a, 's> {
+    sh: &'a Shared<'s>,
+    groups: &'a Groups,
+    workers: usize,
+    /// Per table: committed (or kept).
+    done: Vec<bool>,
+    /// Per group (batches after the plan's groups): tasks not yet committed.
+    left: Vec<usize>,
+    started: Vec<bool>,
+    /// Per group, then per batch: what it locks besides its own tables, and its own.
+    locks: Locks,
+    own: Locks,
+    chain: Vec<u64>,
+    /// The members of each batch; batches get group numbers from the plan's count on.
+    batches: Vec<Vec<usize>>,
+    light_tables: Vec<usize>,
+    running: Vec<Task>,
+    pending: VecDeque<Task>,
+    /// Checks of committed groups, handed out when no load task can start.
+    checks: VecDeque<Task>,
+    in_flight: usize,
+    outcomes: Vec<TableOutcome>,
+    error: Option<anyhow::Error>,
+}
+
+impl<'a, 's> Board<'a, 's> {
+    fn new(sh: &'a Shared<'s>, groups: &'a Groups, kept: &[bool]) -> Self {
+        let plan = sh.plan;
+        let workers = sh
+            .cx
+            .jobs()
+            .min(groups.tasks.iter().map(Vec::len).sum::<usize>().max(1));
+        Board {
+            sh,
+            groups,
+            workers,
+            done: kept.to_vec(),
+            left: groups.tasks.iter().map(Vec::len).collect(),
+            started: groups.tasks.iter().map(Vec::is_empty).collect(),
+            locks: groups.locks.clone(),
+            own: plan
+                .groups
+                .iter()
+                .map(|g| {
+                    let own = g.iter().map(|&t| plan.tables[t].target.clone()).collect();
+                    (true, own)
+                })
+                .collect(),
+            chain: chain_rows(plan),
+            batches: Vec::new(),
+            light_tables: Vec::new(),
+            running: Vec::new(),
+            pending: VecDeque::new(),
+            checks: VecDeque::new(),
+            in_flight: 0,
+            outcomes: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Queue the tasks of every group (not in a batch) whose parents have committed.
+    fn start_ready_groups(&mut self) {
+        let plan = self.sh.plan;
+        for (g, group) in plan.groups.iter().enumerate() {
+            if self.started[g] || self.groups.batchable[g] {
+                continue;
+            }
+            let ready = group.iter().all(|&t| {
+                plan.tables[t]
+                    .parents
+                    .iter()
+                    .all(|p| self.done[*p] || group.contains(p))
+            });
+            if ready {
+                self.started[g] = true;
+                self.pending.extend(self.groups.tasks[g].iter().cloned());
+            }
+        }
+    }
+
+    /// Queue the batches of small tables that may start now.
+    fn start_batches(&mut self) {
+        let plan = self.sh.plan;
+        let batch_rows = self.sh.cx.settings.batch_rows;
+        let ready = gather_batches(
+            plan,
+            &self.groups.batchable,
+            &mut self.started,
+            &self.done,
+            batch_rows,
+        );
+        for members in ready {
+            let k = plan.groups.len() + self.batches.len();
+            let tables: Vec<usize> = members
+                .iter()
+                .flat_map(|&g| plan.groups[g].clone())
+                .collect();
+            let targets: BTreeSet<String> = tables
+                .iter()
+                .map(|&t| plan.tables[t].target.clone())
+                .collect();
+            // What the batch locks beyond its own tables: their parents elsewhere.
+            let outside: BTreeSet<String> = members
+                .iter()
+                .flat_map(|&g| self.locks[g].1.iter().cloned())
+                .filter(|t| !targets.contains(t))
+                .collect();
+            self.locks.push((false, outside));
+            self.own.push((true, targets));
+            let chain = members.iter().map(|&g| self.chain[g]).max().unwrap_or(0);
+            self.chain.push(chain);
+            self.left.push(1);
+            self.started.push(true);
+            self.pending.push_back(Task {
+                group: k,
+                tables,
+                slice: None,
+                mode: TaskMode::Batch,
+                truncate_too: None,
+            });
+            self.batches.push(members);
+        }
+    }
+
+    /// The next task for a free worker, now counted as running.
+    fn next(&mut self) -> Option<Task> {
+        let t = next_task(
+            &mut self.pending,
+            &mut self.checks,
+            &self.running,
+            (&self.locks, &self.own),
+            &self.chain,
+            self.sh.cx.settings.siblings_together,
+        )?;
+        if t.mode == TaskMode::Light {
+            self.light_tables.extend(t.tables.iter().copied());
+        }
+        self.running.push(t.clone());
+        Some(t)
+    }
+
+    /// A worker's result: a group whose tasks all committed is done, and its read-back
+    /// queued; a failure stops the load (the first real error wins over a cancellation).
+    fn finished(&mut self, task: Task, r: Result<Vec<TableOutcome>>) {
+        let sh = self.sh;
+        self.in_flight -= 1;
+        if let Some(k) = self.running.iter().position(|r| *r == task) {
+            self.running.swap_remove(k);
+        }
+        let o = match r {
+            Ok(o) => o,
+            Err(e) => return self.failed(&task, e),
+        };
+        self.outcomes.extend(o);
+        if task.mode == TaskMode::Check {
+            return;
+        }
+        self.left[task.group] -= 1;
+        if self.left[task.group] > 0 {
+            return;
+        }
+        for &t in &task.tables {
+            self.done[t] = true;
+            sh.tracker.set_phase(t, TablePhase::Loaded);
+        }
+        // A batch read its tables back already.
+        if task.mode != TaskMode::Batch {
+            let check = Task {
+                group: task.group,
+                tables: sh.plan.groups[task.group].clone(),
+                slice: None,
+                mode: TaskMode::Check,
+                truncate_too: None,
+            };
+            self.checks.extend(split_check(sh, check, self.workers));
+        }
+    }
+
+    fn failed(&mut self, task: &Task, e: anyhow::Error) {
+        for &t in &task.tables {
+            self.sh.tracker.set_phase(t, TablePhase::Failed);
+        }
+        let cancelled = e.downcast_ref::<Cancelled>().is_some();
+        if self
+            .error
+            .as_ref()
+            .is_none_or(|old| old.downcast_ref::<Cancelled>().is_some() && !cancelled)
+        {
+            self.error = Some(e);
+        }
+        // Let running tasks stop at their next batch.
+        if !cancelled {
+            self.sh
+                .cx
+                .stop
+                .cancel
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn into_scheduled(self) -> Result<Scheduled> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if self.started.iter().any(|s| !s) {
+            anyhow::bail!("some tables could not be scheduled (a foreign-key order problem)");
+        }
+        let plan = self.sh.plan;
+        Ok(Scheduled {
+            outcomes: self.outcomes,
+            batches: self.batches.len(),
+            batched_tables: self
+                .batches
                 .iter()
                 .flatten()
                 .map(|&g| plan.groups[g].len())
                 .sum(),
-            light_tables,
-        }),
+            light_tables: self.light_tables,
+        })
     }
 }
 
@@ -318,7 +387,7 @@ pub struct Scheduled {
 /// The task a free worker takes next, or none: among the pending load tasks that would not
 /// wait on a running task's lock, the head of the longest chain; else a bulk task held
 /// back only by a sibling's hold on the parent they share, as a light task
-/// ([`Task::light`]) that loads beside it; else a check of a committed group.
+/// ([`TaskMode::Light`]) that loads beside it; else a check of a committed group.
 fn next_task(
     pending: &mut VecDeque<Task>,
     checks: &mut VecDeque<Task>,
@@ -339,12 +408,12 @@ fn next_task(
         let light = pending
             .iter()
             .enumerate()
-            .filter(|(_, t)| light_ok && t.bulk && !t.light)
+            .filter(|(_, t)| light_ok && t.mode == TaskMode::Bulk)
             .map(|(k, t)| {
                 (
                     k,
                     Task {
-                        light: true,
+                        mode: TaskMode::Light,
                         ..t.clone()
                     },
                 )
@@ -455,37 +524,35 @@ impl Worker {
             None => sh.cx.open_sqlite()?,
         };
         let sq = &*self.sqlite.insert(sq);
-        if !task.check {
+        if task.mode != TaskMode::Check {
             for &t in &task.tables {
                 sh.tracker.set_phase(t, TablePhase::Loading);
             }
         }
-        if task.batch || task.bulk || task.check {
-            let wire = match self.wire.take() {
-                Some(w) if !w.is_broken() => w,
-                _ => sh.cx.wire()?,
+        if task.mode == TaskMode::Plain {
+            let pg = match self.pg.take() {
+                Some(c) if !c.is_closed() => c,
+                _ => sh.cx.connect()?,
             };
-            let wire = self.wire.insert(wire);
-            let r = if task.batch {
-                super::batch::run(wire, sq, sh, task)
-            } else if task.bulk {
-                super::batch::run_bulk(wire, sq, sh, task)
-            } else {
-                super::batch::check(wire, sh, task)
-            };
-            // A failed task may have left a COPY half sent or a transaction open: the
-            // next task gets a new session.
-            if r.is_err() {
-                self.wire = None;
-            }
-            return r;
+            let pg = self.pg.insert(pg);
+            return task::run(pg, sq, sh, task);
         }
-        let pg = match self.pg.take() {
-            Some(c) if !c.is_closed() => c,
-            _ => sh.cx.connect()?,
+        let wire = match self.wire.take() {
+            Some(w) if !w.is_broken() => w,
+            _ => sh.cx.wire()?,
         };
-        let pg = self.pg.insert(pg);
-        task::run(pg, sq, sh, task)
+        let wire = self.wire.insert(wire);
+        let r = match task.mode {
+            TaskMode::Batch => super::batch::run(wire, sq, sh, task),
+            TaskMode::Bulk | TaskMode::Light => super::batch::run_bulk(wire, sq, sh, task),
+            TaskMode::Check | TaskMode::Plain => super::batch::check(wire, sh, task),
+        };
+        // A failed task may have left a COPY half sent or a transaction open: the next
+        // task gets a new session.
+        if r.is_err() {
+            self.wire = None;
+        }
+        r
     }
 }
 
@@ -495,19 +562,7 @@ mod tests {
     use super::*;
 
     fn table(name: &str, rows: u64, parents: &[usize]) -> TablePlan {
-        TablePlan {
-            name: name.into(),
-            target: name.into(),
-            pg_name: name.into(),
-            columns: Vec::new(),
-            pk: Vec::new(),
-            has_rowid: true,
-            source_rows: rows,
-            sequences: Vec::new(),
-            sqlite_seq: None,
-            parents: parents.to_vec(),
-            refs: Vec::new(),
-        }
+        TablePlan::bare(name, rows, parents)
     }
 
     #[test]
@@ -531,11 +586,8 @@ mod tests {
             group,
             tables: vec![group],
             slice: None,
-            bulk: true,
+            mode: TaskMode::Bulk,
             truncate_too: Some(truncate_too.iter().map(|s| s.to_string()).collect()),
-            check: false,
-            batch: false,
-            light: false,
         }
     }
 
@@ -574,7 +626,7 @@ mod tests {
             true,
         )
         .expect("the sibling starts");
-        assert!(t.light && t.tables == [1], "{t:?}");
+        assert!(t.mode == TaskMode::Light && t.tables == [1], "{t:?}");
         assert!(pending.is_empty());
         // A light task locks only what it empties along: the prediction's child is not
         // among them, so a full sibling and it never meet.
@@ -583,6 +635,6 @@ mod tests {
         let mut pending: VecDeque<Task> = [bulk_task(1, &[])].into();
         let t = next_task(&mut pending, &mut checks, &[], (&locks, &own), &chain, true)
             .expect("embedding is free");
-        assert!(!t.light && t.tables == [1], "{t:?}");
+        assert!(t.mode == TaskMode::Bulk && t.tables == [1], "{t:?}");
     }
 }

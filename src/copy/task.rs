@@ -28,21 +28,30 @@ pub struct Task {
     /// `rowid >= start AND rowid < end`, for slices of a large table; in a check, the
     /// primary-key range read back ([`verify::key_ranges`](super::verify::key_ranges)).
     pub slice: Option<(i64, i64)>,
-    /// Bulk mode ([`bulk`]): set foreign keys and plain indexes aside during the load.
-    pub bulk: bool,
+    /// How the task loads (or reads back) its tables.
+    pub mode: TaskMode,
     /// In bulk mode, the referencing tables (all empty, waiting for this task) to
     /// `TRUNCATE` along in the transaction so that `COPY` may `FREEZE`; `None`: no truncate.
     pub truncate_too: Option<Vec<String>>,
-    /// Not a load: `ANALYZE` and read back the tables of a group that committed, while
-    /// other tables load (see [`check`]).
-    pub check: bool,
-    /// Small tables of several groups loaded, read back and analyzed in one round trip
-    /// ([`super::batch`]); `group` is then the scheduler's number for the batch.
-    pub batch: bool,
+}
+
+/// How a [`Task`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskMode {
+    /// Plain `COPY` with every index and foreign key in place ([`run`]).
+    Plain,
+    /// Bulk mode ([`super::bulk`]): set foreign keys and plain indexes aside during the load.
+    Bulk,
     /// Bulk mode that keeps the foreign keys (only plain indexes set aside): a sibling in
     /// full bulk mode holds the parent they share, and this one loads beside it instead
     /// of after it (see `schedule`).
-    pub light: bool,
+    Light,
+    /// Not a load: `ANALYZE` and read back the tables of a group that committed, while
+    /// other tables load (see [`super::batch::check`]).
+    Check,
+    /// Small tables of several groups loaded, read back and analyzed in one round trip
+    /// ([`super::batch`]); `group` is then the scheduler's number for the batch.
+    Batch,
 }
 
 /// What a task did to one table.
@@ -176,9 +185,7 @@ fn copy_table(
     slice: Option<(i64, i64)>,
 ) -> Result<TableOutcome> {
     let table = &sh.plan.tables[t];
-    if table.columns.is_empty() {
-        bail!("table {} has no column that can be copied", table.name);
-    }
+    table.ensure_copyable()?;
     let mut w = tx
         .copy_in(&table.copy_in_sql(false))
         .with_context(|| format!("COPY into {} was refused", table.target))?;
@@ -203,9 +210,7 @@ pub(super) fn stream_rows(
         table: t,
         ..Default::default()
     };
-    if table.columns.is_empty() {
-        bail!("table {} has no column that can be copied", table.name);
-    }
+    table.ensure_copyable()?;
     let types: Vec<_> = table.columns.iter().map(|c| &c.ty).collect();
     let refs = {
         let mut slot = sh.refs[t].lock().unwrap_or_else(|p| p.into_inner());

@@ -45,6 +45,105 @@ pub struct TableProgress {
     pub phase: TablePhase,
 }
 
+/// What the load is doing, in order. Serialized as the words the progress line shows
+/// (`"checking the target"`, `"loading"`, …): `copy --json` and saved runs carry them, and
+/// a word this version does not know (a run saved by another) reads as `starting`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub enum Stage {
+    #[default]
+    #[serde(rename = "starting")]
+    Starting,
+    #[serde(rename = "checking the target")]
+    CheckingTarget,
+    #[serde(rename = "emptying target tables")]
+    EmptyingTargets,
+    #[serde(rename = "loading")]
+    Loading,
+    #[serde(rename = "resetting sequences")]
+    ResettingSequences,
+    #[serde(rename = "analyzing")]
+    Analyzing,
+    #[serde(rename = "verifying")]
+    Verifying,
+    #[serde(rename = "done")]
+    Done,
+}
+
+impl Stage {
+    /// The words of the progress line (the same as the serialized form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Starting => "starting",
+            Stage::CheckingTarget => "checking the target",
+            Stage::EmptyingTargets => "emptying target tables",
+            Stage::Loading => "loading",
+            Stage::ResettingSequences => "resetting sequences",
+            Stage::Analyzing => "analyzing",
+            Stage::Verifying => "verifying",
+            Stage::Done => "done",
+        }
+    }
+}
+
+impl Stage {
+    const ALL: [Stage; 8] = [
+        Stage::Starting,
+        Stage::CheckingTarget,
+        Stage::EmptyingTargets,
+        Stage::Loading,
+        Stage::ResettingSequences,
+        Stage::Analyzing,
+        Stage::Verifying,
+        Stage::Done,
+    ];
+}
+
+impl<'de> Deserialize<'de> for Stage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stage, D::Error> {
+        let words = String::deserialize(d)?;
+        Ok(Stage::ALL
+            .into_iter()
+            .find(|s| s.as_str() == words)
+            .unwrap_or_default())
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How long one stage of a load took (wall time, pauses included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageTime {
+    pub stage: Stage,
+    pub ms: u64,
+}
+
+/// The stage times of a load, and the prose note the report shows for them.
+pub fn timings_note(timings: &[StageTime], read_back_early: usize) -> String {
+    let secs = |stages: &[Stage]| {
+        timings
+            .iter()
+            .filter(|t| stages.contains(&t.stage))
+            .map(|t| t.ms)
+            .sum::<u64>() as f64
+            / 1000.0
+    };
+    format!(
+        "Timings: checking the target {:.1} s, load {:.1} s (with {read_back_early} table(s) read back as soon as committed), sequences and ANALYZE {:.1} s, verification of the rest {:.1} s.",
+        secs(&[
+            Stage::Starting,
+            Stage::CheckingTarget,
+            Stage::EmptyingTargets
+        ]),
+        secs(&[Stage::Loading]),
+        secs(&[Stage::ResettingSequences, Stage::Analyzing]),
+        secs(&[Stage::Verifying]),
+    )
+}
+
 /// The whole copy's progress.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CopyProgress {
@@ -54,7 +153,7 @@ pub struct CopyProgress {
     /// Recent throughput, rows per second.
     pub rows_per_sec: f64,
     /// What is happening now ("loading", "resetting sequences", "verifying", …).
-    pub stage: String,
+    pub stage: Stage,
 }
 
 impl CopyProgress {
@@ -301,6 +400,9 @@ pub struct CopyReport {
     /// as of it; what the app wrote later is not in PostgreSQL.
     #[serde(default)]
     pub snapshot_at: Option<String>,
+    /// How long each stage of the load took, in order (a note renders them as prose).
+    #[serde(default)]
+    pub timings: Vec<StageTime>,
 }
 
 impl CopyReport {

@@ -12,13 +12,10 @@
 //! one transaction (Django's constraints are DEFERRABLE INITIALLY DEFERRED).
 
 use super::names::{self, Found, NameMap};
-use super::schema::{
-    PgForeignKey, PgSchema, PgTable, SqliteSchema, SqliteTable, quote_pg, quote_sqlite,
-};
+use super::schema::{PgSchema, SqliteSchema, SqliteTable, quote_pg, quote_sqlite};
 use super::types::PgType;
 use crate::data::copy::{DerivedTable, Unmapped};
 use anyhow::{Result, bail};
-use std::collections::HashMap;
 
 /// One column to copy.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,12 +126,41 @@ impl TablePlan {
             .map_or(source, |c| c.target.as_str())
     }
 
+    /// Refuse a table with no column to copy (its `COPY` would have no column list).
+    pub fn ensure_copyable(&self) -> Result<()> {
+        if self.columns.is_empty() {
+            bail!("table {} has no column that can be copied", self.name);
+        }
+        Ok(())
+    }
+
     pub fn column_list(&self) -> String {
         self.columns
             .iter()
             .map(|c| quote_pg(&c.target))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+impl TablePlan {
+    /// A table of `rows` rows referencing `parents`, without columns: for tests of the
+    /// load's order and decisions.
+    pub fn bare(name: &str, rows: u64, parents: &[usize]) -> TablePlan {
+        TablePlan {
+            name: name.into(),
+            target: name.into(),
+            pg_name: name.into(),
+            columns: Vec::new(),
+            pk: Vec::new(),
+            has_rowid: true,
+            source_rows: rows,
+            sequences: Vec::new(),
+            sqlite_seq: None,
+            parents: parents.to_vec(),
+            refs: Vec::new(),
+        }
     }
 }
 
@@ -185,62 +211,114 @@ pub struct Inputs<'a> {
     pub values_in: &'a mut dyn FnMut(&str, &str) -> Result<u64>,
 }
 
+mod columns;
+mod derived;
+mod order;
+
+#[cfg(test)]
+use order::order;
+
 /// Match the two schemas.
 pub fn build(src: &SqliteSchema, dst: &PgSchema, inputs: Inputs<'_>) -> Result<Plan> {
-    let Inputs {
-        user,
-        names: map,
-        leave_behind,
-        values_in,
-    } = inputs;
-    let mut notes = Vec::new();
-    let mut errors = Vec::new();
-    let mut unmapped = Vec::new();
-    let named = |table: &str, column: Option<&str>| {
-        leave_behind.iter().any(|n| match column {
-            None => n == table,
-            Some(c) => n.split_once('.') == Some((table, c)),
-        })
+    let mut b = Builder {
+        inputs,
+        notes: Vec::new(),
+        errors: Vec::new(),
+        unmapped: Vec::new(),
     };
     for (name, why) in &src.set_aside {
-        notes.push(format!("SQLite table {name} is not copied: {why}."));
+        b.notes
+            .push(format!("SQLite table {name} is not copied: {why}."));
     }
-    let pg_names: Vec<&str> = dst.tables.iter().map(|t| t.name.as_str()).collect();
-    let sqlite_names: Vec<&str> = src.tables.iter().map(|t| t.name.as_str()).collect();
     let mut tables = Vec::new();
     let mut derived = Vec::new();
     let mut matched = vec![false; dst.tables.len()];
     for s in &src.tables {
+        match b.table(src, dst, s, &mut matched)? {
+            Some(Planned::Table(t)) => tables.push(t),
+            Some(Planned::Derived(d)) => derived.push(d),
+            None => {}
+        }
+    }
+    for (t, matched) in dst.tables.iter().zip(&matched) {
+        if t.name != "django_migrations" && !matched {
+            b.notes.push(format!(
+                "PostgreSQL table {} has no SQLite counterpart: left as it is.",
+                t.name
+            ));
+        }
+    }
+    b.check_leave_behind();
+    if !b.errors.is_empty() {
+        bail!("the copy cannot start:\n- {}", b.errors.join("\n- "));
+    }
+    let mut outside_referrers = Vec::new();
+    order::link_foreign_keys(&mut tables, &dst.foreign_keys, &mut outside_referrers);
+    let (tables, groups) = order::order(tables);
+    Ok(Plan {
+        tables,
+        groups,
+        notes: b.notes,
+        outside_referrers,
+        derived,
+        unmapped: b.unmapped,
+        lz4: dst.lz4,
+    })
+}
+
+/// The plan as it is built: its inputs, what it says, and what stops it.
+struct Builder<'i> {
+    inputs: Inputs<'i>,
+    notes: Vec<String>,
+    errors: Vec<String>,
+    unmapped: Vec<Unmapped>,
+}
+
+/// What one SQLite table becomes.
+enum Planned {
+    Table(TablePlan),
+    Derived(DerivedTable),
+}
+
+impl Builder<'_> {
+    /// The user named SQLite `table` (or its `column`) to be left behind.
+    fn named(&self, table: &str, column: Option<&str>) -> bool {
+        self.inputs.leave_behind.iter().any(|n| match column {
+            None => n == table,
+            Some(c) => n.split_once('.') == Some((table, c)),
+        })
+    }
+
+    /// SQLite table `s`: its PostgreSQL table, and what to copy there; `None` when it
+    /// has none (noted, or unmapped) or is refused.
+    fn table(
+        &mut self,
+        src: &SqliteSchema,
+        dst: &PgSchema,
+        s: &SqliteTable,
+        matched: &mut [bool],
+    ) -> Result<Option<Planned>> {
+        let pg_names: Vec<&str> = dst.tables.iter().map(|t| t.name.as_str()).collect();
+        let sqlite_names: Vec<&str> = src.tables.iter().map(|t| t.name.as_str()).collect();
+        let map = self.inputs.names;
         let Some((pg_name, found)) = names::find_table(&s.name, map, &pg_names, &sqlite_names)
         else {
-            if s.rows == 0 {
-                notes.push(format!(
-                    "SQLite table {} (empty) has no table on PostgreSQL: nothing to copy.",
-                    s.name
-                ));
-            } else {
-                unmapped.push(Unmapped {
-                    table: s.name.clone(),
-                    column: None,
-                    rows: s.rows,
-                    named: named(&s.name, None),
-                });
-            }
-            continue;
+            self.no_table(s);
+            return Ok(None);
         };
         let Some(ti) = dst.tables.iter().position(|t| t.name == pg_name) else {
-            continue;
+            return Ok(None);
         };
         if std::mem::replace(&mut matched[ti], true) {
-            errors.push(format!(
+            self.errors.push(format!(
                 "two SQLite tables map to the PostgreSQL table {pg_name}; the second is {}: rename one of them.",
                 s.name
             ));
-            continue;
+            return Ok(None);
         }
         let t = &dst.tables[ti];
         if found != Found::Same {
-            notes.push(format!(
+            self.notes.push(format!(
                 "SQLite table {} is {} on PostgreSQL ({}).",
                 s.name,
                 t.name,
@@ -251,110 +329,24 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, inputs: Inputs<'_>) -> Result<P
                 }
             ));
         }
-        if let Some(d) = derived_table(s, t) {
-            derived.push(d);
-            continue;
+        if let Some(d) = derived::derived_table(s, t) {
+            return Ok(Some(Planned::Derived(d)));
         }
         if !(t.can_select && t.can_insert && t.can_truncate) {
-            errors.push(format!(
-                "table {} belongs to role {:?}, and {user:?} may not empty and fill it (needs SELECT, INSERT, TRUNCATE): run the copy as {:?}, the role that ran migrate, or grant those privileges.",
-                t.name, t.owner, t.owner
+            self.errors.push(format!(
+                "table {} belongs to role {:?}, and {:?} may not empty and fill it (needs SELECT, INSERT, TRUNCATE): run the copy as {:?}, the role that ran migrate, or grant those privileges.",
+                t.name, t.owner, self.inputs.user, t.owner
             ));
         }
-        let table_names = map.and_then(|m| m.table(&s.name));
-        let pg_cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-        // PostgreSQL column → SQLite column.
-        let mut source_of: HashMap<&str, &str> = HashMap::new();
-        for sc in &s.columns {
-            match names::find_column(&sc.name, table_names, &pg_cols) {
-                Some(pc) if !source_of.contains_key(pc) => {
-                    source_of.insert(pc, &sc.name);
-                    if pc != sc.name {
-                        notes.push(format!(
-                            "{}.{} is {}.{pc} on PostgreSQL (PostgreSQL cuts names over 63 bytes).",
-                            s.name, sc.name, t.name
-                        ));
-                    }
-                }
-                _ => {
-                    let values = values_in(&s.name, &sc.name)?;
-                    if values == 0 {
-                        notes.push(format!(
-                            "{}.{} exists only in SQLite and holds no values: nothing to copy.",
-                            s.name, sc.name
-                        ));
-                    } else {
-                        unmapped.push(Unmapped {
-                            table: s.name.clone(),
-                            column: Some(sc.name.clone()),
-                            rows: values,
-                            named: named(&s.name, Some(&sc.name)),
-                        });
-                    }
-                }
-            }
-        }
-        let mut columns = Vec::new();
-        let mut sequences = Vec::new();
-        for c in &t.columns {
-            let source = source_of.get(c.name.as_str()).copied();
-            if let Some(seq) = &c.sequence {
-                sequences.push((c.name.clone(), seq.clone()));
-            }
-            if c.generated {
-                notes.push(format!(
-                    "{}.{} is GENERATED ALWAYS on PostgreSQL: left out of the copy; PostgreSQL computes it, and its indexes are built from the computed values.",
-                    t.name, c.name
-                ));
-                continue;
-            }
-            if !c.ty.copyable() {
-                let what = if c.ty == PgType::TsVector {
-                    "a search vector (tsvector): derived data, left out of the copy; fill it from the text columns (UPDATE … SET col = to_tsvector(…)) and rebuild its index afterwards".to_string()
-                } else {
-                    format!(
-                        "of type {}, which dj2pg does not convert: left out of the copy",
-                        c.type_sql
-                    )
-                };
-                if c.not_null && !c.has_default {
-                    errors.push(format!(
-                        "{}.{} is {what}, but it is NOT NULL without a default.",
-                        t.name, c.name
-                    ));
-                } else {
-                    notes.push(format!("{}.{} is {what}.", t.name, c.name));
-                }
-                continue;
-            }
-            let Some(source) = source else {
-                if c.not_null && !c.has_default && !c.identity {
-                    errors.push(format!(
-                        "{}.{} ({}) is NOT NULL without a default on PostgreSQL, and the SQLite table has no such column: add a default or make it nullable, or migrate the SQLite schema first.",
-                        t.name, c.name, c.type_sql
-                    ));
-                } else {
-                    notes.push(format!(
-                        "{}.{} exists only on PostgreSQL: it gets its default (or NULL).",
-                        t.name, c.name
-                    ));
-                }
-                continue;
-            };
-            columns.push(ColumnPlan {
-                name: source.to_string(),
-                target: c.name.clone(),
-                ty: c.ty.clone(),
-                nullable: !c.not_null,
-            });
-        }
+        let source_of = self.sources(s, t)?;
+        let (columns, sequences) = self.columns(t, &source_of);
         if s.pk.is_empty() {
-            notes.push(format!(
+            self.notes.push(format!(
                 "SQLite table {} has no primary key: rows are named by rowid in reports.",
                 s.name
             ));
         }
-        tables.push(TablePlan {
+        Ok(Some(Planned::Table(TablePlan {
             name: s.name.clone(),
             target: t.qualified(),
             pg_name: t.name.clone(),
@@ -366,53 +358,52 @@ pub fn build(src: &SqliteSchema, dst: &PgSchema, inputs: Inputs<'_>) -> Result<P
             sqlite_seq: src.sequences.get(&s.name).copied(),
             parents: Vec::new(),
             refs: Vec::new(),
-        });
+        })))
     }
-    for (t, matched) in dst.tables.iter().zip(&matched) {
-        if t.name != "django_migrations" && !matched {
-            notes.push(format!(
-                "PostgreSQL table {} has no SQLite counterpart: left as it is.",
-                t.name
+
+    /// SQLite table `s` has no table on PostgreSQL: nothing to copy, or data to ask about.
+    fn no_table(&mut self, s: &SqliteTable) {
+        if s.rows == 0 {
+            self.notes.push(format!(
+                "SQLite table {} (empty) has no table on PostgreSQL: nothing to copy.",
+                s.name
+            ));
+        } else {
+            self.unmapped.push(Unmapped {
+                table: s.name.clone(),
+                column: None,
+                rows: s.rows,
+                named: self.named(&s.name, None),
+            });
+        }
+    }
+
+    /// Every `--leave-behind` name is data without a place; each one named is noted.
+    fn check_leave_behind(&mut self) {
+        for n in self.inputs.leave_behind {
+            let (table, column) = match n.split_once('.') {
+                Some((t, c)) => (t, Some(c)),
+                None => (n.as_str(), None),
+            };
+            if !self
+                .unmapped
+                .iter()
+                .any(|u| u.table == table && u.column.as_deref() == column)
+            {
+                self.errors.push(format!(
+                    "--leave-behind {n}: no SQLite {} of that name holds data without a place on PostgreSQL{}.",
+                    if column.is_some() { "column" } else { "table" },
+                    nearest_unmapped(&self.unmapped)
+                ));
+            }
+        }
+        for u in self.unmapped.iter().filter(|u| u.named) {
+            self.notes.push(format!(
+                "{} has no place on PostgreSQL: left behind, as --leave-behind asked.",
+                u.describe()
             ));
         }
     }
-    for n in leave_behind {
-        let (table, column) = match n.split_once('.') {
-            Some((t, c)) => (t, Some(c)),
-            None => (n.as_str(), None),
-        };
-        if !unmapped
-            .iter()
-            .any(|u| u.table == table && u.column.as_deref() == column)
-        {
-            errors.push(format!(
-                "--leave-behind {n}: no SQLite {} of that name holds data without a place on PostgreSQL{}.",
-                if column.is_some() { "column" } else { "table" },
-                nearest_unmapped(&unmapped)
-            ));
-        }
-    }
-    for u in unmapped.iter().filter(|u| u.named) {
-        notes.push(format!(
-            "{} has no place on PostgreSQL: left behind, as --leave-behind asked.",
-            u.describe()
-        ));
-    }
-    if !errors.is_empty() {
-        bail!("the copy cannot start:\n- {}", errors.join("\n- "));
-    }
-    let mut outside_referrers = Vec::new();
-    link_foreign_keys(&mut tables, &dst.foreign_keys, &mut outside_referrers);
-    let (tables, groups) = order(tables);
-    Ok(Plan {
-        tables,
-        groups,
-        notes,
-        outside_referrers,
-        derived,
-        unmapped,
-        lz4: dst.lz4,
-    })
 }
 
 /// ` (those are: a, b.c)`, or nothing.
@@ -422,178 +413,6 @@ fn nearest_unmapped(unmapped: &[Unmapped]) -> String {
     }
     let names: Vec<String> = unmapped.iter().map(Unmapped::name).collect();
     format!(" (those are: {})", names.join(", "))
-}
-
-/// Search-index tables whose rows are derived from other tables and are kept in another
-/// form on PostgreSQL, with the command that rebuilds them.
-const KNOWN_INDEXES: &[(&str, &str)] = &[
-    // Wagtail: FTS5 on SQLite, tsvector columns on PostgreSQL.
-    ("wagtailsearch_indexentry", "python manage.py update_index"),
-];
-
-/// Whether `t` holds derived data that must be rebuilt rather than copied: a known search
-/// index, or a table with a search vector (`tsvector`) that is NOT NULL without a default,
-/// which no SQLite value can fill. Copying such rows with empty vectors would make search
-/// silently return nothing, so they are left empty.
-fn derived_table(s: &SqliteTable, t: &PgTable) -> Option<DerivedTable> {
-    let known = KNOWN_INDEXES.iter().find(|(name, _)| *name == t.name);
-    let vectors: Vec<&str> = t
-        .columns
-        .iter()
-        .filter(|c| c.ty == PgType::TsVector && !c.generated)
-        .map(|c| c.name.as_str())
-        .collect();
-    let required_vector = t
-        .columns
-        .iter()
-        .any(|c| c.ty == PgType::TsVector && !c.generated && c.not_null && !c.has_default);
-    if known.is_none() && !required_vector {
-        return None;
-    }
-    let reason = if vectors.is_empty() {
-        "a search index, kept differently by each database backend".to_string()
-    } else {
-        format!(
-            "a search index: {} {} search vectors (tsvector) on PostgreSQL, which SQLite does not hold",
-            vectors.join(", "),
-            if vectors.len() == 1 { "is a" } else { "are" }
-        )
-    };
-    let rebuild = known.map(|(_, cmd)| cmd.to_string()).or_else(|| {
-        t.name
-            .starts_with("wagtailsearch_")
-            .then(|| "python manage.py update_index".to_string())
-    });
-    Some(DerivedTable {
-        table: t.name.clone(),
-        source_rows: s.rows,
-        reason,
-        rebuild,
-    })
-}
-
-fn link_foreign_keys(
-    tables: &mut [TablePlan],
-    fks: &[PgForeignKey],
-    outside: &mut Vec<(String, String, String)>,
-) {
-    // Foreign keys come in PostgreSQL's names; the plan speaks SQLite's.
-    let index: HashMap<String, usize> = tables
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.pg_name.clone(), i))
-        .collect();
-    for fk in fks {
-        match (index.get(&fk.table), index.get(&fk.ref_table)) {
-            (Some(&c), Some(&p)) => {
-                if c != p && !tables[c].parents.contains(&p) {
-                    tables[c].parents.push(p);
-                }
-                if let ([col], [rcol]) = (fk.columns.as_slice(), fk.ref_columns.as_slice()) {
-                    let source = |t: &TablePlan, n: &str| {
-                        t.columns
-                            .iter()
-                            .find(|c| c.target == n)
-                            .map(|c| c.name.clone())
-                    };
-                    if let (Some(column), Some(ref_column)) =
-                        (source(&tables[c], col), source(&tables[p], rcol))
-                    {
-                        let ref_table = tables[p].name.clone();
-                        tables[c].refs.push(RefPlan {
-                            column,
-                            ref_table,
-                            ref_column,
-                        });
-                    }
-                }
-            }
-            (None, Some(&p)) => outside.push((
-                fk.table.clone(),
-                fk.columns.join(", "),
-                tables[p].name.clone(),
-            )),
-            _ => {}
-        }
-    }
-}
-
-/// Order tables parents-first with Tarjan's algorithm: it emits a strongly connected
-/// component only after every component it reaches, and edges point child → parent.
-fn order(tables: Vec<TablePlan>) -> (Vec<TablePlan>, Vec<Vec<usize>>) {
-    struct T<'a> {
-        edges: Vec<&'a [usize]>,
-        index: Vec<Option<usize>>,
-        low: Vec<usize>,
-        on_stack: Vec<bool>,
-        stack: Vec<usize>,
-        next: usize,
-        out: Vec<Vec<usize>>,
-    }
-    fn visit(t: &mut T<'_>, v: usize) {
-        t.index[v] = Some(t.next);
-        t.low[v] = t.next;
-        t.next += 1;
-        t.stack.push(v);
-        t.on_stack[v] = true;
-        for &w in t.edges[v] {
-            match t.index[w] {
-                None => {
-                    visit(t, w);
-                    t.low[v] = t.low[v].min(t.low[w]);
-                }
-                Some(iw) if t.on_stack[w] => t.low[v] = t.low[v].min(iw),
-                _ => {}
-            }
-        }
-        if Some(t.low[v]) == t.index[v] {
-            let mut group = Vec::new();
-            while let Some(w) = t.stack.pop() {
-                t.on_stack[w] = false;
-                group.push(w);
-                if w == v {
-                    break;
-                }
-            }
-            group.sort();
-            t.out.push(group);
-        }
-    }
-    let n = tables.len();
-    let mut t = T {
-        edges: tables.iter().map(|x| x.parents.as_slice()).collect(),
-        index: vec![None; n],
-        low: vec![0; n],
-        on_stack: vec![false; n],
-        stack: Vec::new(),
-        next: 0,
-        out: Vec::new(),
-    };
-    for v in 0..n {
-        if t.index[v].is_none() {
-            visit(&mut t, v);
-        }
-    }
-    let old_groups = t.out;
-    // Renumber so that table order is load order.
-    let mut new_of_old = vec![0; n];
-    let mut order_old = Vec::with_capacity(n);
-    for g in &old_groups {
-        for &o in g {
-            new_of_old[o] = order_old.len();
-            order_old.push(o);
-        }
-    }
-    let mut slots: Vec<Option<TablePlan>> = tables.into_iter().map(Some).collect();
-    let mut ordered: Vec<TablePlan> = order_old.iter().filter_map(|&o| slots[o].take()).collect();
-    for t in &mut ordered {
-        t.parents = t.parents.iter().map(|&p| new_of_old[p]).collect();
-    }
-    let groups = old_groups
-        .iter()
-        .map(|g| g.iter().map(|&o| new_of_old[o]).collect())
-        .collect();
-    (ordered, groups)
 }
 
 #[cfg(test)]
