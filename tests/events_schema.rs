@@ -53,21 +53,8 @@ fn whole_run(
 ) -> Output {
     let url = cluster.app().display_url();
     let admin = cluster.admin().display_url();
-    let mut args = vec![
-        "migrate",
-        "--project",
-        project.to_str().unwrap(),
-        "--python",
-        python.to_str().unwrap(),
-        "--allow-dirty",
-        "--to",
-        &url,
-        "--admin-url",
-        &admin,
-        "--yes",
-        "--reset-migrations",
-        "all",
-    ];
+    let mut args = common::flow::migrate_args(project, python, &url, &["--admin-url", &admin]);
+    args.extend_from_slice(&["--reset-migrations", "all"]);
     args.extend_from_slice(extra);
     dj2pg(
         state,
