@@ -135,7 +135,8 @@ pub struct CopyOptions {
     /// Without it such data stops the copy before anything is written.
     #[arg(long, value_name = "TABLE[.COLUMN]", value_delimiter = ',')]
     pub leave_behind: Vec<String>,
-    /// Print JSON lines instead of text.
+    /// Print JSON lines instead of text: one event a line, `"v":1` (README, "JSON lines";
+    /// assets/events.schema.json).
     #[arg(long)]
     pub json: bool,
     /// Print no progress lines (the preflight report and the verification still print).

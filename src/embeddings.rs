@@ -15,6 +15,7 @@ use crate::copy::embeddings::{self, Embeddings};
 use crate::copy::vector::VecKind;
 use crate::data::django::Discovery;
 use crate::django::pgvector_plan::{self as plan, Choice, Target};
+use crate::output::Name;
 use crate::pg::{ConnConfig, Secret};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -81,7 +82,7 @@ pub fn describe(found: &[Embeddings]) -> Vec<String> {
 pub fn run(
     inputs: &Inputs<'_>,
     choice: &Choice,
-    say: &mut dyn FnMut(&str, &str),
+    say: &mut dyn FnMut(Name, &str),
 ) -> Result<plan::ProjectChange> {
     let d = inputs.discovery;
     let found = find(d)?;
@@ -89,35 +90,35 @@ pub fn run(
         return Ok(plan::ProjectChange::default());
     }
     for line in describe(&found) {
-        say("embeddings", &line);
+        say(Name::Embeddings, &line);
     }
     if choice.default == Target::Keep && choice.per_field.values().all(|t| *t == Target::Keep) {
         say(
-            "embeddings",
+            Name::Embeddings,
             "kept as they are (pass --embeddings=vector or halfvec to turn them into pgvector columns)",
         );
         return Ok(plan::ProjectChange::default());
     }
     if already_changed(d) {
         say(
-            "embeddings",
+            Name::Embeddings,
             "the project already has dj2pg's pgvector migration: nothing to change",
         );
         return Ok(plan::ProjectChange::default());
     }
     let change = plan::plan(d, &found, choice)?;
     for k in &change.kept {
-        say("embeddings", k);
+        say(Name::Embeddings, k);
     }
     if change.is_empty() {
         return Ok(change);
     }
     for line in change.diff(&d.project_dir).lines() {
-        say("preview", line);
+        say(Name::Preview, line);
     }
     for a in &change.dropped {
         say(
-            "embeddings",
+            Name::Embeddings,
             &format!("argument dropped (a vector field has no use for it): {a}"),
         );
     }
@@ -127,26 +128,26 @@ pub fn run(
         .backup_dir
         .context("the project change needs the backup folder (run Backup first)")?;
     for path in plan::apply(&change, &d.project_dir, backup)? {
-        say("written", &path.display().to_string());
+        say(Name::Written, &path.display().to_string());
     }
     say(
-        "embeddings",
+        Name::Embeddings,
         "`dj2pg restore` puts models.py and requirements.txt back and moves the migration out",
     );
     for c in &change.changes {
-        say("proof", &plan::proof_query(c).replace('\n', "; "));
+        say(Name::Proof, &plan::proof_query(c).replace('\n', "; "));
     }
     let report = backup.join(REPORT_FILE);
     std::fs::write(&report, report_text(&found, &change))
         .with_context(|| format!("cannot write {}", report.display()))?;
-    say("report", &report.display().to_string());
+    say(Name::Report, &report.display().to_string());
     if !change.readers.is_empty() {
         say(
-            "embeddings",
+            Name::Embeddings,
             "app code that reads the changed fields (they now hold a list of floats, not JSON text or bytes):",
         );
         for r in &change.readers {
-            say("reader", r);
+            say(Name::Reader, r);
         }
     }
     Ok(change)
@@ -225,7 +226,7 @@ pub const PROVIDER_RULES: &str = "pgvector is not a trusted extension: a superus
     first; Supabase: enable it in the dashboard, in schema extensions)";
 
 /// The target has the `vector` extension, or the admin creates it now.
-fn extension(inputs: &Inputs<'_>, say: &mut dyn FnMut(&str, &str)) -> Result<()> {
+fn extension(inputs: &Inputs<'_>, say: &mut dyn FnMut(Name, &str)) -> Result<()> {
     let Some((target, password)) = inputs.target else {
         bail!("the pgvector change needs the target connection (Connect first)");
     };
@@ -240,7 +241,7 @@ fn extension(inputs: &Inputs<'_>, say: &mut dyn FnMut(&str, &str)) -> Result<()>
         "SELECT 1 FROM pg_extension WHERE extname = 'vector'",
     )? {
         say(
-            "embeddings",
+            Name::Embeddings,
             "the vector extension is installed in the target database",
         );
         return Ok(());
@@ -276,12 +277,12 @@ fn extension(inputs: &Inputs<'_>, say: &mut dyn FnMut(&str, &str)) -> Result<()>
                 .map_or_else(|| e.to_string(), |d| d.message().to_string())
         )
     })?;
-    say("embeddings", &format!("ran as {}: {sql}", admin.user));
+    say(Name::Embeddings, &format!("ran as {}: {sql}", admin.user));
     Ok(())
 }
 
 /// pgvector-python in the project's Python, installed with `--install-driver`.
-fn python_package(d: &Discovery, install: bool, say: &mut dyn FnMut(&str, &str)) -> Result<()> {
+fn python_package(d: &Discovery, install: bool, say: &mut dyn FnMut(Name, &str)) -> Result<()> {
     let python = d
         .python
         .as_deref()
@@ -306,7 +307,7 @@ fn python_package(d: &Discovery, install: bool, say: &mut dyn FnMut(&str, &str))
              pass --install-driver"
         );
     }
-    say("embeddings", &format!("$ {shown}"));
+    say(Name::Embeddings, &format!("$ {shown}"));
     let out = Command::new(python)
         .args([
             "-m",

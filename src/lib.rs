@@ -7,7 +7,8 @@
 //! - [`pg`]: PostgreSQL connection settings, TLS, and local throwaway clusters.
 //! - [`copy`]: the copy engine (plan, conversions, preflight, COPY, verification).
 //! - [`tui`]: the terminal wizard, a view of the state machine.
-//! - [`cli`] and [`headless`]: the command line and the terminal-free runner.
+//! - [`cli`] and [`headless`]: the command line and the terminal-free runner; [`output`]:
+//!   the events both print (text, or versioned JSON lines).
 #![forbid(unsafe_code)]
 
 pub mod assets;
@@ -22,6 +23,7 @@ pub mod embeddings;
 pub mod headless;
 pub mod interrupt;
 pub mod jobs;
+pub mod output;
 pub mod pg;
 pub mod resume_check;
 pub mod rules;

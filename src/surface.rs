@@ -38,6 +38,14 @@ impl Surface {
         }
     }
 
+    /// After a connection attempt the user stopped: how to connect again.
+    pub fn connect_again(self) -> String {
+        match self {
+            Surface::Wizard => "Check the form and press Enter to try again.".into(),
+            Surface::CommandLine => "Run the same command again to connect.".into(),
+        }
+    }
+
     /// Where to fix a connection setting of the app role (`--to`) — a form field in the
     /// wizard, a part of the URL or an environment variable on the command line.
     pub fn check(self, field: Field) -> String {
@@ -85,7 +93,11 @@ mod tests {
             Field::SslMode,
             Field::CaFile,
         ];
-        let mut said: Vec<String> = vec![cli.again("retry"), cli.then_again("retry")];
+        let mut said: Vec<String> = vec![
+            cli.again("retry"),
+            cli.then_again("retry"),
+            cli.connect_again(),
+        ];
         said.extend(fields.iter().map(|f| cli.check(*f)));
         said.extend(fields.iter().map(|f| cli.check_admin(*f)));
         for s in said {

@@ -3,12 +3,17 @@
 
 use super::{Context, CopyProgress, CopyReport, CopySettings, PreflightReport, Stop};
 use crate::data::copy::ProblemPolicy;
+use crate::output::{Event, Layout, Name, Printer};
 use crate::pg::{ConnConfig, Secret};
 use crate::rules::{self, CopyNext};
+use crate::state::Step;
 use anyhow::{Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// `dj2pg copy` is the Copy rows step alone: its events carry that step.
+const STEP: Step = Step::CopyRows;
 
 /// What `dj2pg copy` was asked to do.
 #[derive(Clone, Debug)]
@@ -39,37 +44,6 @@ pub struct StandaloneArgs {
     pub leave_behind: Vec<String>,
 }
 
-struct Out<'a> {
-    w: &'a mut dyn Write,
-    json: bool,
-}
-
-impl Out<'_> {
-    fn line(&mut self, event: &str, text: &str) {
-        let _ = if self.json {
-            writeln!(
-                self.w,
-                "{}",
-                serde_json::json!({ "event": event, "message": text })
-            )
-        } else {
-            writeln!(self.w, "{text}")
-        };
-    }
-
-    fn data(&mut self, event: &str, text: &str, data: serde_json::Value) {
-        if self.json {
-            let _ = writeln!(
-                self.w,
-                "{}",
-                serde_json::json!({ "event": event, "data": data })
-            );
-        } else {
-            let _ = writeln!(self.w, "{text}");
-        }
-    }
-}
-
 /// Run a whole copy: preflight, confirmation rules, load, verification.
 pub fn run_standalone(args: StandaloneArgs, out: &mut dyn Write) -> Result<CopyReport> {
     run_with_stop(args, out, Stop::default())
@@ -77,10 +51,7 @@ pub fn run_standalone(args: StandaloneArgs, out: &mut dyn Write) -> Result<CopyR
 
 /// The same, with cancel/pause flags the caller controls (Ctrl-C, tests).
 pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> Result<CopyReport> {
-    let mut o = Out {
-        w: out,
-        json: args.json,
-    };
+    let mut o = Printer::new(Box::new(out), args.json, args.quiet, Layout::Plain);
     let settings = CopySettings {
         rejects: args.rejects.clone(),
         use_tz: args.use_tz,
@@ -99,8 +70,9 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
         settings,
         stop,
     )?;
-    o.line(
-        "start",
+    o.say(
+        STEP,
+        Name::Start,
         &format!(
             "Copying {} into {} ({} connections)",
             args.from.display(),
@@ -111,8 +83,9 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
     let started = Instant::now();
     let plan = cx.plan()?;
     if let Some(at) = cx.snapshot_at() {
-        o.line(
-            "snapshot",
+        o.say(
+            STEP,
+            Name::Snapshot,
             &format!(
                 "Reading one snapshot of {} taken at {} UTC: what the app writes from now on is not copied.",
                 args.from.display(),
@@ -137,104 +110,49 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
             bail!("internal error: the flags left {q:?} unanswered — please report it")
         }
     };
-    let mut last: Option<Instant> = None;
-    let quiet = args.quiet;
-    let mut on_progress = |p: &CopyProgress| {
-        if quiet || last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-            return;
-        }
-        last = Some(Instant::now());
-        o.data(
-            "progress",
-            &p.line(),
-            serde_json::to_value(p).unwrap_or_default(),
-        );
-    };
+    let mut on_progress = |p: &CopyProgress| o.progress(&Event::progress(STEP, p));
     let result = super::load::run(&cx, &plan, policy, &mut on_progress)?;
     print_report(&mut o, &result);
     Ok(result)
 }
 
-fn print_preflight(o: &mut Out<'_>, r: &PreflightReport, took: Duration) {
+fn print_preflight(o: &mut Printer<'_>, r: &PreflightReport, took: Duration) {
     for note in &r.notes {
-        o.line("note", &format!("note: {note}"));
+        o.say(STEP, Name::Note, note);
     }
     for p in &r.problems {
-        let fix = p
-            .fix
-            .as_deref()
-            .map(|f| format!(" [fix: {f}]"))
-            .unwrap_or_default();
-        o.data(
-            "problem",
-            &format!(
-                "problem: {} pk={} {}: {} ({}){fix}",
-                p.table, p.pk, p.column, p.issue, p.excerpt
-            ),
-            serde_json::to_value(p).unwrap_or_default(),
-        );
+        o.emit(&Event::problem(STEP, p));
     }
     for d in &r.derived {
-        o.line(
-            "derived",
-            &format!(
-                "derived: {} ({} rows) is {}: left empty; {}",
-                d.table,
-                d.source_rows,
-                d.reason,
-                d.rebuild_hint()
-            ),
+        let text = format!(
+            "{} ({} rows) is {}: left empty; {}",
+            d.table,
+            d.source_rows,
+            d.reason,
+            d.rebuild_hint()
         );
+        o.say(STEP, Name::Derived, &text);
     }
     for (t, n) in &r.nonempty_targets {
-        o.line(
-            "nonempty-target",
-            &format!("target table {t} already holds {n} row(s)"),
-        );
+        o.emit(&Event::nonempty_target(STEP, t, *n));
     }
     let rows: u64 = r.tables.iter().map(|(_, n)| n).sum();
-    o.line(
-        "preflight",
-        &format!(
-            "preflight: {} tables, {rows} rows, {} problem(s), {} non-empty target table(s) ({:.1} s)",
-            r.tables.len(),
-            r.problems.len(),
-            r.nonempty_targets.len(),
-            took.as_secs_f64()
-        ),
+    let text = format!(
+        "{} tables, {rows} rows, {} problem(s), {} non-empty target table(s) ({:.1} s)",
+        r.tables.len(),
+        r.problems.len(),
+        r.nonempty_targets.len(),
+        took.as_secs_f64()
     );
+    o.say(STEP, Name::Preflight, &text);
 }
 
-fn print_report(o: &mut Out<'_>, r: &CopyReport) {
+fn print_report(o: &mut Printer<'_>, r: &CopyReport) {
     for note in &r.notes {
-        o.line("note", &format!("note: {note}"));
-    }
-    if !o.json {
-        o.line(
-            "",
-            &format!(
-                "{:<40} {:>10} {:>10} {:>9}  checksum",
-                "table", "source", "target", "rejected"
-            ),
-        );
+        o.say(STEP, Name::Note, note);
     }
     for c in &r.checks {
-        o.data(
-            "check",
-            &format!(
-                "{:<40} {:>10} {:>10} {:>9}  {}",
-                c.table,
-                c.source_rows,
-                c.target_rows,
-                c.rejected_rows,
-                c.verdict()
-            ),
-            serde_json::to_value(c).unwrap_or_default(),
-        );
+        o.emit(&Event::verified(STEP, c));
     }
-    o.data(
-        "done",
-        &r.summary_line(),
-        serde_json::to_value(r).unwrap_or_default(),
-    );
+    o.emit(&Event::copied(STEP, r));
 }

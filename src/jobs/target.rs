@@ -21,10 +21,8 @@ pub fn connect(
     let cancel = job.cancel();
     let client = match config.connect_until(password, "", Some(&cancel)) {
         Ok(client) => client,
-        Err(_) if cancel.load(Ordering::SeqCst) => anyhow::bail!(
-            "You stopped the connection attempt before the server answered. \
-             Check the form and press Enter to try again."
-        ),
+        // The state machine words it for the surface (wizard: the form and Enter).
+        Err(_) if cancel.load(Ordering::SeqCst) => return Ok(JobEvent::ConnectStopped),
         Err(e) => return Ok(JobEvent::ConnectFailed(e)),
     };
     let mut client = client;

@@ -354,6 +354,8 @@ pub enum JobEvent {
     Failed(String),
     /// Connecting failed; the error names the form field to fix.
     ConnectFailed(ConnectError),
+    /// The user stopped a connection attempt before the server answered.
+    ConnectStopped,
 }
 
 /// Whose password a connection uses (the driver holds both, in memory only).

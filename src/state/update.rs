@@ -477,6 +477,13 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             finish(m, step, Status::Stopped { message }, fx);
         }
         JobEvent::Failed(message) => finish(m, step, Status::Failed { message }, fx),
+        JobEvent::ConnectStopped => {
+            let message = format!(
+                "You stopped the connection attempt before the server answered. {}",
+                m.surface.connect_again()
+            );
+            finish(m, step, Status::Failed { message }, fx)
+        }
         JobEvent::ConnectFailed(e) => {
             m.connect_field = Some(e.field);
             let message = e.render(m.surface);

@@ -59,6 +59,20 @@ pub fn as_role(c: &TempCluster, user: &str, pw: &str, db: &str, statements: &[St
 
 /// The headless whole flow on `project` with `url` (password in the URL, as pasted).
 pub fn migrate(tmp: &Path, project: &Path, python: &Path, url: &str, extra: &[&str]) -> Output {
+    dj2pg(
+        &tmp.join("state"),
+        &migrate_args(project, python, url, extra),
+        &[],
+    )
+}
+
+/// `migrate --project P --python PY --allow-dirty --to URL --yes EXTRA…`.
+pub fn migrate_args<'a>(
+    project: &'a Path,
+    python: &'a Path,
+    url: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "migrate",
         "--project",
@@ -71,7 +85,7 @@ pub fn migrate(tmp: &Path, project: &Path, python: &Path, url: &str, extra: &[&s
         "--yes",
     ];
     args.extend_from_slice(extra);
-    dj2pg(&tmp.join("state"), &args, &[])
+    args
 }
 
 /// The app, through Django and the written settings, with only the password given: counts,
