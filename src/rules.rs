@@ -97,7 +97,7 @@ impl ChoiceId {
             ChoiceId::RevertSettings => "revert".into(),
             ChoiceId::KeepSettings => "keep".into(),
             ChoiceId::SaveSql => "save SQL".into(),
-            ChoiceId::KeepEmbeddings => "keep".into(),
+            ChoiceId::KeepEmbeddings => "no pgvector".into(),
             ChoiceId::EmbeddingsChosen => "go on".into(),
             ChoiceId::ApplyEmbeddings => "apply".into(),
             ChoiceId::BackToChoices => "go back".into(),
@@ -442,6 +442,14 @@ pub fn permission_question(
         'c',
         "Check again (after a DBA ran it)",
     ));
+    // The way out when the extension cannot (or should not) be made: no pgvector column.
+    if diag.extension.is_some() {
+        choices.push(choice(
+            ChoiceId::KeepEmbeddings,
+            'e',
+            "Keep the embeddings as they are (no vector extension needed)",
+        ));
+    }
     (question, choices)
 }
 

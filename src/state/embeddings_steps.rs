@@ -228,6 +228,19 @@ fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
     fx.push(Effect::Save);
 }
 
+/// Every column kept (Fix permissions' way out when the server cannot make the vector
+/// extension): nothing to plan, no extension to ask for.
+pub(super) fn keep_all(m: &mut Migration) {
+    if let Some(plan) = &mut m.embeddings_plan {
+        for c in &mut plan.columns {
+            c.ty = EmbeddingsChoice::Keep;
+        }
+        plan.refusal = None;
+        plan.diff = None;
+    }
+    m.embeddings = Some(EmbeddingsChoice::Keep);
+}
+
 /// The embeddings are decided (and changed, if asked): on to `migrate`.
 pub(super) fn applied(m: &mut Migration, choice: EmbeddingsChoice, fx: &mut Vec<Effect>) {
     m.embeddings = Some(choice);

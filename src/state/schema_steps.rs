@@ -315,6 +315,10 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
             fx.push(Effect::Save);
         }
         ChoiceId::Recheck => super::update::start(m, Step::FixPermissions, fx),
+        ChoiceId::KeepEmbeddings => {
+            super::embeddings_steps::keep_all(m);
+            super::update::start(m, Step::FixPermissions, fx);
+        }
         _ => {}
     }
 }

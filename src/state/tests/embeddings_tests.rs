@@ -463,3 +463,73 @@ fn all_kept_at_the_dry_run_needs_no_extension_and_migrate_runs_at_once() {
     let out = update(&mut m, Msg::Activate);
     assert!(matches!(&out[0], Effect::CreateSchema { .. }), "{out:?}");
 }
+
+/// The server cannot make the vector extension: Fix permissions offers `e`, which keeps
+/// every column and diagnoses again without the extension; Create schema then runs
+/// `migrate` with nothing to plan.
+#[test]
+fn fix_permissions_offers_keeping_the_embeddings_when_the_extension_cannot_be_made() {
+    use crate::data::privileges::{ExtensionNeed, RecipeOptions};
+    use crate::pg::privileges::{self, tests as fx};
+    let mut m = at_create_schema();
+    for s in [Step::DryRun, Step::FixPermissions] {
+        m.step_mut(s).status = Status::Pending;
+    }
+    update(&mut m, Msg::Select(Step::DryRun));
+    let out = update(&mut m, Msg::Activate);
+    let Effect::DryRun { job, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    let out = update(
+        &mut m,
+        Msg::Job(*job, JobEvent::DryRunFinished(Box::new(passed_dry_run()))),
+    );
+    let Effect::FindEmbeddings { job, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    let cols = vec![column("classifier.Embedding.vector_json", 384)];
+    update(&mut m, Msg::Job(*job, JobEvent::EmbeddingsFound(cols)));
+    update(
+        &mut m,
+        Msg::EmbeddingType {
+            column: 0,
+            ty: EmbeddingsChoice::Vector,
+        },
+    );
+    update(&mut m, Msg::Decide(ChoiceId::EmbeddingsChosen));
+    update(&mut m, Msg::Select(Step::FixPermissions));
+    let out = update(&mut m, Msg::Activate);
+    let Effect::Diagnose { job, vector, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert!(*vector);
+    let mut d = fx::diagnosis(fx::app(), None);
+    d.extension = Some(ExtensionNeed {
+        name: "vector".into(),
+        sql: "CREATE EXTENSION IF NOT EXISTS vector".into(),
+        available: false,
+        rule: "a superuser creates it".into(),
+    });
+    let mut recipes = privileges::recipes(&d, &RecipeOptions::default());
+    privileges::add_to_recipes(d.extension.as_ref().unwrap(), &mut recipes);
+    update(
+        &mut m,
+        Msg::Job(*job, JobEvent::Diagnosed(Box::new(d), recipes)),
+    );
+    let Status::NeedsDecision { choices, .. } = m.status(Step::FixPermissions) else {
+        panic!("{:?}", m.status(Step::FixPermissions))
+    };
+    let keep = choices
+        .iter()
+        .find(|c| c.id == ChoiceId::KeepEmbeddings)
+        .expect("a way out: keep the embeddings");
+    assert_eq!(keep.key, 'e');
+
+    let out = update(&mut m, Msg::Decide(ChoiceId::KeepEmbeddings));
+    let Effect::Diagnose { vector, .. } = &out[0] else {
+        panic!("diagnosed again: {out:?}")
+    };
+    assert!(!*vector, "no extension asked for once every column is kept");
+    assert_eq!(choice_of(&m, 0).0, EmbeddingsChoice::Keep);
+    assert_eq!(m.embeddings, Some(EmbeddingsChoice::Keep));
+}

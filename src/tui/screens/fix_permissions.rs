@@ -194,7 +194,7 @@ fn extension_lines(e: &ExtensionNeed, db: &str, w: u16) -> Vec<Line<'static>> {
         )
     } else {
         format!(
-            "this server does not offer pgvector: keep the embeddings (Dry run on SQLite), or \
+            "this server does not offer pgvector: keep the embeddings as they are (e), or \
              use a server with it. Rule: {}",
             e.rule
         )
