@@ -916,3 +916,18 @@ fn fix_permissions_lists_the_vector_extension_with_the_providers_rule() {
     assert!(text.contains("extension vector in database"), "{text}");
     insta::assert_snapshot!(text);
 }
+
+/// An app with one migration file reads "1 migration", not "1 migrations" (seen in tmux on
+/// a project of one's own).
+#[test]
+fn discover_counts_one_migration_in_the_singular() {
+    let mut m = discovered();
+    if let Some(d) = m.discovery.as_mut() {
+        let reviews = d.apps.iter_mut().find(|a| a.label == "reviews").unwrap();
+        reviews.migration_files.truncate(1);
+        reviews.data_migrations.clear();
+    }
+    let screen = screen(&m, &UiState::default(), 80, 40);
+    assert!(screen.contains("reviews         1 migration "), "{screen}");
+    assert!(screen.contains("ml_models       2 migrations"), "{screen}");
+}

@@ -164,10 +164,11 @@ fn apps(d: &Discovery, w: u16, lines: &mut Vec<Line<'static>>) {
         d.migration_file_count()
     )));
     for app in &local {
+        let n = app.migration_files.len();
         let mut spans = vec![Span::raw(format!(
-            "  {:<14}{:>3} migrations",
+            "  {:<14}{n:>3} migration{}",
             truncate(&app.label, 13),
-            app.migration_files.len()
+            if n == 1 { " " } else { "s" }
         ))];
         if !app.data_migrations.is_empty() {
             // Named in full under Warnings; here, how many.
