@@ -7,7 +7,7 @@
 
 use super::hash::{rel_to_string, sha256_file, walk_files};
 use super::manifest::{read_manifest, write_manifest};
-use super::paths::{check_label, inside_project, move_file, relative_to, safe_join};
+use super::paths::{check_label, inside_project, move_back, move_file, relative_to, safe_join};
 use crate::data::backup::{
     ArchivedFile, EntryKind, Manifest, ManifestEntry, MigrationScan, MovedFile, ResetApp,
     ResetRecord, ResetReport,
@@ -210,16 +210,10 @@ fn record_in_manifest(manifest: &mut Manifest, moved: &[Move], record: &ResetRec
 /// After a failure `e`: put every moved file back, latest first; the error to return
 /// names the files that could not be put back.
 fn put_back(moved: &[Move], e: anyhow::Error) -> anyhow::Error {
-    let mut not_back = Vec::new();
-    for (src, dst, _) in moved.iter().rev() {
-        if let Err(e2) = move_file(dst, src) {
-            not_back.push(format!(
-                "{} (still at {}: {e2:#})",
-                src.display(),
-                dst.display()
-            ));
-        }
-    }
+    let not_back: Vec<String> = move_back(moved.iter().map(|(src, dst, _)| (&**dst, &**src)))
+        .into_iter()
+        .map(|(dst, src, e2)| format!("{} (still at {}: {e2:#})", src.display(), dst.display()))
+        .collect();
     if not_back.is_empty() {
         return anyhow::anyhow!(
             "the reset stopped and every file moved so far was put back: {e:#}"

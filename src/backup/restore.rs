@@ -10,7 +10,7 @@
 
 use super::hash::{rel_to_string, sha256_file, walk_files};
 use super::manifest::{read_manifest, write_manifest};
-use super::paths::{move_file, safe_join, unique_path};
+use super::paths::{move_back, move_file, safe_join, unique_path};
 use crate::data::backup::{
     EntryKind, Manifest, ManifestEntry, MovedFile, ResetApp, RestoreConflict, RestoreReport,
 };
@@ -131,16 +131,12 @@ pub fn restore(project_dir: &Path, backup_dir: &Path, yes: bool) -> Result<Resto
         write_manifest(backup_dir, &manifest)
     })();
     if let Err(e) = result {
-        let mut stuck = Vec::new();
-        for (now, was) in undo.iter().rev() {
-            if let Err(e2) = move_file(now, was) {
-                stuck.push(format!(
-                    "{} (should be at {}: {e2:#})",
-                    now.display(),
-                    was.display()
-                ));
-            }
-        }
+        let stuck: Vec<String> = move_back(undo.iter().map(|(now, was)| (&**now, &**was)))
+            .into_iter()
+            .map(|(now, was, e2)| {
+                format!("{} (should be at {}: {e2:#})", now.display(), was.display())
+            })
+            .collect();
         if stuck.is_empty() {
             bail!("restore stopped and every change so far was undone: {e:#}");
         }
