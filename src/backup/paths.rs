@@ -80,6 +80,17 @@ pub fn check_label(label: &str) -> Result<()> {
     Ok(())
 }
 
+/// Undo moves after a failure: each `(now, was)` moved back, latest first. Returns the
+/// ones that could not be moved back, with why, for the message that lists them.
+pub fn move_back<'a>(
+    moves: impl DoubleEndedIterator<Item = (&'a Path, &'a Path)>,
+) -> Vec<(&'a Path, &'a Path, anyhow::Error)> {
+    moves
+        .rev()
+        .filter_map(|(now, was)| move_file(now, was).err().map(|e| (now, was, e)))
+        .collect()
+}
+
 /// Move a file: `rename` when on the same file system, else copy, fsync, verify and only
 /// then remove the source. Parents of `to` are created. Never overwrites `to`.
 pub fn move_file(from: &Path, to: &Path) -> Result<()> {

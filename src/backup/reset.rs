@@ -7,10 +7,10 @@
 
 use super::hash::{rel_to_string, sha256_file, walk_files};
 use super::manifest::{read_manifest, write_manifest};
-use super::paths::{check_label, inside_project, move_file, relative_to, safe_join};
+use super::paths::{check_label, inside_project, move_back, move_file, relative_to, safe_join};
 use crate::data::backup::{
-    ArchivedFile, EntryKind, ManifestEntry, MigrationScan, MovedFile, ResetApp, ResetRecord,
-    ResetReport,
+    ArchivedFile, EntryKind, Manifest, ManifestEntry, MigrationScan, MovedFile, ResetApp,
+    ResetRecord, ResetReport,
 };
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeSet;
@@ -56,136 +56,173 @@ pub fn reset_migrations(
     // Check everything before moving anything.
     let mut plan = Vec::new();
     for label in selected {
-        check_label(label)?;
-        let app = scan
-            .app(label)
-            .with_context(|| format!("the app {label} is not in the migration scan"))?;
-        if !app.local {
-            bail!("{label} is a third-party app: dj2pg never touches it");
-        }
-        if already.contains(label.as_str()) {
-            bail!(
-                "{label} was already reset into {}: restore it first, or take a new backup",
-                backup_dir.display()
-            );
-        }
-        let dir = app
-            .migrations_dir
-            .as_deref()
-            .with_context(|| format!("{label} has no migrations folder to reset"))?;
-        let real = inside_project(&project, dir, "migrations folder")
-            .with_context(|| format!("app {label}"))?;
-        let previewed: BTreeSet<String> = app.files.iter().map(|f| f.rel_path.clone()).collect();
-        let now: BTreeSet<String> = files_to_go(&real)?.into_iter().collect();
-        if previewed != now {
-            let added: Vec<_> = now.difference(&previewed).cloned().collect();
-            let gone: Vec<_> = previewed.difference(&now).cloned().collect();
-            bail!(
-                "the migrations of {label} changed since the preview (new: {}; gone: {}): scan again before resetting",
-                if added.is_empty() {
-                    "none".into()
-                } else {
-                    added.join(", ")
-                },
-                if gone.is_empty() {
-                    "none".into()
-                } else {
-                    gone.join(", ")
-                }
-            );
-        }
-        plan.push((label.clone(), real, now));
+        plan.push(check_app(&project, backup_dir, scan, label, &already)?);
     }
 
-    let mut moved: Vec<(PathBuf, PathBuf, MovedFile)> = Vec::new();
+    let mut moved: Vec<Move> = Vec::new();
     let mut record = ResetRecord {
         at: chrono::Utc::now().to_rfc3339(),
         apps: Vec::new(),
     };
     let result = (|| -> Result<()> {
         for (label, real, files) in &plan {
-            let rel_dir = relative_to(&project, real);
-            for rel in files {
-                let src = real.join(rel);
-                let archived = PathBuf::from(RESET_DIR).join(label).join(rel);
-                let dst = safe_join(backup_dir, &archived)?;
-                let (sha256, size) = sha256_file(&src)?;
-                move_file(&src, &dst)?;
-                moved.push((
-                    src,
-                    dst,
-                    MovedFile {
-                        app: label.clone(),
-                        original: rel_dir.join(rel),
-                        archived,
-                        sha256,
-                        size,
-                    },
-                ));
-            }
-            let mut kept = Vec::new();
-            for rel in walk_files(real)? {
-                let (sha256, size) = sha256_file(&real.join(&rel))?;
-                kept.push(ArchivedFile {
-                    rel_path: rel,
-                    size,
-                    sha256,
-                });
-            }
+            let app = move_app(&project, backup_dir, label, real, files, &mut moved)?;
             log(format!(
                 "{label}: moved {} file(s) from {} into {}",
                 files.len(),
-                rel_dir.display(),
+                app.migrations_dir.display(),
                 backup_dir.join(RESET_DIR).join(label).display()
             ));
-            record.apps.push(ResetApp {
-                label: label.clone(),
-                migrations_dir: rel_dir,
-                kept,
-            });
+            record.apps.push(app);
         }
-        for (_, _, m) in &moved {
-            manifest.entries.push(ManifestEntry {
-                kind: EntryKind::ResetMoved,
-                original: m.original.clone(),
-                archived: m.archived.clone(),
-                sha256: m.sha256.clone(),
-                size: m.size,
-                replaced_by_sha256: None,
-                app: Some(m.app.clone()),
-            });
-        }
-        match &mut manifest.reset {
-            Some(r) => r.apps.extend(record.apps.clone()),
-            None => manifest.reset = Some(record.clone()),
-        }
+        record_in_manifest(&mut manifest, &moved, &record);
         write_manifest(backup_dir, &manifest)
     })();
 
     if let Err(e) = result {
-        let mut not_back = Vec::new();
-        for (src, dst, _) in moved.iter().rev() {
-            if let Err(e2) = move_file(dst, src) {
-                not_back.push(format!(
-                    "{} (still at {}: {e2:#})",
-                    src.display(),
-                    dst.display()
-                ));
-            }
-        }
-        if not_back.is_empty() {
-            bail!("the reset stopped and every file moved so far was put back: {e:#}");
-        }
-        bail!(
-            "the reset stopped ({e:#}) and these files could not be put back; move them by hand: {}",
-            not_back.join("; ")
-        );
+        return Err(put_back(&moved, e));
     }
     Ok(ResetReport {
         backup_dir: backup_dir.to_path_buf(),
         moved: moved.into_iter().map(|(_, _, m)| m).collect(),
         refused: Vec::new(),
     })
+}
+
+/// One file moved: where it was, where it is now, and its record.
+type Move = (PathBuf, PathBuf, MovedFile);
+
+/// Refuse an app the reset must not touch (third-party, already reset, no migrations
+/// folder) or whose folder changed since the preview; otherwise its label, real folder
+/// and the files to move.
+fn check_app(
+    project: &Path,
+    backup_dir: &Path,
+    scan: &MigrationScan,
+    label: &str,
+    already: &BTreeSet<&str>,
+) -> Result<(String, PathBuf, BTreeSet<String>)> {
+    check_label(label)?;
+    let app = scan
+        .app(label)
+        .with_context(|| format!("the app {label} is not in the migration scan"))?;
+    if !app.local {
+        bail!("{label} is a third-party app: dj2pg never touches it");
+    }
+    if already.contains(label) {
+        bail!(
+            "{label} was already reset into {}: restore it first, or take a new backup",
+            backup_dir.display()
+        );
+    }
+    let dir = app
+        .migrations_dir
+        .as_deref()
+        .with_context(|| format!("{label} has no migrations folder to reset"))?;
+    let real = inside_project(project, dir, "migrations folder")
+        .with_context(|| format!("app {label}"))?;
+    let previewed: BTreeSet<String> = app.files.iter().map(|f| f.rel_path.clone()).collect();
+    let now: BTreeSet<String> = files_to_go(&real)?.into_iter().collect();
+    if previewed != now {
+        let added: Vec<_> = now.difference(&previewed).cloned().collect();
+        let gone: Vec<_> = previewed.difference(&now).cloned().collect();
+        let listed = |files: Vec<String>| {
+            if files.is_empty() {
+                "none".into()
+            } else {
+                files.join(", ")
+            }
+        };
+        bail!(
+            "the migrations of {label} changed since the preview (new: {}; gone: {}): scan again before resetting",
+            listed(added),
+            listed(gone)
+        );
+    }
+    Ok((label.to_string(), real, now))
+}
+
+/// Move one app's `files` from `real` into `<backup>/reset/<label>/` (each move pushed on
+/// `moved` as it happens, so a failure can put them back); then hash what stays.
+fn move_app(
+    project: &Path,
+    backup_dir: &Path,
+    label: &str,
+    real: &Path,
+    files: &BTreeSet<String>,
+    moved: &mut Vec<Move>,
+) -> Result<ResetApp> {
+    let rel_dir = relative_to(project, real);
+    for rel in files {
+        let src = real.join(rel);
+        let archived = PathBuf::from(RESET_DIR).join(label).join(rel);
+        let dst = safe_join(backup_dir, &archived)?;
+        let (sha256, size) = sha256_file(&src)?;
+        move_file(&src, &dst)?;
+        moved.push((
+            src,
+            dst,
+            MovedFile {
+                app: label.to_string(),
+                original: rel_dir.join(rel),
+                archived,
+                sha256,
+                size,
+            },
+        ));
+    }
+    let mut kept = Vec::new();
+    for rel in walk_files(real)? {
+        let (sha256, size) = sha256_file(&real.join(&rel))?;
+        kept.push(ArchivedFile {
+            rel_path: rel,
+            size,
+            sha256,
+        });
+    }
+    Ok(ResetApp {
+        label: label.to_string(),
+        migrations_dir: rel_dir,
+        kept,
+    })
+}
+
+/// Add every move and the reset's record to the manifest (a later reset of other apps
+/// extends the first record).
+fn record_in_manifest(manifest: &mut Manifest, moved: &[Move], record: &ResetRecord) {
+    for (_, _, m) in moved {
+        manifest.entries.push(ManifestEntry {
+            kind: EntryKind::ResetMoved,
+            original: m.original.clone(),
+            archived: m.archived.clone(),
+            sha256: m.sha256.clone(),
+            size: m.size,
+            replaced_by_sha256: None,
+            app: Some(m.app.clone()),
+        });
+    }
+    match &mut manifest.reset {
+        Some(r) => r.apps.extend(record.apps.clone()),
+        None => manifest.reset = Some(record.clone()),
+    }
+}
+
+/// After a failure `e`: put every moved file back, latest first; the error to return
+/// names the files that could not be put back.
+fn put_back(moved: &[Move], e: anyhow::Error) -> anyhow::Error {
+    let not_back: Vec<String> = move_back(moved.iter().map(|(src, dst, _)| (&**dst, &**src)))
+        .into_iter()
+        .map(|(dst, src, e2)| format!("{} (still at {}: {e2:#})", src.display(), dst.display()))
+        .collect();
+    if not_back.is_empty() {
+        return anyhow::anyhow!(
+            "the reset stopped and every file moved so far was put back: {e:#}"
+        );
+    }
+    anyhow::anyhow!(
+        "the reset stopped ({e:#}) and these files could not be put back; move them by hand: {}",
+        not_back.join("; ")
+    )
 }
 
 /// After `makemigrations` ran on the reset apps: record the files it wrote (their hashes)

@@ -10,9 +10,9 @@
 
 use super::hash::{rel_to_string, sha256_file, walk_files};
 use super::manifest::{read_manifest, write_manifest};
-use super::paths::{move_file, safe_join, unique_path};
+use super::paths::{move_back, move_file, safe_join, unique_path};
 use crate::data::backup::{
-    EntryKind, Manifest, ManifestEntry, MovedFile, RestoreConflict, RestoreReport,
+    EntryKind, Manifest, ManifestEntry, MovedFile, ResetApp, RestoreConflict, RestoreReport,
 };
 use anyhow::{Context, Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,16 +131,12 @@ pub fn restore(project_dir: &Path, backup_dir: &Path, yes: bool) -> Result<Resto
         write_manifest(backup_dir, &manifest)
     })();
     if let Err(e) = result {
-        let mut stuck = Vec::new();
-        for (now, was) in undo.iter().rev() {
-            if let Err(e2) = move_file(now, was) {
-                stuck.push(format!(
-                    "{} (should be at {}: {e2:#})",
-                    now.display(),
-                    was.display()
-                ));
-            }
-        }
+        let stuck: Vec<String> = move_back(undo.iter().map(|(now, was)| (&**now, &**was)))
+            .into_iter()
+            .map(|(now, was, e2)| {
+                format!("{} (should be at {}: {e2:#})", now.display(), was.display())
+            })
+            .collect();
         if stuck.is_empty() {
             bail!("restore stopped and every change so far was undone: {e:#}");
         }
@@ -161,121 +157,187 @@ fn plan(
     manifest: &Manifest,
     report: &mut RestoreReport,
 ) -> Result<(Vec<Action>, Vec<RestoreConflict>)> {
-    let key = |p: &Path| rel_to_string(p);
-    let mut displace = Vec::new();
-    let mut put_back = Vec::new();
-    let mut conflicts = Vec::new();
-    let regenerated: BTreeMap<String, &str> = manifest
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Regenerated)
-        .map(|e| (key(&e.original), e.sha256.as_str()))
-        .collect();
-    let archive_copies: BTreeMap<(String, &str), &ManifestEntry> = manifest
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::MigrationArchive)
-        .map(|e| ((key(&e.original), e.sha256.as_str()), e))
-        .collect();
-    let moved: BTreeMap<String, &ManifestEntry> = manifest
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::ResetMoved)
-        .map(|e| (key(&e.original), e))
-        .collect();
-
+    let records = Records::of(manifest);
+    let mut steps = Steps::default();
     match &manifest.reset {
         None => report
             .notes
             .push("the backup records no reset: no migrations to put back".into()),
         Some(reset) => {
             for app in &reset.apps {
-                let dir = safe_join(project, &app.migrations_dir)?;
-                let kept: BTreeMap<&str, &str> = app
-                    .kept
-                    .iter()
-                    .map(|k| (k.rel_path.as_str(), k.sha256.as_str()))
-                    .collect();
-                let app_has_record = regenerated
-                    .keys()
-                    .any(|k| Path::new(k).starts_with(&app.migrations_dir));
-                let now = if dir.is_dir() {
-                    walk_files(&dir)?
-                } else {
-                    Vec::new()
-                };
-                for k in &app.kept {
-                    if !now.contains(&k.rel_path) {
-                        report.notes.push(format!(
-                            "{} (left in place by the reset) is gone; the Backup step's copy is in {}",
-                            app.migrations_dir.join(&k.rel_path).display(),
-                            backup_dir.join(super::ARCHIVE_DIR).join(&app.label).display()
-                        ));
-                    }
-                }
-                let mut in_place = BTreeSet::new();
-                for rel in now {
-                    let path = app.migrations_dir.join(&rel);
-                    let k = key(&path);
-                    let (sha, _) = sha256_file(&dir.join(&rel))?;
-                    if let Some(kept_sha) = kept.get(rel.as_str()) {
-                        if *kept_sha != sha {
-                            report.notes.push(format!(
-                                "{} changed after the reset; the reset did not move it, so it is left as it is",
-                                path.display()
-                            ));
-                        }
-                        continue;
-                    }
-                    let compiled = rel.starts_with("__pycache__/") || rel.ends_with(".pyc");
-                    let old = moved.get(&k);
-                    if old.is_some_and(|o| o.sha256 == sha) {
-                        in_place.insert(k.clone());
-                        report.already_in_place.push(path.clone());
-                        continue;
-                    }
-                    let made_by_dj2pg = regenerated.get(&k).is_some_and(|r| *r == sha);
-                    let reason = if compiled || made_by_dj2pg {
-                        None
-                    } else if old.is_some() {
-                        Some(
-                            "changed after the reset: it is neither the file the reset moved nor the one makemigrations wrote",
-                        )
-                    } else if app_has_record {
-                        Some("created or changed after makemigrations ran")
-                    } else {
-                        None // written after the reset, and no record says otherwise
-                    };
-                    if let Some(reason) = reason {
-                        conflicts.push(RestoreConflict {
-                            path: path.clone(),
-                            reason: reason.into(),
-                        });
-                    }
-                    displace.push(Action::Displace {
-                        path,
-                        app: Some(app.label.clone()),
-                    });
-                }
-                for (k, entry) in moved
-                    .iter()
-                    .filter(|(_, e)| e.app.as_deref() == Some(&app.label))
-                {
-                    if in_place.contains(k) {
-                        continue;
-                    }
-                    let source = archived_source(backup_dir, entry, &archive_copies)?;
-                    let copy = source != safe_join(backup_dir, &entry.archived)?;
-                    put_back.push(Action::PutBack {
-                        entry: (*entry).clone(),
-                        source,
-                        copy,
-                    });
-                }
+                plan_app(project, backup_dir, app, &records, report, &mut steps)?;
             }
         }
     }
+    plan_settings(project, backup_dir, manifest, report, &mut steps)?;
+    let Steps {
+        mut displace,
+        put_back,
+        conflicts,
+    } = steps;
+    displace.extend(put_back);
+    Ok((displace, conflicts))
+}
 
+/// The manifest's entries that restore looks files up in, keyed by original path.
+struct Records<'a> {
+    /// What makemigrations wrote after the reset: path → its hash.
+    regenerated: BTreeMap<String, &'a str>,
+    /// The Backup step's copies: (path, hash) → entry.
+    archive_copies: BTreeMap<(String, &'a str), &'a ManifestEntry>,
+    /// What the reset moved into the archive: path → entry.
+    moved: BTreeMap<String, &'a ManifestEntry>,
+}
+
+impl<'a> Records<'a> {
+    fn of(manifest: &'a Manifest) -> Self {
+        let of_kind = |kind: EntryKind| manifest.entries.iter().filter(move |e| e.kind == kind);
+        Records {
+            regenerated: of_kind(EntryKind::Regenerated)
+                .map(|e| (rel_to_string(&e.original), e.sha256.as_str()))
+                .collect(),
+            archive_copies: of_kind(EntryKind::MigrationArchive)
+                .map(|e| ((rel_to_string(&e.original), e.sha256.as_str()), e))
+                .collect(),
+            moved: of_kind(EntryKind::ResetMoved)
+                .map(|e| (rel_to_string(&e.original), e))
+                .collect(),
+        }
+    }
+}
+
+/// The plan being made: files to move out first, then files to put back, and conflicts.
+#[derive(Default)]
+struct Steps {
+    displace: Vec<Action>,
+    put_back: Vec<Action>,
+    conflicts: Vec<RestoreConflict>,
+}
+
+/// One app's migrations folder: note kept files that are gone, move out what was written
+/// since the reset, put back what the reset moved.
+fn plan_app(
+    project: &Path,
+    backup_dir: &Path,
+    app: &ResetApp,
+    records: &Records<'_>,
+    report: &mut RestoreReport,
+    steps: &mut Steps,
+) -> Result<()> {
+    let dir = safe_join(project, &app.migrations_dir)?;
+    let now = if dir.is_dir() {
+        walk_files(&dir)?
+    } else {
+        Vec::new()
+    };
+    for k in &app.kept {
+        if !now.contains(&k.rel_path) {
+            report.notes.push(format!(
+                "{} (left in place by the reset) is gone; the Backup step's copy is in {}",
+                app.migrations_dir.join(&k.rel_path).display(),
+                backup_dir
+                    .join(super::ARCHIVE_DIR)
+                    .join(&app.label)
+                    .display()
+            ));
+        }
+    }
+    let in_place = displace_written_since(app, &dir, now, records, report, steps)?;
+    for (k, entry) in records
+        .moved
+        .iter()
+        .filter(|(_, e)| e.app.as_deref() == Some(&app.label))
+    {
+        if in_place.contains(k) {
+            continue;
+        }
+        let source = archived_source(backup_dir, entry, &records.archive_copies)?;
+        let copy = source != safe_join(backup_dir, &entry.archived)?;
+        steps.put_back.push(Action::PutBack {
+            entry: (*entry).clone(),
+            source,
+            copy,
+        });
+    }
+    Ok(())
+}
+
+/// Every file now in the app's folder that the reset did not keep goes into the archive,
+/// as a conflict when it changed after the reset or after makemigrations. Returns the
+/// files the reset moved that are already back in place.
+fn displace_written_since(
+    app: &ResetApp,
+    dir: &Path,
+    now: Vec<String>,
+    records: &Records<'_>,
+    report: &mut RestoreReport,
+    steps: &mut Steps,
+) -> Result<BTreeSet<String>> {
+    let kept: BTreeMap<&str, &str> = app
+        .kept
+        .iter()
+        .map(|k| (k.rel_path.as_str(), k.sha256.as_str()))
+        .collect();
+    let app_has_record = records
+        .regenerated
+        .keys()
+        .any(|k| Path::new(k).starts_with(&app.migrations_dir));
+    let mut in_place = BTreeSet::new();
+    for rel in now {
+        let path = app.migrations_dir.join(&rel);
+        let k = rel_to_string(&path);
+        let (sha, _) = sha256_file(&dir.join(&rel))?;
+        if let Some(kept_sha) = kept.get(rel.as_str()) {
+            if *kept_sha != sha {
+                report.notes.push(format!(
+                    "{} changed after the reset; the reset did not move it, so it is left as it is",
+                    path.display()
+                ));
+            }
+            continue;
+        }
+        let compiled = rel.starts_with("__pycache__/") || rel.ends_with(".pyc");
+        let old = records.moved.get(&k);
+        if old.is_some_and(|o| o.sha256 == sha) {
+            in_place.insert(k.clone());
+            report.already_in_place.push(path.clone());
+            continue;
+        }
+        let made_by_dj2pg = records.regenerated.get(&k).is_some_and(|r| *r == sha);
+        let reason = if compiled || made_by_dj2pg {
+            None
+        } else if old.is_some() {
+            Some(
+                "changed after the reset: it is neither the file the reset moved nor the one makemigrations wrote",
+            )
+        } else if app_has_record {
+            Some("created or changed after makemigrations ran")
+        } else {
+            None // written after the reset, and no record says otherwise
+        };
+        if let Some(reason) = reason {
+            steps.conflicts.push(RestoreConflict {
+                path: path.clone(),
+                reason: reason.into(),
+            });
+        }
+        steps.displace.push(Action::Displace {
+            path,
+            app: Some(app.label.clone()),
+        });
+    }
+    Ok(in_place)
+}
+
+/// The settings files the manifest recorded: copied back, the current file moved out
+/// first (a conflict when it changed after dj2pg rewrote it).
+fn plan_settings(
+    project: &Path,
+    backup_dir: &Path,
+    manifest: &Manifest,
+    report: &mut RestoreReport,
+    steps: &mut Steps,
+) -> Result<()> {
     for entry in &super::settings_records::settings_entries(
         project,
         backup_dir,
@@ -294,25 +356,24 @@ fn plan(
             // Only a recorded hash of what dj2pg wrote can tell a later edit apart; without
             // one the current file simply goes into the archive (it is kept, not lost).
             match entry.replaced_by_sha256.as_deref() {
-                Some(written) if written != sha => conflicts.push(RestoreConflict {
+                Some(written) if written != sha => steps.conflicts.push(RestoreConflict {
                     path: entry.original.clone(),
                     reason: "changed after dj2pg rewrote it".into(),
                 }),
                 _ => {}
             }
-            displace.push(Action::Displace {
+            steps.displace.push(Action::Displace {
                 path: entry.original.clone(),
                 app: None,
             });
         }
-        put_back.push(Action::PutBack {
+        steps.put_back.push(Action::PutBack {
             entry: entry.clone(),
             source,
             copy: true,
         });
     }
-    displace.extend(put_back);
-    Ok((displace, conflicts))
+    Ok(())
 }
 
 /// The archived file to bring back: the reset's copy, or else the Backup step's copy of

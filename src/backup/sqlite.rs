@@ -79,47 +79,14 @@ pub fn backup_sqlite(
         .unwrap_or_else(|| "db.sqlite3".into());
     let final_path = dest_dir.join(&file_name);
     let partial = dest_dir.join(format!("{file_name}.partial"));
-    if final_path.exists() || partial.exists() {
-        return Err(fail(
-            CheckKind::SqliteCopy,
-            format!(
-                "{} already exists: choose an empty backup folder",
-                final_path.display()
-            ),
-        ));
-    }
+    check_destination_free(&final_path, &partial)?;
 
-    let src = Connection::open_with_flags(
-        source,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "open", &e, opts))?;
-    src.busy_timeout(opts.busy_timeout)
-        .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "open", &e, opts))?;
+    let src = open_source(source, &shown, opts)?;
     let (_, wal_bytes) = source_bytes(source);
     let journal_mode: String = src
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "read", &e, opts))?;
-
-    // One read transaction for the counts and the whole copy: one consistent snapshot.
-    // In WAL mode writers go on meanwhile; in rollback mode they wait for us.
-    src.execute_batch("BEGIN")
-        .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "read", &e, opts))?;
-    let tables =
-        list_tables(&src).map_err(|e| classify(&shown, CheckKind::SqliteCopy, "read", &e, opts))?;
-    let mut source_counts = Vec::with_capacity(tables.len());
-    for t in &tables {
-        let n = count_rows(&src, t).map_err(|e| {
-            classify(
-                &shown,
-                CheckKind::RowCounts,
-                &format!("count the rows of {t} in"),
-                &e,
-                opts,
-            )
-        })?;
-        source_counts.push(n);
-    }
+    let (tables, source_counts) = begin_snapshot(&src, &shown, opts)?;
     log(format!(
         "reading {shown}: {} tables, as one consistent snapshot (SQLite journal mode \
          {journal_mode}{})",
@@ -130,54 +97,127 @@ pub fn backup_sqlite(
             String::new()
         }
     ));
+    copy_to_partial(src, &partial, &shown, opts, log, created)?;
 
-    created.file(partial.clone());
-    created.file(with_suffix(&partial, "-journal"));
-    let mut dst = Connection::open(&partial).map_err(|e| {
-        classify(
-            &partial.display().to_string(),
+    let (integrity, copy_counts) = verify_copy(&partial, &shown, &tables, opts)?;
+    let counts = compare_counts(&shown, &tables, source_counts, copy_counts)?;
+    let (sha256, size) = hash_and_rename(&partial, &final_path, created)?;
+    log(format!(
+        "copy verified: {} ({size} bytes, sha256 {sha256})",
+        final_path.display()
+    ));
+    Ok(SqliteBackup {
+        source: source.to_path_buf(),
+        file: file_name,
+        size,
+        sha256,
+        integrity,
+        source_journal_mode: journal_mode.to_lowercase(),
+        source_wal_bytes: wal_bytes,
+        tables: counts,
+    })
+}
+
+/// The backup folder must not already hold the copy or a leftover partial copy.
+fn check_destination_free(final_path: &Path, partial: &Path) -> Result<(), CopyFailure> {
+    if final_path.exists() || partial.exists() {
+        return Err(fail(
             CheckKind::SqliteCopy,
-            "create",
-            &e,
-            opts,
-        )
-    })?;
-    run_backup(&src, &mut dst, &shown, opts, log)?;
+            format!(
+                "{} already exists: choose an empty backup folder",
+                final_path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The source, opened read-only, waiting up to the busy timeout for a writer.
+fn open_source(
+    source: &Path,
+    shown: &str,
+    opts: &CopyOptions<'_>,
+) -> Result<Connection, CopyFailure> {
+    Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|c| c.busy_timeout(opts.busy_timeout).map(|_| c))
+    .map_err(|e| classify(shown, CheckKind::SqliteCopy, "open", &e, opts))
+}
+
+/// Open the read transaction that the counts and the whole copy share (one consistent
+/// snapshot: in WAL mode writers go on meanwhile; in rollback mode they wait for us), and
+/// count every table's rows in it.
+fn begin_snapshot(
+    src: &Connection,
+    shown: &str,
+    opts: &CopyOptions<'_>,
+) -> Result<(Vec<String>, Vec<u64>), CopyFailure> {
+    src.execute_batch("BEGIN")
+        .map_err(|e| classify(shown, CheckKind::SqliteCopy, "read", &e, opts))?;
+    let tables =
+        list_tables(src).map_err(|e| classify(shown, CheckKind::SqliteCopy, "read", &e, opts))?;
+    let mut source_counts = Vec::with_capacity(tables.len());
+    for t in &tables {
+        let n = count_rows(src, t).map_err(|e| {
+            classify(
+                shown,
+                CheckKind::RowCounts,
+                &format!("count the rows of {t} in"),
+                &e,
+                opts,
+            )
+        })?;
+        source_counts.push(n);
+    }
+    Ok((tables, source_counts))
+}
+
+/// Copy the snapshot into `partial`, end the read transaction, and leave the copy one
+/// self-contained file in rollback mode.
+fn copy_to_partial(
+    src: Connection,
+    partial: &Path,
+    shown: &str,
+    opts: &CopyOptions<'_>,
+    log: &mut dyn FnMut(String),
+    created: &mut Created,
+) -> Result<(), CopyFailure> {
+    let shown_partial = partial.display().to_string();
+    created.file(partial.to_path_buf());
+    created.file(with_suffix(partial, "-journal"));
+    let mut dst = Connection::open(partial)
+        .map_err(|e| classify(&shown_partial, CheckKind::SqliteCopy, "create", &e, opts))?;
+    run_backup(&src, &mut dst, shown, opts, log)?;
     let _ = src.execute_batch("COMMIT");
     drop(src);
     // The backup copies page 1 verbatim, so a WAL source gives a WAL-flagged copy, which
     // grows `-wal`/`-shm` files whenever it is opened. Rollback mode keeps the copy one
     // self-contained file whose hash does not depend on who opened it last.
-    created.file(with_suffix(&partial, "-wal"));
-    created.file(with_suffix(&partial, "-shm"));
+    created.file(with_suffix(partial, "-wal"));
+    created.file(with_suffix(partial, "-shm"));
     let mode: String = dst
         .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
-        .map_err(|e| {
-            classify(
-                &partial.display().to_string(),
-                CheckKind::SqliteCopy,
-                "finish",
-                &e,
-                opts,
-            )
-        })?;
+        .map_err(|e| classify(&shown_partial, CheckKind::SqliteCopy, "finish", &e, opts))?;
     if !mode.eq_ignore_ascii_case("delete") {
         return Err(fail(
             CheckKind::SqliteCopy,
             format!("the copy {} stayed in {mode} mode", partial.display()),
         ));
     }
-    dst.close().map_err(|(_, e)| {
-        classify(
-            &partial.display().to_string(),
-            CheckKind::SqliteCopy,
-            "finish",
-            &e,
-            opts,
-        )
-    })?;
+    dst.close()
+        .map_err(|(_, e)| classify(&shown_partial, CheckKind::SqliteCopy, "finish", &e, opts))
+}
 
-    let (integrity, copy_counts) = verify_copy(&partial, &shown, &tables, opts)?;
+/// Each table's rows in the source and in the copy; a failure naming every table whose
+/// counts differ.
+fn compare_counts(
+    shown: &str,
+    tables: &[String],
+    source_counts: Vec<u64>,
+    copy_counts: Vec<u64>,
+) -> Result<Vec<TableCount>, CopyFailure> {
     let mut counts = Vec::with_capacity(tables.len());
     let mut mismatches = Vec::new();
     for ((t, s), c) in tables.iter().zip(source_counts).zip(copy_counts) {
@@ -199,10 +239,18 @@ pub fn backup_sqlite(
             ),
         ));
     }
+    Ok(counts)
+}
 
+/// Hash the verified copy, then give it its final name: (sha256, size).
+fn hash_and_rename(
+    partial: &Path,
+    final_path: &Path,
+    created: &mut Created,
+) -> Result<(String, u64), CopyFailure> {
     let (sha256, size) =
-        sha256_file(&partial).map_err(|e| fail(CheckKind::Checksum, format!("{e:#}")))?;
-    std::fs::rename(&partial, &final_path).map_err(|e| {
+        sha256_file(partial).map_err(|e| fail(CheckKind::Checksum, format!("{e:#}")))?;
+    std::fs::rename(partial, final_path).map_err(|e| {
         fail(
             CheckKind::Checksum,
             format!(
@@ -211,21 +259,8 @@ pub fn backup_sqlite(
             ),
         )
     })?;
-    created.file(final_path.clone());
-    log(format!(
-        "copy verified: {} ({size} bytes, sha256 {sha256})",
-        final_path.display()
-    ));
-    Ok(SqliteBackup {
-        source: source.to_path_buf(),
-        file: file_name,
-        size,
-        sha256,
-        integrity,
-        source_journal_mode: journal_mode.to_lowercase(),
-        source_wal_bytes: wal_bytes,
-        tables: counts,
-    })
+    created.file(final_path.to_path_buf());
+    Ok((sha256, size))
 }
 
 /// Copy `source` as it is at this moment into `dest` (a new file), for reading: the copy
@@ -236,12 +271,7 @@ pub fn backup_sqlite(
 pub fn snapshot(source: &Path, dest: &Path, opts: &CopyOptions<'_>) -> Result<(), CopyFailure> {
     let shown = source.display().to_string();
     check_header(source)?;
-    let src = Connection::open_with_flags(
-        source,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .and_then(|c| c.busy_timeout(opts.busy_timeout).map(|_| c))
-    .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "open", &e, opts))?;
+    let src = open_source(source, &shown, opts)?;
     // The read transaction starts at the first read: this one.
     src.execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;")
         .map_err(|e| classify(&shown, CheckKind::SqliteCopy, "read", &e, opts))?;

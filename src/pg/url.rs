@@ -64,86 +64,95 @@ impl ConnConfig {
         };
         let mut sslmode_given = false;
         for (key, value) in url.query_pairs() {
-            let value = value.trim();
-            match key.as_ref() {
-                "sslmode" => {
-                    sslmode_given = true;
-                    config.sslmode = SslMode::parse(value).with_context(|| {
-                        format!("sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full")
-                    })?
-                }
-                "sslrootcert" => config.sslrootcert = Some(PathBuf::from(value)),
-                "connect_timeout" => {
-                    config.connect_timeout = Some(value.parse().with_context(|| {
-                        format!("connect_timeout={value} is not a whole number of seconds")
-                    })?)
-                }
-                "channel_binding" => {
-                    config.channel_binding =
-                        Some(ChannelBinding::parse(value).with_context(|| {
-                            format!(
-                                "channel_binding={value} is not one of disable, prefer, require"
-                            )
-                        })?)
-                }
-                "target_session_attrs" => {
-                    if !TARGET_SESSION_ATTRS.contains(&value) {
-                        bail!(
-                            "target_session_attrs={value} is not one of {}",
-                            TARGET_SESSION_ATTRS.join(", ")
-                        );
-                    }
-                    config.target_session_attrs = Some(value.to_string());
-                }
-                "options" => config.options = Some(value.to_string()).filter(|o| !o.is_empty()),
-                "sslnegotiation" => {
-                    config.ssl_direct = match value {
-                        "postgres" => false,
-                        "direct" => true,
-                        _ => bail!("sslnegotiation={value} is not one of postgres, direct"),
-                    }
-                }
-                k if IGNORED_PARAMETERS.contains(&k) => {}
-                other => bail!(
-                    "the URL parameter {other:?} is not one dj2pg can honour: remove it from the \
-                     URL (dj2pg understands sslmode, sslrootcert, connect_timeout, \
-                     channel_binding, target_session_attrs, options, sslnegotiation)"
-                ),
-            }
+            sslmode_given |= key == "sslmode";
+            config.apply_parameter(&key, value.trim())?;
         }
-        if config.is_system_ca() {
+        config.check_parameters_agree(sslmode_given)?;
+        if config.user.is_empty() {
+            bail!("the URL has no user name (postgresql://USER:password@host/db)");
+        }
+        Ok((config, password))
+    }
+
+    /// One `key=value` parameter of the URL's query: honoured, accepted and left to libpq,
+    /// or refused.
+    fn apply_parameter(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "sslmode" => self.sslmode = SslMode::parse(value).with_context(|| {
+                format!(
+                    "sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full"
+                )
+            })?,
+            "sslrootcert" => self.sslrootcert = Some(PathBuf::from(value)),
+            "connect_timeout" => {
+                self.connect_timeout = Some(value.parse().with_context(|| {
+                    format!("connect_timeout={value} is not a whole number of seconds")
+                })?)
+            }
+            "channel_binding" => {
+                self.channel_binding = Some(ChannelBinding::parse(value).with_context(|| {
+                    format!("channel_binding={value} is not one of disable, prefer, require")
+                })?)
+            }
+            "target_session_attrs" => {
+                if !TARGET_SESSION_ATTRS.contains(&value) {
+                    bail!(
+                        "target_session_attrs={value} is not one of {}",
+                        TARGET_SESSION_ATTRS.join(", ")
+                    );
+                }
+                self.target_session_attrs = Some(value.to_string());
+            }
+            "options" => self.options = Some(value.to_string()).filter(|o| !o.is_empty()),
+            "sslnegotiation" => {
+                self.ssl_direct = match value {
+                    "postgres" => false,
+                    "direct" => true,
+                    _ => bail!("sslnegotiation={value} is not one of postgres, direct"),
+                }
+            }
+            k if IGNORED_PARAMETERS.contains(&k) => {}
+            other => bail!(
+                "the URL parameter {other:?} is not one dj2pg can honour: remove it from the \
+                 URL (dj2pg understands sslmode, sslrootcert, connect_timeout, \
+                 channel_binding, target_session_attrs, options, sslnegotiation)"
+            ),
+        }
+        Ok(())
+    }
+
+    /// The parameters together: refuse the combinations libpq refuses (and give
+    /// `sslrootcert=system` its default `sslmode`).
+    fn check_parameters_agree(&mut self, sslmode_given: bool) -> Result<()> {
+        if self.is_system_ca() {
             // libpq: sslrootcert=system defaults to verify-full and refuses anything weaker,
             // because the system's CAs would vouch for any host with a public certificate.
             if !sslmode_given {
-                config.sslmode = SslMode::VerifyFull;
-            } else if config.sslmode != SslMode::VerifyFull {
+                self.sslmode = SslMode::VerifyFull;
+            } else if self.sslmode != SslMode::VerifyFull {
                 bail!(
                     "sslrootcert=system needs sslmode=verify-full (libpq refuses sslmode={} with \
                      it): the system's CAs vouch for any host with a public certificate, so \
                      only the host name check makes them mean something",
-                    config.sslmode.as_str()
+                    self.sslmode.as_str()
                 );
             }
         }
-        if config.ssl_direct && matches!(config.sslmode, SslMode::Disable | SslMode::Prefer) {
+        if self.ssl_direct && matches!(self.sslmode, SslMode::Disable | SslMode::Prefer) {
             bail!(
                 "sslnegotiation=direct needs sslmode=require or stronger (it starts TLS at once, \
                  with no fallback; libpq refuses sslmode={})",
-                config.sslmode.as_str()
+                self.sslmode.as_str()
             );
         }
-        if config.channel_binding == Some(ChannelBinding::Require)
-            && config.sslmode == SslMode::Disable
+        if self.channel_binding == Some(ChannelBinding::Require) && self.sslmode == SslMode::Disable
         {
             bail!(
                 "channel_binding=require binds the login to TLS, which sslmode=disable turns \
                  off: use sslmode=require (or remove channel_binding)"
             );
         }
-        if config.user.is_empty() {
-            bail!("the URL has no user name (postgresql://USER:password@host/db)");
-        }
-        Ok((config, password))
+        Ok(())
     }
 
     /// The URL without the password, for the screen and logs.

@@ -188,74 +188,108 @@ fn dict_code(
     c: &Carried,
     options: &[Item],
 ) {
+    let (conn, ssl) = if shape == Shape::Env {
+        env_values(g, t)
+    } else {
+        urllib_values(g, t)
+    };
+    write_dict(g, t, kind, c, options, &conn, &ssl);
+}
+
+/// Python expressions for the connection's keys and its SSL options, in order.
+type Values = (Vec<(String, String)>, Vec<(String, String)>);
+
+/// The CA file's path the target names, or empty.
+fn ca_path(t: &SettingsTarget) -> String {
+    t.sslrootcert
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Every value from its own environment variable, the target's as the default (never the
+/// password); the header comment says so.
+fn env_values(g: &mut Generated, t: &SettingsTarget) -> Values {
     let env = |name: &str, default: &str| {
         format!("os.environ.get({}, {})", py_str(name), py_str(default))
     };
     let port = t.port.to_string();
-    let verify = verifies(&t.sslmode);
-    let ca = t
-        .sslrootcert
-        .as_ref()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let ca = ca_path(t);
     let mut conn: Vec<(String, String)> = Vec::new();
     let mut ssl: Vec<(String, String)> = Vec::new();
-    if shape == Shape::Env {
-        g.lines.push(
-            "# PostgreSQL, every value from the environment (written by dj2pg; see .env.example)."
-                .into(),
-        );
-        g.lines.push(
-            "# The password is never in this file: set POSTGRES_PASSWORD in the environment."
-                .into(),
-        );
-        conn.push(("HOST".into(), env("POSTGRES_HOST", &t.host)));
-        conn.push(("PORT".into(), env("POSTGRES_PORT", &port)));
-        conn.push(("NAME".into(), env("POSTGRES_DB", &t.dbname)));
-        conn.push(("USER".into(), env("POSTGRES_USER", &t.user)));
-        conn.push(("PASSWORD".into(), env("POSTGRES_PASSWORD", "")));
-        ssl.push(("sslmode".into(), env("POSTGRES_SSLMODE", &t.sslmode)));
-        if verify {
-            ssl.push(("sslrootcert".into(), env("POSTGRES_SSLROOTCERT", &ca)));
-        }
-    } else {
-        g.imports
-            .push(("urllib.parse".into(), "import urllib.parse".into()));
-        g.lines.push("# PostgreSQL from the DATABASE_URL environment variable (written by dj2pg; see .env.example):".into());
-        g.lines.push(format!("#   {}", url_example(t)));
-        g.lines.push(
-            "# dj-database-url is not installed, so the URL is read with urllib.parse.".into(),
-        );
-        g.lines.push(
-            "_dj2pg_url = urllib.parse.urlsplit(os.environ.get(\"DATABASE_URL\", \"\"))".into(),
-        );
-        g.lines
-            .push("_dj2pg_query = dict(urllib.parse.parse_qsl(_dj2pg_url.query))".into());
-        conn.push(("HOST".into(), "_dj2pg_url.hostname or \"\"".into()));
-        conn.push(("PORT".into(), "_dj2pg_url.port or \"\"".into()));
-        conn.push((
-            "NAME".into(),
-            "urllib.parse.unquote(_dj2pg_url.path.lstrip(\"/\"))".into(),
-        ));
-        conn.push((
-            "USER".into(),
-            "urllib.parse.unquote(_dj2pg_url.username or \"\")".into(),
-        ));
-        conn.push((
-            "PASSWORD".into(),
-            "urllib.parse.unquote(_dj2pg_url.password or \"\")".into(),
-        ));
-        ssl.push((
-            "sslmode".into(),
-            format!("_dj2pg_query.get(\"sslmode\", {})", py_str(&t.sslmode)),
-        ));
-        if verify {
-            ssl.push((
-                "sslrootcert".into(),
-                format!("_dj2pg_query.get(\"sslrootcert\", {})", py_str(&ca)),
-            ));
-        }
+    g.lines.push(
+        "# PostgreSQL, every value from the environment (written by dj2pg; see .env.example)."
+            .into(),
+    );
+    g.lines.push(
+        "# The password is never in this file: set POSTGRES_PASSWORD in the environment.".into(),
+    );
+    conn.push(("HOST".into(), env("POSTGRES_HOST", &t.host)));
+    conn.push(("PORT".into(), env("POSTGRES_PORT", &port)));
+    conn.push(("NAME".into(), env("POSTGRES_DB", &t.dbname)));
+    conn.push(("USER".into(), env("POSTGRES_USER", &t.user)));
+    conn.push(("PASSWORD".into(), env("POSTGRES_PASSWORD", "")));
+    ssl.push(("sslmode".into(), env("POSTGRES_SSLMODE", &t.sslmode)));
+    if verifies(&t.sslmode) {
+        ssl.push(("sslrootcert".into(), env("POSTGRES_SSLROOTCERT", &ca)));
     }
+    (conn, ssl)
+}
+
+/// Every value from DATABASE_URL read with urllib.parse (dj-database-url is not
+/// installed); the header comment shows the URL's form.
+fn urllib_values(g: &mut Generated, t: &SettingsTarget) -> Values {
+    let ca = ca_path(t);
+    let mut conn: Vec<(String, String)> = Vec::new();
+    let mut ssl: Vec<(String, String)> = Vec::new();
+    g.imports
+        .push(("urllib.parse".into(), "import urllib.parse".into()));
+    g.lines.push("# PostgreSQL from the DATABASE_URL environment variable (written by dj2pg; see .env.example):".into());
+    g.lines.push(format!("#   {}", url_example(t)));
+    g.lines
+        .push("# dj-database-url is not installed, so the URL is read with urllib.parse.".into());
+    g.lines
+        .push("_dj2pg_url = urllib.parse.urlsplit(os.environ.get(\"DATABASE_URL\", \"\"))".into());
+    g.lines
+        .push("_dj2pg_query = dict(urllib.parse.parse_qsl(_dj2pg_url.query))".into());
+    conn.push(("HOST".into(), "_dj2pg_url.hostname or \"\"".into()));
+    conn.push(("PORT".into(), "_dj2pg_url.port or \"\"".into()));
+    conn.push((
+        "NAME".into(),
+        "urllib.parse.unquote(_dj2pg_url.path.lstrip(\"/\"))".into(),
+    ));
+    conn.push((
+        "USER".into(),
+        "urllib.parse.unquote(_dj2pg_url.username or \"\")".into(),
+    ));
+    conn.push((
+        "PASSWORD".into(),
+        "urllib.parse.unquote(_dj2pg_url.password or \"\")".into(),
+    ));
+    ssl.push((
+        "sslmode".into(),
+        format!("_dj2pg_query.get(\"sslmode\", {})", py_str(&t.sslmode)),
+    ));
+    if verifies(&t.sslmode) {
+        ssl.push((
+            "sslrootcert".into(),
+            format!("_dj2pg_query.get(\"sslrootcert\", {})", py_str(&ca)),
+        ));
+    }
+    (conn, ssl)
+}
+
+/// The `DATABASES` dict (or its `"default"` entry) with the values, the SSL and carried
+/// options, the pool settings, the carried keys and the old aliases.
+fn write_dict(
+    g: &mut Generated,
+    t: &SettingsTarget,
+    kind: SiteKind,
+    c: &Carried,
+    options: &[Item],
+    conn: &[(String, String)],
+    ssl: &[(String, String)],
+) {
     let (open, inner) = match kind {
         SiteKind::Assign => {
             g.lines.push("DATABASES = {".into());
@@ -270,12 +304,12 @@ fn dict_code(
     g.lines.push(format!(
         "{inner}\"ENGINE\": \"django.db.backends.postgresql\","
     ));
-    for (k, v) in &conn {
+    for (k, v) in conn {
         g.lines.push(format!("{inner}{}: {v},", py_str(k)));
     }
     g.lines.push(format!("{inner}\"OPTIONS\": {{"));
     let deeper = format!("{inner}    ");
-    for (k, v) in &ssl {
+    for (k, v) in ssl {
         g.lines.push(format!("{deeper}{}: {v},", py_str(k)));
     }
     for it in options {

@@ -2,11 +2,11 @@
 
 use super::edit::{edit, missing_imports};
 use super::envvars::{dotenv_loader, env_example, env_vars, shell_lines};
-use super::generate::{Shape, generate, verifies};
+use super::generate::{Generated, Shape, generate, verifies};
 use super::options::carry_over;
 use crate::data::settings::{
     LocateOutcome, RewritePlan, SettingsChange, SettingsLocation, SettingsStyle, SettingsTarget,
-    SiteKind,
+    Site, SiteKind,
 };
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -33,26 +33,8 @@ pub fn plan_rewrite(
         );
     }
     let mut notes = location.notes.clone();
-    let shape = match style {
-        SettingsStyle::Env => Shape::Env,
-        SettingsStyle::DatabaseUrl if location.dj_database_url => Shape::DjDatabaseUrl,
-        SettingsStyle::DatabaseUrl => {
-            notes.push(
-                "dj-database-url is not installed in the project's Python, so the settings read DATABASE_URL with urllib.parse (`pip install dj-database-url` and plan again to use it instead)".into(),
-            );
-            Shape::UrlLib
-        }
-    };
-    if verifies(&target.sslmode) && target.sslrootcert.is_none() {
-        notes.push(format!(
-            "sslmode={} needs the server's CA certificate: set {} to the CA file's path (DigitalOcean: download it from the cluster's page)",
-            target.sslmode,
-            if shape == Shape::Env { "POSTGRES_SSLROOTCERT" } else { "sslrootcert= in DATABASE_URL" }
-        ));
-    }
-    if location.postgres_driver.is_none() {
-        notes.push("the project's Python has no PostgreSQL driver: install one (`pip install \"psycopg[binary]\"`) before the settings can connect".into());
-    }
+    let shape = choose_shape(style, location, &mut notes);
+    note_prerequisites(location, target, shape, &mut notes);
     let env = env_vars(target, shape);
     let rel = |p: &Path| {
         p.strip_prefix(project_dir)
@@ -65,46 +47,10 @@ pub fn plan_rewrite(
         LocateOutcome::Rewritable(site) => Some(&**site),
         LocateOutcome::NotRewritable { .. } => None,
     };
-    let snippet_code = generate(
-        target,
-        shape,
-        SiteKind::Assign,
-        &carry_over(site, target.pool),
-    );
-    let mut snippet: String = missing_imports(None, &snippet_code)
-        .iter()
-        .map(|s| format!("{s}\n"))
-        .collect();
-    snippet.push('\n');
-    for l in &snippet_code.lines {
-        snippet.push_str(l);
-        snippet.push('\n');
-    }
+    let (snippet_code, snippet) = paste_snippet(target, shape, site);
     let change = match &location.outcome {
         LocateOutcome::Rewritable(site) => {
-            let carried = carry_over(Some(site), target.pool);
-            let generated = generate(target, shape, site.kind, &carried);
-            notes.extend(carried.notes.iter().cloned());
-            notes.extend(generated.notes.iter().cloned());
-            if site.file != location.settings_file {
-                notes.push(format!(
-                    "DATABASES is set in {}, which {} star-imports: every settings module importing that file gets the new DATABASES unless it sets its own",
-                    rel(&site.file),
-                    location.settings_module
-                ));
-            }
-            let bytes = std::fs::read(&site.file)
-                .with_context(|| format!("could not read {}", site.file.display()))?;
-            let text = String::from_utf8(bytes.clone())
-                .with_context(|| format!("{} is not UTF-8", site.file.display()))?;
-            let new_text = edit(&text, site, &generated)?;
-            let diff = super::diff_texts(&text, &new_text, &rel(&site.file));
-            SettingsChange::Rewrite {
-                file: site.file.clone(),
-                original_sha256: hex::encode(Sha256::digest(&bytes)),
-                new_text,
-                diff,
-            }
+            rewrite_change(location, site, target, shape, &rel, &mut notes)?
         }
         LocateOutcome::NotRewritable { reason } => {
             notes.extend(snippet_code.notes.iter().cloned());
@@ -141,5 +87,103 @@ pub fn plan_rewrite(
         env,
         change,
         notes,
+    })
+}
+
+/// The code's shape for `style`: DATABASE_URL through dj-database-url only when the
+/// project's Python has it (else urllib.parse, with a note).
+fn choose_shape(
+    style: SettingsStyle,
+    location: &SettingsLocation,
+    notes: &mut Vec<String>,
+) -> Shape {
+    match style {
+        SettingsStyle::Env => Shape::Env,
+        SettingsStyle::DatabaseUrl if location.dj_database_url => Shape::DjDatabaseUrl,
+        SettingsStyle::DatabaseUrl => {
+            notes.push(
+                "dj-database-url is not installed in the project's Python, so the settings read DATABASE_URL with urllib.parse (`pip install dj-database-url` and plan again to use it instead)".into(),
+            );
+            Shape::UrlLib
+        }
+    }
+}
+
+/// Notes for what the new settings need before they can connect: the CA file for a
+/// verifying sslmode, a PostgreSQL driver.
+fn note_prerequisites(
+    location: &SettingsLocation,
+    target: &SettingsTarget,
+    shape: Shape,
+    notes: &mut Vec<String>,
+) {
+    if verifies(&target.sslmode) && target.sslrootcert.is_none() {
+        notes.push(format!(
+            "sslmode={} needs the server's CA certificate: set {} to the CA file's path (DigitalOcean: download it from the cluster's page)",
+            target.sslmode,
+            if shape == Shape::Env { "POSTGRES_SSLROOTCERT" } else { "sslrootcert= in DATABASE_URL" }
+        ));
+    }
+    if location.postgres_driver.is_none() {
+        notes.push("the project's Python has no PostgreSQL driver: install one (`pip install \"psycopg[binary]\"`) before the settings can connect".into());
+    }
+}
+
+/// The code to paste (an assignment) and its text with the imports it needs.
+fn paste_snippet(
+    target: &SettingsTarget,
+    shape: Shape,
+    site: Option<&Site>,
+) -> (Generated, String) {
+    let snippet_code = generate(
+        target,
+        shape,
+        SiteKind::Assign,
+        &carry_over(site, target.pool),
+    );
+    let mut snippet: String = missing_imports(None, &snippet_code)
+        .iter()
+        .map(|s| format!("{s}\n"))
+        .collect();
+    snippet.push('\n');
+    for l in &snippet_code.lines {
+        snippet.push_str(l);
+        snippet.push('\n');
+    }
+    (snippet_code, snippet)
+}
+
+/// The rewrite of the file that sets DATABASES: its new text and diff, with the notes of
+/// what was carried over and generated.
+fn rewrite_change(
+    location: &SettingsLocation,
+    site: &Site,
+    target: &SettingsTarget,
+    shape: Shape,
+    rel: &dyn Fn(&Path) -> String,
+    notes: &mut Vec<String>,
+) -> Result<SettingsChange> {
+    let carried = carry_over(Some(site), target.pool);
+    let generated = generate(target, shape, site.kind, &carried);
+    notes.extend(carried.notes.iter().cloned());
+    notes.extend(generated.notes.iter().cloned());
+    if site.file != location.settings_file {
+        notes.push(format!(
+            "DATABASES is set in {}, which {} star-imports: every settings module importing that file gets the new DATABASES unless it sets its own",
+            rel(&site.file),
+            location.settings_module
+        ));
+    }
+    let bytes = std::fs::read(&site.file)
+        .with_context(|| format!("could not read {}", site.file.display()))?;
+    let text = String::from_utf8(bytes.clone())
+        .with_context(|| format!("{} is not UTF-8", site.file.display()))?;
+    let new_text = edit(&text, site, &generated)?;
+    let diff = super::diff_texts(&text, &new_text, &rel(&site.file));
+    Ok(SettingsChange::Rewrite {
+        file: site.file.clone(),
+        original_sha256: hex::encode(Sha256::digest(&bytes)),
+        new_text,
+        diff,
     })
 }

@@ -211,15 +211,15 @@ impl Ctx<'_> {
     fn own_schema(&self, name: &str) -> Recipe {
         let app = self.app;
         let path = search_path_value(name);
+        let options = format!("{{\"options\": \"{}\"}}", search_path_option(name));
         let mut r = self.recipe(
             RecipeId::OwnSchema,
             &format!("A schema {name} owned by {app}"),
             format!(
                 "Creates schema {name} belonging to {app} and makes it {app}'s search_path in \
                  {db}. The tables go there instead of public; the settings must set \
-                 search_path={path} (OPTIONS: {{\"options\": \"{option}\"}}).",
+                 search_path={path} (OPTIONS: {options}).",
                 db = self.db,
-                option = search_path_option(name)
             ),
             Goal::AppOwnsTables {
                 schema: name.into(),
@@ -257,8 +257,17 @@ impl Ctx<'_> {
                 ident(app)
             ));
         }
-        // ALTER ROLE ... SET on another role needs CREATEROLE plus ADMIN OPTION on 16+; a role
-        // may always change its own settings, so the admin does it as the app role.
+        sql.extend(self.set_search_path_sql(name));
+        r.sql = sql;
+        r.available = available;
+        r
+    }
+
+    /// Make schema `name` the app role's `search_path` in the database. ALTER ROLE ... SET
+    /// on another role needs CREATEROLE plus ADMIN OPTION on 16+; a role may always change
+    /// its own settings, so a non-superuser admin does it as the app role.
+    fn set_search_path_sql(&self, name: &str) -> Vec<String> {
+        let app = self.app;
         let set_path = format!(
             "ALTER ROLE {} IN DATABASE {} SET search_path = {}",
             ident(app),
@@ -266,15 +275,14 @@ impl Ctx<'_> {
             ident(name)
         );
         if self.admin.is_some_and(|a| a.is_superuser) {
-            sql.push(set_path);
+            vec![set_path]
         } else {
-            sql.push(format!("SET LOCAL ROLE {}", ident(app)));
-            sql.push(set_path);
-            sql.push("RESET ROLE".into());
+            vec![
+                format!("SET LOCAL ROLE {}", ident(app)),
+                set_path,
+                "RESET ROLE".into(),
+            ]
         }
-        r.sql = sql;
-        r.available = available;
-        r
     }
 
     fn runtime_role(&self) -> Recipe {
