@@ -15,13 +15,13 @@ mod backup_steps;
 mod cutover_steps;
 mod embeddings_steps;
 mod finish_steps;
+mod given;
 pub mod report;
 pub mod resume;
 mod schema_steps;
 mod step;
 mod update;
 
-pub mod persist;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +29,7 @@ pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
 pub use backup_steps::restore_hint;
 pub use cutover_steps::{can_sync_now, summary as sync_summary};
 pub use finish_steps::{report_dir, settings_target};
+pub use given::Given;
 pub use step::{Status, Step};
 pub use update::update;
 
@@ -281,6 +282,11 @@ pub enum Msg {
     Resume(bool),
     /// The user confirmed quitting.
     Quit,
+    /// A saved run was loaded (saved at this local time): what was running when dj2pg
+    /// stopped is marked interrupted, and the user is asked whether to resume.
+    Interrupted { saved_at: String },
+    /// What the driver was given (command line, demo) rather than asked.
+    Given(Given),
     /// A worker reports.
     Job(JobId, JobEvent),
 }
