@@ -30,6 +30,7 @@ pub mod rules;
 pub mod runner;
 pub mod shell;
 pub mod state;
+pub mod store;
 pub mod surface;
 pub mod tui;
 pub mod units;

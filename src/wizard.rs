@@ -3,7 +3,7 @@
 use crate::cli::WizardArgs;
 use crate::pg::{ConnConfig, Secret};
 use crate::runner::Runner;
-use crate::state::{self, Migration, RunOptions};
+use crate::state::{self, Given, Migration, Msg, RunOptions};
 use crate::tui::Prefill;
 use anyhow::Result;
 use std::process::ExitCode;
@@ -40,14 +40,14 @@ pub fn launch_with(
     ensure_terminal()?;
     let project = args.project.project.clone();
     if args.fresh {
-        state::persist::forget(&project)?;
+        crate::store::forget(&project)?;
     }
-    let loaded = state::persist::load(&project)?;
+    let loaded = crate::store::load(&project)?;
     if loaded.notice.is_some() {
         prefill.notice = loaded.notice;
     }
     let disposable = prefill.disposable;
-    let m = match loaded.run {
+    let mut m = match loaded.run {
         Some(saved) => saved,
         None => Migration::new(RunOptions {
             project,
@@ -63,17 +63,15 @@ pub fn launch_with(
             direct_url: None,
         }),
     };
-    let mut m = m;
     if let Some(url) = &args.direct_url {
-        m.options.direct_url = Some(crate::cli::parse_direct(url)?);
+        let direct = crate::cli::parse_direct(url)?;
+        state::update(&mut m, Msg::Given(Given::Direct(direct)));
     }
     let (tx, rx) = mpsc::channel();
     let mut runner = Runner::new(tx);
     runner.password = prefill.password.clone();
     if let Some((config, password)) = admin {
-        if m.admin.is_none() {
-            m.admin = Some(config);
-        }
+        state::update(&mut m, Msg::Given(Given::Admin(config)));
         runner.admin_password = password;
     }
     if runner.admin_password.is_none() {

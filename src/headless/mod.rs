@@ -25,7 +25,8 @@ use crate::data::settings::SettingsStyle;
 use crate::output::{Layout, Name, Printer};
 use crate::pg::{ConnConfig, Secret};
 use crate::runner::Runner;
-use crate::state::{self, ChoiceId, Effect, Migration, Msg, RunOptions, Status, Step};
+use crate::state::{self, ChoiceId, Effect, Given, Migration, Msg, RunOptions, Status, Step};
+use crate::surface::Surface;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -109,7 +110,7 @@ impl<'a> Run<'a> {
         let project = args.project.project.clone();
         let options = run_options(args, inputs.direct.clone());
         if args.fresh {
-            state::persist::forget(&project)?;
+            crate::store::forget(&project)?;
         }
         let mut printer = Printer::new(
             Box::new(std::io::stdout()),
@@ -134,13 +135,13 @@ impl<'a> Run<'a> {
             .settings_style
             .as_deref()
             .and_then(SettingsStyle::parse);
-        let loaded = state::persist::load(&project)?;
+        let loaded = crate::store::load(&project)?;
         if let Some(notice) = &loaded.notice {
             printer.say(Step::Discover, Name::Notice, notice);
         }
         let mut m = match loaded.run {
             Some(mut saved) => {
-                saved.surface = crate::surface::Surface::CommandLine;
+                state::update(&mut saved, Msg::Given(Given::Surface(Surface::CommandLine)));
                 let at = saved
                     .resume_offer
                     .as_ref()
@@ -159,21 +160,21 @@ impl<'a> Run<'a> {
             }
             None => {
                 let mut m = Migration::new(options);
-                m.surface = crate::surface::Surface::CommandLine;
+                state::update(&mut m, Msg::Given(Given::Surface(Surface::CommandLine)));
                 if let Some(style) = settings_style {
-                    m.settings_style = style;
+                    state::update(&mut m, Msg::Given(Given::SettingsStyle(style)));
                 }
                 m
             }
         };
         inputs::check_inputs_against(&m, args, target_given)?;
         if let Some(direct) = options_direct {
-            m.options.direct_url = Some(direct);
+            state::update(&mut m, Msg::Given(Given::Direct(direct)));
         }
-        if m.admin.is_none() {
+        if let Some(admin) = &admin {
             // Known before Connect: behind a pool, its host and port are a candidate for the
-            // direct connection (`pg::pool_route`).
-            m.admin = admin.clone();
+            // direct connection (`pg::pool_route`). A run that has one keeps it.
+            state::update(&mut m, Msg::Given(Given::Admin(admin.clone())));
         }
         Ok(Some(Run {
             args,
@@ -330,7 +331,7 @@ fn perform(m: &mut Migration, runner: &mut Runner, fx: Vec<Effect>) -> Result<()
     for effect in fx {
         match effect {
             Effect::Save => {
-                state::persist::save(m).context("could not save the run's state")?;
+                crate::store::save(m).context("could not save the run's state")?;
             }
             other => runner.run(other),
         }

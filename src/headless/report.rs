@@ -86,7 +86,7 @@ pub(super) fn embeddings_change(
         Ok(change) => {
             use crate::data::embeddings::EmbeddingsChoice;
             // Decided by the flags: the state machine does not ask again.
-            m.embeddings = Some(if change.is_empty() {
+            let choice = if change.is_empty() {
                 EmbeddingsChoice::Keep
             } else if change
                 .changes
@@ -96,7 +96,11 @@ pub(super) fn embeddings_change(
                 EmbeddingsChoice::HalfVec
             } else {
                 EmbeddingsChoice::Vector
-            });
+            };
+            crate::state::update(
+                m,
+                crate::state::Msg::Given(crate::state::Given::Embeddings(choice)),
+            );
             true
         }
         Err(e) => {

@@ -13,38 +13,38 @@
 
 mod backup_steps;
 mod cutover_steps;
+mod effect;
 mod embeddings_steps;
 mod finish_steps;
+mod given;
+mod msg;
 pub mod report;
 pub mod resume;
 mod schema_steps;
 mod step;
 mod update;
 
-pub mod persist;
 #[cfg(test)]
 mod tests;
 
 pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
 pub use backup_steps::restore_hint;
 pub use cutover_steps::{can_sync_now, summary as sync_summary};
+pub use effect::{Effect, Role};
 pub use finish_steps::{report_dir, settings_target};
+pub use given::Given;
+pub use msg::{JobEvent, Msg};
 pub use step::{Status, Step};
 pub use update::update;
 
 use crate::data::backup::{BackupReport, MigrationScan, ResetReport, RestoreReport};
-use crate::data::commands::{
-    CreateSchemaInput, CreateSchemaReport, DriverCheck, DriverInstall, DryRunInput, DryRunReport,
-    MakeMigrationsReport,
-};
-use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport, ProblemPolicy};
+use crate::data::commands::{CreateSchemaReport, DryRunReport, MakeMigrationsReport};
+use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport};
 use crate::data::django::Discovery;
-use crate::data::pg::{ConnConfig, ConnectError, Field, PoolRoute, ServerInfo};
+use crate::data::pg::{ConnConfig, Field, PoolRoute, ServerInfo};
 use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswer, Recipe};
-use crate::data::report::RunReport;
-use crate::data::resume::{CheckInput, Observed, Record};
-use crate::data::settings::{Applied, RewritePlan, SettingsStyle, SettingsTarget, Validation};
-use crate::data::sync::{Cutover, Look, OnConflict, SyncReport};
+use crate::data::settings::{Applied, RewritePlan, SettingsStyle, Validation};
+use crate::data::sync::Cutover;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -227,332 +227,6 @@ pub struct Migration {
 pub struct ResumeOffer {
     pub step: Step,
     pub saved_at: String,
-}
-
-/// A user intent or a worker's report.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Msg {
-    /// Enter: run the step on screen when it may start, or move on from a finished one.
-    Activate,
-    /// Run the step on screen again after it failed.
-    Retry,
-    /// Skip the step on screen, where the design allows it.
-    Skip,
-    /// Look at another step without running it.
-    Select(Step),
-    /// Look at the next step.
-    Next,
-    /// Look at the previous step.
-    Prev,
-    /// Answer the question of the step on screen with the choice of this id.
-    Decide(ChoiceId),
-    /// The Connect form was submitted (password travels in memory only).
-    SubmitConnection(ConnConfig),
-    /// The Connect form with the direct connection behind a pool, asked for when none
-    /// could be derived: kept for the run (as `--direct-url`), then Connect again.
-    SubmitDirect {
-        target: ConnConfig,
-        direct: Box<ConnConfig>,
-    },
-    /// The admin's credentials were given (Fix permissions; password in memory only).
-    SubmitAdmin(ConnConfig),
-    /// Create schema's choice screen: the type of embeddings column `column` (its index in
-    /// `embeddings_plan`).
-    EmbeddingType {
-        column: usize,
-        ty: crate::data::embeddings::EmbeddingsChoice,
-    },
-    /// Create schema's choice screen: the index of embeddings column `column`.
-    EmbeddingIndex {
-        column: usize,
-        index: crate::data::embeddings::IndexChoice,
-    },
-    /// Select (or unselect) an app for Reset migrations.
-    ToggleApp(String),
-    /// Done: offer to put the old migrations and settings.py back from the backup.
-    OfferRestore,
-    /// Pause or resume the running copy.
-    TogglePause,
-    /// Cancel the running job; it stops cleanly and can be resumed.
-    Cancel,
-    /// Cutover: the app is stopped; sync now (the cutover window starts).
-    SyncNow,
-    /// Resume the saved run (true) or start over (false).
-    Resume(bool),
-    /// The user confirmed quitting.
-    Quit,
-    /// A worker reports.
-    Job(JobId, JobEvent),
-}
-
-/// What a worker can report.
-#[derive(Clone, Debug, PartialEq)]
-pub enum JobEvent {
-    /// A line of output for the step's log.
-    Log(String),
-    /// Discover finished.
-    Discovered(Box<Discovery>),
-    /// Connect finished.
-    Connected(Box<ServerInfo>),
-    /// Create schema found default privileges that would grant Django's new tables to
-    /// other roles; nothing ran (sent instead of [`JobEvent::SchemaCreated`]).
-    DefaultGrantsFound(Box<DefaultGrants>),
-    /// Connect found a connection pool in front of the target, and the direct connection
-    /// behind it (sent before [`JobEvent::Connected`], which then describes the direct one).
-    PoolRouted(Box<PoolRoute>),
-    /// The copy's preflight finished (nothing written yet).
-    Preflight(Box<PreflightReport>),
-    /// The copy's latest progress (latest value wins).
-    CopyProgress(Box<CopyProgress>),
-    /// The copy finished, verified or not.
-    CopyFinished(Box<CopyReport>),
-    /// Cutover's latest look at what changed in the SQLite file (the watch goes on).
-    ChangesSeen(Box<Look>),
-    /// A sync ended: committed and verified, or stopped on conflicts (nothing written).
-    Synced(Box<SyncReport>),
-    /// Backup finished (verified or not).
-    BackedUp(Box<BackupReport>),
-    /// Reset migrations' scan: the files that would go, per app.
-    Scanned(Box<MigrationScan>),
-    /// The reset moved the files, and makemigrations ran.
-    ResetDone(Box<ResetReport>, Box<MakeMigrationsReport>),
-    /// The dry run finished (passed or not).
-    DryRunFinished(Box<DryRunReport>),
-    /// Fix permissions diagnosed the app role, with the recipes for this admin.
-    Diagnosed(Box<Diagnosis>, Vec<Recipe>),
-    /// A recipe ran, and was re-checked.
-    Applied(Box<ApplyReport>),
-    /// The SQL for a DBA was written to this file.
-    DbaScriptSaved(PathBuf),
-    /// Create schema finished (passed or not).
-    SchemaCreated(Box<CreateSchemaReport>),
-    /// The driver install finished.
-    DriverInstalled(Box<DriverInstall>),
-    /// The SQLite file's embeddings, one per column (none: empty).
-    EmbeddingsFound(Vec<crate::data::embeddings::EmbeddingColumn>),
-    /// The project change of the chosen columns was planned (nothing written).
-    EmbeddingsPlanned(Box<crate::data::embeddings::EmbeddingsDiff>),
-    /// The pgvector change was made (its lines went to the log).
-    EmbeddingsApplied(crate::data::embeddings::EmbeddingsChoice),
-    /// Update settings planned its change (nothing written yet).
-    SettingsPlanned(Box<RewritePlan>),
-    /// The settings were written (or, pasted by hand, only checked) and validated.
-    SettingsApplied(Option<Box<Applied>>, Box<Validation>),
-    /// The old settings file is back.
-    SettingsReverted,
-    /// Done wrote its report files.
-    ReportWritten(Vec<PathBuf>),
-    /// A fact the step rests on, for a later resume to check.
-    Recorded(Box<Record>),
-    /// The resume check looked at what the done steps rest on.
-    Checked(Box<Observed>),
-    /// The project's files were restored from the backup (or conflicts stopped it).
-    Restored(Box<RestoreReport>),
-    /// The job was cancelled at the user's request; the step can be resumed.
-    Cancelled,
-    /// The job failed; the message names what to fix.
-    Failed(String),
-    /// Connecting failed; the error names the form field to fix.
-    ConnectFailed(ConnectError),
-    /// The user stopped a connection attempt before the server answered.
-    ConnectStopped,
-}
-
-/// Whose password a connection uses (the driver holds both, in memory only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Role {
-    /// The app role of the Connect step.
-    App,
-    /// The admin of Fix permissions (recipe C: it owns the tables, so it runs migrate and
-    /// the copy).
-    Admin,
-}
-
-/// Work for the driver. Effects are data; `update` never performs them.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    /// Write the state file.
-    Save,
-    /// Run discovery of the project.
-    Discover {
-        job: JobId,
-        project: PathBuf,
-        python: Option<PathBuf>,
-    },
-    /// Connect to the target and describe it (the driver supplies the password).
-    Connect {
-        job: JobId,
-        config: ConnConfig,
-        /// `--direct-url`: the server behind a pool, tried first when the target is one.
-        direct: Option<ConnConfig>,
-        /// The admin's connection when known (`--admin-url`): its host and port are a
-        /// candidate for the direct connection behind a pool.
-        admin: Option<ConnConfig>,
-    },
-    /// Copy the SQLite file (online backup), verify it, archive the migrations folders.
-    Backup {
-        job: JobId,
-        discovery: Box<Discovery>,
-        backup_dir: Option<PathBuf>,
-    },
-    /// List, per local app, the migration files a reset would move, with their warnings.
-    ScanMigrations {
-        job: JobId,
-        python: PathBuf,
-        project_dir: PathBuf,
-        settings_module: Option<String>,
-    },
-    /// Move the selected apps' migrations into the backup, then makemigrations for them.
-    ResetMigrations {
-        job: JobId,
-        project_dir: PathBuf,
-        backup_dir: PathBuf,
-        scan: Box<MigrationScan>,
-        selected: Vec<String>,
-        python: PathBuf,
-        settings_module: String,
-    },
-    /// Run makemigrations --check and migrate on a scratch SQLite file; compare schemas.
-    DryRun { job: JobId, input: DryRunInput },
-    /// Diagnose the app role's privileges, connected to the app database (the admin's too,
-    /// when known), and work out the recipes.
-    Diagnose {
-        job: JobId,
-        app: ConnConfig,
-        admin: Option<ConnConfig>,
-        schema: String,
-        /// A column becomes a pgvector column: is the `vector` extension there, or who
-        /// creates it (planned with the recipes)?
-        vector: bool,
-        /// The provider Connect recognised (its rule for the extension).
-        provider: Option<String>,
-    },
-    /// Run a permission recipe as the admin, then re-check as the app role.
-    ApplyRecipe {
-        job: JobId,
-        recipe: Box<Recipe>,
-        app: ConnConfig,
-        admin: ConnConfig,
-    },
-    /// Write the recipe's SQL for a DBA into `path`.
-    SaveDbaScript {
-        job: JobId,
-        recipe: Box<Recipe>,
-        diagnosis: Box<Diagnosis>,
-        app: ConnConfig,
-        path: PathBuf,
-    },
-    /// Run Django's migrate on PostgreSQL as `role`.
-    CreateSchema {
-        job: JobId,
-        input: CreateSchemaInput,
-        role: Role,
-        /// What to do about default grants to other roles (`None`: look for them first,
-        /// and ask before running migrate when there are some).
-        grants: Option<GrantsAnswer>,
-        /// Roles the run itself grants the tables to (the app role of the runtime-role
-        /// recipe): not "other roles".
-        app_roles: Vec<String>,
-    },
-    /// Install the PostgreSQL driver into the project's Python.
-    InstallDriver { job: JobId, check: DriverCheck },
-    /// Look for embeddings in the SQLite file (read-only), before Create schema's migrate.
-    FindEmbeddings {
-        job: JobId,
-        discovery: Box<Discovery>,
-    },
-    /// Make the chosen pgvector change: extension, pgvector-python, project files (backed
-    /// up), as `crate::embeddings::run` does.
-    ApplyEmbeddings {
-        job: JobId,
-        discovery: Box<Discovery>,
-        backup_dir: Option<PathBuf>,
-        target: ConnConfig,
-        admin: Option<ConnConfig>,
-        columns: Vec<crate::data::embeddings::EmbeddingColumn>,
-    },
-    /// Plan the project change of the chosen columns, as diffs (writes nothing).
-    PlanEmbeddings {
-        job: JobId,
-        discovery: Box<Discovery>,
-        columns: Vec<crate::data::embeddings::EmbeddingColumn>,
-    },
-    /// Find where DATABASES is set and plan the env-driven rewrite (writes nothing).
-    PlanSettings {
-        job: JobId,
-        python: PathBuf,
-        project_dir: PathBuf,
-        settings_module: String,
-        target: SettingsTarget,
-        style: SettingsStyle,
-    },
-    /// Back up and write the planned settings (when `write`), then validate them through
-    /// Django with the environment set (the password of `role` in the child's env only).
-    ApplySettings {
-        job: JobId,
-        plan: Box<RewritePlan>,
-        write: bool,
-        backup_dir: PathBuf,
-        python: PathBuf,
-        project_dir: PathBuf,
-        settings_module: String,
-        role: Role,
-    },
-    /// Put the old settings file back.
-    RevertSettings { job: JobId, applied: Box<Applied> },
-    /// Put the old migrations and settings.py back from `backup_dir` (`dj2pg restore`).
-    Restore {
-        job: JobId,
-        project_dir: PathBuf,
-        backup_dir: PathBuf,
-        yes: bool,
-    },
-    /// Write `report.md` and `report.json` into `dir`.
-    WriteReport {
-        job: JobId,
-        dir: PathBuf,
-        report: Box<RunReport>,
-    },
-    /// Read both schemas and check every value; writes nothing.
-    Preflight {
-        job: JobId,
-        sqlite: PathBuf,
-        config: ConnConfig,
-        role: Role,
-        settings: CopySettings,
-    },
-    /// Load the rows (truncating the target tables), reset sequences, verify.
-    Copy {
-        job: JobId,
-        sqlite: PathBuf,
-        config: ConnConfig,
-        role: Role,
-        policy: ProblemPolicy,
-        settings: CopySettings,
-    },
-    /// Look at what changed in the SQLite file since the copy's snapshot every couple of
-    /// seconds, until cancelled (reads the file only; PostgreSQL is not asked).
-    WatchChanges {
-        job: JobId,
-        sqlite: PathBuf,
-        config: ConnConfig,
-    },
-    /// Apply what changed since the snapshot, in one verified transaction.
-    Sync {
-        job: JobId,
-        sqlite: PathBuf,
-        config: ConnConfig,
-        role: Role,
-        on_conflict: OnConflict,
-    },
-    /// Look again at what the done steps of a resumed run rest on (read-only).
-    CheckResume { job: JobId, input: Box<CheckInput> },
-    /// Pause or resume the copy worker.
-    Pause { job: JobId, paused: bool },
-    /// Ask the worker to stop cleanly.
-    Cancel { job: JobId },
-    /// Leave the program.
-    Quit,
 }
 
 impl Migration {

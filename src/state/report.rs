@@ -2,25 +2,12 @@
 //! SQL that ran, rows per table, the settings change and how to roll all of it back.
 
 use super::{Migration, Status, restore_hint};
+use crate::data::copy::DerivedTable;
 use crate::data::report::{RunReport, StepLine};
 
+/// The run's report.
 pub fn build(m: &Migration) -> RunReport {
-    let steps = m
-        .steps
-        .iter()
-        .filter(|s| s.step != super::Step::Done)
-        .map(|s| StepLine {
-            step: s.step.title().into(),
-            status: s.status.label().into(),
-            text: match &s.status {
-                Status::Done { summary } => summary.clone(),
-                Status::Skipped { reason } => reason.clone(),
-                Status::Failed { message } | Status::Stopped { message } => message.clone(),
-                Status::NeedsDecision { question, .. } => question.clone(),
-                _ => String::new(),
-            },
-        })
-        .collect();
+    let steps = step_lines(m);
     let backup_dir = m.backup.as_ref().map(|b| b.backup_dir.clone());
     let sqlite_backup = m.backup.as_ref().and_then(|b| {
         let s = b.sqlite.as_ref()?;
@@ -36,23 +23,7 @@ pub fn build(m: &Migration) -> RunReport {
         .iter()
         .flat_map(|r| r.created.clone())
         .collect();
-    let (permission_fix, sql_run) = match (&m.applied, m.applied_recipe()) {
-        (Some(a), Some(r)) => (
-            Some(format!(
-                "Recipe {} ({}) ran as the admin in database {}; re-checked as the app role: {}.",
-                r.id.letter(),
-                r.title,
-                a.ran_in,
-                if a.recheck.effective {
-                    "effective"
-                } else {
-                    "NOT effective"
-                }
-            )),
-            a.sql.clone(),
-        ),
-        _ => (None, Vec::new()),
-    };
+    let (permission_fix, sql_run) = permission_fix(m);
     let (tables, copy_elapsed_ms, derived, copy_notes) = match &m.copy_report {
         Some(r) => (
             r.checks.clone(),
@@ -72,6 +43,83 @@ pub fn build(m: &Migration) -> RunReport {
         .as_ref()
         .map(|p| p.shell_lines.clone())
         .unwrap_or_default();
+    let other_environments = other_environments(m, &env_lines, &derived);
+    let rollback = rollback(backup_dir.is_some());
+    let rollback_command = backup_dir.is_some().then(|| restore_hint(m));
+    let cutover_note = cutover_note(m);
+    RunReport {
+        project: m.options.project.clone(),
+        steps,
+        backup_dir,
+        sqlite_backup,
+        migrations_moved,
+        migrations_written,
+        permission_fix,
+        sql_run,
+        tables,
+        copy_elapsed_ms,
+        copy_notes,
+        derived,
+        cutover: m.cutover.runs.clone(),
+        cutover_note,
+        settings_file,
+        settings_backup,
+        env_lines,
+        provider: provider_notes(m),
+        other_environments,
+        rollback_command,
+        rollback,
+    }
+}
+
+/// One line per step (Done is the report itself): status and what it said last.
+fn step_lines(m: &Migration) -> Vec<StepLine> {
+    m.steps
+        .iter()
+        .filter(|s| s.step != super::Step::Done)
+        .map(|s| StepLine {
+            step: s.step.title().into(),
+            status: s.status.label().into(),
+            text: match &s.status {
+                Status::Done { summary } => summary.clone(),
+                Status::Skipped { reason } => reason.clone(),
+                Status::Failed { message } | Status::Stopped { message } => message.clone(),
+                Status::NeedsDecision { question, .. } => question.clone(),
+                _ => String::new(),
+            },
+        })
+        .collect()
+}
+
+/// The permission fix that ran (recipe, database, whether the re-check found it
+/// effective) and its SQL.
+fn permission_fix(m: &Migration) -> (Option<String>, Vec<String>) {
+    match (&m.applied, m.applied_recipe()) {
+        (Some(a), Some(r)) => (
+            Some(format!(
+                "Recipe {} ({}) ran as the admin in database {}; re-checked as the app role: {}.",
+                r.id.letter(),
+                r.title,
+                a.ran_in,
+                if a.recheck.effective {
+                    "effective"
+                } else {
+                    "NOT effective"
+                }
+            )),
+            a.sql.clone(),
+        ),
+        _ => (None, Vec::new()),
+    }
+}
+
+/// What other environments (staging, production) need: the faked migrations, the
+/// variables, the default grants, the pool, the derived tables to rebuild.
+fn other_environments(
+    m: &Migration,
+    env_lines: &[String],
+    derived: &[DerivedTable],
+) -> Vec<String> {
     let mut other_environments = Vec::new();
     if !m.reset_report.as_ref().is_none_or(|r| r.moved.is_empty()) {
         other_environments.push(
@@ -116,11 +164,16 @@ pub fn build(m: &Migration) -> RunReport {
             p.reason, p.direct.host, p.direct.port, p.direct.dbname
         ));
     }
-    for d in &derived {
+    for d in derived {
         other_environments.push(format!("{}: {}.", d.table, d.rebuild_hint()));
     }
+    other_environments
+}
+
+/// How to roll back, when there is a backup to roll back from.
+fn rollback(backed_up: bool) -> Vec<String> {
     let mut rollback = Vec::new();
-    if backup_dir.is_some() {
+    if backed_up {
         rollback.push(
             "The command above puts the old migrations and settings.py back byte for byte.".into(),
         );
@@ -130,8 +183,12 @@ pub fn build(m: &Migration) -> RunReport {
                 .into(),
         );
     }
-    let rollback_command = backup_dir.is_some().then(|| restore_hint(m));
-    let cutover_note = match m.status(super::Step::Cutover) {
+    rollback
+}
+
+/// What the report says of Cutover when it did not run.
+fn cutover_note(m: &Migration) -> Option<String> {
+    match m.status(super::Step::Cutover) {
         _ if !m.cutover.runs.is_empty() => None,
         Status::Skipped { reason } => Some(format!(
             "Skipped ({reason}): rows the app wrote after the copy's snapshot are not in \
@@ -139,29 +196,6 @@ pub fn build(m: &Migration) -> RunReport {
         )),
         Status::Pending => None,
         other => Some(format!("Cutover: {}.", other.label())),
-    };
-    RunReport {
-        project: m.options.project.clone(),
-        steps,
-        backup_dir,
-        sqlite_backup,
-        migrations_moved,
-        migrations_written,
-        permission_fix,
-        sql_run,
-        tables,
-        copy_elapsed_ms,
-        copy_notes,
-        derived,
-        cutover: m.cutover.runs.clone(),
-        cutover_note,
-        settings_file,
-        settings_backup,
-        env_lines,
-        provider: provider_notes(m),
-        other_environments,
-        rollback_command,
-        rollback,
     }
 }
 

@@ -3,6 +3,7 @@
 use super::*;
 mod cutover_tests;
 mod embeddings_tests;
+mod given_tests;
 mod provider_tests;
 mod resume_tests;
 use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
@@ -541,12 +542,19 @@ fn interrupted_running_step_becomes_retryable_at_the_same_step() {
     let mut m = at_copy();
     update(&mut m, Msg::Activate);
     m.cursor = Step::Discover;
-    persist::mark_interrupted(&mut m);
+    update(
+        &mut m,
+        Msg::Interrupted {
+            saved_at: "now".into(),
+        },
+    );
     assert_eq!(m.cursor, Step::CopyRows);
     assert!(m.job.is_none());
     assert!(
         matches!(m.status(Step::CopyRows), Status::Stopped { message } if message.contains("Interrupted"))
     );
+    // The resume is offered at the interrupted step; once taken, the step can be retried.
+    assert_eq!(m.resume_offer.take().map(|o| o.step), Some(Step::CopyRows));
     let fx = update(&mut m, Msg::Retry);
     assert!(matches!(fx[0], Effect::Preflight { .. }));
 }
@@ -583,88 +591,6 @@ fn done_step_summarises_honestly() {
     );
     assert_eq!(m.report_files, files);
     assert!(m.finished());
-}
-
-#[test]
-fn save_and_load_round_trip_offers_resume() {
-    let dir = tempfile::tempdir().unwrap();
-    // SAFETY of the test: env vars are process-wide; this is the only test that sets it.
-    let project = dir.path().join("proj");
-    std::fs::create_dir_all(&project).unwrap();
-    let mut m = Migration::new(RunOptions {
-        project: project.clone(),
-        ..RunOptions::default()
-    });
-    let id = started(&mut m);
-    update(
-        &mut m,
-        Msg::Job(id, JobEvent::Discovered(Box::new(discovery()))),
-    );
-    update(&mut m, Msg::Select(Step::Connect));
-    let file = persist::save_in(dir.path(), &m).unwrap();
-    assert!(file.starts_with(dir.path()));
-    let loaded = persist::load_in(dir.path(), &project)
-        .unwrap()
-        .run
-        .expect("a saved run");
-    assert_eq!(loaded.resume_offer.as_ref().unwrap().step, Step::Connect);
-    assert_eq!(loaded.discovery, m.discovery);
-    persist::forget_in(dir.path(), &project).unwrap();
-    assert!(
-        persist::load_in(dir.path(), &project)
-            .unwrap()
-            .run
-            .is_none()
-    );
-}
-
-#[test]
-fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("proj");
-    std::fs::create_dir_all(&project).unwrap();
-    let mut m = discovered();
-    m.options.project = project.clone();
-    let file = persist::save_in(dir.path(), &m).unwrap();
-    for (bytes, why) in [
-        (
-            serde_json::to_vec(&serde_json::json!({"version": 1, "steps": []})).unwrap(),
-            "another version",
-        ),
-        (
-            serde_json::to_vec(&serde_json::json!({"version": 2, "steps": []})).unwrap(),
-            "another version",
-        ),
-        (
-            format!(r#"{{"version": {STATE_VERSION}, "steps": "garbled"}}"#).into_bytes(),
-            "cannot be read",
-        ),
-        (b"not json at all".to_vec(), "not a dj2pg state file"),
-    ] {
-        std::fs::write(&file, &bytes).unwrap();
-        let loaded = persist::load_in(dir.path(), &project).unwrap();
-        assert!(loaded.run.is_none());
-        let notice = loaded.notice.expect("a notice");
-        assert!(
-            notice.contains(why) && notice.contains("moved to"),
-            "{notice}"
-        );
-        assert!(!file.exists(), "the file is moved, not trusted");
-        let aside: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
-            .collect();
-        assert!(
-            aside
-                .iter()
-                .any(|e| std::fs::read(e.path()).unwrap() == bytes),
-            "the old content is kept aside"
-        );
-        for e in aside {
-            std::fs::remove_file(e.path()).unwrap();
-        }
-    }
 }
 
 #[test]

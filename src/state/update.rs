@@ -4,15 +4,22 @@ use super::{
     ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
     Step,
 };
-use super::{backup_steps, cutover_steps, embeddings_steps, finish_steps, resume, schema_steps};
+use super::{
+    backup_steps, cutover_steps, embeddings_steps, finish_steps, given, resume, schema_steps,
+};
 use crate::data::copy::ProblemPolicy;
 use crate::rules::{self, CopyNext};
 
 /// Apply one message to the run and return the effects the driver must carry out.
 pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
-    if m.resume_offer.is_some() && !matches!(msg, Msg::Resume(_) | Msg::Quit) {
-        // Until the user answers the resume question, nothing else may change the run.
+    let answers_or_setup = matches!(
+        msg,
+        Msg::Resume(_) | Msg::Quit | Msg::Interrupted { .. } | Msg::Given(_)
+    );
+    if m.resume_offer.is_some() && !answers_or_setup {
+        // Until the user answers the resume question, nothing else may change the run (what
+        // the driver loaded or was given is not the user's doing).
         return fx;
     }
     match msg {
@@ -97,6 +104,8 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
             fx.push(Effect::Save);
             fx.push(Effect::Quit);
         }
+        Msg::Interrupted { saved_at } => given::interrupted(m, saved_at),
+        Msg::Given(what) => given::given(m, what),
         Msg::Job(id, event) => job_event(m, id, event, &mut fx),
     }
     fx

@@ -72,7 +72,7 @@ impl Driver {
         for effect in state::update(&mut self.m, msg) {
             match effect {
                 Effect::Save => {
-                    if let Err(e) = state::persist::save(&self.m) {
+                    if let Err(e) = crate::store::save(&self.m) {
                         self.ui.status = Some(format!("Could not save the run: {e:#}"));
                     }
                 }

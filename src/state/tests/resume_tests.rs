@@ -469,7 +469,12 @@ fn an_interrupted_check_runs_again_on_the_next_resume() {
     let mut m = prepared();
     update(&mut m, Msg::Resume(true));
     assert!(m.resume_check.is_some());
-    persist::mark_interrupted(&mut m);
+    update(
+        &mut m,
+        Msg::Interrupted {
+            saved_at: "now".into(),
+        },
+    );
     assert!(m.resume_check.is_none() && m.job.is_none());
     done(&m, &[Step::Discover, Step::CopyRows]);
 }
@@ -635,13 +640,9 @@ fn another_settings_style_is_applied_until_settings_were_written() {
 
 #[test]
 fn a_saved_run_keeps_its_witness_through_save_and_load() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("proj");
-    std::fs::create_dir_all(&project).unwrap();
     let mut m = prepared();
     m.resume_offer = None;
-    m.options.project = project.clone();
-    persist::save_in(dir.path(), &m).unwrap();
-    let loaded = persist::load_in(dir.path(), &project).unwrap().run.unwrap();
+    let bytes = serde_json::to_vec_pretty(&m).unwrap();
+    let loaded = crate::store::parse(&bytes).unwrap();
     assert_eq!(loaded.witness, m.witness);
 }

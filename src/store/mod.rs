@@ -1,11 +1,12 @@
-//! Saving and loading the run, keyed by the project's path.
+//! Saving and loading the run, keyed by the project's path: the drivers' IO (files, the
+//! environment, the clock), kept out of `state`, which only answers messages.
 //!
 //! The file lives in the user's data directory (`directories`), or in `$DJ2PG_STATE_DIR`
 //! when set (tests, and users who want it elsewhere). It is written to a temporary file
 //! and renamed, so a crash mid-write leaves the previous state intact. Nothing secret is in
 //! a `Migration`, so nothing secret reaches this file.
 
-use super::{Migration, ResumeOffer, STATE_VERSION, Status, Step};
+use crate::state::{self, Migration, Msg, STATE_VERSION};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -70,10 +71,9 @@ pub struct Loaded {
 
 /// Load the saved run of `project`, if there is one worth resuming.
 ///
-/// A step that was running when the program stopped is marked failed ("interrupted"), so
-/// resuming shows it with a retry rather than pretending it still runs. Statuses are
-/// re-derived against what this version builds: a step saved as "not built" that this
-/// version builds becomes pending (and the resume starts there), never passed over. A file
+/// The loaded run is told `Msg::Interrupted` with the time it was saved: a step that was
+/// running when the program stopped is marked stopped ("interrupted"), so resuming shows it
+/// with a retry rather than pretending it still runs, and the resume is offered. A file
 /// of another format version, or one that cannot be read, is moved aside with a notice,
 /// never trusted. A finished run is not offered.
 pub fn load(project: &Path) -> Result<Loaded> {
@@ -88,17 +88,7 @@ pub fn load_in(dir: &Path, project: &Path) -> Result<Loaded> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
         Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
     };
-    let version = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("version")?.as_u64());
-    let parsed = match version {
-        Some(v) if v == u64::from(STATE_VERSION) => serde_json::from_slice::<Migration>(&bytes)
-            .map_err(|e| format!("it cannot be read ({e})")),
-        Some(v) => Err(format!(
-            "it was written by another version of dj2pg (state format {v}; this one reads {STATE_VERSION})"
-        )),
-        None => Err("it is not a dj2pg state file".to_string()),
-    };
+    let parsed = parse(&bytes);
     let mut m = match parsed {
         Ok(m) => m,
         Err(why) => {
@@ -116,7 +106,6 @@ pub fn load_in(dir: &Path, project: &Path) -> Result<Loaded> {
     if m.finished() {
         return Ok(Loaded::default());
     }
-    mark_interrupted(&mut m);
     let saved_at = std::fs::metadata(&path)
         .and_then(|md| md.modified())
         .map(|t| {
@@ -125,14 +114,30 @@ pub fn load_in(dir: &Path, project: &Path) -> Result<Loaded> {
                 .to_string()
         })
         .unwrap_or_default();
-    m.resume_offer = Some(ResumeOffer {
-        step: m.cursor,
-        saved_at,
-    });
+    let fx = state::update(&mut m, Msg::Interrupted { saved_at });
+    debug_assert!(
+        fx.is_empty(),
+        "marking a loaded run interrupted has no effects"
+    );
     Ok(Loaded {
         run: Some(m),
         notice: None,
     })
+}
+
+/// Read a saved run of this format version; otherwise why it cannot be resumed.
+pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<Migration, String> {
+    let version = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v.get("version")?.as_u64());
+    match version {
+        Some(v) if v == u64::from(STATE_VERSION) => serde_json::from_slice::<Migration>(bytes)
+            .map_err(|e| format!("it cannot be read ({e})")),
+        Some(v) => Err(format!(
+            "it was written by another version of dj2pg (state format {v}; this one reads {STATE_VERSION})"
+        )),
+        None => Err("it is not a dj2pg state file".to_string()),
+    }
 }
 
 /// Rename an unusable state file out of the way (never delete it: it may be needed to
@@ -167,27 +172,5 @@ pub fn forget_in(dir: &Path, project: &Path) -> Result<()> {
     }
 }
 
-pub(crate) fn mark_interrupted(m: &mut Migration) {
-    if let Some((_, step)) = m.job.take() {
-        m.cursor = step;
-    }
-    // A resume check that was cut short is made again when the run is resumed.
-    m.resume_check = None;
-    m.paused = false;
-    m.quitting = false;
-    // The settings plan's new text is not saved (it holds the project's own secrets): a
-    // settings question from before the stop is planned again.
-    let settings = &mut m.steps[Step::UpdateSettings.index()];
-    if matches!(settings.status, Status::NeedsDecision { .. }) {
-        settings.status = Status::Pending;
-    }
-    for s in &mut m.steps {
-        if s.status.is_running() {
-            s.status = Status::Stopped {
-                message: "Interrupted: dj2pg stopped during this step; running it again \
-                          resumes it."
-                    .into(),
-            };
-        }
-    }
-}
+#[cfg(test)]
+mod tests;
