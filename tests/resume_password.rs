@@ -98,10 +98,10 @@ fn a_resumed_run_prompts_for_its_passwords_and_a_wrong_admin_password_opens_the_
     // Create schema runs as the app role with the password given at the prompt.
     term.enter();
     term.enter();
-    // The sample's embeddings are asked about first: keep them.
-    term.wait_for("k keep  v vector  h halfvec", 60);
-    term.send("k");
-    term.wait_for("✓ Create schema", 180);
+    // The sample's embeddings were decided at the end of the headless dry run (kept, no
+    // --embeddings flag): Create schema runs migrate without asking again.
+    let screen = term.wait_for("✓ Create schema", 180);
+    assert!(!screen.contains("k/v/h type"), "{screen}");
     term.send("\x03");
     assert_eq!(term.wait_exit(30).exit_code(), 130);
     assert!(term.terminal_restored());
