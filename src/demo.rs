@@ -42,26 +42,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     )?;
     link_venv(&dir, &python);
 
-    say(&format!(
-        "filling db.sqlite3 with about {} rows…",
-        args.rows
-    ));
-    let out = Command::new(&python)
-        .arg("generate_data.py")
-        .arg("--db")
-        .arg(dir.join("db.sqlite3"))
-        .arg("--rows")
-        .arg(args.rows.to_string())
-        .arg("--force")
-        .current_dir(&dir)
-        .output()
-        .context("could not run generate_data.py")?;
-    if !out.status.success() {
-        bail!(
-            "generate_data.py failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    fill_sqlite(&python, &dir, args.rows)?;
 
     let (cluster, target, password, admin) = match &args.to {
         Some(url) => {
@@ -139,6 +120,28 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     code
 }
 
+/// Fill the sample project's `db.sqlite3` with about `rows` rows (its `generate_data.py`).
+fn fill_sqlite(python: &Path, dir: &Path, rows: usize) -> Result<()> {
+    say(&format!("filling db.sqlite3 with about {rows} rows…"));
+    let out = Command::new(python)
+        .arg("generate_data.py")
+        .arg("--db")
+        .arg(dir.join("db.sqlite3"))
+        .arg("--rows")
+        .arg(rows.to_string())
+        .arg("--force")
+        .current_dir(dir)
+        .output()
+        .context("could not run generate_data.py")?;
+    if !out.status.success() {
+        bail!(
+            "generate_data.py failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// The demo's server: PostgreSQL 16 with pgvector (the pinned PyPI wheel the tests use),
 /// so that choosing `vector` for an embeddings column works to the end; the system's or
 /// npm's PostgreSQL 15 (TLS, no pgvector) when it cannot be had or does not start.
@@ -178,7 +181,7 @@ fn demo_server() -> Result<TempCluster> {
 /// `trusted = true` in `vector.control` (the wheel's own copy stays as it is: the tests
 /// check that an admin who is not a superuser is refused there).
 fn pgvector_server(say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
-    use crate::pg::provision;
+    use dj2pg_tempcluster::provision;
     let bin = provision::ensure(&provision::pgvector_package()?, say)?;
     // The whole unpacked wheel: its programs find their libraries beside it (RPATH).
     let unpacked = provision::cache_root().join(provision::pgvector_package()?.name);
@@ -232,12 +235,8 @@ fn link_venv(dir: &Path, python: &Path) {
     }
 }
 
-/// Where the demo keeps its venv.
+/// Where the demo keeps its venv (and the tests theirs): `$DJ2PG_CACHE_DIR`, else the user's
+/// cache folder.
 pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("DJ2PG_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    directories::ProjectDirs::from("", "", "dj2pg")
-        .map(|d| d.cache_dir().to_path_buf())
-        .unwrap_or_else(|| std::env::temp_dir().join("dj2pg-cache"))
+    dj2pg_tempcluster::cache_dir()
 }

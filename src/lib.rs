@@ -4,7 +4,8 @@
 //! - [`state`]: the pure migration state machine (no IO), and its persistence.
 //! - [`django`]: discovery and introspection of a Django project.
 //! - [`backup`]: SQLite backups and migration archives.
-//! - [`pg`]: PostgreSQL connection settings, TLS, and local throwaway clusters.
+//! - [`pg`]: PostgreSQL connection settings and TLS (the throwaway clusters of the demo and
+//!   the tests are the `dj2pg-tempcluster` crate, behind the `demo` feature).
 //! - [`copy`]: the copy engine (plan, conversions, preflight, COPY, verification).
 //! - [`tui`]: the terminal wizard, a view of the state machine.
 //! - [`cli`] and [`headless`]: the command line and the terminal-free runner; [`output`]:
@@ -17,6 +18,7 @@ pub mod backup;
 pub mod cli;
 pub mod copy;
 pub mod data;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod django;
 pub mod embeddings;

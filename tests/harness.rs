@@ -5,8 +5,9 @@
 mod common;
 
 use common::*;
-use dj2pg::pg::cluster::{ClusterOptions, TempCluster, find_pg_bin};
+use dj2pg::pg::cluster::{ClusterOptions, TempCluster};
 use dj2pg::pg::{Field, Secret, SslMode};
+use dj2pg_tempcluster::find_pg_bin;
 use std::time::{Duration, Instant};
 
 #[test]

@@ -481,7 +481,7 @@ fn dba_script_runs_in_the_app_database(major: u32) {
     let pasted = format!("psql {printed}")
         .replace("user=ADMIN", "user=doadmin")
         .replace("dbname=appdb", "dbname=defaultdb");
-    let psql = dj2pg::pg::cluster::find_pg_bin("psql")
+    let psql = dj2pg_tempcluster::find_pg_bin("psql")
         .unwrap_or_else(|| common::debian_program(&["/usr/bin/psql"], "postgresql-client"));
     let path = format!(
         "{}:{}",

@@ -7,8 +7,9 @@
 
 mod common;
 
-use dj2pg::pg::cluster::{ClusterOptions, TempCluster, find_pg_bin};
-use dj2pg::pg::provision;
+use dj2pg::pg::cluster::{ClusterOptions, TempCluster};
+use dj2pg_tempcluster::find_pg_bin;
+use dj2pg_tempcluster::provision;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

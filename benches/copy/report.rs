@@ -248,7 +248,8 @@ fn wire_report(runs: &[Run], summaries: &[Summary], h: &Header) {
         match &run.phases {
             Some(log) => phases::print(log, wire, run.span.0, run.span.1),
             None => println!(
-                "  per-phase: not reported by dj2pg (no DJ2PG_PHASE_LOG lines); totals above"
+                "  per-phase: not reported by dj2pg (no DJ2PG_PHASE_LOG lines: run the bench with \
+                 `cargo bench --features bench-log --bench copy`); totals above"
             ),
         }
     }

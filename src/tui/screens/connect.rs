@@ -4,7 +4,7 @@
 //! While the form is active, printable keys are typed into it: the wizard's letter keys
 //! (`q`, `?`, `j`/`k`) come back after Esc. Arrows still move between steps.
 
-use super::super::connect_form::FormField;
+use super::super::connect_form::{ConnectForm, FormField};
 use super::super::keys::{Hint, hint};
 use super::super::ui_state::UiState;
 use super::super::widgets::form::{FieldView, LABEL_WIDTH, render_field};
@@ -123,40 +123,7 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     );
     put(frame, vec![Line::default()], &mut y);
     let focused = |f: FormField| form.active && form.focus == f;
-    let fields = [
-        (
-            FormField::Url,
-            form.masked_url(),
-            Some(form.url.cursor()),
-            "postgresql://user@host:25060/db?sslmode=require",
-        ),
-        (
-            FormField::Password,
-            form.masked_password(),
-            Some(form.password_cursor()),
-            "(empty: $PGPASSWORD or ~/.pgpass)",
-        ),
-        (
-            FormField::SslMode,
-            format!("◂ {} ▸  {}", form.sslmode.as_str(), ssl_note(form.sslmode)),
-            None,
-            "",
-        ),
-        (
-            FormField::CaFile,
-            form.ca_file.value().to_string(),
-            Some(form.ca_file.cursor()),
-            "(for verify-ca / verify-full)",
-        ),
-    ];
-    let direct = (
-        FormField::Direct,
-        form.masked_direct(),
-        Some(form.direct.cursor()),
-        "postgresql://user@host:5432/db (the same, without the pool)",
-    );
-    let fields = fields.into_iter().chain(form.ask_direct.then_some(direct));
-    for (field, value, cursor, placeholder) in fields {
+    for (field, value, cursor, placeholder) in form_fields(form) {
         if y >= area.bottom() {
             break;
         }
@@ -190,11 +157,61 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         }
     }
     put(frame, vec![Line::default()], &mut y);
+    put(
+        frame,
+        form_tail(m, failed.is_some(), flagged.is_some(), w),
+        &mut y,
+    );
+}
+
+/// The form's fields in order (the direct URL only when asked for): each with its value as
+/// shown, its cursor and its placeholder.
+fn form_fields(form: &ConnectForm) -> Vec<(FormField, String, Option<usize>, &'static str)> {
+    let fields = [
+        (
+            FormField::Url,
+            form.masked_url(),
+            Some(form.url.cursor()),
+            "postgresql://user@host:25060/db?sslmode=require",
+        ),
+        (
+            FormField::Password,
+            form.masked_password(),
+            Some(form.password_cursor()),
+            "(empty: $PGPASSWORD or ~/.pgpass)",
+        ),
+        (
+            FormField::SslMode,
+            format!("◂ {} ▸  {}", form.sslmode.as_str(), ssl_note(form.sslmode)),
+            None,
+            "",
+        ),
+        (
+            FormField::CaFile,
+            form.ca_file.value().to_string(),
+            Some(form.ca_file.cursor()),
+            "(for verify-ca / verify-full)",
+        ),
+    ];
+    let direct = (
+        FormField::Direct,
+        form.masked_direct(),
+        Some(form.direct.cursor()),
+        "postgresql://user@host:5432/db (the same, without the pool)",
+    );
+    fields
+        .into_iter()
+        .chain(form.ask_direct.then_some(direct))
+        .collect()
+}
+
+/// Under the form: what failed and how to retry, what it waits for, or what Enter does.
+fn form_tail(m: &Migration, failed: bool, flagged: bool, w: u16) -> Vec<Line<'static>> {
     let mut tail = Vec::new();
-    if failed.is_some() {
+    if failed {
         tail.extend(failure(m.status(Step::Connect), w));
         tail.pop(); // "Press r to retry": here Enter on the edited form is the retry.
-        let what = if flagged.is_some() {
+        let what = if flagged {
             "the field marked ✗"
         } else {
             "the form"
@@ -220,13 +237,10 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             Style::new(),
         ));
     }
-    put(frame, tail, &mut y);
+    tail
 }
 
 fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> {
-    const L: usize = 11;
-    let yes = |b: bool| if b { "yes" } else { "no" };
-    let red = Style::new().fg(Color::Red);
     let yellow = Style::new().fg(Color::Yellow);
     let mut lines = Vec::new();
     if let Some(t) = &m.target {
@@ -237,49 +251,7 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
         ));
     }
     lines.push(Line::default());
-    let v = |s: String| vec![Span::raw(s)];
-    lines.push(field_line(
-        "Server",
-        L,
-        v(format!("PostgreSQL {}", info.version)),
-    ));
-    lines.push(field_line(
-        "TLS",
-        L,
-        if info.tls {
-            v("yes, encrypted".into())
-        } else {
-            vec![Span::styled("NO: the connection is not encrypted", red)]
-        },
-    ));
-    lines.push(field_line(
-        "User",
-        L,
-        v(format!(
-            "{} · superuser {}",
-            info.user,
-            yes(info.is_superuser)
-        )),
-    ));
-    lines.push(field_line(
-        "Database",
-        L,
-        v(format!("{} · owner {}", info.database, info.database_owner)),
-    ));
-    lines.push(field_line(
-        "Schema",
-        L,
-        v(format!(
-            "public: USAGE {} · CREATE {}",
-            yes(info.schema_usage),
-            yes(info.schema_create)
-        )),
-    ));
-    lines.push(field_line(
-        "Tables",
-        L,
-        v(format!("{} in public", info.tables.len())),
-    ));
+    lines.extend(facts(info));
     if let Some(p) = &m.pool {
         lines.push(Line::default());
         lines.extend(wrapped(
@@ -342,6 +314,58 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
         key("e"),
         Span::raw(" edits the connection."),
     ]));
+    lines
+}
+
+/// What the server said about itself and this role, one labelled line each.
+fn facts(info: &ServerInfo) -> Vec<Line<'static>> {
+    const L: usize = 11;
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let red = Style::new().fg(Color::Red);
+    let v = |s: String| vec![Span::raw(s)];
+    let mut lines = Vec::new();
+    lines.push(field_line(
+        "Server",
+        L,
+        v(format!("PostgreSQL {}", info.version)),
+    ));
+    lines.push(field_line(
+        "TLS",
+        L,
+        if info.tls {
+            v("yes, encrypted".into())
+        } else {
+            vec![Span::styled("NO: the connection is not encrypted", red)]
+        },
+    ));
+    lines.push(field_line(
+        "User",
+        L,
+        v(format!(
+            "{} · superuser {}",
+            info.user,
+            yes(info.is_superuser)
+        )),
+    ));
+    lines.push(field_line(
+        "Database",
+        L,
+        v(format!("{} · owner {}", info.database, info.database_owner)),
+    ));
+    lines.push(field_line(
+        "Schema",
+        L,
+        v(format!(
+            "public: USAGE {} · CREATE {}",
+            yes(info.schema_usage),
+            yes(info.schema_create)
+        )),
+    ));
+    lines.push(field_line(
+        "Tables",
+        L,
+        v(format!("{} in public", info.tables.len())),
+    ));
     lines
 }
 

@@ -48,8 +48,32 @@ fn section(lines: &mut Vec<Line<'static>>, title: &str) {
 
 fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
+    report_files(&mut lines, m, r, w);
+    backup(&mut lines, r, w);
+    steps(&mut lines, m, w);
+    if !r.tables.is_empty() {
+        section(&mut lines, "Rows copied");
+        lines.extend(rows_lines(r, w));
+    }
+    if !r.derived.is_empty() {
+        section(&mut lines, "Left empty, to rebuild");
+        for d in &r.derived {
+            lines.extend(bullet(
+                &format!("{}: {}", d.table, d.rebuild_hint()),
+                w,
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+    }
+    settings(&mut lines, r, w);
+    after(&mut lines, r, w);
+    lines
+}
+
+/// Where report.md and report.json were written.
+fn report_files(lines: &mut Vec<Line<'static>>, m: &Migration, r: &RunReport, w: u16) {
     if !m.report_files.is_empty() {
-        section(&mut lines, "Report");
+        section(lines, "Report");
         // Next to the backup (the summary names the folder): the file names say enough.
         let beside = m.report_files.iter().all(|f| {
             f.parent()
@@ -73,8 +97,12 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
             }
         }
     }
+}
+
+/// The backup folder, the SQLite copy's size and hash, the migrations moved there.
+fn backup(lines: &mut Vec<Line<'static>>, r: &RunReport, w: u16) {
     if let Some(dir) = &r.backup_dir {
-        section(&mut lines, "Backup");
+        section(lines, "Backup");
         lines.extend(bullet(&dir.display().to_string(), w, Style::new()));
         if let Some((file, sha, size)) = &r.sqlite_backup {
             let name = file
@@ -100,7 +128,11 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
             ));
         }
     }
-    section(&mut lines, "Steps");
+}
+
+/// One line per step: its glyph, title and summary.
+fn steps(lines: &mut Vec<Line<'static>>, m: &Migration, w: u16) {
+    section(lines, "Steps");
     for s in Step::ALL.iter().filter(|s| **s != Step::Done) {
         let status = m.status(*s);
         let (glyph, color) = status_glyph(status, 0);
@@ -118,22 +150,12 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
             Span::raw(text),
         ]));
     }
-    if !r.tables.is_empty() {
-        section(&mut lines, "Rows copied");
-        lines.extend(rows_lines(r, w));
-    }
-    if !r.derived.is_empty() {
-        section(&mut lines, "Left empty, to rebuild");
-        for d in &r.derived {
-            lines.extend(bullet(
-                &format!("{}: {}", d.table, d.rebuild_hint()),
-                w,
-                Style::new().fg(Color::Yellow),
-            ));
-        }
-    }
+}
+
+/// The settings file that now reads the environment, and what to set where the app runs.
+fn settings(lines: &mut Vec<Line<'static>>, r: &RunReport, w: u16) {
     if r.settings_file.is_some() || !r.env_lines.is_empty() {
-        section(&mut lines, "Settings");
+        section(lines, "Settings");
         if let Some(f) = &r.settings_file {
             lines.extend(bullet(
                 &format!("{} reads DATABASES from the environment", f.display()),
@@ -161,14 +183,18 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
             }
         }
     }
+}
+
+/// Other environments to change, and how to roll back.
+fn after(lines: &mut Vec<Line<'static>>, r: &RunReport, w: u16) {
     if !r.other_environments.is_empty() {
-        section(&mut lines, "Other environments");
+        section(lines, "Other environments");
         for t in &r.other_environments {
             lines.extend(bullet(t, w, Style::new()));
         }
     }
     if !r.rollback.is_empty() {
-        section(&mut lines, "Rolling back");
+        section(lines, "Rolling back");
         if let Some(cmd) = &r.rollback_command {
             lines.extend(hanging(
                 cmd,
@@ -182,7 +208,6 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
             lines.extend(bullet(t, w, Style::new()));
         }
     }
-    lines
 }
 
 /// The copy in one line, then the mismatched tables and the largest ones.

