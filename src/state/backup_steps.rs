@@ -8,7 +8,7 @@
 //!   at first) and confirms explicitly; the files are *moved* into the backup, then
 //!   `makemigrations` runs for those apps on a scratch SQLite file.
 
-use super::update::{fail, finish, next_job, running, stop};
+use super::update::{fail, finish, launch, stop};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::backup::{BackupOutcome, BackupReport, GitState, MigrationScan, ResetReport};
 use crate::data::commands::MakeMigrationsReport;
@@ -212,23 +212,21 @@ pub(super) fn decide_reset(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>
                 return;
             };
             let (project_dir, backup_dir) = (d.project_dir.clone(), backup.backup_dir.clone());
-            let job = next_job(m);
-            running(
+            launch(
                 m,
                 Step::ResetMigrations,
-                job,
                 "moving the files into the backup",
+                fx,
+                |m, job| Effect::ResetMigrations {
+                    job,
+                    project_dir,
+                    backup_dir,
+                    scan: Box::new(scan),
+                    selected: m.reset_selection.clone(),
+                    python,
+                    settings_module,
+                },
             );
-            fx.push(Effect::ResetMigrations {
-                job,
-                project_dir,
-                backup_dir,
-                scan: Box::new(scan),
-                selected: m.reset_selection.clone(),
-                python,
-                settings_module,
-            });
-            fx.push(Effect::Save);
         }
         ChoiceId::KeepMigrations => {
             finish(

@@ -8,7 +8,7 @@
 //! again). A command (headless `migrate`) has nobody to stop the app on cue: it syncs at
 //! once. A done or skipped Cutover can run again (`Retry`): a new watch, a new sync.
 
-use super::update::{fail, finish, next_job, running};
+use super::update::{fail, finish, launch};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::sync::{Look, OnConflict, SyncReport};
 use crate::rules::Choice;
@@ -33,21 +33,19 @@ pub(super) fn start(m: &mut Migration, fx: &mut Vec<Effect>) {
         sync(m, OnConflict::Stop, fx);
         return;
     }
-    let job = next_job(m);
     m.cutover.watching = true;
     m.cutover.look = None;
-    running(
+    launch(
         m,
         STEP,
-        job,
         "looking at what changed since the copy's snapshot",
+        fx,
+        |_, job| Effect::WatchChanges {
+            job,
+            sqlite,
+            config,
+        },
     );
-    fx.push(Effect::WatchChanges {
-        job,
-        sqlite,
-        config,
-    });
-    fx.push(Effect::Save);
 }
 
 /// Whether `SyncNow` does something now: the step on screen may run, and it is watching,
@@ -87,22 +85,20 @@ fn sync(m: &mut Migration, on_conflict: OnConflict, fx: &mut Vec<Effect>) {
         fx.push(Effect::Save);
         return;
     };
-    let job = next_job(m);
     m.cutover.watching = false;
-    running(
+    launch(
         m,
         STEP,
-        job,
         "syncing: reading the SQLite file, applying the changes, verifying",
+        fx,
+        |_, job| Effect::Sync {
+            job,
+            sqlite,
+            config,
+            role,
+            on_conflict,
+        },
     );
-    fx.push(Effect::Sync {
-        job,
-        sqlite,
-        config,
-        role,
-        on_conflict,
-    });
-    fx.push(Effect::Save);
 }
 
 /// The watch's latest look: the step keeps running.

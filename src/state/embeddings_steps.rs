@@ -12,7 +12,7 @@
 //! (`ChoiceId::ApplyEmbeddings` on `Question::EmbeddingsDiff`).
 
 use super::schema_steps::dry_run_summary;
-use super::update::{fail, finish, next_job, running};
+use super::update::{fail, finish, launch};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::embeddings::{
     EmbeddingColumn, EmbeddingsChoice, EmbeddingsDiff, EmbeddingsPlan, IndexChoice,
@@ -162,14 +162,13 @@ pub(super) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
         fx.push(Effect::Save);
         return;
     };
-    let job = next_job(m);
-    running(m, STEP, job, "planning the pgvector change");
-    fx.push(Effect::PlanEmbeddings {
-        job,
-        discovery: Box::new(discovery),
-        columns,
+    launch(m, STEP, "planning the pgvector change", fx, |_, job| {
+        Effect::PlanEmbeddings {
+            job,
+            discovery: Box::new(discovery),
+            columns,
+        }
     });
-    fx.push(Effect::Save);
 }
 
 /// The change is planned: show it, and ask before writing anything.
@@ -215,17 +214,16 @@ fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
         fx.push(Effect::Save);
         return;
     };
-    let job = next_job(m);
-    running(m, STEP, job, "making the pgvector change");
-    fx.push(Effect::ApplyEmbeddings {
-        job,
-        discovery: Box::new(discovery),
-        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.clone()),
-        target,
-        admin: m.admin.clone(),
-        columns,
+    launch(m, STEP, "making the pgvector change", fx, |m, job| {
+        Effect::ApplyEmbeddings {
+            job,
+            discovery: Box::new(discovery),
+            backup_dir: m.backup.as_ref().map(|b| b.backup_dir.clone()),
+            target,
+            admin: m.admin.clone(),
+            columns,
+        }
     });
-    fx.push(Effect::Save);
 }
 
 /// Every column kept (Fix permissions' way out when the server cannot make the vector

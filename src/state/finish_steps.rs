@@ -8,7 +8,7 @@
 //!   to paste and are left alone.
 //! - Done: the run's report (`report.md` and `report.json`) is written next to the backup.
 
-use super::update::{fail, finish, next_job, running};
+use super::update::{fail, finish, launch};
 use super::{ChoiceId, Effect, Migration, Question, Role, Status, Step};
 use crate::data::settings::{
     Applied, RewritePlan, SettingsChange, SettingsStyle, SettingsTarget, Validation,
@@ -175,24 +175,23 @@ pub(super) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effe
                 return;
             };
             let write = id == ChoiceId::WriteSettings;
-            let job = next_job(m);
             let detail = if write {
                 "writing settings.py, then checking it through Django"
             } else {
                 "checking the settings through Django"
             };
-            running(m, Step::UpdateSettings, job, detail);
-            fx.push(Effect::ApplySettings {
-                job,
-                plan: Box::new(plan),
-                write,
-                backup_dir: report_dir(m),
-                python,
-                project_dir,
-                settings_module,
-                role: Role::App,
+            launch(m, Step::UpdateSettings, detail, fx, |m, job| {
+                Effect::ApplySettings {
+                    job,
+                    plan: Box::new(plan),
+                    write,
+                    backup_dir: report_dir(m),
+                    python,
+                    project_dir,
+                    settings_module,
+                    role: Role::App,
+                }
             });
-            fx.push(Effect::Save);
         }
         _ => {}
     }
@@ -260,18 +259,16 @@ pub(super) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
             let Some(applied) = m.settings_applied.clone() else {
                 return;
             };
-            let job = next_job(m);
-            running(
+            launch(
                 m,
                 Step::UpdateSettings,
-                job,
                 "putting the old settings back",
+                fx,
+                |_, job| Effect::RevertSettings {
+                    job,
+                    applied: Box::new(applied),
+                },
             );
-            fx.push(Effect::RevertSettings {
-                job,
-                applied: Box::new(applied),
-            });
-            fx.push(Effect::Save);
         }
         ChoiceId::KeepSettings => {
             let message = format!(
@@ -343,15 +340,14 @@ pub(super) fn decide_restore(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
                 .discovery
                 .as_ref()
                 .map_or_else(|| m.options.project.clone(), |d| d.project_dir.clone());
-            let job = next_job(m);
-            running(m, Step::Done, job, "putting the old files back");
-            fx.push(Effect::Restore {
-                job,
-                project_dir,
-                backup_dir,
-                yes: id == ChoiceId::RestoreAnyway,
+            launch(m, Step::Done, "putting the old files back", fx, |_, job| {
+                Effect::Restore {
+                    job,
+                    project_dir,
+                    backup_dir,
+                    yes: id == ChoiceId::RestoreAnyway,
+                }
             });
-            fx.push(Effect::Save);
         }
         ChoiceId::Abort => {
             let summary = done_summary(m);

@@ -9,7 +9,7 @@
 //! - Create schema: `migrate` as the role that will own the tables; a missing driver asks to
 //!   install it; a permission failure sends the user back to Fix permissions.
 
-use super::update::{fail, finish, next_job, running, set_status, stop};
+use super::update::{fail, finish, launch, set_status, stop};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::commands::{
     CreateSchemaInput, CreateSchemaReport, DriverInstall, DryRunInput, DryRunReport, MigrateFailure,
@@ -159,18 +159,16 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
         // Passed: the embeddings are chosen now, so Fix permissions knows whether the
         // vector extension is needed (see `embeddings_steps`).
         m.dry_run = Some(report);
-        let job = next_job(m);
-        running(
+        launch(
             m,
             Step::DryRun,
-            job,
             "looking for embeddings in the SQLite file",
+            fx,
+            |_, job| Effect::FindEmbeddings {
+                job,
+                discovery: Box::new(d),
+            },
         );
-        fx.push(Effect::FindEmbeddings {
-            job,
-            discovery: Box::new(d),
-        });
-        fx.push(Effect::Save);
         return;
     } else {
         Status::Done {
@@ -279,15 +277,18 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
             if recipe.available.is_err() {
                 return;
             }
-            let job = next_job(m);
-            running(m, Step::FixPermissions, job, "running the fix as the admin");
-            fx.push(Effect::ApplyRecipe {
-                job,
-                recipe: Box::new(recipe),
-                app,
-                admin,
-            });
-            fx.push(Effect::Save);
+            launch(
+                m,
+                Step::FixPermissions,
+                "running the fix as the admin",
+                fx,
+                |_, job| Effect::ApplyRecipe {
+                    job,
+                    recipe: Box::new(recipe),
+                    app,
+                    admin,
+                },
+            );
         }
         ChoiceId::SaveSql => {
             let Some(app) = m.work_target() else { return };
@@ -303,16 +304,19 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
                 .project
                 .join(crate::data::backup::DJ2PG_DIR)
                 .join("fix-permissions.sql");
-            let job = next_job(m);
-            running(m, Step::FixPermissions, job, "saving the SQL for a DBA");
-            fx.push(Effect::SaveDbaScript {
-                job,
-                recipe: Box::new(recipe),
-                diagnosis: Box::new(diag),
-                app,
-                path,
-            });
-            fx.push(Effect::Save);
+            launch(
+                m,
+                Step::FixPermissions,
+                "saving the SQL for a DBA",
+                fx,
+                |_, job| Effect::SaveDbaScript {
+                    job,
+                    recipe: Box::new(recipe),
+                    diagnosis: Box::new(diag),
+                    app,
+                    path,
+                },
+            );
         }
         ChoiceId::Recheck => super::update::start(m, Step::FixPermissions, fx),
         ChoiceId::KeepEmbeddings => {
@@ -422,15 +426,13 @@ pub(super) fn decide_driver(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect
             let Some(check) = m.schema.as_ref().map(|r| r.driver.clone()) else {
                 return;
             };
-            let job = next_job(m);
-            running(
+            launch(
                 m,
                 Step::CreateSchema,
-                job,
                 "installing the PostgreSQL driver",
+                fx,
+                |_, job| Effect::InstallDriver { job, check },
             );
-            fx.push(Effect::InstallDriver { job, check });
-            fx.push(Effect::Save);
         }
         ChoiceId::Abort => {
             let cmd = m

@@ -508,6 +508,23 @@ pub(super) fn next_job(m: &mut Migration) -> JobId {
     job
 }
 
+/// Start a job of `step` (the one way every step starts its work): the next job id, the
+/// step shown running with `detail`, the effect `make` builds from the run and the id, then
+/// a save.
+pub(super) fn launch(
+    m: &mut Migration,
+    step: Step,
+    detail: &str,
+    fx: &mut Vec<Effect>,
+    make: impl FnOnce(&Migration, JobId) -> Effect,
+) {
+    let job = next_job(m);
+    let effect = make(m, job);
+    running(m, step, job, detail);
+    fx.push(effect);
+    fx.push(Effect::Save);
+}
+
 /// `step` runs job `job`.
 pub(super) fn running(m: &mut Migration, step: Step, job: JobId, detail: &str) {
     m.job = Some((job, step));
