@@ -465,8 +465,8 @@ fn all_kept_at_the_dry_run_needs_no_extension_and_migrate_runs_at_once() {
 }
 
 /// The server cannot make the vector extension: Fix permissions offers `e`, which keeps
-/// every column and diagnoses again without the extension; Create schema then runs
-/// `migrate` with nothing to plan.
+/// every column and diagnoses again without the extension (so the recipes no longer
+/// include it).
 #[test]
 fn fix_permissions_offers_keeping_the_embeddings_when_the_extension_cannot_be_made() {
     use crate::data::privileges::{ExtensionNeed, RecipeOptions};
