@@ -51,6 +51,25 @@ fn fix_permissions_plans_the_vector_extension_for_the_admin() {
     assert!(format!("{err:#}").contains("permission denied"), "{err:#}");
     assert!(vector_need(&app, Some(&app_pw), None).unwrap().is_some());
 
+    // A recipe that reports success but leaves the extension out (here: its CREATE
+    // EXTENSION dropped, as when a script ran in another database) is not effective: the
+    // re-check looks for the extension, not only at the schema privileges.
+    let mut without = a.clone();
+    without.sql.remove(0);
+    let report = apply(
+        &without,
+        &app,
+        Some(&app_pw),
+        &c.superuser(),
+        Some(c.superuser_password()),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(!report.recheck.effective, "{:?}", report.recheck);
+    let missing: Vec<_> = report.recheck.checks.iter().filter(|c| !c.ok).collect();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0].name, "extension vector in database appdb");
+
     // A superuser (the provider's admin where it has that right) runs the same recipe.
     let report = apply(
         a,
@@ -62,6 +81,15 @@ fn fix_permissions_plans_the_vector_extension_for_the_admin() {
     )
     .unwrap();
     assert!(report.recheck.effective);
+    assert!(
+        report
+            .recheck
+            .checks
+            .iter()
+            .any(|c| c.name == "extension vector in database appdb" && c.ok),
+        "the re-check covers the extension: {:?}",
+        report.recheck.checks
+    );
     assert_eq!(vector_need(&app, Some(&app_pw), None).unwrap(), None);
     // The app role can now use the type.
     let mut client = app.connect(Some(&app_pw)).unwrap();

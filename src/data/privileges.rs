@@ -42,6 +42,8 @@ pub enum CheckKind {
     DefaultPrivileges,
     /// Recipe C: the admin itself may create in the schema (it runs `migrate`).
     AdminCreate,
+    /// After a recipe that creates an extension (pgvector): it is in the app database.
+    Extension,
 }
 
 /// One line of the diagnosis table.
@@ -268,6 +270,9 @@ pub struct Recipe {
     pub recommended: bool,
     pub goal: Goal,
     pub roles_after: RolesAfter,
+    /// The extension the recipe creates first (`vector`), re-checked after it ran.
+    #[serde(default)]
+    pub extension: Option<String>,
 }
 
 /// What running a recipe did.

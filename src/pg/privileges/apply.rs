@@ -31,7 +31,13 @@ pub fn apply(
         "re-checking as {} in {}",
         app.user, recipe.database
     ));
-    let recheck = recheck(&recipe.goal, &app.with_dbname(&recipe.database), app_pw)?;
+    let app_in = app.with_dbname(&recipe.database);
+    let mut recheck = recheck(&recipe.goal, &app_in, app_pw)?;
+    if let Some(name) = &recipe.extension {
+        let check = super::extension::extension_check(&app_in, app_pw, name)?;
+        recheck.effective &= check.ok;
+        recheck.checks.push(check);
+    }
     for c in recheck.checks.iter().filter(|c| !c.ok) {
         log(format!("still missing: {}: {}", c.name, c.detail));
     }

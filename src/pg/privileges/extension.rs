@@ -50,6 +50,7 @@ pub fn vector_need(
 pub fn add_to_recipes(need: &ExtensionNeed, recipes: &mut [Recipe]) {
     for r in recipes {
         r.sql.insert(0, need.sql.clone());
+        r.extension = Some(need.name.clone());
         if !need.available && r.available.is_ok() {
             r.available = Err(format!(
                 "this server has no pgvector (no 'vector' in pg_available_extensions): choose a \
@@ -58,4 +59,32 @@ pub fn add_to_recipes(need: &ExtensionNeed, recipes: &mut [Recipe]) {
             ));
         }
     }
+}
+
+/// The re-check after a recipe that created `name`: is it in the app database now, as the
+/// app role sees it?
+pub fn extension_check(
+    app: &ConnConfig,
+    app_pw: Option<&Secret>,
+    name: &str,
+) -> Result<crate::data::privileges::Check> {
+    let mut c = app
+        .connect(app_pw)
+        .map_err(|e| anyhow!("connection as {}: {e}", app.user))?;
+    let db: String = c.query_one("SELECT current_database()::text", &[])?.get(0);
+    let ok = c
+        .query_opt("SELECT 1 FROM pg_extension WHERE extname = $1", &[&name])?
+        .is_some();
+    Ok(crate::data::privileges::Check {
+        kind: crate::data::privileges::CheckKind::Extension,
+        name: format!("extension {name} in database {db}"),
+        ok,
+        detail: if ok {
+            format!("{name} is installed in {db}")
+        } else {
+            format!(
+                "{name} is still not installed in {db}: the recipe's CREATE EXTENSION did not take effect there"
+            )
+        },
+    })
 }

@@ -78,6 +78,7 @@ impl Ctx<'_> {
                 settings_user: app,
                 search_path: None,
             },
+            extension: None,
         }
     }
 
