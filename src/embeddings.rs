@@ -89,9 +89,8 @@ pub fn run(
     if found.is_empty() {
         return Ok(plan::ProjectChange::default());
     }
-    for line in describe(&found) {
-        say(Name::Embeddings, &line);
-    }
+    // What was found was said when it was found (the dry run's `find`), and the change
+    // was shown as a diff before the user (or `migrate`'s flags) applied it.
     if choice.default == Target::Keep && choice.per_field.values().all(|t| *t == Target::Keep) {
         say(
             Name::Embeddings,
@@ -112,9 +111,6 @@ pub fn run(
     }
     if change.is_empty() {
         return Ok(change);
-    }
-    for line in change.diff(&d.project_dir).lines() {
-        say(Name::Preview, line);
     }
     for a in &change.dropped {
         say(

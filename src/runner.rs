@@ -21,6 +21,10 @@ pub struct Runner {
     pub password: Option<Secret>,
     /// The admin's password (Fix permissions), given on its prompt or the command line.
     pub admin_password: Option<Secret>,
+    /// Whether a job may install a Python package the change needs into the project's
+    /// environment (pgvector-python): the wizard's diff screen says it does; `migrate` only
+    /// with `--install-driver`.
+    pub install_packages: bool,
     jobs: HashMap<JobId, JobControl>,
 }
 
@@ -31,6 +35,7 @@ impl Runner {
             tx,
             password: None,
             admin_password: None,
+            install_packages: true,
             jobs: HashMap::new(),
         }
     }
@@ -226,6 +231,7 @@ impl Runner {
                     target: (target, app_pw),
                     admin: admin.map(|a| (a, admin_pw)),
                     columns,
+                    install: self.install_packages,
                 };
                 self.spawn(job, "apply-embeddings", move |j| {
                     s::apply_embeddings(j, work)

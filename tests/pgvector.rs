@@ -628,49 +628,97 @@ fn migrate_with_embeddings_turns_the_sample_project_to_pgvector_and_restore_undo
     );
 }
 
-/// Without the extension and without an admin, the run stops before Create schema with what
-/// to run and who may.
+/// Without the extension and without an admin, Fix permissions stops the run — before
+/// anything is written — with the extension listed as missing, who may create it, and the
+/// SQL saved for a DBA (CREATE EXTENSION first). The same command with an admin that may
+/// create it (here a superuser) goes on: the recipe creates the extension, its re-check
+/// finds it, and the columns become pgvector columns.
 #[test]
-fn migrate_with_embeddings_names_the_admin_rule_when_the_extension_is_missing() {
+fn migrate_with_embeddings_plans_the_extension_in_fix_permissions() {
     let py = django_venv();
     let c = pgvector_cluster();
     let mut su = c.superuser();
     su.dbname = c.options().app_db.clone();
-    exec(
-        &su,
-        c.superuser_password(),
-        "GRANT ALL ON SCHEMA public TO app",
-    );
     let (tmp, project) = sample_project(200);
-    let out = dj2pg(
-        &tmp.path().join("state"),
-        &[
-            "migrate",
-            "--project",
-            project.to_str().unwrap(),
-            "--python",
-            py.to_str().unwrap(),
-            "--allow-dirty",
-            "--to",
-            &c.app().display_url(),
-            "--yes",
-            "--json",
-            "--embeddings=vector",
-        ],
-        &[("PGPASSWORD", c.app_password().expose())],
-    );
+    let state = tmp.path().join("state");
+    let to = c.app().display_url();
+    let mut args = vec![
+        "migrate",
+        "--project",
+        project.to_str().unwrap(),
+        "--python",
+        py.to_str().unwrap(),
+        "--allow-dirty",
+        "--to",
+        &to,
+        "--yes",
+        "--json",
+        "--embeddings=vector",
+    ];
+    let app_env = [("PGPASSWORD", c.app_password().expose())];
+    let out = dj2pg(&state, &args, &app_env);
     let ev = events(&out);
-    assert_ne!(out.status.code(), Some(0));
-    let failed = said(&ev, "failed").join("\n");
+    assert_ne!(out.status.code(), Some(0), "{ev:#?}");
+    let stopped_at: Vec<_> = ev
+        .iter()
+        .filter(|e| e["event"] == "stopped")
+        .map(|e| e["step"].as_str().unwrap_or_default())
+        .collect();
     assert!(
-        failed.contains("the vector extension is not installed in appdb")
-            && failed.contains("CREATE EXTENSION IF NOT EXISTS vector")
-            && failed.contains("DigitalOcean: doadmin"),
+        !stopped_at.is_empty() && stopped_at.iter().all(|s| *s == "fix-permissions"),
         "{ev:#?}"
+    );
+    let missing = said(&ev, "missing").join("\n");
+    assert!(
+        missing.contains("extension vector in database appdb: missing")
+            && missing.contains("CREATE EXTENSION IF NOT EXISTS vector")
+            && missing.contains("a superuser (or the provider's admin) creates it"),
+        "{ev:#?}"
+    );
+    let sql = said(&ev, "sql");
+    assert_eq!(
+        sql.iter()
+            .find(|l| l.starts_with("CREATE EXTENSION"))
+            .map(String::as_str),
+        Some("CREATE EXTENSION IF NOT EXISTS vector;"),
+        "{sql:#?}"
     );
     let models = std::fs::read_to_string(project.join("classifier/models.py")).unwrap();
     assert!(
         !models.contains("VectorField"),
         "nothing written before the extension is there"
+    );
+
+    // The same command with an admin that may create it: on to the end.
+    let admin = su.display_url();
+    args.extend(["--admin-url", &admin]);
+    let out = dj2pg(
+        &state,
+        &args,
+        &[
+            ("PGPASSWORD", c.app_password().expose()),
+            ("DJ2PG_ADMIN_PASSWORD", c.superuser_password().expose()),
+        ],
+    );
+    let ev = events(&out);
+    assert_eq!(out.status.code(), Some(0), "{ev:#?}");
+    let fix: Vec<_> = ev
+        .iter()
+        .filter(|e| e["step"] == "fix-permissions" && e["event"] == "done")
+        .map(|e| e["message"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        fix.iter().any(|m| m.contains("effective")),
+        "the recipe ran and its re-check passed: {ev:#?}"
+    );
+    assert_eq!(
+        scalar(
+            &c.app(),
+            c.app_password(),
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'classifier_embedding'::regclass AND attname = 'vector_json'"
+        )
+        .as_deref(),
+        Some("vector(12)")
     );
 }

@@ -98,11 +98,13 @@ impl Choice {
         Ok(c)
     }
 
-    fn target(&self, key: &str) -> Target {
+    /// What `key` (`app.Model.field`) is to become: its own override, else the default.
+    pub fn target(&self, key: &str) -> Target {
         self.per_field.get(key).copied().unwrap_or(self.default)
     }
 
-    fn index_for(&self, key: &str) -> Option<Metric> {
+    /// The index `key` gets: its own override, else `--embeddings-index`'s.
+    pub fn index_for(&self, key: &str) -> Option<Metric> {
         self.per_field_index.get(key).copied().unwrap_or(self.index)
     }
 }

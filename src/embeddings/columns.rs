@@ -83,6 +83,23 @@ pub fn choice(cols: &[EmbeddingColumn]) -> Choice {
     c
 }
 
+/// What the engine's choice (the `--embeddings` flags) wants for one column, in the
+/// choice screen's terms: the inverse of [`choice`].
+pub fn wanted(c: &Choice, field: &str) -> (EmbeddingsChoice, IndexChoice) {
+    let ty = match c.target(field) {
+        Target::Keep => EmbeddingsChoice::Keep,
+        Target::To(VecKind::Vector) => EmbeddingsChoice::Vector,
+        Target::To(VecKind::Half) => EmbeddingsChoice::HalfVec,
+    };
+    let index = match c.index_for(field) {
+        Some(Metric::Cosine) => IndexChoice::HnswCosine,
+        Some(Metric::L2) => IndexChoice::HnswL2,
+        Some(Metric::InnerProduct) => IndexChoice::HnswIp,
+        None => IndexChoice::None,
+    };
+    (ty, index)
+}
+
 /// The project change the choice makes, as one diff per file (the same renderer as the
 /// settings diff), and the notes that go with it. Writes nothing.
 pub fn preview(d: &Discovery, cols: &[EmbeddingColumn]) -> Result<EmbeddingsDiff> {

@@ -40,7 +40,7 @@ pub(super) fn headless_choice(
         } else {
             ChoiceId::ResetSelected
         }),
-        // The `--embeddings` flags answered it before Create schema started.
+        // The `--embeddings` flags set each column first (`super::embeddings::choose`).
         Question::Embeddings => Some(ChoiceId::EmbeddingsChosen),
         Question::EmbeddingsDiff => Some(ChoiceId::ApplyEmbeddings),
         Question::SyncConflicts => sync_conflicts(m, printer, args),
@@ -79,6 +79,23 @@ fn permission_fix(
     if let Some(d) = &m.diagnosis {
         for c in d.missing() {
             printer.say(step, Name::Missing, &format!("{}: {}", c.name, c.detail));
+        }
+        if let Some(e) = &d.extension {
+            let what = if e.available {
+                format!(
+                    "missing, and --embeddings needs it; the app role cannot create it: the \
+                     admin runs {} (first in every recipe). Rule: {}",
+                    e.sql, e.rule
+                )
+            } else {
+                format!(
+                    "this server does not offer pgvector: run without --embeddings (the \
+                     embeddings stay as they are), or use a server with it. Rule: {}",
+                    e.rule
+                )
+            };
+            let text = format!("extension {} in database {}: {what}", e.name, d.database);
+            printer.say(step, Name::Missing, &text);
         }
     }
     let wanted = match args.fix_permissions.as_deref() {

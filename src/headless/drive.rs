@@ -32,6 +32,7 @@ pub(super) fn drive(
             let step = m.job.map(|(_, s)| s).unwrap_or(m.cursor);
             match event {
                 JobEvent::Log(line) => printer.say(step, Name::Log, line),
+                JobEvent::Said(name, text) => printer.say(step, *name, text),
                 JobEvent::CopyProgress(p) => printer.progress(&Event::progress(step, p)),
                 _ => {}
             }
@@ -54,6 +55,12 @@ fn answer(
     };
     if kind == Question::ResetConfirm && !select_apps(m, runner, printer, args)? {
         return Ok(false);
+    }
+    if kind == Question::Embeddings && !super::embeddings::choose(m, runner, printer, args)? {
+        return Ok(false);
+    }
+    if kind == Question::EmbeddingsDiff {
+        super::embeddings::print_diff(m, printer);
     }
     if kind == Question::SettingsWrite {
         print_settings_plan(m, printer);

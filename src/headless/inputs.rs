@@ -10,7 +10,6 @@ use anyhow::Result;
 pub(super) struct Inputs {
     pub target: Option<(ConnConfig, Option<Secret>)>,
     pub admin: Option<(ConnConfig, Option<Secret>)>,
-    pub embeddings: crate::django::pgvector_plan::Choice,
     pub direct: Option<ConnConfig>,
 }
 
@@ -38,7 +37,8 @@ pub(super) fn check_inputs(args: &MigrateArgs) -> Result<Inputs> {
         .as_deref()
         .map(|url| ConnConfig::from_url(url).map_err(|e| anyhow::anyhow!("--admin-url: {e:#}")))
         .transpose()?;
-    let embeddings = crate::django::pgvector_plan::Choice::parse(
+    // Checked now; applied per column when the dry run asks (`super::embeddings::choose`).
+    crate::django::pgvector_plan::Choice::parse(
         &args.embeddings,
         args.embeddings_index.as_deref(),
     )?;
@@ -50,7 +50,6 @@ pub(super) fn check_inputs(args: &MigrateArgs) -> Result<Inputs> {
     Ok(Inputs {
         target,
         admin,
-        embeddings,
         direct,
     })
 }

@@ -14,6 +14,7 @@
 mod answers;
 mod copy;
 mod drive;
+mod embeddings;
 mod inputs;
 mod report;
 mod resume;
@@ -70,7 +71,6 @@ struct Run<'a> {
     printer: Printer<'static>,
     target: Option<ConnConfig>,
     admin: Option<ConnConfig>,
-    embeddings: crate::django::pgvector_plan::Choice,
 }
 
 /// The options of a run, from the flags.
@@ -123,6 +123,7 @@ impl<'a> Run<'a> {
         crate::interrupt::install(&interrupted)?;
         forward_interrupt(interrupted, tx.clone());
         let mut runner = Runner::new(tx);
+        runner.install_packages = args.install_driver;
         // The passwords first: the resume check of a saved run needs the target's.
         let target_given = inputs.target.is_some();
         let target = with_password(inputs.target, &mut runner.password, None);
@@ -184,7 +185,6 @@ impl<'a> Run<'a> {
             printer,
             target,
             admin,
-            embeddings: inputs.embeddings,
         }))
     }
 
@@ -197,18 +197,6 @@ impl<'a> Run<'a> {
     fn step(&mut self, step: Step) -> Result<bool> {
         if let Some(go_on) = self.settled(step)? {
             return Ok(go_on);
-        }
-        if step == Step::CreateSchema
-            && !report::embeddings_change(
-                &mut self.m,
-                &self.runner,
-                &self.embeddings,
-                &self.admin,
-                self.args,
-                &mut self.printer,
-            )
-        {
-            return Ok(false);
         }
         let Some(msg) = self.activation(step) else {
             return Ok(false);

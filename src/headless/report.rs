@@ -1,9 +1,6 @@
-//! What a step leaves to print once it is done, and the embeddings change made before
-//! Create schema.
+//! What a step leaves to print once it is done.
 
-use crate::cli::MigrateArgs;
 use crate::output::{Data, Event, Name, Printer};
-use crate::runner::Runner;
 use crate::state::{self, Migration, Step};
 
 /// Details worth a line after a step is done: its structured report (JSON) and the lines
@@ -56,56 +53,5 @@ pub(super) fn report_done(m: &Migration, step: Step, printer: &mut Printer<'_>) 
             }
         }
         _ => {}
-    }
-}
-
-/// Embeddings, before Create schema runs `migrate` (see `crate::embeddings`): printed as
-/// events of Create schema. False when the chosen change cannot be made.
-pub(super) fn embeddings_change(
-    m: &mut Migration,
-    runner: &Runner,
-    choice: &crate::django::pgvector_plan::Choice,
-    admin: &Option<crate::pg::ConnConfig>,
-    args: &MigrateArgs,
-    printer: &mut Printer<'_>,
-) -> bool {
-    let Some(discovery) = &m.discovery else {
-        return true;
-    };
-    let inputs = crate::embeddings::Inputs {
-        discovery,
-        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.as_path()),
-        target: m.target.as_ref().map(|t| (t, runner.password.as_ref())),
-        admin: admin.as_ref().map(|a| (a, runner.admin_password.as_ref())),
-        install: args.install_driver,
-    };
-    let step = Step::CreateSchema;
-    match crate::embeddings::run(&inputs, choice, &mut |event, text| {
-        printer.say(step, event, text)
-    }) {
-        Ok(change) => {
-            use crate::data::embeddings::EmbeddingsChoice;
-            // Decided by the flags: the state machine does not ask again.
-            let choice = if change.is_empty() {
-                EmbeddingsChoice::Keep
-            } else if change
-                .changes
-                .iter()
-                .all(|c| c.kind == crate::copy::vector::VecKind::Half)
-            {
-                EmbeddingsChoice::HalfVec
-            } else {
-                EmbeddingsChoice::Vector
-            };
-            crate::state::update(
-                m,
-                crate::state::Msg::Given(crate::state::Given::Embeddings(choice)),
-            );
-            true
-        }
-        Err(e) => {
-            printer.say(step, Name::Failed, &format!("embeddings: {e:#}"));
-            false
-        }
     }
 }

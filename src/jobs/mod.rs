@@ -69,6 +69,14 @@ impl Job {
         }
     }
 
+    /// The job's report lines with their event names (see [`JobEvent::Said`]).
+    pub fn say(&self) -> impl FnMut(crate::output::Name, &str) + use<> {
+        let (tx, id) = (self.tx.clone(), self.id);
+        move |name, text| {
+            let _ = tx.send(Msg::Job(id, JobEvent::Said(name, text.to_string())));
+        }
+    }
+
     pub fn cancel(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.control.cancel)
     }

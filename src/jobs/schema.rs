@@ -111,9 +111,10 @@ fn revoke_after(
 /// The SQLite file's embeddings: described in the log, one choice line per column.
 pub fn find_embeddings(job: &Job, discovery: &crate::data::django::Discovery) -> Outcome {
     let found = crate::embeddings::find(discovery)?;
-    crate::embeddings::describe(&found)
-        .into_iter()
-        .for_each(job.log());
+    let mut say = job.say();
+    for line in crate::embeddings::describe(&found) {
+        say(crate::output::Name::Embeddings, &line);
+    }
     let cols = crate::embeddings::columns::columns(discovery, &found);
     Ok(JobEvent::EmbeddingsFound(cols))
 }
@@ -134,24 +135,22 @@ pub struct EmbeddingsJob {
     pub target: (ConnConfig, Option<Secret>),
     pub admin: Option<(ConnConfig, Option<Secret>)>,
     pub columns: Vec<crate::data::embeddings::EmbeddingColumn>,
+    /// pgvector-python may be installed into the project's Python when missing.
+    pub install: bool,
 }
 
 /// The confirmed pgvector change written into the project (with backups), the extension
 /// made.
 pub fn apply_embeddings(job: &Job, e: EmbeddingsJob) -> Outcome {
-    let mut log = job.log();
     let inputs = crate::embeddings::Inputs {
         discovery: &e.discovery,
         backup_dir: e.backup_dir.as_deref().map(Path::new),
         target: Some((&e.target.0, e.target.1.as_ref())),
         admin: e.admin.as_ref().map(|(a, pw)| (a, pw.as_ref())),
-        // The user chose the change on a screen that says it installs it.
-        install: true,
+        install: e.install,
     };
     let chosen = crate::embeddings::columns::choice(&e.columns);
-    crate::embeddings::run(&inputs, &chosen, &mut |event, text| {
-        log(format!("{event}: {text}"))
-    })?;
+    crate::embeddings::run(&inputs, &chosen, &mut job.say())?;
     let choice = crate::data::embeddings::EmbeddingsPlan {
         columns: e.columns,
         ..Default::default()

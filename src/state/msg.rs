@@ -81,6 +81,10 @@ pub enum Msg {
 pub enum JobEvent {
     /// A line of output for the step's log.
     Log(String),
+    /// A line of the step's report with its event name (the embeddings change's findings,
+    /// preview, proof, readers): the log shows `name: text`; `migrate` prints it as that
+    /// event.
+    Said(crate::output::Name, String),
     /// Discover finished.
     Discovered(Box<Discovery>),
     /// Connect finished.

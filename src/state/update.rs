@@ -398,6 +398,7 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
     }
     match event {
         JobEvent::Log(line) => push_log(m, step, line),
+        JobEvent::Said(name, text) => push_log(m, step, format!("{name}: {text}")),
         JobEvent::Discovered(d) => {
             let summary = d.summary_line();
             m.discovery = Some(*d);
