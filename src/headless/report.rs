@@ -19,13 +19,13 @@ pub(super) fn report_done(m: &Migration, step: Step, printer: &mut Printer<'_>) 
             }
         }
         Step::Done => {
-            for f in &m.report_files {
+            for f in &m.done.report_files {
                 printer.say(step, Name::Report, &f.display().to_string());
             }
             printer.say(step, Name::Rollback, &state::restore_hint(m));
         }
         Step::Backup => {
-            if let Some(r) = &m.backup {
+            if let Some(r) = &m.backup.report {
                 printer.emit(&Event::data(step, Name::Report, Data::of(r)));
                 for line in crate::backup::backup_lines(r) {
                     printer.say(step, Name::Info, &line);
@@ -48,7 +48,7 @@ pub(super) fn report_done(m: &Migration, step: Step, printer: &mut Printer<'_>) 
             }
         }
         Step::CopyRows => {
-            if let Some(r) = &m.copy_report {
+            if let Some(r) = &m.copy.report {
                 printer.emit(&Event::data(step, Name::Report, Data::of(r)));
                 for c in &r.checks {
                     printer.emit(&Event::verified(step, c));
@@ -74,8 +74,12 @@ pub(super) fn embeddings_change(
     };
     let inputs = crate::embeddings::Inputs {
         discovery,
-        backup_dir: m.backup.as_ref().map(|b| b.backup_dir.as_path()),
-        target: m.target.as_ref().map(|t| (t, runner.password.as_ref())),
+        backup_dir: m.backup.report.as_ref().map(|b| b.backup_dir.as_path()),
+        target: m
+            .connect
+            .target
+            .as_ref()
+            .map(|t| (t, runner.password.as_ref())),
         admin: admin.as_ref().map(|a| (a, runner.admin_password.as_ref())),
         install: args.install_driver,
     };

@@ -66,7 +66,7 @@ pub(super) fn backed_up(m: &mut Migration, report: BackupReport, fx: &mut Vec<Ef
             }
         }
     };
-    m.backup = Some(report);
+    m.backup.report = Some(report);
     finish(m, Step::Backup, status, fx);
 }
 
@@ -90,7 +90,9 @@ fn backup_summary(r: &BackupReport) -> String {
 }
 
 pub(super) fn decide_git(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
-    let Some(report) = &m.backup else { return };
+    let Some(report) = &m.backup.report else {
+        return;
+    };
     match id {
         ChoiceId::Continue => {
             let summary = format!(
@@ -114,6 +116,7 @@ pub(super) fn decide_git(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) 
 fn stopped_for_git(m: &Migration) -> String {
     let not_a_repo = m
         .backup
+        .report
         .as_ref()
         .is_some_and(|b| matches!(b.git, GitState::NotARepository { .. }));
     let commit = if not_a_repo {
@@ -135,19 +138,20 @@ fn stopped_for_git(m: &Migration) -> String {
 
 pub(super) fn scanned(m: &mut Migration, scan: MigrationScan, fx: &mut Vec<Effect>) {
     // Nothing is selected until the user says so.
-    m.reset_selection
+    m.reset
+        .selection
         .retain(|a| scan.app(a).is_some_and(|s| s.resettable()));
-    m.migration_scan = Some(scan);
+    m.reset.scan = Some(scan);
     let status = reset_question(m);
     finish(m, Step::ResetMigrations, status, fx);
 }
 
 /// The confirm question for the current selection.
 fn reset_question(m: &Migration) -> Status {
-    let Some(scan) = &m.migration_scan else {
+    let Some(scan) = &m.reset.scan else {
         return Status::Pending;
     };
-    let (question, choices) = rules::reset_question(scan, &m.reset_selection, m.surface);
+    let (question, choices) = rules::reset_question(scan, &m.reset.selection, m.surface);
     Status::NeedsDecision {
         kind: Question::ResetConfirm,
         question,
@@ -165,19 +169,20 @@ pub(super) fn toggle_app(m: &mut Migration, label: &str, fx: &mut Vec<Effect>) {
     {
         return;
     }
-    let Some(scan) = &m.migration_scan else {
+    let Some(scan) = &m.reset.scan else {
         return;
     };
     if !scan.app(label).is_some_and(|a| a.resettable()) {
         return;
     }
-    if let Some(i) = m.reset_selection.iter().position(|a| a == label) {
-        m.reset_selection.remove(i);
+    if let Some(i) = m.reset.selection.iter().position(|a| a == label) {
+        m.reset.selection.remove(i);
     } else {
-        m.reset_selection.push(label.to_string());
+        m.reset.selection.push(label.to_string());
         // Keep the scan's order, so the preview and the report read the same.
         let order: Vec<&str> = scan.apps.iter().map(|a| a.label.as_str()).collect();
-        m.reset_selection
+        m.reset
+            .selection
             .sort_by_key(|a| order.iter().position(|o| o == a).unwrap_or(usize::MAX));
     }
     let status = reset_question(m);
@@ -189,13 +194,13 @@ pub(super) fn decide_reset(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>
     match id {
         ChoiceId::ResetSelected => {
             let (Some(scan), Some(backup), Some(d)) = (
-                m.migration_scan.clone(),
-                m.backup.as_ref(),
+                m.reset.scan.clone(),
+                m.backup.report.as_ref(),
                 m.discovery.as_ref(),
             ) else {
                 return;
             };
-            if m.reset_selection.is_empty() {
+            if m.reset.selection.is_empty() {
                 return;
             }
             let (Some(python), Some(settings_module)) =
@@ -222,7 +227,7 @@ pub(super) fn decide_reset(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>
                     project_dir,
                     backup_dir,
                     scan: Box::new(scan),
-                    selected: m.reset_selection.clone(),
+                    selected: m.reset.selection.clone(),
                     python,
                     settings_module,
                 },
@@ -253,7 +258,7 @@ pub(super) fn reset_done(
             summary: format!(
                 "{} file(s) of {} moved into the backup; makemigrations wrote {} new file(s)",
                 report.moved.len(),
-                m.reset_selection.join(", "),
+                m.reset.selection.join(", "),
                 made.created.len()
             ),
         }
@@ -267,8 +272,8 @@ pub(super) fn reset_done(
             ),
         }
     };
-    m.reset_report = Some(report);
-    m.regenerated = Some(made);
+    m.reset.report = Some(report);
+    m.reset.regenerated = Some(made);
     finish(m, Step::ResetMigrations, status, fx);
 }
 
@@ -279,7 +284,7 @@ pub fn restore_hint(m: &Migration) -> String {
         .discovery
         .as_ref()
         .map_or_else(|| m.options.project.clone(), |d| d.project_dir.clone());
-    match m.backup.as_ref() {
+    match m.backup.report.as_ref() {
         Some(b) => crate::shell::restore_command(&project, &b.backup_dir),
         None => format!(
             "{} --backup BACKUP_DIR",

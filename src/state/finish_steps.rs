@@ -51,7 +51,7 @@ fn settings_inputs(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> 
         .settings_module
         .clone()
         .ok_or("Discover could not tell the settings module (DJANGO_SETTINGS_MODULE).")?;
-    if m.target.is_none() {
+    if m.connect.target.is_none() {
         return Err("Connect to PostgreSQL first (step Connect).".into());
     }
     Ok((python, d.project_dir.clone(), settings))
@@ -61,6 +61,7 @@ fn settings_inputs(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> 
 /// the permission fix left for run time (the app role), with recipe B's search_path.
 pub fn settings_target(m: &Migration) -> SettingsTarget {
     let mut config = m
+        .connect
         .target
         .clone()
         .unwrap_or_else(|| crate::data::pg::ConnConfig {
@@ -82,20 +83,21 @@ pub fn settings_target(m: &Migration) -> SettingsTarget {
     // `prefer`, which a machine on the path can downgrade to no encryption at all. dj2pg's
     // own connection used TLS, so the app is told to insist on it.
     if config.sslmode == crate::data::pg::SslMode::Prefer
-        && m.server.as_ref().is_some_and(|s| s.tls)
+        && m.connect.server.as_ref().is_some_and(|s| s.tls)
     {
         config.sslmode = crate::data::pg::SslMode::Require;
     }
     let mut target = SettingsTarget::from_conn(&config, m.search_path());
     // Behind a pool the settings keep it (its database name too), with no startup options
     // and DISABLE_SERVER_SIDE_CURSORS.
-    target.pool |= m.pool.is_some();
+    target.pool |= m.connect.pool.is_some();
     target
 }
 
 /// Where the backup (and so the report) lives; the project's `.dj2pg/` before Backup ran.
 pub fn report_dir(m: &Migration) -> PathBuf {
     m.backup
+        .report
         .as_ref()
         .map(|b| b.backup_dir.clone())
         .unwrap_or_else(|| m.options.project.join(crate::data::backup::DJ2PG_DIR))
@@ -103,9 +105,9 @@ pub fn report_dir(m: &Migration) -> PathBuf {
 
 pub(super) fn planned(m: &mut Migration, plan: RewritePlan, fx: &mut Vec<Effect>) {
     let (question, choices) = write_question(&plan, m.settings_style);
-    m.settings_plan = Some(plan);
-    m.settings_applied = None;
-    m.settings_validation = None;
+    m.settings.plan = Some(plan);
+    m.settings.applied = None;
+    m.settings.validation = None;
     finish(
         m,
         Step::UpdateSettings,
@@ -171,7 +173,7 @@ pub(super) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effe
             super::update::start(m, Step::UpdateSettings, fx);
         }
         ChoiceId::WriteSettings | ChoiceId::KeepSettings => {
-            let Some(plan) = m.settings_plan.clone() else {
+            let Some(plan) = m.settings.plan.clone() else {
                 return;
             };
             let write = id == ChoiceId::WriteSettings;
@@ -248,15 +250,15 @@ pub(super) fn applied(
             ),
         }
     };
-    m.settings_applied = applied;
-    m.settings_validation = Some(validation);
+    m.settings.applied = applied;
+    m.settings.validation = Some(validation);
     finish(m, Step::UpdateSettings, status, fx);
 }
 
 pub(super) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::RevertSettings => {
-            let Some(applied) = m.settings_applied.clone() else {
+            let Some(applied) = m.settings.applied.clone() else {
                 return;
             };
             launch(
@@ -283,7 +285,7 @@ pub(super) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
 }
 
 pub(super) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
-    m.settings_applied = None;
+    m.settings.applied = None;
     finish(
         m,
         Step::UpdateSettings,
@@ -298,14 +300,16 @@ pub(super) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
 }
 
 pub(super) fn report_written(m: &mut Migration, paths: Vec<PathBuf>, fx: &mut Vec<Effect>) {
-    m.report_files = paths;
+    m.done.report_files = paths;
     let summary = done_summary(m);
     finish(m, Step::Done, Status::Done { summary }, fx);
 }
 
 /// `u` on the Done screen: ask before putting anything back.
 pub(super) fn offer_restore(m: &mut Migration, fx: &mut Vec<Effect>) {
-    if m.job.is_some() || m.backup.is_none() || !matches!(m.status(Step::Done), Status::Done { .. })
+    if m.job.is_some()
+        || m.backup.report.is_none()
+        || !matches!(m.status(Step::Done), Status::Done { .. })
     {
         return;
     }
@@ -333,7 +337,7 @@ pub(super) fn offer_restore(m: &mut Migration, fx: &mut Vec<Effect>) {
 pub(super) fn decide_restore(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::RestoreFiles | ChoiceId::RestoreAnyway => {
-            let Some(backup_dir) = m.backup.as_ref().map(|b| b.backup_dir.clone()) else {
+            let Some(backup_dir) = m.backup.report.as_ref().map(|b| b.backup_dir.clone()) else {
                 return;
             };
             let project_dir = m
@@ -399,7 +403,7 @@ pub(super) fn restored(
             ],
         }
     };
-    m.restored = Some(report);
+    m.done.restored = Some(report);
     finish(m, Step::Done, status, fx);
 }
 

@@ -58,10 +58,11 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
             Some(app) => Ok(Effect::Diagnose {
                 job,
                 app,
-                admin: m.admin.clone(),
+                admin: m.permissions.admin.clone(),
                 schema: SCHEMA.into(),
                 vector: m.embeddings_plan.as_ref().is_some_and(|p| p.changes()),
                 provider: m
+                    .connect
                     .server
                     .as_ref()
                     .and_then(|s| s.provider.as_ref())
@@ -110,14 +111,16 @@ pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result
                     target,
                     search_path: m.search_path(),
                     timeouts: m
+                        .connect
                         .server
                         .as_ref()
                         .map(|s| s.timeouts.clone())
                         .unwrap_or_default(),
                 },
                 role,
-                grants: m.grants_answer,
+                grants: m.schema.grants_answer,
                 app_roles: m
+                    .connect
                     .target
                     .iter()
                     .map(|t| t.user.clone())
@@ -158,7 +161,7 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
     {
         // Passed: the embeddings are chosen now, so Fix permissions knows whether the
         // vector extension is needed (see `embeddings_steps`).
-        m.dry_run = Some(report);
+        m.dry_run.report = Some(report);
         launch(
             m,
             Step::DryRun,
@@ -175,7 +178,7 @@ pub(super) fn dry_run_finished(m: &mut Migration, report: DryRunReport, fx: &mut
             summary: dry_run_summary(&report),
         }
     };
-    m.dry_run = Some(report);
+    m.dry_run.report = Some(report);
     finish(m, Step::DryRun, status, fx);
 }
 
@@ -204,16 +207,20 @@ pub(super) fn diagnosed(
     recipes: Vec<Recipe>,
     fx: &mut Vec<Effect>,
 ) {
-    m.recipes = recipes;
+    m.permissions.recipes = recipes;
     if !diag.fix_needed() {
         let summary = format!("no fix needed: {}", diag.summary);
-        m.diagnosis = Some(diag);
+        m.permissions.diagnosis = Some(diag);
         finish(m, Step::FixPermissions, Status::Done { summary }, fx);
         return;
     }
-    let (question, choices) =
-        rules::permission_question(&diag, &m.recipes, m.admin.is_some(), m.surface);
-    m.diagnosis = Some(diag);
+    let (question, choices) = rules::permission_question(
+        &diag,
+        &m.permissions.recipes,
+        m.permissions.admin.is_some(),
+        m.surface,
+    );
+    m.permissions.diagnosis = Some(diag);
     finish(
         m,
         Step::FixPermissions,
@@ -233,7 +240,8 @@ pub(super) fn applied(m: &mut Migration, report: ApplyReport, fx: &mut Vec<Effec
             summary: format!(
                 "recipe {letter} ran as the admin in {}; re-checked as {}: effective",
                 report.ran_in,
-                m.target
+                m.connect
+                    .target
                     .as_ref()
                     .map_or("the app role", |t| t.user.as_str())
             ),
@@ -256,21 +264,21 @@ pub(super) fn applied(m: &mut Migration, report: ApplyReport, fx: &mut Vec<Effec
             ),
         }
     };
-    m.applied = Some(report);
+    m.permissions.applied = Some(report);
     finish(m, Step::FixPermissions, status, fx);
 }
 
 /// The user picked an answer to the Fix permissions question.
 pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
-    let Some(diag) = m.diagnosis.clone() else {
+    let Some(diag) = m.permissions.diagnosis.clone() else {
         return;
     };
     match id {
         ChoiceId::Recipe(rid) => {
             let (Some(recipe), Some(app), Some(admin)) = (
-                m.recipes.iter().find(|r| r.id == rid).cloned(),
+                m.permissions.recipes.iter().find(|r| r.id == rid).cloned(),
                 m.work_target(),
-                m.admin.clone(),
+                m.permissions.admin.clone(),
             ) else {
                 return;
             };
@@ -293,10 +301,11 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
         ChoiceId::SaveSql => {
             let Some(app) = m.work_target() else { return };
             let recipe = m
+                .permissions
                 .recipes
                 .iter()
                 .find(|r| r.recommended)
-                .or_else(|| m.recipes.first())
+                .or_else(|| m.permissions.recipes.first())
                 .cloned();
             let Some(recipe) = recipe else { return };
             let path = m
@@ -329,10 +338,16 @@ pub(super) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: &mut Vec<E
 
 /// The SQL file is written: the question stays, now saying where the file is.
 pub(super) fn dba_script_saved(m: &mut Migration, path: PathBuf, fx: &mut Vec<Effect>) {
-    m.dba_script = Some(path.clone());
-    let Some(diag) = &m.diagnosis else { return };
-    let (question, choices) =
-        rules::permission_question(diag, &m.recipes, m.admin.is_some(), m.surface);
+    m.permissions.dba_script = Some(path.clone());
+    let Some(diag) = &m.permissions.diagnosis else {
+        return;
+    };
+    let (question, choices) = rules::permission_question(
+        diag,
+        &m.permissions.recipes,
+        m.permissions.admin.is_some(),
+        m.surface,
+    );
     let then = match m.surface {
         rules::Surface::Wizard => "press c to check again",
         rules::Surface::CommandLine => "run the same command again: it checks first",
@@ -416,14 +431,14 @@ pub(super) fn schema_created(m: &mut Migration, report: CreateSchemaReport, fx: 
             },
         }
     };
-    m.schema = Some(report);
+    m.schema.report = Some(report);
     finish(m, step, status, fx);
 }
 
 pub(super) fn decide_driver(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::InstallDriver => {
-            let Some(check) = m.schema.as_ref().map(|r| r.driver.clone()) else {
+            let Some(check) = m.schema.report.as_ref().map(|r| r.driver.clone()) else {
                 return;
             };
             launch(
@@ -437,6 +452,7 @@ pub(super) fn decide_driver(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect
         ChoiceId::Abort => {
             let cmd = m
                 .schema
+                .report
                 .as_ref()
                 .and_then(|r| r.driver.install_display())
                 .unwrap_or_else(|| "pip install 'psycopg[binary]'".into());
@@ -491,7 +507,7 @@ fn capitalized(s: &str) -> String {
 /// Create schema found default grants to other roles before running migrate: ask.
 pub(super) fn grants_found(m: &mut Migration, grants: DefaultGrants, fx: &mut Vec<Effect>) {
     let (question, choices) = rules::default_grants_question(&grants);
-    m.default_grants = Some(grants);
+    m.schema.default_grants = Some(grants);
     finish(
         m,
         Step::CreateSchema,
@@ -507,7 +523,7 @@ pub(super) fn grants_found(m: &mut Migration, grants: DefaultGrants, fx: &mut Ve
 pub(super) fn decide_grants(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::RevokeGrants | ChoiceId::KeepGrants => {
-            m.grants_answer = Some(if id == ChoiceId::RevokeGrants {
+            m.schema.grants_answer = Some(if id == ChoiceId::RevokeGrants {
                 GrantsAnswer::Revoke
             } else {
                 GrantsAnswer::Keep
@@ -515,7 +531,7 @@ pub(super) fn decide_grants(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect
             super::update::start(m, Step::CreateSchema, fx);
         }
         ChoiceId::Abort => {
-            let Some(g) = m.default_grants.clone() else {
+            let Some(g) = m.schema.default_grants.clone() else {
                 return;
             };
             let sql = rules::dedicated_role_sql().join(" ");

@@ -46,20 +46,20 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
         }
         Msg::SubmitConnection(config) => {
             if m.job.is_none() && m.may_start(Step::Connect) {
-                if m.target.as_ref().is_some_and(|old| *old != config) {
+                if m.connect.target.as_ref().is_some_and(|old| *old != config) {
                     // Another target: what the later steps did was for the old one.
                     reopen_after_connect(m);
                 }
-                m.target = Some(config);
-                m.server = None;
-                m.pool = None;
-                m.connect_field = None;
+                m.connect.target = Some(config);
+                m.connect.server = None;
+                m.connect.pool = None;
+                m.connect.field = None;
                 start(m, Step::Connect, &mut fx);
             }
         }
         Msg::SubmitAdmin(config) => {
             if m.job.is_none() && m.may_start(Step::FixPermissions) {
-                m.admin = Some(config);
+                m.permissions.admin = Some(config);
                 // Diagnose again, now with the admin's view: the recipes depend on it.
                 start(m, Step::FixPermissions, &mut fx);
             }
@@ -70,10 +70,10 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
         Msg::OfferRestore => finish_steps::offer_restore(m, &mut fx),
         Msg::TogglePause => {
             if let Some((job, Step::CopyRows)) = m.job {
-                m.paused = !m.paused;
+                m.copy.paused = !m.copy.paused;
                 fx.push(Effect::Pause {
                     job,
-                    paused: m.paused,
+                    paused: m.copy.paused,
                 });
             }
         }
@@ -112,33 +112,24 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
 }
 
 /// The steps after Connect back to pending, and what they learnt about the old target
-/// forgotten (the backup, reset and dry run are about the project and stay).
+/// forgotten, whole parts at a time (the backup, reset and dry run are about the project
+/// and stay; so do the embeddings choice and the settings style, which are the user's).
 fn reopen_after_connect(m: &mut Migration) {
-    for step in [
-        Step::FixPermissions,
-        Step::CreateSchema,
-        Step::CopyRows,
-        Step::Cutover,
-        Step::UpdateSettings,
-        Step::Done,
-    ] {
+    for step in REOPENED_BY_CONNECT {
         m.step_mut(step).status = Status::Pending;
+        m.reset_part(step);
     }
-    m.admin = None;
-    m.diagnosis = None;
-    m.recipes.clear();
-    m.applied = None;
-    m.dba_script = None;
-    m.schema = None;
-    m.preflight = None;
-    m.copy_answers = CopyAnswers::default();
-    m.copy = None;
-    m.copy_report = None;
-    m.cutover = Default::default();
-    m.settings_plan = None;
-    m.settings_applied = None;
-    m.settings_validation = None;
 }
+
+/// The steps whose work was about the target: a new target reopens them.
+pub(super) const REOPENED_BY_CONNECT: [Step; 6] = [
+    Step::FixPermissions,
+    Step::CreateSchema,
+    Step::CopyRows,
+    Step::Cutover,
+    Step::UpdateSettings,
+    Step::Done,
+];
 
 fn look_at(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
     if m.cursor != step {
@@ -227,12 +218,12 @@ pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
             project: m.options.project.clone(),
             python: m.options.python.clone(),
         },
-        Step::Connect => match &m.target {
+        Step::Connect => match &m.connect.target {
             Some(config) => Effect::Connect {
                 job,
                 config: config.clone(),
                 direct: m.options.direct_url.clone(),
-                admin: m.admin.clone(),
+                admin: m.permissions.admin.clone(),
             },
             None => {
                 fail(
@@ -268,7 +259,7 @@ pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
     };
     m.next_job += 1;
     m.job = Some((job, step));
-    m.paused = false;
+    m.copy.paused = false;
     let state = m.step_mut(step);
     state.attempts += 1;
     state.status = Status::Running {
@@ -301,7 +292,7 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
         Question::SettingsInvalid => finish_steps::decide_invalid(m, id, fx),
         Question::Restore => finish_steps::decide_restore(m, id, fx),
         Question::SyncConflicts => cutover_steps::decide(m, id, fx),
-        q if step == Step::CopyRows && rules::answer(&mut m.copy_answers, q, id) => {
+        q if step == Step::CopyRows && rules::answer(&mut m.copy.answers, q, id) => {
             advance_copy(m, fx)
         }
         _ => {}
@@ -311,7 +302,7 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
 /// After the preflight or an answer: ask the copy's next question, stop, or load. The
 /// order and meaning of the questions are `rules::copy_next`'s, shared with the commands.
 fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
-    let Some(report) = &m.preflight else {
+    let Some(report) = &m.copy.preflight else {
         fail(
             m,
             Step::CopyRows,
@@ -320,7 +311,7 @@ fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
         fx.push(Effect::Save);
         return;
     };
-    match rules::copy_next(report, &m.copy_answers) {
+    match rules::copy_next(report, &m.copy.answers) {
         CopyNext::Ask(kind) => {
             let (mut question, choices) = rules::ask(report, kind);
             if kind == Question::NonEmptyTargets
@@ -366,7 +357,7 @@ fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
     let job = m.next_job;
     m.next_job += 1;
     m.job = Some((job, Step::CopyRows));
-    m.paused = false;
+    m.copy.paused = false;
     m.step_mut(Step::CopyRows).status = Status::Running {
         detail: "loading".into(),
         fraction: Some(0.0),
@@ -403,11 +394,11 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             m.discovery = Some(*d);
             finish(m, step, Status::Done { summary }, fx);
         }
-        JobEvent::PoolRouted(route) => m.pool = Some(*route),
+        JobEvent::PoolRouted(route) => m.connect.pool = Some(*route),
         JobEvent::DefaultGrantsFound(g) => schema_steps::grants_found(m, *g, fx),
         JobEvent::Connected(info) => {
             let mut summary = info.summary_line();
-            if let Some(p) = &m.pool {
+            if let Some(p) = &m.connect.pool {
                 summary.push_str(&format!(
                     "; through a connection pool ({}): the schema and the copy go over the \
                      direct connection {} ({}), the app's settings keep the pool",
@@ -416,16 +407,16 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
                     p.direct_from
                 ));
             }
-            m.server = Some(*info);
+            m.connect.server = Some(*info);
             finish(m, step, Status::Done { summary }, fx);
         }
         JobEvent::Preflight(report) => {
             // A new preflight asks its questions afresh: the old answers were about other
             // findings.
-            m.preflight = Some(*report);
-            m.copy_answers = CopyAnswers::default();
+            m.copy.preflight = Some(*report);
+            m.copy.answers = CopyAnswers::default();
             m.job = None;
-            m.paused = false;
+            m.copy.paused = false;
             advance_copy(m, fx);
         }
         JobEvent::CopyProgress(p) => {
@@ -433,9 +424,9 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
                 detail: p.line(),
                 fraction: Some(p.fraction()),
             };
-            let table_finished =
-                m.copy.as_ref().map(|old| old.tables_finished()) != Some(p.tables_finished());
-            m.copy = Some(*p);
+            let table_finished = m.copy.progress.as_ref().map(|old| old.tables_finished())
+                != Some(p.tables_finished());
+            m.copy.progress = Some(*p);
             if table_finished {
                 fx.push(Effect::Save);
             }
@@ -450,9 +441,9 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
                     message: report.summary_line(),
                 }
             };
-            m.copy_report = Some(*report);
+            m.copy.report = Some(*report);
             // A new copy is a new snapshot: what Cutover saw or did was about the old one.
-            m.cutover = Default::default();
+            m.reset_part(Step::Cutover);
             set_status(m, Step::Cutover, Status::Pending);
             finish(m, step, status, fx);
         }
@@ -494,7 +485,7 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             finish(m, step, Status::Failed { message }, fx)
         }
         JobEvent::ConnectFailed(e) => {
-            m.connect_field = Some(e.field);
+            m.connect.field = Some(e.field);
             let message = e.render(m.surface);
             finish(m, step, Status::Failed { message }, fx)
         }
@@ -528,7 +519,7 @@ pub(super) fn launch(
 /// `step` runs job `job`.
 pub(super) fn running(m: &mut Migration, step: Step, job: JobId, detail: &str) {
     m.job = Some((job, step));
-    m.paused = false;
+    m.copy.paused = false;
     m.step_mut(step).status = Status::Running {
         detail: detail.into(),
         fraction: None,
@@ -537,7 +528,7 @@ pub(super) fn running(m: &mut Migration, step: Step, job: JobId, detail: &str) {
 
 pub(super) fn finish(m: &mut Migration, step: Step, status: Status, fx: &mut Vec<Effect>) {
     m.job = None;
-    m.paused = false;
+    m.copy.paused = false;
     set_status(m, step, status);
     fx.push(Effect::Save);
 }

@@ -1,0 +1,34 @@
+//! One file per step: the step's part of the run (its data), its start, its job events and
+//! its decisions. `Migration` holds the parts; [`Migration::reset_part`] forgets one whole.
+
+pub mod backup;
+pub mod connect;
+pub mod copy;
+pub mod done;
+pub mod dry_run;
+pub mod permissions;
+pub mod reset;
+pub mod schema;
+pub mod settings;
+
+use super::{Migration, Step};
+
+impl Migration {
+    /// Forget what `step` learnt: its whole part back to the default, so a field added to
+    /// a part is forgotten with it. The status is the caller's business.
+    pub fn reset_part(&mut self, step: Step) {
+        match step {
+            Step::Discover => self.discovery = None,
+            Step::Backup => self.backup = Default::default(),
+            Step::ResetMigrations => self.reset = Default::default(),
+            Step::DryRun => self.dry_run = Default::default(),
+            Step::Connect => self.connect = Default::default(),
+            Step::FixPermissions => self.permissions = Default::default(),
+            Step::CreateSchema => self.schema = Default::default(),
+            Step::CopyRows => self.copy = Default::default(),
+            Step::Cutover => self.cutover = Default::default(),
+            Step::UpdateSettings => self.settings = Default::default(),
+            Step::Done => self.done = Default::default(),
+        }
+    }
+}
