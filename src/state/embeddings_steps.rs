@@ -11,7 +11,7 @@
 //! Invariant: no [`Effect::ApplyEmbeddings`] before the user applied the diff on screen
 //! (`ChoiceId::ApplyEmbeddings` on `Question::EmbeddingsDiff`).
 
-use super::schema_steps::dry_run_summary;
+use super::steps::dry_run::dry_run_summary;
 use super::update::{fail, finish, launch};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::embeddings::{

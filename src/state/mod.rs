@@ -11,16 +11,12 @@
 //! - looking at a step (`Select`, `Next`, `Prev`) never runs it;
 //! - nothing here holds a secret, so the whole value can be saved after every transition.
 
-mod backup_steps;
-mod cutover_steps;
 mod effect;
 mod embeddings_steps;
-mod finish_steps;
 mod given;
 mod msg;
 pub mod report;
 pub mod resume;
-mod schema_steps;
 mod step;
 pub mod steps;
 mod update;
@@ -29,13 +25,14 @@ mod update;
 mod tests;
 
 pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
-pub use backup_steps::restore_hint;
-pub use cutover_steps::{can_sync_now, summary as sync_summary};
 pub use effect::{Effect, Role};
-pub use finish_steps::{report_dir, settings_target};
 pub use given::Given;
 pub use msg::{JobEvent, Msg};
 pub use step::{Status, Step};
+pub use steps::backup::restore_hint;
+pub use steps::cutover::{can_sync_now, summary as sync_summary};
+pub use steps::done::report_dir;
+pub use steps::settings::settings_target;
 pub use steps::{
     backup::BackupPart, connect::ConnectPart, copy::CopyPart, done::DonePart, dry_run::DryRunPart,
     permissions::PermissionsPart, reset::ResetPart, schema::SchemaPart, settings::SettingsPart,

@@ -171,8 +171,7 @@ pub(super) fn start_check(m: &mut Migration, fx: &mut Vec<Effect>) {
     if !anything_done(m) || m.job.is_some() {
         return;
     }
-    let job = m.next_job;
-    m.next_job += 1;
+    let job = super::update::next_job(m);
     // The job belongs to no step's status: nothing runs on screen, and no step is started
     // until it reports.
     m.job = Some((job, m.cursor));

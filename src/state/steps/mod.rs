@@ -4,6 +4,8 @@
 pub mod backup;
 pub mod connect;
 pub mod copy;
+pub mod cutover;
+pub mod discover;
 pub mod done;
 pub mod dry_run;
 pub mod permissions;
@@ -12,6 +14,7 @@ pub mod schema;
 pub mod settings;
 
 use super::{Migration, Step};
+use std::path::PathBuf;
 
 impl Migration {
     /// Forget what `step` learnt: its whole part back to the default, so a field added to
@@ -31,4 +34,25 @@ impl Migration {
             Step::Done => self.done = Default::default(),
         }
     }
+}
+
+/// What the Django steps (Dry run, Create schema) need from Discover, or why they cannot run.
+fn project(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
+    let d = m
+        .discovery
+        .as_ref()
+        .ok_or("Discover the project first (step Discover).")?;
+    let python = d.python.clone().ok_or(
+        "Discover found no Python for this project: pass --python path/to/venv/bin/python.",
+    )?;
+    let settings = d.settings_module.clone().ok_or(
+        "Discover could not tell the settings module (DJANGO_SETTINGS_MODULE in manage.py).",
+    )?;
+    if d.django_version.is_none() {
+        return Err(format!(
+            "Django is not importable by {}: pass the project's Python with --python.",
+            python.display()
+        ));
+    }
+    Ok((python, d.project_dir.clone(), settings))
 }

@@ -33,7 +33,7 @@ fn everything_learnt() -> Migration {
 
 /// The parts a new target must forget, as JSON (so a part compares whole, whatever it holds).
 fn later_parts(m: &Migration) -> Vec<(Step, serde_json::Value)> {
-    update::REOPENED_BY_CONNECT
+    steps::connect::REOPENED_BY_CONNECT
         .iter()
         .map(|&step| {
             let value = match step {

@@ -8,16 +8,16 @@
 //! again). A command (headless `migrate`) has nobody to stop the app on cue: it syncs at
 //! once. A done or skipped Cutover can run again (`Retry`): a new watch, a new sync.
 
-use super::update::{fail, finish, launch};
-use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::sync::{Look, OnConflict, SyncReport};
 use crate::rules::Choice;
+use crate::state::update::{fail, finish, launch};
+use crate::state::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::surface::Surface;
 
 const STEP: Step = Step::Cutover;
 
 /// Start the step: watch (the wizard) or sync at once (a command).
-pub(super) fn start(m: &mut Migration, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn start(m: &mut Migration, fx: &mut Vec<Effect>) {
     let (Some(sqlite), Some((config, _))) = (m.sqlite_path().cloned(), m.table_owner()) else {
         fail(
             m,
@@ -63,7 +63,7 @@ pub fn can_sync_now(m: &Migration) -> bool {
 }
 
 /// The user says the app is stopped: the watch (if any) ends, the sync starts.
-pub(super) fn sync_now(m: &mut Migration, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn sync_now(m: &mut Migration, fx: &mut Vec<Effect>) {
     if !can_sync_now(m) {
         return;
     }
@@ -102,7 +102,7 @@ fn sync(m: &mut Migration, on_conflict: OnConflict, fx: &mut Vec<Effect>) {
 }
 
 /// The watch's latest look: the step keeps running.
-pub(super) fn seen(m: &mut Migration, look: Look) {
+pub(in crate::state) fn seen(m: &mut Migration, look: Look) {
     let n = look.rows_changed();
     m.step_mut(STEP).status = Status::Running {
         detail: format!(
@@ -115,7 +115,7 @@ pub(super) fn seen(m: &mut Migration, look: Look) {
 }
 
 /// A sync ended.
-pub(super) fn synced(m: &mut Migration, report: SyncReport, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn synced(m: &mut Migration, report: SyncReport, fx: &mut Vec<Effect>) {
     m.cutover.watching = false;
     if !report.applied.committed {
         let n = report.applied.conflicts.len();
@@ -170,7 +170,7 @@ pub fn summary(r: &SyncReport) -> String {
     )
 }
 
-pub(super) fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::KeepPostgres => sync(m, OnConflict::KeepPostgres, fx),
         ChoiceId::TakeSqlite => sync(m, OnConflict::TakeSqlite, fx),
@@ -179,7 +179,7 @@ pub(super) fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
 }
 
 /// Skipping while the watch runs ends the watch.
-pub(super) fn stop_watch(m: &mut Migration, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn stop_watch(m: &mut Migration, fx: &mut Vec<Effect>) {
     if m.cutover.watching
         && let Some((job, STEP)) = m.job
     {
