@@ -15,6 +15,15 @@ fn looking_at_connect(dir: &Path) -> (PathBuf, Migration) {
     (project, m)
 }
 
+/// The state files moved aside in `dir`.
+fn kept_aside(dir: &Path) -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
+        .collect()
+}
+
 #[test]
 fn save_and_load_round_trip_offers_resume() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,11 +92,7 @@ fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
             "{notice}"
         );
         assert!(!file.exists(), "the file is moved, not trusted");
-        let aside: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
-            .collect();
+        let aside = kept_aside(dir.path());
         assert!(
             aside
                 .iter()
@@ -143,13 +148,8 @@ fn a_version_4_state_file_with_flat_fields_is_moved_aside_and_a_fresh_run_starts
         "{notice}"
     );
     assert!(!file.exists(), "the file is moved, not trusted");
-    let aside: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
-        .collect();
     assert!(
-        aside
+        kept_aside(dir.path())
             .iter()
             .any(|e| std::fs::read(e.path()).unwrap() == bytes),
         "the old run is kept aside, byte for byte"

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod settings;
 
 use super::{Migration, Step};
+use crate::data::django::Discovery;
 use std::path::PathBuf;
 
 impl Migration {
@@ -36,8 +37,8 @@ impl Migration {
     }
 }
 
-/// What the Django steps (Dry run, Create schema) need from Discover, or why they cannot run.
-fn project(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
+/// The discovered project and its Python, or why a step that runs Django cannot start.
+fn python(m: &Migration) -> Result<(&Discovery, PathBuf), String> {
     let d = m
         .discovery
         .as_ref()
@@ -45,6 +46,12 @@ fn project(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
     let python = d.python.clone().ok_or(
         "Discover found no Python for this project: pass --python path/to/venv/bin/python.",
     )?;
+    Ok((d, python))
+}
+
+/// What the Django steps (Dry run, Create schema) need from Discover, or why they cannot run.
+fn project(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
+    let (d, python) = python(m)?;
     let settings = d.settings_module.clone().ok_or(
         "Discover could not tell the settings module (DJANGO_SETTINGS_MODULE in manage.py).",
     )?;

@@ -70,23 +70,8 @@ pub(in crate::state) fn diagnosed(
         finish(m, Step::FixPermissions, Status::Done { summary }, fx);
         return;
     }
-    let (question, choices) = rules::permission_question(
-        &diag,
-        &m.permissions.recipes,
-        m.permissions.admin.is_some(),
-        m.surface,
-    );
     m.permissions.diagnosis = Some(diag);
-    finish(
-        m,
-        Step::FixPermissions,
-        Status::NeedsDecision {
-            kind: Question::PermissionFix,
-            question,
-            choices,
-        },
-        fx,
-    );
+    ask(m, "", fx);
 }
 
 pub(in crate::state) fn applied(m: &mut Migration, report: ApplyReport, fx: &mut Vec<Effect>) {
@@ -195,6 +180,22 @@ pub(in crate::state) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: 
 /// The SQL file is written: the question stays, now saying where the file is.
 pub(in crate::state) fn dba_script_saved(m: &mut Migration, path: PathBuf, fx: &mut Vec<Effect>) {
     m.permissions.dba_script = Some(path.clone());
+    let then = match m.surface {
+        rules::Surface::Wizard => "press c to check again",
+        rules::Surface::CommandLine => "run the same command again: it checks first",
+    };
+    ask(
+        m,
+        &format!(
+            " The SQL for a DBA is in {}: once it ran, {then}.",
+            path.display()
+        ),
+        fx,
+    );
+}
+
+/// Ask what to do about the diagnosis (`more` follows the question); nothing without one.
+fn ask(m: &mut Migration, more: &str, fx: &mut Vec<Effect>) {
     let Some(diag) = &m.permissions.diagnosis else {
         return;
     };
@@ -204,20 +205,12 @@ pub(in crate::state) fn dba_script_saved(m: &mut Migration, path: PathBuf, fx: &
         m.permissions.admin.is_some(),
         m.surface,
     );
-    let then = match m.surface {
-        rules::Surface::Wizard => "press c to check again",
-        rules::Surface::CommandLine => "run the same command again: it checks first",
-    };
-    let question = format!(
-        "{question} The SQL for a DBA is in {}: once it ran, {then}.",
-        path.display()
-    );
     finish(
         m,
         Step::FixPermissions,
         Status::NeedsDecision {
             kind: Question::PermissionFix,
-            question,
+            question: format!("{question}{more}"),
             choices,
         },
         fx,

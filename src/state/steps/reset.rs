@@ -27,13 +27,7 @@ pub struct ResetPart {
 
 /// Reset migrations' first job: the scan.
 pub(in crate::state) fn effect(m: &Migration, job: JobId) -> Result<Effect, String> {
-    let d = m
-        .discovery
-        .as_ref()
-        .ok_or("Discover the project first (step Discover).")?;
-    let python = d.python.clone().ok_or(
-        "Discover found no Python for this project: pass --python path/to/venv/bin/python.",
-    )?;
+    let (d, python) = super::python(m)?;
     Ok(Effect::ScanMigrations {
         job,
         python,

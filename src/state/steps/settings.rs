@@ -41,13 +41,7 @@ pub(in crate::state) fn effect(m: &Migration, job: JobId) -> Result<Effect, Stri
 }
 
 fn settings_inputs(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
-    let d = m
-        .discovery
-        .as_ref()
-        .ok_or("Discover the project first (step Discover).")?;
-    let python = d.python.clone().ok_or(
-        "Discover found no Python for this project: pass --python path/to/venv/bin/python.",
-    )?;
+    let (d, python) = super::python(m)?;
     let settings = d
         .settings_module
         .clone()
