@@ -107,9 +107,9 @@ pub fn launch_with(
 /// The restore command, when the run changed the project's files (moved migrations or
 /// rewrote settings.py) and has a backup to restore them from.
 pub fn rollback_command(m: &crate::state::Migration) -> Option<String> {
-    let moved = m.reset_report.as_ref().is_some_and(|r| !r.moved.is_empty());
-    let rewrote = m.settings_applied.is_some();
-    (m.backup.is_some() && (moved || rewrote)).then(|| state::restore_hint(m))
+    let moved = m.reset.report.as_ref().is_some_and(|r| !r.moved.is_empty());
+    let rewrote = m.settings.applied.is_some();
+    (m.backup.report.is_some() && (moved || rewrote)).then(|| state::restore_hint(m))
 }
 
 /// What to say when there is no terminal to draw the wizard on (a pipe, cron, CI).

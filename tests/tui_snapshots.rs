@@ -68,7 +68,7 @@ fn connect_failed_points_at_the_password() {
         message: "the server refused the password of user \"doadmin\" (check the password field)"
             .into(),
     };
-    m.connect_field = Some(dj2pg::pg::Field::Password);
+    m.connect.field = Some(dj2pg::pg::Field::Password);
     let mut ui = UiState::default();
     ui.connect = ConnectForm::new(Some(DO_URL), None);
     ui.connect.active = false;
@@ -120,7 +120,7 @@ fn copy_rows_in_progress() {
         detail: p.line(),
         fraction: Some(p.fraction()),
     };
-    m.copy = Some(p);
+    m.copy.progress = Some(p);
     insta::assert_snapshot!(snap(&m, &UiState::default()));
 }
 
@@ -233,7 +233,7 @@ fn copy_rows_verified() {
     m.step_mut(Step::CopyRows).status = Status::Done {
         summary: report.summary_line(),
     };
-    m.copy_report = Some(report);
+    m.copy.report = Some(report);
     insta::assert_snapshot!(snap(&m, &UiState::default()));
 }
 
@@ -308,7 +308,7 @@ fn copy_rows_verification_of_many_tables_scrolls() {
     m.step_mut(Step::CopyRows).status = Status::Done {
         summary: report.summary_line(),
     };
-    m.copy_report = Some(report);
+    m.copy.report = Some(report);
     let mut ui = UiState::default();
     let first = snap(&m, &ui);
     assert!(
@@ -354,7 +354,7 @@ fn copy_progress_keeps_the_tables_at_work_in_view() {
         fraction: Some(p.fraction()),
     };
     m.job = Some((9, Step::CopyRows));
-    m.copy = Some(p);
+    m.copy.progress = Some(p);
     let screen = snap(&m, &UiState::default());
     assert!(
         screen.contains("app_table_20") && screen.contains("loading"),
@@ -586,7 +586,7 @@ fn permissions_missing() -> Migration {
 }
 
 fn doadmin_config() -> dj2pg::pg::ConnConfig {
-    let mut c = connected().target.expect("target");
+    let mut c = connected().connect.target.expect("target");
     c.user = "doadmin".into();
     c
 }
@@ -619,8 +619,8 @@ fn fix_permissions_without_admin_shows_the_login_key_and_the_sql() {
         "{all}"
     );
     // Without the admin nothing is recommended: `w` saves the first recipe for a DBA.
-    assert!(!m.recipes.iter().any(|r| r.recommended));
-    let recommended = m.recipes.first().expect("recipes");
+    assert!(!m.permissions.recipes.iter().any(|r| r.recommended));
+    let recommended = m.permissions.recipes.first().expect("recipes");
     assert!(all.contains("(w saves this one)"), "{all}");
     for statement in &recommended.sql {
         assert!(
@@ -639,6 +639,7 @@ fn fix_permissions_without_admin_shows_the_login_key_and_the_sql() {
 fn fix_permissions_greys_a_recipe_that_cannot_work() {
     let m = permissions_with_admin();
     let owner = m
+        .permissions
         .recipes
         .iter()
         .find(|r| r.id == RecipeId::MakeOwner)
@@ -692,6 +693,7 @@ fn fix_permissions_done_shows_the_sql_that_ran() {
     let mut m = permissions_with_admin();
     state::update(&mut m, Msg::Decide(ChoiceId::Recipe(RecipeId::GrantSchema)));
     let sql = m
+        .permissions
         .recipes
         .iter()
         .find(|r| r.id == RecipeId::GrantSchema)

@@ -365,7 +365,7 @@ fn scan() -> MigrationScan {
 /// The reset question on screen, the backup done.
 fn reset_asked() -> Migration {
     let mut m = ready_for(discovered(), Step::ResetMigrations);
-    m.backup = Some(clean_backup());
+    m.backup.report = Some(clean_backup());
     run_step(&mut m, &[], JobEvent::Scanned(Box::new(scan())));
     m
 }
@@ -376,7 +376,7 @@ fn reset_with_one_app_selected_shows_its_tree_and_warnings() {
     let mut ui = UiState::default();
     let sent = press(&mut m, &mut ui, KeyCode::Char(' '));
     assert_eq!(sent, Some(Msg::ToggleApp("reviews".into())));
-    assert_eq!(m.reset_selection, vec!["reviews".to_string()]);
+    assert_eq!(m.reset.selection, vec!["reviews".to_string()]);
     insta::assert_snapshot!(snap(&m, &ui));
 }
 
@@ -400,10 +400,10 @@ fn reset_keys_move_the_app_cursor_not_the_step_and_space_toggles_that_app() {
     assert_eq!(ui.reset_cursor, 0);
     assert_eq!(m.cursor, Step::ResetMigrations, "↑ never left the step");
     press(&mut m, &mut ui, KeyCode::Char(' '));
-    assert_eq!(m.reset_selection, vec!["reviews", "predictions"]);
+    assert_eq!(m.reset.selection, vec!["reviews", "predictions"]);
     // Space again unselects.
     press(&mut m, &mut ui, KeyCode::Char(' '));
-    assert_eq!(m.reset_selection, vec!["predictions"]);
+    assert_eq!(m.reset.selection, vec!["predictions"]);
     // The hint bar says what the keys do.
     let hints = dj2pg::tui::hints(&m, &ui);
     assert!(
@@ -548,7 +548,7 @@ fn rewrite() -> SettingsChange {
 /// Every step before Update settings done, connected, looking at Update settings.
 fn settings_ready() -> Migration {
     let mut m = ready_for(connected(), Step::UpdateSettings);
-    m.backup = Some(clean_backup());
+    m.backup.report = Some(clean_backup());
     m
 }
 
@@ -661,8 +661,8 @@ fn settings_invalid_offers_the_old_file_back() {
 /// A run that went all the way, its report written.
 fn finished() -> Migration {
     let mut m = ready_for(connected(), Step::Done);
-    m.backup = Some(clean_backup());
-    m.reset_report = Some(ResetReport {
+    m.backup.report = Some(clean_backup());
+    m.reset.report = Some(ResetReport {
         backup_dir: BACKUP.into(),
         moved: vec![MovedFile {
             app: "reviews".into(),
@@ -682,7 +682,7 @@ fn finished() -> Migration {
         left_behind: Vec::new(),
         target: String::new(),
     };
-    m.copy_report = Some(CopyReport {
+    m.copy.report = Some(CopyReport {
         checks: vec![
             table("auth_user", 3),
             table("django_content_type", 18),
@@ -704,8 +704,8 @@ fn finished() -> Migration {
         snapshot_at: None,
         timings: Vec::new(),
     });
-    m.settings_plan = Some(plan(rewrite()));
-    m.settings_applied = Some(applied());
+    m.settings.plan = Some(plan(rewrite()));
+    m.settings.applied = Some(applied());
     run_step(
         &mut m,
         &[],

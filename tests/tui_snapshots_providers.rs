@@ -18,8 +18,8 @@ fn supabase() -> Migration {
         "postgresql://postgres@db.abcdefghijklmnop.supabase.co:5432/postgres?sslmode=require",
     )
     .expect("url");
-    m.target = Some(config);
-    let info = m.server.as_mut().expect("server");
+    m.connect.target = Some(config);
+    let info = m.connect.server.as_mut().expect("server");
     info.user = "postgres".into();
     info.database = "postgres".into();
     info.database_owner = "postgres".into();
@@ -140,7 +140,7 @@ fn key(c: char) -> crossterm::event::KeyEvent {
 #[test]
 fn fix_permissions_names_the_provider_its_admin_and_the_recipe() {
     let mut m = connected();
-    let info = m.server.as_mut().expect("server");
+    let info = m.connect.server.as_mut().expect("server");
     info.provider = Some(Provider {
         name: Some("AWS RDS/Aurora".into()),
         evidence: "role rds_superuser in the catalog".into(),
@@ -162,7 +162,7 @@ fn fix_permissions_names_the_provider_its_admin_and_the_recipe() {
         }
     }
     m.cursor = Step::FixPermissions;
-    let mut admin = m.target.clone().expect("target");
+    let mut admin = m.connect.target.clone().expect("target");
     admin.user = "dbmaster".into();
     state::update(&mut m, Msg::SubmitAdmin(admin));
     let (job, _) = m.job.expect("diagnosing");

@@ -23,7 +23,7 @@ pub(super) fn headless_choice(
             printer,
             "commit first, or pass --allow-dirty to go on with this backup",
         )),
-        Question::SettingsWrite => match &m.settings_plan {
+        Question::SettingsWrite => match &m.settings.plan {
             Some(p) if matches!(p.change, SettingsChange::Manual { .. }) => {
                 printer.say(
                     step,
@@ -35,7 +35,7 @@ pub(super) fn headless_choice(
             _ => Some(ChoiceId::WriteSettings),
         },
         Question::SettingsInvalid => Some(ChoiceId::RevertSettings),
-        Question::ResetConfirm => Some(if m.reset_selection.is_empty() {
+        Question::ResetConfirm => Some(if m.reset.selection.is_empty() {
             ChoiceId::KeepMigrations
         } else {
             ChoiceId::ResetSelected
@@ -76,7 +76,7 @@ fn permission_fix(
     args: &MigrateArgs,
 ) -> Option<ChoiceId> {
     let step = m.cursor;
-    if let Some(d) = &m.diagnosis {
+    if let Some(d) = &m.permissions.diagnosis {
         for c in d.missing() {
             printer.say(step, Name::Missing, &format!("{}: {}", c.name, c.detail));
         }
@@ -102,20 +102,20 @@ fn permission_fix(
         None | Some("recommended") => None,
         Some(other) => crate::data::privileges::RecipeId::parse(other),
     };
-    if m.admin.is_some()
-        && let Some(r) = rules::flag_recipe(&m.recipes, wanted)
+    if m.permissions.admin.is_some()
+        && let Some(r) = rules::flag_recipe(&m.permissions.recipes, wanted)
     {
         return Some(ChoiceId::Recipe(r.id));
     }
-    if m.admin.is_some() {
-        for r in &m.recipes {
+    if m.permissions.admin.is_some() {
+        for r in &m.permissions.recipes {
             if let Err(why) = &r.available {
                 let text = format!("recipe {}: {why}", r.id.letter());
                 printer.say(step, Name::Unavailable, &text);
             }
         }
     }
-    let path = match &m.dba_script {
+    let path = match &m.permissions.dba_script {
         None => return Some(ChoiceId::SaveSql),
         Some(path) => path,
     };
@@ -190,7 +190,7 @@ fn copy_question(
     args: &MigrateArgs,
 ) -> ChoiceId {
     let step = m.cursor;
-    if let Some(report) = &m.preflight {
+    if let Some(report) = &m.copy.preflight {
         for p in &report.problems {
             printer.emit(&Event::problem(step, p));
         }

@@ -81,7 +81,7 @@ fn answer(
     printer.say(step, Name::Question, &question);
     if wanted == ChoiceId::Abort
         && rules::is_copy_question(kind)
-        && let Some(report) = &m.preflight
+        && let Some(report) = &m.copy.preflight
     {
         let why = rules::stop_message(report, kind, rules::Surface::CommandLine);
         printer.say(step, Name::Answer, &format!("abort: {why}"));
@@ -105,7 +105,7 @@ fn answer(
 /// secrets: SECRET_KEY and the like).
 fn print_settings_plan(m: &Migration, printer: &mut Printer<'_>) {
     let step = Step::UpdateSettings;
-    let Some(plan) = &m.settings_plan else { return };
+    let Some(plan) = &m.settings.plan else { return };
     let change = match &plan.change {
         SettingsChange::Rewrite { file, diff, .. } => {
             serde_json::json!({"file": file, "diff": diff.unified})
@@ -149,7 +149,7 @@ fn select_apps(
     printer: &mut Printer<'_>,
     args: &MigrateArgs,
 ) -> Result<bool> {
-    let Some(scan) = m.migration_scan.clone() else {
+    let Some(scan) = m.reset.scan.clone() else {
         return Ok(true);
     };
     let wanted = match scan.select(&args.reset_migrations) {
@@ -161,12 +161,12 @@ fn select_apps(
         }
     };
     for label in &wanted {
-        if !m.reset_selection.contains(label) {
+        if !m.reset.selection.contains(label) {
             let fx = state::update(m, Msg::ToggleApp(label.clone()));
             perform(m, runner, fx)?;
         }
     }
-    for line in crate::backup::reset_preview_lines(&scan, &m.reset_selection, false) {
+    for line in crate::backup::reset_preview_lines(&scan, &m.reset.selection, false) {
         printer.say(Step::ResetMigrations, Name::Preview, &line);
     }
     Ok(true)

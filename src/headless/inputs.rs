@@ -61,14 +61,14 @@ pub(super) fn check_inputs_against(
     target_given: bool,
 ) -> Result<()> {
     let connected = matches!(m.status(Step::Connect), Status::Done { .. });
-    if !target_given && m.target.is_none() && !connected {
+    if !target_given && m.connect.target.is_none() && !connected {
         anyhow::bail!(
             "--to: dj2pg migrate needs the target: pass --to \
              postgresql://USER@HOST:PORT/DB?sslmode=require (or set DJ2PG_TARGET_URL), with \
              the password in $PGPASSWORD or ~/.pgpass"
         );
     }
-    if let (Some(dir), None) = (&args.backup_dir, &m.backup) {
+    if let (Some(dir), None) = (&args.backup_dir, &m.backup.report) {
         let occupied = dir.is_file()
             || std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
         if occupied {

@@ -260,7 +260,11 @@ impl<'a> Run<'a> {
     fn activation(&mut self, step: Step) -> Option<Msg> {
         let status = self.m.status(step);
         Some(if step == Step::Connect {
-            let Some(config) = self.target.clone().or_else(|| self.m.target.clone()) else {
+            let Some(config) = self
+                .target
+                .clone()
+                .or_else(|| self.m.connect.target.clone())
+            else {
                 self.printer.say(
                     step,
                     Name::Failed,

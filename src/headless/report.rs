@@ -16,13 +16,13 @@ pub(super) fn report_done(m: &Migration, step: Step, printer: &mut Printer<'_>) 
             }
         }
         Step::Done => {
-            for f in &m.report_files {
+            for f in &m.done.report_files {
                 printer.say(step, Name::Report, &f.display().to_string());
             }
             printer.say(step, Name::Rollback, &state::restore_hint(m));
         }
         Step::Backup => {
-            if let Some(r) = &m.backup {
+            if let Some(r) = &m.backup.report {
                 printer.emit(&Event::data(step, Name::Report, Data::of(r)));
                 for line in crate::backup::backup_lines(r) {
                     printer.say(step, Name::Info, &line);
@@ -45,7 +45,7 @@ pub(super) fn report_done(m: &Migration, step: Step, printer: &mut Printer<'_>) 
             }
         }
         Step::CopyRows => {
-            if let Some(r) = &m.copy_report {
+            if let Some(r) = &m.copy.report {
                 printer.emit(&Event::data(step, Name::Report, Data::of(r)));
                 for c in &r.checks {
                     printer.emit(&Event::verified(step, c));

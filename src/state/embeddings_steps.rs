@@ -11,7 +11,7 @@
 //! Invariant: no [`Effect::ApplyEmbeddings`] before the user applied the diff on screen
 //! (`ChoiceId::ApplyEmbeddings` on `Question::EmbeddingsDiff`).
 
-use super::schema_steps::dry_run_summary;
+use super::steps::dry_run::dry_run_summary;
 use super::update::{fail, finish, launch};
 use super::{ChoiceId, Effect, Migration, Question, Status, Step};
 use crate::data::embeddings::{
@@ -57,7 +57,12 @@ fn chosen_at_dry_run(m: &mut Migration, fx: &mut Vec<Effect>) {
     if changed == 0 {
         m.embeddings = Some(EmbeddingsChoice::Keep);
     }
-    let mut summary = m.dry_run.as_ref().map(dry_run_summary).unwrap_or_default();
+    let mut summary = m
+        .dry_run
+        .report
+        .as_ref()
+        .map(dry_run_summary)
+        .unwrap_or_default();
     if plan.is_some_and(|p| !p.columns.is_empty()) {
         summary.push_str(&match changed {
             0 => "; embeddings kept as they are".to_string(),
@@ -209,7 +214,7 @@ fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
         .as_ref()
         .map(|p| p.columns.clone())
         .unwrap_or_default();
-    let (Some(discovery), Some(target)) = (m.discovery.clone(), m.target.clone()) else {
+    let (Some(discovery), Some(target)) = (m.discovery.clone(), m.connect.target.clone()) else {
         fail(m, STEP, "Connect to PostgreSQL first (step Connect).");
         fx.push(Effect::Save);
         return;
@@ -218,9 +223,9 @@ fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
         Effect::ApplyEmbeddings {
             job,
             discovery: Box::new(discovery),
-            backup_dir: m.backup.as_ref().map(|b| b.backup_dir.clone()),
+            backup_dir: m.backup.report.as_ref().map(|b| b.backup_dir.clone()),
             target,
-            admin: m.admin.clone(),
+            admin: m.permissions.admin.clone(),
             columns,
         }
     });

@@ -29,8 +29,8 @@ pub(super) fn given(m: &mut Migration, given: Given) {
         Given::Surface(surface) => m.surface = surface,
         Given::SettingsStyle(style) => m.settings_style = style,
         Given::Admin(admin) => {
-            if m.admin.is_none() {
-                m.admin = Some(admin);
+            if m.permissions.admin.is_none() {
+                m.permissions.admin = Some(admin);
             }
         }
         Given::Direct(direct) => m.options.direct_url = Some(direct),
@@ -47,7 +47,7 @@ pub(super) fn interrupted(m: &mut Migration, saved_at: String) {
     }
     // A resume check that was cut short is made again when the run is resumed.
     m.resume_check = None;
-    m.paused = false;
+    m.copy.paused = false;
     m.quitting = false;
     // The settings plan's new text is not saved (it holds the project's own secrets): a
     // settings question from before the stop is planned again.

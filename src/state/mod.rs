@@ -11,39 +11,39 @@
 //! - looking at a step (`Select`, `Next`, `Prev`) never runs it;
 //! - nothing here holds a secret, so the whole value can be saved after every transition.
 
-mod backup_steps;
-mod cutover_steps;
 mod effect;
 mod embeddings_steps;
-mod finish_steps;
 mod given;
 mod msg;
 pub mod report;
 pub mod resume;
-mod schema_steps;
 mod step;
+pub mod steps;
 mod update;
 
 #[cfg(test)]
 mod tests;
 
 pub use crate::rules::{Choice, ChoiceId, CopyAnswers, Question};
-pub use backup_steps::restore_hint;
-pub use cutover_steps::{can_sync_now, summary as sync_summary};
 pub use effect::{Effect, Role};
-pub use finish_steps::{report_dir, settings_target};
 pub use given::Given;
 pub use msg::{JobEvent, Msg};
 pub use step::{Status, Step};
+pub use steps::backup::restore_hint;
+pub use steps::cutover::{can_sync_now, summary as sync_summary};
+pub use steps::done::report_dir;
+pub use steps::settings::settings_target;
+pub use steps::{
+    backup::BackupPart, connect::ConnectPart, copy::CopyPart, done::DonePart, dry_run::DryRunPart,
+    permissions::PermissionsPart, reset::ResetPart, schema::SchemaPart, settings::SettingsPart,
+};
 pub use update::update;
 
-use crate::data::backup::{BackupReport, MigrationScan, ResetReport, RestoreReport};
-use crate::data::commands::{CreateSchemaReport, DryRunReport, MakeMigrationsReport};
-use crate::data::copy::{CopyProgress, CopyReport, CopySettings, PreflightReport};
+use crate::data::copy::CopySettings;
 use crate::data::django::Discovery;
-use crate::data::pg::{ConnConfig, Field, PoolRoute, ServerInfo};
-use crate::data::privileges::{ApplyReport, DefaultGrants, Diagnosis, GrantsAnswer, Recipe};
-use crate::data::settings::{Applied, RewritePlan, SettingsStyle, Validation};
+use crate::data::pg::ConnConfig;
+use crate::data::privileges::Recipe;
+use crate::data::settings::SettingsStyle;
 use crate::data::sync::Cutover;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -54,8 +54,9 @@ pub type JobId = u64;
 /// Format version of the saved state; a file of another version is moved aside, not
 /// resumed. 2: typed choices and questions (`ChoiceId`, `Question`), the copy's answers.
 /// 3: what done steps rest on (`Witness`), checked when a run is resumed; the
-/// `--reset-migrations` value a headless run was given. 4: the Cutover step.
-pub const STATE_VERSION: u32 = 4;
+/// `--reset-migrations` value a headless run was given. 4: the Cutover step. 5: each step's
+/// data in its own part (`connect`, `copy`, ...), no longer flat fields.
+pub const STATE_VERSION: u32 = 5;
 
 /// One step's status plus what it has said so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -120,32 +121,14 @@ pub struct Migration {
     pub next_job: JobId,
     /// Set when a saved run was found and the user has not yet said whether to resume it.
     pub resume_offer: Option<ResumeOffer>,
+    /// What Discover found (the Discover step's part).
     pub discovery: Option<Discovery>,
-    /// The connection the user chose; the password is never part of it on disk.
-    pub target: Option<ConnConfig>,
-    pub server: Option<ServerInfo>,
-    /// The connection pool Connect found in front of the target, and the direct
-    /// connection the schema and the copy use instead ([`Migration::work_target`]).
-    #[serde(default)]
-    pub pool: Option<PoolRoute>,
-    /// Default privileges of the role that runs migrate granting its new tables to other
-    /// roles (Supabase's API roles), and what the user chose about them.
-    #[serde(default)]
-    pub default_grants: Option<DefaultGrants>,
-    #[serde(default)]
-    pub grants_answer: Option<GrantsAnswer>,
-    /// The form field the last failed Connect points at (cleared by a new attempt).
-    #[serde(default)]
-    pub connect_field: Option<Field>,
-    /// What Backup made and verified.
-    #[serde(default)]
-    pub backup: Option<BackupReport>,
-    /// Reset migrations: what would go, per app; the apps selected; what moved and what
-    /// makemigrations wrote.
-    #[serde(default)]
-    pub migration_scan: Option<MigrationScan>,
-    #[serde(default)]
-    pub reset_selection: Vec<String>,
+    pub connect: ConnectPart,
+    pub backup: BackupPart,
+    pub reset: ResetPart,
+    pub dry_run: DryRunPart,
+    pub permissions: PermissionsPart,
+    pub schema: SchemaPart,
     /// The embeddings answer (asked at the start of Create schema when there are any).
     #[serde(default)]
     pub embeddings: Option<crate::data::embeddings::EmbeddingsChoice>,
@@ -153,57 +136,15 @@ pub struct Migration {
     /// schema's choice screen and its diff).
     #[serde(default)]
     pub embeddings_plan: Option<crate::data::embeddings::EmbeddingsPlan>,
-    #[serde(default)]
-    pub reset_report: Option<ResetReport>,
-    #[serde(default)]
-    pub regenerated: Option<MakeMigrationsReport>,
-    /// The dry run's report (Dry run on SQLite).
-    #[serde(default)]
-    pub dry_run: Option<DryRunReport>,
-    /// The admin's connection (Fix permissions); its password is never part of it on disk.
-    #[serde(default)]
-    pub admin: Option<ConnConfig>,
-    /// What Fix permissions found, and the recipes it offers.
-    #[serde(default)]
-    pub diagnosis: Option<Diagnosis>,
-    #[serde(default)]
-    pub recipes: Vec<Recipe>,
-    /// The recipe that ran, with its re-check.
-    #[serde(default)]
-    pub applied: Option<ApplyReport>,
-    /// Where the SQL for a DBA was saved.
-    #[serde(default)]
-    pub dba_script: Option<PathBuf>,
-    /// What Create schema did.
-    #[serde(default)]
-    pub schema: Option<CreateSchemaReport>,
-    /// Update settings: the style asked for, the change planned, what was written and
-    /// what Django said with the new settings.
+    pub copy: CopyPart,
+    /// Cutover: the latest look at the changes, the conflicts, the syncs that ran.
+    pub cutover: Cutover,
+    /// Update settings: the style asked for. The user's answer, not something learnt
+    /// about the target: a change of target keeps it.
     #[serde(default)]
     pub settings_style: SettingsStyle,
-    #[serde(default)]
-    pub settings_plan: Option<RewritePlan>,
-    #[serde(default)]
-    pub settings_applied: Option<Applied>,
-    #[serde(default)]
-    pub settings_validation: Option<Validation>,
-    /// The report files Done wrote.
-    #[serde(default)]
-    pub report_files: Vec<PathBuf>,
-    /// What the last restore from the Done screen did.
-    #[serde(default)]
-    pub restored: Option<RestoreReport>,
-    pub preflight: Option<PreflightReport>,
-    /// The answers given to the copy's questions since its last preflight.
-    #[serde(default)]
-    pub copy_answers: CopyAnswers,
-    pub copy: Option<CopyProgress>,
-    pub copy_report: Option<CopyReport>,
-    /// Cutover: the latest look at the changes, the conflicts, the syncs that ran.
-    #[serde(default)]
-    pub cutover: Cutover,
-    /// Whether the copy job is paused (the driver also tells the worker).
-    pub paused: bool,
+    pub settings: SettingsPart,
+    pub done: DonePart,
     /// Set once `Quit` was confirmed; the driver exits after the last `Save`.
     pub quitting: bool,
     /// What the done steps rest on, recorded when they finished; a resume checks it.
@@ -250,38 +191,19 @@ impl Migration {
             next_job: 1,
             resume_offer: None,
             discovery: None,
-            target: None,
-            server: None,
-            pool: None,
-            default_grants: None,
-            grants_answer: None,
-            connect_field: None,
-            backup: None,
-            migration_scan: None,
-            reset_selection: Vec::new(),
+            connect: ConnectPart::default(),
+            backup: BackupPart::default(),
+            reset: ResetPart::default(),
+            dry_run: DryRunPart::default(),
+            permissions: PermissionsPart::default(),
+            schema: SchemaPart::default(),
             embeddings: None,
             embeddings_plan: None,
-            reset_report: None,
-            regenerated: None,
-            dry_run: None,
-            admin: None,
-            diagnosis: None,
-            recipes: Vec::new(),
-            applied: None,
-            dba_script: None,
-            schema: None,
-            settings_style: SettingsStyle::Env,
-            settings_plan: None,
-            settings_applied: None,
-            settings_validation: None,
-            report_files: Vec::new(),
-            restored: None,
-            preflight: None,
-            copy_answers: CopyAnswers::default(),
-            copy: None,
-            copy_report: None,
+            copy: CopyPart::default(),
             cutover: Cutover::default(),
-            paused: false,
+            settings_style: SettingsStyle::Env,
+            settings: SettingsPart::default(),
+            done: DonePart::default(),
             quitting: false,
             witness: resume::Witness::default(),
             resume_check: None,
@@ -348,7 +270,7 @@ impl Migration {
             settings.lz4 = on;
         }
         settings.leave_behind = self.options.leave_behind.clone();
-        settings.names = self.schema.as_ref().and_then(|s| s.names.clone());
+        settings.names = self.schema.report.as_ref().and_then(|s| s.names.clone());
         if let Some(d) = &self.discovery {
             settings.use_tz = d.use_tz.unwrap_or(true);
             if let Some(tz) = &d.time_zone {
@@ -365,7 +287,7 @@ impl Migration {
         let owner = self
             .applied_recipe()
             .map(|r| r.roles_after.schema_and_copy.clone());
-        match (&self.admin, owner) {
+        match (&self.permissions.admin, owner) {
             (Some(admin), Some(owner)) if owner == admin.user && owner != target.user => {
                 let mut config = admin.clone();
                 config.dbname = target.dbname.clone();
@@ -378,16 +300,19 @@ impl Migration {
     /// The app role's connection for everything but the app's own settings: the direct
     /// connection when the target is a pool, else the target.
     pub fn work_target(&self) -> Option<ConnConfig> {
-        match &self.pool {
+        match &self.connect.pool {
             Some(p) => Some(p.direct.clone()),
-            None => self.target.clone(),
+            None => self.connect.target.clone(),
         }
     }
 
     /// The recipe that ran, if one did.
     pub fn applied_recipe(&self) -> Option<&Recipe> {
-        let applied = self.applied.as_ref()?;
-        self.recipes.iter().find(|r| r.id == applied.recipe)
+        let applied = self.permissions.applied.as_ref()?;
+        self.permissions
+            .recipes
+            .iter()
+            .find(|r| r.id == applied.recipe)
     }
 
     /// The `search_path` the applied recipe asks for (recipe B's own schema).

@@ -8,23 +8,25 @@ use crate::data::report::{RunReport, StepLine};
 /// The run's report.
 pub fn build(m: &Migration) -> RunReport {
     let steps = step_lines(m);
-    let backup_dir = m.backup.as_ref().map(|b| b.backup_dir.clone());
-    let sqlite_backup = m.backup.as_ref().and_then(|b| {
+    let backup_dir = m.backup.report.as_ref().map(|b| b.backup_dir.clone());
+    let sqlite_backup = m.backup.report.as_ref().and_then(|b| {
         let s = b.sqlite.as_ref()?;
         Some((b.backup_dir.join(&s.file), s.sha256.clone(), s.size))
     });
     let migrations_moved = m
-        .reset_report
+        .reset
+        .report
         .iter()
         .flat_map(|r| r.moved.iter().map(|f| f.original.clone()))
         .collect();
     let migrations_written = m
+        .reset
         .regenerated
         .iter()
         .flat_map(|r| r.created.clone())
         .collect();
     let (permission_fix, sql_run) = permission_fix(m);
-    let (tables, copy_elapsed_ms, derived, copy_notes) = match &m.copy_report {
+    let (tables, copy_elapsed_ms, derived, copy_notes) = match &m.copy.report {
         Some(r) => (
             r.checks.clone(),
             r.elapsed_ms,
@@ -33,13 +35,15 @@ pub fn build(m: &Migration) -> RunReport {
         ),
         None => (Vec::new(), 0, Vec::new(), Vec::new()),
     };
-    let settings_file = m.settings_applied.as_ref().map(|a| a.settings_file.clone());
+    let settings_file = m.settings.applied.as_ref().map(|a| a.settings_file.clone());
     let settings_backup = m
-        .settings_applied
+        .settings
+        .applied
         .as_ref()
         .map(|a| a.backup.archived.clone());
     let env_lines = m
-        .settings_plan
+        .settings
+        .plan
         .as_ref()
         .map(|p| p.shell_lines.clone())
         .unwrap_or_default();
@@ -94,7 +98,7 @@ fn step_lines(m: &Migration) -> Vec<StepLine> {
 /// The permission fix that ran (recipe, database, whether the re-check found it
 /// effective) and its SQL.
 fn permission_fix(m: &Migration) -> (Option<String>, Vec<String>) {
-    match (&m.applied, m.applied_recipe()) {
+    match (&m.permissions.applied, m.applied_recipe()) {
         (Some(a), Some(r)) => (
             Some(format!(
                 "Recipe {} ({}) ran as the admin in database {}; re-checked as the app role: {}.",
@@ -121,7 +125,7 @@ fn other_environments(
     derived: &[DerivedTable],
 ) -> Vec<String> {
     let mut other_environments = Vec::new();
-    if !m.reset_report.as_ref().is_none_or(|r| r.moved.is_empty()) {
+    if !m.reset.report.as_ref().is_none_or(|r| r.moved.is_empty()) {
         other_environments.push(
             "A database that already applied the old migrations (staging, production) needs \
              the new ones faked once: `python manage.py migrate --fake-initial` (or `--fake` \
@@ -136,7 +140,7 @@ fn other_environments(
                 .into(),
         );
     }
-    if let (Some(g), Some(answer)) = (&m.default_grants, m.grants_answer) {
+    if let (Some(g), Some(answer)) = (&m.schema.default_grants, m.schema.grants_answer) {
         other_environments.push(match answer {
             crate::data::privileges::GrantsAnswer::Keep => format!(
                 "Django's tables are granted to {} ({}) by {}'s default privileges, kept as you \
@@ -155,7 +159,7 @@ fn other_environments(
             ),
         });
     }
-    if let Some(p) = &m.pool {
+    if let Some(p) = &m.connect.pool {
         other_environments.push(format!(
             "The settings use the connection pool ({}). Run later migrations over the direct \
              connection, which dj2pg used for the schema and the copy: \
@@ -205,8 +209,8 @@ fn cutover_note(m: &Migration) -> Option<String> {
 /// the server calls for it.
 pub fn provider_notes(m: &Migration) -> Vec<String> {
     let mut v = permission_notes(m);
-    let info = m.server.as_ref();
-    match (&m.pool, info.and_then(|i| i.provider.as_ref())) {
+    let info = m.connect.server.as_ref();
+    match (&m.connect.pool, info.and_then(|i| i.provider.as_ref())) {
         (Some(p), _) => v.push(format!(
             "Connection pool ({}): the schema and the copy went over {}:{}/{} ({}); the \
              settings keep the pool, with DISABLE_SERVER_SIDE_CURSORS = True and no startup \
@@ -237,7 +241,7 @@ pub fn provider_notes(m: &Migration) -> Vec<String> {
 /// own part of [`provider_notes`].
 pub fn permission_notes(m: &Migration) -> Vec<String> {
     let mut v = Vec::new();
-    let info = m.server.as_ref();
+    let info = m.connect.server.as_ref();
     if let Some(p) = info.and_then(|i| i.provider.as_ref()) {
         v.push(match &p.name {
             Some(n) => format!("{n}, recognised from {}: {}.", p.evidence, p.role_model),
@@ -250,9 +254,12 @@ pub fn permission_notes(m: &Migration) -> Vec<String> {
             "Permission recipe for this role model: {} ({}), run as {}.",
             r.id.letter(),
             r.title,
-            m.admin.as_ref().map_or("the admin", |a| a.user.as_str())
+            m.permissions
+                .admin
+                .as_ref()
+                .map_or("the admin", |a| a.user.as_str())
         ));
-    } else if let Some(r) = m.recipes.iter().find(|r| r.recommended) {
+    } else if let Some(r) = m.permissions.recipes.iter().find(|r| r.recommended) {
         v.push(format!(
             "Permission recipe recommended for this role model: {} ({}).",
             r.id.letter(),

@@ -4,6 +4,7 @@ use super::*;
 mod cutover_tests;
 mod embeddings_tests;
 mod given_tests;
+mod parts_tests;
 mod provider_tests;
 mod resume_tests;
 use crate::data::copy::{CopyReport, PreflightReport, Problem, ProblemPolicy, TableCheck};
@@ -289,7 +290,7 @@ fn connect_failure_keeps_the_target_for_a_retry() {
             }),
         ),
     );
-    assert_eq!(m.connect_field, Some(crate::data::pg::Field::Password));
+    assert_eq!(m.connect.field, Some(crate::data::pg::Field::Password));
     let fx = update(&mut m, Msg::Retry);
     assert!(matches!(&fx[0], Effect::Connect { config, .. } if *config == target()));
 }
@@ -443,7 +444,7 @@ fn skipping_bad_rows_still_asks_before_emptying_nonempty_targets() {
             matches!(&fx[0], Effect::Copy { policy, .. } if *policy == want),
             "{fx:?}"
         );
-        assert_eq!(m.copy_answers.nonempty_targets, Some(true));
+        assert_eq!(m.copy.answers.nonempty_targets, Some(true));
     }
 }
 
@@ -461,7 +462,7 @@ fn pause_and_cancel_reach_the_copy_job() {
             paused: true
         }]
     );
-    assert!(m.paused);
+    assert!(m.copy.paused);
     assert_eq!(
         update(&mut m, Msg::Cancel),
         vec![Effect::Cancel { job: copy }]
@@ -470,7 +471,7 @@ fn pause_and_cancel_reach_the_copy_job() {
     assert!(
         matches!(m.status(Step::CopyRows), Status::Stopped { message } if message.contains("resume"))
     );
-    assert!(!m.paused);
+    assert!(!m.copy.paused);
 }
 
 #[test]
@@ -589,7 +590,7 @@ fn done_step_summarises_honestly() {
     assert!(
         matches!(m.status(Step::Done), Status::Done { summary } if summary.contains("/p/.dj2pg"))
     );
-    assert_eq!(m.report_files, files);
+    assert_eq!(m.done.report_files, files);
     assert!(m.finished());
 }
 
@@ -726,7 +727,7 @@ mod schema_steps {
     #[test]
     fn with_the_admin_the_recommended_recipe_runs_and_only_an_effective_fix_is_done() {
         let mut m = at(Step::FixPermissions);
-        m.admin = Some(ConnConfig {
+        m.permissions.admin = Some(ConnConfig {
             user: "doadmin".into(),
             dbname: "defaultdb".into(),
             ..target()
@@ -792,20 +793,21 @@ mod schema_steps {
     #[test]
     fn recipe_c_makes_the_admin_run_migrate_and_the_copy_in_the_app_database() {
         let mut m = at(Step::CreateSchema);
-        m.admin = Some(ConnConfig {
+        m.permissions.admin = Some(ConnConfig {
             user: "doadmin".into(),
             dbname: "defaultdb".into(),
             ..target()
         });
         let d = fx::diagnosis(fx::app(), Some(fx::doadmin(true)));
-        m.recipes = privileges::recipes(&d, &RecipeOptions::default());
+        m.permissions.recipes = privileges::recipes(&d, &RecipeOptions::default());
         let c = m
+            .permissions
             .recipes
             .iter()
             .find(|r| r.id == RecipeId::RuntimeRole)
             .unwrap()
             .clone();
-        m.applied = Some(ApplyReport {
+        m.permissions.applied = Some(ApplyReport {
             recipe: c.id,
             sql: c.sql.clone(),
             ran_in: "appdb".into(),
@@ -936,7 +938,7 @@ fn another_target_reopens_the_steps_after_connect() {
     m.step_mut(Step::CopyRows).status = Status::Done {
         summary: "copied".into(),
     };
-    m.admin = Some(target());
+    m.permissions.admin = Some(target());
     update(&mut m, Msg::Select(Step::Connect));
     let mut other = target();
     other.host = "db-other.ondigitalocean.com".into();
@@ -946,7 +948,7 @@ fn another_target_reopens_the_steps_after_connect() {
         assert_eq!(m.status(step), &Status::Pending, "{step:?}");
     }
     assert!(matches!(m.status(Step::DryRun), Status::Done { .. }));
-    assert!(m.admin.is_none() && m.copy_report.is_none());
+    assert!(m.permissions.admin.is_none() && m.copy.report.is_none());
     // The same target again (a retry) keeps everything.
     let mut m = at_copy();
     m.step_mut(Step::CopyRows).status = Status::Done {

@@ -1,14 +1,12 @@
-//! Transitions: one function per message kind, each returning the effects to run.
+//! Transitions: one function per message kind, each returning the effects to run. What a
+//! step does is in its own file under `steps/`; this file routes to it and holds what every
+//! step shares (how a job starts and ends).
 
-use super::{
-    ChoiceId, CopyAnswers, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status,
-    Step,
+use super::steps::{
+    backup, connect, copy, cutover, discover, done, dry_run, permissions, reset, schema, settings,
 };
-use super::{
-    backup_steps, cutover_steps, embeddings_steps, finish_steps, given, resume, schema_steps,
-};
-use crate::data::copy::ProblemPolicy;
-use crate::rules::{self, CopyNext};
+use super::{ChoiceId, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status, Step};
+use super::{embeddings_steps, given, resume};
 
 /// Apply one message to the run and return the effects the driver must carry out.
 pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
@@ -38,51 +36,20 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Decide(id) => decide(m, id, &mut fx),
-        Msg::SubmitDirect { target, direct } => {
-            if m.job.is_none() && m.may_start(Step::Connect) {
-                m.options.direct_url = Some(*direct);
-                fx = update(m, Msg::SubmitConnection(target));
-            }
-        }
-        Msg::SubmitConnection(config) => {
-            if m.job.is_none() && m.may_start(Step::Connect) {
-                if m.target.as_ref().is_some_and(|old| *old != config) {
-                    // Another target: what the later steps did was for the old one.
-                    reopen_after_connect(m);
-                }
-                m.target = Some(config);
-                m.server = None;
-                m.pool = None;
-                m.connect_field = None;
-                start(m, Step::Connect, &mut fx);
-            }
-        }
-        Msg::SubmitAdmin(config) => {
-            if m.job.is_none() && m.may_start(Step::FixPermissions) {
-                m.admin = Some(config);
-                // Diagnose again, now with the admin's view: the recipes depend on it.
-                start(m, Step::FixPermissions, &mut fx);
-            }
-        }
+        Msg::SubmitDirect { target, direct } => connect::submit_direct(m, target, *direct, &mut fx),
+        Msg::SubmitConnection(config) => connect::submit(m, config, &mut fx),
+        Msg::SubmitAdmin(config) => permissions::submit_admin(m, config, &mut fx),
         Msg::EmbeddingType { column, ty } => embeddings_steps::set_type(m, column, ty),
         Msg::EmbeddingIndex { column, index } => embeddings_steps::set_index(m, column, index),
-        Msg::ToggleApp(label) => backup_steps::toggle_app(m, &label, &mut fx),
-        Msg::OfferRestore => finish_steps::offer_restore(m, &mut fx),
-        Msg::TogglePause => {
-            if let Some((job, Step::CopyRows)) = m.job {
-                m.paused = !m.paused;
-                fx.push(Effect::Pause {
-                    job,
-                    paused: m.paused,
-                });
-            }
-        }
+        Msg::ToggleApp(label) => reset::toggle_app(m, &label, &mut fx),
+        Msg::OfferRestore => done::offer_restore(m, &mut fx),
+        Msg::TogglePause => copy::toggle_pause(m, &mut fx),
         Msg::Cancel => {
             if let Some((job, _)) = m.job {
                 fx.push(Effect::Cancel { job });
             }
         }
-        Msg::SyncNow => cutover_steps::sync_now(m, &mut fx),
+        Msg::SyncNow => cutover::sync_now(m, &mut fx),
         Msg::Resume(resume) => {
             if let Some(offer) = m.resume_offer.take() {
                 if resume {
@@ -109,35 +76,6 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
         Msg::Job(id, event) => job_event(m, id, event, &mut fx),
     }
     fx
-}
-
-/// The steps after Connect back to pending, and what they learnt about the old target
-/// forgotten (the backup, reset and dry run are about the project and stay).
-fn reopen_after_connect(m: &mut Migration) {
-    for step in [
-        Step::FixPermissions,
-        Step::CreateSchema,
-        Step::CopyRows,
-        Step::Cutover,
-        Step::UpdateSettings,
-        Step::Done,
-    ] {
-        m.step_mut(step).status = Status::Pending;
-    }
-    m.admin = None;
-    m.diagnosis = None;
-    m.recipes.clear();
-    m.applied = None;
-    m.dba_script = None;
-    m.schema = None;
-    m.preflight = None;
-    m.copy_answers = CopyAnswers::default();
-    m.copy = None;
-    m.copy_report = None;
-    m.cutover = Default::default();
-    m.settings_plan = None;
-    m.settings_applied = None;
-    m.settings_validation = None;
 }
 
 fn look_at(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
@@ -174,7 +112,7 @@ fn retry(m: &mut Migration, fx: &mut Vec<Effect>) {
 fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
     let step = m.cursor;
     if step == Step::Cutover {
-        cutover_steps::stop_watch(m, fx);
+        cutover::stop_watch(m, fx);
     }
     let skippable_now = matches!(
         m.status(step),
@@ -198,85 +136,25 @@ fn skip(m: &mut Migration, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Start `step`: a new job id, the step running, and the effect that does the work.
+/// Start `step`: its job (from the step's file), the step running, a new attempt.
 pub(super) fn start(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
-    if step == Step::Cutover {
-        cutover_steps::start(m, fx);
-        return;
-    }
-    let job = m.next_job;
-    let effect = schema_steps::start_effect(m, step, job)
-        .or_else(|| backup_steps::start_effect(m, step, job))
-        .or_else(|| finish_steps::start_effect(m, step, job));
-    if let Some(effect) = effect {
-        match effect {
-            Ok(effect) => {
-                m.next_job += 1;
-                m.step_mut(step).attempts += 1;
-                running(m, step, job, "starting");
-                fx.push(effect);
-            }
-            Err(message) => fail(m, step, &message),
-        }
-        fx.push(Effect::Save);
-        return;
-    }
-    let effect = match step {
-        Step::Discover => Effect::Discover {
-            job,
-            project: m.options.project.clone(),
-            python: m.options.python.clone(),
-        },
-        Step::Connect => match &m.target {
-            Some(config) => Effect::Connect {
-                job,
-                config: config.clone(),
-                direct: m.options.direct_url.clone(),
-                admin: m.admin.clone(),
-            },
-            None => {
-                fail(
-                    m,
-                    step,
-                    "Fill in the connection form first (host, database, user).",
-                );
-                fx.push(Effect::Save);
-                return;
-            }
-        },
-        Step::CopyRows => match (m.sqlite_path().cloned(), m.table_owner()) {
-            (Some(sqlite), Some((config, role))) => Effect::Preflight {
-                job,
-                sqlite,
-                config,
-                role,
-                settings: m.copy_settings(),
-            },
-            (None, _) => {
-                fail(m, step, "Discover found no SQLite file to copy from.");
-                fx.push(Effect::Save);
-                return;
-            }
-            (_, None) => {
-                fail(m, step, "Connect to PostgreSQL first (step Connect).");
-                fx.push(Effect::Save);
-                return;
-            }
-        },
-        // Unbuilt steps never start; they are passed over honestly.
-        _ => return,
+    let make: fn(&Migration, JobId) -> Result<Effect, String> = match step {
+        Step::Discover => discover::effect,
+        Step::Backup => backup::effect,
+        Step::ResetMigrations => reset::effect,
+        Step::DryRun => dry_run::effect,
+        Step::Connect => connect::effect,
+        Step::FixPermissions => permissions::effect,
+        Step::CreateSchema => schema::effect,
+        Step::CopyRows => copy::effect,
+        // A watch or a sync, after its own checks.
+        Step::Cutover => return cutover::start(m, fx),
+        Step::UpdateSettings => settings::effect,
+        Step::Done => done::effect,
     };
-    m.next_job += 1;
-    m.job = Some((job, step));
-    m.paused = false;
-    let state = m.step_mut(step);
-    state.attempts += 1;
-    state.status = Status::Running {
-        detail: "starting".into(),
-        fraction: None,
-    };
-    fx.push(effect);
-    fx.push(Effect::Save);
+    if try_launch(m, step, "starting", None, fx, make) {
+        m.step_mut(step).attempts += 1;
+    }
 }
 
 fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
@@ -290,96 +168,20 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
         return;
     }
     match kind {
-        Question::PermissionFix => schema_steps::decide_permissions(m, id, fx),
-        Question::InstallDriver => schema_steps::decide_driver(m, id, fx),
+        Question::PermissionFix => permissions::decide_permissions(m, id, fx),
+        Question::InstallDriver => schema::decide_driver(m, id, fx),
         Question::Embeddings => embeddings_steps::decide_columns(m, id, fx),
         Question::EmbeddingsDiff => embeddings_steps::decide_diff(m, id, fx),
-        Question::DefaultGrants => schema_steps::decide_grants(m, id, fx),
-        Question::GitNotClean => backup_steps::decide_git(m, id, fx),
-        Question::ResetConfirm => backup_steps::decide_reset(m, id, fx),
-        Question::SettingsWrite => finish_steps::decide_settings(m, id, fx),
-        Question::SettingsInvalid => finish_steps::decide_invalid(m, id, fx),
-        Question::Restore => finish_steps::decide_restore(m, id, fx),
-        Question::SyncConflicts => cutover_steps::decide(m, id, fx),
-        q if step == Step::CopyRows && rules::answer(&mut m.copy_answers, q, id) => {
-            advance_copy(m, fx)
-        }
+        Question::DefaultGrants => schema::decide_grants(m, id, fx),
+        Question::GitNotClean => backup::decide_git(m, id, fx),
+        Question::ResetConfirm => reset::decide_reset(m, id, fx),
+        Question::SettingsWrite => settings::decide_settings(m, id, fx),
+        Question::SettingsInvalid => settings::decide_invalid(m, id, fx),
+        Question::Restore => done::decide_restore(m, id, fx),
+        Question::SyncConflicts => cutover::decide(m, id, fx),
+        q if step == Step::CopyRows => copy::answer(m, q, id, fx),
         _ => {}
     }
-}
-
-/// After the preflight or an answer: ask the copy's next question, stop, or load. The
-/// order and meaning of the questions are `rules::copy_next`'s, shared with the commands.
-fn advance_copy(m: &mut Migration, fx: &mut Vec<Effect>) {
-    let Some(report) = &m.preflight else {
-        fail(
-            m,
-            Step::CopyRows,
-            "The preflight report is gone; retry the step.",
-        );
-        fx.push(Effect::Save);
-        return;
-    };
-    match rules::copy_next(report, &m.copy_answers) {
-        CopyNext::Ask(kind) => {
-            let (mut question, choices) = rules::ask(report, kind);
-            if kind == Question::NonEmptyTargets
-                && let Some(d) = &m.discovery
-                && let Some(why) = crate::data::tables::written_by_data_migrations(
-                    &report.nonempty_targets,
-                    &d.apps,
-                )
-            {
-                question.push(' ');
-                question.push_str(&why);
-            }
-            set_status(
-                m,
-                Step::CopyRows,
-                Status::NeedsDecision {
-                    kind,
-                    question,
-                    choices,
-                },
-            );
-            fx.push(Effect::Save);
-        }
-        CopyNext::Stop(kind) => {
-            let message = rules::stop_message(report, kind, m.surface);
-            stop(m, Step::CopyRows, &message);
-            fx.push(Effect::Save);
-        }
-        CopyNext::Go(policy) => start_copy(m, policy, fx),
-    }
-}
-
-fn start_copy(m: &mut Migration, policy: ProblemPolicy, fx: &mut Vec<Effect>) {
-    let (Some(sqlite), Some((config, role))) = (m.sqlite_path().cloned(), m.table_owner()) else {
-        fail(
-            m,
-            Step::CopyRows,
-            "The SQLite file or the target is no longer known; retry.",
-        );
-        fx.push(Effect::Save);
-        return;
-    };
-    let job = m.next_job;
-    m.next_job += 1;
-    m.job = Some((job, Step::CopyRows));
-    m.paused = false;
-    m.step_mut(Step::CopyRows).status = Status::Running {
-        detail: "loading".into(),
-        fraction: Some(0.0),
-    };
-    fx.push(Effect::Copy {
-        job,
-        sqlite,
-        config,
-        role,
-        policy,
-        settings: m.copy_settings(),
-    });
-    fx.push(Effect::Save);
 }
 
 fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>) {
@@ -399,86 +201,37 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
     match event {
         JobEvent::Log(line) => push_log(m, step, line),
         JobEvent::Said(name, text) => push_log(m, step, format!("{name}: {text}")),
-        JobEvent::Discovered(d) => {
-            let summary = d.summary_line();
-            m.discovery = Some(*d);
-            finish(m, step, Status::Done { summary }, fx);
-        }
-        JobEvent::PoolRouted(route) => m.pool = Some(*route),
-        JobEvent::DefaultGrantsFound(g) => schema_steps::grants_found(m, *g, fx),
-        JobEvent::Connected(info) => {
-            let mut summary = info.summary_line();
-            if let Some(p) = &m.pool {
-                summary.push_str(&format!(
-                    "; through a connection pool ({}): the schema and the copy go over the \
-                     direct connection {} ({}), the app's settings keep the pool",
-                    p.reason,
-                    p.direct.display_url(),
-                    p.direct_from
-                ));
-            }
-            m.server = Some(*info);
-            finish(m, step, Status::Done { summary }, fx);
-        }
-        JobEvent::Preflight(report) => {
-            // A new preflight asks its questions afresh: the old answers were about other
-            // findings.
-            m.preflight = Some(*report);
-            m.copy_answers = CopyAnswers::default();
-            m.job = None;
-            m.paused = false;
-            advance_copy(m, fx);
-        }
-        JobEvent::CopyProgress(p) => {
-            m.step_mut(step).status = Status::Running {
-                detail: p.line(),
-                fraction: Some(p.fraction()),
-            };
-            let table_finished =
-                m.copy.as_ref().map(|old| old.tables_finished()) != Some(p.tables_finished());
-            m.copy = Some(*p);
-            if table_finished {
-                fx.push(Effect::Save);
-            }
-        }
-        JobEvent::CopyFinished(report) => {
-            let status = if report.all_verified() {
-                Status::Done {
-                    summary: report.summary_line(),
-                }
-            } else {
-                Status::Failed {
-                    message: report.summary_line(),
-                }
-            };
-            m.copy_report = Some(*report);
-            // A new copy is a new snapshot: what Cutover saw or did was about the old one.
-            m.cutover = Default::default();
-            set_status(m, Step::Cutover, Status::Pending);
-            finish(m, step, status, fx);
-        }
-        JobEvent::ChangesSeen(look) => cutover_steps::seen(m, *look),
-        JobEvent::Synced(report) => cutover_steps::synced(m, *report, fx),
-        JobEvent::SettingsPlanned(p) => finish_steps::planned(m, *p, fx),
-        JobEvent::SettingsApplied(a, v) => finish_steps::applied(m, a.map(|a| *a), *v, fx),
-        JobEvent::SettingsReverted => finish_steps::reverted(m, fx),
-        JobEvent::Recorded(r) => resume::record(m, *r),
-        // Only the resume check's job reports this (handled above).
-        JobEvent::Checked(_) => {}
-        JobEvent::ReportWritten(paths) => finish_steps::report_written(m, paths, fx),
-        JobEvent::Restored(r) => finish_steps::restored(m, *r, fx),
-        JobEvent::BackedUp(r) => backup_steps::backed_up(m, *r, fx),
-        JobEvent::Scanned(s) => backup_steps::scanned(m, *s, fx),
-        JobEvent::ResetDone(r, made) => backup_steps::reset_done(m, *r, *made, fx),
-        JobEvent::DryRunFinished(r) => schema_steps::dry_run_finished(m, *r, fx),
-        JobEvent::Diagnosed(d, recipes) => schema_steps::diagnosed(m, *d, recipes, fx),
-        JobEvent::Applied(r) => schema_steps::applied(m, *r, fx),
-        JobEvent::DbaScriptSaved(path) => schema_steps::dba_script_saved(m, path, fx),
-        JobEvent::SchemaCreated(r) => schema_steps::schema_created(m, *r, fx),
-        JobEvent::DriverInstalled(r) => schema_steps::driver_installed(m, *r, fx),
+        JobEvent::Discovered(d) => discover::discovered(m, step, *d, fx),
+        JobEvent::PoolRouted(route) => connect::pool_routed(m, *route),
+        JobEvent::Connected(info) => connect::connected(m, step, *info, fx),
+        JobEvent::ConnectStopped => connect::stopped(m, step, fx),
+        JobEvent::ConnectFailed(e) => connect::failed(m, step, e, fx),
+        JobEvent::BackedUp(r) => backup::backed_up(m, *r, fx),
+        JobEvent::Scanned(s) => reset::scanned(m, *s, fx),
+        JobEvent::ResetDone(r, made) => reset::reset_done(m, *r, *made, fx),
+        JobEvent::DryRunFinished(r) => dry_run::dry_run_finished(m, *r, fx),
+        JobEvent::Diagnosed(d, recipes) => permissions::diagnosed(m, *d, recipes, fx),
+        JobEvent::Applied(r) => permissions::applied(m, *r, fx),
+        JobEvent::DbaScriptSaved(path) => permissions::dba_script_saved(m, path, fx),
+        JobEvent::DefaultGrantsFound(g) => schema::grants_found(m, *g, fx),
+        JobEvent::SchemaCreated(r) => schema::schema_created(m, *r, fx),
+        JobEvent::DriverInstalled(r) => schema::driver_installed(m, *r, fx),
         JobEvent::EmbeddingsFound(cols) => embeddings_steps::found(m, cols, fx),
         JobEvent::EmbeddingsPlanned(d) => embeddings_steps::planned(m, *d, fx),
         JobEvent::EmbeddingsApplied(c) => embeddings_steps::applied(m, c, fx),
+        JobEvent::Preflight(report) => copy::preflight_done(m, *report, fx),
+        JobEvent::CopyProgress(p) => copy::progress(m, step, *p, fx),
+        JobEvent::CopyFinished(report) => copy::finished(m, step, *report, fx),
+        JobEvent::ChangesSeen(look) => cutover::seen(m, *look),
+        JobEvent::Synced(report) => cutover::synced(m, *report, fx),
+        JobEvent::SettingsPlanned(p) => settings::planned(m, *p, fx),
+        JobEvent::SettingsApplied(a, v) => settings::applied(m, a.map(|a| *a), *v, fx),
+        JobEvent::SettingsReverted => settings::reverted(m, fx),
+        JobEvent::ReportWritten(paths) => done::report_written(m, paths, fx),
+        JobEvent::Restored(r) => done::restored(m, *r, fx),
+        JobEvent::Recorded(r) => resume::record(m, *r),
+        // Only the resume check's job reports this (handled above).
+        JobEvent::Checked(_) => {}
         JobEvent::Cancelled => {
             let message = format!(
                 "Cancelled by you; nothing is lost. {}",
@@ -487,18 +240,6 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
             finish(m, step, Status::Stopped { message }, fx);
         }
         JobEvent::Failed(message) => finish(m, step, Status::Failed { message }, fx),
-        JobEvent::ConnectStopped => {
-            let message = format!(
-                "You stopped the connection attempt before the server answered. {}",
-                m.surface.connect_again()
-            );
-            finish(m, step, Status::Failed { message }, fx)
-        }
-        JobEvent::ConnectFailed(e) => {
-            m.connect_field = Some(e.field);
-            let message = e.render(m.surface);
-            finish(m, step, Status::Failed { message }, fx)
-        }
     }
 }
 
@@ -509,9 +250,40 @@ pub(super) fn next_job(m: &mut Migration) -> JobId {
     job
 }
 
-/// Start a job of `step` (the one way every step starts its work): the next job id, the
-/// step shown running with `detail`, the effect `make` builds from the run and the id, then
-/// a save.
+/// Start a job of `step` (the one way every step starts its work): the effect `make` builds
+/// from the run and the next job id, the step shown running with `detail` (and `fraction`),
+/// then a save. When `make` says why the job cannot start, the step fails with that and no
+/// job id is used. Returns whether the job started.
+pub(super) fn try_launch(
+    m: &mut Migration,
+    step: Step,
+    detail: &str,
+    fraction: Option<f64>,
+    fx: &mut Vec<Effect>,
+    make: impl FnOnce(&Migration, JobId) -> Result<Effect, String>,
+) -> bool {
+    let started = match make(m, m.next_job) {
+        Ok(effect) => {
+            let job = next_job(m);
+            m.job = Some((job, step));
+            m.copy.paused = false;
+            m.step_mut(step).status = Status::Running {
+                detail: detail.into(),
+                fraction,
+            };
+            fx.push(effect);
+            true
+        }
+        Err(message) => {
+            fail(m, step, &message);
+            false
+        }
+    };
+    fx.push(Effect::Save);
+    started
+}
+
+/// [`try_launch`] for a job that always can start, shown without a fraction.
 pub(super) fn launch(
     m: &mut Migration,
     step: Step,
@@ -519,26 +291,12 @@ pub(super) fn launch(
     fx: &mut Vec<Effect>,
     make: impl FnOnce(&Migration, JobId) -> Effect,
 ) {
-    let job = next_job(m);
-    let effect = make(m, job);
-    running(m, step, job, detail);
-    fx.push(effect);
-    fx.push(Effect::Save);
-}
-
-/// `step` runs job `job`.
-pub(super) fn running(m: &mut Migration, step: Step, job: JobId, detail: &str) {
-    m.job = Some((job, step));
-    m.paused = false;
-    m.step_mut(step).status = Status::Running {
-        detail: detail.into(),
-        fraction: None,
-    };
+    try_launch(m, step, detail, None, fx, |m, job| Ok(make(m, job)));
 }
 
 pub(super) fn finish(m: &mut Migration, step: Step, status: Status, fx: &mut Vec<Effect>) {
     m.job = None;
-    m.paused = false;
+    m.copy.paused = false;
     set_status(m, step, status);
     fx.push(Effect::Save);
 }

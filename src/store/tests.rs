@@ -15,6 +15,15 @@ fn looking_at_connect(dir: &Path) -> (PathBuf, Migration) {
     (project, m)
 }
 
+/// The state files moved aside in `dir`.
+fn kept_aside(dir: &Path) -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
+        .collect()
+}
+
 #[test]
 fn save_and_load_round_trip_offers_resume() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,11 +92,7 @@ fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
             "{notice}"
         );
         assert!(!file.exists(), "the file is moved, not trusted");
-        let aside: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
-            .collect();
+        let aside = kept_aside(dir.path());
         assert!(
             aside
                 .iter()
@@ -98,4 +103,67 @@ fn an_incompatible_or_unreadable_state_file_is_moved_aside_with_a_notice() {
             std::fs::remove_file(e.path()).unwrap();
         }
     }
+}
+
+/// A run saved by the dj2pg before the parts (state format 4: each step's data in flat
+/// fields) is not resumed under the new shape: it is moved aside with its notice, and the
+/// next start is a fresh run.
+#[test]
+fn a_version_4_state_file_with_flat_fields_is_moved_aside_and_a_fresh_run_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, m) = looking_at_connect(dir.path());
+    let file = save_in(dir.path(), &m).unwrap();
+    let old = serde_json::json!({
+        "version": 4,
+        "options": {"project": project, "python": null, "jobs": 4, "rejects_dir": null},
+        "steps": [{"step": "Discover", "status": "Pending", "attempts": 0, "log": []}],
+        "cursor": "Connect",
+        "job": null,
+        "next_job": 3,
+        "resume_offer": null,
+        "discovery": null,
+        "target": {"host": "db.example", "port": 5432, "dbname": "app", "user": "app",
+                   "sslmode": "Require", "sslrootcert": null},
+        "server": null,
+        "admin": null,
+        "recipes": [],
+        "schema": null,
+        "settings_style": "Env",
+        "preflight": null,
+        "copy_answers": {},
+        "copy": null,
+        "copy_report": null,
+        "paused": false,
+        "quitting": false
+    });
+    let bytes = serde_json::to_vec_pretty(&old).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
+    let loaded = load_in(dir.path(), &project).unwrap();
+    assert!(loaded.run.is_none(), "the old shape is not resumed");
+    let notice = loaded.notice.expect("a notice");
+    assert!(
+        notice.contains("another version")
+            && notice.contains("state format 4")
+            && notice.contains("moved to"),
+        "{notice}"
+    );
+    assert!(!file.exists(), "the file is moved, not trusted");
+    assert!(
+        kept_aside(dir.path())
+            .iter()
+            .any(|e| std::fs::read(e.path()).unwrap() == bytes),
+        "the old run is kept aside, byte for byte"
+    );
+    // The next start finds nothing to resume: a fresh run, saved in the new format.
+    let again = load_in(dir.path(), &project).unwrap();
+    assert!(again.run.is_none() && again.notice.is_none());
+    let fresh = Migration::new(m.options.clone());
+    assert_eq!(fresh.version, STATE_VERSION);
+    save_in(dir.path(), &fresh).unwrap();
+    let back = load_in(dir.path(), &project)
+        .unwrap()
+        .run
+        .expect("the new run");
+    assert_eq!(back.version, 5);
+    assert!(back.connect.target.is_none());
 }

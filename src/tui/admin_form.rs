@@ -29,11 +29,12 @@ impl AdminForm {
     /// the direct connection) as the provider's admin the catalog shows (`doadmin` when
     /// none); the password field empty and focused.
     pub fn open(&mut self, m: &Migration) {
-        let url = match (&m.admin, m.work_target()) {
+        let url = match (&m.permissions.admin, m.work_target()) {
             (Some(admin), _) => Some(admin.display_url()),
             (None, Some(target)) => {
                 let mut admin = target;
                 admin.user = m
+                    .connect
                     .server
                     .as_ref()
                     .and_then(|s| s.provider.as_ref())
@@ -140,9 +141,10 @@ mod tests {
 
     fn target() -> Migration {
         let mut m = Migration::new(RunOptions::default());
-        m.target = ConnConfig::from_url("postgresql://app@db.example:25060/appdb?sslmode=require")
-            .ok()
-            .map(|(c, _)| c);
+        m.connect.target =
+            ConnConfig::from_url("postgresql://app@db.example:25060/appdb?sslmode=require")
+                .ok()
+                .map(|(c, _)| c);
         m
     }
 

@@ -129,7 +129,7 @@ impl Driver {
             Role::App => {
                 self.runner.password = None;
                 let config = match step {
-                    Step::FixPermissions => self.m.target.clone(),
+                    Step::FixPermissions => self.m.connect.target.clone(),
                     _ => self.m.table_owner().map(|(c, _)| c),
                 };
                 if let Some(config) = config {

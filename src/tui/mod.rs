@@ -50,7 +50,7 @@ pub struct Prefill {
 /// Connect found a pool whose direct connection it could not derive: its form asks for it,
 /// once (`ConnectForm::ask_for_direct`).
 pub fn after_update(m: &Migration, ui: &mut UiState) {
-    if m.connect_field == Some(crate::pg::Field::Direct)
+    if m.connect.field == Some(crate::pg::Field::Direct)
         && matches!(
             m.status(crate::state::Step::Connect),
             crate::state::Status::Failed { .. }

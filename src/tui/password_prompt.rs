@@ -164,7 +164,7 @@ pub fn needed(
         // steps on the target would be reopened instead of checked.
         Msg::Resume(true) => {
             let connected = matches!(m.status(Step::Connect), Status::Done { .. });
-            let target = m.target.clone().filter(|_| connected)?;
+            let target = m.connect.target.clone().filter(|_| connected)?;
             missing(Role::App, target)
         }
         Msg::Activate | Msg::Retry => {
@@ -176,7 +176,7 @@ pub fn needed(
                 return None;
             }
             match step {
-                Step::FixPermissions => missing(Role::App, m.target.clone()?),
+                Step::FixPermissions => missing(Role::App, m.connect.target.clone()?),
                 Step::CreateSchema | Step::CopyRows | Step::UpdateSettings => {
                     let (config, role) = m.table_owner()?;
                     missing(role, config)
@@ -200,7 +200,7 @@ mod tests {
                 summary: String::new(),
             };
         }
-        m.target = Some(
+        m.connect.target = Some(
             ConnConfig::from_url("postgresql://app@db:25060/appdb")
                 .unwrap()
                 .0,
@@ -234,7 +234,7 @@ mod tests {
         let mut p = PasswordPrompt::default();
         p.ask(
             Role::App,
-            resumed_at(Step::CopyRows).target.unwrap(),
+            resumed_at(Step::CopyRows).connect.target.unwrap(),
             Msg::Retry,
         );
         for c in "s3cret".chars() {

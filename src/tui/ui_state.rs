@@ -61,7 +61,7 @@ impl UiState {
         let url = prefill
             .url
             .clone()
-            .or_else(|| m.target.as_ref().map(|t| t.display_url()));
+            .or_else(|| m.connect.target.as_ref().map(|t| t.display_url()));
         UiState {
             connect: ConnectForm::new(url.as_deref(), prefill.password.as_ref()),
             status: prefill.notice.clone(),

@@ -148,7 +148,7 @@ pub fn discovered() -> Migration {
 pub fn connected() -> Migration {
     let mut m = discovered();
     let (config, _) = dj2pg::pg::ConnConfig::from_url("postgresql://sentiment@db-postgresql-fra1-41207.b.db.ondigitalocean.com:25060/sentiment?sslmode=require").expect("url");
-    m.target = Some(config);
+    m.connect.target = Some(config);
     let info = ServerInfo {
         version: "16.4".into(),
         version_num: 160004,
@@ -166,6 +166,6 @@ pub fn connected() -> Migration {
     m.step_mut(Step::Connect).status = Status::Done {
         summary: info.summary_line(),
     };
-    m.server = Some(info);
+    m.connect.server = Some(info);
     m
 }

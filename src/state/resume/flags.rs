@@ -121,6 +121,7 @@ fn backup_dir_flag(m: &mut Migration, flags: &Flags, out: &mut Vec<FlagOutcome>)
                  with --fresh after putting the old migrations back (dj2pg restore).",
                 dir.display(),
                 m.backup
+                    .report
                     .as_ref()
                     .map_or_else(|| was.clone(), |b| b.backup_dir.display().to_string())
             ),
@@ -176,7 +177,7 @@ fn reset_flag(m: &mut Migration, flags: &Flags, out: &mut Vec<FlagOutcome>) {
         });
     } else {
         m.options.reset_migrations = Some(spec.clone());
-        m.reset_selection.clear();
+        m.reset.selection.clear();
         let steps = reopen_for(m, Step::ResetMigrations, "--reset-migrations");
         out.push(applied(
             "--reset-migrations",
@@ -191,10 +192,11 @@ fn target_flag(m: &mut Migration, flags: &Flags, out: &mut Vec<FlagOutcome>) {
     let Some(to) = &flags.target else {
         return;
     };
-    if !(m.target.as_ref().is_some_and(|t| t != to) && done(m, Step::Connect)) {
+    if !(m.connect.target.as_ref().is_some_and(|t| t != to) && done(m, Step::Connect)) {
         return;
     }
     let was = m
+        .connect
         .target
         .as_ref()
         .map(ConnConfig::display_url)
@@ -216,7 +218,7 @@ fn settings_style_flag(m: &mut Migration, flags: &Flags, out: &mut Vec<FlagOutco
         return;
     }
     let (now, was) = (style.as_str(), m.settings_style.as_str());
-    if m.settings_applied.is_some() {
+    if m.settings.applied.is_some() {
         out.push(FlagOutcome::Refused {
             flag: "--settings-style",
             text: format!(

@@ -123,17 +123,18 @@ pub fn check_input(m: &Migration) -> CheckInput {
         input.sqlite = m.sqlite_path().cloned();
     }
     if done(m, Step::Backup)
-        && let Some(b) = &m.backup
+        && let Some(b) = &m.backup.report
     {
         input.backup_dir = Some(b.backup_dir.clone());
         input.backup_sqlite = b.sqlite.as_ref().map(|s| s.file.clone());
     }
     if done(m, Step::ResetMigrations)
-        && let (Some(d), Some(r)) = (&m.discovery, &m.reset_report)
+        && let (Some(d), Some(r)) = (&m.discovery, &m.reset.report)
     {
         input.project_dir = Some(d.project_dir.clone());
         input.moved = r.moved.clone();
         input.regenerated = m
+            .reset
             .regenerated
             .as_ref()
             .map(|g| g.created.clone())
@@ -146,11 +147,11 @@ pub fn check_input(m: &Migration) -> CheckInput {
         Step::CopyRows,
     ];
     if on_target.iter().any(|s| done(m, *s)) {
-        input.target = m.target.clone();
+        input.target = m.connect.target.clone();
     }
     input.schema = done(m, Step::CreateSchema);
     if done(m, Step::CopyRows)
-        && let Some(r) = &m.copy_report
+        && let Some(r) = &m.copy.report
     {
         input.tables = r.checks.iter().map(|c| c.target_sql()).collect();
     }
@@ -170,8 +171,7 @@ pub(super) fn start_check(m: &mut Migration, fx: &mut Vec<Effect>) {
     if !anything_done(m) || m.job.is_some() {
         return;
     }
-    let job = m.next_job;
-    m.next_job += 1;
+    let job = super::update::next_job(m);
     // The job belongs to no step's status: nothing runs on screen, and no step is started
     // until it reports.
     m.job = Some((job, m.cursor));
@@ -274,40 +274,40 @@ fn reopen_one(m: &mut Migration, step: Step, line: &str) {
     log.push(line.to_string());
     match step {
         Step::Discover => m.witness.sqlite = None,
-        Step::Backup => m.backup = None,
+        Step::Backup => m.backup.report = None,
         Step::ResetMigrations => {
-            m.migration_scan = None;
-            m.reset_report = None;
-            m.regenerated = None;
+            m.reset.scan = None;
+            m.reset.report = None;
+            m.reset.regenerated = None;
         }
-        Step::DryRun => m.dry_run = None,
+        Step::DryRun => m.dry_run.report = None,
         Step::Connect => {
-            m.server = None;
-            m.connect_field = None;
+            m.connect.server = None;
+            m.connect.field = None;
             m.witness.target = None;
         }
         Step::FixPermissions => {
-            m.diagnosis = None;
-            m.recipes.clear();
-            m.applied = None;
-            m.dba_script = None;
+            m.permissions.diagnosis = None;
+            m.permissions.recipes.clear();
+            m.permissions.applied = None;
+            m.permissions.dba_script = None;
         }
         Step::CreateSchema => {
-            m.schema = None;
+            m.schema.report = None;
             m.witness.schema = None;
         }
         Step::CopyRows => {
-            m.preflight = None;
-            m.copy_answers = CopyAnswers::default();
-            m.copy = None;
-            m.copy_report = None;
+            m.copy.preflight = None;
+            m.copy.answers = CopyAnswers::default();
+            m.copy.progress = None;
+            m.copy.report = None;
             m.witness.copied_at = None;
         }
         Step::Cutover => m.cutover = Default::default(),
         Step::UpdateSettings => {
-            m.settings_plan = None;
-            m.settings_validation = None;
+            m.settings.plan = None;
+            m.settings.validation = None;
         }
-        Step::Done => m.report_files.clear(),
+        Step::Done => m.done.report_files.clear(),
     }
 }

@@ -82,7 +82,7 @@ fn discover_verdict(m: &Migration, seen: &Observed) -> Finding {
 
 fn backup_verdict(m: &Migration, seen: &Observed) -> Option<Finding> {
     let step = Step::Backup;
-    let report = m.backup.as_ref()?;
+    let report = m.backup.report.as_ref()?;
     let dir = report.backup_dir.display();
     let Some(b) = &seen.backup else {
         return Some(found(
@@ -200,7 +200,7 @@ fn target_verdicts(
     target: &Result<TargetSeen, String>,
     password_given: bool,
 ) -> Vec<Finding> {
-    let Some(config) = &m.target else {
+    let Some(config) = &m.connect.target else {
         return Vec::new();
     };
     let at = where_(config);
@@ -340,7 +340,7 @@ fn schema_verdict(m: &Migration, seen: &TargetSeen, at: &str) -> Finding {
 
 fn copy_verdict(m: &Migration, seen: &TargetSeen, at: &str) -> Finding {
     let step = Step::CopyRows;
-    let Some(report) = &m.copy_report else {
+    let Some(report) = &m.copy.report else {
         return found(step, false, "the copy's report is gone".into());
     };
     let when = m

@@ -38,11 +38,15 @@ fn a_given_admin_never_replaces_the_runs_own() {
     let mut first = target();
     first.user = "doadmin".into();
     given(&mut m, Given::Admin(first.clone()));
-    assert_eq!(m.admin.as_ref(), Some(&first));
+    assert_eq!(m.permissions.admin.as_ref(), Some(&first));
     let mut second = target();
     second.user = "other".into();
     given(&mut m, Given::Admin(second));
-    assert_eq!(m.admin, Some(first), "the run keeps the admin it has");
+    assert_eq!(
+        m.permissions.admin,
+        Some(first),
+        "the run keeps the admin it has"
+    );
 }
 
 #[test]
@@ -64,7 +68,7 @@ fn what_is_given_passes_while_the_resume_question_is_open() {
 fn interrupted_offers_the_resume_at_the_step_that_ran() {
     let mut m = at_copy();
     update(&mut m, Msg::Activate);
-    m.paused = true;
+    m.copy.paused = true;
     m.quitting = true;
     m.cursor = Step::Discover;
     let fx = update(
@@ -74,7 +78,7 @@ fn interrupted_offers_the_resume_at_the_step_that_ran() {
         },
     );
     assert!(fx.is_empty());
-    assert!(!m.paused && !m.quitting && m.job.is_none());
+    assert!(!m.copy.paused && !m.quitting && m.job.is_none());
     let offer = m.resume_offer.clone().expect("the resume is offered");
     assert_eq!(
         (offer.step, offer.saved_at.as_str()),

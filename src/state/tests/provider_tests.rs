@@ -70,7 +70,7 @@ fn a_new_connect_forgets_the_old_pool() {
     let mut m = connected(pool_target(), Some(route()), true);
     update(&mut m, Msg::Select(Step::Connect));
     update(&mut m, Msg::SubmitConnection(target()));
-    assert_eq!(m.pool, None);
+    assert_eq!(m.connect.pool, None);
     assert_eq!(m.work_target(), Some(target()));
 }
 

@@ -39,7 +39,7 @@ fn prepared() -> Migration {
     m.step_mut(Step::CopyRows).status = Status::Done {
         summary: "3 rows".into(),
     };
-    m.backup = Some(BackupReport {
+    m.backup.report = Some(BackupReport {
         outcome: BackupOutcome::Verified,
         backup_dir: BACKUP.into(),
         checklist: vec![],
@@ -57,7 +57,7 @@ fn prepared() -> Migration {
         migrations: MigrationsArchive::default(),
         gitignore: None,
     });
-    m.reset_report = Some(ResetReport {
+    m.reset.report = Some(ResetReport {
         backup_dir: BACKUP.into(),
         moved: vec![MovedFile {
             app: "classifier".into(),
@@ -68,7 +68,7 @@ fn prepared() -> Migration {
         }],
         refused: vec![],
     });
-    m.regenerated = Some(MakeMigrationsReport {
+    m.reset.regenerated = Some(MakeMigrationsReport {
         run: CommandOutcome {
             display: "python manage.py makemigrations".into(),
             status: CommandStatus::Succeeded,
@@ -78,7 +78,7 @@ fn prepared() -> Migration {
         },
         created: vec!["/p/classifier/migrations/0001_initial.py".into()],
     });
-    m.copy_report = Some(CopyReport {
+    m.copy.report = Some(CopyReport {
         checks: vec![TableCheck {
             table: "a".into(),
             source_rows: 3,
@@ -303,7 +303,7 @@ fn a_replaced_project_and_a_recreated_database_reopen_everything_with_reasons() 
             .any(|l| l.contains("Reopened on resume") && l.contains("is gone"))
     );
     // What the reopened steps learnt is forgotten; the cursor goes back to the first one.
-    assert!(m.backup.is_none() && m.copy_report.is_none() && m.server.is_none());
+    assert!(m.backup.report.is_none() && m.copy.report.is_none() && m.connect.server.is_none());
     assert_eq!(m.cursor, Step::Discover);
     assert!(m.resume_findings.iter().all(|f| !f.holds));
 }
@@ -339,7 +339,7 @@ fn a_recreated_database_reopens_connect_and_what_rests_on_it_only() {
     assert_eq!(m.cursor, Step::Connect);
     assert!(!finding(&m, Step::CopyRows).holds);
     // The target itself is kept: Connect runs again on it.
-    assert_eq!(m.target, Some(target()));
+    assert_eq!(m.connect.target, Some(target()));
 }
 
 #[test]
@@ -500,7 +500,7 @@ fn recorded_facts_are_kept_for_the_next_resume() {
 fn same_flags(m: &Migration) -> Flags {
     Flags {
         options: m.options.clone(),
-        target: m.target.clone(),
+        target: m.connect.target.clone(),
         settings_style: Some(m.settings_style),
     }
 }

@@ -22,9 +22,10 @@ fn asking() -> Migration {
             summary: "ok".into(),
         };
     }
-    m.target = ConnConfig::from_url("postgresql://app@db.example:25060/appdb?sslmode=require")
-        .ok()
-        .map(|(c, _)| c);
+    m.connect.target =
+        ConnConfig::from_url("postgresql://app@db.example:25060/appdb?sslmode=require")
+            .ok()
+            .map(|(c, _)| c);
     m.cursor = Step::FixPermissions;
     let choice = |id, key, label: &str| Choice {
         id,

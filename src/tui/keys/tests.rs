@@ -259,7 +259,7 @@ fn decisions_pick_choices_by_key() {
 fn p_and_c_only_while_copying() {
     let mut m = run();
     m.cursor = Step::CopyRows;
-    m.target = Some(
+    m.connect.target = Some(
         ConnConfig::from_url("postgresql://u@h/db")
             .map(|c| c.0)
             .expect("url"),

@@ -51,7 +51,7 @@ fn not_ready(m: &Migration) -> Option<String> {
 pub fn render(frame: &mut Frame, area: Rect, m: &Migration, form: &AdminForm) {
     let width = area.width.min(60);
     let text_w = width.saturating_sub(4);
-    let who = match m.server.as_ref().and_then(|s| s.provider.as_ref()) {
+    let who = match m.connect.server.as_ref().and_then(|s| s.provider.as_ref()) {
         Some(p) => format!(
             "on {}, {}",
             p.name.as_deref().unwrap_or("this server"),
@@ -187,7 +187,7 @@ pub fn hints(m: &Migration, out: &mut Vec<Hint>) {
 
 /// The line the Fix permissions screen shows about the admin.
 pub fn admin_line(m: &Migration, width: u16) -> Vec<Line<'static>> {
-    match &m.admin {
+    match &m.permissions.admin {
         None => hanging(
             "log in as the admin (e.g. doadmin) to run a fix here",
             width,

@@ -18,7 +18,7 @@ const DETAIL_SHOWN: usize = 4;
 pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     let w = area.width;
     let status = m.status(Step::Backup);
-    let lines = match (status, &m.backup) {
+    let lines = match (status, &m.backup.report) {
         (Status::Pending, _) => {
             let mut lines = pending_lines(m, w);
             lines.extend(pending_intro(m, Step::Backup, &[], w));

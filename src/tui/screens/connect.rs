@@ -54,6 +54,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         _ if form_shown(m, ui) => return render_form(frame, area, m, ui),
         Status::Running { detail, .. } => {
             let target = m
+                .connect
                 .target
                 .as_ref()
                 .map(|t| t.display_url())
@@ -65,6 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             );
             l.push(Line::default());
             let wait = m
+                .connect
                 .target
                 .as_ref()
                 .and_then(|t| t.connect_timeout())
@@ -82,7 +84,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             ));
             l
         }
-        Status::Done { .. } => match &m.server {
+        Status::Done { .. } => match &m.connect.server {
             Some(info) => {
                 // The provider's rules can run past the bottom: scroll (PgDn / PgUp).
                 return super::scrolled(frame, area, server_lines(m, info, w), ui, Step::Connect);
@@ -101,7 +103,7 @@ fn render_form(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Failed { message } => Some(message.as_str()),
         _ => None,
     };
-    let flagged = failed.and(m.connect_field).map(FormField::of);
+    let flagged = failed.and(m.connect.field).map(FormField::of);
     let mut y = area.y;
     let put = |frame: &mut Frame, lines: Vec<Line<'static>>, y: &mut u16| {
         for line in lines {
@@ -243,7 +245,7 @@ fn form_tail(m: &Migration, failed: bool, flagged: bool, w: u16) -> Vec<Line<'st
 fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> {
     let yellow = Style::new().fg(Color::Yellow);
     let mut lines = Vec::new();
-    if let Some(t) = &m.target {
+    if let Some(t) = &m.connect.target {
         lines.extend(wrapped(
             &format!("✓ Connected: {}@{}:{}/{}", t.user, t.host, t.port, t.dbname),
             w,
@@ -252,7 +254,7 @@ fn server_lines(m: &Migration, info: &ServerInfo, w: u16) -> Vec<Line<'static>> 
     }
     lines.push(Line::default());
     lines.extend(facts(info));
-    if let Some(p) = &m.pool {
+    if let Some(p) = &m.connect.pool {
         lines.push(Line::default());
         lines.extend(wrapped(
             &format!(

@@ -32,8 +32,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         // The copy job reports a fraction from its start; the preflight does not.
         Status::Running {
             fraction: Some(_), ..
-        } => match &m.copy {
-            Some(p) => render_progress(frame, area, p, m.paused),
+        } => match &m.copy.progress {
+            Some(p) => render_progress(frame, area, p, m.copy.paused),
             None => para(
                 frame,
                 area,
@@ -64,7 +64,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             let [top, bottom] =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(ask.len() as u16 + 1)])
                     .areas(area);
-            if let Some(report) = &m.preflight {
+            if let Some(report) = &m.copy.preflight {
                 render_preflight(frame, top, report, ui, *kind);
             }
             para(frame, bottom.inner(ratatui::layout::Margin::new(0, 0)), {
@@ -76,11 +76,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Done { summary } => {
             let mut head = wrapped(&format!("✓ {summary}"), w, Style::new().fg(Color::Green));
             head.push(Line::default());
-            render_report(frame, area, head, m.copy_report.as_ref(), ui);
+            render_report(frame, area, head, m.copy.report.as_ref(), ui);
         }
         Status::Failed { .. } | Status::Stopped { .. } => {
             let head = failure(m.status(Step::CopyRows), w);
-            render_report(frame, area, head, m.copy_report.as_ref(), ui);
+            render_report(frame, area, head, m.copy.report.as_ref(), ui);
         }
         _ => para(frame, area, status_lines(m, Step::CopyRows, w, ui.tick)),
     }
@@ -424,7 +424,7 @@ pub fn on_key(m: &Migration, key: KeyEvent) -> Handled {
 
 pub fn hints(m: &Migration, out: &mut Vec<Hint>) {
     if copying(m) {
-        out.push(hint("p", if m.paused { "resume" } else { "pause" }));
+        out.push(hint("p", if m.copy.paused { "resume" } else { "pause" }));
         out.push(hint("c", "cancel"));
     }
 }

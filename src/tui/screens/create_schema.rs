@@ -72,14 +72,14 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             question, choices, ..
         } => {
             lines.extend(decision::lines(question, choices, w));
-            if let Some(r) = &m.schema {
+            if let Some(r) = &m.schema.report {
                 lines.push(Line::default());
                 lines.extend(driver_lines(&r.driver, w));
             }
         }
         Status::Failed { .. } | Status::Stopped { .. } => {
             lines.extend(step_failure(m, STEP, w));
-            if let Some(r) = &m.schema {
+            if let Some(r) = &m.schema.report {
                 lines.extend(report_lines(r, w));
             }
         }
@@ -89,7 +89,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 w,
                 Style::new().fg(Color::Green),
             ));
-            if let Some(r) = &m.schema {
+            if let Some(r) = &m.schema.report {
                 if let Some((name, version)) = &r.driver.driver {
                     lines.extend(wrapped(
                         &format!("Driver: {name} {version}"),

@@ -72,15 +72,16 @@ fn report_lines(m: &Migration, r: &RunReport, w: u16) -> Vec<Line<'static>> {
 
 /// Where report.md and report.json were written.
 fn report_files(lines: &mut Vec<Line<'static>>, m: &Migration, r: &RunReport, w: u16) {
-    if !m.report_files.is_empty() {
+    if !m.done.report_files.is_empty() {
         section(lines, "Report");
         // Next to the backup (the summary names the folder): the file names say enough.
-        let beside = m.report_files.iter().all(|f| {
+        let beside = m.done.report_files.iter().all(|f| {
             f.parent()
                 .is_some_and(|p| Some(p) == r.backup_dir.as_deref())
         });
         if beside {
             let names: Vec<String> = m
+                .done
                 .report_files
                 .iter()
                 .filter_map(|f| f.file_name())
@@ -92,7 +93,7 @@ fn report_files(lines: &mut Vec<Line<'static>>, m: &Migration, r: &RunReport, w:
                 Style::new(),
             ));
         } else {
-            for f in &m.report_files {
+            for f in &m.done.report_files {
                 lines.extend(bullet(&f.display().to_string(), w, Style::new()));
             }
         }
@@ -276,7 +277,9 @@ fn rows_lines(r: &RunReport, w: u16) -> Vec<Line<'static>> {
 
 /// Whether `u` (restore the project's files from the backup) applies now.
 fn can_restore(m: &Migration) -> bool {
-    m.job.is_none() && m.backup.is_some() && matches!(m.status(Step::Done), Status::Done { .. })
+    m.job.is_none()
+        && m.backup.report.is_some()
+        && matches!(m.status(Step::Done), Status::Done { .. })
 }
 
 /// `u`: offer to put the old migrations and settings.py back (asked before anything moves).

@@ -47,13 +47,13 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 w,
                 Style::new().fg(Color::Green),
             ));
-            if let Some(r) = &m.dry_run {
+            if let Some(r) = &m.dry_run.report {
                 lines.extend(report_lines(r, w));
             }
         }
         Status::Failed { .. } | Status::Stopped { .. } => {
             lines.extend(step_failure(m, STEP, w));
-            if let Some(r) = &m.dry_run {
+            if let Some(r) = &m.dry_run.report {
                 lines.push(Line::default());
                 lines.extend(commands(r, w));
             }

@@ -48,7 +48,11 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 Style::new(),
             ));
             lines.push(blank());
-            let db = m.target.as_ref().map_or("the app database", |t| &t.dbname);
+            let db = m
+                .connect
+                .target
+                .as_ref()
+                .map_or("the app database", |t| &t.dbname);
             lines.extend(wrapped(
                 &format!("Connected to {db}: schema privileges live per database."),
                 w,
@@ -58,13 +62,13 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::NeedsDecision {
             question, choices, ..
         } => {
-            if let Some(d) = &m.diagnosis {
+            if let Some(d) = &m.permissions.diagnosis {
                 lines.extend(diagnosis_lines(d, w));
                 lines.push(blank());
             }
             lines.extend(provider_lines(m, w));
             lines.extend(admin_login::admin_line(m, w));
-            if let Some(path) = &m.dba_script {
+            if let Some(path) = &m.permissions.dba_script {
                 lines.extend(wrapped(
                     &format!("The SQL for a DBA is saved in {}", path.display()),
                     w,
@@ -83,10 +87,10 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             ));
             lines.push(blank());
             lines.extend(provider_lines(m, w));
-            match &m.applied {
+            match &m.permissions.applied {
                 Some(report) => lines.extend(applied_lines(m, report, w)),
                 None => {
-                    if let Some(d) = &m.diagnosis {
+                    if let Some(d) = &m.permissions.diagnosis {
                         lines.extend(diagnosis_lines(d, w));
                     }
                 }
@@ -95,7 +99,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Failed { .. } | Status::Stopped { .. } => {
             lines.extend(step_failure(m, STEP, w));
             lines.push(blank());
-            if let Some(report) = &m.applied {
+            if let Some(report) = &m.permissions.applied {
                 lines.extend(applied_lines(m, report, w));
                 lines.push(blank());
             }
@@ -112,14 +116,18 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
 /// The provider and the role model Connect recognised from the catalog, where the admin's
 /// credentials are found, the recipe for that model; a blank line after, when any.
 fn provider_lines(m: &Migration, w: u16) -> Vec<Line<'static>> {
-    let recognised = m.server.as_ref().is_some_and(|s| s.provider.is_some());
+    let recognised = m
+        .connect
+        .server
+        .as_ref()
+        .is_some_and(|s| s.provider.is_some());
     let notes = crate::state::report::permission_notes(m);
     let mut lines = Vec::new();
     // Without a provider there is no role model to name; a recipe that ran is shown below.
     let shown = notes
         .iter()
         .filter(|_| recognised)
-        .filter(|n| m.applied.is_none() || !n.starts_with("Permission recipe"));
+        .filter(|n| m.permissions.applied.is_none() || !n.starts_with("Permission recipe"));
     for n in shown {
         lines.extend(hanging(n, w, 2, Some(Span::raw("· ")), Style::new()));
     }
@@ -205,10 +213,10 @@ fn extension_lines(e: &ExtensionNeed, db: &str, w: u16) -> Vec<Line<'static>> {
 
 /// Every recipe: letter, title, "(recommended)", its key, what it does, its SQL.
 fn recipe_lines(m: &Migration, choices: &[Choice], w: u16) -> Vec<Line<'static>> {
-    if m.recipes.is_empty() {
+    if m.permissions.recipes.is_empty() {
         return Vec::new();
     }
-    let db = m.recipes[0].database.clone();
+    let db = m.permissions.recipes[0].database.clone();
     let mut lines = wrapped(
         &format!("Fixes (run as the admin, in one transaction, in {db})"),
         w,
@@ -216,7 +224,11 @@ fn recipe_lines(m: &Migration, choices: &[Choice], w: u16) -> Vec<Line<'static>>
     );
     // Without the admin's facts every recipe is "not checked": say it once, and show them
     // all as what a DBA could run instead of greying them all.
-    let admin_known = m.diagnosis.as_ref().is_some_and(|d| d.admin.is_some());
+    let admin_known = m
+        .permissions
+        .diagnosis
+        .as_ref()
+        .is_some_and(|d| d.admin.is_some());
     if !admin_known {
         lines.extend(wrapped(
             "Which of these can work depends on the admin's rights: log in (l) to check. A \
@@ -227,13 +239,14 @@ fn recipe_lines(m: &Migration, choices: &[Choice], w: u16) -> Vec<Line<'static>>
     }
     // The recipe `w` writes for a DBA (the state machine's pick: recommended, else the first).
     let saved = choices.iter().find(|c| c.id == ChoiceId::SaveSql).and(
-        m.recipes
+        m.permissions
+            .recipes
             .iter()
             .find(|r| r.recommended)
-            .or_else(|| m.recipes.first())
+            .or_else(|| m.permissions.recipes.first())
             .map(|r| r.id),
     );
-    for r in &m.recipes {
+    for r in &m.permissions.recipes {
         let key = choices
             .iter()
             .find(|c| c.id == ChoiceId::Recipe(r.id))
@@ -311,6 +324,7 @@ fn applied_lines(m: &Migration, report: &ApplyReport, w: u16) -> Vec<Line<'stati
     lines.extend(sql_lines(&report.sql, w, Style::new().fg(Color::Gray)));
     lines.push(Line::default());
     let who = m
+        .connect
         .target
         .as_ref()
         .map_or("the app role", |t| t.user.as_str());

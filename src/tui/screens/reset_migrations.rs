@@ -42,7 +42,7 @@ fn asking(m: &Migration) -> Option<&MigrationScan> {
         Status::NeedsDecision {
             kind: Question::ResetConfirm,
             ..
-        } if m.job.is_none() && m.cursor == Step::ResetMigrations => m.migration_scan.as_ref(),
+        } if m.job.is_none() && m.cursor == Step::ResetMigrations => m.reset.scan.as_ref(),
         _ => None,
     }
 }
@@ -107,8 +107,8 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             kind: Question::ResetConfirm,
             choices,
             ..
-        } if m.migration_scan.is_some() => {
-            if let Some(scan) = &m.migration_scan {
+        } if m.reset.scan.is_some() => {
+            if let Some(scan) = &m.reset.scan {
                 confirm(frame, area, m, scan, choices, ui);
             }
             return;
@@ -131,7 +131,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         }
         Status::Failed { .. } | Status::Stopped { .. } => {
             let mut lines = failure(m.status(Step::ResetMigrations), w);
-            if m.regenerated.is_some() {
+            if m.reset.regenerated.is_some() {
                 lines.push(Line::default());
                 lines.extend(wrapped(
                     "makemigrations' output is in the log below.",
@@ -155,7 +155,7 @@ fn confirm(
     ui: &UiState,
 ) {
     let w = area.width;
-    let selected = &m.reset_selection;
+    let selected = &m.reset.selection;
     let apps = local_apps(scan);
     let here = cursor(ui, apps.len());
     let bottom = bottom_lines(scan, selected, choices, w);
@@ -454,7 +454,7 @@ fn bottom_lines(
 fn done_lines(m: &Migration, summary: &str, w: u16) -> Vec<Line<'static>> {
     let mut lines = wrapped(&format!("✓ {summary}"), w, Style::new().fg(Color::Green));
     lines.push(Line::default());
-    if let Some(r) = &m.reset_report {
+    if let Some(r) = &m.reset.report {
         lines.push(heading("Moved into the backup"));
         let mut apps: Vec<(&str, usize)> = Vec::new();
         for f in &r.moved {
@@ -484,7 +484,7 @@ fn done_lines(m: &Migration, summary: &str, w: u16) -> Vec<Line<'static>> {
         }
         lines.push(Line::default());
     }
-    if let Some(made) = &m.regenerated {
+    if let Some(made) = &m.reset.regenerated {
         lines.push(heading("Written by makemigrations"));
         if made.created.is_empty() {
             lines.push(Line::from(dim("no new file")));

@@ -36,7 +36,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             question,
             choices,
         } => {
-            let body = match (kind, &m.settings_plan) {
+            let body = match (kind, &m.settings.plan) {
                 (Question::SettingsInvalid, _) => invalid_lines(m, w),
                 (_, Some(plan)) => plan_lines(plan, w),
                 (_, None) => Vec::new(),
@@ -54,7 +54,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Done { summary } => done_lines(m, summary, w),
         Status::Failed { .. } | Status::Stopped { .. } => {
             let mut lines = step_failure(m, Step::UpdateSettings, w);
-            if m.settings_validation.as_ref().is_some_and(|v| !v.ok) {
+            if m.settings.validation.as_ref().is_some_and(|v| !v.ok) {
                 lines.push(Line::default());
                 lines.extend(wrapped(
                     "Django's output is in the log below.",
@@ -167,7 +167,7 @@ fn env_lines(plan: &RewritePlan, w: u16) -> Vec<Line<'static>> {
 /// The settings did not pass: what Django said (the whole output is in the log pane).
 fn invalid_lines(m: &Migration, w: u16) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    if let Some(a) = &m.settings_applied {
+    if let Some(a) = &m.settings.applied {
         lines.extend(wrapped(
             &format!(
                 "{} was written; the old one is in {}.",
@@ -179,7 +179,7 @@ fn invalid_lines(m: &Migration, w: u16) -> Vec<Line<'static>> {
         ));
         lines.push(Line::default());
     }
-    if let Some(v) = &m.settings_validation {
+    if let Some(v) = &m.settings.validation {
         lines.extend(checks(v, w));
         lines.push(Line::default());
     }
@@ -214,7 +214,7 @@ fn checks(v: &Validation, w: u16) -> Vec<Line<'static>> {
 fn done_lines(m: &Migration, summary: &str, w: u16) -> Vec<Line<'static>> {
     let mut lines = wrapped(&format!("✓ {summary}"), w, Style::new().fg(Color::Green));
     lines.push(Line::default());
-    if let Some(v) = &m.settings_validation {
+    if let Some(v) = &m.settings.validation {
         lines.push(heading("Checked through Django"));
         lines.extend(checks(v, w));
         if let Some(vendor) = &v.vendor {
@@ -229,7 +229,7 @@ fn done_lines(m: &Migration, summary: &str, w: u16) -> Vec<Line<'static>> {
             ));
         }
     }
-    if let Some(a) = &m.settings_applied {
+    if let Some(a) = &m.settings.applied {
         lines.push(Line::default());
         lines.extend(wrapped(
             &format!(
@@ -240,7 +240,7 @@ fn done_lines(m: &Migration, summary: &str, w: u16) -> Vec<Line<'static>> {
             Style::new().fg(Color::Gray),
         ));
     }
-    if let Some(plan) = &m.settings_plan {
+    if let Some(plan) = &m.settings.plan {
         lines.extend(env_lines(plan, w));
     }
     lines

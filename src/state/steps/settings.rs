@@ -1,57 +1,52 @@
-//! Transitions of Update settings and Done. Pure: effects out, events in.
-//!
-//! - Update settings: locate `DATABASES` and plan an env-driven rewrite (no IO here) →
-//!   the diff is shown and the user confirms (or picks the other style) → the file is
-//!   backed up into the backup folder, written atomically and validated through Django
-//!   with the environment set → done only when Django reads PostgreSQL; otherwise the
-//!   old file is offered back. Settings that cannot be rewritten safely show the snippet
-//!   to paste and are left alone.
-//! - Done: the run's report (`report.md` and `report.json`) is written next to the backup.
+//! Update settings: locate `DATABASES` and plan an env-driven rewrite (no IO here) → the
+//! diff is shown and the user confirms (or picks the other style) → the file is backed up
+//! into the backup folder, written atomically and validated through Django with the
+//! environment set → done only when Django reads PostgreSQL; otherwise the old file is
+//! offered back. Settings that cannot be rewritten safely show the snippet to paste and are
+//! left alone.
 
-use super::update::{fail, finish, launch};
-use super::{ChoiceId, Effect, Migration, Question, Role, Status, Step};
 use crate::data::settings::{
     Applied, RewritePlan, SettingsChange, SettingsStyle, SettingsTarget, Validation,
 };
 use crate::rules::Choice;
+use crate::state::Role;
+use crate::state::update::{self, fail, finish, launch};
+use crate::state::{ChoiceId, Effect, JobId, Migration, Question, Status, Step};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-pub(super) fn start_effect(m: &Migration, step: Step, job: u64) -> Option<Result<Effect, String>> {
-    Some(match step {
-        Step::UpdateSettings => {
-            settings_inputs(m).map(
-                |(python, project_dir, settings_module)| Effect::PlanSettings {
-                    job,
-                    python,
-                    project_dir,
-                    settings_module,
-                    target: settings_target(m),
-                    style: m.settings_style,
-                },
-            )
-        }
-        Step::Done => Ok(Effect::WriteReport {
-            job,
-            dir: report_dir(m),
-            report: Box::new(super::report::build(m)),
-        }),
-        _ => return None,
+/// What Update settings knows (the style asked for is the user's answer:
+/// `Migration::settings_style`, kept when the target changes).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SettingsPart {
+    /// The change planned.
+    pub plan: Option<RewritePlan>,
+    /// What was written.
+    pub applied: Option<Applied>,
+    /// What Django said with the new settings.
+    pub validation: Option<Validation>,
+}
+
+/// Update settings' first job: the plan.
+pub(in crate::state) fn effect(m: &Migration, job: JobId) -> Result<Effect, String> {
+    let (python, project_dir, settings_module) = settings_inputs(m)?;
+    Ok(Effect::PlanSettings {
+        job,
+        python,
+        project_dir,
+        settings_module,
+        target: settings_target(m),
+        style: m.settings_style,
     })
 }
 
 fn settings_inputs(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> {
-    let d = m
-        .discovery
-        .as_ref()
-        .ok_or("Discover the project first (step Discover).")?;
-    let python = d.python.clone().ok_or(
-        "Discover found no Python for this project: pass --python path/to/venv/bin/python.",
-    )?;
+    let (d, python) = super::python(m)?;
     let settings = d
         .settings_module
         .clone()
         .ok_or("Discover could not tell the settings module (DJANGO_SETTINGS_MODULE).")?;
-    if m.target.is_none() {
+    if m.connect.target.is_none() {
         return Err("Connect to PostgreSQL first (step Connect).".into());
     }
     Ok((python, d.project_dir.clone(), settings))
@@ -61,6 +56,7 @@ fn settings_inputs(m: &Migration) -> Result<(PathBuf, PathBuf, String), String> 
 /// the permission fix left for run time (the app role), with recipe B's search_path.
 pub fn settings_target(m: &Migration) -> SettingsTarget {
     let mut config = m
+        .connect
         .target
         .clone()
         .unwrap_or_else(|| crate::data::pg::ConnConfig {
@@ -82,30 +78,22 @@ pub fn settings_target(m: &Migration) -> SettingsTarget {
     // `prefer`, which a machine on the path can downgrade to no encryption at all. dj2pg's
     // own connection used TLS, so the app is told to insist on it.
     if config.sslmode == crate::data::pg::SslMode::Prefer
-        && m.server.as_ref().is_some_and(|s| s.tls)
+        && m.connect.server.as_ref().is_some_and(|s| s.tls)
     {
         config.sslmode = crate::data::pg::SslMode::Require;
     }
     let mut target = SettingsTarget::from_conn(&config, m.search_path());
     // Behind a pool the settings keep it (its database name too), with no startup options
     // and DISABLE_SERVER_SIDE_CURSORS.
-    target.pool |= m.pool.is_some();
+    target.pool |= m.connect.pool.is_some();
     target
 }
 
-/// Where the backup (and so the report) lives; the project's `.dj2pg/` before Backup ran.
-pub fn report_dir(m: &Migration) -> PathBuf {
-    m.backup
-        .as_ref()
-        .map(|b| b.backup_dir.clone())
-        .unwrap_or_else(|| m.options.project.join(crate::data::backup::DJ2PG_DIR))
-}
-
-pub(super) fn planned(m: &mut Migration, plan: RewritePlan, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn planned(m: &mut Migration, plan: RewritePlan, fx: &mut Vec<Effect>) {
     let (question, choices) = write_question(&plan, m.settings_style);
-    m.settings_plan = Some(plan);
-    m.settings_applied = None;
-    m.settings_validation = None;
+    m.settings.plan = Some(plan);
+    m.settings.applied = None;
+    m.settings.validation = None;
     finish(
         m,
         Step::UpdateSettings,
@@ -158,7 +146,7 @@ fn write_question(plan: &RewritePlan, style: SettingsStyle) -> (String, Vec<Choi
     }
 }
 
-pub(super) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     let Ok((python, project_dir, settings_module)) = settings_inputs(m) else {
         return;
     };
@@ -168,10 +156,10 @@ pub(super) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effe
                 SettingsStyle::Env => SettingsStyle::DatabaseUrl,
                 SettingsStyle::DatabaseUrl => SettingsStyle::Env,
             };
-            super::update::start(m, Step::UpdateSettings, fx);
+            update::start(m, Step::UpdateSettings, fx);
         }
         ChoiceId::WriteSettings | ChoiceId::KeepSettings => {
-            let Some(plan) = m.settings_plan.clone() else {
+            let Some(plan) = m.settings.plan.clone() else {
                 return;
             };
             let write = id == ChoiceId::WriteSettings;
@@ -185,7 +173,7 @@ pub(super) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effe
                     job,
                     plan: Box::new(plan),
                     write,
-                    backup_dir: report_dir(m),
+                    backup_dir: super::done::report_dir(m),
                     python,
                     project_dir,
                     settings_module,
@@ -197,7 +185,7 @@ pub(super) fn decide_settings(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effe
     }
 }
 
-pub(super) fn applied(
+pub(in crate::state) fn applied(
     m: &mut Migration,
     applied: Option<Applied>,
     validation: Validation,
@@ -248,15 +236,15 @@ pub(super) fn applied(
             ),
         }
     };
-    m.settings_applied = applied;
-    m.settings_validation = Some(validation);
+    m.settings.applied = applied;
+    m.settings.validation = Some(validation);
     finish(m, Step::UpdateSettings, status, fx);
 }
 
-pub(super) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::RevertSettings => {
-            let Some(applied) = m.settings_applied.clone() else {
+            let Some(applied) = m.settings.applied.clone() else {
                 return;
             };
             launch(
@@ -282,8 +270,8 @@ pub(super) fn decide_invalid(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
     }
 }
 
-pub(super) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
-    m.settings_applied = None;
+pub(in crate::state) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
+    m.settings.applied = None;
     finish(
         m,
         Step::UpdateSettings,
@@ -295,122 +283,4 @@ pub(super) fn reverted(m: &mut Migration, fx: &mut Vec<Effect>) {
         },
         fx,
     );
-}
-
-pub(super) fn report_written(m: &mut Migration, paths: Vec<PathBuf>, fx: &mut Vec<Effect>) {
-    m.report_files = paths;
-    let summary = done_summary(m);
-    finish(m, Step::Done, Status::Done { summary }, fx);
-}
-
-/// `u` on the Done screen: ask before putting anything back.
-pub(super) fn offer_restore(m: &mut Migration, fx: &mut Vec<Effect>) {
-    if m.job.is_some() || m.backup.is_none() || !matches!(m.status(Step::Done), Status::Done { .. })
-    {
-        return;
-    }
-    let c = |id, key, label: &str| Choice {
-        id,
-        key,
-        label: label.into(),
-    };
-    m.step_mut(Step::Done).status = Status::NeedsDecision {
-        kind: Question::Restore,
-        question: format!(
-            "Put the old migrations and settings.py back from the backup, byte for byte (the \
-             regenerated migrations move into the backup; PostgreSQL is left as it is; the same \
-             as `{}`)?",
-            super::restore_hint(m)
-        ),
-        choices: vec![
-            c(ChoiceId::RestoreFiles, 'y', "Restore the project's files"),
-            c(ChoiceId::Abort, 'n', "No, keep the migrated project"),
-        ],
-    };
-    fx.push(Effect::Save);
-}
-
-pub(super) fn decide_restore(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
-    match id {
-        ChoiceId::RestoreFiles | ChoiceId::RestoreAnyway => {
-            let Some(backup_dir) = m.backup.as_ref().map(|b| b.backup_dir.clone()) else {
-                return;
-            };
-            let project_dir = m
-                .discovery
-                .as_ref()
-                .map_or_else(|| m.options.project.clone(), |d| d.project_dir.clone());
-            launch(m, Step::Done, "putting the old files back", fx, |_, job| {
-                Effect::Restore {
-                    job,
-                    project_dir,
-                    backup_dir,
-                    yes: id == ChoiceId::RestoreAnyway,
-                }
-            });
-        }
-        ChoiceId::Abort => {
-            let summary = done_summary(m);
-            finish(m, Step::Done, Status::Done { summary }, fx);
-        }
-        _ => {}
-    }
-}
-
-pub(super) fn restored(
-    m: &mut Migration,
-    report: crate::data::backup::RestoreReport,
-    fx: &mut Vec<Effect>,
-) {
-    let status = if report.applied {
-        Status::Done {
-            summary: format!(
-                "restored: {} file(s) put back (verified by SHA-256), {} moved into the backup; \
-                 with the old settings.py the project uses its SQLite file again",
-                report.restored.len(),
-                report.displaced.len()
-            ),
-        }
-    } else {
-        let list: Vec<String> = report
-            .conflicts
-            .iter()
-            .map(|c| format!("{} ({})", c.path.display(), c.reason))
-            .collect();
-        let c = |id, key, label: &str| Choice {
-            id,
-            key,
-            label: label.into(),
-        };
-        Status::NeedsDecision {
-            kind: Question::Restore,
-            question: format!(
-                "Nothing was changed: {} file(s) changed since dj2pg wrote them: {}.",
-                list.len(),
-                list.join("; ")
-            ),
-            choices: vec![
-                c(
-                    ChoiceId::RestoreAnyway,
-                    'y',
-                    "Move my versions into the backup, then restore",
-                ),
-                c(ChoiceId::Abort, 'n', "Keep everything as it is"),
-            ],
-        }
-    };
-    m.restored = Some(report);
-    finish(m, Step::Done, status, fx);
-}
-
-fn done_summary(m: &Migration) -> String {
-    let done = m
-        .steps
-        .iter()
-        .filter(|s| matches!(s.status, Status::Done { .. }) && s.step != Step::Done)
-        .count();
-    format!(
-        "{done} steps done; the report is in {}",
-        report_dir(m).display()
-    )
 }

@@ -8,45 +8,57 @@
 //! again). A command (headless `migrate`) has nobody to stop the app on cue: it syncs at
 //! once. A done or skipped Cutover can run again (`Retry`): a new watch, a new sync.
 
-use super::update::{fail, finish, launch};
-use super::{ChoiceId, Effect, Migration, Question, Status, Step};
+use crate::data::pg::ConnConfig;
 use crate::data::sync::{Look, OnConflict, SyncReport};
 use crate::rules::Choice;
+use crate::state::update::{finish, try_launch};
+use crate::state::{ChoiceId, Effect, Migration, Question, Role, Status, Step};
 use crate::surface::Surface;
 
 const STEP: Step = Step::Cutover;
 
 /// Start the step: watch (the wizard) or sync at once (a command).
-pub(super) fn start(m: &mut Migration, fx: &mut Vec<Effect>) {
-    let (Some(sqlite), Some((config, _))) = (m.sqlite_path().cloned(), m.table_owner()) else {
-        fail(
-            m,
-            STEP,
-            "Cutover needs the SQLite file (Discover) and the target (Connect).",
-        );
-        fx.push(Effect::Save);
-        return;
-    };
-    m.step_mut(STEP).attempts += 1;
-    m.cutover.conflicts.clear();
-    if m.surface == Surface::CommandLine {
-        sync(m, OnConflict::Stop, fx);
-        return;
+pub(in crate::state) fn start(m: &mut Migration, fx: &mut Vec<Effect>) {
+    let watch = m.surface != Surface::CommandLine;
+    let detail = if watch { WATCHING } else { SYNCING };
+    let started = try_launch(m, STEP, detail, None, fx, |m, job| {
+        let (sqlite, config, role) =
+            ends(m).ok_or("Cutover needs the SQLite file (Discover) and the target (Connect).")?;
+        Ok(if watch {
+            Effect::WatchChanges {
+                job,
+                sqlite,
+                config,
+            }
+        } else {
+            Effect::Sync {
+                job,
+                sqlite,
+                config,
+                role,
+                on_conflict: OnConflict::Stop,
+            }
+        })
+    });
+    if started {
+        m.step_mut(STEP).attempts += 1;
+        m.cutover.conflicts.clear();
+        m.cutover.watching = watch;
+        if watch {
+            m.cutover.look = None;
+        }
     }
-    m.cutover.watching = true;
-    m.cutover.look = None;
-    launch(
-        m,
-        STEP,
-        "looking at what changed since the copy's snapshot",
-        fx,
-        |_, job| Effect::WatchChanges {
-            job,
-            sqlite,
-            config,
-        },
-    );
 }
+
+/// What a watch or a sync reads and writes: the SQLite file, and the target as the role that
+/// owns the tables.
+fn ends(m: &Migration) -> Option<(std::path::PathBuf, ConnConfig, Role)> {
+    let (config, role) = m.table_owner()?;
+    Some((m.sqlite_path()?.clone(), config, role))
+}
+
+const WATCHING: &str = "looking at what changed since the copy's snapshot";
+const SYNCING: &str = "syncing: reading the SQLite file, applying the changes, verifying";
 
 /// Whether `SyncNow` does something now: the step on screen may run, and it is watching,
 /// or waiting to start or to run again.
@@ -63,7 +75,7 @@ pub fn can_sync_now(m: &Migration) -> bool {
 }
 
 /// The user says the app is stopped: the watch (if any) ends, the sync starts.
-pub(super) fn sync_now(m: &mut Migration, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn sync_now(m: &mut Migration, fx: &mut Vec<Effect>) {
     if !can_sync_now(m) {
         return;
     }
@@ -76,33 +88,24 @@ pub(super) fn sync_now(m: &mut Migration, fx: &mut Vec<Effect>) {
 }
 
 fn sync(m: &mut Migration, on_conflict: OnConflict, fx: &mut Vec<Effect>) {
-    let (Some(sqlite), Some((config, role))) = (m.sqlite_path().cloned(), m.table_owner()) else {
-        fail(
-            m,
-            STEP,
-            "The SQLite file or the target is no longer known; retry.",
-        );
-        fx.push(Effect::Save);
-        return;
-    };
-    m.cutover.watching = false;
-    launch(
-        m,
-        STEP,
-        "syncing: reading the SQLite file, applying the changes, verifying",
-        fx,
-        |_, job| Effect::Sync {
+    let started = try_launch(m, STEP, SYNCING, None, fx, |m, job| {
+        let (sqlite, config, role) =
+            ends(m).ok_or("The SQLite file or the target is no longer known; retry.")?;
+        Ok(Effect::Sync {
             job,
             sqlite,
             config,
             role,
             on_conflict,
-        },
-    );
+        })
+    });
+    if started {
+        m.cutover.watching = false;
+    }
 }
 
 /// The watch's latest look: the step keeps running.
-pub(super) fn seen(m: &mut Migration, look: Look) {
+pub(in crate::state) fn seen(m: &mut Migration, look: Look) {
     let n = look.rows_changed();
     m.step_mut(STEP).status = Status::Running {
         detail: format!(
@@ -115,7 +118,7 @@ pub(super) fn seen(m: &mut Migration, look: Look) {
 }
 
 /// A sync ended.
-pub(super) fn synced(m: &mut Migration, report: SyncReport, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn synced(m: &mut Migration, report: SyncReport, fx: &mut Vec<Effect>) {
     m.cutover.watching = false;
     if !report.applied.committed {
         let n = report.applied.conflicts.len();
@@ -170,7 +173,7 @@ pub fn summary(r: &SyncReport) -> String {
     )
 }
 
-pub(super) fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::KeepPostgres => sync(m, OnConflict::KeepPostgres, fx),
         ChoiceId::TakeSqlite => sync(m, OnConflict::TakeSqlite, fx),
@@ -179,7 +182,7 @@ pub(super) fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
 }
 
 /// Skipping while the watch runs ends the watch.
-pub(super) fn stop_watch(m: &mut Migration, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn stop_watch(m: &mut Migration, fx: &mut Vec<Effect>) {
     if m.cutover.watching
         && let Some((job, STEP)) = m.job
     {
