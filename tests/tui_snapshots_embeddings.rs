@@ -117,7 +117,7 @@ fn embeddings_choice_per_column_with_a_refused_index() {
     press(&mut m, &mut ui, KeyCode::Down);
     press(&mut m, &mut ui, KeyCode::Char('v')); // 3,072 dims: vector, index refused
     press(&mut m, &mut ui, KeyCode::Char('c'));
-    let c = &m.embeddings_plan.as_ref().unwrap().columns;
+    let c = &m.embeddings.plan.as_ref().unwrap().columns;
     assert_eq!(
         (c[0].ty, c[0].index),
         (EmbeddingsChoice::Vector, IndexChoice::HnswCosine)

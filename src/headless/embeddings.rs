@@ -24,7 +24,8 @@ pub(super) fn choose(
     let step = m.cursor;
     let flags = Choice::parse(&args.embeddings, args.embeddings_index.as_deref())?;
     let columns = m
-        .embeddings_plan
+        .embeddings
+        .plan
         .as_ref()
         .map(|p| p.columns.clone())
         .unwrap_or_default();
@@ -66,7 +67,7 @@ pub(super) fn choose(
         }
         set(m, runner, Msg::EmbeddingIndex { column, index })?;
     }
-    let plan = m.embeddings_plan.as_ref();
+    let plan = m.embeddings.plan.as_ref();
     if !plan.is_some_and(|p| p.changes()) {
         printer.say(
             step,
@@ -91,7 +92,7 @@ fn set(m: &mut Migration, runner: &mut Runner, msg: Msg) -> Result<()> {
 /// The planned change, one diff line per event (nothing written yet), then its notes.
 pub(super) fn print_diff(m: &Migration, printer: &mut Printer<'_>) {
     let step = m.cursor;
-    let Some(diff) = m.embeddings_plan.as_ref().and_then(|p| p.diff.as_ref()) else {
+    let Some(diff) = m.embeddings.plan.as_ref().and_then(|p| p.diff.as_ref()) else {
         return;
     };
     for (_, file) in &diff.files {

@@ -34,7 +34,7 @@ pub(super) fn given(m: &mut Migration, given: Given) {
             }
         }
         Given::Direct(direct) => m.options.direct_url = Some(direct),
-        Given::Embeddings(choice) => m.embeddings = Some(choice),
+        Given::Embeddings(choice) => m.embeddings.choice = Some(choice),
     }
 }
 

@@ -12,7 +12,6 @@
 //! - nothing here holds a secret, so the whole value can be saved after every transition.
 
 mod effect;
-mod embeddings_steps;
 mod given;
 mod msg;
 pub mod report;
@@ -35,7 +34,8 @@ pub use steps::done::report_dir;
 pub use steps::settings::settings_target;
 pub use steps::{
     backup::BackupPart, connect::ConnectPart, copy::CopyPart, done::DonePart, dry_run::DryRunPart,
-    permissions::PermissionsPart, reset::ResetPart, schema::SchemaPart, settings::SettingsPart,
+    embeddings::EmbeddingsPart, permissions::PermissionsPart, reset::ResetPart, schema::SchemaPart,
+    settings::SettingsPart,
 };
 pub use update::update;
 
@@ -129,13 +129,8 @@ pub struct Migration {
     pub dry_run: DryRunPart,
     pub permissions: PermissionsPart,
     pub schema: SchemaPart,
-    /// The embeddings answer (asked at the start of Create schema when there are any).
-    #[serde(default)]
-    pub embeddings: Option<crate::data::embeddings::EmbeddingsChoice>,
-    /// The embeddings found, each column's choice, and the change once planned (Create
-    /// schema's choice screen and its diff).
-    #[serde(default)]
-    pub embeddings_plan: Option<crate::data::embeddings::EmbeddingsPlan>,
+    /// The embeddings: chosen at the end of the dry run, changed at Create schema.
+    pub embeddings: EmbeddingsPart,
     pub copy: CopyPart,
     /// Cutover: the latest look at the changes, the conflicts, the syncs that ran.
     pub cutover: Cutover,
@@ -197,8 +192,7 @@ impl Migration {
             dry_run: DryRunPart::default(),
             permissions: PermissionsPart::default(),
             schema: SchemaPart::default(),
-            embeddings: None,
-            embeddings_plan: None,
+            embeddings: EmbeddingsPart::default(),
             copy: CopyPart::default(),
             cutover: Cutover::default(),
             settings_style: SettingsStyle::Env,

@@ -43,7 +43,7 @@ pub enum Msg {
     /// The admin's credentials were given (Fix permissions; password in memory only).
     SubmitAdmin(ConnConfig),
     /// Create schema's choice screen: the type of embeddings column `column` (its index in
-    /// `embeddings_plan`).
+    /// `embeddings.plan`).
     EmbeddingType {
         column: usize,
         ty: crate::data::embeddings::EmbeddingsChoice,

@@ -642,7 +642,7 @@ mod schema_steps {
     fn at(step: Step) -> Migration {
         let mut m = at_copy();
         // The embeddings question (tests/embeddings_tests.rs) is answered.
-        m.embeddings = Some(crate::data::embeddings::EmbeddingsChoice::Keep);
+        m.embeddings.choice = Some(crate::data::embeddings::EmbeddingsChoice::Keep);
         for s in Step::ALL {
             if s >= step {
                 m.step_mut(s).status = Status::Pending;

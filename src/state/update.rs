@@ -3,10 +3,11 @@
 //! step shares (how a job starts and ends).
 
 use super::steps::{
-    backup, connect, copy, cutover, discover, done, dry_run, permissions, reset, schema, settings,
+    backup, connect, copy, cutover, discover, done, dry_run, embeddings, permissions, reset,
+    schema, settings,
 };
 use super::{ChoiceId, Effect, JobEvent, JobId, LOG_LINES, Migration, Msg, Question, Status, Step};
-use super::{embeddings_steps, given, resume};
+use super::{given, resume};
 
 /// Apply one message to the run and return the effects the driver must carry out.
 pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
@@ -39,8 +40,8 @@ pub fn update(m: &mut Migration, msg: Msg) -> Vec<Effect> {
         Msg::SubmitDirect { target, direct } => connect::submit_direct(m, target, *direct, &mut fx),
         Msg::SubmitConnection(config) => connect::submit(m, config, &mut fx),
         Msg::SubmitAdmin(config) => permissions::submit_admin(m, config, &mut fx),
-        Msg::EmbeddingType { column, ty } => embeddings_steps::set_type(m, column, ty),
-        Msg::EmbeddingIndex { column, index } => embeddings_steps::set_index(m, column, index),
+        Msg::EmbeddingType { column, ty } => embeddings::set_type(m, column, ty),
+        Msg::EmbeddingIndex { column, index } => embeddings::set_index(m, column, index),
         Msg::ToggleApp(label) => reset::toggle_app(m, &label, &mut fx),
         Msg::OfferRestore => done::offer_restore(m, &mut fx),
         Msg::TogglePause => copy::toggle_pause(m, &mut fx),
@@ -170,8 +171,8 @@ fn decide(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match kind {
         Question::PermissionFix => permissions::decide_permissions(m, id, fx),
         Question::InstallDriver => schema::decide_driver(m, id, fx),
-        Question::Embeddings => embeddings_steps::decide_columns(m, id, fx),
-        Question::EmbeddingsDiff => embeddings_steps::decide_diff(m, id, fx),
+        Question::Embeddings => embeddings::decide_columns(m, id, fx),
+        Question::EmbeddingsDiff => embeddings::decide_diff(m, id, fx),
         Question::DefaultGrants => schema::decide_grants(m, id, fx),
         Question::GitNotClean => backup::decide_git(m, id, fx),
         Question::ResetConfirm => reset::decide_reset(m, id, fx),
@@ -216,9 +217,9 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
         JobEvent::DefaultGrantsFound(g) => schema::grants_found(m, *g, fx),
         JobEvent::SchemaCreated(r) => schema::schema_created(m, *r, fx),
         JobEvent::DriverInstalled(r) => schema::driver_installed(m, *r, fx),
-        JobEvent::EmbeddingsFound(cols) => embeddings_steps::found(m, cols, fx),
-        JobEvent::EmbeddingsPlanned(d) => embeddings_steps::planned(m, *d, fx),
-        JobEvent::EmbeddingsApplied(c) => embeddings_steps::applied(m, c, fx),
+        JobEvent::EmbeddingsFound(cols) => embeddings::found(m, cols, fx),
+        JobEvent::EmbeddingsPlanned(d) => embeddings::planned(m, *d, fx),
+        JobEvent::EmbeddingsApplied(c) => embeddings::applied(m, c, fx),
         JobEvent::Preflight(report) => copy::preflight_done(m, *report, fx),
         JobEvent::CopyProgress(p) => copy::progress(m, step, *p, fx),
         JobEvent::CopyFinished(report) => copy::finished(m, step, *report, fx),

@@ -50,12 +50,12 @@ pub(in crate::state) fn dry_run_finished(
                 m.surface.then_again("run it again")
             ),
         }
-    } else if m.embeddings.is_none()
-        && m.embeddings_plan.is_none()
+    } else if m.embeddings.choice.is_none()
+        && m.embeddings.plan.is_none()
         && let Some(d) = m.discovery.clone().filter(|_| m.sqlite_path().is_some())
     {
         // Passed: the embeddings are chosen now, so Fix permissions knows whether the
-        // vector extension is needed (see `embeddings_steps`).
+        // vector extension is needed (see `steps::embeddings`).
         m.dry_run.report = Some(report);
         launch(
             m,

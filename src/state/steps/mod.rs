@@ -8,6 +8,7 @@ pub mod cutover;
 pub mod discover;
 pub mod done;
 pub mod dry_run;
+pub mod embeddings;
 pub mod permissions;
 pub mod reset;
 pub mod schema;
@@ -25,7 +26,11 @@ impl Migration {
             Step::Discover => self.discovery = None,
             Step::Backup => self.backup = Default::default(),
             Step::ResetMigrations => self.reset = Default::default(),
-            Step::DryRun => self.dry_run = Default::default(),
+            Step::DryRun => {
+                // The embeddings are the dry run's last question.
+                self.dry_run = Default::default();
+                self.embeddings = Default::default();
+            }
             Step::Connect => self.connect = Default::default(),
             Step::FixPermissions => self.permissions = Default::default(),
             Step::CreateSchema => self.schema = Default::default(),

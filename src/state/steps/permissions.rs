@@ -47,7 +47,7 @@ pub(in crate::state) fn effect(m: &Migration, job: JobId) -> Result<Effect, Stri
         app,
         admin: m.permissions.admin.clone(),
         schema: SCHEMA.into(),
-        vector: m.embeddings_plan.as_ref().is_some_and(|p| p.changes()),
+        vector: m.embeddings.plan.as_ref().is_some_and(|p| p.changes()),
         provider: m
             .connect
             .server
@@ -170,7 +170,7 @@ pub(in crate::state) fn decide_permissions(m: &mut Migration, id: ChoiceId, fx: 
         }
         ChoiceId::Recheck => update::start(m, Step::FixPermissions, fx),
         ChoiceId::KeepEmbeddings => {
-            crate::state::embeddings_steps::keep_all(m);
+            super::embeddings::keep_all(m);
             update::start(m, Step::FixPermissions, fx);
         }
         _ => {}

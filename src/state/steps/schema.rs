@@ -1,7 +1,7 @@
 //! Create schema: `migrate` as the role that will own the tables; default grants to other
 //! roles are asked about first; a missing driver asks to install it; a permission failure
 //! sends the user back to Fix permissions. (The embeddings change planned before `migrate`
-//! is `embeddings_steps`.)
+//! is `steps::embeddings`.)
 
 use crate::data::commands::{CreateSchemaInput, CreateSchemaReport, DriverInstall, MigrateFailure};
 use crate::data::privileges::{DefaultGrants, GrantsAnswer};
@@ -10,8 +10,8 @@ use crate::state::update::{self, fail, finish, launch, set_status, stop};
 use crate::state::{ChoiceId, Effect, JobId, Migration, Question, Status, Step};
 use serde::{Deserialize, Serialize};
 
-/// What Create schema knows (the embeddings answer and plan are still
-/// `Migration::embeddings` and `Migration::embeddings_plan`).
+/// What Create schema knows (the embeddings, chosen at the dry run and changed here, are
+/// their own part: `Migration::embeddings`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SchemaPart {
     /// What migrate did.
@@ -25,9 +25,9 @@ pub struct SchemaPart {
 /// Create schema's job: the embeddings first when a change is chosen (planned and shown),
 /// or asked here for a run saved before the dry run asked; else `migrate`.
 pub(in crate::state) fn effect(m: &Migration, job: JobId) -> Result<Effect, String> {
-    let changes = m.embeddings_plan.as_ref().is_some_and(|p| p.changes());
-    if m.embeddings.is_none() && changes {
-        return match (&m.discovery, &m.embeddings_plan) {
+    let changes = m.embeddings.plan.as_ref().is_some_and(|p| p.changes());
+    if m.embeddings.choice.is_none() && changes {
+        return match (&m.discovery, &m.embeddings.plan) {
             (Some(d), Some(p)) => Ok(Effect::PlanEmbeddings {
                 job,
                 discovery: Box::new(d.clone()),
@@ -36,7 +36,7 @@ pub(in crate::state) fn effect(m: &Migration, job: JobId) -> Result<Effect, Stri
             _ => Err("Run Discover first.".into()),
         };
     }
-    if m.embeddings.is_none() && m.embeddings_plan.is_none() && m.sqlite_path().is_some() {
+    if m.embeddings.choice.is_none() && m.embeddings.plan.is_none() && m.sqlite_path().is_some() {
         return match &m.discovery {
             Some(d) => Ok(Effect::FindEmbeddings {
                 job,

@@ -37,12 +37,12 @@ fn found(m: &mut Migration, cols: Vec<EmbeddingColumn>) -> Vec<Effect> {
 }
 
 fn choice_of(m: &Migration, i: usize) -> (EmbeddingsChoice, IndexChoice) {
-    let c = &m.embeddings_plan.as_ref().unwrap().columns[i];
+    let c = &m.embeddings.plan.as_ref().unwrap().columns[i];
     (c.ty, c.index)
 }
 
 fn refusal(m: &Migration) -> Option<String> {
-    m.embeddings_plan.as_ref().unwrap().refusal.clone()
+    m.embeddings.plan.as_ref().unwrap().refusal.clone()
 }
 
 /// Two columns found and on screen.
@@ -63,7 +63,7 @@ fn no_embeddings_goes_straight_on_to_migrate_without_asking() {
     let mut m = at_create_schema();
     let out = found(&mut m, vec![]);
     assert!(matches!(&out[0], Effect::CreateSchema { .. }), "{out:?}");
-    assert_eq!(m.embeddings, Some(EmbeddingsChoice::Keep));
+    assert_eq!(m.embeddings.choice, Some(EmbeddingsChoice::Keep));
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn all_kept_runs_migrate_and_is_not_asked_again() {
     let mut m = asked();
     let out = update(&mut m, Msg::Decide(ChoiceId::EmbeddingsChosen));
     assert!(matches!(&out[0], Effect::CreateSchema { .. }), "{out:?}");
-    assert_eq!(m.embeddings, Some(EmbeddingsChoice::Keep));
+    assert_eq!(m.embeddings.choice, Some(EmbeddingsChoice::Keep));
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn the_change_is_shown_as_a_diff_and_nothing_is_applied_before_the_confirm() {
     assert_eq!(*kind, Question::EmbeddingsDiff);
     let keys: Vec<char> = choices.iter().map(|c| c.key).collect();
     assert_eq!(keys, ['a', 'b']);
-    assert!(m.embeddings_plan.as_ref().unwrap().diff.is_some());
+    assert!(m.embeddings.plan.as_ref().unwrap().diff.is_some());
     // Choices cannot change under the diff, and the choice screen's answer does nothing.
     let out = update(
         &mut m,
@@ -265,7 +265,7 @@ fn the_change_is_shown_as_a_diff_and_nothing_is_applied_before_the_confirm() {
     assert!(out.is_empty() && choice_of(&m, 0).0 == EmbeddingsChoice::Vector);
     let out = update(&mut m, Msg::Decide(ChoiceId::EmbeddingsChosen));
     assert!(!applies(&out), "{out:?}");
-    assert_eq!(m.embeddings, None, "not decided before the confirm");
+    assert_eq!(m.embeddings.choice, None, "not decided before the confirm");
 }
 
 #[test]
@@ -282,7 +282,7 @@ fn going_back_from_the_diff_keeps_the_choices_and_writes_nothing() {
         }
     ));
     assert_eq!(choice_of(&m, 0).0, EmbeddingsChoice::Vector);
-    assert!(m.embeddings_plan.as_ref().unwrap().diff.is_none());
+    assert!(m.embeddings.plan.as_ref().unwrap().diff.is_none());
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn apply_makes_the_change_then_runs_migrate() {
     assert_eq!(target, &super::target());
     let job = *job;
     assert!(
-        m.embeddings.is_none(),
+        m.embeddings.choice.is_none(),
         "decided only once the change is made"
     );
     let out = update(
@@ -312,7 +312,7 @@ fn apply_makes_the_change_then_runs_migrate() {
         Msg::Job(job, JobEvent::EmbeddingsApplied(EmbeddingsChoice::Vector)),
     );
     assert!(matches!(&out[0], Effect::CreateSchema { .. }), "{out:?}");
-    assert_eq!(m.embeddings, Some(EmbeddingsChoice::Vector));
+    assert_eq!(m.embeddings.choice, Some(EmbeddingsChoice::Vector));
 }
 
 #[test]
@@ -416,7 +416,10 @@ fn chosen_at_the_dry_run_then_fix_permissions_wants_the_extension_then_the_diff(
         summary.contains("1 embeddings column(s) to become pgvector"),
         "{summary}"
     );
-    assert_eq!(m.embeddings, None, "the change is made at Create schema");
+    assert_eq!(
+        m.embeddings.choice, None,
+        "the change is made at Create schema"
+    );
 
     update(&mut m, Msg::Select(Step::FixPermissions));
     let out = update(&mut m, Msg::Activate);
@@ -458,7 +461,7 @@ fn all_kept_at_the_dry_run_needs_no_extension_and_migrate_runs_at_once() {
         Msg::Job(*job, JobEvent::EmbeddingsFound(vec![column("a.B.c", 12)])),
     );
     update(&mut m, Msg::Decide(ChoiceId::EmbeddingsChosen));
-    assert_eq!(m.embeddings, Some(EmbeddingsChoice::Keep));
+    assert_eq!(m.embeddings.choice, Some(EmbeddingsChoice::Keep));
     update(&mut m, Msg::Select(Step::CreateSchema));
     let out = update(&mut m, Msg::Activate);
     assert!(matches!(&out[0], Effect::CreateSchema { .. }), "{out:?}");
@@ -531,5 +534,5 @@ fn fix_permissions_offers_keeping_the_embeddings_when_the_extension_cannot_be_ma
     };
     assert!(!*vector, "no extension asked for once every column is kept");
     assert_eq!(choice_of(&m, 0).0, EmbeddingsChoice::Keep);
-    assert_eq!(m.embeddings, Some(EmbeddingsChoice::Keep));
+    assert_eq!(m.embeddings.choice, Some(EmbeddingsChoice::Keep));
 }

@@ -28,7 +28,7 @@ fn given_settings_surface_direct_and_embeddings_are_kept_without_effects() {
     assert_eq!(m.surface, Surface::CommandLine);
     assert_eq!(m.settings_style, SettingsStyle::DatabaseUrl);
     assert_eq!(m.options.direct_url, Some(direct));
-    assert_eq!(m.embeddings, Some(EmbeddingsChoice::HalfVec));
+    assert_eq!(m.embeddings.choice, Some(EmbeddingsChoice::HalfVec));
     assert!(m.job.is_none());
 }
 

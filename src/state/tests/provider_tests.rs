@@ -90,7 +90,7 @@ fn a_url_without_sslmode_that_used_tls_writes_require() {
 fn default_grants_are_asked_about_before_migrate_and_the_answer_reaches_it() {
     let mut m = at_copy();
     // The embeddings question (asked first at Create schema) is answered.
-    m.embeddings = Some(crate::data::embeddings::EmbeddingsChoice::Keep);
+    m.embeddings.choice = Some(crate::data::embeddings::EmbeddingsChoice::Keep);
     for s in [Step::FixPermissions, Step::CreateSchema, Step::CopyRows] {
         m.step_mut(s).status = Status::Pending;
     }

@@ -32,7 +32,7 @@ fn asking(m: &Migration) -> Option<(Question, &EmbeddingsPlan)> {
         Status::NeedsDecision { kind, .. }
             if matches!(kind, Question::Embeddings | Question::EmbeddingsDiff) =>
         {
-            m.embeddings_plan.as_ref().map(|p| (*kind, p))
+            m.embeddings.plan.as_ref().map(|p| (*kind, p))
         }
         _ => None,
     }

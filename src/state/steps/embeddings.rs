@@ -11,20 +11,36 @@
 //! Invariant: no [`Effect::ApplyEmbeddings`] before the user applied the diff on screen
 //! (`ChoiceId::ApplyEmbeddings` on `Question::EmbeddingsDiff`).
 
-use super::steps::dry_run::dry_run_summary;
-use super::update::{fail, finish, launch};
-use super::{ChoiceId, Effect, Migration, Question, Status, Step};
+use super::dry_run::dry_run_summary;
 use crate::data::embeddings::{
     EmbeddingColumn, EmbeddingsChoice, EmbeddingsDiff, EmbeddingsPlan, IndexChoice,
 };
 use crate::rules;
+use crate::state::update::{fail, finish, launch};
+use crate::state::{ChoiceId, Effect, Migration, Question, Status, Step};
+use serde::{Deserialize, Serialize};
+
+/// What the run knows of the embeddings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingsPart {
+    /// The answer once decided (and the change made, if any): Create schema then runs
+    /// `migrate`.
+    pub choice: Option<EmbeddingsChoice>,
+    /// The embeddings found, each column's choice, and the change once planned (the
+    /// choice screen and its diff).
+    pub plan: Option<EmbeddingsPlan>,
+}
 
 const STEP: Step = Step::CreateSchema;
 
 /// The columns were found: ask per column (choices made before for the same field stay).
-pub(super) fn found(m: &mut Migration, mut cols: Vec<EmbeddingColumn>, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn found(
+    m: &mut Migration,
+    mut cols: Vec<EmbeddingColumn>,
+    fx: &mut Vec<Effect>,
+) {
     let step = m.job.map_or(STEP, |(_, s)| s);
-    if let Some(old) = &m.embeddings_plan {
+    if let Some(old) = &m.embeddings.plan {
         for c in &mut cols {
             if let Some(o) = old.columns.iter().find(|o| o.field == c.field)
                 && c.refusal(o.ty, o.index).is_none()
@@ -34,7 +50,7 @@ pub(super) fn found(m: &mut Migration, mut cols: Vec<EmbeddingColumn>, fx: &mut 
         }
     }
     let none = cols.is_empty();
-    m.embeddings_plan = Some(EmbeddingsPlan {
+    m.embeddings.plan = Some(EmbeddingsPlan {
         columns: cols,
         ..EmbeddingsPlan::default()
     });
@@ -47,7 +63,7 @@ pub(super) fn found(m: &mut Migration, mut cols: Vec<EmbeddingColumn>, fx: &mut 
 
 /// The dry run ends once the embeddings are chosen.
 fn chosen_at_dry_run(m: &mut Migration, fx: &mut Vec<Effect>) {
-    let plan = m.embeddings_plan.as_ref();
+    let plan = m.embeddings.plan.as_ref();
     let changed = plan.map_or(0, |p| {
         p.columns
             .iter()
@@ -55,7 +71,7 @@ fn chosen_at_dry_run(m: &mut Migration, fx: &mut Vec<Effect>) {
             .count()
     });
     if changed == 0 {
-        m.embeddings = Some(EmbeddingsChoice::Keep);
+        m.embeddings.choice = Some(EmbeddingsChoice::Keep);
     }
     let mut summary = m
         .dry_run
@@ -73,7 +89,7 @@ fn chosen_at_dry_run(m: &mut Migration, fx: &mut Vec<Effect>) {
 }
 
 fn ask_columns(m: &mut Migration, step: Step, fx: &mut Vec<Effect>) {
-    let n = m.embeddings_plan.as_ref().map_or(0, |p| p.columns.len());
+    let n = m.embeddings.plan.as_ref().map_or(0, |p| p.columns.len());
     let (question, choices) = rules::embeddings_question(n);
     finish(
         m,
@@ -101,12 +117,12 @@ fn choosing(m: &mut Migration) -> Option<&mut EmbeddingsPlan> {
     if !asking || m.job.is_some() {
         return None;
     }
-    m.embeddings_plan.as_mut()
+    m.embeddings.plan.as_mut()
 }
 
 /// Column `column` becomes `ty`; its index stays when the limits allow, else none. Refused
 /// (with the reason kept for the screen) when `ty` itself is not possible.
-pub(super) fn set_type(m: &mut Migration, column: usize, ty: EmbeddingsChoice) {
+pub(in crate::state) fn set_type(m: &mut Migration, column: usize, ty: EmbeddingsChoice) {
     let Some(plan) = choosing(m) else { return };
     let Some(c) = plan.columns.get_mut(column) else {
         return;
@@ -130,7 +146,7 @@ pub(super) fn set_type(m: &mut Migration, column: usize, ty: EmbeddingsChoice) {
 }
 
 /// Column `column` gets `index`; refused (with the reason) beyond the type's limit.
-pub(super) fn set_index(m: &mut Migration, column: usize, index: IndexChoice) {
+pub(in crate::state) fn set_index(m: &mut Migration, column: usize, index: IndexChoice) {
     let Some(plan) = choosing(m) else { return };
     let Some(c) = plan.columns.get_mut(column) else {
         return;
@@ -146,7 +162,7 @@ pub(super) fn set_index(m: &mut Migration, column: usize, index: IndexChoice) {
 
 /// `a` on the choice screen: at the dry run, it ends; at Create schema, all kept → migrate,
 /// else plan the change, to show its diff.
-pub(super) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     if id != ChoiceId::EmbeddingsChosen {
         return;
     }
@@ -154,7 +170,7 @@ pub(super) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
         chosen_at_dry_run(m, fx);
         return;
     }
-    let Some(plan) = &m.embeddings_plan else {
+    let Some(plan) = &m.embeddings.plan else {
         return;
     };
     if !plan.changes() {
@@ -177,8 +193,8 @@ pub(super) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effec
 }
 
 /// The change is planned: show it, and ask before writing anything.
-pub(super) fn planned(m: &mut Migration, diff: EmbeddingsDiff, fx: &mut Vec<Effect>) {
-    if let Some(plan) = &mut m.embeddings_plan {
+pub(in crate::state) fn planned(m: &mut Migration, diff: EmbeddingsDiff, fx: &mut Vec<Effect>) {
+    if let Some(plan) = &mut m.embeddings.plan {
         plan.diff = Some(diff);
     }
     let (question, choices) = rules::embeddings_diff_question();
@@ -195,10 +211,10 @@ pub(super) fn planned(m: &mut Migration, diff: EmbeddingsDiff, fx: &mut Vec<Effe
 }
 
 /// On the diff: apply (extension, pgvector-python, files) or go back to the choices.
-pub(super) fn decide_diff(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
+pub(in crate::state) fn decide_diff(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>) {
     match id {
         ChoiceId::BackToChoices => {
-            if let Some(plan) = &mut m.embeddings_plan {
+            if let Some(plan) = &mut m.embeddings.plan {
                 plan.diff = None;
             }
             ask_columns(m, STEP, fx);
@@ -210,7 +226,8 @@ pub(super) fn decide_diff(m: &mut Migration, id: ChoiceId, fx: &mut Vec<Effect>)
 
 fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
     let columns = m
-        .embeddings_plan
+        .embeddings
+        .plan
         .as_ref()
         .map(|p| p.columns.clone())
         .unwrap_or_default();
@@ -233,20 +250,20 @@ fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
 
 /// Every column kept (Fix permissions' way out when the server cannot make the vector
 /// extension): nothing to plan, no extension to ask for.
-pub(super) fn keep_all(m: &mut Migration) {
-    if let Some(plan) = &mut m.embeddings_plan {
+pub(in crate::state) fn keep_all(m: &mut Migration) {
+    if let Some(plan) = &mut m.embeddings.plan {
         for c in &mut plan.columns {
             c.ty = EmbeddingsChoice::Keep;
         }
         plan.refusal = None;
         plan.diff = None;
     }
-    m.embeddings = Some(EmbeddingsChoice::Keep);
+    m.embeddings.choice = Some(EmbeddingsChoice::Keep);
 }
 
 /// The embeddings are decided (and changed, if asked): on to `migrate`.
-pub(super) fn applied(m: &mut Migration, choice: EmbeddingsChoice, fx: &mut Vec<Effect>) {
-    m.embeddings = Some(choice);
+pub(in crate::state) fn applied(m: &mut Migration, choice: EmbeddingsChoice, fx: &mut Vec<Effect>) {
+    m.embeddings.choice = Some(choice);
     m.job = None;
-    super::update::start(m, STEP, fx);
+    crate::state::update::start(m, STEP, fx);
 }
