@@ -142,11 +142,27 @@ fn fill_sqlite(python: &Path, dir: &Path, rows: usize) -> Result<()> {
     Ok(())
 }
 
-/// The demo's server: PostgreSQL 16 with pgvector (the pinned PyPI wheel the tests use),
-/// so that choosing `vector` for an embeddings column works to the end; the system's or
-/// npm's PostgreSQL 15 (TLS, no pgvector) when it cannot be had or does not start.
+/// The demo's server: PostgreSQL 16 with pgvector, so that choosing `vector` for an
+/// embeddings column works to the end. First npm's PostgreSQL 16 with pgvector copied in
+/// (TLS, like a managed server); then the pinned PyPI wheel alone (no OpenSSL in that build:
+/// `sslmode=disable` on loopback); then the system's or npm's PostgreSQL 15 (TLS, no
+/// pgvector). Each fallback says why.
 fn demo_server() -> Result<TempCluster> {
-    let started = pgvector_server(&mut |l| say(l)).and_then(|bin| {
+    use dj2pg_tempcluster::provision;
+    let tls = provision::pgvector_tls_package().and_then(|pkg| {
+        let bin = pgvector_server(&pkg, "demo-pg16-pgvector-tls-trusted", &mut |l| say(l))?;
+        say("starting a throwaway PostgreSQL 16 with pgvector on 127.0.0.1 (TLS, scram-sha-256)…");
+        TempCluster::start(ClusterOptions {
+            pg_bin: Some(bin),
+            ..ClusterOptions::default()
+        })
+    });
+    let started = tls.or_else(|e| {
+        say(&format!(
+            "no PostgreSQL with pgvector and TLS ({e:#}): trying the build without TLS"
+        ));
+        let pkg = provision::pgvector_package()?;
+        let bin = pgvector_server(&pkg, "demo-pg16-pgvector-trusted", &mut |l| say(l))?;
         say(
             "starting a throwaway PostgreSQL 16 with pgvector on 127.0.0.1 (scram-sha-256; no \
              TLS: this server build has no OpenSSL, so the demo connects with sslmode=disable \
@@ -177,23 +193,28 @@ fn demo_server() -> Result<TempCluster> {
     }
 }
 
-/// The demo's own copy of the pgvector server (`bin`), made once from the cached wheel, with
-/// `trusted = true` in `vector.control` (the wheel's own copy stays as it is: the tests
-/// check that an admin who is not a superuser is refused there).
-fn pgvector_server(say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+/// The demo's own copy (`name` in the cache) of a pgvector server package, made once from
+/// the cached package, with `trusted = true` in `vector.control` (the package's own copy
+/// stays as it is: the tests check that an admin who is not a superuser is refused there).
+/// Returns its `bin`.
+fn pgvector_server(
+    pkg: &dj2pg_tempcluster::provision::Package,
+    name: &str,
+    say: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
     use dj2pg_tempcluster::provision;
-    let bin = provision::ensure(&provision::pgvector_package()?, say)?;
-    // The whole unpacked wheel: its programs find their libraries beside it (RPATH).
-    let unpacked = provision::cache_root().join(provision::pgvector_package()?.name);
+    let bin = provision::ensure(pkg, say)?;
+    // The whole unpacked package: its programs find their libraries beside it (RPATH).
+    let unpacked = provision::cache_root().join(pkg.name);
     let inside = bin
         .strip_prefix(&unpacked)
         .context("the pgvector server is not where it was unpacked")?;
-    let root = provision::cache_root().join("demo-pg16-pgvector-trusted");
+    let root = provision::cache_root().join(name);
     let demo_bin = root.join(inside);
     if demo_bin.join("postgres").is_file() {
         return Ok(demo_bin);
     }
-    let tmp = provision::cache_root().join(format!(".demo-pgvector.{}", std::process::id()));
+    let tmp = provision::cache_root().join(format!(".{name}.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let out = Command::new("cp")
         .arg("-a")

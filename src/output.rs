@@ -1,4 +1,4 @@
-//! One vocabulary for what `dj2pg migrate` and `dj2pg copy` say: an [`Event`] is a step, a
+//! One vocabulary for what `dj2pg migrate`, `dj2pg copy` and `dj2pg sync` say: an [`Event`] is a step, a
 //! [`Name`] from a closed list, a message for people and/or structured data for scripts.
 //! The same values are serialized as JSON lines (`--json`) and rendered as text by
 //! [`Printer`], the one place that decides how a line looks.
@@ -9,6 +9,7 @@
 //! one, or changing a field's type, raises it.
 
 use crate::data::copy::{CopyProgress, CopyReport, Problem, TableCheck};
+use crate::data::sync::{Look, TableResult};
 use crate::state::Step;
 use serde::Serialize;
 use std::io::Write;
@@ -48,6 +49,8 @@ pub enum Name {
     Flag,
     /// A flag that differs from the saved run was refused: nothing was changed.
     Refused,
+    /// The user answered no (`dj2pg sync` without `--yes`): nothing was changed.
+    Declined,
     /// The question the wizard would ask here.
     Question,
     /// The answer the flags gave.
@@ -98,6 +101,8 @@ pub enum Name {
     Preflight,
     /// One table's verification (data: the check).
     Verified,
+    /// What changed in the SQLite file since the copy's snapshot (data: per table).
+    Changes,
     /// One table's rows moved by the cutover sync.
     Synced,
     /// How to undo the run.
@@ -114,7 +119,7 @@ pub enum Name {
 
 impl Name {
     /// Every name, in the README's order (tests compare it with the schema and the README).
-    pub const ALL: [Name; 43] = [
+    pub const ALL: [Name; 45] = [
         Name::Start,
         Name::Done,
         Name::Failed,
@@ -127,6 +132,7 @@ impl Name {
         Name::Reopened,
         Name::Flag,
         Name::Refused,
+        Name::Declined,
         Name::Question,
         Name::Answer,
         Name::Hint,
@@ -152,6 +158,7 @@ impl Name {
         Name::Snapshot,
         Name::Preflight,
         Name::Verified,
+        Name::Changes,
         Name::Synced,
         Name::Rollback,
         Name::Embeddings,
@@ -183,6 +190,7 @@ pub enum Data {
     Progress(CopyProgress),
     Problem(Problem),
     Copy(Box<CopyReport>),
+    Changes(Box<Look>),
     Json(serde_json::Value),
 }
 
@@ -232,7 +240,8 @@ impl Event {
         }
     }
 
-    fn with(mut self, data: Data) -> Event {
+    /// The same event with data.
+    pub fn with(mut self, data: Data) -> Event {
         self.data = Some(data);
         self
     }
@@ -277,6 +286,23 @@ impl Event {
         Event::say(step, Name::Progress, p.line()).with(Data::Progress(p.clone()))
     }
 
+    /// What changed since the copy's snapshot (text: the message, then a table).
+    pub fn changes(step: Step, message: String, look: &Look) -> Event {
+        Event::say(step, Name::Changes, message).with(Data::Changes(Box::new(look.clone())))
+    }
+
+    /// One table's rows moved by a sync.
+    pub fn synced(step: Step, t: &TableResult) -> Event {
+        let text = format!(
+            "{}: {} inserted, {} updated, {} deleted",
+            t.table,
+            t.inserted + t.reloaded.unwrap_or(0),
+            t.updated,
+            t.deleted
+        );
+        Event::say(step, Name::Synced, text).with(Data::of(t))
+    }
+
     /// The end of a copy: its summary and report.
     pub fn copied(step: Step, r: &CopyReport) -> Event {
         Event::say(step, Name::Done, r.summary_line()).with(Data::Copy(Box::new(r.clone())))
@@ -288,7 +314,8 @@ impl Event {
 pub enum Layout {
     /// `dj2pg migrate`: `[step] event: message`.
     Steps,
-    /// `dj2pg copy` (one step): the message, the verification as a table.
+    /// `dj2pg copy` and `dj2pg sync` (one step each): the message, the verification and
+    /// the changes as tables.
     Plain,
 }
 
@@ -332,6 +359,17 @@ impl<'a> Printer<'a> {
         self.emit(&Event::say(step, event, message));
     }
 
+    /// A question whose answer is read next: as text, the message stays on its line.
+    pub fn ask(&mut self, e: &Event) {
+        match (&e.message, self.json) {
+            (Some(message), false) => {
+                let _ = write!(self.out, "{message} ");
+            }
+            _ => self.emit(e),
+        }
+        let _ = self.out.flush();
+    }
+
     /// Progress, throttled; nothing with `--quiet`.
     pub fn progress(&mut self, e: &Event) {
         if self.quiet
@@ -371,13 +409,40 @@ impl<'a> Printer<'a> {
                     ));
                     lines
                 }
-                (Name::Note | Name::Problem | Name::Derived | Name::Preflight, _) => {
+                (Name::Changes, Some(Data::Changes(look))) => changes_table(message, look),
+                (
+                    Name::Note | Name::Problem | Name::Derived | Name::Preflight | Name::Conflict,
+                    _,
+                ) => {
                     vec![format!("{}: {message}", e.event.slug())]
                 }
                 _ => vec![message.clone()],
             },
         }
     }
+}
+
+/// The message, then one row per changed table (none when nothing changed).
+fn changes_table(message: &str, look: &Look) -> Vec<String> {
+    let mut lines = vec![message.to_string()];
+    if look.changes.is_empty() {
+        return lines;
+    }
+    lines.push(format!(
+        "{:<40} {:>9} {:>9} {:>9}",
+        "table", "inserted", "updated", "deleted"
+    ));
+    for c in &look.changes {
+        lines.push(if c.whole {
+            format!("{:<40} changed; no primary key: reloaded whole", c.table)
+        } else {
+            format!(
+                "{:<40} {:>9} {:>9} {:>9}",
+                c.table, c.inserted, c.updated, c.deleted
+            )
+        });
+    }
+    lines
 }
 
 #[cfg(test)]

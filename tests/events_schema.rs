@@ -1,6 +1,6 @@
 //! The `--json` vocabulary is an interface for scripts (README, "JSON lines"): every line
-//! of a whole `dj2pg migrate --json` of the sample project and of `dj2pg copy --json`
-//! validates against assets/events.schema.json, and neither the JSON nor the text of a
+//! of a whole `dj2pg migrate --json` of the sample project, of `dj2pg copy --json` and of
+//! `dj2pg sync --json` validates against assets/events.schema.json, and neither the JSON nor the text of a
 //! whole run names a key of the wizard.
 
 mod common;
@@ -66,24 +66,17 @@ fn whole_run(
     )
 }
 
-/// `dj2pg copy --from db.sqlite3 --to URL --yes` again into the migrated database (`--yes`
-/// empties the tables the migrate's copy filled).
-fn copy_again(
+/// `dj2pg COMMAND --from db.sqlite3 --to URL` (`copy` or `sync`) with `extra` flags.
+fn from_sqlite(
     cluster: &dj2pg::pg::cluster::TempCluster,
     project: &Path,
     state: &Path,
+    command: &str,
     extra: &[&str],
 ) -> Output {
     let from = project.join("db.sqlite3");
     let url = cluster.app().display_url();
-    let mut args = vec![
-        "copy",
-        "--from",
-        from.to_str().unwrap(),
-        "--to",
-        &url,
-        "--yes",
-    ];
+    let mut args = vec![command, "--from", from.to_str().unwrap(), "--to", &url];
     args.extend_from_slice(extra);
     dj2pg(
         state,
@@ -92,8 +85,35 @@ fn copy_again(
     )
 }
 
+/// `dj2pg copy … --yes` again into the migrated database (`--yes` empties the tables the
+/// migrate's copy filled).
+fn copy_again(
+    cluster: &dj2pg::pg::cluster::TempCluster,
+    project: &Path,
+    state: &Path,
+    extra: &[&str],
+) -> Output {
+    let mut flags = vec!["--yes"];
+    flags.extend_from_slice(extra);
+    from_sqlite(cluster, project, state, "copy", &flags)
+}
+
+/// `dj2pg sync …` with `extra` flags.
+fn sync(
+    cluster: &dj2pg::pg::cluster::TempCluster,
+    project: &Path,
+    state: &Path,
+    extra: &[&str],
+) -> Output {
+    from_sqlite(cluster, project, state, "sync", extra)
+}
+
+fn events<'a>(lines: &'a [serde_json::Value], name: &str) -> Vec<&'a serde_json::Value> {
+    lines.iter().filter(|e| e["event"] == name).collect()
+}
+
 #[test]
-fn every_json_line_of_a_whole_migrate_and_copy_validates_against_the_schema() {
+fn every_json_line_of_a_whole_migrate_copy_and_sync_validates_against_the_schema() {
     let python = common::django_venv();
     let cluster = common::cluster();
     let (tmp, project) = common::sample_project(600);
@@ -148,6 +168,85 @@ fn every_json_line_of_a_whole_migrate_and_copy_validates_against_the_schema() {
         done["data"]["checks"].as_array().map(Vec::len),
         Some(tables)
     );
+    assert_eq!(key_hints(&stdout(&out)), Vec::<&str>::new());
+
+    // Rows changed in SQLite after that copy: `dj2pg sync` prints the Cutover step's events.
+    let sqlite = rusqlite::Connection::open(project.join("db.sqlite3")).unwrap();
+    sqlite
+        .execute_batch(
+            "UPDATE classifier_label SET color = '#123456' \
+               WHERE id = (SELECT min(id) FROM classifier_label); \
+             DELETE FROM classifier_feedback WHERE id = (SELECT min(id) FROM classifier_feedback); \
+             INSERT INTO classifier_feedback (prediction_id, correct, comment, created_at) \
+               VALUES ((SELECT min(id) FROM classifier_prediction), 1, 'after the copy', \
+                       '2026-12-03 10:00:00');",
+        )
+        .unwrap();
+    let out = sync(&cluster, &project, &state, &["--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    let synced = validated(&out);
+    assert!(synced.iter().all(|e| e["step"] == "cutover"), "{synced:#?}");
+    let changes = events(&synced, "changes");
+    assert_eq!(changes.len(), 1, "{synced:#?}");
+    let tables = |v: &serde_json::Value| -> Vec<String> {
+        let mut t: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["table"].as_str().unwrap().to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    let changed = ["classifier_feedback", "classifier_label"];
+    assert_eq!(tables(&changes[0]["data"]["changes"]), changed);
+    let moved: Vec<serde_json::Value> = events(&synced, "synced")
+        .iter()
+        .map(|e| e["data"].clone())
+        .collect();
+    assert_eq!(tables(&serde_json::Value::Array(moved)), changed);
+    let report = events(&synced, "report");
+    assert_eq!(report[0]["data"]["applied"]["committed"], true);
+    let done = events(&synced, "done");
+    assert!(
+        done[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Synced and verified")),
+        "{synced:#?}"
+    );
+
+    // Nothing changed since: `changes` lists none, and `done` says so.
+    let out = sync(&cluster, &project, &state, &["--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    let again = validated(&out);
+    assert_eq!(
+        events(&again, "changes")[0]["data"]["changes"],
+        serde_json::json!([])
+    );
+    assert_eq!(events(&again, "done").len(), 1, "{again:#?}");
+
+    // A row changed on both sides: one `conflict` with its key, then `stopped` (exit 1).
+    let label = "(SELECT min(id) FROM classifier_label)";
+    common::rows(
+        &cluster.app(),
+        cluster.app_password(),
+        &format!(
+            "UPDATE classifier_label SET color = '#654321' WHERE id = {label} RETURNING id::text"
+        ),
+    );
+    sqlite
+        .execute_batch(&format!(
+            "UPDATE classifier_label SET color = '#abcdef' WHERE id = {label}"
+        ))
+        .unwrap();
+    let out = sync(&cluster, &project, &state, &["--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", printed(&out));
+    let stopped = validated(&out);
+    let conflicts = events(&stopped, "conflict");
+    assert_eq!(conflicts.len(), 1, "{stopped:#?}");
+    assert_eq!(conflicts[0]["data"]["table"], "classifier_label");
+    assert_eq!(events(&stopped, "stopped").len(), 1, "{stopped:#?}");
+    assert!(events(&stopped, "synced").is_empty(), "{stopped:#?}");
     assert_eq!(key_hints(&stdout(&out)), Vec::<&str>::new());
 }
 

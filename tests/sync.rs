@@ -429,7 +429,13 @@ fn after_a_copy_made_while_the_app_wrote_a_sync_leaves_postgresql_equal_to_sqlit
     let out = dj2pg(&c, &state, &["sync", "--from", &from, "--yes", "--json"]);
     let printed = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
-    assert!(printed.contains("\"event\":\"done\""), "{printed}");
+    // The vocabulary of `migrate` and `copy`: the Cutover step's events, versioned.
+    let done = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .find(|e| e["event"] == "done")
+        .unwrap_or_else(|| panic!("no done:\n{printed}"));
+    assert_eq!((&done["v"], &done["step"]), (&1.into(), &"cutover".into()));
     assert!(printed.contains("Nothing changed"), "{printed}");
 
     // The sequences are past the maximum: Django inserts the next rows on PostgreSQL.

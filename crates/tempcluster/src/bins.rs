@@ -97,3 +97,10 @@ pub fn server_major(bin_dir: &Path) -> Result<u32> {
         .and_then(|m| m.parse().ok())
         .with_context(|| format!("unexpected `postgres --version` output: {}", text.trim()))
 }
+
+/// Whether the server in `bin_dir` was built with OpenSSL (it can serve TLS): its `postgres`
+/// names OpenSSL's `SSL_CTX_new`. The pgvector wheel's build does not; npm's and Debian's do.
+pub fn speaks_tls(bin_dir: &Path) -> bool {
+    fs::read(bin_dir.join("postgres"))
+        .is_ok_and(|bytes| bytes.windows(11).any(|w| w == b"SSL_CTX_new"))
+}

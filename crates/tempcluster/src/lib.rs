@@ -40,7 +40,7 @@ pub mod provision;
 mod runner;
 mod tls;
 
-pub use bins::{DEFAULT_MAJOR, find_pg_bin, pg_bin_dir, provisioned, server_major};
+pub use bins::{DEFAULT_MAJOR, find_pg_bin, pg_bin_dir, provisioned, server_major, speaks_tls};
 pub use cluster::{ClusterOptions, TempCluster};
 pub use provision::cache_dir;
 

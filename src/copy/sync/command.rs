@@ -1,9 +1,12 @@
 //! `dj2pg sync --from FILE --to URL`: what changed since the copy (per table), the
-//! conflicts, then the changes applied and verified, as text or JSON lines.
+//! conflicts, then the changes applied and verified, as text or JSON lines: the events of
+//! the Cutover step, in the vocabulary of `dj2pg migrate` and `dj2pg copy`.
 
-use super::{OnConflict, Prepared, Store, SyncReport};
+use super::{OnConflict, Store, SyncReport};
 use crate::copy::Stop;
+use crate::output::{Data, Event, Layout, Name, Printer};
 use crate::pg::{ConnConfig, Secret};
+use crate::state::Step;
 use anyhow::{Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -33,95 +36,50 @@ pub enum Ending {
     Declined,
 }
 
-struct Out<'a> {
-    w: &'a mut dyn Write,
-    json: bool,
-}
+/// `dj2pg sync` is the wizard's Cutover step alone: its events carry that step.
+const STEP: Step = Step::Cutover;
 
-impl Out<'_> {
-    fn say(&mut self, event: &str, text: &str, data: serde_json::Value) {
-        let _ = if self.json {
-            writeln!(
-                self.w,
-                "{}",
-                serde_json::json!({ "event": event, "message": text, "data": data })
-            )
-        } else {
-            writeln!(self.w, "{text}")
-        };
-    }
-}
-
-/// Run `dj2pg sync`.
+/// Run `dj2pg sync`, printing the same events as `dj2pg migrate`'s Cutover (text or JSON
+/// lines, see `crate::output`).
 pub fn run(args: SyncArgs, out: &mut dyn Write, stop: Stop) -> Result<Ending> {
-    let mut o = Out {
-        w: out,
-        json: args.json,
-    };
+    let mut o = Printer::new(Box::new(out), args.json, false, Layout::Plain);
     if args.forget {
         let store = Store::of(&args.from, &args.to)?;
-        let gone = store.forget()?;
-        o.say(
-            "forgotten",
-            &if gone {
-                format!(
-                    "Removed the snapshot kept for syncs in {}",
-                    store.dir().display()
-                )
-            } else {
-                "Nothing was kept for syncs of this file into this database.".to_string()
-            },
-            serde_json::Value::Null,
-        );
+        let text = if store.forget()? {
+            format!(
+                "Removed the snapshot kept for syncs in {}",
+                store.dir().display()
+            )
+        } else {
+            "Nothing was kept for syncs of this file into this database.".to_string()
+        };
+        o.say(STEP, Name::Done, &text);
         return Ok(Ending::Synced);
     }
     let started = std::time::Instant::now();
     let prepared = super::prepare(&args.from, &args.to, args.password.as_ref(), stop)?;
-    let changes = prepared.changes();
-    let rows: u64 = changes.iter().map(|c| c.rows()).sum();
-    o.say(
-        "changes",
-        &format!(
-            "Changes in {} since the snapshot of {} ({} rows read in {:.1} s):",
-            args.from.display(),
-            prepared.since().format("%Y-%m-%d %H:%M:%S UTC"),
-            prepared.look().rows,
-            started.elapsed().as_secs_f64()
-        ),
-        serde_json::to_value(&changes).unwrap_or_default(),
+    let look = prepared.look().clone();
+    let text = format!(
+        "Changes in {} since the snapshot of {} ({} rows read in {:.1} s):",
+        args.from.display(),
+        prepared.since().format("%Y-%m-%d %H:%M:%S UTC"),
+        look.rows,
+        started.elapsed().as_secs_f64()
     );
-    if changes.is_empty() {
+    o.emit(&Event::changes(STEP, text, &look));
+    if look.changes.is_empty() {
         let report = prepared.apply(args.on_conflict)?;
+        o.emit(&Event::data(STEP, Name::Report, Data::of(&report)));
         o.say(
-            "done",
+            STEP,
+            Name::Done,
             "Nothing changed: PostgreSQL already holds every row of the SQLite file. Nothing was moved.",
-            serde_json::to_value(&report).unwrap_or_default(),
         );
         return Ok(Ending::Synced);
     }
-    if !o.json {
-        o.say(
-            "",
-            &format!(
-                "{:<40} {:>9} {:>9} {:>9}",
-                "table", "inserted", "updated", "deleted"
-            ),
-            serde_json::Value::Null,
-        );
-        for c in &changes {
-            let line = if c.whole {
-                format!("{:<40} changed; no primary key: reloaded whole", c.table)
-            } else {
-                format!(
-                    "{:<40} {:>9} {:>9} {:>9}",
-                    c.table, c.inserted, c.updated, c.deleted
-                )
-            };
-            o.say("table", &line, serde_json::Value::Null);
-        }
-    }
-    if !args.yes && !confirm(&mut o, &prepared, rows)? {
-        o.say("declined", "Nothing was changed.", serde_json::Value::Null);
+    let rows = look.rows_changed();
+    if !args.yes && !confirm(&mut o, rows)? {
+        o.say(STEP, Name::Declined, "Nothing was changed.");
         return Ok(Ending::Declined);
     }
     let report = prepared.apply(args.on_conflict)?;
@@ -134,40 +92,41 @@ pub fn run(args: SyncArgs, out: &mut dyn Write, stop: Stop) -> Result<Ending> {
 }
 
 /// Ask on a terminal; without one, `--yes` is required.
-fn confirm(o: &mut Out<'_>, p: &Prepared, rows: u64) -> Result<bool> {
+fn confirm(o: &mut Printer<'_>, rows: u64) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!(
             "{rows} row change(s) to apply and no terminal to ask: run again with --yes to apply them"
         );
     }
-    let _ = p;
-    let _ = write!(
-        o.w,
-        "Apply these {rows} change(s) to PostgreSQL now? Stop the app (or put it in maintenance) first. [y/N] "
-    );
-    let _ = o.w.flush();
+    o.ask(&Event::say(
+        STEP,
+        Name::Question,
+        format!(
+            "Apply these {rows} change(s) to PostgreSQL now? Stop the app (or put it in maintenance) first. [y/N]"
+        ),
+    ));
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-fn print_report(o: &mut Out<'_>, r: &SyncReport, on_conflict: OnConflict) {
+fn print_report(o: &mut Printer<'_>, r: &SyncReport, on_conflict: OnConflict) {
     for c in &r.applied.conflicts {
-        o.say(
-            "conflict",
-            &format!("conflict: {} key {}: {}", c.table, c.key, c.what),
-            serde_json::to_value(c).unwrap_or_default(),
-        );
+        let text = format!("{} key {}: {}", c.table, c.key, c.what);
+        o.emit(&Event::say(STEP, Name::Conflict, text).with(Data::of(c)));
     }
+    if r.applied.committed {
+        for t in r.applied.tables.iter().filter(|t| t.moved() > 0) {
+            o.emit(&Event::synced(STEP, t));
+        }
+    }
+    o.emit(&Event::data(STEP, Name::Report, Data::of(r)));
     if !r.applied.committed {
-        o.say(
-            "stopped",
-            &format!(
-                "{} conflict(s): rows changed on PostgreSQL since the snapshot that SQLite changed too. Nothing was changed. Run again with --on-conflict=keep-postgres (leave those rows as PostgreSQL has them) or --on-conflict=take-sqlite (write SQLite's over them).",
-                r.applied.conflicts.len()
-            ),
-            serde_json::to_value(r).unwrap_or_default(),
+        let text = format!(
+            "{} conflict(s): rows changed on PostgreSQL since the snapshot that SQLite changed too. Nothing was changed. Run again with --on-conflict=keep-postgres (leave those rows as PostgreSQL has them) or --on-conflict=take-sqlite (write SQLite's over them).",
+            r.applied.conflicts.len()
         );
+        o.say(STEP, Name::Stopped, &text);
         return;
     }
     let kept = match on_conflict {
@@ -181,15 +140,12 @@ fn print_report(o: &mut Out<'_>, r: &SyncReport, on_conflict: OnConflict) {
         ),
         _ => String::new(),
     };
-    o.say(
-        "done",
-        &format!(
-            "Synced and verified: {} row(s) moved in {:.2} s ({} round trips){kept}. PostgreSQL now matches the SQLite file as of {}.",
-            r.applied.moved(),
-            r.window_ms as f64 / 1000.0,
-            r.round_trips,
-            r.to_snapshot
-        ),
-        serde_json::to_value(r).unwrap_or_default(),
+    let text = format!(
+        "Synced and verified: {} row(s) moved in {:.2} s ({} round trips){kept}. PostgreSQL now matches the SQLite file as of {}.",
+        r.applied.moved(),
+        r.window_ms as f64 / 1000.0,
+        r.round_trips,
+        r.to_snapshot
     );
+    o.say(STEP, Name::Done, &text);
 }
