@@ -33,14 +33,7 @@ pub(super) fn report_done(m: &Migration, step: Step, printer: &mut Printer<'_>) 
             if let Some(r) = m.cutover.runs.last() {
                 printer.emit(&Event::data(step, Name::Report, Data::of(r)));
                 for t in r.applied.tables.iter().filter(|t| t.moved() > 0) {
-                    let text = format!(
-                        "{}: {} inserted, {} updated, {} deleted",
-                        t.table,
-                        t.inserted + t.reloaded.unwrap_or(0),
-                        t.updated,
-                        t.deleted
-                    );
-                    printer.say(step, Name::Synced, &text);
+                    printer.emit(&Event::synced(step, t));
                 }
             }
         }
