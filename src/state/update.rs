@@ -201,6 +201,9 @@ fn job_event(m: &mut Migration, id: JobId, event: JobEvent, fx: &mut Vec<Effect>
     }
     match event {
         JobEvent::Log(line) => push_log(m, step, line),
+        // On a narrow log pane the findings read best bare; the other lines say what
+        // they are (written:, proof:, reader:, report:).
+        JobEvent::Said(crate::output::Name::Embeddings, text) => push_log(m, step, text),
         JobEvent::Said(name, text) => push_log(m, step, format!("{name}: {text}")),
         JobEvent::Discovered(d) => discover::discovered(m, step, *d, fx),
         JobEvent::PoolRouted(route) => connect::pool_routed(m, *route),
