@@ -50,3 +50,18 @@ pub fn add_entries(backup_dir: &Path, entries: Vec<ManifestEntry>) -> Result<()>
     m.entries.extend(entries);
     write_manifest(backup_dir, &m)
 }
+
+/// The project folder as an absolute path and the backup's manifest: what the reset, its
+/// record of the regenerated files and the restore each start from.
+pub fn project_and_manifest(
+    project_dir: &Path,
+    backup_dir: &Path,
+) -> Result<(std::path::PathBuf, Manifest)> {
+    let project = std::fs::canonicalize(project_dir).with_context(|| {
+        format!(
+            "the project folder {} cannot be read",
+            project_dir.display()
+        )
+    })?;
+    Ok((project, read_manifest(backup_dir)?))
+}

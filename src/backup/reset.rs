@@ -6,7 +6,7 @@
 //! if a move fails halfway, the files already moved are put back before the error.
 
 use super::hash::{rel_to_string, sha256_file, walk_files};
-use super::manifest::{read_manifest, write_manifest};
+use super::manifest::{project_and_manifest, write_manifest};
 use super::paths::{check_label, inside_project, move_back, move_file, relative_to, safe_join};
 use crate::data::backup::{
     ArchivedFile, EntryKind, Manifest, ManifestEntry, MigrationScan, MovedFile, ResetApp,
@@ -40,13 +40,7 @@ pub fn reset_migrations(
     selected: &[String],
     log: &mut dyn FnMut(String),
 ) -> Result<ResetReport> {
-    let project = std::fs::canonicalize(project_dir).with_context(|| {
-        format!(
-            "the project folder {} cannot be read",
-            project_dir.display()
-        )
-    })?;
-    let mut manifest = read_manifest(backup_dir)?;
+    let (project, mut manifest) = project_and_manifest(project_dir, backup_dir)?;
     let already: BTreeSet<&str> = manifest
         .reset
         .iter()
@@ -228,13 +222,7 @@ fn put_back(moved: &[Move], e: anyhow::Error) -> anyhow::Error {
 /// After `makemigrations` ran on the reset apps: record the files it wrote (their hashes)
 /// so `restore` can tell them from files the user changed later. Returns the new entries.
 pub fn record_regenerated(project_dir: &Path, backup_dir: &Path) -> Result<Vec<ManifestEntry>> {
-    let project = std::fs::canonicalize(project_dir).with_context(|| {
-        format!(
-            "the project folder {} cannot be read",
-            project_dir.display()
-        )
-    })?;
-    let mut manifest = read_manifest(backup_dir)?;
+    let (project, mut manifest) = project_and_manifest(project_dir, backup_dir)?;
     let Some(reset) = manifest.reset.clone() else {
         bail!(
             "{} records no reset: nothing was regenerated",

@@ -9,7 +9,7 @@
 //! a failure midway undoes the moves made so far.
 
 use super::hash::{rel_to_string, sha256_file, walk_files};
-use super::manifest::{read_manifest, write_manifest};
+use super::manifest::{project_and_manifest, write_manifest};
 use super::paths::{move_back, move_file, safe_join, unique_path};
 use crate::data::backup::{
     EntryKind, Manifest, ManifestEntry, MovedFile, ResetApp, RestoreConflict, RestoreReport,
@@ -35,13 +35,7 @@ enum Action {
 
 /// Restore the project from `backup_dir` (see the module docs).
 pub fn restore(project_dir: &Path, backup_dir: &Path, yes: bool) -> Result<RestoreReport> {
-    let project = std::fs::canonicalize(project_dir).with_context(|| {
-        format!(
-            "the project folder {} cannot be read",
-            project_dir.display()
-        )
-    })?;
-    let mut manifest = read_manifest(backup_dir)?;
+    let (project, mut manifest) = project_and_manifest(project_dir, backup_dir)?;
     let mut report = RestoreReport::default();
     if manifest.project_dir != project {
         report.notes.push(format!(

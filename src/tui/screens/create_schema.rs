@@ -4,7 +4,9 @@
 //! connection-pool warnings.
 
 use super::super::ui_state::UiState;
-use super::super::widgets::{decision, hanging, pending_intro, spinner, step_failure, wrapped};
+use super::super::widgets::{
+    decision, hanging, pending_intro, running_lines, step_failure, wrapped,
+};
 use super::dry_run::command_line;
 use super::{scrolled, status_lines};
 use crate::data::commands::{CreateSchemaReport, DriverCheck};
@@ -56,11 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             lines.extend(pending_intro(m, STEP, &what, w));
         }
         Status::Running { detail, .. } => {
-            lines.extend(wrapped(
-                &format!("{} {detail}…", spinner(ui.tick)),
-                w,
-                Style::new(),
-            ));
+            lines.extend(running_lines(detail, ui.tick, w));
             lines.push(Line::default());
             lines.extend(wrapped(
                 &format!("As {}. Django's output streams below.", owner(m)),

@@ -5,7 +5,7 @@
 use super::super::keys::{Hint, hint};
 use super::super::ui_state::UiState;
 use super::super::widgets::{
-    decision, dim, pending_intro, spinner, step_failure, truncate_middle, wrapped,
+    decision, dim, pending_intro, running_lines, spinner, step_failure, truncate_middle, wrapped,
 };
 use super::{Handled, scrolled, status_lines};
 use crate::data::sync::{Conflict, Counts, Look, SyncReport, duration_text};
@@ -40,11 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
         Status::Pending => lines.extend(pending_intro(m, STEP, WHAT, w)),
         Status::Running { .. } if watching(m) => lines.extend(watch_lines(m, w, ui.tick)),
         Status::Running { detail, .. } => {
-            lines.extend(wrapped(
-                &format!("{} {detail}…", spinner(ui.tick)),
-                w,
-                Style::new(),
-            ));
+            lines.extend(running_lines(detail, ui.tick, w));
             lines.push(Line::default());
             lines.extend(wrapped(
                 "Keep the app stopped until this is done: the cutover window is running.",

@@ -3,7 +3,9 @@
 //! how the user's data compares with the fresh schema. Scrolls (PgUp/PgDn).
 
 use super::super::ui_state::UiState;
-use super::super::widgets::{hanging, heading, pending_intro, spinner, step_failure, wrapped};
+use super::super::widgets::{
+    hanging, heading, pending_intro, running_lines, step_failure, wrapped,
+};
 use super::{scrolled, status_lines};
 use crate::data::commands::{CommandOutcome, CommandStatus, DryRunReport, SchemaDiff};
 use crate::state::{Migration, Status, Step};
@@ -28,11 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
     match m.status(STEP) {
         Status::Pending => lines.extend(pending_intro(m, STEP, WHAT, w)),
         Status::Running { detail, .. } => {
-            lines.extend(wrapped(
-                &format!("{} {detail}…", spinner(ui.tick)),
-                w,
-                Style::new(),
-            ));
+            lines.extend(running_lines(detail, ui.tick, w));
             lines.push(Line::default());
             lines.extend(wrapped(
                 "On a scratch SQLite file; your own file is only read. The commands' output \

@@ -7,7 +7,7 @@
 use super::super::keys::{Hint, hint};
 use super::super::ui_state::UiState;
 use super::super::widgets::{
-    decision, hanging, pending_intro, spinner, step_failure, wrap, wrapped,
+    decision, hanging, pending_intro, running_lines, step_failure, wrap, wrapped,
 };
 use super::{Handled, admin_login, scrolled, status_lines};
 use crate::data::privileges::{ApplyReport, Check, Diagnosis, ExtensionNeed, Recipe};
@@ -42,11 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
             lines.extend(admin_login::admin_line(m, w));
         }
         Status::Running { detail, .. } => {
-            lines.extend(wrapped(
-                &format!("{} {detail}…", spinner(ui.tick)),
-                w,
-                Style::new(),
-            ));
+            lines.extend(running_lines(detail, ui.tick, w));
             lines.push(blank());
             let db = m
                 .connect

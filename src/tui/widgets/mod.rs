@@ -22,6 +22,11 @@ pub fn spinner(tick: usize) -> &'static str {
     SPINNER[tick % SPINNER.len()]
 }
 
+/// A running step's first line: the spinner and what it is doing, wrapped to `w`.
+pub fn running_lines(detail: &str, tick: usize, w: u16) -> Vec<Line<'static>> {
+    wrapped(&format!("{} {detail}…", spinner(tick)), w, Style::new())
+}
+
 /// The sidebar glyph of a status, and its color.
 pub fn status_glyph(status: &Status, tick: usize) -> (&'static str, Color) {
     match status {
