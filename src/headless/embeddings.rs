@@ -23,12 +23,7 @@ pub(super) fn choose(
 ) -> Result<bool> {
     let step = m.cursor;
     let flags = Choice::parse(&args.embeddings, args.embeddings_index.as_deref())?;
-    let columns = m
-        .embeddings
-        .plan
-        .as_ref()
-        .map(|p| p.columns.clone())
-        .unwrap_or_default();
+    let columns = m.embeddings.columns();
     for (column, col) in columns.iter().enumerate() {
         let (ty, index) = crate::embeddings::columns::wanted(&flags, &col.field);
         if ty == EmbeddingsChoice::Keep {

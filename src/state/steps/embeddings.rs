@@ -16,7 +16,7 @@ use crate::data::embeddings::{
     EmbeddingColumn, EmbeddingsChoice, EmbeddingsDiff, EmbeddingsPlan, IndexChoice,
 };
 use crate::rules;
-use crate::state::update::{fail, finish, launch};
+use crate::state::update::{finish, try_launch};
 use crate::state::{ChoiceId, Effect, Migration, Question, Status, Step};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,16 @@ pub struct EmbeddingsPart {
     /// The embeddings found, each column's choice, and the change once planned (the
     /// choice screen and its diff).
     pub plan: Option<EmbeddingsPlan>,
+}
+
+impl EmbeddingsPart {
+    /// Each column found, with its choice (none before the dry run found them).
+    pub fn columns(&self) -> Vec<EmbeddingColumn> {
+        self.plan
+            .as_ref()
+            .map(|p| p.columns.clone())
+            .unwrap_or_default()
+    }
 }
 
 const STEP: Step = Step::CreateSchema;
@@ -177,19 +187,20 @@ pub(in crate::state) fn decide_columns(m: &mut Migration, id: ChoiceId, fx: &mut
         applied(m, EmbeddingsChoice::Keep, fx);
         return;
     }
-    let columns = plan.columns.clone();
-    let Some(discovery) = m.discovery.clone() else {
-        fail(m, STEP, "Run Discover first.");
-        fx.push(Effect::Save);
-        return;
-    };
-    launch(m, STEP, "planning the pgvector change", fx, |_, job| {
-        Effect::PlanEmbeddings {
-            job,
-            discovery: Box::new(discovery),
-            columns,
-        }
-    });
+    try_launch(
+        m,
+        STEP,
+        "planning the pgvector change",
+        None,
+        fx,
+        |m, job| {
+            Ok(Effect::PlanEmbeddings {
+                job,
+                discovery: Box::new(m.discovery.clone().ok_or("Run Discover first.")?),
+                columns: m.embeddings.columns(),
+            })
+        },
+    );
 }
 
 /// The change is planned: show it, and ask before writing anything.
@@ -225,26 +236,16 @@ pub(in crate::state) fn decide_diff(m: &mut Migration, id: ChoiceId, fx: &mut Ve
 }
 
 fn apply(m: &mut Migration, fx: &mut Vec<Effect>) {
-    let columns = m
-        .embeddings
-        .plan
-        .as_ref()
-        .map(|p| p.columns.clone())
-        .unwrap_or_default();
-    let (Some(discovery), Some(target)) = (m.discovery.clone(), m.connect.target.clone()) else {
-        fail(m, STEP, "Connect to PostgreSQL first (step Connect).");
-        fx.push(Effect::Save);
-        return;
-    };
-    launch(m, STEP, "making the pgvector change", fx, |m, job| {
-        Effect::ApplyEmbeddings {
+    try_launch(m, STEP, "making the pgvector change", None, fx, |m, job| {
+        let connect_first = || "Connect to PostgreSQL first (step Connect).".to_string();
+        Ok(Effect::ApplyEmbeddings {
             job,
-            discovery: Box::new(discovery),
+            discovery: Box::new(m.discovery.clone().ok_or_else(connect_first)?),
             backup_dir: m.backup.report.as_ref().map(|b| b.backup_dir.clone()),
-            target,
+            target: m.connect.target.clone().ok_or_else(connect_first)?,
             admin: m.permissions.admin.clone(),
-            columns,
-        }
+            columns: m.embeddings.columns(),
+        })
     });
 }
 
