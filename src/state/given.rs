@@ -64,8 +64,9 @@ pub(super) fn interrupted(m: &mut Migration, saved_at: String) {
             };
         }
     }
+    // Where the run stands, not the step the user last looked at (an earlier one, maybe).
     m.resume_offer = Some(ResumeOffer {
-        step: m.cursor,
+        step: m.frontier(),
         saved_at,
     });
 }
