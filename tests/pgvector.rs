@@ -722,3 +722,46 @@ fn migrate_with_embeddings_plans_the_extension_in_fix_permissions() {
         Some("vector(12)")
     );
 }
+
+/// A per-field `--embeddings` for a field that holds no embeddings (a typo) stops the run
+/// at the end of the dry run naming the flag and the fields that do, before Connect and
+/// before anything is written; it is never silently ignored.
+#[test]
+fn an_embeddings_flag_for_a_field_without_embeddings_is_named() {
+    let py = django_venv();
+    let (tmp, project) = sample_project(100);
+    let out = dj2pg(
+        &tmp.path().join("state"),
+        &[
+            "migrate",
+            "--project",
+            project.to_str().unwrap(),
+            "--python",
+            py.to_str().unwrap(),
+            "--allow-dirty",
+            "--to",
+            "postgresql://app@127.0.0.1:9/appdb?sslmode=require",
+            "--yes",
+            "--json",
+            "--embeddings=classifier.Embedding.vectr_json=halfvec",
+        ],
+        &[("PGPASSWORD", "unused")],
+    );
+    let ev = events(&out);
+    assert_eq!(out.status.code(), Some(1), "{ev:#?}");
+    let failed: Vec<_> = ev.iter().filter(|e| e["event"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{ev:#?}");
+    assert_eq!(failed[0]["step"], "dry-run");
+    let text = failed[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("--embeddings=classifier.Embedding.vectr_json=")
+            && text.contains("classifier.Embedding.vector_json, classifier.Embedding.vector_blob"),
+        "{text}"
+    );
+    assert!(
+        !ev.iter().any(|e| e["step"] == "connect"),
+        "stops before Connect: {ev:#?}"
+    );
+    let models = std::fs::read_to_string(project.join("classifier/models.py")).unwrap();
+    assert!(!models.contains("VectorField"));
+}

@@ -24,6 +24,20 @@ pub(super) fn choose(
     let step = m.cursor;
     let flags = Choice::parse(&args.embeddings, args.embeddings_index.as_deref())?;
     let columns = m.embeddings.columns();
+    if let Some(unknown) = flags
+        .per_field
+        .keys()
+        .find(|k| !columns.iter().any(|c| &c.field == *k))
+    {
+        let found: Vec<&str> = columns.iter().map(|c| c.field.as_str()).collect();
+        let text = format!(
+            "--embeddings={unknown}=…: no embeddings were found in that field; the fields \
+             with embeddings are: {}",
+            found.join(", ")
+        );
+        printer.say(step, Name::Failed, &text);
+        return Ok(false);
+    }
     for (column, col) in columns.iter().enumerate() {
         let (ty, index) = crate::embeddings::columns::wanted(&flags, &col.field);
         if ty == EmbeddingsChoice::Keep {

@@ -301,6 +301,8 @@ impl<'a> Run<'a> {
             }
             Status::Failed { message } => (Name::Failed, message),
             Status::Stopped { message } => (Name::Stopped, message),
+            // A question the flags did not answer: the answer said why and how to go on.
+            Status::NeedsDecision { .. } => return false,
             other => (Name::Stopped, other.label().to_string()),
         };
         self.printer.say(step, event, &text);
