@@ -668,7 +668,16 @@ fn migrate_with_embeddings_plans_the_extension_in_fix_permissions() {
         !stopped_at.is_empty() && stopped_at.iter().all(|s| *s == "fix-permissions"),
         "{ev:#?}"
     );
-    let missing = said(&ev, "missing").join("\n");
+    let missing = said(&ev, "missing");
+    assert_eq!(
+        missing
+            .iter()
+            .filter(|l| l.starts_with("extension vector"))
+            .count(),
+        1,
+        "said once: {missing:#?}"
+    );
+    let missing = missing.join("\n");
     assert!(
         missing.contains("extension vector in database appdb: missing")
             && missing.contains("CREATE EXTENSION IF NOT EXISTS vector")

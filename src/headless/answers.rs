@@ -76,38 +76,21 @@ fn permission_fix(
     args: &MigrateArgs,
 ) -> Option<ChoiceId> {
     let step = m.cursor;
-    if let Some(d) = &m.permissions.diagnosis {
-        for c in d.missing() {
-            printer.say(step, Name::Missing, &format!("{}: {}", c.name, c.detail));
-        }
-        if let Some(e) = &d.extension {
-            let what = if e.available {
-                format!(
-                    "missing, and --embeddings needs it; the app role cannot create it: the \
-                     admin runs {} (first in every recipe). Rule: {}",
-                    e.sql, e.rule
-                )
-            } else {
-                format!(
-                    "this server does not offer pgvector: run without --embeddings (the \
-                     embeddings stay as they are), or use a server with it. Rule: {}",
-                    e.rule
-                )
-            };
-            let text = format!("extension {} in database {}: {what}", e.name, d.database);
-            printer.say(step, Name::Missing, &text);
-        }
-    }
     let wanted = match args.fix_permissions.as_deref() {
         None | Some("recommended") => None,
         Some(other) => crate::data::privileges::RecipeId::parse(other),
     };
-    if m.permissions.admin.is_some()
-        && let Some(r) = rules::flag_recipe(&m.permissions.recipes, wanted)
-    {
-        return Some(ChoiceId::Recipe(r.id));
+    let recipe = rules::flag_recipe(&m.permissions.recipes, wanted)
+        .filter(|_| m.permissions.admin.is_some())
+        .map(|r| r.id);
+    // Said once: not on the pass that only saves the SQL (the next pass prints it with it).
+    if recipe.is_some() || m.permissions.dba_script.is_some() {
+        print_missing(m, step, printer);
     }
-    if m.permissions.admin.is_some() {
+    if let Some(id) = recipe {
+        return Some(ChoiceId::Recipe(id));
+    }
+    if m.permissions.admin.is_some() && m.permissions.dba_script.is_some() {
         for r in &m.permissions.recipes {
             if let Err(why) = &r.available {
                 let text = format!("recipe {}: {why}", r.id.letter());
@@ -132,6 +115,33 @@ fn permission_fix(
     );
     printer.say(step, Name::Stopped, &text);
     None
+}
+
+/// What the diagnosis found missing, one `missing` event each (the extension with its rule).
+fn print_missing(m: &Migration, step: Step, printer: &mut Printer<'_>) {
+    let Some(d) = &m.permissions.diagnosis else {
+        return;
+    };
+    for c in d.missing() {
+        printer.say(step, Name::Missing, &format!("{}: {}", c.name, c.detail));
+    }
+    if let Some(e) = &d.extension {
+        let what = if e.available {
+            format!(
+                "missing, and --embeddings needs it; the app role cannot create it: the \
+                 admin runs {} (first in every recipe). Rule: {}",
+                e.sql, e.rule
+            )
+        } else {
+            format!(
+                "this server does not offer pgvector: run without --embeddings (the \
+                 embeddings stay as they are), or use a server with it. Rule: {}",
+                e.rule
+            )
+        };
+        let text = format!("extension {} in database {}: {what}", e.name, d.database);
+        printer.say(step, Name::Missing, &text);
+    }
 }
 
 /// Cutover: rows changed on both sides, resolved by `--on-conflict`.
