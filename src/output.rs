@@ -8,7 +8,7 @@
 //! adding an event name, a field or a data member keeps the version; renaming or removing
 //! one, or changing a field's type, raises it.
 
-use crate::data::copy::{CopyProgress, CopyReport, Problem, TableCheck};
+use crate::data::copy::{CopyProgress, CopyReport, Problem, Stage, TableCheck};
 use crate::data::sync::{Look, TableResult};
 use crate::state::Step;
 use serde::Serialize;
@@ -319,15 +319,22 @@ pub enum Layout {
     Plain,
 }
 
-/// Prints events as JSON lines or text; progress at most once a second, none when quiet.
+/// Prints events as JSON lines or text; progress at most once a second within a stage (a
+/// new stage at once, the newest held and printed when its second comes), none when quiet.
 pub struct Printer<'a> {
     out: Box<dyn Write + 'a>,
     pub json: bool,
     quiet: bool,
     layout: Layout,
-    last_progress: Option<Instant>,
+    /// When the last progress was printed, and its stage.
+    last_progress: Option<(Instant, Option<Stage>)>,
+    /// Progress that came within a second of the last, not printed yet.
+    held: Option<Event>,
     header_shown: bool,
 }
+
+/// Progress lines within one stage are at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 impl<'a> Printer<'a> {
     pub fn new(out: Box<dyn Write + 'a>, json: bool, quiet: bool, layout: Layout) -> Self {
@@ -337,12 +344,14 @@ impl<'a> Printer<'a> {
             quiet,
             layout,
             last_progress: None,
+            held: None,
             header_shown: false,
         }
     }
 
-    /// Print one event.
+    /// Print one event. Progress held back is dropped: what follows supersedes it.
     pub fn emit(&mut self, e: &Event) {
+        self.held = None;
         if self.json {
             if let Ok(line) = serde_json::to_string(e) {
                 let _ = writeln!(self.out, "{line}");
@@ -370,17 +379,39 @@ impl<'a> Printer<'a> {
         let _ = self.out.flush();
     }
 
-    /// Progress, throttled; nothing with `--quiet`.
+    /// Progress, at most once a second within a stage, a new stage at once; nothing with
+    /// `--quiet`. A value that comes too soon is held, and printed by
+    /// [`flush_progress`](Printer::flush_progress) once its second has come unless a newer
+    /// one (or any other event) came first.
     pub fn progress(&mut self, e: &Event) {
-        if self.quiet
-            || self
-                .last_progress
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
+        if self.quiet {
             return;
         }
-        self.last_progress = Some(Instant::now());
-        self.emit(e);
+        let stage = match &e.data {
+            Some(Data::Progress(p)) => Some(p.stage),
+            _ => None,
+        };
+        let due = self
+            .last_progress
+            .is_none_or(|(t, s)| s != stage || t.elapsed() >= PROGRESS_EVERY);
+        if due {
+            self.last_progress = Some((Instant::now(), stage));
+            self.emit(e);
+        } else {
+            self.held = Some(e.clone());
+        }
+    }
+
+    /// Print the progress [`progress`](Printer::progress) held back, once its second has
+    /// come: the newest value is shown even when the load offers none after it.
+    pub fn flush_progress(&mut self) {
+        if self
+            .last_progress
+            .is_some_and(|(t, _)| t.elapsed() >= PROGRESS_EVERY)
+            && let Some(e) = self.held.take()
+        {
+            self.progress(&e);
+        }
     }
 
     /// The text lines of an event: none without a message.
@@ -459,6 +490,39 @@ mod tests {
             .iter()
             .map(|s| s.as_str().expect("a string").to_string())
             .collect()
+    }
+
+    #[test]
+    fn progress_shows_a_new_stage_at_once_and_the_newest_once_its_second_comes() {
+        let mut out = Vec::new();
+        {
+            let mut o = Printer::new(Box::new(&mut out), true, false, Layout::Plain);
+            let p = |stage, elapsed_ms| {
+                let p = CopyProgress {
+                    stage,
+                    elapsed_ms,
+                    ..CopyProgress::default()
+                };
+                Event::progress(Step::CopyRows, &p)
+            };
+            o.progress(&p(Stage::Loading, 1));
+            o.progress(&p(Stage::Loading, 2)); // too soon: held
+            o.progress(&p(Stage::Analyzing, 3)); // a new stage: at once
+            o.progress(&p(Stage::Analyzing, 4)); // held, and no offer after it
+            o.flush_progress(); // its second has not come
+            std::thread::sleep(PROGRESS_EVERY);
+            o.flush_progress();
+            o.flush_progress(); // nothing is printed twice
+        }
+        let shown: Vec<u64> = String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+                v["data"]["elapsed_ms"].as_u64().expect("elapsed_ms")
+            })
+            .collect();
+        assert_eq!(shown, [1, 3, 4]);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! [`Job`]; this file only hands each effect to its function with the secrets it needs.
 //! Secrets (the target's and the admin's passwords) live here, in memory only.
 
+use crate::copy::ProgressSlot;
 use crate::jobs::{self, Job, Outcome};
 use crate::pg::Secret;
-use crate::state::{Effect, JobId, Msg, Role};
+use crate::state::{Effect, JobEvent, JobId, Msg, Role};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
@@ -26,6 +27,9 @@ pub struct Runner {
     /// with `--install-driver`.
     pub install_packages: bool,
     jobs: HashMap<JobId, JobControl>,
+    /// The newest progress of each running copy, read by the driver when it draws
+    /// ([`take_progress`](Runner::take_progress)).
+    progress: HashMap<JobId, ProgressSlot>,
 }
 
 impl Runner {
@@ -37,6 +41,7 @@ impl Runner {
             admin_password: None,
             install_packages: true,
             jobs: HashMap::new(),
+            progress: HashMap::new(),
         }
     }
 
@@ -274,7 +279,9 @@ impl Runner {
                     password: self.secret(role),
                     settings,
                 };
-                self.spawn(job, "copy", move |j| c::copy(j, work, policy))
+                let progress = ProgressSlot::default();
+                self.progress.insert(job, progress.clone());
+                self.spawn(job, "copy", move |j| c::copy(j, work, policy, progress))
             }
             Effect::WatchChanges {
                 job,
@@ -353,6 +360,23 @@ impl Runner {
         }
     }
 
+    /// The copies' progress that came since the last call, newest only, as the same
+    /// message a job sends, for the driver to apply (and show) right before it draws. A
+    /// slot whose copy has ended is read a last time and dropped; the copy's own end comes
+    /// on the channel, and the state ignores progress of a job that has ended.
+    pub fn take_progress(&mut self) -> Vec<Msg> {
+        let mut taken = Vec::new();
+        self.progress.retain(|&job, slot| {
+            // Orphaned before the take: that take is the copy's last value.
+            let ended = slot.is_orphaned();
+            if let Some(p) = slot.take() {
+                taken.push(Msg::Job(job, JobEvent::CopyProgress(Box::new(p))));
+            }
+            !ended
+        });
+        taken
+    }
+
     /// Start `work` as job `id` on a thread of its own (see [`jobs::spawn`]).
     fn spawn(
         &mut self,
@@ -379,5 +403,35 @@ impl Runner {
     /// Register the control flags of a new job.
     pub fn control(&mut self, job: JobId) -> JobControl {
         self.jobs.entry(job).or_default().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::copy::{CopyProgress, Stage};
+
+    #[test]
+    fn a_copys_progress_is_read_newest_first_and_its_slot_goes_with_the_copy() {
+        let (tx, _rx) = std::sync::mpsc::channel();
+        let mut runner = Runner::new(tx);
+        let load = ProgressSlot::default();
+        runner.progress.insert(7, load.clone());
+        assert!(runner.take_progress().is_empty(), "nothing offered yet");
+        for stage in [Stage::Loading, Stage::Verifying] {
+            load.offer(&CopyProgress {
+                stage,
+                ..CopyProgress::default()
+            });
+        }
+        let read = runner.take_progress();
+        assert!(
+            matches!(&read[..], [Msg::Job(7, JobEvent::CopyProgress(p))] if p.stage == Stage::Verifying),
+            "{read:?}"
+        );
+        load.offer(&CopyProgress::default());
+        drop(load); // the copy ended after its last offer
+        assert_eq!(runner.take_progress().len(), 1, "the last value is read");
+        assert!(runner.progress.is_empty(), "and the slot dropped");
     }
 }

@@ -51,7 +51,7 @@ pub use crate::data::copy::{
     Stage, StageTime, TableCheck, TableNames, TablePhase, TableProgress, Unmapped,
 };
 pub use convert::{Fix, Issue, Zone};
-pub use progress::ProgressPump;
+pub use progress::ProgressSlot;
 pub use types::PgType;
 
 pub use sessions::Control;

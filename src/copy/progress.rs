@@ -1,128 +1,46 @@
-//! The newest progress of a running load, delivered to whoever draws it without flooding
-//! them and without holding anything back.
+//! The newest progress of a running load, read by whoever draws it when it draws.
 //!
 //! The load offers a [`CopyProgress`] many times a second; each offer overwrites one
-//! latest-value slot. A pump thread hands the slot's value on at most every `every`, a new
-//! stage at once, and — unlike a throttle that keeps a value until the next offer — also
-//! when no further offer comes: a short stage followed by a long quiet one (a quick
-//! `ANALYZE`, then the verification) shows the newest value, never the one before it.
+//! latest-value slot, and nothing else happens: no thread, no message. The driver (the
+//! wizard before each frame, `migrate` and `copy` on each poll) takes the slot's value
+//! when it draws, if a new one came. So what it shows is always the newest value — a new
+//! stage too, even when no later offer follows it (a quick `ANALYZE`, then a long, quiet
+//! verification shows "verifying", never the stage before it) — and a load that offers
+//! faster than anyone draws floods no one.
 
-use crate::data::copy::{CopyProgress, Stage};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use crate::data::copy::CopyProgress;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-#[derive(Default)]
-struct Slot {
-    latest: Option<CopyProgress>,
-    /// `latest` has not been handed on yet.
-    unsent: bool,
-    /// The load ended: hand on what is unsent, then stop.
-    closed: bool,
-}
+/// One latest-value slot, shared by the load (which offers) and the driver (which takes).
+#[derive(Clone, Default)]
+pub struct ProgressSlot(Arc<Mutex<Option<CopyProgress>>>);
 
-#[derive(Default)]
-struct Shared {
-    slot: Mutex<Slot>,
-    changed: Condvar,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// The slot and its pump thread; [`finish`](ProgressPump::finish) (or dropping it) hands
-/// on the last value before it returns.
-pub struct ProgressPump {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl ProgressPump {
-    /// Start a pump that calls `send` with the newest value, at most every `every` within
-    /// a stage.
-    pub fn start(every: Duration, send: impl FnMut(CopyProgress) + Send + 'static) -> Self {
-        let shared = Arc::new(Shared::default());
-        let pump = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("copy progress".into())
-            .spawn(move || pump_loop(&pump, every, send))
-            .ok();
-        ProgressPump { shared, thread }
+impl ProgressSlot {
+    fn lock(&self) -> MutexGuard<'_, Option<CopyProgress>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The load's newest progress: it replaces whatever was not handed on yet.
+    /// The load's newest progress: it replaces whatever was not taken yet.
     pub fn offer(&self, p: &CopyProgress) {
-        let mut slot = self.shared.lock();
-        slot.latest = Some(p.clone());
-        slot.unsent = true;
-        drop(slot);
-        self.shared.changed.notify_one();
+        *self.lock() = Some(p.clone());
     }
 
-    /// Hand on what is left and stop the pump.
-    pub fn finish(mut self) {
-        self.close();
+    /// The newest value, if one came since the last take.
+    pub fn take(&self) -> Option<CopyProgress> {
+        self.lock().take()
     }
 
-    fn close(&mut self) {
-        self.shared.lock().closed = true;
-        self.shared.changed.notify_one();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for ProgressPump {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-fn pump_loop(shared: &Shared, every: Duration, mut send: impl FnMut(CopyProgress)) {
-    let mut last: Option<(Instant, Stage)> = None;
-    let mut slot = shared.lock();
-    loop {
-        if !slot.unsent {
-            if slot.closed {
-                return;
-            }
-            slot = shared.changed.wait(slot).unwrap_or_else(|p| p.into_inner());
-            continue;
-        }
-        let stage = slot.latest.as_ref().map(|p| p.stage).unwrap_or_default();
-        let wait = match last {
-            Some((at, last_stage)) if last_stage == stage && !slot.closed => {
-                every.saturating_sub(at.elapsed())
-            }
-            _ => Duration::ZERO,
-        };
-        if !wait.is_zero() {
-            slot = shared
-                .changed
-                .wait_timeout(slot, wait)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-            continue;
-        }
-        slot.unsent = false;
-        let Some(p) = slot.latest.clone() else {
-            continue;
-        };
-        drop(slot);
-        last = Some((Instant::now(), p.stage));
-        send(p);
-        slot = shared.lock();
+    /// Whether this is the last handle: the load that offered into it is gone, so nothing
+    /// new can come.
+    pub fn is_orphaned(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
+    use crate::data::copy::Stage;
 
     fn progress(stage: Stage, elapsed_ms: u64) -> CopyProgress {
         CopyProgress {
@@ -132,55 +50,39 @@ mod tests {
         }
     }
 
-    fn received(rx: &mpsc::Receiver<CopyProgress>) -> Vec<(Stage, u64)> {
-        rx.try_iter().map(|p| (p.stage, p.elapsed_ms)).collect()
+    fn taken(slot: &ProgressSlot) -> Option<(Stage, u64)> {
+        slot.take().map(|p| (p.stage, p.elapsed_ms))
     }
 
     #[test]
-    fn the_newest_value_is_handed_on_without_another_offer() {
-        let (tx, rx) = mpsc::channel();
-        let pump = ProgressPump::start(Duration::from_millis(100), move |p| {
-            let _ = tx.send(p);
-        });
-        pump.offer(&progress(Stage::Analyzing, 1));
-        // The first value is handed on at once; the second comes within the 100 ms.
-        std::thread::sleep(Duration::from_millis(30));
-        pump.offer(&progress(Stage::Analyzing, 2));
-        // No further offer (a long, quiet verification would be the same): the newest
-        // value still reaches the drawer, once its turn comes. A throttle that keeps it
-        // until the next offer would leave the drawer at the first one.
-        std::thread::sleep(Duration::from_millis(400));
-        assert_eq!(
-            received(&rx),
-            [(Stage::Analyzing, 1), (Stage::Analyzing, 2)]
-        );
-        pump.finish();
+    fn the_newest_value_is_read_without_another_offer() {
+        let load = ProgressSlot::default();
+        let drawer = load.clone();
+        // A quick stage, then a new one at once, then a long quiet one: no later offer.
+        load.offer(&progress(Stage::Loading, 1));
+        load.offer(&progress(Stage::Verifying, 2));
+        // The drawer reads when it draws: the newest stage, never the one before it.
+        assert_eq!(taken(&drawer), Some((Stage::Verifying, 2)));
+        // Nothing new: nothing to apply, and the drawer keeps what it showed.
+        assert_eq!(taken(&drawer), None);
+        load.offer(&progress(Stage::Verifying, 3));
+        assert_eq!(taken(&drawer), Some((Stage::Verifying, 3)));
     }
 
     #[test]
-    fn a_new_stage_goes_at_once_and_the_same_stage_is_throttled() {
-        let (tx, rx) = mpsc::channel();
-        let pump = ProgressPump::start(Duration::from_secs(60), move |p| {
-            let _ = tx.send(p);
-        });
-        for (stage, ms) in [
-            (Stage::Analyzing, 1),
-            (Stage::Analyzing, 2),
-            (Stage::Analyzing, 3),
-        ] {
-            pump.offer(&progress(stage, ms));
-            std::thread::sleep(Duration::from_millis(30));
-        }
-        pump.offer(&progress(Stage::Verifying, 4));
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(
-            received(&rx),
-            [(Stage::Analyzing, 1), (Stage::Verifying, 4)],
-            "within a minute's throttle, only the stages' first values went"
-        );
-        pump.offer(&progress(Stage::Verifying, 5));
-        // Finishing hands on what the throttle still held.
-        pump.finish();
-        assert_eq!(received(&rx), [(Stage::Verifying, 5)]);
+    fn a_value_offered_from_another_thread_is_read_and_the_slot_knows_the_load_is_gone() {
+        let drawer = ProgressSlot::default();
+        let load = drawer.clone();
+        assert!(!drawer.is_orphaned());
+        std::thread::spawn(move || {
+            for ms in 0..1000 {
+                load.offer(&progress(Stage::Loading, ms));
+            }
+            load.offer(&progress(Stage::Analyzing, 1000));
+        })
+        .join()
+        .expect("the load thread");
+        assert!(drawer.is_orphaned(), "the load dropped its handle");
+        assert_eq!(taken(&drawer), Some((Stage::Analyzing, 1000)));
     }
 }

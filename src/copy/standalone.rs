@@ -1,7 +1,7 @@
 //! `dj2pg copy --from FILE --to URL`: the copy engine alone, printing the preflight report,
-//! progress (at most about once a second) and the verification table, as text or JSON lines.
+//! progress (read from the load's slot, at most about once a second within a stage) and the verification table, as text or JSON lines.
 
-use super::{Context, CopyProgress, CopyReport, CopySettings, PreflightReport, Stop};
+use super::{Context, CopyProgress, CopyReport, CopySettings, PreflightReport, ProgressSlot, Stop};
 use crate::data::copy::ProblemPolicy;
 use crate::output::{Event, Layout, Name, Printer};
 use crate::pg::{ConnConfig, Secret};
@@ -110,10 +110,46 @@ pub fn run_with_stop(args: StandaloneArgs, out: &mut dyn Write, stop: Stop) -> R
             bail!("internal error: the flags left {q:?} unanswered — please report it")
         }
     };
-    let mut on_progress = |p: &CopyProgress| o.progress(&Event::progress(STEP, p));
-    let result = super::load::run(&cx, &plan, policy, &mut on_progress)?;
+    let result = load_showing_progress(&mut o, |on_progress| {
+        super::load::run(&cx, &plan, policy, on_progress)
+    })?;
     print_report(&mut o, &result);
     Ok(result)
+}
+
+/// How often the progress is read while the load runs.
+const POLL: Duration = Duration::from_millis(150);
+
+/// Run `load` on a thread of its own, its progress going to a [`ProgressSlot`] that is
+/// read and printed every [`POLL`] here, as `dj2pg migrate` does.
+fn load_showing_progress(
+    o: &mut Printer<'_>,
+    load: impl FnOnce(&mut dyn FnMut(&CopyProgress)) -> Result<CopyReport> + Send,
+) -> Result<CopyReport> {
+    let slot = ProgressSlot::default();
+    let offer = slot.clone();
+    std::thread::scope(|s| {
+        let here = std::thread::current();
+        let loading = s.spawn(move || {
+            let result = load(&mut |p| offer.offer(p));
+            here.unpark();
+            result
+        });
+        let show = |o: &mut Printer<'_>| {
+            if let Some(p) = slot.take() {
+                o.progress(&Event::progress(STEP, &p));
+            }
+            o.flush_progress();
+        };
+        while !loading.is_finished() {
+            show(o);
+            std::thread::park_timeout(POLL);
+        }
+        show(o);
+        loading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 fn print_preflight(o: &mut Printer<'_>, r: &PreflightReport, took: Duration) {

@@ -8,8 +8,9 @@ use crate::output::{Data, Event, Name, Printer};
 use crate::rules;
 use crate::runner::Runner;
 use crate::state::{self, ChoiceId, JobEvent, Migration, Msg, Question, Status, Step};
-use anyhow::{Context, Result};
-use std::sync::mpsc;
+use anyhow::{Result, bail};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 /// Wait for the running job (and any job it chains into) to end, answering questions the
 /// way the flags say. Returns when no job runs and no question can be answered.
@@ -27,18 +28,37 @@ pub(super) fn drive(
             }
             continue;
         }
-        let msg = rx.recv().context("a worker stopped without reporting")?;
-        if let Msg::Job(_, event) = &msg {
-            let step = m.job.map(|(_, s)| s).unwrap_or(m.cursor);
-            match event {
-                JobEvent::Log(line) => printer.say(step, Name::Log, line),
-                JobEvent::Said(name, text) => printer.say(step, *name, text),
-                JobEvent::CopyProgress(p) => printer.progress(&Event::progress(step, p)),
-                _ => {}
-            }
+        let msg = match rx.recv_timeout(POLL) {
+            Ok(msg) => Some(msg),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => bail!("a worker stopped without reporting"),
+        };
+        // A running copy's newest progress, read from its slot on each poll, before the
+        // message: a copy's end is printed after its last progress.
+        for msg in runner.take_progress().into_iter().chain(msg) {
+            print_event(m, printer, &msg);
+            let fx = state::update(m, msg);
+            perform(m, runner, fx)?;
         }
-        let fx = state::update(m, msg);
-        perform(m, runner, fx)?;
+        printer.flush_progress();
+    }
+}
+
+/// How long `drive` waits for a job's message before it reads the copy's progress again.
+const POLL: Duration = Duration::from_millis(150);
+
+/// What a job's message prints as it arrives (its lines and its progress).
+fn print_event(m: &Migration, printer: &mut Printer<'_>, msg: &Msg) {
+    let Msg::Job(id, event) = msg else { return };
+    let step = m.job.map(|(_, s)| s).unwrap_or(m.cursor);
+    match event {
+        JobEvent::Log(line) => printer.say(step, Name::Log, line),
+        JobEvent::Said(name, text) => printer.say(step, *name, text),
+        // Only the running copy's: the last read of a slot may follow its job's end.
+        JobEvent::CopyProgress(p) if m.job.is_some_and(|(j, _)| j == *id) => {
+            printer.progress(&Event::progress(step, p))
+        }
+        _ => {}
     }
 }
 

@@ -2,12 +2,12 @@
 //! changes while the app still runs, and the sync.
 
 use super::{Job, Outcome};
-use crate::copy::ProgressPump;
+use crate::copy::ProgressSlot;
 use crate::data::copy::ProblemPolicy;
 use crate::data::resume::Record;
 use crate::pg::{ConnConfig, Secret};
 use crate::resume_check::now_text;
-use crate::state::{JobEvent, Msg};
+use crate::state::JobEvent;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -37,18 +37,10 @@ pub fn preflight(job: &Job, c: CopyJob) -> Outcome {
     Ok(JobEvent::Preflight(Box::new(report)))
 }
 
-/// The copy, its newest progress at most ten times a second, a new stage at once, and
-/// never held back (see [`crate::copy::ProgressPump`]).
-pub fn copy(job: &Job, c: CopyJob, policy: ProblemPolicy) -> Outcome {
-    let (to_state, id) = (job.tx.clone(), job.id);
-    let pump = ProgressPump::start(Duration::from_millis(100), move |p| {
-        let _ = to_state.send(Msg::Job(id, JobEvent::CopyProgress(Box::new(p))));
-    });
-    let result = c
-        .context(job)
-        .and_then(|cx| crate::copy::copy(&cx, policy, &mut |p| pump.offer(p)));
-    pump.finish();
-    let report = result?;
+/// The copy. Its progress only overwrites `progress`, the slot the driver reads when it
+/// draws (see [`ProgressSlot`]); the report is the job's event, on the channel as ever.
+pub fn copy(job: &Job, c: CopyJob, policy: ProblemPolicy, progress: ProgressSlot) -> Outcome {
+    let report = crate::copy::copy(&c.context(job)?, policy, &mut |p| progress.offer(p))?;
     job.record(Record::Copied { at: now_text() });
     Ok(JobEvent::CopyFinished(Box::new(report)))
 }

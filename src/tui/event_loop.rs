@@ -10,7 +10,7 @@ use crate::state::{self, Effect, JobEvent, Migration, Msg, Role, Status, Step};
 use crossterm::event::{self, Event};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -84,6 +84,14 @@ impl Driver {
             self.point_at_password(role);
         }
         super::after_update(&self.m, &mut self.ui);
+    }
+
+    /// A running copy's newest progress, read right before a frame is drawn; the state
+    /// applies it like any message, so it stays the one owner of the run.
+    fn read_progress(&mut self) {
+        for msg in self.runner.take_progress() {
+            self.apply(msg);
+        }
     }
 
     /// Whether `msg` reports that the running job failed on a password: whose.
@@ -190,16 +198,10 @@ pub fn run(
             ));
             dirty = true;
         }
-        loop {
-            match rx.try_recv() {
-                Ok(msg) => {
-                    d.apply(msg);
-                    dirty = true;
-                }
-                Err(TryRecvError::Empty) => break,
-                // The runner keeps a sender; if every sender is gone, no job can report.
-                Err(TryRecvError::Disconnected) => break,
-            }
+        // Until the channel is empty (or every sender is gone: then no job can report).
+        while let Ok(msg) = rx.try_recv() {
+            d.apply(msg);
+            dirty = true;
         }
         if d.quit && (!d.m.job_must_finish() || d.force) {
             break;
@@ -212,6 +214,7 @@ pub fn run(
         }
         let since_draw = last_draw.map_or(FRAME, |t| t.elapsed());
         if dirty && since_draw >= FRAME {
+            d.read_progress();
             terminal.draw(|f| view::draw(f, &d.m, &d.ui))?;
             last_draw = Some(Instant::now());
             dirty = false;

@@ -1,7 +1,8 @@
 //! The terminal wizard: a view of the state machine, and the loop that drives it.
 //!
-//! The loop owns the run. It drains worker messages, applies them with `state::update`,
-//! carries out the effects (`Save` here, `Quit` ends the loop, the rest go to the
+//! The loop owns the run. It drains worker messages and, right before each frame, takes a
+//! running copy's newest progress from the runner's slot; it applies both with
+//! `state::update`, carries out the effects (`Save` here, `Quit` ends the loop, the rest go to the
 //! [`Runner`](crate::runner::Runner)), and redraws at most every ~16 ms. It polls the
 //! terminal with a timeout, ticking the spinner (~100 ms) only while a job runs.
 //!
