@@ -88,12 +88,12 @@ pub fn launch_with(
             "dj2pg: stopped at step \"{}\". The demo's throwaway PostgreSQL is removed now, \
              with what was copied into it: this run cannot be resumed; `dj2pg demo` starts \
              a new one.",
-            end.frontier().title()
+            end.cursor.title()
         );
     } else {
         println!(
             "dj2pg: progress saved at step \"{}\". Run the same command again to resume.",
-            end.frontier().title()
+            end.cursor.title()
         );
     }
     if let Some(cmd) = rollback_command(end) {

@@ -64,9 +64,8 @@ pub(super) fn interrupted(m: &mut Migration, saved_at: String) {
             };
         }
     }
-    // Where the run stands, not the step the user last looked at (an earlier one, maybe).
     m.resume_offer = Some(ResumeOffer {
-        step: m.frontier(),
+        step: m.cursor,
         saved_at,
     });
 }

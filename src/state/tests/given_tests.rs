@@ -92,23 +92,6 @@ fn interrupted_offers_the_resume_at_the_step_that_ran() {
 }
 
 #[test]
-fn interrupted_offers_the_resume_where_the_run_stands_not_where_the_user_looked() {
-    // Done through Create schema, nothing running, the user had gone back to Discover.
-    let mut m = at_copy();
-    m.cursor = Step::Discover;
-    update(
-        &mut m,
-        Msg::Interrupted {
-            saved_at: String::new(),
-        },
-    );
-    let offer = m.resume_offer.clone().expect("the resume is offered");
-    assert_eq!(offer.step, Step::CopyRows);
-    update(&mut m, Msg::Resume(true));
-    assert_eq!(m.cursor, Step::CopyRows);
-}
-
-#[test]
 fn a_settings_question_from_before_the_stop_is_planned_again() {
     let mut m = discovered();
     m.step_mut(Step::UpdateSettings).status = Status::NeedsDecision {
