@@ -98,12 +98,7 @@ pub fn reset_preview_lines(
             );
         }
     }
-    let kept: Vec<&str> = scan
-        .apps
-        .iter()
-        .filter(|a| !a.local)
-        .map(|a| a.label.as_str())
-        .collect();
+    let kept = scan.kept_labels();
     if !kept.is_empty() {
         out.push(format!("kept (third-party): {}", kept.join(", ")));
     }

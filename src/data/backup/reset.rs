@@ -185,6 +185,15 @@ impl MigrationScan {
         self.apps.iter().find(|a| a.label == label)
     }
 
+    /// The third-party apps, whose migrations are kept (named beside the plan).
+    pub fn kept_labels(&self) -> Vec<&str> {
+        self.apps
+            .iter()
+            .filter(|a| !a.local)
+            .map(|a| a.label.as_str())
+            .collect()
+    }
+
     /// The apps `--reset-migrations=all|none|APP,APP` selects: `all` is every resettable
     /// app; a named app must exist and be resettable (the error says why not).
     pub fn select(&self, spec: &str) -> Result<Vec<String>, String> {

@@ -248,12 +248,7 @@ fn app_list_lines(
             dim(count),
         ]));
     }
-    let kept: Vec<&str> = scan
-        .apps
-        .iter()
-        .filter(|a| !a.local)
-        .map(|a| a.label.as_str())
-        .collect();
+    let kept = scan.kept_labels();
     if !kept.is_empty() {
         lines.push(Line::default());
         let text = format!("Kept (third-party): {}", kept.join(", "));
