@@ -121,7 +121,34 @@ def migrations_dir(app_config):
     return None
 
 
-def describe_field(field):
+def source_file(cls):
+    """The file that defines a class, or None (built in, made at run time)."""
+    import inspect
+    try:
+        f = inspect.getsourcefile(cls)
+    except (TypeError, OSError):
+        return None
+    return os.path.abspath(f) if f else None
+
+
+def declaring_class(model, field):
+    """The class whose body declares `field`: the model itself, or an abstract base it
+    inherits the field from (Django copies such fields into each child)."""
+    for cls in reversed(model.__mro__):
+        meta = getattr(cls, '_meta', None)
+        if meta is None or not hasattr(meta, 'local_fields'):
+            continue
+        if any(f.name == field.name for f in meta.local_fields):
+            return cls
+    return model
+
+
+def describe_field(field, model=None):
+    declared_in = None
+    if model is not None:
+        cls = declaring_class(model, field)
+        if cls is not model:
+            declared_in = {'name': cls.__name__, 'source': source_file(cls)}
     related = None
     if field.is_relation and field.related_model is not None and not isinstance(field.related_model, str):
         related = field.related_model._meta.db_table
@@ -133,6 +160,7 @@ def describe_field(field):
         'null': bool(field.null),
         'primary_key': bool(field.primary_key),
         'related_table': related,
+        'declared_in': declared_in,
     }
 
 
@@ -144,7 +172,8 @@ def describe_model(model):
         'managed': bool(opts.managed),
         'proxy': bool(opts.proxy),
         'auto_created': bool(opts.auto_created),
-        'fields': [describe_field(f) for f in opts.local_concrete_fields],
+        'source': source_file(model),
+        'fields': [describe_field(f, model) for f in opts.local_concrete_fields],
     }
 
 

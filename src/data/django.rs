@@ -25,6 +25,17 @@ pub struct FieldInfo {
     pub primary_key: bool,
     #[serde(default)]
     pub related_table: Option<String>,
+    /// The abstract model this field is inherited from, when the model's own class does not
+    /// declare it (a change to it would be a change to every model inheriting it).
+    #[serde(default)]
+    pub declared_in: Option<DeclaredIn>,
+}
+
+/// The class that declares an inherited field, and its file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredIn {
+    pub name: String,
+    pub source: Option<PathBuf>,
 }
 
 /// One model.
@@ -36,6 +47,10 @@ pub struct ModelInfo {
     pub managed: bool,
     #[serde(default)]
     pub proxy: bool,
+    /// The file that defines the model's class (`models.py`, or a module of a models
+    /// package); unknown for runs saved before it and for static scans.
+    #[serde(default)]
+    pub source: Option<PathBuf>,
     #[serde(default)]
     pub fields: Vec<FieldInfo>,
 }

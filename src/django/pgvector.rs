@@ -115,7 +115,8 @@ impl Change {
     }
 }
 
-/// models.py after the change, and each field's arguments as kept (for the migration).
+/// A models file after the change, and each field's arguments as kept (for the migration).
+#[derive(Default)]
 pub struct ModelsEdit {
     pub text: String,
     /// Per change, in order: the arguments of the new field, e.g. `dimensions=384, null=True`.
@@ -135,7 +136,7 @@ const DROPPED: &[&str] = &[
     "editable",
 ];
 
-/// Rewrite each changed field's definition in `text` (one models.py) and import the pgvector
+/// Rewrite each changed field's definition in `text` (one models file) and import the pgvector
 /// field classes.
 pub fn rewrite_models(text: &str, changes: &[&Change]) -> Result<ModelsEdit> {
     let mut out = text.to_string();
@@ -144,12 +145,12 @@ pub fn rewrite_models(text: &str, changes: &[&Change]) -> Result<ModelsEdit> {
     let mut dropped = Vec::new();
     for c in changes {
         let (start, end) = class_body(&out, &c.model)
-            .ok_or_else(|| anyhow::anyhow!("class {} not found in the app's models.py", c.model))?;
+            .ok_or_else(|| anyhow::anyhow!("class {} is not defined here", c.model))?;
         let body = &out[start..end];
         let (call_start, class, open) = field_call(body, &c.field).ok_or_else(|| {
             anyhow::anyhow!(
-                "{}.{} is not written as `{} = models.JSONField(…)`, TextField or BinaryField \
-                 in models.py: change it by hand",
+                "{}.{} is not written as `{} = models.JSONField(…)`, TextField or BinaryField: \
+                 change it by hand",
                 c.model,
                 c.field,
                 c.field

@@ -157,8 +157,8 @@ impl ProjectChange {
 /// Plan the change for `found` (the SQLite file's embeddings) under `choice`.
 pub fn plan(d: &Discovery, found: &[Embeddings], choice: &Choice) -> Result<ProjectChange> {
     let mut out = ProjectChange::default();
-    // models.py per app, and the changes in it.
-    let mut per_app: BTreeMap<String, (PathBuf, PathBuf, Vec<Change>)> = BTreeMap::new();
+    // Per app: its migrations folder, and each change with the file that declares its model.
+    let mut per_app: BTreeMap<String, (PathBuf, Vec<(PathBuf, Change)>)> = BTreeMap::new();
     for e in found {
         let Some((app, model, field)) = locate(d, e) else {
             out.kept.push(format!(
@@ -184,6 +184,17 @@ pub fn plan(d: &Discovery, found: &[Embeddings], choice: &Choice) -> Result<Proj
         let (Some(dir), Some(migrations)) = (app.path.clone(), app.migrations_dir.clone()) else {
             bail!("{key}: the app's folder or migrations folder is unknown: keep it");
         };
+        if let Some(base) = &field.declared_in {
+            bail!(
+                "{key} is declared on the abstract model {}{}, which every model inheriting it \
+                 shares: change it there by hand, or keep it",
+                base.name,
+                base.source
+                    .as_deref()
+                    .map(|f| format!(" ({})", shown(&d.project_dir, f)))
+                    .unwrap_or_default()
+            );
+        }
         if !e.problems.is_empty() || e.unlisted > 0 {
             bail!(
                 "{key}: {} value(s) pgvector would refuse (first: {} pk={}: {}); fix them or keep the field",
@@ -209,35 +220,31 @@ pub fn plan(d: &Discovery, found: &[Embeddings], choice: &Choice) -> Result<Proj
             source: e.source,
         };
         change.check()?;
+        // A models package (models/__init__.py importing models/embedding.py): the module
+        // that defines the class, as Django reported it, when it lies in the app's folder.
+        let file = model
+            .source
+            .clone()
+            .filter(|f| f.starts_with(&dir) && f.is_file())
+            .unwrap_or_else(|| dir.join("models.py"));
         per_app
             .entry(app.label.clone())
-            .or_insert_with(|| (dir.join("models.py"), migrations, Vec::new()))
-            .2
-            .push(change);
+            .or_insert_with(|| (migrations, Vec::new()))
+            .1
+            .push((file, change));
     }
-    for (label, (models_py, migrations, changes)) in per_app {
-        let old = std::fs::read_to_string(&models_py).with_context(|| {
-            format!(
-                "{label}: cannot read {} (models in a package are changed by hand)",
-                models_py.display()
-            )
-        })?;
-        let refs: Vec<&Change> = changes.iter().collect();
-        let edit = pv::rewrite_models(&old, &refs)?;
+    for (label, (migrations, changes)) in per_app {
+        let (ordered, edit) = rewrite_files(&d.project_dir, &changes, &mut out.files)?;
         let (name, leaf) = pv::next_migration(&migrations)?;
+        let refs: Vec<&Change> = ordered.iter().collect();
         let migration = pv::migration(&label, leaf.as_deref(), &refs, &edit);
         out.dropped.extend(edit.dropped.iter().cloned());
-        out.files.push(FileChange {
-            path: models_py,
-            old: Some(old),
-            new: edit.text.clone(),
-        });
         out.files.push(FileChange {
             path: migrations.join(format!("{name}.py")),
             old: None,
             new: migration,
         });
-        out.changes.extend(changes);
+        out.changes.extend(ordered);
     }
     if out.changes.is_empty() {
         return Ok(out);
@@ -262,6 +269,44 @@ pub fn plan(d: &Discovery, found: &[Embeddings], choice: &Choice) -> Result<Proj
     }
     out.readers = readers(&d.project_dir, &out.changes);
     Ok(out)
+}
+
+/// Rewrite the fields of one app, file by file: each file's change is pushed to `files`, and
+/// the changes come back in the order of the returned edit's arguments (for the migration).
+fn rewrite_files(
+    project: &Path,
+    changes: &[(PathBuf, Change)],
+    files: &mut Vec<FileChange>,
+) -> Result<(Vec<Change>, pv::ModelsEdit)> {
+    let mut by_file: BTreeMap<&Path, Vec<&Change>> = BTreeMap::new();
+    for (file, c) in changes {
+        by_file.entry(file.as_path()).or_default().push(c);
+    }
+    let mut ordered = Vec::new();
+    let mut all = pv::ModelsEdit::default();
+    for (file, refs) in by_file {
+        let old = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", shown(project, file)))?;
+        let edit = pv::rewrite_models(&old, &refs).with_context(|| shown(project, file))?;
+        files.push(FileChange {
+            path: file.to_path_buf(),
+            old: Some(old),
+            new: edit.text,
+        });
+        all.args.extend(edit.args);
+        all.old_types.extend(edit.old_types);
+        all.dropped.extend(edit.dropped);
+        ordered.extend(refs.into_iter().cloned());
+    }
+    Ok((ordered, all))
+}
+
+/// `path` as the user knows it: relative to the project when inside it.
+fn shown(project: &Path, path: &Path) -> String {
+    path.strip_prefix(project)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// The Django app, model and field whose column holds `e`.
@@ -304,17 +349,24 @@ fn readers(project: &Path, changes: &[Change]) -> Vec<String> {
                 }
                 continue;
             }
-            if !name.ends_with(".py") || name == "models.py" {
+            if !name.ends_with(".py") {
                 continue;
             }
             let Ok(text) = std::fs::read_to_string(&p) else {
                 continue;
             };
             for (n, line) in text.lines().enumerate() {
+                // A model's own methods read the field too; its definition does not count.
+                let defines = |field: &str| {
+                    line.trim_start()
+                        .strip_prefix(field)
+                        .is_some_and(|rest| rest.trim_start().starts_with('='))
+                };
                 let hit = changes.iter().any(|c| {
-                    line.contains(&format!(".{}", c.field))
-                        || line.contains(&format!("'{}'", c.field))
-                        || line.contains(&format!("\"{}\"", c.field))
+                    !defines(&c.field)
+                        && (line.contains(&format!(".{}", c.field))
+                            || line.contains(&format!("'{}'", c.field))
+                            || line.contains(&format!("\"{}\"", c.field)))
                 });
                 if hit {
                     let rel = p.strip_prefix(project).unwrap_or(&p);
