@@ -805,10 +805,8 @@ fn dry_run_pending_says_the_sqlite_file_is_not_written() {
     insta::assert_snapshot!(snap(&m, &UiState::default()));
 }
 
-/// After skip is chosen for bad values, the second question is about the target tables
-/// that hold rows: the screen lists those tables, not the problems answered already.
-#[test]
-fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
+/// Copy rows waiting for the preflight's report (job 5), every step before it passed.
+fn at_preflight() -> Migration {
     let mut m = connected();
     // The steps before Copy rows passed, as they must for an answer to start the copy.
     for step in [
@@ -828,6 +826,14 @@ fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
         detail: "starting".into(),
         fraction: None,
     };
+    m
+}
+
+/// After skip is chosen for bad values, the second question is about the target tables
+/// that hold rows: the screen lists those tables, not the problems answered already.
+#[test]
+fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
+    let mut m = at_preflight();
     let report = PreflightReport {
         problems: vec![Problem {
             table: "classifier_prediction".into(),
@@ -842,6 +848,9 @@ fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
             "django_content_type",
             "auth_permission",
             "auth_group",
+            "auth_user",
+            "auth_user_groups",
+            "classifier_label_set",
             "classifier_dataset",
         ]
         .iter()
@@ -860,15 +869,83 @@ fn copy_rows_nonempty_question_after_skip_lists_the_tables_it_is_about() {
     );
     assert!(!text.contains("is not a valid datetime"), "{text}");
     assert!(text.contains("Empty them and copy"), "{text}");
-    // Notes are shown whole or counted, never cut mid-sentence (at 80×24 not all fit).
-    let begun = text.matches("already holds exactly").count();
-    let ended = text.matches("kept as it is.").count();
-    assert_eq!(begun, ended, "a note is cut:\n{text}");
-    assert!(
-        begun == 4 || text.contains(&format!("{} more note(s)", 4 - begun)),
-        "the notes that do not fit are counted:\n{text}"
-    );
     assert!(text.contains("[a] Abort"), "{text}");
+    // At 80×24 not every note fits: PgDn pages them, so each is read on some page.
+    assert!(text.contains("notes: lines 1-"), "{text}");
+    let mut ui = UiState::default();
+    let mut seen = snap(&m, &ui); // the draw notes how far PgDn may go
+    for _ in 0..10 {
+        ui.scroll_by(Step::CopyRows, ui.page());
+        seen.push_str(&snap(&m, &ui));
+    }
+    for table in [
+        "django_content_type",
+        "auth_permission",
+        "auth_group already",
+        "auth_user already",
+        "auth_user_groups",
+        "classifier_label_set",
+        "classifier_dataset",
+    ] {
+        assert!(seen.contains(table), "{table} is never shown:\n{seen}");
+    }
+    let last = snap(&m, &ui);
+    assert!(last.contains("classifier_dataset already"), "{last}");
+    assert!(last.contains("[a] Abort"), "the question stays: {last}");
+}
+
+/// Many bad values and many notes at 80×24: PgDn pages the problems to the last, then the
+/// notes, so every problem and every note is on some page, none jumped over.
+#[test]
+fn copy_rows_bad_values_then_notes_page_through_everything() {
+    let mut m = at_preflight();
+    let report = PreflightReport {
+        problems: (1..=9)
+            .map(|i| Problem {
+                table: "classifier_prediction".into(),
+                pk: format!("{i}"),
+                column: "served_at".into(),
+                issue: format!("value number {i} is not a valid datetime"),
+                excerpt: "2024-01-15 12:00:00x".into(),
+                fix: None,
+            })
+            .collect(),
+        notes: (1..=8)
+            .map(|i| format!("note number {i}: classifier_table_{i} is converted on the way."))
+            .collect(),
+        ..PreflightReport::default()
+    };
+    state::update(&mut m, Msg::Job(5, JobEvent::Preflight(Box::new(report))));
+    let mut ui = UiState::default();
+    let mut pages = vec![snap(&m, &ui)];
+    for _ in 0..20 {
+        ui.scroll_by(Step::CopyRows, ui.page());
+        pages.push(snap(&m, &ui));
+    }
+    let seen = pages.concat();
+    for i in 1..=9 {
+        assert!(
+            seen.contains(&format!("value number {i} is")),
+            "problem {i} is never shown:\n{seen}"
+        );
+    }
+    for i in 1..=8 {
+        assert!(
+            seen.contains(&format!("note number {i}:")),
+            "note {i} is never shown:\n{seen}"
+        );
+    }
+    let last = pages.last().unwrap();
+    assert!(
+        last.contains("note number 8:"),
+        "PgDn ends at the last note:\n{last}"
+    );
+    // PgUp comes back to the first problem.
+    for _ in 0..20 {
+        ui.scroll_by(Step::CopyRows, -ui.page());
+        snap(&m, &ui);
+    }
+    assert!(snap(&m, &ui).contains("value number 1 is"));
 }
 
 /// When the app role already may do everything (often when it is the admin itself), the

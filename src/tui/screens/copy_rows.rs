@@ -211,7 +211,12 @@ fn render_preflight(
         .unwrap_or(u16::MAX)
         .clamp(2, (area.height / 2).max(2));
     let room = usize::from(area.height.saturating_sub(table_height + 1));
-    let notes = fit_notes(&report.notes, w, room);
+    let note_lines: Vec<Line<'static>> = report
+        .notes
+        .iter()
+        .flat_map(|n| wrapped(&format!("· {n}"), w, Style::new().fg(Color::Gray)))
+        .collect();
+    let notes_height = note_lines.len().min(room);
     // Only the list of bad values pages, so only it grows into spare room; the other tables
     // keep their height and the notes follow them instead of sinking to the bottom.
     let (table, spare) = if kind == Question::BadValues {
@@ -219,10 +224,12 @@ fn render_preflight(
     } else {
         (Constraint::Length(table_height), Constraint::Fill(1))
     };
+    // PgDn pages the bad values first (when they do not all fit), then the notes.
+    let mut problem_pages = (0, 1);
     let [table_area, more_area, notes_area, _] = Layout::vertical([
         table,
         Constraint::Length(1),
-        Constraint::Length(notes.len() as u16),
+        Constraint::Length(notes_height as u16),
         spare,
     ])
     .areas(area);
@@ -260,8 +267,7 @@ fn render_preflight(
         let fits = usize::from(table_area.height.saturating_sub(1) / 2).max(1);
         let total = report.problems.len();
         let max = total.saturating_sub(fits);
-        ui.scroll_limit.set(u16::try_from(max).unwrap_or(u16::MAX));
-        ui.scroll_page.set(u16::try_from(fits).unwrap_or(1));
+        problem_pages = (max, fits);
         let skip = usize::from(ui.scroll(Step::CopyRows)).min(max);
         let rows = report.problems.iter().skip(skip).take(fits).map(|p| {
             Row::new(vec![
@@ -304,35 +310,49 @@ fn render_preflight(
             .header(header(&["Target table already holding rows", "Rows"]));
         frame.render_widget(table, table_area);
     }
+    let notes = scroll_notes(note_lines, notes_height, problem_pages, ui);
     para(frame, notes_area, notes);
 }
 
-/// Whole notes, wrapped to `width`, as many as fit in `room` lines; when some do not, the
-/// last line counts them.
-fn fit_notes(notes: &[String], width: u16, room: usize) -> Vec<Line<'static>> {
-    let style = Style::new().fg(Color::Gray);
-    let all: Vec<Vec<Line<'static>>> = notes
-        .iter()
-        .map(|n| wrapped(&format!("· {n}"), width, style))
-        .collect();
-    if all.iter().map(Vec::len).sum::<usize>() <= room {
-        return all.into_iter().flatten().collect();
+/// The notes in their `room`, paged by the screen's scroll once the bad values' pages
+/// (`problems`: the last page's offset, the rows on a page) are behind: every note stays
+/// reachable on a short terminal, the last line saying which lines show.
+fn scroll_notes(
+    lines: Vec<Line<'static>>,
+    room: usize,
+    problems: (usize, usize),
+    ui: &UiState,
+) -> Vec<Line<'static>> {
+    let (problem_max, problem_page) = problems;
+    let total = lines.len();
+    let visible = if total > room {
+        room.saturating_sub(1)
+    } else {
+        room
+    };
+    let note_max = total - visible.min(total);
+    ui.scroll_limit
+        .set(u16::try_from(problem_max + note_max).unwrap_or(u16::MAX));
+    let at = usize::from(ui.scroll(Step::CopyRows)).min(problem_max + note_max);
+    // A page of problems ends at the last one: PgDn never jumps past notes unseen.
+    let page = if at < problem_max {
+        problem_page.min(problem_max - at)
+    } else {
+        visible.saturating_sub(1)
+    };
+    ui.scroll_page.set(u16::try_from(page.max(1)).unwrap_or(1));
+    if total <= room {
+        return lines;
     }
-    let mut out = Vec::new();
-    let mut shown = 0;
-    for note in &all {
-        if out.len() + note.len() + 1 > room {
-            break;
-        }
-        out.extend(note.iter().cloned());
-        shown += 1;
-    }
+    let skip = at.saturating_sub(problem_max);
+    let mut out: Vec<Line<'static>> = lines.into_iter().skip(skip).take(visible).collect();
     if room > 0 {
         let more = format!(
-            "· {} more note(s): a taller terminal shows them",
-            all.len() - shown
+            "notes: lines {}-{} of {total}: PgDn / PgUp",
+            skip + 1,
+            skip + visible
         );
-        out.extend(wrapped(&more, width, style).into_iter().take(1));
+        out.push(Line::from(dim(more)));
     }
     out
 }
