@@ -1,8 +1,9 @@
 //! Embeddings in the model layouts real projects use, through real Django discovery: a
 //! models package (`models/__init__.py` importing `models/embedding.py`) is changed in the
 //! module that defines the class, the migration runs and `makemigrations --check` is clean;
-//! a field inherited from an abstract model is refused with the class and file to change by
-//! hand; a model's own method that reads the field is listed as a reader.
+//! a field inherited from an abstract model is offered "keep" only and refused by the plan,
+//! naming the class and file to change by hand; a model's own method that reads the field
+//! is listed as a reader.
 
 mod common;
 
@@ -138,6 +139,17 @@ fn a_models_package_is_changed_where_the_class_lives_and_an_abstract_field_is_na
             && msg.contains("ml/models/base.py"),
         "{msg}"
     );
+
+    // The wizard's choice screen (and the headless default) offers it keep only, and says why.
+    let cols = dj2pg::embeddings::columns::columns(&d, &found);
+    let shared = cols.iter().find(|c| c.field == "ml.Chunk.shared").unwrap();
+    let why = shared.keep_only.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("abstract model Embedded (ml/models/base.py)"),
+        "{why}"
+    );
+    let own = cols.iter().find(|c| c.field == "ml.Chunk.vector").unwrap();
+    assert_eq!(own.keep_only, None);
 
     // The package's own field: the module that defines Chunk changes, nothing else in it.
     let change = plan::plan(&d, &found, &choice(&["ml.Chunk.vector=vector"])).expect("plan");

@@ -32,6 +32,19 @@ pub fn columns(d: &Discovery, found: &[Embeddings]) -> Vec<EmbeddingColumn> {
                 Some((app, ..)) if app.path.is_none() || app.migrations_dir.is_none() => {
                     Some("the app's folder or migrations folder is unknown".into())
                 }
+                Some((.., field)) if field.declared_in.is_some() => {
+                    field.declared_in.as_ref().map(|base| {
+                        let file = base.source.as_deref().map_or(String::new(), |f| {
+                            let f = f.strip_prefix(&d.project_dir).unwrap_or(f);
+                            format!(" ({})", f.display())
+                        });
+                        format!(
+                            "declared on the abstract model {}{file}, shared by every model \
+                             inheriting it: change it there by hand",
+                            base.name
+                        )
+                    })
+                }
                 _ if problems > 0 => Some(format!(
                     "{problems} value(s) pgvector would refuse (listed in the log)"
                 )),
