@@ -9,12 +9,45 @@ use std::process::ExitCode;
 
 /// Move a Django project from SQLite to PostgreSQL without losing a row.
 ///
-/// With no subcommand, opens the wizard on the project in the current directory.
+/// With no subcommand, opens the wizard: on the project in the current directory, or the
+/// one named (`dj2pg ~/code/app`, `dj2pg -p ~/code/app --to URL`).
 #[derive(Debug, Parser)]
-#[command(name = "dj2pg", version, about, long_about = None)]
+#[command(
+    name = "dj2pg",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    override_usage = "dj2pg [DIR] [OPTIONS]   (the wizard)\n       dj2pg <COMMAND>"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The wizard's options, when no subcommand is given.
+    #[command(flatten)]
+    pub wizard: WizardArgs,
+}
+
+/// `dj2pg DIR …` as `dj2pg --project DIR …`: a first word that is no subcommand but names
+/// a folder (or looks like a path) is the project. Anything else is left to clap, which
+/// suggests the subcommand meant.
+pub fn with_project_path(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let Some(first) = args.get(1).and_then(|a| a.to_str()) else {
+        return args;
+    };
+    let command = Cli::command();
+    let is_subcommand = first == "help"
+        || command
+            .get_subcommands()
+            .any(|c| c.get_name() == first || c.get_all_aliases().any(|a| a == first));
+    let pathlike = std::path::Path::new(first).is_dir() || first.contains('/') || first == ".";
+    if first.starts_with('-') || is_subcommand || !pathlike {
+        return args;
+    }
+    let mut out = args;
+    out.insert(1, "--project".into());
+    out
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,20 +353,9 @@ pub fn parse_target(url: &str) -> anyhow::Result<(ConnConfig, Option<Secret>)> {
 
 /// The program: parse, dispatch, and turn errors into a message and an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(with_project_path(std::env::args_os().collect()));
     let result = match cli.command {
-        None => crate::wizard::launch(WizardArgs {
-            project: ProjectArgs {
-                project: PathBuf::from("."),
-                python: None,
-            },
-            target: TargetArgs {
-                to: std::env::var("DJ2PG_TARGET_URL").ok(),
-            },
-            backup_dir: None,
-            fresh: false,
-            direct_url: None,
-        }),
+        None => crate::wizard::launch(cli.wizard),
         Some(Command::Wizard(args)) => crate::wizard::launch(args),
         Some(Command::Migrate(args)) => crate::headless::run(*args),
         Some(Command::Copy(args)) => crate::headless::copy(args),
@@ -403,5 +425,32 @@ mod tests {
         for sub in ["wizard", "migrate", "copy", "sync", "demo", "restore"] {
             assert!(help.contains(sub), "{sub} missing from --help:\n{help}");
         }
+    }
+
+    fn parsed(args: &[&str]) -> Cli {
+        let args = args.iter().map(std::ffi::OsString::from).collect();
+        Cli::try_parse_from(with_project_path(args)).unwrap()
+    }
+
+    #[test]
+    fn a_folder_as_the_first_word_opens_the_wizard_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let cli = parsed(&["dj2pg", d, "--to", "postgresql://u@h/db"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.wizard.project.project, std::path::Path::new(d));
+        assert_eq!(cli.wizard.target.to.as_deref(), Some("postgresql://u@h/db"));
+        let cli = parsed(&["dj2pg", "-p", d, "--fresh"]);
+        assert!(cli.command.is_none() && cli.wizard.fresh);
+        assert_eq!(cli.wizard.project.project, std::path::Path::new(d));
+        // Subcommands stay subcommands; a mistyped one is clap's to correct, not a folder.
+        assert!(matches!(
+            parsed(&["dj2pg", "restore", "--backup", d]).command,
+            Some(Command::Restore(_))
+        ));
+        let typo = ["dj2pg", "migate"].map(std::ffi::OsString::from).to_vec();
+        assert_eq!(with_project_path(typo.clone()), typo);
+        let e = Cli::try_parse_from(typo).unwrap_err().to_string();
+        assert!(e.contains("'migrate'"), "{e}");
     }
 }
