@@ -49,7 +49,14 @@ fn fix_permissions_plans_the_vector_extension_for_the_admin() {
         &mut |_| {},
     )
     .expect_err("pgvector is not a trusted extension");
-    assert!(format!("{err:#}").contains("permission denied"), "{err:#}");
+    let err = format!("{err:#}");
+    assert!(err.contains("permission denied"), "{err}");
+    // The failure says what to do: log in as a role that may create it.
+    assert!(
+        err.contains(&format!("{} may not create it", c.admin().user))
+            && err.contains("superuser or the provider's admin"),
+        "{err}"
+    );
     assert!(vector_need(&app, Some(&app_pw), None).unwrap().is_some());
 
     // A recipe that reports success but leaves the extension out (here: its CREATE

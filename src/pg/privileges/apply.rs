@@ -78,6 +78,17 @@ pub fn execute(
                     if let Some(d) = db.detail() {
                         m.push_str(&format!(" ({d})"));
                     }
+                    if stmt.starts_with("CREATE EXTENSION")
+                        && *db.code() == postgres::error::SqlState::INSUFFICIENT_PRIVILEGE
+                    {
+                        m.push_str(&format!(
+                            ". {} may not create it: an extension that is not trusted (pgvector \
+                             is not) needs a superuser or the provider's admin (DigitalOcean: \
+                             doadmin; Amazon RDS: a member of rds_superuser; Cloud SQL: \
+                             cloudsqlsuperuser); log in as one",
+                            cfg.user
+                        ));
+                    }
                     m
                 }
                 None => e.to_string(),
