@@ -98,9 +98,13 @@ pub fn hanging(
         .collect()
 }
 
-/// Greedy word wrap by characters; words longer than `width` are cut. Keeps explicit
-/// newlines. Never returns an empty vector for non-empty text.
+/// Greedy word wrap by display width (a CJK character takes two columns); a word longer
+/// than the line (a URL, a path) is cut where it reads best: before `?` or `&`, after `/`,
+/// `@`, `:`, `.`, `-`, `_` or `=` in the line's second half, else at the edge. Keeps
+/// explicit newlines. Never returns an empty vector for non-empty text.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let cw = |c: &char| c.width().unwrap_or(0);
     let width = width.max(1);
     let mut out = Vec::new();
     for para in text.split('\n') {
@@ -109,7 +113,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         for word in para.split(' ') {
             let mut word: Vec<char> = word.chars().collect();
             loop {
-                let wlen = word.len();
+                let wlen: usize = word.iter().map(cw).sum();
                 let need = if len == 0 { wlen } else { len + 1 + wlen };
                 if need <= width {
                     if len > 0 {
@@ -124,8 +128,14 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                     len = 0;
                     continue;
                 }
-                // A word longer than the line: cut it.
-                let rest = word.split_off(width);
+                // A word longer than the line: cut it (at least one character per line).
+                let rest = word.split_off(cut_at(&word, width, cw));
+                if rest.is_empty() {
+                    // One character wider than the line: it stands alone.
+                    line.extend(word.iter());
+                    len = width;
+                    break;
+                }
                 out.push(word.iter().collect());
                 word = rest;
             }
@@ -133,6 +143,29 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         out.push(line);
     }
     out
+}
+
+/// Where to cut `word`, too long for `width` columns: the last good break in the line's
+/// second half, else as many characters as fit (one at least).
+fn cut_at(word: &[char], width: usize, cw: impl Fn(&char) -> usize) -> usize {
+    let mut fits: usize = 0;
+    let mut used = 0;
+    for c in word {
+        if used + cw(c) > width {
+            break;
+        }
+        used += cw(c);
+        fits += 1;
+    }
+    let fits = fits.max(1);
+    (fits.div_ceil(2)..=fits)
+        .rev()
+        .find(|&p| {
+            p < word.len()
+                && (matches!(word[p], '?' | '&')
+                    || matches!(word[p - 1], '/' | '@' | ':' | '.' | '-' | '_' | '='))
+        })
+        .unwrap_or(fits)
 }
 
 /// Cut `text` to `width` characters by taking out its middle, so that names that differ
@@ -252,6 +285,21 @@ mod tests {
         assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
         assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
         assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
+        // A URL breaks before its query, not inside a word.
+        assert_eq!(
+            wrap(
+                "on postgresql://appuser@127.0.0.1:55433/appdb?sslmode=disable",
+                50
+            ),
+            vec![
+                "on",
+                "postgresql://appuser@127.0.0.1:55433/appdb",
+                "?sslmode=disable"
+            ]
+        );
+        // Two columns per CJK character; a line never runs past the width.
+        assert_eq!(wrap("表表表表表", 4), vec!["表表", "表表", "表"]);
+        assert_eq!(wrap("表", 1), vec!["表"]);
     }
 
     #[test]
