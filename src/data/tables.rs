@@ -34,8 +34,8 @@ pub fn bookkeeping_phrase<'a>(tables: impl IntoIterator<Item = (&'a str, u64)>) 
         .fold((0usize, 0u64), |(n, r), (_, rows)| (n + 1, r + rows));
     (books > 0).then(|| {
         format!(
-            "{books} of them Django's bookkeeping, {} rows",
-            thousands(rows)
+            "{books} of them Django's bookkeeping, {}",
+            count(rows, "row")
         )
     })
 }
@@ -55,14 +55,23 @@ pub fn counts_phrase<'a>(tables: impl IntoIterator<Item = (&'a str, u64)>) -> St
             book_rows += r;
         }
     }
-    let mut s = format!("{n} tables, {} rows", thousands(rows));
+    let mut s = format!("{}, {}", count(n as u64, "table"), count(rows, "row"));
     if books > 0 {
         s.push_str(&format!(
-            " ({books} of them Django's bookkeeping, {} rows)",
-            thousands(book_rows)
+            " ({books} of them Django's bookkeeping, {})",
+            count(book_rows, "row")
         ));
     }
     s
+}
+
+/// "1 row", "4,998 rows".
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", thousands(n))
+    }
 }
 
 /// Which of the non-empty target tables the project's own data migrations most likely

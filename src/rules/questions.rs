@@ -165,7 +165,7 @@ pub fn embeddings_question(columns: usize) -> (String, Vec<Choice>) {
 /// The pgvector change as a diff: write it, or go back to the choices.
 pub fn embeddings_diff_question() -> (String, Vec<Choice>) {
     (
-        "The pgvector change, not written yet: models.py, requirements.txt and a generated \
+        "The pgvector change, not written yet: the models, requirements.txt and a generated \
          migration (extension, conversion, index; nothing on SQLite). Applying backs the files \
          up (dj2pg restore undoes it), installs pgvector-python if missing, then runs migrate."
             .into(),

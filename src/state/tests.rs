@@ -160,7 +160,7 @@ fn discovered_marks_done_and_keeps_the_cursor() {
     );
     assert_eq!(fx, vec![Effect::Save]);
     assert!(
-        matches!(m.status(Step::Discover), Status::Done { summary } if summary.contains("1 tables, 3 rows"))
+        matches!(m.status(Step::Discover), Status::Done { summary } if summary.contains("1 table, 3 rows"))
     );
     assert_eq!(m.cursor, Step::Discover);
     assert!(m.job.is_none());
