@@ -43,6 +43,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     link_venv(&dir, &python);
 
     fill_sqlite(&python, &dir, args.rows)?;
+    git_commit(&dir);
 
     let (cluster, target, password, admin) = match &args.to {
         Some(url) => {
@@ -247,6 +248,42 @@ fn pgvector_server(
         }
     }
     Ok(demo_bin)
+}
+
+/// The sample project as a git repository with one commit, like a user's: Backup's git
+/// check passes, and what the wizard changes shows in `git status` afterwards. Without git
+/// (or when it refuses), a line says so and Backup will warn instead.
+fn git_commit(dir: &Path) {
+    if dir.join(".git").exists() {
+        return;
+    }
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=dj2pg demo",
+                "-c",
+                "user.email=demo@dj2pg.invalid",
+            ])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let done = git(&["init", "-q"])
+        && git(&["add", "-A"])
+        && git(&[
+            "commit",
+            "-q",
+            "-m",
+            "The sample project, as dj2pg demo wrote it",
+        ]);
+    if done {
+        say("the project is a git repository with one commit, as yours would be");
+    } else {
+        say("git is not available: Backup will say the project is not in a git repository");
+    }
 }
 
 /// `.venv` in the project pointing at the cached venv, so Discover finds it as a user's would.

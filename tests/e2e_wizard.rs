@@ -62,6 +62,19 @@ fn demo_opens_the_wizard_shows_the_right_counts_and_quits_cleanly() {
         "expected {expected:?} on the Discover screen:\n{screen}"
     );
     assert!(screen.contains("Django     5.2"), "{screen}");
+    // The project is a git repository with one clean commit (db.sqlite3 and .venv ignored),
+    // so Backup's git check passes as on a user's project.
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("git is needed for this test (apt-get install git)");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(git(&["status", "--porcelain"]), "", "a clean tree");
+    assert_eq!(git(&["rev-list", "--count", "HEAD"]).trim(), "1");
     // The throwaway credentials are in view: a cleared field can be filled again.
     assert!(
         screen.contains("Demo server (throwaway") && screen.contains("app password"),
