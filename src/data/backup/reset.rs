@@ -269,16 +269,20 @@ impl MigrationScan {
         for app in self.apps.iter().filter(|a| selected.contains(&a.label)) {
             let data = app.data_migrations();
             if !data.is_empty() {
+                let (files, verbs, them) = if data.len() == 1 {
+                    ("1 migration file".to_string(), "writes data or runs", "it")
+                } else {
+                    (
+                        format!("{} migration files", data.len()),
+                        "write data or run",
+                        "them",
+                    )
+                };
                 hints.push(format!(
-                    "{}: {} write data or run hand-written code (RunPython, RunSQL), \
-                     which makemigrations will not write again ({}); keep them, or copy them \
+                    "{}: {files} {verbs} hand-written code (RunPython, RunSQL), which \
+                     makemigrations will not write again ({}); keep {them}, or copy {them} \
                      into the new migrations by hand",
                     app.label,
-                    if data.len() == 1 {
-                        "1 migration file".to_string()
-                    } else {
-                        format!("{} migration files", data.len())
-                    },
                     data.iter()
                         .map(|f| f.rel_path.as_str())
                         .collect::<Vec<_>>()
