@@ -165,4 +165,60 @@ fn embeddings_diff_before_anything_is_written() {
         Msg::Job(*job, JobEvent::EmbeddingsPlanned(Box::new(diff))),
     );
     insta::assert_snapshot!(snap(&m, &ui));
+
+    // Applied, then migrate ran: the done screen says what became pgvector and what was
+    // written (and how to put it back).
+    let out = state::update(&mut m, Msg::Decide(dj2pg::state::ChoiceId::ApplyEmbeddings));
+    let Some(Effect::ApplyEmbeddings { job, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    let out = state::update(
+        &mut m,
+        Msg::Job(*job, JobEvent::EmbeddingsApplied(EmbeddingsChoice::Vector)),
+    );
+    let Some(Effect::CreateSchema { job, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    let report = dj2pg::data::commands::CreateSchemaReport {
+        driver: dj2pg::data::commands::DriverCheck {
+            python: "/home/ana/sentiment-api/.venv/bin/python".into(),
+            driver: Some(("psycopg".into(), "3.2.13".into())),
+            import_error: None,
+            in_virtualenv: true,
+            install_command: None,
+        },
+        migrate: Some(CommandOutcome {
+            display: "python manage.py migrate --noinput".into(),
+            status: CommandStatus::Succeeded,
+            lines: vec![],
+            omitted_lines: 0,
+            duration_ms: 900,
+        }),
+        failure: None,
+        warnings: vec![],
+        names: None,
+    };
+    state::update(
+        &mut m,
+        Msg::Job(*job, JobEvent::SchemaCreated(Box::new(report))),
+    );
+    let screen = snap(&m, &UiState::default());
+    assert!(
+        screen.contains("7/11 Create schema") && screen.contains("✓ done"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("classifier.Embedding.vector_json → vector(384),")
+            && screen.contains("HNSW cosine"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Written: classifier/models.py, requirements.txt")
+            && screen.contains("dj2pg restore"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("vector_blob →"),
+        "a kept column is not listed: {screen}"
+    );
 }

@@ -10,6 +10,7 @@ use super::super::widgets::{
 use super::dry_run::command_line;
 use super::{scrolled, status_lines};
 use crate::data::commands::{CreateSchemaReport, DriverCheck};
+use crate::data::embeddings::EmbeddingsChoice;
 use crate::state::{Migration, Role, Status, Step};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -97,6 +98,7 @@ pub fn render(frame: &mut Frame, area: Rect, m: &Migration, ui: &UiState) {
                 }
                 lines.extend(report_lines(r, w));
             }
+            lines.extend(pgvector_lines(m, w));
         }
         _ => lines.extend(status_lines(m, STEP, w, ui.tick)),
     }
@@ -142,4 +144,50 @@ fn warnings(r: &CreateSchemaReport, w: u16, style: Style) -> Vec<Line<'static>> 
         .iter()
         .flat_map(|warning| hanging(warning, w, 2, Some(Span::styled("⚠ ", style)), style))
         .collect()
+}
+
+/// The embeddings that became pgvector columns before migrate ran, and the files written
+/// for it (which `dj2pg restore` puts back); nothing when every column was kept.
+fn pgvector_lines(m: &Migration, w: u16) -> Vec<Line<'static>> {
+    let Some(plan) = m.embeddings.plan.as_ref().filter(|p| p.changes()) else {
+        return Vec::new();
+    };
+    if m.embeddings.choice.is_none() {
+        return Vec::new(); // planned, never applied (skipped)
+    }
+    let mut lines = vec![Line::default()];
+    lines.extend(wrapped("pgvector", w, Style::new().fg(Color::Cyan)));
+    let green = Style::new().fg(Color::Green);
+    for c in plan
+        .columns
+        .iter()
+        .filter(|c| c.ty != EmbeddingsChoice::Keep)
+    {
+        let text = format!(
+            "{} → {}({}), {}",
+            c.field,
+            c.ty.word(),
+            c.dim,
+            c.index.word()
+        );
+        lines.extend(hanging(
+            &text,
+            w,
+            2,
+            Some(Span::styled("✓ ", green)),
+            Style::new(),
+        ));
+    }
+    if let Some(diff) = &plan.diff {
+        let files: Vec<&str> = diff.files.iter().map(|(name, _)| name.as_str()).collect();
+        lines.extend(wrapped(
+            &format!(
+                "Written: {} (the old files are in the backup: dj2pg restore puts them back).",
+                files.join(", ")
+            ),
+            w,
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
+    lines
 }
