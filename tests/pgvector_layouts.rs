@@ -190,9 +190,17 @@ fn a_models_package_is_changed_where_the_class_lives_and_an_abstract_field_is_na
         change.readers
     );
 
-    // Written: Django agrees with the migration, and it runs (nothing on SQLite).
-    let backup = tempfile::tempdir().unwrap();
-    plan::apply(&change, &p, backup.path()).expect("apply");
+    // Written after a real Backup step (no reset): Django agrees with the migration, and it
+    // runs (nothing on SQLite).
+    let report = dj2pg::backup::run_backup(
+        dj2pg::backup::backup_request(&d, None),
+        &mut |_| {},
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    )
+    .expect("backup");
+    assert!(report.verified(), "{report:#?}");
+    let backup = report.backup_dir.clone();
+    plan::apply(&change, &p, &backup).expect("apply");
     let check = ok(
         manage_py(&py, &p, &["makemigrations", "--check", "--dry-run"], &[]),
         "makemigrations --check",
@@ -207,4 +215,29 @@ fn a_models_package_is_changed_where_the_class_lives_and_an_abstract_field_is_na
         BASE,
         "the abstract model's file is untouched"
     );
+
+    // `dj2pg restore` undoes it, the migration dj2pg wrote included (no reset was made):
+    // the models are as they were and Django sees nothing to migrate.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dj2pg"))
+        .args(["restore", "--project"])
+        .arg(&p)
+        .arg("--backup")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    let said = ok(out, "dj2pg restore");
+    assert_eq!(
+        std::fs::read_to_string(p.join("ml/models/embedding.py")).unwrap(),
+        EMBEDDING,
+        "{said}"
+    );
+    assert!(
+        !p.join("ml/migrations/0002_dj2pg_pgvector.py").exists(),
+        "the pgvector migration is moved out: {said}"
+    );
+    let check = ok(
+        manage_py(&py, &p, &["makemigrations", "--check", "--dry-run"], &[]),
+        "makemigrations --check after restore",
+    );
+    assert!(check.contains("No changes detected"), "{check}");
 }

@@ -32,7 +32,7 @@ pub use git::git_state;
 pub use hash::sha256_file;
 pub use manifest::{MANIFEST_FILE, add_entries, read_manifest, write_manifest};
 pub use report::{backup_lines, reset_preview_lines, restore_command, restore_lines};
-pub use reset::{RESET_DIR, files_to_go, record_regenerated, reset_migrations};
+pub use reset::{RESET_DIR, files_to_go, record_regenerated, record_written, reset_migrations};
 pub use restore::{REGENERATED_DIR, restore};
 pub use run::{DEFAULT_BUSY_TIMEOUT_MS, backup_request, run_backup};
 pub use settings_records::SETTINGS_BACKUP_FILE;

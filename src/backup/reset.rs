@@ -257,3 +257,33 @@ pub fn record_regenerated(project_dir: &Path, backup_dir: &Path) -> Result<Vec<M
     write_manifest(backup_dir, &manifest)?;
     Ok(new)
 }
+
+/// Files dj2pg wrote into the project outside a reset (the pgvector migration), recorded as
+/// [`EntryKind::Regenerated`] with their hash, so that restore moves them out as it does
+/// makemigrations' files, and tells an untouched one from one the user edited since.
+pub fn record_written(project_dir: &Path, backup_dir: &Path, files: &[PathBuf]) -> Result<()> {
+    let (project, mut manifest) = project_and_manifest(project_dir, backup_dir)?;
+    let mut new = Vec::new();
+    for file in files {
+        let original = relative_to(&project, file);
+        if original.is_absolute() {
+            bail!("{} is outside the project: not recorded", file.display());
+        }
+        let (sha256, size) = sha256_file(&safe_join(&project, &original)?)?;
+        new.push(ManifestEntry {
+            kind: EntryKind::Regenerated,
+            original,
+            archived: PathBuf::new(),
+            sha256,
+            size,
+            replaced_by_sha256: None,
+            app: None,
+        });
+    }
+    let paths: BTreeSet<String> = new.iter().map(|e| rel_to_string(&e.original)).collect();
+    manifest.entries.retain(|e| {
+        !(e.kind == EntryKind::Regenerated && paths.contains(&rel_to_string(&e.original)))
+    });
+    manifest.entries.extend(new);
+    write_manifest(backup_dir, &manifest)
+}

@@ -163,6 +163,7 @@ fn plan(
             }
         }
     }
+    plan_written(project, manifest, report, &mut steps)?;
     plan_settings(project, backup_dir, manifest, report, &mut steps)?;
     let Steps {
         mut displace,
@@ -321,6 +322,46 @@ fn displace_written_since(
         });
     }
     Ok(in_place)
+}
+
+/// Files dj2pg wrote outside every reset app's folder (the pgvector migration of a run
+/// without a reset): moved out, a conflict when changed since; gone already, nothing to do.
+fn plan_written(
+    project: &Path,
+    manifest: &Manifest,
+    report: &mut RestoreReport,
+    steps: &mut Steps,
+) -> Result<()> {
+    let reset_dirs: Vec<&Path> = manifest
+        .reset
+        .iter()
+        .flat_map(|r| r.apps.iter().map(|a| a.migrations_dir.as_path()))
+        .collect();
+    let written = manifest.entries.iter().filter(|e| {
+        e.kind == EntryKind::Regenerated && !reset_dirs.iter().any(|d| e.original.starts_with(d))
+    });
+    for entry in written {
+        let path = safe_join(project, &entry.original)?;
+        if !path.is_file() {
+            continue;
+        }
+        let (sha, _) = sha256_file(&path)?;
+        if sha != entry.sha256 {
+            steps.conflicts.push(RestoreConflict {
+                path: entry.original.clone(),
+                reason: "changed after dj2pg wrote it".into(),
+            });
+        }
+        report.notes.push(format!(
+            "{}: written by dj2pg, moved out",
+            entry.original.display()
+        ));
+        steps.displace.push(Action::Displace {
+            path: entry.original.clone(),
+            app: None,
+        });
+    }
+    Ok(())
 }
 
 /// The settings files the manifest recorded: copied back, the current file moved out

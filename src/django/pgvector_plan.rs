@@ -404,10 +404,30 @@ pub fn apply(change: &ProjectChange, project: &Path, backup_dir: &Path) -> Resul
         super::settings_rewrite::write_atomically(&f.path, f.new.as_bytes())?;
         written.push(f.path.clone());
     }
-    // A migration written into a reset app's folder is dj2pg's own: record its hash so that
-    // restore moves it out like the regenerated ones (and tells it from a user's edit).
-    if crate::backup::read_manifest(backup_dir).is_ok_and(|m| m.reset.is_some()) {
-        crate::backup::record_regenerated(project, backup_dir)?;
+    // The new migration is dj2pg's own: record its hash so that restore moves it out (and
+    // tells it from a user's edit) — with the regenerated ones when a reset was made, by
+    // itself otherwise.
+    if let Ok(manifest) = crate::backup::read_manifest(backup_dir) {
+        let reset_dirs: Vec<PathBuf> = manifest
+            .reset
+            .iter()
+            .flat_map(|r| {
+                r.apps
+                    .iter()
+                    .map(|a| manifest.project_dir.join(&a.migrations_dir))
+            })
+            .collect();
+        if !reset_dirs.is_empty() {
+            crate::backup::record_regenerated(project, backup_dir)?;
+        }
+        let created: Vec<PathBuf> = change
+            .files
+            .iter()
+            .filter(|f| f.old.is_none())
+            .map(|f| std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
+            .filter(|p| !reset_dirs.iter().any(|d| p.starts_with(d)))
+            .collect();
+        crate::backup::record_written(project, backup_dir, &created)?;
     }
     Ok(written)
 }
