@@ -199,8 +199,8 @@ fn render_preflight(
 ) {
     ui.scroll_limit.set(0);
     let w = area.width;
-    // The table takes what its rows need (at most half), the notes the rest: whole notes
-    // only, never one cut mid-sentence; those that do not fit are counted.
+    // The table takes what its rows need (at most half), the notes the rest; notes that do
+    // not fit are paged (scroll_notes).
     let table_rows = 1 + match kind {
         Question::UnmappedData => report.unmapped.len(),
         Question::DerivedTables => 2 * report.derived.len(),
@@ -263,44 +263,7 @@ fn render_preflight(
             .header(header(&["Derived table, left empty", "Rows"]));
         frame.render_widget(table, table_area);
     } else if kind == Question::BadValues && !report.problems.is_empty() {
-        // Two rows per problem: what is wrong, then the value's excerpt.
-        let fits = usize::from(table_area.height.saturating_sub(1) / 2).max(1);
-        let total = report.problems.len();
-        let max = total.saturating_sub(fits);
-        problem_pages = (max, fits);
-        let skip = usize::from(ui.scroll(Step::CopyRows)).min(max);
-        let rows = report.problems.iter().skip(skip).take(fits).map(|p| {
-            Row::new(vec![
-                Cell::from(vec![
-                    Line::from(p.table.clone()),
-                    Line::from(dim(format!("pk {}", p.pk))),
-                ]),
-                Cell::from(p.column.clone()),
-                Cell::from(vec![
-                    Line::from(p.issue.clone()),
-                    Line::from(dim(p.excerpt.clone())),
-                ]),
-            ])
-            .height(2)
-        });
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(16),
-                Constraint::Length(11),
-                Constraint::Fill(1),
-            ],
-        )
-        .header(header(&["Table", "Column", "Problem / value"]));
-        frame.render_widget(table, table_area);
-        if total > fits {
-            let note = format!(
-                "problems {}-{} of {total}: PgDn / PgUp",
-                skip + 1,
-                (skip + fits).min(total)
-            );
-            para(frame, more_area, vec![Line::from(dim(note))]);
-        }
+        problem_pages = render_bad_values(frame, table_area, more_area, report, ui);
     } else {
         let rows = report
             .nonempty_targets
@@ -312,6 +275,54 @@ fn render_preflight(
     }
     let notes = scroll_notes(note_lines, notes_height, problem_pages, ui);
     para(frame, notes_area, notes);
+}
+
+/// The values that would fail, two rows each (what is wrong, then the value's excerpt),
+/// paged by the step's scroll. Returns (the last page's offset, the rows on a page).
+fn render_bad_values(
+    frame: &mut Frame,
+    table_area: Rect,
+    more_area: Rect,
+    report: &PreflightReport,
+    ui: &UiState,
+) -> (usize, usize) {
+    let fits = usize::from(table_area.height.saturating_sub(1) / 2).max(1);
+    let total = report.problems.len();
+    let max = total.saturating_sub(fits);
+    let skip = usize::from(ui.scroll(Step::CopyRows)).min(max);
+    let rows = report.problems.iter().skip(skip).take(fits).map(|p| {
+        Row::new(vec![
+            Cell::from(vec![
+                Line::from(p.table.clone()),
+                Line::from(dim(format!("pk {}", p.pk))),
+            ]),
+            Cell::from(p.column.clone()),
+            Cell::from(vec![
+                Line::from(p.issue.clone()),
+                Line::from(dim(p.excerpt.clone())),
+            ]),
+        ])
+        .height(2)
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(16),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(header(&["Table", "Column", "Problem / value"]));
+    frame.render_widget(table, table_area);
+    if total > fits {
+        let note = format!(
+            "problems {}-{} of {total}: PgDn / PgUp",
+            skip + 1,
+            (skip + fits).min(total)
+        );
+        para(frame, more_area, vec![Line::from(dim(note))]);
+    }
+    (max, fits)
 }
 
 /// The notes in their `room`, paged by the screen's scroll once the bad values' pages
