@@ -132,13 +132,15 @@ def source_file(cls):
 
 
 def declaring_class(model, field):
-    """The class whose body declares `field`: the model itself, or an abstract base it
-    inherits the field from (Django copies such fields into each child)."""
+    """The class whose body declares `field`: the model itself, or the abstract base it
+    inherits the field from. Django copies an inherited field into each child keeping its
+    creation_counter; a field the model overrides has a counter of its own."""
     for cls in reversed(model.__mro__):
         meta = getattr(cls, '_meta', None)
         if meta is None or not hasattr(meta, 'local_fields'):
             continue
-        if any(f.name == field.name for f in meta.local_fields):
+        if any(f.name == field.name and f.creation_counter == field.creation_counter
+               for f in meta.local_fields):
             return cls
     return model
 

@@ -41,7 +41,9 @@ pub fn with_project_path(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStrin
         || command
             .get_subcommands()
             .any(|c| c.get_name() == first || c.get_all_aliases().any(|a| a == first));
-    let pathlike = std::path::Path::new(first).is_dir() || first.contains('/') || first == ".";
+    // A URL is no folder (`dj2pg postgresql://…` wants `--to`): clap's usage error says so.
+    let pathlike = !first.contains("://")
+        && (std::path::Path::new(first).is_dir() || first.contains('/') || first == ".");
     if first.starts_with('-') || is_subcommand || !pathlike {
         return args;
     }
@@ -448,6 +450,10 @@ mod tests {
             parsed(&["dj2pg", "restore", "--backup", d]).command,
             Some(Command::Restore(_))
         ));
+        let url = ["dj2pg", "postgresql://u@h/db"]
+            .map(std::ffi::OsString::from)
+            .to_vec();
+        assert_eq!(with_project_path(url.clone()), url, "a URL is not a folder");
         let typo = ["dj2pg", "migate"].map(std::ffi::OsString::from).to_vec();
         assert_eq!(with_project_path(typo.clone()), typo);
         let e = Cli::try_parse_from(typo).unwrap_err().to_string();

@@ -32,6 +32,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             .context("could not create a temporary folder")?
             .keep(),
     };
+    // Only a folder the demo fills itself becomes a repository (not one that held files).
+    let fresh_folder = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_none());
     say(&format!("writing the sample project to {}", dir.display()));
     crate::assets::write_sample_project(&dir)?;
 
@@ -43,7 +45,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     link_venv(&dir, &python);
 
     fill_sqlite(&python, &dir, args.rows)?;
-    git_commit(&dir);
+    if fresh_folder {
+        git_commit(&dir);
+    }
 
     let (cluster, target, password, admin) = match &args.to {
         Some(url) => {
@@ -254,35 +258,50 @@ fn pgvector_server(
 /// check passes, and what the wizard changes shows in `git status` afterwards. Without git
 /// (or when it refuses), a line says so and Backup will warn instead.
 fn git_commit(dir: &Path) {
-    if dir.join(".git").exists() {
-        return;
-    }
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
+    let git = |args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new("git")
             .args([
                 "-c",
                 "user.name=dj2pg demo",
                 "-c",
                 "user.email=demo@dj2pg.invalid",
             ])
-            .args(["-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "core.hooksPath=/dev/null",
+            ])
             .args(args)
             .current_dir(dir)
+            // The user's shell may point git elsewhere: this is the demo folder's own.
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
             .output()
-            .is_ok_and(|o| o.status.success())
+            .map_err(|e| format!("git could not run ({e})"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.lines().next().unwrap_or("no message");
+        Err(format!("git {} failed: {why}", args[0]))
     };
     let done = git(&["init", "-q"])
-        && git(&["add", "-A"])
-        && git(&[
-            "commit",
-            "-q",
-            "-m",
-            "The sample project, as dj2pg demo wrote it",
-        ]);
-    if done {
-        say("the project is a git repository with one commit, as yours would be");
-    } else {
-        say("git is not available: Backup will say the project is not in a git repository");
+        .and_then(|()| git(&["add", "-A"]))
+        .and_then(|()| {
+            git(&[
+                "commit",
+                "-q",
+                "-m",
+                "The sample project, as dj2pg demo wrote it",
+            ])
+        });
+    match done {
+        Ok(()) => say("the project is a git repository with one commit, as yours would be"),
+        Err(why) => say(&format!(
+            "{why}: Backup will say the project is not in a git repository"
+        )),
     }
 }
 

@@ -51,7 +51,14 @@ class Chunk(Embedded):
 
     def norm(self):
         return sum(x * x for x in json.loads(self.vector)) ** 0.5
+
+
+class Passage(Embedded):
+    shared = models.JSONField(null=True, help_text='its own')
 "#;
+
+/// App code elsewhere that reads the old field by assignment.
+const VIEWS: &str = "def first(chunk):\n    vector = chunk.vector\n    return vector[0]\n";
 
 const FILL: &str = r#"import json, random, sqlite3
 random.seed(3)
@@ -60,6 +67,7 @@ db.execute("INSERT INTO ml_document (id, title) VALUES (1, 'doc')")
 for i in range(1, 21):
     v = json.dumps([random.uniform(-1, 1) for _ in range(8)])
     db.execute('INSERT INTO ml_chunk (id, document_id, vector, shared) VALUES (?, 1, ?, ?)', (i, v, v))
+    db.execute('INSERT INTO ml_passage (id, shared) VALUES (?, ?)', (i, v))
 db.commit()
 "#;
 
@@ -90,8 +98,9 @@ fn project(py: &Path) -> (tempfile::TempDir, std::path::PathBuf) {
     write(&p.join("ml/migrations/__init__.py"), "");
     write(
         &p.join("ml/models/__init__.py"),
-        "from .embedding import Chunk, Document  # noqa: F401\n",
+        "from .embedding import Chunk, Document, Passage  # noqa: F401\n",
     );
+    write(&p.join("ml/views.py"), VIEWS);
     write(&p.join("ml/models/base.py"), BASE);
     write(&p.join("ml/models/embedding.py"), EMBEDDING);
     ok(
@@ -122,7 +131,11 @@ fn a_models_package_is_changed_where_the_class_lives_and_an_abstract_field_is_na
     columns.sort();
     assert_eq!(
         columns,
-        [("ml_chunk", "shared", 8), ("ml_chunk", "vector", 8)]
+        [
+            ("ml_chunk", "shared", 8),
+            ("ml_chunk", "vector", 8),
+            ("ml_passage", "shared", 8)
+        ]
     );
 
     // The field the abstract model declares: refused, naming the class and its file.
@@ -150,6 +163,12 @@ fn a_models_package_is_changed_where_the_class_lives_and_an_abstract_field_is_na
     );
     let own = cols.iter().find(|c| c.field == "ml.Chunk.vector").unwrap();
     assert_eq!(own.keep_only, None);
+    // A model that overrides the inherited field declares it itself: it may change.
+    let overridden = cols
+        .iter()
+        .find(|c| c.field == "ml.Passage.shared")
+        .unwrap();
+    assert_eq!(overridden.keep_only, None);
 
     // The package's own field: the module that defines Chunk changes, nothing else in it.
     let change = plan::plan(&d, &found, &choice(&["ml.Chunk.vector=vector"])).expect("plan");
@@ -179,6 +198,14 @@ fn a_models_package_is_changed_where_the_class_lives_and_an_abstract_field_is_na
             .iter()
             .any(|r| r.starts_with("ml/models/embedding.py:") && r.contains("self.vector")),
         "a model's own method reads the old JSON: {:?}",
+        change.readers
+    );
+    assert!(
+        change
+            .readers
+            .iter()
+            .any(|r| r == "ml/views.py:2: vector = chunk.vector"),
+        "an assignment from the field is a reader: {:?}",
         change.readers
     );
     assert!(

@@ -940,12 +940,26 @@ fn copy_rows_bad_values_then_notes_page_through_everything() {
         last.contains("note number 8:"),
         "PgDn ends at the last note:\n{last}"
     );
-    // PgUp comes back to the first problem.
+    // PgUp comes back to the first problem, every problem seen again on the way.
+    let mut up = String::new();
     for _ in 0..20 {
         ui.scroll_by(Step::CopyRows, -ui.page());
-        snap(&m, &ui);
+        up.push_str(&snap(&m, &ui));
+    }
+    for i in 1..=9 {
+        assert!(
+            up.contains(&format!("value number {i} is")),
+            "PgUp jumped over problem {i}:\n{up}"
+        );
     }
     assert!(snap(&m, &ui).contains("value number 1 is"));
+    // Answering opens the next question at its top, not where this one was scrolled to.
+    ui.scroll_by(Step::CopyRows, 100);
+    snap(&m, &ui);
+    let key = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE);
+    let msg = handle_key(&m, &mut ui, key).expect("s answers the question");
+    state::update(&mut m, msg);
+    assert_eq!(ui.scroll(Step::CopyRows), 0);
 }
 
 /// When the app role already may do everything (often when it is the admin itself), the

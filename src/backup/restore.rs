@@ -163,7 +163,7 @@ fn plan(
             }
         }
     }
-    plan_written(project, manifest, report, &mut steps)?;
+    plan_written(project, manifest, &mut steps)?;
     plan_settings(project, backup_dir, manifest, report, &mut steps)?;
     let Steps {
         mut displace,
@@ -326,12 +326,7 @@ fn displace_written_since(
 
 /// Files dj2pg wrote outside every reset app's folder (the pgvector migration of a run
 /// without a reset): moved out, a conflict when changed since; gone already, nothing to do.
-fn plan_written(
-    project: &Path,
-    manifest: &Manifest,
-    report: &mut RestoreReport,
-    steps: &mut Steps,
-) -> Result<()> {
+fn plan_written(project: &Path, manifest: &Manifest, steps: &mut Steps) -> Result<()> {
     let reset_dirs: Vec<&Path> = manifest
         .reset
         .iter()
@@ -352,10 +347,6 @@ fn plan_written(
                 reason: "changed after dj2pg wrote it".into(),
             });
         }
-        report.notes.push(format!(
-            "{}: written by dj2pg, moved out",
-            entry.original.display()
-        ));
         steps.displace.push(Action::Displace {
             path: entry.original.clone(),
             app: None,

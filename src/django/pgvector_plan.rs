@@ -356,11 +356,13 @@ fn readers(project: &Path, changes: &[Change]) -> Vec<String> {
                 continue;
             };
             for (n, line) in text.lines().enumerate() {
-                // A model's own methods read the field too; its definition does not count.
+                // A model's own methods read the field too; its definition (`vector =
+                // models.JSONField(…)`) does not count, an assignment from it does.
                 let defines = |field: &str| {
-                    line.trim_start()
-                        .strip_prefix(field)
-                        .is_some_and(|rest| rest.trim_start().starts_with('='))
+                    line.trim_start().strip_prefix(field).is_some_and(|rest| {
+                        let rest = rest.trim_start();
+                        rest.starts_with('=') && !rest.starts_with("==") && rest.contains("Field(")
+                    })
                 };
                 let hit = changes.iter().any(|c| {
                     !defines(&c.field)

@@ -78,6 +78,11 @@ impl UiState {
         }
     }
 
+    /// Back to the top: an answered question's screen gives way to another.
+    pub fn reset_scroll(&mut self) {
+        self.scroll = (None, 0);
+    }
+
     pub fn scroll_by(&mut self, step: Step, delta: i32) {
         let now = i32::from(self.scroll(step));
         let max = i32::from(self.scroll_limit.get());

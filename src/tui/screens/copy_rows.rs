@@ -336,35 +336,43 @@ fn scroll_notes(
 ) -> Vec<Line<'static>> {
     let (problem_max, problem_page) = problems;
     let total = lines.len();
-    let visible = if total > room {
-        room.saturating_sub(1)
-    } else {
-        room
-    };
+    if total > room && room < 2 {
+        // No room to page through: say so on the one line there may be.
+        ui.scroll_limit
+            .set(u16::try_from(problem_max).unwrap_or(u16::MAX));
+        ui.scroll_page
+            .set(u16::try_from(problem_page.max(1)).unwrap_or(1));
+        let more = format!("{} note(s) do not fit: a taller terminal shows them", total);
+        return (room == 1)
+            .then(|| Line::from(dim(more)))
+            .into_iter()
+            .collect();
+    }
+    let visible = if total > room { room - 1 } else { room };
     let note_max = total - visible.min(total);
     ui.scroll_limit
         .set(u16::try_from(problem_max + note_max).unwrap_or(u16::MAX));
-    let at = usize::from(ui.scroll(Step::CopyRows)).min(problem_max + note_max);
-    // A page of problems ends at the last one: PgDn never jumps past notes unseen.
-    let page = if at < problem_max {
-        problem_page.min(problem_max - at)
-    } else {
-        visible.saturating_sub(1)
+    // One page size both ways, no larger than a page of problems nor of notes: PgDn and
+    // PgUp never jump over a row or a line unseen.
+    let note_page = visible.saturating_sub(1).max(1);
+    let page = match (problem_max > 0, note_max > 0) {
+        (true, true) => problem_page.min(note_page),
+        (true, false) => problem_page,
+        _ => note_page,
     };
     ui.scroll_page.set(u16::try_from(page.max(1)).unwrap_or(1));
     if total <= room {
         return lines;
     }
+    let at = usize::from(ui.scroll(Step::CopyRows)).min(problem_max + note_max);
     let skip = at.saturating_sub(problem_max);
     let mut out: Vec<Line<'static>> = lines.into_iter().skip(skip).take(visible).collect();
-    if room > 0 {
-        let more = format!(
-            "notes: lines {}-{} of {total}: PgDn / PgUp",
-            skip + 1,
-            skip + visible
-        );
-        out.push(Line::from(dim(more)));
-    }
+    let more = format!(
+        "notes: lines {}-{} of {total}: PgDn / PgUp",
+        skip + 1,
+        skip + visible
+    );
+    out.push(Line::from(dim(more)));
     out
 }
 

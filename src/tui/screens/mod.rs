@@ -133,6 +133,7 @@ pub fn on_key(m: &Migration, ui: &mut UiState, key: KeyEvent) -> Handled {
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         && let Some(choice) = choices.iter().find(|ch| ch.key == c)
     {
+        ui.reset_scroll(); // the next question (or the step's end) opens at its top
         return Handled::Send(Msg::Decide(choice.id));
     }
     match m.cursor {
