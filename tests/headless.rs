@@ -287,8 +287,9 @@ fn migrate_with_an_admin_url_fixes_permissions_creates_the_schema_and_copies() {
         String::from_utf8_lossy(&out.stdout)
     );
     // Left out: what dj2pg adds beside the project's files on purpose (its folder, the
-    // .gitignore line that keeps it out of git, .env.example with the variable names).
-    let skip = [".dj2pg", "__pycache__", ".env.example", ".gitignore"];
+    // .gitignore lines that keep it and .env out of git). The .env.example it wrote is
+    // moved out by restore like its other files.
+    let skip = [".dj2pg", "__pycache__", ".gitignore"];
     let mut before = before;
     before.remove(".gitignore");
     let after = common::tree_hashes(&project, &skip);

@@ -618,7 +618,7 @@ fn migrate_with_embeddings_turns_the_sample_project_to_pgvector_and_restore_undo
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let skip = [".dj2pg", "__pycache__", ".env.example", ".gitignore"];
+    let skip = [".dj2pg", "__pycache__", ".gitignore"];
     let mut before = before;
     before.remove(".gitignore");
     assert_eq!(

@@ -31,6 +31,7 @@ pub use folder::{DJ2PG_DIR, default_backup_dir, ensure_gitignore, ensure_ignored
 pub use git::git_state;
 pub use hash::sha256_file;
 pub use manifest::{MANIFEST_FILE, add_entries, read_manifest, write_manifest};
+pub use paths::relative_to;
 pub use report::{backup_lines, reset_preview_lines, restore_command, restore_lines};
 pub use reset::{RESET_DIR, files_to_go, record_regenerated, record_written, reset_migrations};
 pub use restore::{REGENERATED_DIR, restore};

@@ -53,7 +53,12 @@ pub fn apply(plan: &RewritePlan, backup_dir: &Path) -> Result<Applied> {
     let backup = backup_file(&real, &plan.project_dir, backup_dir, "settings", &current)?;
     atomic_write(&real, new_text.as_bytes())?;
     let env_example = plan.project_dir.join(".env.example");
+    // A .env.example an earlier run of dj2pg wrote (recorded with its hash) is dj2pg's own:
+    // it is rewritten and re-recorded, never backed up as if it were the user's.
+    let ours = std::fs::read(&env_example)
+        .is_ok_and(|old| written_by_dj2pg(&plan.project_dir, backup_dir, &env_example, &old));
     let (env_example_backup, env_text) = match std::fs::read(&env_example) {
+        Ok(_) if ours => (None, plan.env_example.clone()),
         Ok(old) => {
             let text = merge_env_example(&String::from_utf8_lossy(&old), plan);
             let backup = (old != text.as_bytes())
@@ -71,7 +76,16 @@ pub fn apply(plan: &RewritePlan, backup_dir: &Path) -> Result<Applied> {
         }
         Err(_) => (None, plan.env_example.clone()),
     };
+    let created = ours || !env_example.exists();
     atomic_write(&env_example, env_text.as_bytes())?;
+    // Created by dj2pg: recorded so that `dj2pg restore` moves it out again.
+    if created && crate::backup::read_manifest(backup_dir).is_ok() {
+        crate::backup::record_written(
+            &plan.project_dir,
+            backup_dir,
+            std::slice::from_ref(&env_example),
+        )?;
+    }
     // .env.example says to keep the real values in .env: make sure git never takes it.
     crate::backup::ensure_ignored(
         &plan.project_dir,
@@ -85,6 +99,20 @@ pub fn apply(plan: &RewritePlan, backup_dir: &Path) -> Result<Applied> {
         env_example,
         env_example_backup,
         manifest,
+    })
+}
+
+/// `file` (now holding `bytes`) is one dj2pg wrote and recorded in the backup's manifest.
+fn written_by_dj2pg(project: &Path, backup_dir: &Path, file: &Path, bytes: &[u8]) -> bool {
+    let Ok(manifest) = crate::backup::read_manifest(backup_dir) else {
+        return false;
+    };
+    let rel = crate::backup::relative_to(project, file);
+    let sha = sha256_hex(bytes);
+    manifest.entries.iter().any(|e| {
+        e.kind == crate::data::backup::EntryKind::Regenerated
+            && e.original == rel
+            && e.sha256 == sha
     })
 }
 
