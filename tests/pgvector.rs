@@ -60,26 +60,16 @@ for i in range(1, 41):
 db.commit()
 "#;
 
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 fn project() -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let p = tmp.path().join("vecproj");
-    write(
-        &p.join("manage.py"),
-        "import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'vecproj.settings')\n\
-         from django.core.management import execute_from_command_line\n\
-         execute_from_command_line(sys.argv)\n",
-    );
-    write(&p.join("vecproj/__init__.py"), "");
-    write(&p.join("vecproj/settings.py"), SETTINGS);
-    write(&p.join("ml/__init__.py"), "");
-    write(&p.join("ml/migrations/__init__.py"), "");
-    write(&p.join("ml/models.py"), MODELS);
-    (tmp, p)
+    django_project(
+        "vecproj",
+        SETTINGS,
+        &[
+            ("ml/__init__.py", ""),
+            ("ml/migrations/__init__.py", ""),
+            ("ml/models.py", MODELS),
+        ],
+    )
 }
 
 fn ok(out: std::process::Output, what: &str) -> String {

@@ -71,11 +71,6 @@ for i in range(1, 21):
 db.commit()
 "#;
 
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 fn ok(out: std::process::Output, what: &str) -> String {
     let text = output_text(&out);
     assert!(out.status.success(), "{what} failed:\n{text}");
@@ -84,25 +79,21 @@ fn ok(out: std::process::Output, what: &str) -> String {
 
 /// The project, migrated and filled on SQLite.
 fn project(py: &Path) -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let p = tmp.path().join("pkgproj");
-    write(
-        &p.join("manage.py"),
-        "import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'pkgproj.settings')\n\
-         from django.core.management import execute_from_command_line\n\
-         execute_from_command_line(sys.argv)\n",
+    let (tmp, p) = django_project(
+        "pkgproj",
+        SETTINGS,
+        &[
+            ("ml/__init__.py", ""),
+            ("ml/migrations/__init__.py", ""),
+            (
+                "ml/models/__init__.py",
+                "from .embedding import Chunk, Document, Passage  # noqa: F401\n",
+            ),
+            ("ml/models/base.py", BASE),
+            ("ml/models/embedding.py", EMBEDDING),
+            ("ml/views.py", VIEWS),
+        ],
     );
-    write(&p.join("pkgproj/__init__.py"), "");
-    write(&p.join("pkgproj/settings.py"), SETTINGS);
-    write(&p.join("ml/__init__.py"), "");
-    write(&p.join("ml/migrations/__init__.py"), "");
-    write(
-        &p.join("ml/models/__init__.py"),
-        "from .embedding import Chunk, Document, Passage  # noqa: F401\n",
-    );
-    write(&p.join("ml/views.py"), VIEWS);
-    write(&p.join("ml/models/base.py"), BASE);
-    write(&p.join("ml/models/embedding.py"), EMBEDDING);
     ok(
         manage_py(py, &p, &["makemigrations", "ml"], &[]),
         "makemigrations",

@@ -209,6 +209,36 @@ pub fn migrate_on_pg(
     )
 }
 
+/// A small Django project written by hand in a temp dir: `manage.py`, the package `name`
+/// with `settings` as its settings module, then each `(path, text)` of `files` (folders
+/// made as needed). Returns the temp dir (keep it alive) and the project folder.
+pub fn django_project(
+    name: &str,
+    settings: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join(name);
+    let manage = format!(
+        "import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', '{name}.settings')\n\
+         from django.core.management import execute_from_command_line\n\
+         execute_from_command_line(sys.argv)\n"
+    );
+    let init = format!("{name}/__init__.py");
+    let settings_py = format!("{name}/settings.py");
+    let own = [
+        ("manage.py", manage.as_str()),
+        (init.as_str(), ""),
+        (settings_py.as_str(), settings),
+    ];
+    for (path, text) in own.iter().chain(files) {
+        let path = p.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    }
+    (tmp, p)
+}
+
 /// stdout and stderr, for assertions and failure messages.
 pub fn output_text(out: &Output) -> String {
     format!(
