@@ -182,7 +182,7 @@ fn pgvector_lines(m: &Migration, w: u16) -> Vec<Line<'static>> {
         let files: Vec<&str> = diff.files.iter().map(|(name, _)| name.as_str()).collect();
         lines.extend(wrapped(
             &format!(
-                "Written: {} (the old files are in the backup: dj2pg restore puts them back).",
+                "Written: {} (dj2pg restore puts the changed files back from the backup and moves the new ones out).",
                 files.join(", ")
             ),
             w,
