@@ -340,8 +340,8 @@ fn killed_owner_takes_its_postmaster_along() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // The next start reaps the directory the killed process left behind.
-    assert!(dir.exists());
+    // A start reaps the directory the killed process left behind: the next one here, or a
+    // start by another test of this binary running meanwhile (so it may be gone already).
     let _next = cluster();
     assert!(!dir.exists(), "{} was not reaped", dir.display());
 }
